@@ -1,0 +1,53 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Both go through `make setup`,
+# which is idempotent: apt packages that are missing, then a virtualenv at .venv/.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# pcscd + the vpcd virtual-reader driver: the real PC/SC stack our virtual card plugs into.
+# swig + libpcsclite-dev build pyscard; python3-venv/-dev build the virtualenv.
+APT_PACKAGES := pcscd vsmartcard-vpcd swig libpcsclite-dev python3-venv python3-dev \
+                build-essential pkg-config
+
+.PHONY: setup apt venv pcscd demo test lint bench clean
+
+setup: apt venv
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing apt packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.stamp-setup
+
+$(VENV)/.stamp-setup: pyproject.toml
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+pcscd: apt
+	@scripts/start-pcscd
+
+demo: setup pcscd
+	@scripts/demo
+
+test: setup pcscd
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: setup pcscd
+	$(PY) bench/read_card.py --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -1,0 +1,1 @@
+"""Camera, face detection/quality/embedding, the matcher, liveness."""

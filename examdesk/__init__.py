@@ -1,0 +1,1 @@
+"""The examdesk desktop app and command line; wires the other packages together."""

@@ -1,0 +1,1 @@
+"""Exam sessions, rosters, check-in decisions, attendance, audit log, storage, sync."""

@@ -1,0 +1,1 @@
+"""Signed roster PDFs, fraud reports, their verification."""
