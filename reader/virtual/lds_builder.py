@@ -1,0 +1,228 @@
+"""Builds the files of a CCCD chip (ICAO Doc 9303-10 LDS 1.7) from a card profile.
+
+Encoding is done here with our own TLV code (asn1crypto only for the CMS parts), so that the
+reader's parser is checked against an independent writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .ber import encode_integer, encode_oid, tlv
+from .keygen import derive_ec_key
+from .pki import Issuer, default_document_signer, sign_sod
+from .portrait import GENDER_FEMALE, GENDER_MALE, PortraitImage, facial_record, load_portrait
+from .profile import NO_EXPIRY, CardProfile, Holder
+from .sod_schema import DataGroupHash, LdsSecurityObject
+
+# The real card's EF.CardAccess (research notes §1): TA v1, CA-ECDH-AES-128 v1,
+# PACE-ECDH-GM-AES-128 v2 with parameter ID 13 (brainpoolP256r1).
+CARD_ACCESS = bytes.fromhex(
+    "3134300d060804007f0007020202020101300f060a04007f000702020302020201013012060a04007f0007"
+    "020204020202010202010d"
+)
+LDS_VERSION = b"0107"
+UNICODE_VERSION = b"040000"
+# EF.COM of the real card lists DG1, DG2, DG3, DG13, DG14, DG15.
+COM_TAG_LIST = bytes([0x61, 0x75, 0x63, 0x6D, 0x6E, 0x6F])
+DG13_OID = bytes.fromhex("060628d316010008")  # 1.0.10646.1.0.8, as the real card has it
+
+ID_CA_ECDH_AES_CBC_CMAC_128 = "0.4.0.127.0.7.2.2.3.2.2"
+ID_PK_ECDH = "0.4.0.127.0.7.2.2.1.2"
+ID_AA = "2.23.136.1.1.5"  # id-icao-mrtd-security-aaProtocolObject
+ECDSA_PLAIN_SHA256 = "0.4.0.127.0.7.1.1.4.1.3"
+SHA256_OID = "2.16.840.1.101.3.4.2.1"
+
+PRINTABLE, UTF8 = 0x13, 0x0C
+SOD_DATA_GROUPS = (("DG1", 1), ("DG2", 2), ("DG13", 13), ("DG14", 14), ("DG15", 15))
+
+
+@dataclass(frozen=True)
+class ChipKeys:
+    """Private keys the chip keeps; a later issue answers AA and CA with them."""
+
+    chip_authentication: ec.EllipticCurvePrivateKey  # brainpoolP256r1, public half in DG14
+    active_authentication: ec.EllipticCurvePrivateKey  # P-256, public half in DG15
+
+
+@dataclass(frozen=True)
+class BuiltLds:
+    files: dict[str, bytes]
+    keys: ChipKeys
+    document_signer: Issuer
+    portrait: PortraitImage
+
+
+def derive_chip_keys(seed: str) -> ChipKeys:
+    return ChipKeys(
+        derive_ec_key(seed, "/chip-authentication", ec.BrainpoolP256R1()),
+        derive_ec_key(seed, "/active-authentication", ec.SECP256R1()),
+    )
+
+
+def build_lds(profile: CardProfile, *, document_signer: Issuer | None = None) -> BuiltLds:
+    """Every file of the card; ``document_signer`` defaults to the project's test DS."""
+    signer = document_signer or default_document_signer()
+    keys = derive_chip_keys(profile.seed)
+    portrait = load_portrait(profile.portrait)
+    holder = profile.holder
+    files = {
+        "EF.CardAccess": CARD_ACCESS,
+        "EF.COM": build_com(),
+        "DG1": build_dg1(profile.td1.text),
+        "DG2": build_dg2(portrait, gender=GENDER_MALE if holder.sex == "Nam" else GENDER_FEMALE),
+        "DG13": build_dg13(
+            holder,
+            parents_encoding=profile.chip.parents_encoding,
+            absent=profile.chip.dg13_absent,
+        ),
+        "DG14": build_dg14(keys.chip_authentication.public_key()),
+        "DG15": build_dg15(keys.active_authentication.public_key()),
+    }
+    signing_time = datetime.combine(holder.date_of_issue, time(9, 0), tzinfo=UTC)
+    files["EF.SOD"] = build_sod(files, signer, signing_time=signing_time)
+    return BuiltLds(files, keys, signer, portrait)
+
+
+def build_files(profile: CardProfile) -> dict[str, bytes]:
+    return build_lds(profile).files
+
+
+def build_com() -> bytes:
+    return tlv(
+        0x60, tlv(0x5F01, LDS_VERSION), tlv(0x5F36, UNICODE_VERSION), tlv(0x5C, COM_TAG_LIST)
+    )
+
+
+def build_dg1(mrz_text: str) -> bytes:
+    if len(mrz_text) != 90:
+        raise ValueError("a TD1 MRZ has 90 characters")
+    return tlv(0x61, tlv(0x5F1F, mrz_text.encode("ascii")))
+
+
+def build_dg2(portrait: PortraitImage, *, gender: int) -> bytes:
+    """CBEFF biometric information group template (ICAO 9303-10 §4.7.2) with one face."""
+    header = tlv(
+        0xA1,
+        tlv(0x80, b"\x01\x01"),  # ICAO header version
+        tlv(0x81, b"\x02"),  # biometric type: facial features
+        tlv(0x82, b"\x00"),  # biometric subtype: none
+        tlv(0x87, b"\x01\x01"),  # format owner: ISO/IEC JTC 1/SC 37
+        tlv(0x88, b"\x00\x08"),  # format type: face image (19794-5)
+    )
+    template = tlv(0x7F60, header, tlv(0x5F2E, facial_record(portrait, gender=gender)))
+    return tlv(0x75, tlv(0x7F61, tlv(0x02, b"\x01"), template))
+
+
+def _entry(n: int, *values: bytes) -> bytes:
+    return tlv(0x30, encode_integer(n), *values)
+
+
+def _text(tag: int, text: str) -> bytes:
+    return tlv(tag, text.encode("ascii" if tag == PRINTABLE else "utf-8"))
+
+
+def build_dg13(
+    holder: Holder,
+    *,
+    parents_encoding: str = "separate",
+    absent: tuple[int, ...] = (),
+) -> bytes:
+    """Vietnamese data (research notes §3): numbered entries in a SET, in number order."""
+    expiry = NO_EXPIRY if holder.date_of_expiry is None else _dmy(holder.date_of_expiry)
+    simple: dict[int, tuple[int, str | None]] = {
+        1: (PRINTABLE, holder.id_number),
+        2: (UTF8, holder.full_name),
+        3: (PRINTABLE, _dmy(holder.date_of_birth)),
+        4: (UTF8, holder.sex),
+        5: (UTF8, holder.nationality),
+        6: (UTF8, holder.ethnicity),
+        7: (UTF8, holder.religion),
+        8: (UTF8, holder.place_of_origin),
+        9: (UTF8, holder.place_of_residence),
+        10: (UTF8, holder.identifying_features),
+        11: (PRINTABLE, _dmy(holder.date_of_issue)),
+        12: (UTF8, expiry),
+        15: (PRINTABLE, holder.old_id_number),
+        16: (PRINTABLE, holder.field_16),
+    }
+    father, mother = _text(UTF8, holder.father_name), _text(UTF8, holder.mother_name)
+    if parents_encoding == "separate":
+        parents = _entry(13, tlv(0x30, father), tlv(0x30, mother))
+    elif parents_encoding == "combined":
+        parents = _entry(13, tlv(0x30, father, mother))
+    else:
+        raise ValueError(f"parents_encoding {parents_encoding!r}")
+    spouse = (
+        _entry(14, tlv(0x30, _text(UTF8, holder.spouse_name)))
+        if holder.spouse_name
+        else _entry(14)  # the real card's empty form: 30 03 02 01 0E
+    )
+    entries = []
+    for n in range(1, 17):
+        if n in absent:
+            continue
+        if n == 13:
+            entries.append(parents)
+        elif n == 14:
+            entries.append(spouse)
+        else:
+            tag, value = simple[n]
+            if value is not None:
+                entries.append(_entry(n, _text(tag, value)))
+    return tlv(0x6D, tlv(0x30, encode_integer(1), DG13_OID, tlv(0x31, *entries)))
+
+
+def _dmy(d: object) -> str:
+    return d.strftime("%d/%m/%Y")  # type: ignore[attr-defined]
+
+
+def _spki(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def build_dg14(chip_authentication_key: ec.EllipticCurvePublicKey) -> bytes:
+    """SecurityInfos: ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo and, because the
+    AA key in DG15 is ECDSA, the ActiveAuthenticationInfo that 9303-11 §6.1 then requires."""
+    infos = [
+        tlv(0x30, encode_oid(ID_CA_ECDH_AES_CBC_CMAC_128), encode_integer(1)),
+        tlv(0x30, encode_oid(ID_PK_ECDH), _spki(chip_authentication_key)),
+        tlv(0x30, encode_oid(ID_AA), encode_integer(1), encode_oid(ECDSA_PLAIN_SHA256)),
+    ]
+    return tlv(0x6E, tlv(0x31, *sorted(infos)))  # DER: SET OF sorted by encoding
+
+
+def build_dg15(active_authentication_key: ec.EllipticCurvePublicKey) -> bytes:
+    return tlv(0x6F, _spki(active_authentication_key))
+
+
+def build_lds_security_object(files: dict[str, bytes]) -> bytes:
+    hashes = [
+        DataGroupHash(
+            {
+                "data_group_number": number,
+                "data_group_hash_value": hashlib.sha256(files[name]).digest(),
+            }
+        )
+        for name, number in SOD_DATA_GROUPS
+        if name in files
+    ]
+    return LdsSecurityObject(
+        {
+            "version": 0,
+            "hash_algorithm": {"algorithm": "sha256"},
+            "data_group_hash_values": hashes,
+        }
+    ).dump()
+
+
+def build_sod(files: dict[str, bytes], signer: Issuer, *, signing_time: datetime) -> bytes:
+    content_info = sign_sod(build_lds_security_object(files), signer, signing_time=signing_time)
+    return tlv(0x77, content_info)

@@ -1,0 +1,287 @@
+"""Card profiles: who the virtual CCCD belongs to and how its chip behaves, from TOML.
+
+The MRZ, CAN and QR payload are derived from the holder data, the way the issuer derives them,
+so a profile cannot contradict itself.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field, fields
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from .td1 import Td1, build_td1
+
+NO_EXPIRY = "Không thời hạn"
+SEXES = ("Nam", "Nữ")
+_MILESTONE_AGES = (25, 40, 60)
+
+
+class ProfileError(ValueError):
+    """A profile file is missing a field, has a wrong type, or contradicts itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The 16 DG13 fields (research notes §3), by name."""
+
+    id_number: str
+    full_name: str
+    date_of_birth: date
+    sex: str
+    nationality: str
+    ethnicity: str
+    religion: str
+    place_of_origin: str
+    place_of_residence: str
+    identifying_features: str
+    date_of_issue: date
+    date_of_expiry: date | None  # None: "Không thời hạn"
+    father_name: str
+    mother_name: str
+    spouse_name: str | None = None
+    old_id_number: str | None = None
+    field_16: str | None = None
+
+    @property
+    def document_number(self) -> str:
+        return self.id_number[3:]
+
+    @property
+    def can(self) -> str:
+        return self.id_number[6:]
+
+
+@dataclass(frozen=True, slots=True)
+class Portrait:
+    file: str  # relative to faces_dir()
+    format: Literal["jpeg", "jpeg2000"] = "jpeg"
+
+
+@dataclass(frozen=True, slots=True)
+class ChipSettings:
+    applet: bool = True  # False: a card without the eMRTD application (bank card, ...)
+    extended_length: bool = True
+    advertise_extended: bool | None = None  # None: the ATR says nothing about it
+    max_response: int = 65533  # vpcd frames are at most 65535 bytes including SW
+    parents_encoding: Literal["separate", "combined"] = "separate"
+    dg13_absent: tuple[int, ...] = ()
+    seed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardProfile:
+    name: str
+    description: str
+    holder: Holder
+    portrait: Portrait
+    chip: ChipSettings = field(default_factory=ChipSettings)
+
+    @property
+    def td1(self) -> Td1:
+        h = self.holder
+        return build_td1(h.id_number, h.date_of_birth, h.sex, h.date_of_expiry, h.full_name)
+
+    @property
+    def mrz_information(self) -> str:
+        return self.td1.mrz_information
+
+    @property
+    def seed(self) -> str:
+        """Seed of the chip's own keys (AA, CA)."""
+        return self.chip.seed or f"examdesk-virtual-cccd:{self.holder.id_number}"
+
+    def access_data(self) -> dict[str, Any]:
+        """What an invigilator could read off the card: MRZ, CAN, QR, and their parts.
+
+        ``date_of_expiry`` is ``None`` for a card valid "Không thời hạn"; its MRZ says 991231.
+        """
+        h = self.holder
+        qr = "|".join(
+            [
+                h.id_number,
+                h.old_id_number or "",
+                h.full_name,
+                h.date_of_birth.strftime("%d%m%Y"),
+                h.sex,
+                h.place_of_residence,
+                h.date_of_issue.strftime("%d%m%Y"),
+            ]
+        )
+        td1 = self.td1
+        return {
+            "id_number": h.id_number,
+            "document_number": h.document_number,
+            "date_of_birth": h.date_of_birth.isoformat(),
+            "date_of_expiry": h.date_of_expiry.isoformat() if h.date_of_expiry else None,
+            "can": h.can,
+            "mrz": "\n".join(td1.lines),
+            "mrz_information": td1.mrz_information,
+            "qr": qr,
+        }
+
+
+def milestone_expiry(date_of_birth: date, date_of_issue: date) -> date | None:
+    """Expiry by Luật CCCD 2014 Art. 21: the birthday at 25, 40 or 60, the first one at least
+    two years after issue; a card issued less than two years before 60 never expires."""
+    for age in _MILESTONE_AGES:
+        birthday = _birthday(date_of_birth, date_of_birth.year + age)
+        if birthday >= _birthday(date_of_issue, date_of_issue.year + 2):
+            return birthday
+    return None
+
+
+def _birthday(d: date, year: int) -> date:
+    try:
+        return d.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 3, 1)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def list_profiles() -> list[str]:
+    """Names of the profiles shipped in ``reader/virtual/profiles``."""
+    folder = resources.files(__package__).joinpath("profiles")
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_profile(name_or_path: str | Path) -> CardProfile:
+    """A shipped profile by name (``"nguyen-van-an"``) or any TOML file by path."""
+    text, name = _read(name_or_path)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{name}: {exc}") from exc
+    return parse_profile(raw, name)
+
+
+def _read(name_or_path: str | Path) -> tuple[str, str]:
+    as_text = str(name_or_path)
+    if isinstance(name_or_path, Path) or as_text.endswith(".toml") or "/" in as_text:
+        path = Path(name_or_path)
+        return path.read_text(encoding="utf-8"), path.stem
+    resource = resources.files(__package__).joinpath("profiles", f"{as_text}.toml")
+    if not resource.is_file():
+        known = ", ".join(list_profiles())
+        raise FileNotFoundError(f"no card profile {as_text!r}; shipped profiles: {known}")
+    return resource.read_text(encoding="utf-8"), as_text
+
+
+def parse_profile(raw: dict[str, Any], name: str) -> CardProfile:
+    _only_keys(raw, {"card", "holder", "portrait", "chip"}, name)
+    card = _table(raw, "card", name, required=False)
+    _only_keys(card, {"description"}, f"{name} [card]")
+    return CardProfile(
+        name=name,
+        description=_nfc(card.get("description", "")),
+        holder=_holder(_table(raw, "holder", name), name),
+        portrait=_portrait(_table(raw, "portrait", name), name),
+        chip=_chip(_table(raw, "chip", name, required=False), name),
+    )
+
+
+def _holder(t: dict[str, Any], name: str) -> Holder:
+    where = f"{name} [holder]"
+    spec = {f.name: f for f in fields(Holder)}
+    _only_keys(t, set(spec), where)
+    values: dict[str, Any] = {}
+    for key in spec:
+        if key not in t:
+            if spec[key].default is None:
+                continue
+            raise ProfileError(f"{where}: {key} is missing")
+        value = t[key]
+        if key in ("date_of_birth", "date_of_issue"):
+            values[key] = _date(value, key, where)
+        elif key == "date_of_expiry":
+            values[key] = None if value == NO_EXPIRY else _date(value, key, where)
+        elif isinstance(value, str):
+            values[key] = _nfc(value)
+        else:
+            raise ProfileError(f"{where}: {key} must be a string")
+    holder = Holder(**values)
+    _check_holder(holder, where)
+    return holder
+
+
+def _check_holder(h: Holder, where: str) -> None:
+    if len(h.id_number) != 12 or not h.id_number.isdigit():
+        raise ProfileError(f"{where}: id_number must be 12 digits")
+    if h.sex not in SEXES:
+        raise ProfileError(f"{where}: sex must be Nam or Nữ")
+    # PPP G YY NNNNNN: G = century and sex (0/1 = 19xx, 2/3 = 20xx, even = male), YY = year.
+    century = (h.date_of_birth.year // 100) - 19
+    expected = str(2 * century + (0 if h.sex == "Nam" else 1))
+    if not 0 <= century <= 2 or h.id_number[3] != expected:
+        raise ProfileError(f"{where}: digit 4 of the ID must be {expected} for this sex and DOB")
+    if h.id_number[4:6] != f"{h.date_of_birth.year % 100:02d}":
+        raise ProfileError(f"{where}: digits 5-6 of the ID must be the birth year")
+    if h.old_id_number is not None and not h.old_id_number.isdigit():
+        raise ProfileError(f"{where}: old_id_number must be digits")
+
+
+def _portrait(t: dict[str, Any], name: str) -> Portrait:
+    where = f"{name} [portrait]"
+    _only_keys(t, {"file", "format"}, where)
+    if not isinstance(t.get("file"), str):
+        raise ProfileError(f"{where}: file is missing")
+    fmt = t.get("format", "jpeg")
+    if fmt not in ("jpeg", "jpeg2000"):
+        raise ProfileError(f"{where}: format must be jpeg or jpeg2000")
+    return Portrait(t["file"], fmt)
+
+
+def _chip(t: dict[str, Any], name: str) -> ChipSettings:
+    where = f"{name} [chip]"
+    _only_keys(t, {f.name for f in fields(ChipSettings)}, where)
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "applet": bool,
+        "extended_length": bool,
+        "advertise_extended": bool,
+        "max_response": int,
+        "parents_encoding": str,
+        "dg13_absent": list,
+        "seed": str,
+    }
+    for key, value in t.items():
+        if not isinstance(value, kinds[key]) or (key == "max_response" and isinstance(value, bool)):
+            raise ProfileError(f"{where}: {key} has the wrong type")
+    if t.get("parents_encoding", "separate") not in ("separate", "combined"):
+        raise ProfileError(f"{where}: parents_encoding must be separate or combined")
+    if not 1 <= t.get("max_response", 65533) <= 65533:
+        raise ProfileError(f"{where}: max_response must be 1..65533")
+    absent = t.get("dg13_absent", [])
+    if not all(isinstance(n, int) and 1 <= n <= 16 for n in absent):
+        raise ProfileError(f"{where}: dg13_absent lists entry numbers 1..16")
+    return ChipSettings(**{**t, "dg13_absent": tuple(absent)})
+
+
+def _table(raw: dict[str, Any], key: str, name: str, *, required: bool = True) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise ProfileError(f"{name}: [{key}] table is missing")
+    return value
+
+
+def _only_keys(t: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(t) - allowed
+    if unknown:  # a typo would otherwise silently give a default
+        raise ProfileError(f"{where}: unknown keys {sorted(unknown)}")
+
+
+def _date(value: Any, key: str, where: str) -> date:
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    raise ProfileError(f"{where}: {key} must be a TOML date (yyyy-mm-dd)")
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
