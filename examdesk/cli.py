@@ -1,0 +1,24 @@
+"""The `examdesk` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from .commands import card
+
+app = typer.Typer(
+    name="examdesk",
+    help="Chống thi hộ — Stops proxy test-taking: chip ID card, face, attendance.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(card.app, name="card")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

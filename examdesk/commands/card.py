@@ -1,0 +1,271 @@
+"""`examdesk card …`: list readers, read a card, emulate one."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+
+from examdesk.i18n import Catalog, default_language
+from reader import errors
+from reader.keys import BacKey, bac_keys_from_qr, parse_qr
+from reader.session import CardRead, read_card
+from reader.transport import PcscTransport, list_readers
+
+app = typer.Typer(help="Thẻ căn cước gắn chip — the chip ID card.", no_args_is_help=True)
+
+EXIT_CODES: list[tuple[type[errors.ReaderError], int]] = [
+    (errors.InvalidKeyInput, 2),
+    (errors.NoReader, 3),
+    (errors.PcscUnavailable, 3),
+    (errors.NoCard, 3),
+    (errors.WrongCardKey, 4),
+    (errors.CardRemoved, 5),
+    (errors.NotAnIdCard, 6),
+]
+EXIT_OUTPUT = 7
+
+DG13_ORDER = (
+    "id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity", "religion",
+    "place_of_origin", "place_of_residence", "identifying_features", "date_of_issue",
+    "date_of_expiry", "father_name", "mother_name", "spouse_name", "old_id_number", "field_16",
+)
+
+
+def _fail(exc: errors.ReaderError, as_json: bool) -> NoReturn:
+    catalog = Catalog.load()
+    ctx: dict[str, Any] = {"detail": exc.detail, **exc.context}
+    line = catalog.both(exc.key, **ctx)
+    if as_json:
+        print(json.dumps({"error": {
+            "key": exc.key,
+            "vi": catalog.text(exc.key, "vi", **ctx),
+            "en": catalog.text(exc.key, "en", **ctx),
+            "detail": exc.detail,
+            "context": {k: str(v) for k, v in exc.context.items()},
+        }}, ensure_ascii=False))
+    print(line, file=sys.stderr)
+    code = next((c for t, c in EXIT_CODES if isinstance(exc, t)), 1)
+    raise typer.Exit(code)
+
+
+def _parse_date(text: str, what: str) -> date:
+    text = text.strip()
+    try:
+        if "/" in text:
+            d, m, y = text.split("/")
+            return date(int(y), int(m), int(d))
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise errors.InvalidKeyInput(f"{what} {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _keys(id_number: str | None, dob: str | None, expiry: str | None, mrz: str | None,
+          qr: str | None) -> list[BacKey]:
+    given = [id_number is not None or dob is not None or expiry is not None, mrz is not None,
+             qr is not None]
+    if sum(given) != 1:
+        raise errors.InvalidKeyInput("give exactly one of --id/--dob/--expiry, --mrz or --qr")
+    if mrz is not None:
+        return [BacKey.from_mrz(mrz)]
+    if qr is not None:
+        return bac_keys_from_qr(parse_qr(qr))
+    if not (id_number and dob and expiry):
+        raise errors.InvalidKeyInput("--id, --dob and --expiry go together")
+    if expiry.strip().lower() in ("none", "khong-thoi-han", "không thời hạn"):
+        exp = date(2099, 12, 31)
+    else:
+        exp = _parse_date(expiry, "--expiry")
+    return [BacKey.from_id_number(id_number, _parse_date(dob, "--dob"), exp)]
+
+
+def card_json(card: CardRead) -> dict[str, Any]:
+    return card.to_dict()
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, lang: str) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    catalog = Catalog.load()
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:
+        task = bar.add_task(catalog.text("progress.waiting", lang), total=None)
+
+        def update(name: str, done: int, total: int) -> None:
+            bar.update(task, description=catalog.text("progress.reading", lang, file=name),
+                       completed=done, total=total)
+
+        yield update
+
+
+def write_outputs(out: Path, card: CardRead, doc: dict[str, Any]) -> None:
+    """Write everything or nothing: files land in a temporary folder first, then move in."""
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".examdesk-", dir=out))
+    try:
+        names: list[str] = []
+        if card.portrait is not None:
+            names.append("portrait" + card.portrait.extension)
+            (tmp / names[-1]).write_bytes(card.portrait.data)
+        for name, data in card.files.items():
+            names.append(f"{name}.bin")
+            (tmp / names[-1]).write_bytes(data)
+        names.append("card.json")
+        (tmp / "card.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), "utf-8")
+        for name in names:
+            # Personal data: readable by the invigilator's account only.
+            os.chmod(tmp / name, 0o600)
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _show(card: CardRead, lang: str) -> None:
+    catalog = Catalog.load()
+    console = Console()
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    fields = card.dg13.to_dict() if card.dg13 is not None else {}
+    for name in DG13_ORDER:
+        value = fields.get(name)
+        if name == "date_of_expiry" and fields.get("no_expiry"):
+            value = catalog.text("field.no_expiry", lang)
+        if value in (None, ""):
+            continue
+        if name.startswith("date_") and isinstance(value, str):
+            value = date.fromisoformat(value).strftime("%d/%m/%Y")
+        table.add_row(catalog.text("field." + name, lang), str(value))
+    table.add_row(catalog.text("field.document_number", lang), card.document.document_number)
+    if card.portrait is not None:
+        p = card.portrait
+        table.add_row(catalog.text("field.portrait", lang),
+                      f"{p.format.upper()} {p.width}×{p.height}, {len(p.data)} B")
+    console.print(table)
+    s = card.stats
+    console.print(f"[dim]{card.access} · {s.apdus} APDU · {s.bytes_in} B · "
+                  f"{s.seconds * 1000:.0f} ms · {card.reader}[/dim]")
+    for w in card.warnings:
+        console.print(f"[yellow]! {w}[/yellow]")
+
+
+@app.command("readers")
+def readers_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+) -> None:
+    """Liệt kê đầu đọc — list PC/SC readers and whether a card is present."""
+    try:
+        states = list_readers()
+    except errors.ReaderError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        print(json.dumps([{"name": s.reader, "card": s.present, "atr": s.atr.hex().upper()}
+                          for s in states]))
+        return
+    if not states:
+        _fail(errors.NoReader("no reader"), as_json)
+    for s in states:
+        mark = "●" if s.present else "○"
+        print(f"{mark} {s.reader}" + (f"  ATR {s.atr.hex().upper()}" if s.present else ""))
+
+
+@app.command("read")
+def read_cmd(
+    id_number: Annotated[str | None, typer.Option("--id", help="12-digit ID (or 9-char doc no.)")]
+    = None,
+    dob: Annotated[str | None, typer.Option("--dob", help="date of birth, YYYY-MM-DD")] = None,
+    expiry: Annotated[str | None, typer.Option("--expiry", help="expiry, YYYY-MM-DD or none")]
+    = None,
+    mrz: Annotated[str | None, typer.Option("--mrz", help="the 3 MRZ lines on the back")] = None,
+    qr: Annotated[str | None, typer.Option("--qr", help="the QR code text on the front")] = None,
+    reader: Annotated[str | None, typer.Option("--reader", help="reader name or part")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write portrait + raw files here")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="seconds to wait for a card")] = 10.0,
+    lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
+) -> None:
+    """Đọc thẻ — read a chip ID card: fields, portrait, raw data groups."""
+    try:
+        keys = _keys(id_number, dob, expiry, mrz, qr)
+        show_progress = sys.stderr.isatty()
+        with _progress(show_progress, lang) as progress:
+            transport = PcscTransport.open(reader, wait=wait)
+            try:
+                card = read_card(transport, keys, progress=progress)
+            finally:
+                transport.close()
+    except errors.ReaderError as exc:
+        _fail(exc, as_json)
+    doc = card_json(card)
+    if out is not None:
+        try:
+            write_outputs(out, card, doc)
+        except OSError as exc:
+            print(Catalog.load().both("io.output", path=str(out), detail=exc.strerror or exc),
+                  file=sys.stderr)
+            raise typer.Exit(EXIT_OUTPUT) from exc
+    if as_json:
+        print(json.dumps(doc, ensure_ascii=False))
+    else:
+        _show(card, lang)
+
+
+@app.command("emulate")
+def emulate_cmd(
+    profile: Annotated[str | None, typer.Option("--profile", help="profile name or TOML file")]
+    = None,
+    port: Annotated[int, typer.Option("--port", help="vpcd port (35963 = slot 0)")] = 35963,
+    host: Annotated[str, typer.Option("--host")] = "localhost",
+    list_profiles: Annotated[bool, typer.Option("--list-profiles")] = False,
+    extended: Annotated[bool | None, typer.Option("--extended/--no-extended")] = None,
+    max_response: Annotated[int | None, typer.Option("--max-response")] = None,
+    pull_out_at: Annotated[int | None, typer.Option("--pull-out-at", help="APDU number")] = None,
+    no_applet: Annotated[bool, typer.Option("--no-applet", help="a card that is no ID")] = False,
+) -> None:
+    """Thẻ ảo — run the virtual CCCD on the vpcd reader until interrupted."""
+    from reader.virtual.applet import Faults, VirtualCccd
+    from reader.virtual.profile import list_profiles as available
+    from reader.virtual.profile import load_profile
+    from reader.virtual.vpcd import VpcdConnection
+
+    if list_profiles:
+        for name in available():
+            print(name)
+        return
+    if profile is None:
+        raise typer.BadParameter("--profile is required (see --list-profiles)")
+    prof = load_profile(profile)
+    overrides: dict[str, Any] = {"extended_length": extended, "max_response": max_response,
+                                 "applet": False if no_applet else None}
+    if extended is not None:
+        overrides["advertise_extended"] = extended
+    chip = dataclasses.replace(prof.chip, **{k: v for k, v in overrides.items() if v is not None})
+    prof = dataclasses.replace(prof, chip=chip)
+    card = VirtualCccd(prof, faults=Faults(pull_out_at_apdu=pull_out_at))
+    print(json.dumps(card.access_data(), ensure_ascii=False), flush=True)
+    conn = VpcdConnection(card, host=host, port=port)
+    try:
+        conn.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(Catalog.load().both("card.emulate_refused", detail=exc), file=sys.stderr)
+        raise typer.Exit(3) from exc

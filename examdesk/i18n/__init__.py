@@ -1,0 +1,46 @@
+"""Vietnamese and English texts for message keys (errors, labels, progress).
+
+Errors elsewhere carry only a key and context; this is the one place that knows words.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+LANGUAGES = ("vi", "en")
+
+
+class _Blank(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    messages: dict[str, dict[str, str]]
+
+    @classmethod
+    def load(cls) -> Catalog:
+        text = resources.files(__package__).joinpath("messages.toml").read_text("utf-8")
+        return cls(tomllib.loads(text))
+
+    def text(self, key: str, lang: str = "vi", **context: object) -> str:
+        entry = self.messages.get(key)
+        if entry is None:
+            # Fall back to the family ("card.x" → "card.error"), never to a raw key.
+            family = key.split(".", 1)[0] + ".error"
+            entry = self.messages.get(family, {"vi": key, "en": key})
+        template = entry.get(lang) or entry["en"]
+        return template.format_map(_Blank({k: v for k, v in context.items() if v is not None}))
+
+    def both(self, key: str, **context: object) -> str:
+        """One line with the Vietnamese text first, for terminals and logs read by people."""
+        return f"{self.text(key, 'vi', **context)} / {self.text(key, 'en', **context)}"
+
+
+def default_language() -> str:
+    lang = os.environ.get("EXAMDESK_LANG", "vi").lower()[:2]
+    return lang if lang in LANGUAGES else "vi"

@@ -1,0 +1,330 @@
+"""Reading elementary files: the command channel and the block-size strategy.
+
+The strategy: address the file by its short EF identifier so the first READ BINARY also
+selects it, read a few header bytes to learn the exact file length, then read the rest in the
+largest blocks the chip and the reader accept. Extended length is used when the card and the
+reader carry it; when they do not (6700, 6Cxx, an unprotected answer, a reader limit) the
+channel recovers and the sizer steps down, remembering what it learned for the next file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import apdu, tlv
+from .apdu import CommandApdu, ResponseApdu, raise_for_status
+from .errors import (
+    EndOfFile,
+    MalformedData,
+    SecureMessagingError,
+    TransportError,
+    TransportLimit,
+    WrongLength,
+)
+from .sm import SecureMessaging, UnprotectedResponse, max_plain_for_response, wrapped_response_size
+from .transport import CardTransport
+
+Progress = Callable[[str, int, int], None]
+
+# Largest response data field (without SW) we ever ask for: the vpcd frame and many CCID
+# readers top out just under 64 KiB.
+MAX_EXTENDED_RESPONSE = 65533
+SHORT_RESPONSE = 256
+
+
+@dataclass(frozen=True)
+class EfId:
+    name: str
+    fid: int
+    sfi: int | None
+    tag: int | None = None
+
+
+@dataclass
+class LinkStats:
+    apdus: int = 0
+    bytes_out: int = 0
+    bytes_in: int = 0
+    recoveries: int = 0
+    by_ins: dict[int, int] = field(default_factory=dict)
+
+    def count(self, command: bytes, response: bytes) -> None:
+        self.apdus += 1
+        self.bytes_out += len(command)
+        self.bytes_in += len(response)
+        if len(command) > 1:
+            self.by_ins[command[1]] = self.by_ins.get(command[1], 0) + 1
+
+
+class Channel:
+    """Sends commands to the card, through secure messaging once access control is done.
+
+    ``reauthenticate`` is set by whoever established secure messaging; the channel calls it
+    when the session is lost (an unprotected answer, a reader that dropped an APDU).
+    """
+
+    def __init__(self, transport: CardTransport, stats: LinkStats | None = None) -> None:
+        self.transport = transport
+        self.stats = stats or LinkStats()
+        self.sm: SecureMessaging | None = None
+        self.reauthenticate: Callable[[Channel], SecureMessaging] | None = None
+        self.generation = 0  # bumps on every recovery: the card forgot its current EF
+
+    def exchange(self, raw: bytes) -> ResponseApdu:
+        resp_bytes = self.transport.transmit(raw)
+        self.stats.count(raw, resp_bytes)
+        resp = ResponseApdu.from_bytes(resp_bytes)
+        data = resp.data
+        # T=0 style chaining: 61xx means "more bytes, ask with GET RESPONSE".
+        guard = 0
+        while resp.sw1 == 0x61 and guard < 64:
+            guard += 1
+            more = apdu.CommandApdu(0x00, 0xC0, 0x00, 0x00, b"", resp.sw2 or 256).to_bytes()
+            resp_bytes = self.transport.transmit(more)
+            self.stats.count(more, resp_bytes)
+            resp = ResponseApdu.from_bytes(resp_bytes)
+            data += resp.data
+        return ResponseApdu(data, resp.sw)
+
+    def send_plain(self, cmd: CommandApdu) -> ResponseApdu:
+        resp = self.exchange(cmd.to_bytes())
+        if resp.sw1 == 0x6C and cmd.le is not None and resp.sw2:
+            # Wrong Le: the card tells us the exact length; ask again with it.
+            resp = self.exchange(cmd.with_le(resp.sw2).to_bytes())
+        return resp
+
+    def send(self, cmd: CommandApdu) -> ResponseApdu:
+        if self.sm is not None and self.sm.broken:
+            self.recover()
+        if self.sm is None:
+            return self.send_plain(cmd)
+        wrapped = self.sm.wrap(cmd)
+        return self.sm.unwrap(self.exchange(wrapped.to_bytes()))
+
+    def recover(self) -> None:
+        """Re-establish secure messaging after the card or the reader dropped it."""
+        if self.reauthenticate is None:
+            raise SecureMessagingError("secure messaging was lost and cannot be re-established")
+        self.sm = None
+        self.generation += 1
+        self.stats.recoveries += 1
+        self.sm = self.reauthenticate(self)
+
+
+@dataclass(frozen=True)
+class ReadStrategy:
+    """How to read files. The default is ours; ``baseline()`` is the common fixed 0xDF scheme."""
+
+    use_sfi: bool = True
+    extended: bool | None = None  # None: as the ATR says, tried once when it says nothing
+    block: int | None = None  # fixed plaintext bytes per READ BINARY; None: largest accepted
+    header: int = 6
+
+    @classmethod
+    def baseline(cls) -> ReadStrategy:
+        return cls(use_sfi=False, extended=False, block=0xDF, header=4)
+
+
+class BlockSizer:
+    """Chooses Le for each READ BINARY and learns the card's and reader's limits.
+
+    It works in *protected response bytes* (what crosses the reader) because that is what
+    a chip buffer or a reader limits; ``cipher_block`` converts to plaintext (0 = no SM).
+    It starts at the ceiling (the extended or the short maximum). A refused size shrinks the
+    window; later reads probe upwards by bisection between the largest size seen to work and
+    the smallest seen to fail, so a small limit is found in a handful of APDUs and then kept
+    for the rest of the session.
+    """
+
+    def __init__(self, strategy: ReadStrategy, extended_hint: bool | None) -> None:
+        self.fixed = strategy.block
+        # None means nobody told us: extended is tried first and dropped if it fails.
+        self.extended = strategy.extended if strategy.extended is not None else extended_hint
+        self.ceiling = SHORT_RESPONSE if self.extended is False else MAX_EXTENDED_RESPONSE
+        self.good = 0
+        self.bad: int | None = None
+        self.cipher_block = 0
+
+    def _wrapped(self, plain: int) -> int:
+        if not self.cipher_block:
+            return plain
+        return wrapped_response_size(plain, self.cipher_block)
+
+    def _max_plain(self, limit: int) -> int:
+        if not self.cipher_block:
+            return limit
+        return max_plain_for_response(limit, self.cipher_block)
+
+    def _limit(self) -> int:
+        if self.bad is None:
+            return self.ceiling
+        if self.bad - self.good <= max(self.cipher_block, 8):
+            return self.good
+        if self.good == 0:
+            return self.bad // 2
+        return (self.good + self.bad) // 2
+
+    def next_le(self, remaining: int) -> int:
+        if self.fixed is not None:
+            return min(remaining, self.fixed)
+        limit = self._limit()
+        if limit < 16:
+            raise WrongLength(0x6700, "the card accepts no usable read size")
+        return max(1, min(remaining, self._max_plain(limit), 65536))
+
+    def needs_extended(self, le: int) -> bool:
+        return le > 256 or self._wrapped(le) > SHORT_RESPONSE
+
+    def succeeded(self, le: int) -> None:
+        size = self._wrapped(le)
+        self.good = max(self.good, size)
+        if size > SHORT_RESPONSE:
+            self.extended = True
+
+    def too_long(self, le: int) -> None:
+        size = self._wrapped(le)
+        self.bad = size if self.bad is None else min(self.bad, size)
+        if self.good >= self.bad:
+            self.good = 0  # a size that worked before fails now: forget it
+
+    def no_extended(self) -> None:
+        """The card or the reader cannot do extended length: the short maximum is untested."""
+        self.extended = False
+        self.ceiling = SHORT_RESPONSE
+        self.good = min(self.good, SHORT_RESPONSE)
+        if self.bad is not None and self.bad > SHORT_RESPONSE:
+            self.bad = None
+
+
+class FileReader:
+    """Reads whole LDS files over a channel with a given strategy."""
+
+    MAX_RETRIES = 24
+
+    def __init__(
+        self,
+        channel: Channel,
+        strategy: ReadStrategy | None = None,
+        *,
+        extended_hint: bool | None = None,
+    ) -> None:
+        self.channel = channel
+        self.strategy = strategy or ReadStrategy()
+        self.sizer = BlockSizer(self.strategy, extended_hint)
+        self._current: tuple[int, int] | None = None  # (fid, channel generation)
+
+    def _select(self, ef: EfId) -> None:
+        resp = self.channel.send(apdu.select_ef(ef.fid))
+        raise_for_status(resp, during="select-file", file=ef.name)
+        self._current = (ef.fid, self.channel.generation)
+
+    def _is_current(self, ef: EfId) -> bool:
+        return self._current == (ef.fid, self.channel.generation)
+
+    def _command(self, ef: EfId, offset: int, le: int) -> CommandApdu:
+        if not self._is_current(ef):
+            if self.strategy.use_sfi and ef.sfi is not None and offset <= 0xFF:
+                return apdu.read_binary(offset, le, sfi=ef.sfi)
+            self._select(ef)
+        return apdu.read_binary(offset, le)
+
+    def _read_once(self, ef: EfId, offset: int, le: int) -> bytes:
+        cmd = self._command(ef, offset, le)
+        resp = self.channel.send(cmd)
+        if cmd.p1 & 0x80 and cmd.ins == 0xB0 and resp.sw in (0x9000, 0x6282):
+            self._current = (ef.fid, self.channel.generation)
+        raise_for_status(resp, during="read", file=ef.name)
+        data = resp.data
+        if cmd.ins == 0xB1:
+            # Odd INS answers wrap the bytes in DO'53'.
+            data = tlv.decode_one(data)[0].value if data else b""
+        if len(data) > le:
+            raise MalformedData(f"{ef.name}: asked {le} bytes, card sent {len(data)}")
+        return data
+
+    def read_chunk(self, ef: EfId, offset: int, le: int) -> bytes:
+        """One block, stepping down and recovering as the card and the reader require."""
+        sm_retries = 0
+        for _ in range(self.MAX_RETRIES):
+            try:
+                data = self._read_once(ef, offset, le)
+            except WrongLength as exc:
+                if exc.sw >> 8 == 0x6C and exc.sw & 0xFF:
+                    le = min(le, exc.sw & 0xFF)  # the card names the length it has
+                else:
+                    self.sizer.too_long(le)
+                    le = self.sizer.next_le(le)
+                continue
+            except UnprotectedResponse as exc:
+                if exc.sw == 0x6700 or exc.sw >> 8 == 0x6C:
+                    # Dropped SM over a length: it could not even parse the APDU.
+                    self._after_length_failure(le)
+                    le = self.sizer.next_le(le)
+                    continue
+                if exc.sw in (0x6987, 0x6988) and sm_retries < 2:
+                    sm_retries += 1
+                    self.channel.recover()
+                    continue
+                raise_for_status(ResponseApdu(b"", exc.sw), during="read", file=ef.name)
+                raise
+            except TransportLimit:
+                self._after_length_failure(le)
+                le = self.sizer.next_le(le)
+                continue
+            except TransportError as exc:
+                if type(exc) is not TransportError or not self.sizer.needs_extended(le):
+                    raise
+                self._after_length_failure(le)
+                le = self.sizer.next_le(le)
+                continue
+            except SecureMessagingError:
+                # A garbled answer (noise, a glitch): its data was never used. Start SM
+                # afresh and ask again, but do not loop on a chip that keeps failing.
+                if sm_retries >= 2 or self.channel.reauthenticate is None:
+                    raise
+                sm_retries += 1
+                self.channel.recover()
+                continue
+            self.sizer.succeeded(len(data) if data else le)
+            return data
+        raise WrongLength(0x6700, f"{ef.name}: no read size worked", file=ef.name)
+
+    def _after_length_failure(self, le: int) -> None:
+        if self.sizer.needs_extended(le):
+            self.sizer.no_extended()
+        else:
+            self.sizer.too_long(le)
+        if self.channel.sm is not None:
+            self.channel.recover()
+
+    def read(self, ef: EfId, progress: Progress | None = None) -> bytes:
+        if self.channel.sm is not None:
+            self.sizer.cipher_block = self.channel.sm.suite.block
+        head = self.read_chunk(ef, 0, self.strategy.header)
+        try:
+            hdr, value_len = tlv.header_length(head)
+        except MalformedData as exc:
+            raise MalformedData(f"{ef.name}: {exc}", file=ef.name) from exc
+        if ef.tag is not None and head and tlv.read_tag(head, 0)[0] != ef.tag:
+            raise MalformedData(f"{ef.name} starts with the wrong tag", file=ef.name)
+        total = hdr + value_len
+        buf = bytearray(head[:total])
+        if progress:
+            progress(ef.name, len(buf), total)
+        while len(buf) < total:
+            # Above 32 KiB the odd-INS READ BINARY counts its DO'53' header (up to 4 bytes)
+            # in Le: ask for that much more so the last block is not split in two.
+            extra = 4 if len(buf) > 0x7FFF else 0
+            le = self.sizer.next_le(total - len(buf) + extra)
+            try:
+                chunk = self.read_chunk(ef, len(buf), le)
+            except EndOfFile as exc:
+                raise MalformedData(f"{ef.name} is shorter than its header says",
+                                    file=ef.name) from exc
+            if not chunk:
+                raise MalformedData(f"{ef.name} is shorter than its header says", file=ef.name)
+            buf += chunk[: total - len(buf)]
+            if progress:
+                progress(ef.name, len(buf), total)
+        return bytes(buf)
