@@ -7,6 +7,7 @@ same condition the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import (
     AccessDenied,
@@ -142,7 +143,7 @@ def raise_for_status(resp: ResponseApdu, *, during: str, file: str | None = None
     sw = resp.sw
     if resp.ok:
         return
-    ctx: dict[str, object] = {"during": during}
+    ctx: dict[str, Any] = {"during": during}
     if file:
         ctx["file"] = file
     if during == "select-applet" and sw in (0x6A82, 0x6A86, 0x6D00, 0x6E00, 0x6999):

@@ -239,6 +239,7 @@ def emulate_cmd(
     max_response: Annotated[int | None, typer.Option("--max-response")] = None,
     pull_out_at: Annotated[int | None, typer.Option("--pull-out-at", help="APDU number")] = None,
     no_applet: Annotated[bool, typer.Option("--no-applet", help="a card that is no ID")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="seconds to wait for pcscd")] = 5.0,
 ) -> None:
     """Thẻ ảo — run the virtual CCCD on the vpcd reader until interrupted."""
     from reader.virtual.applet import Faults, VirtualCccd
@@ -261,7 +262,7 @@ def emulate_cmd(
     prof = dataclasses.replace(prof, chip=chip)
     card = VirtualCccd(prof, faults=Faults(pull_out_at_apdu=pull_out_at))
     print(json.dumps(card.access_data(), ensure_ascii=False), flush=True)
-    conn = VpcdConnection(card, host=host, port=port)
+    conn = VpcdConnection(card, host=host, port=port, connect_timeout=wait)
     try:
         conn.serve_forever()
     except KeyboardInterrupt:
