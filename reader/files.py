@@ -49,12 +49,16 @@ class LinkStats:
     recoveries: int = 0
     by_ins: dict[int, int] = field(default_factory=dict)
 
-    def count(self, command: bytes, response: bytes) -> None:
+    def sent(self, command: bytes) -> None:
+        # Counted before the answer: a command the reader failed to deliver back still cost
+        # an exchange with the card.
         self.apdus += 1
         self.bytes_out += len(command)
-        self.bytes_in += len(response)
         if len(command) > 1:
             self.by_ins[command[1]] = self.by_ins.get(command[1], 0) + 1
+
+    def received(self, response: bytes) -> None:
+        self.bytes_in += len(response)
 
 
 class Channel:
@@ -72,8 +76,9 @@ class Channel:
         self.generation = 0  # bumps on every recovery: the card forgot its current EF
 
     def exchange(self, raw: bytes) -> ResponseApdu:
+        self.stats.sent(raw)
         resp_bytes = self.transport.transmit(raw)
-        self.stats.count(raw, resp_bytes)
+        self.stats.received(resp_bytes)
         resp = ResponseApdu.from_bytes(resp_bytes)
         data = resp.data
         # T=0 style chaining: 61xx means "more bytes, ask with GET RESPONSE".
@@ -81,8 +86,9 @@ class Channel:
         while resp.sw1 == 0x61 and guard < 64:
             guard += 1
             more = apdu.CommandApdu(0x00, 0xC0, 0x00, 0x00, b"", resp.sw2 or 256).to_bytes()
+            self.stats.sent(more)
             resp_bytes = self.transport.transmit(more)
-            self.stats.count(more, resp_bytes)
+            self.stats.received(resp_bytes)
             resp = ResponseApdu.from_bytes(resp_bytes)
             data += resp.data
         return ResponseApdu(data, resp.sw)
@@ -131,10 +137,10 @@ class BlockSizer:
 
     It works in *protected response bytes* (what crosses the reader) because that is what
     a chip buffer or a reader limits; ``cipher_block`` converts to plaintext (0 = no SM).
-    It starts at the ceiling (the extended or the short maximum). A refused size shrinks the
-    window; later reads probe upwards by bisection between the largest size seen to work and
-    the smallest seen to fail, so a small limit is found in a handful of APDUs and then kept
-    for the rest of the session.
+    It starts at the ceiling (the extended or the short maximum). After a refusal it drops to
+    a short response, then probes upwards — doubling, then bisecting between the largest size
+    seen to work and the smallest seen to fail — while a larger block still pays for the risk
+    of one more refused APDU. What it learns is kept for the rest of the session.
     """
 
     def __init__(self, strategy: ReadStrategy, extended_hint: bool | None) -> None:
@@ -156,19 +162,27 @@ class BlockSizer:
             return limit
         return max_plain_for_response(limit, self.cipher_block)
 
-    def _limit(self) -> int:
+    def _limit(self, remaining: int) -> int:
         if self.bad is None:
             return self.ceiling
-        if self.bad - self.good <= max(self.cipher_block, 8):
-            return self.good
         if self.good == 0:
-            return self.bad // 2
-        return (self.good + self.bad) // 2
+            # Refused at the ceiling: a short response is what most chips and readers take.
+            return min(SHORT_RESPONSE, self.bad // 2)
+        # Grow by doubling, then bisect: few refusals whether the limit is near or far.
+        probe = min(2 * self.good, (self.good + self.bad) // 2)
+        now, then = self._max_plain(self.good), self._max_plain(probe)
+        if then <= now:
+            return self.good  # nothing larger fits below the smallest refused size
+        # Probe upwards only while it pays: a refused probe costs one APDU, a successful one
+        # saves remaining/now - remaining/then APDUs on this file; take even odds.
+        if now <= 0 or (remaining / now - remaining / then) / 2 <= 1:
+            return self.good
+        return probe
 
     def next_le(self, remaining: int) -> int:
         if self.fixed is not None:
             return min(remaining, self.fixed)
-        limit = self._limit()
+        limit = self._limit(remaining)
         if limit < 16:
             raise WrongLength(0x6700, "the card accepts no usable read size")
         return max(1, min(remaining, self._max_plain(limit), 65536))
@@ -243,24 +257,25 @@ class FileReader:
             raise MalformedData(f"{ef.name}: asked {le} bytes, card sent {len(data)}")
         return data
 
-    def read_chunk(self, ef: EfId, offset: int, le: int) -> bytes:
-        """One block, stepping down and recovering as the card and the reader require."""
+    def read_chunk(self, ef: EfId, offset: int, want: int) -> bytes:
+        """Up to ``want`` bytes at ``offset``, in one block as large as the sizer allows,
+        stepping down and recovering as the card and the reader require."""
         sm_retries = 0
+        exact: int | None = None  # a length the card named with 6Cxx
         for _ in range(self.MAX_RETRIES):
+            le = exact if exact is not None else self.sizer.next_le(want)
             try:
                 data = self._read_once(ef, offset, le)
             except WrongLength as exc:
                 if exc.sw >> 8 == 0x6C and exc.sw & 0xFF:
-                    le = min(le, exc.sw & 0xFF)  # the card names the length it has
+                    exact = min(le, exc.sw & 0xFF)  # the card names the length it has
                 else:
                     self.sizer.too_long(le)
-                    le = self.sizer.next_le(le)
                 continue
             except UnprotectedResponse as exc:
                 if exc.sw == 0x6700 or exc.sw >> 8 == 0x6C:
                     # Dropped SM over a length: it could not even parse the APDU.
                     self._after_length_failure(le)
-                    le = self.sizer.next_le(le)
                     continue
                 if exc.sw in (0x6987, 0x6988) and sm_retries < 2:
                     sm_retries += 1
@@ -270,13 +285,11 @@ class FileReader:
                 raise
             except TransportLimit:
                 self._after_length_failure(le)
-                le = self.sizer.next_le(le)
                 continue
             except TransportError as exc:
                 if type(exc) is not TransportError or not self.sizer.needs_extended(le):
                     raise
                 self._after_length_failure(le)
-                le = self.sizer.next_le(le)
                 continue
             except SecureMessagingError:
                 # A garbled answer (noise, a glitch): its data was never used. Start SM
@@ -316,9 +329,8 @@ class FileReader:
             # Above 32 KiB the odd-INS READ BINARY counts its DO'53' header (up to 4 bytes)
             # in Le: ask for that much more so the last block is not split in two.
             extra = 4 if len(buf) > 0x7FFF else 0
-            le = self.sizer.next_le(total - len(buf) + extra)
             try:
-                chunk = self.read_chunk(ef, len(buf), le)
+                chunk = self.read_chunk(ef, len(buf), total - len(buf) + extra)
             except EndOfFile as exc:
                 raise MalformedData(f"{ef.name} is shorter than its header says",
                                     file=ef.name) from exc

@@ -210,7 +210,9 @@ def read_card(
 
     com = lds.parse_com(fetch(lds.EF_COM))
     present = set(com.data_groups)
-    for name in files:
+    # DG1 is what every caller needs (the MRZ identity); read it even when not asked for.
+    wanted = list(files) if "DG1" in files else ["DG1", *files]
+    for name in wanted:
         ef = lds.ef_by_name(name)
         if name.startswith("DG"):
             n = int(name[2:])

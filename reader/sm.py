@@ -153,5 +153,9 @@ class SecureMessaging:
                     self.broken = True
                     raise SecureMessagingError("unknown padding indicator in DO'87'")
                 value = value[1:]
-            data = unpad(self.suite.decrypt(ssc, value))
+            try:
+                data = unpad(self.suite.decrypt(ssc, value))
+            except SecureMessagingError:
+                self.broken = True
+                raise
         return ResponseApdu(data, sw)

@@ -108,9 +108,13 @@ def _progress(enabled: bool, lang: str) -> Iterator[Any]:
     ) as bar:
         task = bar.add_task(catalog.text("progress.waiting", lang), total=None)
 
+        current = [""]
+
         def update(name: str, done: int, total: int) -> None:
+            # Redraw at once when a new file starts, so even a fast read names each file.
             bar.update(task, description=catalog.text("progress.reading", lang, file=name),
-                       completed=done, total=total)
+                       completed=done, total=total, refresh=name != current[0])
+            current[0] = name
 
         yield update
 

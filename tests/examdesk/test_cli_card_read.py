@@ -170,3 +170,33 @@ def test_readers_lists_the_virtual_reader(insert_card) -> None:
     assert result.returncode == 0, result.stderr
     readers = {r["name"]: r for r in json.loads(result.stdout)}
     assert readers["Virtual PCD 00 00"]["card"] is True
+
+
+def test_progress_is_shown_on_a_terminal(insert_card) -> None:
+    """On a terminal the invigilator sees which file is being read (the portrait is slow)."""
+    import os
+    import pty
+
+    inserted = insert_card("tran-thi-bich-ngoc", extended_length=False, advertise_extended=False)
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [EXAMDESK, "card", "read", *id_args(inserted.access)],
+        stdin=secondary, stdout=secondary, stderr=secondary, close_fds=True,
+        env={"PATH": "/usr/bin:/bin", "EXAMDESK_LANG": "vi", "PYTHONUTF8": "1",
+             "TERM": "xterm", "COLUMNS": "100"},
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert proc.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "Đang đọc DG2" in screen
+    assert "Trần Thị Bích Ngọc" in screen
