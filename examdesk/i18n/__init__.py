@@ -24,8 +24,12 @@ class Catalog:
 
     @classmethod
     def load(cls) -> Catalog:
-        text = resources.files(__package__).joinpath("messages.toml").read_text("utf-8")
-        return cls(tomllib.loads(text))
+        """Every ``*.toml`` of this package, one per area (card, trust, face, …)."""
+        messages: dict[str, dict[str, str]] = {}
+        for item in sorted(resources.files(__package__).iterdir(), key=lambda i: i.name):
+            if item.name.endswith(".toml"):
+                messages.update(tomllib.loads(item.read_text("utf-8")))
+        return cls(messages)
 
     def text(self, key: str, lang: str = "vi", **context: object) -> str:
         entry = self.messages.get(key)
