@@ -172,7 +172,12 @@ class BlockSizer:
         probe = min(2 * self.good, (self.good + self.bad) // 2)
         now, then = self._max_plain(self.good), self._max_plain(probe)
         if then <= now:
-            return self.good  # nothing larger fits below the smallest refused size
+            # Block padding makes sizes discrete: the midpoint may add nothing while the size
+            # just under the refused one still would.
+            probe = self.bad - 1
+            then = self._max_plain(probe)
+            if then <= now:
+                return self.good  # nothing larger fits below the smallest refused size
         # Probe upwards only while it pays: a refused probe costs one APDU, a successful one
         # saves remaining/now - remaining/then APDUs on this file; take even odds.
         if now <= 0 or (remaining / now - remaining / then) / 2 <= 1:
@@ -231,6 +236,10 @@ class FileReader:
     def _select(self, ef: EfId) -> None:
         resp = self.channel.send(apdu.select_ef(ef.fid))
         raise_for_status(resp, during="select-file", file=ef.name)
+        self._current = (ef.fid, self.channel.generation)
+
+    def mark_selected(self, ef: EfId) -> None:
+        """The caller selected ``ef`` itself (e.g. EF.CardAccess before the application)."""
         self._current = (ef.fid, self.channel.generation)
 
     def _is_current(self, ef: EfId) -> bool:

@@ -9,26 +9,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from . import apdu, lds
-from .apdu import raise_for_status
+from . import lds
+from .access import AccessKey, open_card
 from .atr import parse_atr
-from .bac import BacInitiator
 from .dg13 import Dg13Fields, parse_dg13
-from .errors import FileNotFound, MalformedData, ReaderError, WrongCardKey
+from .errors import FileNotFound, MalformedData, ReaderError, SecureMessagingError
 from .files import Channel, EfId, FileReader, LinkStats, Progress, ReadStrategy
-from .keys import BacKey
 from .lds import EfCom, Portrait
 from .mrz import Td1Mrz
+from .security_infos import SecurityInfos, parse_dg14
 from .sm import SecureMessaging
 from .transport import CardTransport
+from .trust.active import active_authentication
+from .trust.chip import chip_authentication
+from .trust.results import AuthResult, CheckStatus
 
 T = TypeVar("T")
 
-EMRTD_AID = bytes.fromhex("A0000002471001")
-
 # Files a check-in needs, in the order that shows the invigilator something soonest:
 # identity text first, then the portrait (the long read), then what the trust checks need.
-DEFAULT_FILES = ("DG1", "DG13", "DG2", "DG14", "DG15", "EF.SOD")
+DEFAULT_FILES = ("DG1", "DG13", "DG2", "DG15", "EF.SOD", "DG14")
 # DG3/DG4 need Extended Access Control, which inspection terminals at exams do not hold.
 _NEVER_READ = {3, 4}
 
@@ -59,7 +59,8 @@ class ReadStats:
 
 @dataclass(frozen=True)
 class CardRead:
-    access: str
+    access: str  # "PACE" or "BAC"
+    password: str  # "CAN" or "MRZ"
     reader: str
     com: EfCom
     document: Td1Mrz
@@ -68,6 +69,8 @@ class CardRead:
     files: dict[str, bytes]
     stats: ReadStats
     warnings: tuple[str, ...] = field(default=())
+    chip: AuthResult = field(default=AuthResult(CheckStatus.NOT_RUN))
+    active: AuthResult = field(default=AuthResult(CheckStatus.NOT_RUN))
 
     @property
     def id_number(self) -> str | None:
@@ -80,6 +83,7 @@ class CardRead:
         doc = self.document
         out: dict[str, Any] = {
             "access": self.access,
+            "password": self.password,
             "reader": self.reader,
             "lds_version": self.com.lds_version,
             "data_groups": list(self.com.data_groups),
@@ -103,6 +107,8 @@ class CardRead:
                 name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
                 for name, data in self.files.items()
             },
+            "chip": self.chip.to_dict(),
+            "active": self.active.to_dict(),
             "stats": self.stats.to_dict(),
             "warnings": list(self.warnings),
         }
@@ -116,49 +122,6 @@ class CardRead:
                 "sha256": hashlib.sha256(p.data).hexdigest(),
             }
         return out
-
-
-def _open_with_bac(channel: Channel, key: BacKey, rng: Callable[[int], bytes]) -> SecureMessaging:
-    challenge = channel.send_plain(apdu.get_challenge())
-    raise_for_status(challenge, during="get-challenge")
-    bac = BacInitiator(key.mrz_information, rnd_ifd=rng(8), k_ifd=rng(16))
-    answer = channel.send_plain(bac.authenticate(challenge.data))
-    return bac.finish(answer)
-
-
-def _select_applet(channel: Channel) -> None:
-    raise_for_status(channel.send_plain(apdu.select_aid(EMRTD_AID)), during="select-applet")
-
-
-def open_card(
-    channel: Channel,
-    keys: Sequence[BacKey],
-    *,
-    rng: Callable[[int], bytes] = os.urandom,
-) -> tuple[str, BacKey, int]:
-    """Select the eMRTD application and establish secure messaging with the first key that works.
-
-    Returns (access method, the key that worked, attempts made).
-    """
-    if not keys:
-        raise WrongCardKey(0x6300, "no key to try")
-    _select_applet(channel)
-    last: WrongCardKey | None = None
-    for attempt, key in enumerate(keys, 1):
-        try:
-            channel.sm = _open_with_bac(channel, key, rng)
-        except WrongCardKey as exc:
-            last = exc
-            continue
-
-        def again(ch: Channel, key: BacKey = key) -> SecureMessaging:
-            _select_applet(ch)
-            return _open_with_bac(ch, key, rng)
-
-        channel.reauthenticate = again
-        return "BAC", key, attempt
-    assert last is not None
-    raise WrongCardKey(last.sw, "the card refused every key", tried=len(keys))
 
 
 def _cross_check(doc: Td1Mrz, dg13: Dg13Fields | None) -> list[str]:
@@ -181,24 +144,36 @@ def _cross_check(doc: Td1Mrz, dg13: Dg13Fields | None) -> list[str]:
 
 def read_card(
     transport: CardTransport,
-    keys: Sequence[BacKey],
+    keys: Sequence[AccessKey],
     *,
     files: Sequence[str] = DEFAULT_FILES,
     strategy: ReadStrategy | None = None,
     progress: Progress | None = None,
     rng: Callable[[int], bytes] = os.urandom,
+    authenticate: bool = True,
+    use_pace: bool = True,
 ) -> CardRead:
-    """Open the card with one of ``keys`` (tried in order) and read ``files``."""
+    """Open the card with one of ``keys`` (tried in order) and read ``files``.
+
+    With ``authenticate`` the chip also proves it is the original: chip authentication right
+    after DG14 (so every later file comes under keys only the genuine chip can hold) and active
+    authentication after DG15. Passive authentication needs no card and is done by the caller
+    (``reader.trust``) on ``CardRead.files``.
+    """
     started = time.perf_counter()
     stats = LinkStats()
     channel = Channel(transport, stats)
-    access, _key, attempts = open_card(channel, keys, rng=rng)
+    opened = open_card(channel, keys, use_pace=use_pace, rng=rng)
     reader = FileReader(channel, strategy, extended_hint=parse_atr(transport.atr).extended_length)
 
     raw: dict[str, bytes] = {}
+    if opened.card_access_raw is not None:
+        raw["EF.CardAccess"] = opened.card_access_raw
     timings: dict[str, float] = {}
     apdu_counts: dict[str, int] = {}
     warnings: list[str] = []
+    not_run = AuthResult(CheckStatus.NOT_RUN)
+    chip, active = not_run, not_run
 
     def fetch(ef: EfId) -> bytes:
         t0, n0 = time.perf_counter(), stats.apdus
@@ -212,6 +187,32 @@ def read_card(
     present = set(com.data_groups)
     # DG1 is what every caller needs (the MRZ identity); read it even when not asked for.
     wanted = list(files) if "DG1" in files else ["DG1", *files]
+    infos: SecurityInfos | None = None
+    if authenticate:
+        if 14 in present and "DG14" not in wanted:
+            wanted.append("DG14")
+        if 15 in present and "DG15" not in wanted:
+            wanted.append("DG15")
+        if 14 in present:
+            # Chip authentication first: everything read after it is bound to the chip.
+            wanted.remove("DG14")
+            try:
+                infos = parse_dg14(fetch(lds.dg(14)))
+            except FileNotFound:
+                warnings.append("missing.DG14")
+            except MalformedData as exc:
+                chip = AuthResult(CheckStatus.ERROR, "trust.ca_key_unusable", exc.detail)
+            if infos is not None:
+                t0, n0 = time.perf_counter(), stats.apdus
+                chip = chip_authentication(channel, infos)
+                timings["CA"] = time.perf_counter() - t0
+                apdu_counts["CA"] = stats.apdus - n0
+                if chip.passed:
+                    channel.reauthenticate = _with_ca(opened.reopen, infos)
+                elif channel.sm is None or channel.sm.broken:
+                    channel.recover()  # a clone: go on reading, without the proof
+        else:
+            chip = AuthResult(CheckStatus.NOT_SUPPORTED, "trust.ca_absent", "no DG14")
     for name in wanted:
         ef = lds.ef_by_name(name)
         if name.startswith("DG"):
@@ -223,6 +224,16 @@ def read_card(
         except FileNotFound:
             # EF.COM promised it; a missing file is worth telling, not worth failing the read.
             warnings.append(f"missing.{name}")
+    if authenticate:
+        if infos is None and "DG14" in raw:
+            try:
+                infos = parse_dg14(raw["DG14"])
+            except MalformedData:
+                infos = None
+        t0, n0 = time.perf_counter(), stats.apdus
+        active = active_authentication(channel, raw.get("DG15"), infos, rng=rng)
+        timings["AA"] = time.perf_counter() - t0
+        apdu_counts["AA"] = stats.apdus - n0
 
     if "DG1" not in raw:
         raise MalformedData("the card has no DG1 (MRZ data)", file="DG1")
@@ -238,7 +249,8 @@ def read_card(
 
     elapsed = time.perf_counter() - started
     return CardRead(
-        access=access,
+        access=opened.method,
+        password=opened.password,
         reader=transport.name,
         com=com,
         document=document,
@@ -247,10 +259,27 @@ def read_card(
         files=raw,
         stats=ReadStats(
             stats.apdus, stats.bytes_out, stats.bytes_in, stats.recoveries, elapsed, timings,
-            apdu_counts, attempts,
+            apdu_counts, opened.attempts,
         ),
         warnings=tuple(warnings),
+        chip=chip,
+        active=active,
     )
+
+
+def _with_ca(
+    reopen: Callable[[Channel], SecureMessaging], infos: SecurityInfos
+) -> Callable[[Channel], SecureMessaging]:
+    """Re-opening a card that passed chip authentication must pass it again."""
+
+    def again(channel: Channel) -> SecureMessaging:
+        reopen(channel)
+        result = chip_authentication(channel, infos)
+        if not result.passed or channel.sm is None:
+            raise SecureMessagingError("chip authentication failed on re-opening the card")
+        return channel.sm
+
+    return again
 
 
 def _parse(name: str, parser: Callable[[bytes], T], raw: dict[str, bytes]) -> T:

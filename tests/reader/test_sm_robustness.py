@@ -17,16 +17,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reader import apdu, lds, tlv
+from reader.access import open_card
 from reader.apdu import CommandApdu, ResponseApdu
 from reader.crypto import Des3Suite
 from reader.errors import SecureMessagingError, WrongLength
 from reader.files import Channel, FileReader
 from reader.keys import BacKey
-from reader.session import DEFAULT_FILES, open_card, read_card
+from reader.session import DEFAULT_FILES, read_card
 from reader.sm import SecureMessaging, UnprotectedResponse
 from reader.transport import LoopbackTransport
 from reader.virtual import BuiltLds, CardProfile, VirtualCccd, build_lds
 from reader.virtual import load_profile as _load_profile
+
+# These tests are about reading mechanics: the chip checks (PACE, CA, AA) have their own.
+BAC_ONLY: dict[str, Any] = {"authenticate": False, "use_pace": False}
 
 CCID = {"max_command": 261, "max_response": 258}
 Corrupt = Callable[[int, bytes], bytes]  # (index of the protected answer, answer) → answer
@@ -95,7 +99,7 @@ def opened(card: VirtualCccd, corrupt: Corrupt | None = None,
            **limits: int) -> tuple[Channel, TamperingTransport]:
     transport = TamperingTransport(card, corrupt, **limits)
     channel = Channel(transport)
-    assert open_card(channel, [mrz_key(card)])[0] == "BAC"
+    assert open_card(channel, [mrz_key(card)], use_pace=False).method == "BAC"
     return channel, transport
 
 
@@ -316,7 +320,7 @@ def test_authentic_but_malformed_cryptogram_ends_the_session(case: int) -> None:
 def _protected_answers_of_a_read(**limits: int) -> int:
     card = make_card()
     transport = TamperingTransport(card, **limits)
-    read_card(transport, [mrz_key(card)])
+    read_card(transport, [mrz_key(card)], **BAC_ONLY)
     return transport.protected
 
 
@@ -325,7 +329,7 @@ N_CCID = _protected_answers_of_a_read(**CCID)
 
 
 def _check_recovered(card: VirtualCccd, transport: TamperingTransport) -> None:
-    result = read_card(transport, [mrz_key(card)])
+    result = read_card(transport, [mrz_key(card)], **BAC_ONLY)
     assert result.stats.recoveries >= 1
     assert result.files == {n: card.files[n] for n in ["EF.COM", *DEFAULT_FILES]}
     assert result.portrait is not None and result.portrait.data == card.lds.portrait.data
@@ -385,7 +389,7 @@ def test_a_card_that_damages_every_answer_fails_boundedly(kind: str,
     card = make_card()
     transport = TamperingTransport(card, DAMAGE_EVERYTHING[kind], **limits)
     with pytest.raises(SecureMessagingError):
-        read_card(transport, [mrz_key(card)])
+        read_card(transport, [mrz_key(card)], **BAC_ONLY)
     # SELECT + BAC, then the first READ, retried after at most two re-authentications.
     assert transport.apdus <= 3 + 3 * 4
     assert transport.protected <= 3
@@ -397,5 +401,5 @@ def test_a_link_that_drops_secure_messaging_over_every_length_gives_up() -> None
     card = make_card()
     transport = TamperingTransport(card, lambda _, answer: b"\x67\x00")
     with pytest.raises(WrongLength):
-        read_card(transport, [mrz_key(card)])
+        read_card(transport, [mrz_key(card)], **BAC_ONLY)
     assert transport.apdus <= 3 + 24 * 4

@@ -1,0 +1,1 @@
+"""Chip trust: passive, active and chip authentication, and the policy over their results."""

@@ -1,0 +1,137 @@
+"""Active authentication, ICAO 9303-11 §6.1: the chip signs our random challenge with the
+private key whose public half is in DG15, which a copy of the data cannot do.
+
+RSA signatures use ISO/IEC 9796-2 digital signature scheme 1 (message recovery); ECDSA
+signatures are plain r‖s with the hash that DG14's ActiveAuthenticationInfo names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from .. import tlv
+from ..apdu import CommandApdu, raise_for_status
+from ..errors import CardRemoved, MalformedData, PcscUnavailable, ReaderError, TransportError
+from ..files import Channel
+from ..security_infos import SecurityInfos
+from .results import AuthResult, CheckStatus
+
+# ISO/IEC 9796-2 hash identifiers in a two-byte trailer (xx CC); BC alone means SHA-1.
+_TRAILER_HASH = {0x33: "sha1", 0x34: "sha256", 0x35: "sha512", 0x36: "sha384", 0x38: "sha224"}
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "sha1": hashes.SHA1(), "sha224": hashes.SHA224(), "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(), "sha512": hashes.SHA512(),
+}
+
+
+def dg15_public_key(dg15: bytes) -> bytes:
+    """The DER SubjectPublicKeyInfo inside DG15."""
+    top = tlv.decode_file(dg15, 0x6F)
+    spki = tlv.decode_one(top.value)[0]
+    if spki.tag != 0x30:
+        raise MalformedData("DG15 does not hold a SubjectPublicKeyInfo")
+    return tlv.encode(spki.tag, spki.value)
+
+
+def verify_rsa_9796_2(key: rsa.RSAPublicKey, challenge: bytes, signature: bytes) -> str:
+    """Return "" when the signature verifies, else the reason it does not."""
+    numbers = key.public_numbers()
+    n, e = numbers.n, numbers.e
+    s = int.from_bytes(signature, "big")
+    if s >= n:
+        return "signature representative out of range"
+    k = (n.bit_length() + 7) // 8
+    f = pow(s, e, n).to_bytes(k, "big")
+    if f[-1] == 0xBC:
+        hash_name, trailer = "sha1", 1
+    elif f[-1] == 0xCC and f[-2] in _TRAILER_HASH:
+        hash_name, trailer = _TRAILER_HASH[f[-2]], 2
+    else:
+        return "no ISO 9796-2 trailer"
+    digest_len = hashlib.new(hash_name).digest_size
+    # Leading zero bytes come from a modulus that is not a whole number of bytes.
+    body = f.lstrip(b"\x00")
+    if not body or body[0] >> 6 != 0b01:
+        return "no ISO 9796-2 header"
+    if body[0] & 0x20 == 0:
+        return "total message recovery is not what 9303 prescribes"
+    m1 = body[1 : len(body) - digest_len - trailer]
+    digest = body[len(body) - digest_len - trailer : len(body) - trailer]
+    if hashlib.new(hash_name, m1 + challenge).digest() != digest:
+        return "recovered digest does not match"
+    return ""
+
+
+def verify_ecdsa_plain(
+    key: ec.EllipticCurvePublicKey, challenge: bytes, signature: bytes, hash_name: str
+) -> str:
+    size = (key.curve.key_size + 7) // 8
+    if len(signature) != 2 * size:
+        return f"ECDSA signature of {len(signature)} bytes, expected {2 * size}"
+    r = int.from_bytes(signature[:size], "big")
+    s = int.from_bytes(signature[size:], "big")
+    try:
+        key.verify(encode_dss_signature(r, s), challenge, ec.ECDSA(_HASHES[hash_name]))
+    except InvalidSignature:
+        return "ECDSA signature does not verify"
+    return ""
+
+
+def verify_active_authentication(
+    public_key_der: bytes, challenge: bytes, signature: bytes, ecdsa_hash: str | None
+) -> AuthResult:
+    """Pure check of a chip's answer to INTERNAL AUTHENTICATE."""
+    try:
+        key = load_der_public_key(public_key_der)
+    except (ValueError, TypeError) as exc:
+        return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", str(exc))
+    if isinstance(key, rsa.RSAPublicKey):
+        why = verify_rsa_9796_2(key, challenge, signature)
+        algorithm = f"RSA-{key.key_size} ISO 9796-2"
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        hash_name = ecdsa_hash or "sha256"
+        why = verify_ecdsa_plain(key, challenge, signature, hash_name)
+        algorithm = f"ECDSA {key.curve.name} {hash_name.upper()}"
+        if why and ecdsa_hash is None:
+            why += " (DG14 names no hash; SHA-256 assumed)"
+    else:
+        return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", type(key).__name__)
+    if why:
+        return AuthResult(CheckStatus.FAILED, "trust.aa_failed", why, algorithm)
+    return AuthResult(CheckStatus.PASSED, "", "", algorithm)
+
+
+def active_authentication(
+    channel: Channel,
+    dg15: bytes | None,
+    infos: SecurityInfos | None,
+    *,
+    rng: Callable[[int], bytes] = os.urandom,
+) -> AuthResult:
+    """Challenge the chip and check its signature with the DG15 key."""
+    if dg15 is None:
+        return AuthResult(CheckStatus.NOT_SUPPORTED, "trust.aa_absent", "the card has no DG15")
+    try:
+        public_key = dg15_public_key(dg15)
+    except MalformedData as exc:
+        return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", exc.detail)
+    challenge = rng(8)
+    try:
+        resp = channel.send(CommandApdu(0x00, 0x88, 0x00, 0x00, challenge, 256))
+        raise_for_status(resp, during="internal-authenticate")
+    except (CardRemoved, TransportError, PcscUnavailable):
+        raise  # the card or the reader went away: not a verdict on the chip
+    except ReaderError as exc:
+        # A chip that announces DG15 but will not sign is not the chip that was issued.
+        return AuthResult(CheckStatus.FAILED, "trust.aa_failed", f"card answered: {exc.detail}")
+    hash_name = infos.active_authentication.hash_name if (
+        infos is not None and infos.active_authentication is not None) else None
+    return verify_active_authentication(public_key, challenge, resp.data, hash_name)
