@@ -19,6 +19,7 @@ from .errors import (
     AccessDenied,
     CardStatusError,
     MalformedData,
+    NeedsMrzKey,
     ReaderError,
     SecureMessagingError,
     WrongCardKey,
@@ -129,8 +130,8 @@ def open_card(
     raw, infos = card_access if card_access is not None else (None, None)
     pace_info = _pace_info(infos)
     if pace_info is None and all(isinstance(k, Can) for k in keys):
-        raise WrongCardKey(0x6A82, "this card has no PACE, so a CAN cannot open it",
-                           during="pace", need="mrz")
+        raise NeedsMrzKey(0x6A82, "this card has no PACE, so a CAN cannot open it",
+                          during="pace")
     last: ReaderError | None = None
     attempts = 0
     for key in keys:

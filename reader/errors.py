@@ -82,6 +82,12 @@ class WrongCardKey(CardStatusError):
     key = "card.wrong_key"
 
 
+class NeedsMrzKey(WrongCardKey):
+    """Only a CAN was given, but the card offers no PACE: BAC needs the MRZ data."""
+
+    key = "card.needs_mrz_key"
+
+
 class AccessDenied(CardStatusError):
     """The file needs an access right we do not have (e.g. DG3 without EAC)."""
 

@@ -21,7 +21,8 @@ from rich.table import Table
 
 from examdesk.i18n import Catalog, default_language
 from reader import errors
-from reader.keys import BacKey, bac_keys_from_qr, parse_qr
+from reader.access import AccessKey
+from reader.keys import BacKey, Can, bac_keys_from_qr, parse_qr
 from reader.session import CardRead, read_card
 from reader.transport import PcscTransport, list_readers
 
@@ -74,22 +75,35 @@ def _parse_date(text: str, what: str) -> date:
 
 
 def _keys(id_number: str | None, dob: str | None, expiry: str | None, mrz: str | None,
-          qr: str | None) -> list[BacKey]:
+          qr: str | None, can: str | None) -> list[AccessKey]:
+    """The keys to try, most direct first. A CAN needs no expiry date, so whenever the CAN is
+    known (typed, or the last 6 digits of the ID) PACE-CAN comes before any guessed BAC key."""
     given = [id_number is not None or dob is not None or expiry is not None, mrz is not None,
-             qr is not None]
+             qr is not None, can is not None]
     if sum(given) != 1:
-        raise errors.InvalidKeyInput("give exactly one of --id/--dob/--expiry, --mrz or --qr")
+        raise errors.InvalidKeyInput(
+            "give exactly one of --id [--dob --expiry], --mrz, --qr or --can")
+    if can is not None:
+        return [Can(can)]
     if mrz is not None:
         return [BacKey.from_mrz(mrz)]
     if qr is not None:
-        return bac_keys_from_qr(parse_qr(qr))
-    if not (id_number and dob and expiry):
-        raise errors.InvalidKeyInput("--id, --dob and --expiry go together")
+        payload = parse_qr(qr)
+        return [Can.from_id_number(payload.id_number), *bac_keys_from_qr(payload)]
+    assert id_number is not None
+    if dob is None and expiry is None:
+        return [Can.from_id_number(id_number)]
+    if not (dob and expiry):
+        raise errors.InvalidKeyInput("--dob and --expiry go together")
     if expiry.strip().lower() in ("none", "khong-thoi-han", "không thời hạn"):
         exp = date(2099, 12, 31)
     else:
         exp = _parse_date(expiry, "--expiry")
-    return [BacKey.from_id_number(id_number, _parse_date(dob, "--dob"), exp)]
+    key = BacKey.from_id_number(id_number, _parse_date(dob, "--dob"), exp)
+    keys: list[AccessKey] = [key]
+    if len(id_number.strip()) == 12:
+        keys.append(Can.from_id_number(id_number))
+    return keys
 
 
 def card_json(card: CardRead) -> dict[str, Any]:
@@ -199,6 +213,7 @@ def read_cmd(
     = None,
     mrz: Annotated[str | None, typer.Option("--mrz", help="the 3 MRZ lines on the back")] = None,
     qr: Annotated[str | None, typer.Option("--qr", help="the QR code text on the front")] = None,
+    can: Annotated[str | None, typer.Option("--can", help="6-digit CAN (PACE)")] = None,
     reader: Annotated[str | None, typer.Option("--reader", help="reader name or part")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="write portrait + raw files here")]
     = None,
@@ -208,7 +223,7 @@ def read_cmd(
 ) -> None:
     """Đọc thẻ — read a chip ID card: fields, portrait, raw data groups."""
     try:
-        keys = _keys(id_number, dob, expiry, mrz, qr)
+        keys = _keys(id_number, dob, expiry, mrz, qr, can)
         show_progress = sys.stderr.isatty()
         with _progress(show_progress, lang) as progress:
             transport = PcscTransport.open(reader, wait=wait)
