@@ -29,7 +29,8 @@ venv: $(VENV)/.stamp-setup
 
 $(VENV)/.stamp-setup: pyproject.toml
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	# A current setuptools (no pkg_resources since 82): our code must not rely on it.
+	$(PY) -m pip install -q --upgrade pip setuptools
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
