@@ -1,7 +1,13 @@
-"""The card side of a CCCD chip: ICAO eMRTD application with BAC and 3DES secure messaging.
+"""The card side of a CCCD chip: ICAO eMRTD application with BAC, PACE, active and chip
+authentication, and 3DES or AES secure messaging.
 
 Behaviour copies what is known of the real card (research notes §1): SELECT MF is answered
-6D00, EF.CardAccess is readable in plain, LDS files need BAC, DG3 needs EAC (never granted).
+6D00, EF.CardAccess is readable in plain, LDS files need BAC or PACE, DG3 needs EAC (never
+granted).
+
+PACE runs in plain (usually before the application is selected); the application may then be
+selected under secure messaging without losing the session. Chip authentication runs under the
+current secure messaging; its answer is protected with the old keys, then the new keys apply.
 """
 
 from __future__ import annotations
@@ -14,13 +20,16 @@ from typing import Any
 from .atr import build_atr
 from .bac_responder import BacFailed, BacResponder, SessionKeys
 from .ber import BerError, encode_length, read_all, tlv
+from .chip_keys import ChipKeys, active_authentication_signature, chip_authentication_secret
 from .command import SW, CommandApdu, MalformedApdu, parse_command, response
 from .faults import CardPulled, CardStats, Faults
 from .filesystem import Access, ElementaryFile, by_fid, by_sfi
 from .lds_builder import BuiltLds, build_lds
+from .pace_responder import PaceConfig, PaceError, PaceResponder, PaceResult
 from .profile import CardProfile, ChipSettings
 from .secure_channel import SmError, SmSession
-from .sm_crypto import Des3Suite
+from .security_infos import PASSWORD_REFERENCES, ca_oid, oid_value
+from .sm_crypto import CIPHERS, KDF_ENC, KDF_MAC, Des3Suite
 
 EMRTD_AID = bytes.fromhex("A0000002471001")
 SHORT_LIMIT = 256
@@ -30,6 +39,14 @@ INS_READ_BINARY = 0xB0
 INS_READ_BINARY_ODD = 0xB1
 INS_GET_CHALLENGE = 0x84
 INS_EXTERNAL_AUTHENTICATE = 0x82
+INS_INTERNAL_AUTHENTICATE = 0x88
+INS_MANAGE_SECURITY_ENVIRONMENT = 0x22
+INS_GENERAL_AUTHENTICATE = 0x86
+
+MSE_SET_AT_PACE = 0xC1A4  # P1P2: set for computation/verification + authentication template
+MSE_SET_AT_CA = 0x41A4  # set for computation + authentication template
+MSE_SET_KAT_CA = 0x41A6  # set for computation + key agreement template (CA with 3DES)
+CLA_CHAINING = 0x10
 
 Reply = tuple[bytes, int]  # response data, status word
 
@@ -40,6 +57,10 @@ class _Volatile:
 
     current: ElementaryFile | None = None
     sm: SmSession | None = None
+    access: str | None = None  # "BAC" or "PACE" once access control succeeded
+    pace: PaceResponder | None = None  # a PACE attempt between MSE:Set AT and its last step
+    ca_pending: bool = False  # MSE:Set AT for chip authentication seen, GA expected
+    chip_authenticated: bool = False
 
 
 class EmrtdApplet:
@@ -54,17 +75,28 @@ class EmrtdApplet:
         files: Mapping[str, bytes],
         mrz_information: str,
         *,
+        can: str = "",
+        keys: ChipKeys | None = None,
         chip: ChipSettings | None = None,
         faults: Faults | None = None,
         rng: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.files = dict(files)
         self.chip = chip or ChipSettings()
+        self.keys = keys or ChipKeys(None, None)
         self.faults = faults or Faults()
         self.stats = CardStats()
         self.atr = build_atr(self.chip.advertise_extended)
         self._rng = rng
         self._bac = BacResponder(mrz_information, rng)
+        self._pace_config = PaceConfig(
+            cipher=CIPHERS[self.chip.pace_cipher],
+            parameter_id=self.chip.pace_parameter_id,
+            passwords=frozenset(PASSWORD_REFERENCES[p] for p in self.chip.pace_passwords),
+            mrz_information=mrz_information,
+            can=can,
+        )
+        self.pace_result: PaceResult | None = None  # the last PACE that succeeded, for tests
         self._state = _Volatile()
         self._powered = True
         self._pulled = False
@@ -95,6 +127,16 @@ class EmrtdApplet:
     def sm_session(self) -> SmSession | None:
         """The live secure-messaging session (keys and SSC), for tests and diagnostics."""
         return self._state.sm
+
+    @property
+    def access_control(self) -> str | None:
+        """``"BAC"`` or ``"PACE"`` while a session opened by it lives, else ``None``."""
+        return self._state.access if self._state.sm is not None else None
+
+    @property
+    def chip_authenticated(self) -> bool:
+        """Whether the live session's keys come from chip authentication."""
+        return self._state.sm is not None and self._state.chip_authenticated
 
     # --- APDU processing --------------------------------------------------------------------
 
@@ -133,8 +175,11 @@ class EmrtdApplet:
             # Such a chip cannot even parse the command, let alone keep its session.
             self._abort_sm()
             return response(b"", SW.WRONG_LENGTH)
-        if cmd.cla not in (0x00, 0x0C):
+        if cmd.cla not in (0x00, 0x0C, CLA_CHAINING, CLA_CHAINING | 0x0C):
             return response(b"", SW.CLA_NOT_SUPPORTED)
+        if cmd.cla & CLA_CHAINING and (cmd.ins != INS_GENERAL_AUTHENTICATE or cmd.cla & 0x0C):
+            # Only PACE's GENERAL AUTHENTICATE steps are chained, and PACE runs in plain.
+            return response(b"", SW.CHAINING_NOT_SUPPORTED)
         if cmd.cla == 0x0C:
             return self._dispatch_protected(cmd)
         if self._state.sm is not None and not self._is_select_aid(cmd):
@@ -174,6 +219,9 @@ class EmrtdApplet:
             INS_READ_BINARY_ODD: self._read_binary_odd,
             INS_GET_CHALLENGE: self._get_challenge,
             INS_EXTERNAL_AUTHENTICATE: self._external_authenticate,
+            INS_INTERNAL_AUTHENTICATE: self._internal_authenticate,
+            INS_MANAGE_SECURITY_ENVIRONMENT: self._manage_security_environment,
+            INS_GENERAL_AUTHENTICATE: self._general_authenticate,
         }
         handler = handlers.get(cmd.ins)
         if handler is None:
@@ -190,6 +238,11 @@ class EmrtdApplet:
         if cmd.p1 == 0x04:
             if cmd.data != EMRTD_AID or cmd.p2 not in (0x00, 0x0C):
                 return b"", SW.NOT_FOUND
+            if secured and self._state.access == "PACE":
+                # PACE was run before the application was selected (at the MF, as 9303-11
+                # has it): selecting the application under its secure messaging keeps it.
+                self._state.current = None
+                return b"", SW.OK
             self._state = _Volatile()  # selecting the application resets its security state
             self._bac.forget_challenge()
             return b"", SW.OK
@@ -279,6 +332,8 @@ class EmrtdApplet:
     # --- BAC --------------------------------------------------------------------------------
 
     def _get_challenge(self, cmd: CommandApdu, secured: bool) -> Reply:
+        if not self.chip.bac and not secured:
+            return b"", SW.SECURITY_NOT_SATISFIED  # a PACE-only chip refuses to start BAC
         if cmd.p1 or cmd.p2:
             return b"", SW.WRONG_P1P2
         if cmd.ne != 8:
@@ -288,6 +343,8 @@ class EmrtdApplet:
     def _external_authenticate(self, cmd: CommandApdu, secured: bool) -> Reply:
         if secured:
             return b"", SW.CONDITIONS_NOT_SATISFIED  # BAC is not run inside a session
+        if not self.chip.bac:
+            return b"", SW.SECURITY_NOT_SATISFIED
         if cmd.p1 or cmd.p2:
             return b"", SW.WRONG_P1P2
         if len(cmd.data) != 40 or (cmd.ne is not None and cmd.ne < 40):
@@ -299,7 +356,140 @@ class EmrtdApplet:
         except BacFailed:
             return b"", SW.AUTH_FAILED
         self._state.sm = _open_session(keys)
+        self._state.access = "BAC"
         return reply, SW.OK
+
+    # --- MSE:Set AT / Set KAT ---------------------------------------------------------------
+
+    def _manage_security_environment(self, cmd: CommandApdu, secured: bool) -> Reply:
+        p1p2 = (cmd.p1 << 8) | cmd.p2
+        if p1p2 == MSE_SET_AT_PACE:
+            return self._pace_set_at(cmd, secured)
+        if p1p2 in (MSE_SET_AT_CA, MSE_SET_KAT_CA):
+            return self._ca_set(cmd, secured, key_agreement=p1p2 == MSE_SET_KAT_CA)
+        return b"", SW.WRONG_P1P2
+
+    # --- PACE -------------------------------------------------------------------------------
+
+    def _pace_set_at(self, cmd: CommandApdu, secured: bool) -> Reply:
+        self._state.pace = None  # a new MSE:Set AT abandons an attempt under way
+        if secured:
+            return b"", SW.CONDITIONS_NOT_SATISFIED  # PACE starts from plain
+        if not self.chip.pace:
+            return b"", SW.WRONG_DATA  # no PACEInfo: the protocol is not supported
+        try:
+            self._state.pace = PaceResponder.start(cmd.data, self._pace_config, self._rng)
+        except PaceError as exc:
+            return b"", exc.sw
+        return b"", SW.OK
+
+    def _general_authenticate(self, cmd: CommandApdu, secured: bool) -> Reply:
+        if secured:
+            return self._ca_general_authenticate(cmd)
+        pace = self._state.pace
+        if pace is None:
+            return b"", SW.CONDITIONS_NOT_SATISFIED
+        if cmd.p1 or cmd.p2:
+            self._state.pace = None
+            return b"", SW.WRONG_P1P2
+        try:
+            data, result = pace.general_authenticate(cmd.data, chained=bool(cmd.cla & CLA_CHAINING))
+        except PaceError as exc:
+            self._state.pace = None  # any failure ends the attempt: start again at MSE:Set AT
+            return b"", exc.sw
+        if result is not None:
+            self._state = _Volatile(
+                current=self._state.current,
+                sm=SmSession(result.cipher.suite(result.k_enc, result.k_mac), 0),
+                access="PACE",
+            )
+            self.pace_result = result
+        return data, SW.OK
+
+    # --- chip authentication ----------------------------------------------------------------
+
+    def _ca_set(self, cmd: CommandApdu, secured: bool, *, key_agreement: bool) -> Reply:
+        self._state.ca_pending = False
+        if not secured:
+            return b"", SW.SECURITY_NOT_SATISFIED  # only after BAC or PACE
+        key = self.keys.chip_authentication
+        if key is None:
+            return b"", SW.WRONG_DATA  # no ChipAuthenticationInfo in DG14
+        try:
+            fields = _unique_dos(cmd.data)
+        except BerError:
+            return b"", SW.WRONG_DATA
+        allowed = {0x91, 0x84} if key_agreement else {0x80, 0x84}
+        if not fields or set(fields) - allowed:
+            return b"", SW.WRONG_DATA
+        if 0x84 in fields:  # DG14 names no key ID: there is only one key, and it has none
+            return b"", SW.REFERENCED_DATA_NOT_FOUND
+        cipher = CIPHERS[self.chip.ca_cipher]
+        if key_agreement:
+            # MSE:Set KAT carries the terminal's key itself: CA with 3DES (9303-11 §6.2.4).
+            if cipher.is_aes or 0x91 not in fields:
+                return b"", SW.WRONG_DATA
+            return self._ca_agree(fields[0x91], b"")
+        if fields.get(0x80) != oid_value(ca_oid(cipher)):
+            return b"", SW.WRONG_DATA
+        self._state.ca_pending = True
+        return b"", SW.OK
+
+    def _ca_general_authenticate(self, cmd: CommandApdu) -> Reply:
+        if not self._state.ca_pending:
+            return b"", SW.CONDITIONS_NOT_SATISFIED
+        self._state.ca_pending = False
+        if cmd.p1 or cmd.p2:
+            return b"", SW.WRONG_P1P2
+        try:
+            outer = _unique_dos(cmd.data)
+            if set(outer) != {0x7C}:
+                return b"", SW.WRONG_DATA
+            inner = _unique_dos(outer[0x7C])
+        except BerError:
+            return b"", SW.WRONG_DATA
+        if set(inner) != {0x80}:
+            return b"", SW.WRONG_DATA
+        return self._ca_agree(inner[0x80], tlv(0x7C, b""))
+
+    def _ca_agree(self, terminal_point: bytes, answer: bytes) -> Reply:
+        """Key agreement; the answer still goes out under the old keys (the caller wraps it
+        with the session it unwrapped the command with), the next command uses the new ones."""
+        key = self.keys.chip_authentication
+        assert key is not None
+        try:
+            secret = chip_authentication_secret(key, terminal_point)
+        except ValueError:
+            return b"", SW.WRONG_DATA
+        cipher = CIPHERS[self.chip.ca_cipher]
+        suite = cipher.suite(cipher.kdf(secret, KDF_ENC), cipher.kdf(secret, KDF_MAC))
+        self._state.sm = SmSession(suite, 0)
+        self._state.chip_authenticated = True
+        return answer, SW.OK
+
+    # --- active authentication --------------------------------------------------------------
+
+    def _internal_authenticate(self, cmd: CommandApdu, secured: bool) -> Reply:
+        key = self.keys.active_authentication
+        if key is None:
+            return b"", SW.INS_NOT_SUPPORTED  # no DG15: no active authentication
+        if not secured:
+            return b"", SW.SECURITY_NOT_SATISFIED
+        if cmd.p1 or cmd.p2:
+            return b"", SW.WRONG_P1P2
+        if len(cmd.data) != 8:
+            return b"", SW.WRONG_LENGTH
+        return active_authentication_signature(key, cmd.data, self._rng), SW.OK
+
+
+def _unique_dos(data: bytes) -> dict[int, bytes]:
+    """Data objects by tag; a repeated tag is malformed."""
+    fields: dict[int, bytes] = {}
+    for tag, value, _ in read_all(data):
+        if tag in fields:
+            raise BerError(f"DO'{tag:X}' twice")
+        fields[tag] = value
+    return fields
 
 
 def _open_session(keys: SessionKeys) -> SmSession:
@@ -320,7 +510,13 @@ class VirtualCccd(EmrtdApplet):
         self.profile = profile
         self.lds = lds or build_lds(profile)  # also holds the chip's AA and CA private keys
         super().__init__(
-            self.lds.files, profile.mrz_information, chip=profile.chip, faults=faults, rng=rng
+            self.lds.files,
+            profile.mrz_information,
+            can=profile.holder.can,
+            keys=self.lds.keys,
+            chip=profile.chip,
+            faults=faults,
+            rng=rng,
         )
 
     def access_data(self) -> dict[str, Any]:

@@ -11,17 +11,33 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from .ber import encode_integer, encode_oid, tlv
-from .keygen import derive_ec_key
-from .pki import Issuer, default_document_signer, sign_sod
+from .chip_keys import ChipKeys, derive_chip_keys
+from .pki import (
+    Issuer,
+    default_csca,
+    default_document_signer,
+    make_csca,
+    make_document_signer,
+    sign_sod,
+)
 from .portrait import GENDER_FEMALE, GENDER_MALE, PortraitImage, facial_record, load_portrait
 from .profile import NO_EXPIRY, CardProfile, Holder
+from .security_infos import (
+    ID_PK_ECDH,
+    active_authentication_info,
+    build_card_access,
+    chip_authentication_info,
+    security_infos,
+)
+from .sm_crypto import CIPHERS, CipherSpec
 from .sod_schema import DataGroupHash, LdsSecurityObject
 
 # The real card's EF.CardAccess (research notes §1): TA v1, CA-ECDH-AES-128 v1,
-# PACE-ECDH-GM-AES-128 v2 with parameter ID 13 (brainpoolP256r1).
+# PACE-ECDH-GM-AES-128 v2 with parameter ID 13 (brainpoolP256r1). A profile with the
+# defaults gets exactly these bytes from build_card_access.
 CARD_ACCESS = bytes.fromhex(
     "3134300d060804007f0007020202020101300f060a04007f000702020302020201013012060a04007f0007"
     "020204020202010202010d"
@@ -30,73 +46,140 @@ LDS_VERSION = b"0107"
 UNICODE_VERSION = b"040000"
 # EF.COM of the real card lists DG1, DG2, DG3, DG13, DG14, DG15.
 COM_TAG_LIST = bytes([0x61, 0x75, 0x63, 0x6D, 0x6E, 0x6F])
+_COM_TAGS = (
+    ("DG1", 0x61),
+    ("DG2", 0x75),
+    ("DG3", 0x63),
+    ("DG13", 0x6D),
+    ("DG14", 0x6E),
+    ("DG15", 0x6F),
+)
 DG13_OID = bytes.fromhex("060628d316010008")  # 1.0.10646.1.0.8, as the real card has it
-
-ID_CA_ECDH_AES_CBC_CMAC_128 = "0.4.0.127.0.7.2.2.3.2.2"
-ID_PK_ECDH = "0.4.0.127.0.7.2.2.1.2"
-ID_AA = "2.23.136.1.1.5"  # id-icao-mrtd-security-aaProtocolObject
-ECDSA_PLAIN_SHA256 = "0.4.0.127.0.7.1.1.4.1.3"
 SHA256_OID = "2.16.840.1.101.3.4.2.1"
 
 PRINTABLE, UTF8 = 0x13, 0x0C
 SOD_DATA_GROUPS = (("DG1", 1), ("DG2", 2), ("DG13", 13), ("DG14", 14), ("DG15", 15))
 
-
-@dataclass(frozen=True)
-class ChipKeys:
-    """Private keys the chip keeps; a later issue answers AA and CA with them."""
-
-    chip_authentication: ec.EllipticCurvePrivateKey  # brainpoolP256r1, public half in DG14
-    active_authentication: ec.EllipticCurvePrivateKey  # P-256, public half in DG15
+UNKNOWN_CSCA_NAME = "CSCA VN"  # what a forger might call the CSCA they made themselves
+UNKNOWN_SIGNER_NAME = "Document Signer VN"
+LAPSED_SIGNER_NAME = "examdesk Test Document Signer (lapsed)"
 
 
 @dataclass(frozen=True)
 class BuiltLds:
     files: dict[str, bytes]
-    keys: ChipKeys
+    keys: ChipKeys  # the keys the chip really holds (a clone's differ from DG14/DG15)
     document_signer: Issuer
-    portrait: PortraitImage
+    portrait: PortraitImage  # the image in DG2
+    csca: Issuer | None = None  # the CSCA that certified ``document_signer``, when known
 
 
-def derive_chip_keys(seed: str) -> ChipKeys:
-    return ChipKeys(
-        derive_ec_key(seed, "/chip-authentication", ec.BrainpoolP256R1()),
-        derive_ec_key(seed, "/active-authentication", ec.SECP256R1()),
+def profile_keys(profile: CardProfile, seed: str | None = None) -> ChipKeys:
+    chip = profile.chip
+    return derive_chip_keys(
+        seed or profile.seed,
+        active_authentication=chip.active_authentication,
+        chip_authentication=chip.chip_authentication,
     )
 
 
 def build_lds(profile: CardProfile, *, document_signer: Issuer | None = None) -> BuiltLds:
-    """Every file of the card; ``document_signer`` defaults to the project's test DS."""
-    signer = document_signer or default_document_signer()
-    keys = derive_chip_keys(profile.seed)
-    portrait = load_portrait(profile.portrait)
+    """Every file of the card; ``document_signer`` defaults to the project's test DS (or the
+    signer an attack profile calls for). Attack profiles get their defect here."""
+    attack = profile.attack
+    kind = attack.kind if attack else None
+    csca: Issuer | None = None
+    if document_signer is not None:
+        signer = document_signer
+    elif kind == "unknown-signer":
+        assert attack is not None
+        csca = make_csca(attack.signer_seed, common_name=UNKNOWN_CSCA_NAME)
+        signer = make_document_signer(csca, attack.signer_seed, common_name=UNKNOWN_SIGNER_NAME)
+    elif kind == "signer-outside-validity":
+        assert attack is not None and attack.ds_not_before and attack.ds_not_after
+        csca = default_csca()
+        signer = make_document_signer(
+            csca,
+            not_before=datetime.combine(attack.ds_not_before, time(0, 0), tzinfo=UTC),
+            not_after=datetime.combine(attack.ds_not_after, time(0, 0), tzinfo=UTC),
+            common_name=LAPSED_SIGNER_NAME,
+        )
+    else:
+        csca = default_csca()
+        signer = default_document_signer()
+    keys = profile_keys(profile)
     holder = profile.holder
-    files = {
-        "EF.CardAccess": CARD_ACCESS,
-        "EF.COM": build_com(),
-        "DG1": build_dg1(profile.td1.text),
-        "DG2": build_dg2(portrait, gender=GENDER_MALE if holder.sex == "Nam" else GENDER_FEMALE),
-        "DG13": build_dg13(
-            holder,
-            parents_encoding=profile.chip.parents_encoding,
-            absent=profile.chip.dg13_absent,
-        ),
-        "DG14": build_dg14(keys.chip_authentication.public_key()),
-        "DG15": build_dg15(keys.active_authentication.public_key()),
-    }
+    gender = GENDER_MALE if holder.sex == "Nam" else GENDER_FEMALE
+    # A forger re-signing the data puts the impostor's face in before signing.
+    signed_portrait = profile.portrait
+    if kind == "unknown-signer" and attack is not None and attack.portrait is not None:
+        signed_portrait = attack.portrait
+    portrait = load_portrait(signed_portrait)
+    files = build_security_files(profile, keys)
+    files.update(
+        {
+            "DG1": build_dg1(profile.td1.text),
+            "DG2": build_dg2(portrait, gender=gender),
+            "DG13": build_dg13(
+                holder,
+                parents_encoding=profile.chip.parents_encoding,
+                absent=profile.chip.dg13_absent,
+            ),
+        }
+    )
+    files["EF.COM"] = build_com(files)
     signing_time = datetime.combine(holder.date_of_issue, time(9, 0), tzinfo=UTC)
     files["EF.SOD"] = build_sod(files, signer, signing_time=signing_time)
-    return BuiltLds(files, keys, signer, portrait)
+    if kind == "portrait-swapped":  # after signing: DG2 no longer matches its hash
+        assert attack is not None and attack.portrait is not None
+        portrait = load_portrait(attack.portrait)
+        files["DG2"] = build_dg2(portrait, gender=gender)
+    if kind == "clone":  # the genuine files, but not the genuine chip's private keys
+        assert attack is not None
+        keys = profile_keys(profile, attack.clone_seed + ":" + profile.seed)
+    return BuiltLds(_in_card_order(files), keys, signer, portrait, csca)
+
+
+def build_security_files(profile: CardProfile, keys: ChipKeys) -> dict[str, bytes]:
+    """EF.CardAccess (when PACE is on), DG14 (when it has something to say) and DG15."""
+    chip = profile.chip
+    ca_cipher = CIPHERS[chip.ca_cipher] if keys.chip_authentication is not None else None
+    files: dict[str, bytes] = {}
+    if chip.pace:
+        files["EF.CardAccess"] = build_card_access(
+            CIPHERS[chip.pace_cipher], chip.pace_parameter_id, ca_cipher
+        )
+    aa_public = keys.active_authentication.public_key() if keys.active_authentication else None
+    ca_public = keys.chip_authentication.public_key() if keys.chip_authentication else None
+    if ca_public is not None or isinstance(aa_public, ec.EllipticCurvePublicKey):
+        files["DG14"] = build_dg14(
+            ca_public,
+            ca_cipher=ca_cipher or CIPHERS["AES-128"],
+            active_authentication_ec=isinstance(aa_public, ec.EllipticCurvePublicKey),
+        )
+    if aa_public is not None:
+        files["DG15"] = build_dg15(aa_public)
+    return files
+
+
+_FILE_ORDER = ("EF.CardAccess", "EF.COM", "DG1", "DG2", "DG13", "DG14", "DG15", "EF.SOD")
+
+
+def _in_card_order(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {name: files[name] for name in _FILE_ORDER if name in files}
 
 
 def build_files(profile: CardProfile) -> dict[str, bytes]:
     return build_lds(profile).files
 
 
-def build_com() -> bytes:
-    return tlv(
-        0x60, tlv(0x5F01, LDS_VERSION), tlv(0x5F36, UNICODE_VERSION), tlv(0x5C, COM_TAG_LIST)
-    )
+def build_com(files: dict[str, bytes] | None = None) -> bytes:
+    """EF.COM; with ``files``, the tag list names the data groups present (DG3, protected by
+    EAC, always: the real card lists it)."""
+    tags = COM_TAG_LIST
+    if files is not None:
+        tags = bytes(tag for name, tag in _COM_TAGS if name in files or name == "DG3")
+    return tlv(0x60, tlv(0x5F01, LDS_VERSION), tlv(0x5F36, UNICODE_VERSION), tlv(0x5C, tags))
 
 
 def build_dg1(mrz_text: str) -> bytes:
@@ -182,24 +265,32 @@ def _dmy(d: object) -> str:
     return d.strftime("%d/%m/%Y")  # type: ignore[attr-defined]
 
 
-def _spki(public_key: ec.EllipticCurvePublicKey) -> bytes:
+def _spki(public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> bytes:
     return public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 
-def build_dg14(chip_authentication_key: ec.EllipticCurvePublicKey) -> bytes:
-    """SecurityInfos: ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo and, because the
-    AA key in DG15 is ECDSA, the ActiveAuthenticationInfo that 9303-11 §6.1 then requires."""
-    infos = [
-        tlv(0x30, encode_oid(ID_CA_ECDH_AES_CBC_CMAC_128), encode_integer(1)),
-        tlv(0x30, encode_oid(ID_PK_ECDH), _spki(chip_authentication_key)),
-        tlv(0x30, encode_oid(ID_AA), encode_integer(1), encode_oid(ECDSA_PLAIN_SHA256)),
-    ]
-    return tlv(0x6E, tlv(0x31, *sorted(infos)))  # DER: SET OF sorted by encoding
+def build_dg14(
+    chip_authentication_key: ec.EllipticCurvePublicKey | None,
+    *,
+    ca_cipher: CipherSpec = CIPHERS["AES-128"],
+    active_authentication_ec: bool = True,
+) -> bytes:
+    """SecurityInfos: ChipAuthenticationInfo and ChipAuthenticationPublicKeyInfo (when the chip
+    does CA) and, when the AA key in DG15 is ECDSA, the ActiveAuthenticationInfo that 9303-11
+    §6.1 then requires (an RSA AA key needs none)."""
+    infos = []
+    if chip_authentication_key is not None:
+        infos.append(chip_authentication_info(ca_cipher))
+        infos.append(tlv(0x30, encode_oid(ID_PK_ECDH), _spki(chip_authentication_key)))
+    if active_authentication_ec:
+        infos.append(active_authentication_info())
+    return tlv(0x6E, security_infos(*infos))  # DER: SET OF sorted by encoding
 
 
-def build_dg15(active_authentication_key: ec.EllipticCurvePublicKey) -> bytes:
+def build_dg15(active_authentication_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> bytes:
+    """The AA public key as a SubjectPublicKeyInfo (id-ecPublicKey or rsaEncryption)."""
     return tlv(0x6F, _spki(active_authentication_key))
 
 

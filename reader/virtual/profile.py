@@ -2,6 +2,10 @@
 
 The MRZ, CAN and QR payload are derived from the holder data, the way the issuer derives them,
 so a profile cannot contradict itself.
+
+A profile may extend another (``[card] base = "nguyen-van-an"``): the base's tables are merged
+with the file's, key by key. Attack profiles (``attack-*.toml``) do so and add an ``[attack]``
+table naming the defect the card carries.
 """
 
 from __future__ import annotations
@@ -19,6 +23,18 @@ from .td1 import Td1, build_td1
 NO_EXPIRY = "Không thời hạn"
 SEXES = ("Nam", "Nữ")
 _MILESTONE_AGES = (25, 40, 60)
+
+CIPHER_NAMES = ("AES-128", "AES-192", "AES-256", "3DES")
+PACE_PARAMETER_IDS = tuple(range(8, 19))  # the standardized ECDH domain parameters
+PACE_PASSWORDS = ("can", "mrz")
+AA_KINDS = ("ecdsa", "rsa", "none")
+ATTACK_KINDS = (
+    "portrait-swapped",  # DG2 replaced after the SOD was signed: a hash mismatch
+    "unknown-signer",  # re-signed by a document signer under another CSCA
+    "clone",  # the genuine files in a chip without the genuine AA/CA private keys
+    "expired-card",  # genuine and properly signed, but past its expiry date
+    "signer-outside-validity",  # the DS certificate's validity excludes the signing time
+)
 
 
 class ProfileError(ValueError):
@@ -71,6 +87,27 @@ class ChipSettings:
     parents_encoding: Literal["separate", "combined"] = "separate"
     dg13_absent: tuple[int, ...] = ()
     seed: str | None = None
+    # Access control and authentication (research notes §1, §4): the real CCCD's defaults.
+    pace: bool = True  # False: no EF.CardAccess, MSE:Set AT for PACE is refused
+    pace_cipher: str = "AES-128"
+    pace_parameter_id: int = 13  # brainpoolP256r1
+    pace_passwords: tuple[str, ...] = PACE_PASSWORDS  # a password left out is refused with 6982
+    bac: bool = True  # False: GET CHALLENGE / EXTERNAL AUTHENTICATE answer 6982
+    active_authentication: Literal["ecdsa", "rsa", "none"] = "ecdsa"
+    chip_authentication: bool = True
+    ca_cipher: str = "AES-128"
+
+
+@dataclass(frozen=True, slots=True)
+class Attack:
+    """How an attack profile's card differs from a genuine one (see ``ATTACK_KINDS``)."""
+
+    kind: str
+    portrait: Portrait | None = None  # the impostor's photo (portrait-swapped, unknown-signer)
+    signer_seed: str = "examdesk-unknown-issuer"  # unknown-signer: seed of the other CSCA
+    ds_not_before: date | None = None  # signer-outside-validity: the DS certificate validity
+    ds_not_after: date | None = None
+    clone_seed: str = "examdesk-clone"  # clone: seed of the keys the cloned chip really has
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +117,7 @@ class CardProfile:
     holder: Holder
     portrait: Portrait
     chip: ChipSettings = field(default_factory=ChipSettings)
+    attack: Attack | None = None
 
     @property
     def td1(self) -> Td1:
@@ -122,6 +160,7 @@ class CardProfile:
             "mrz": "\n".join(td1.lines),
             "mrz_information": td1.mrz_information,
             "qr": qr,
+            "attack": self.attack.kind if self.attack else None,
         }
 
 
@@ -145,44 +184,90 @@ def _birthday(d: date, year: int) -> date:
 # --- loading ------------------------------------------------------------------------------
 
 
-def list_profiles() -> list[str]:
-    """Names of the profiles shipped in ``reader/virtual/profiles``."""
+ATTACK_PREFIX = "attack-"
+
+
+def list_profiles(*, attacks: bool = True) -> list[str]:
+    """Names of the profiles shipped in ``reader/virtual/profiles``, sorted; attack profiles
+    (``attack-*``) are included unless ``attacks`` is false."""
     folder = resources.files(__package__).joinpath("profiles")
-    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+    names = sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return [n for n in names if attacks or not n.startswith(ATTACK_PREFIX)]
 
 
 def load_profile(name_or_path: str | Path) -> CardProfile:
     """A shipped profile by name (``"nguyen-van-an"``) or any TOML file by path."""
-    text, name = _read(name_or_path)
+    raw, name = _load_raw(name_or_path, ())
+    return parse_profile(raw, name)
+
+
+def _load_raw(name_or_path: str | Path, chain: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    """The TOML tables with the base profile (if any) merged in."""
+    text, name, folder = _read(name_or_path)
+    if name in chain:
+        raise ProfileError(f"{name}: [card] base forms a cycle: {' → '.join((*chain, name))}")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{name}: {exc}") from exc
-    return parse_profile(raw, name)
+    card = raw.get("card")
+    base = card.get("base") if isinstance(card, dict) else None
+    if base is None:
+        return raw, name
+    if not isinstance(base, str):
+        raise ProfileError(f"{name} [card]: base must be a profile name or a TOML path")
+    if folder is not None and (base.endswith(".toml") or "/" in base):
+        base_ref: str | Path = folder / base  # relative to the extending file
+    else:
+        base_ref = base
+    try:
+        base_raw, _ = _load_raw(base_ref, (*chain, name))
+    except FileNotFoundError as exc:
+        raise ProfileError(f"{name} [card]: base: {exc}") from exc
+    return _merge(base_raw, raw), name
 
 
-def _read(name_or_path: str | Path) -> tuple[str, str]:
+def _merge(base: dict[str, Any], extension: dict[str, Any]) -> dict[str, Any]:
+    """Table by table: the extension's keys win; ``[card] base`` itself is not inherited."""
+    merged: dict[str, Any] = {}
+    for key in {*base, *extension}:
+        below, above = base.get(key), extension.get(key)
+        if isinstance(below, dict) and isinstance(above, dict):
+            merged[key] = {**below, **above}
+        else:
+            merged[key] = above if key in extension else below
+    if isinstance(merged.get("card"), dict):
+        card = dict(merged["card"])
+        card.pop("base", None)
+        merged["card"] = card
+    return merged
+
+
+def _read(name_or_path: str | Path) -> tuple[str, str, Path | None]:
     as_text = str(name_or_path)
     if isinstance(name_or_path, Path) or as_text.endswith(".toml") or "/" in as_text:
         path = Path(name_or_path)
-        return path.read_text(encoding="utf-8"), path.stem
+        return path.read_text(encoding="utf-8"), path.stem, path.parent
     resource = resources.files(__package__).joinpath("profiles", f"{as_text}.toml")
     if not resource.is_file():
         known = ", ".join(list_profiles())
         raise FileNotFoundError(f"no card profile {as_text!r}; shipped profiles: {known}")
-    return resource.read_text(encoding="utf-8"), as_text
+    return resource.read_text(encoding="utf-8"), as_text, None
 
 
 def parse_profile(raw: dict[str, Any], name: str) -> CardProfile:
-    _only_keys(raw, {"card", "holder", "portrait", "chip"}, name)
+    _only_keys(raw, {"card", "holder", "portrait", "chip", "attack"}, name)
     card = _table(raw, "card", name, required=False)
-    _only_keys(card, {"description"}, f"{name} [card]")
+    _only_keys(card, {"description", "base"}, f"{name} [card]")
+    holder = _holder(_table(raw, "holder", name), name)
+    attack_table = _table(raw, "attack", name, required=False)
     return CardProfile(
         name=name,
         description=_nfc(card.get("description", "")),
-        holder=_holder(_table(raw, "holder", name), name),
+        holder=holder,
         portrait=_portrait(_table(raw, "portrait", name), name),
         chip=_chip(_table(raw, "chip", name, required=False), name),
+        attack=_attack(attack_table, holder, name) if attack_table else None,
     )
 
 
@@ -231,10 +316,63 @@ def _portrait(t: dict[str, Any], name: str) -> Portrait:
     _only_keys(t, {"file", "format"}, where)
     if not isinstance(t.get("file"), str):
         raise ProfileError(f"{where}: file is missing")
-    fmt = t.get("format", "jpeg")
-    if fmt not in ("jpeg", "jpeg2000"):
-        raise ProfileError(f"{where}: format must be jpeg or jpeg2000")
-    return Portrait(t["file"], fmt)
+    return Portrait(t["file"], _portrait_format(t.get("format", "jpeg"), where))
+
+
+def _portrait_format(fmt: Any, where: str) -> Literal["jpeg", "jpeg2000"]:
+    if fmt == "jpeg":
+        return "jpeg"
+    if fmt == "jpeg2000":
+        return "jpeg2000"
+    raise ProfileError(f"{where}: format must be jpeg or jpeg2000")
+
+
+def _attack(t: dict[str, Any], holder: Holder, name: str) -> Attack:
+    where = f"{name} [attack]"
+    _only_keys(
+        t,
+        {
+            "kind",
+            "portrait",
+            "portrait_format",
+            "signer_seed",
+            "ds_not_before",
+            "ds_not_after",
+            "clone_seed",
+        },
+        where,
+    )
+    kind = t.get("kind")
+    if kind not in ATTACK_KINDS:
+        raise ProfileError(f"{where}: kind must be one of {', '.join(ATTACK_KINDS)}")
+    for key in ("portrait", "portrait_format", "signer_seed", "clone_seed"):
+        if key in t and not isinstance(t[key], str):
+            raise ProfileError(f"{where}: {key} must be a string")
+    portrait = None
+    if "portrait" in t:
+        fmt = _portrait_format(t.get("portrait_format", "jpeg"), where)
+        portrait = Portrait(t["portrait"], fmt)
+    elif kind == "portrait-swapped":
+        raise ProfileError(f"{where}: portrait-swapped needs the impostor's portrait")
+    ds_not_before, ds_not_after = (
+        _date(t[key], key, where) if key in t else None for key in ("ds_not_before", "ds_not_after")
+    )
+    if kind == "signer-outside-validity":
+        if ds_not_before is None or ds_not_after is None or ds_not_before >= ds_not_after:
+            raise ProfileError(f"{where}: ds_not_before < ds_not_after are both needed")
+        if ds_not_before <= holder.date_of_issue < ds_not_after:
+            raise ProfileError(f"{where}: the DS validity must exclude the signing (issue) date")
+    if kind == "expired-card" and holder.date_of_expiry is None:
+        raise ProfileError(f"{where}: an expired card needs an expiry date")
+    defaults = Attack(kind)
+    return Attack(
+        kind=kind,
+        portrait=portrait,
+        signer_seed=t.get("signer_seed", defaults.signer_seed),
+        ds_not_before=ds_not_before,
+        ds_not_after=ds_not_after,
+        clone_seed=t.get("clone_seed", defaults.clone_seed),
+    )
 
 
 def _chip(t: dict[str, Any], name: str) -> ChipSettings:
@@ -248,10 +386,31 @@ def _chip(t: dict[str, Any], name: str) -> ChipSettings:
         "parents_encoding": str,
         "dg13_absent": list,
         "seed": str,
+        "pace": bool,
+        "pace_cipher": str,
+        "pace_parameter_id": int,
+        "pace_passwords": list,
+        "bac": bool,
+        "active_authentication": str,
+        "chip_authentication": bool,
+        "ca_cipher": str,
     }
     for key, value in t.items():
-        if not isinstance(value, kinds[key]) or (key == "max_response" and isinstance(value, bool)):
+        is_int = key in ("max_response", "pace_parameter_id")
+        if not isinstance(value, kinds[key]) or (is_int and isinstance(value, bool)):
             raise ProfileError(f"{where}: {key} has the wrong type")
+    for key in ("pace_cipher", "ca_cipher"):
+        if t.get(key, "AES-128") not in CIPHER_NAMES:
+            raise ProfileError(f"{where}: {key} must be one of {', '.join(CIPHER_NAMES)}")
+    if t.get("pace_parameter_id", 13) not in PACE_PARAMETER_IDS:
+        raise ProfileError(f"{where}: pace_parameter_id must be 8..18 (ECDH)")
+    passwords = t.get("pace_passwords", list(PACE_PASSWORDS))
+    if not passwords or not all(p in PACE_PASSWORDS for p in passwords):
+        raise ProfileError(f'{where}: pace_passwords lists "can" and/or "mrz"')
+    if t.get("active_authentication", "ecdsa") not in AA_KINDS:
+        raise ProfileError(f"{where}: active_authentication must be ecdsa, rsa or none")
+    if not t.get("bac", True) and not t.get("pace", True):
+        raise ProfileError(f"{where}: a chip without BAC needs PACE")
     if t.get("parents_encoding", "separate") not in ("separate", "combined"):
         raise ProfileError(f"{where}: parents_encoding must be separate or combined")
     if not 1 <= t.get("max_response", 65533) <= 65533:
@@ -259,7 +418,9 @@ def _chip(t: dict[str, Any], name: str) -> ChipSettings:
     absent = t.get("dg13_absent", [])
     if not all(isinstance(n, int) and 1 <= n <= 16 for n in absent):
         raise ProfileError(f"{where}: dg13_absent lists entry numbers 1..16")
-    return ChipSettings(**{**t, "dg13_absent": tuple(absent)})
+    return ChipSettings(
+        **{**t, "dg13_absent": tuple(absent), "pace_passwords": tuple(dict.fromkeys(passwords))}
+    )
 
 
 def _table(raw: dict[str, Any], key: str, name: str, *, required: bool = True) -> dict[str, Any]:

@@ -320,7 +320,7 @@ def test_any_bytes_get_a_status_word_and_never_an_exception(profiles, built, raw
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=80), st.sampled_from([0xA4, 0xB0, 0xB1, 0x84, 0x82]))
+@given(st.binary(max_size=80), st.sampled_from([0xA4, 0xB0, 0xB1, 0x84, 0x82, 0x88, 0x22, 0x86]))
 def test_garbage_inside_secure_messaging_is_6988(profiles, built, body, ins) -> None:
     card = VirtualCccd(profiles["nguyen-van-an"], lds=built["nguyen-van-an"])
     bac(card)

@@ -270,8 +270,10 @@ def test_chip_keys_differ_between_cards_and_repeat_for_one_card(built, profiles)
 # --- EF.SOD and the chain -------------------------------------------------------------------
 
 
-def test_sod_is_signed_cms_over_the_right_hashes(built) -> None:
-    for lds in built.values():
+def test_sod_is_signed_cms_over_the_right_hashes(built, profiles) -> None:
+    for name, lds in built.items():
+        if profiles[name].attack and profiles[name].attack.kind == "portrait-swapped":
+            continue  # its DG2 no longer matches: test_virtual_attack_profiles checks that
         files = lds.files
         root = decode(files["EF.SOD"])
         assert root.tag == 0x77
@@ -287,8 +289,8 @@ def test_sod_is_signed_cms_over_the_right_hashes(built) -> None:
             h["data_group_number"].native: h["data_group_hash_value"].native
             for h in lso["data_group_hash_values"]
         }
-        for name, number in (("DG1", 1), ("DG2", 2), ("DG13", 13), ("DG14", 14), ("DG15", 15)):
-            assert hashes_by_dg[number] == hashlib.sha256(files[name]).digest(), name
+        for dg, number in (("DG1", 1), ("DG2", 2), ("DG13", 13), ("DG14", 14), ("DG15", 15)):
+            assert hashes_by_dg[number] == hashlib.sha256(files[dg]).digest(), (name, dg)
         assert set(hashes_by_dg) == {1, 2, 13, 14, 15}
 
         (signer_info,) = signed["signer_infos"]
