@@ -49,12 +49,19 @@ class Opened:
 
 
 def select_applet(channel: Channel) -> None:
-    raise_for_status(channel.send(apdu.select_aid(EMRTD_AID)), during="select-applet")
+    resp = channel.send(apdu.select_aid(EMRTD_AID))
+    if resp.sw in (0x6987, 0x6988) and channel.sm is None:
+        resp = channel.send(apdu.select_aid(EMRTD_AID))  # an old session, ended by this SELECT
+    raise_for_status(resp, during="select-applet")
 
 
 def read_card_access(channel: Channel) -> tuple[bytes, SecurityInfos] | None:
     """EF.CardAccess in plain, or None when the card has none (no PACE)."""
     resp = channel.send_plain(apdu.select_ef(lds.EF_CARD_ACCESS.fid))
+    if resp.sw in (0x6987, 0x6988):
+        # The chip still had a secure-messaging session from an earlier program; our plain
+        # command ended it. Ask again.
+        resp = channel.send_plain(apdu.select_ef(lds.EF_CARD_ACCESS.fid))
     if resp.sw in (0x6A82, 0x6A86, 0x6D00, 0x6982):
         return None
     raise_for_status(resp, during="select-file", file="EF.CardAccess")

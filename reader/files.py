@@ -254,6 +254,9 @@ class FileReader:
 
     def _read_once(self, ef: EfId, offset: int, le: int) -> bytes:
         cmd = self._command(ef, offset, le)
+        if self.sizer.needs_extended(le) and self.channel.sm is not None:
+            # The protected answer will not fit a short response.
+            cmd = cmd.with_le(le, extended=True)
         resp = self.channel.send(cmd)
         if cmd.p1 & 0x80 and cmd.ins == 0xB0 and resp.sw in (0x9000, 0x6282):
             self._current = (ef.fid, self.channel.generation)

@@ -98,11 +98,10 @@ class SecureMessaging:
             body += tlv.encode(0x97, _le_bytes(cmd.le))
         mac = self.suite.mac(ssc + pad(header, self.suite.block) + body)
         body += tlv.encode(0x8E, mac)
-        # The protected answer is bigger than the plain one: ask for all of it.
-        need_ext = cmd.le is not None and (
-            wrapped_response_size(cmd.le, self.suite.block) > 256
-        )
-        extended = need_ext or cmd.extended or len(body) > 255
+        # Extended only when the caller wants a long answer (a READ BINARY that the block
+        # sizer made extended, Le > 256) or the command is long: a chip without extended
+        # length answers anything else in plain 6700 and drops secure messaging.
+        extended = cmd.extended or (cmd.le is not None and cmd.le > 256) or len(body) > 255
         return CommandApdu(cla, cmd.ins, cmd.p1, cmd.p2, body, 65536 if extended else 256,
                            extended)
 

@@ -338,5 +338,6 @@ class PcscTransport:
             return
         sc = _need_pyscard()
         self._closed = True
-        sc.SCardDisconnect(self._card, sc.SCARD_LEAVE_CARD)
+        # Reset on the way out: the next program finds the chip without our session.
+        sc.SCardDisconnect(self._card, sc.SCARD_RESET_CARD)
         self._ctx.close()

@@ -109,6 +109,23 @@ def verify_active_authentication(
     return AuthResult(CheckStatus.PASSED, "", "", algorithm)
 
 
+def _signature_size(public_key_der: bytes) -> int:
+    try:
+        key = load_der_public_key(public_key_der)
+    except (ValueError, TypeError):
+        return 0
+    if isinstance(key, rsa.RSAPublicKey):
+        return (key.key_size + 7) // 8
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return 2 * ((key.curve.key_size + 7) // 8)
+    return 0
+
+
+def _internal_authenticate(challenge: bytes, long_answer: bool) -> CommandApdu:
+    return CommandApdu(0x00, 0x88, 0x00, 0x00, challenge, 65536 if long_answer else 256,
+                       long_answer)
+
+
 def active_authentication(
     channel: Channel,
     dg15: bytes | None,
@@ -124,8 +141,13 @@ def active_authentication(
     except MalformedData as exc:
         return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", exc.detail)
     challenge = rng(8)
+    # A 2048-bit RSA signature does not fit a short protected answer: ask for an extended one
+    # at once. Anything else is tried short first (a chip may lack extended length).
+    long_answer = _signature_size(public_key) > 223
     try:
-        resp = channel.send(CommandApdu(0x00, 0x88, 0x00, 0x00, challenge, 256))
+        resp = channel.send(_internal_authenticate(challenge, long_answer))
+        if resp.sw == 0x6700 and not long_answer:
+            resp = channel.send(_internal_authenticate(challenge, True))
         raise_for_status(resp, during="internal-authenticate")
     except (CardRemoved, TransportError, PcscUnavailable):
         raise  # the card or the reader went away: not a verdict on the chip

@@ -40,10 +40,11 @@ def id_args(access: dict[str, Any]) -> list[str]:
             "--expiry", access["date_of_expiry"] or "none"]
 
 
-def check_read(result: subprocess.CompletedProcess[str], inserted: Any, out: Path) -> None:
+def check_read(result: subprocess.CompletedProcess[str], inserted: Any, out: Path,
+               access: str = "PACE") -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["access"] == "BAC"
+    assert doc["access"] == access
     dg13 = doc["dg13"]
     for name, value in expected_dg13(inserted.profile.holder).items():
         assert dg13[name] == value, name
@@ -98,7 +99,8 @@ def test_human_output_shows_vietnamese_labels(insert_card) -> None:
 def test_wrong_key(insert_card, tmp_path: Path) -> None:
     inserted = insert_card("nguyen-van-an")
     access = inserted.access
-    result = run("read", "--id", access["id_number"], "--dob", "1993-05-15",
+    wrong_id = access["id_number"][:-1] + str((int(access["id_number"][-1]) + 1) % 10)
+    result = run("read", "--id", wrong_id, "--dob", access["date_of_birth"],
                  "--expiry", access["date_of_expiry"], "--json", "--out", str(tmp_path))
     assert result.returncode == 4
     assert "không khớp" in result.stderr and "does not match" in result.stderr
@@ -133,14 +135,39 @@ def test_tiny_response_limit(insert_card, tmp_path: Path, limit: int) -> None:
     check_read(result, inserted, tmp_path)
 
 
+def test_bac_when_the_card_has_no_pace(insert_card, tmp_path: Path) -> None:
+    inserted = insert_card("vo-minh-tuan")
+    result = run("read", *id_args(inserted.access), "--json", "--out", str(tmp_path))
+    check_read(result, inserted, tmp_path, access="BAC")
+    assert "EF.CardAccess.bin" not in {p.name for p in tmp_path.iterdir()}
+
+
+def test_can_alone_on_a_card_without_pace(insert_card) -> None:
+    insert_card("vo-minh-tuan")
+    result = run("read", "--can", "003161")
+    assert result.returncode == 4
+    assert "ngày sinh" in result.stderr and "date of birth" in result.stderr
+
+
+def test_can_only_card_2024(insert_card, tmp_path: Path) -> None:
+    """A 2024 "Căn cước" chip that refuses BAC and PACE-MRZ: the CAN from the ID opens it."""
+    inserted = insert_card("do-thu-trang")
+    result = run("read", "--id", inserted.access["id_number"], "--json", "--out", str(tmp_path))
+    check_read(result, inserted, tmp_path)
+    assert json.loads(result.stdout)["password"] == "CAN"
+    # With the MRZ data only, PACE-MRZ and BAC are both refused.
+    result = run("read", "--mrz", inserted.access["mrz"])
+    assert result.returncode == 4
+
+
 def test_extended_length_off(insert_card, tmp_path: Path) -> None:
     inserted = insert_card("tran-thi-bich-ngoc", extended_length=False, advertise_extended=False)
     result = run("read", *id_args(inserted.access), "--json", "--out", str(tmp_path))
     check_read(result, inserted, tmp_path)
     stats = json.loads(result.stdout)["stats"]
-    # 36 KB in short blocks of 231 bytes, odd-INS above 32 KiB, no recovery needed.
+    # 36 KB in short blocks, odd-INS above 32 KiB, no recovery needed.
     assert stats["recoveries"] == 0
-    assert stats["file_apdus"]["DG2"] <= 36_055 // 231 + 2
+    assert stats["file_apdus"]["DG2"] <= 36_055 // 223 + 2  # AES: 223 bytes per short read
 
 
 def test_extended_length_advertised_but_refused(insert_card, tmp_path: Path) -> None:
