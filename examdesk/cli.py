@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .commands import card
+from .commands import card, trust
 
 app = typer.Typer(
     name="examdesk",
@@ -14,6 +14,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(card.app, name="card")
+app.add_typer(trust.app, name="trust")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -20,11 +20,16 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
 from examdesk.i18n import Catalog, default_language
+from examdesk.paths import config_dir, trust_dir
 from reader import errors
 from reader.access import AccessKey
 from reader.keys import BacKey, Can, bac_keys_from_qr, parse_qr
 from reader.session import CardRead, read_card
 from reader.transport import PcscTransport, list_readers
+from reader.trust.passive import VIETNAM
+from reader.trust.policy import Policy, PolicyError
+from reader.trust.report import TrustReport, assess
+from reader.trust.store import TrustStore
 
 app = typer.Typer(help="Thẻ căn cước gắn chip — the chip ID card.", no_args_is_help=True)
 
@@ -106,8 +111,23 @@ def _keys(id_number: str | None, dob: str | None, expiry: str | None, mrz: str |
     return keys
 
 
-def card_json(card: CardRead) -> dict[str, Any]:
-    return card.to_dict()
+def card_json(card: CardRead, report: TrustReport | None) -> dict[str, Any]:
+    doc = card.to_dict()
+    if report is not None:
+        doc["passive"] = report.passive.to_dict()
+        doc["expired"] = report.expired
+        doc["verdict"] = report.verdict.to_dict()
+    return doc
+
+
+def _assess(card: CardRead, policy_file: Path | None) -> TrustReport:
+    try:
+        policy = Policy.load(policy_file or (config_dir() / "trust-policy.toml"))
+    except PolicyError as exc:
+        raise errors.MalformedData(f"trust policy: {exc}") from exc
+    folder = trust_dir()
+    store = TrustStore.load(folder) if folder.exists() else None
+    return assess(card, store, policy, today=datetime.now(VIETNAM).date())
 
 
 @contextlib.contextmanager
@@ -155,7 +175,26 @@ def write_outputs(out: Path, card: CardRead, doc: dict[str, Any]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _show(card: CardRead, lang: str) -> None:
+def _show_verdict(report: TrustReport, lang: str, console: Console) -> None:
+    catalog = Catalog.load()
+    v = report.verdict.verdict
+    style = {"TRUSTED": "bold green", "SUSPICIOUS": "bold yellow", "FORGED": "bold white on red"}
+    console.print(f"[{style[v.value]}]{catalog.text('verdict.' + v.value, lang)}[/]")
+    for finding in report.verdict.reasons:
+        console.print(f"  • {catalog.text(finding.message, lang, detail=finding.detail)}")
+    passive = report.passive
+    checks = [
+        (catalog.text("trust.label_passive", lang), passive.status.value),
+        (catalog.text("trust.label_active", lang), report.active.status.value),
+        (catalog.text("trust.label_chip", lang), report.chip.status.value),
+    ]
+    console.print("[dim]" + " · ".join(f"{k}: {v}" for k, v in checks) + "[/dim]")
+    for check in passive.failures:
+        if check.reason:
+            console.print(f"  [red]✗[/red] {catalog.text(check.reason, lang, **check.context)}")
+
+
+def _show(card: CardRead, lang: str, report: TrustReport | None = None) -> None:
     catalog = Catalog.load()
     console = Console()
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -178,10 +217,12 @@ def _show(card: CardRead, lang: str) -> None:
                       f"{p.format.upper()} {p.width}×{p.height}, {len(p.data)} B")
     console.print(table)
     s = card.stats
-    console.print(f"[dim]{card.access} · {s.apdus} APDU · {s.bytes_in} B · "
+    console.print(f"[dim]{card.access}-{card.password} · {s.apdus} APDU · {s.bytes_in} B · "
                   f"{s.seconds * 1000:.0f} ms · {card.reader}[/dim]")
     for w in card.warnings:
         console.print(f"[yellow]! {w}[/yellow]")
+    if report is not None:
+        _show_verdict(report, lang, console)
 
 
 @app.command("readers")
@@ -220,20 +261,25 @@ def read_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     wait: Annotated[float, typer.Option("--wait", help="seconds to wait for a card")] = 10.0,
     lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
+    verify: Annotated[bool, typer.Option("--verify/--no-verify",
+                                         help="prove the chip genuine (PA, AA, CA)")] = True,
+    policy: Annotated[Path | None, typer.Option("--policy", help="trust policy TOML")] = None,
 ) -> None:
-    """Đọc thẻ — read a chip ID card: fields, portrait, raw data groups."""
+    """Đọc thẻ — read a chip ID card: fields, portrait, raw data groups, and whether the chip
+    is genuine (passive, active and chip authentication)."""
     try:
         keys = _keys(id_number, dob, expiry, mrz, qr, can)
         show_progress = sys.stderr.isatty()
         with _progress(show_progress, lang) as progress:
             transport = PcscTransport.open(reader, wait=wait)
             try:
-                card = read_card(transport, keys, progress=progress)
+                card = read_card(transport, keys, progress=progress, authenticate=verify)
             finally:
                 transport.close()
+        report = _assess(card, policy) if verify else None
     except errors.ReaderError as exc:
         _fail(exc, as_json)
-    doc = card_json(card)
+    doc = card_json(card, report)
     if out is not None:
         try:
             write_outputs(out, card, doc)
@@ -244,7 +290,7 @@ def read_cmd(
     if as_json:
         print(json.dumps(doc, ensure_ascii=False))
     else:
-        _show(card, lang)
+        _show(card, lang, report)
 
 
 @app.command("emulate")

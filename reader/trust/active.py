@@ -11,11 +11,11 @@ import hashlib
 import os
 from collections.abc import Callable
 
+import ecdsa
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from .. import tlv
 from ..apdu import CommandApdu, raise_for_status
@@ -23,6 +23,7 @@ from ..errors import CardRemoved, MalformedData, PcscUnavailable, ReaderError, T
 from ..files import Channel
 from ..security_infos import SecurityInfos
 from .results import AuthResult, CheckStatus
+from .signatures import UnsupportedAlgorithm, load_public_key
 
 # ISO/IEC 9796-2 hash identifiers in a two-byte trailer (xx CC); BC alone means SHA-1.
 _TRAILER_HASH = {0x33: "sha1", 0x34: "sha256", 0x35: "sha512", 0x36: "sha384", 0x38: "sha224"}
@@ -90,20 +91,27 @@ def verify_active_authentication(
 ) -> AuthResult:
     """Pure check of a chip's answer to INTERNAL AUTHENTICATE."""
     try:
-        key = load_der_public_key(public_key_der)
-    except (ValueError, TypeError) as exc:
-        return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", str(exc))
-    if isinstance(key, rsa.RSAPublicKey):
-        why = verify_rsa_9796_2(key, challenge, signature)
-        algorithm = f"RSA-{key.key_size} ISO 9796-2"
-    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key = load_public_key(public_key_der)
+    except (MalformedData, UnsupportedAlgorithm) as exc:
+        return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", exc.detail)
+    backend = key.backend
+    if isinstance(backend, rsa.RSAPublicKey):
+        why = verify_rsa_9796_2(backend, challenge, signature)
+        algorithm = f"RSA-{backend.key_size} ISO 9796-2"
+    else:
         hash_name = ecdsa_hash or "sha256"
-        why = verify_ecdsa_plain(key, challenge, signature, hash_name)
-        algorithm = f"ECDSA {key.curve.name} {hash_name.upper()}"
+        algorithm = f"ECDSA {key.curve or 'explicit curve'} {hash_name.upper()}"
+        if isinstance(backend, ec.EllipticCurvePublicKey):
+            why = verify_ecdsa_plain(backend, challenge, signature, hash_name)
+        else:  # python-ecdsa: a curve `cryptography` does not know
+            try:
+                ok = backend.verify(signature, challenge, hashfunc=getattr(hashlib, hash_name),
+                                    sigdecode=ecdsa.util.sigdecode_string)
+            except (ecdsa.BadSignatureError, ValueError, AssertionError):
+                ok = False
+            why = "" if ok else "ECDSA signature does not verify"
         if why and ecdsa_hash is None:
             why += " (DG14 names no hash; SHA-256 assumed)"
-    else:
-        return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", type(key).__name__)
     if why:
         return AuthResult(CheckStatus.FAILED, "trust.aa_failed", why, algorithm)
     return AuthResult(CheckStatus.PASSED, "", "", algorithm)
@@ -111,14 +119,11 @@ def verify_active_authentication(
 
 def _signature_size(public_key_der: bytes) -> int:
     try:
-        key = load_der_public_key(public_key_der)
-    except (ValueError, TypeError):
+        key = load_public_key(public_key_der)
+    except (MalformedData, UnsupportedAlgorithm):
         return 0
-    if isinstance(key, rsa.RSAPublicKey):
-        return (key.key_size + 7) // 8
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return 2 * ((key.curve.key_size + 7) // 8)
-    return 0
+    byte_len = (key.bits + 7) // 8
+    return byte_len if key.algorithm == "RSA" else 2 * byte_len
 
 
 def _internal_authenticate(challenge: bytes, long_answer: bool) -> CommandApdu:

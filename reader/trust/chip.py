@@ -7,14 +7,12 @@ afterwards provably comes from the original chip, not from a copy of its data.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
-    load_der_public_key,
-)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .. import tlv
 from ..apdu import CommandApdu, raise_for_status
@@ -29,6 +27,7 @@ from ..security_infos import (
 )
 from ..sm import SecureMessaging
 from .results import AuthResult, CheckStatus
+from .signatures import UnsupportedAlgorithm, load_public_key
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,22 @@ def _commands(info: ChipAuthenticationInfo, key_id: int | None, pk_ifd: bytes) -
     ]
 
 
+def _agree(chip_key: Any) -> tuple[bytes, bytes]:
+    """Our ephemeral public key (uncompressed) and the shared secret (x-coordinate)."""
+    if isinstance(chip_key, ec.EllipticCurvePublicKey):
+        ephemeral = ec.generate_private_key(chip_key.curve)
+        pk = ephemeral.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        return pk, ephemeral.exchange(ec.ECDH(), chip_key)
+    # python-ecdsa: explicit domain parameters of a curve `cryptography` lacks.
+    curve = chip_key.curve
+    size = (curve.curve.p().bit_length() + 7) // 8
+    secret = secrets.randbelow(curve.order - 1) + 1
+    mine = curve.generator * secret
+    shared = chip_key.pubkey.point * secret
+    pk = b"\x04" + mine.x().to_bytes(size, "big") + mine.y().to_bytes(size, "big")
+    return pk, shared.x().to_bytes(size, "big")
+
+
 def chip_authentication(channel: Channel, infos: SecurityInfos | None) -> AuthResult:
     """Run CA and switch the channel to the new keys; confirm with one protected read.
 
@@ -84,14 +99,12 @@ def chip_authentication(channel: Channel, infos: SecurityInfos | None) -> AuthRe
     cipher, bits = chosen.info.cipher
     algorithm = f"CA-ECDH {cipher}-{bits}" if cipher == "AES" else "CA-ECDH 3DES"
     try:
-        chip_key = load_der_public_key(chosen.key.subject_public_key_info)
-    except (ValueError, TypeError) as exc:
-        return AuthResult(CheckStatus.ERROR, "trust.ca_key_unusable", str(exc), algorithm)
-    if not isinstance(chip_key, ec.EllipticCurvePublicKey):
+        chip_key = load_public_key(chosen.key.subject_public_key_info)
+    except (MalformedData, UnsupportedAlgorithm) as exc:
+        return AuthResult(CheckStatus.ERROR, "trust.ca_key_unusable", exc.detail, algorithm)
+    if chip_key.algorithm != "EC":
         return AuthResult(CheckStatus.NOT_SUPPORTED, "trust.ca_absent", "not an EC key", algorithm)
-    ephemeral = ec.generate_private_key(chip_key.curve)
-    pk_ifd = ephemeral.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    shared = ephemeral.exchange(ec.ECDH(), chip_key)
+    pk_ifd, shared = _agree(chip_key.backend)
     try:
         for cmd in _commands(chosen.info, chosen.key.key_id, pk_ifd):
             raise_for_status(channel.send(cmd), during="chip-authenticate")

@@ -1,0 +1,170 @@
+"""`examdesk trust …`: the CSCA trust store — import certificates, master lists and CRLs; list."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from examdesk.i18n import Catalog, default_language
+from examdesk.paths import trust_dir
+from reader.errors import ReaderError
+from reader.trust.store import ImportResult, StoreEntry, TrustStore
+
+app = typer.Typer(
+    help="Kho chứng thư CSCA — the CSCA trust store (certificates, master lists, CRLs).",
+    no_args_is_help=True,
+)
+
+EXIT_REFUSED = 2  # the file or name given cannot be used
+EXIT_WRITE = 7  # the trust store folder cannot be written
+_VIETNAM = timezone(timedelta(hours=7))
+
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON output")]
+LangOption = Annotated[str | None, typer.Option("--lang", help="vi or en (default: EXAMDESK_LANG)")]
+
+
+def _fail(key: str, as_json: bool, code: int, detail: str = "", **context: Any) -> NoReturn:
+    catalog = Catalog.load()
+    ctx = {"detail": detail, **context}
+    if as_json:
+        print(json.dumps({"error": {
+            "key": key,
+            "vi": catalog.text(key, "vi", **ctx),
+            "en": catalog.text(key, "en", **ctx),
+            "detail": detail,
+            "context": {k: str(v) for k, v in context.items()},
+        }}, ensure_ascii=False))
+    print(catalog.both(key, **ctx), file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def _refused(exc: ReaderError, as_json: bool) -> NoReturn:
+    _fail(exc.key, as_json, EXIT_REFUSED, exc.detail, **exc.context)
+
+
+def _day(when: datetime | None) -> str:
+    return when.astimezone(_VIETNAM).strftime("%d/%m/%Y") if when else "—"
+
+
+def _entry_lines(e: StoreEntry, catalog: Catalog, lang: str) -> list[str]:
+    where = e.source
+    if e.origin == "master_list":
+        where = f"{catalog.text('trust.label.from_master_list', lang)} {e.source}"
+    return [
+        f"  {e.subject}",
+        f"    {e.country or '??'} · {e.serial} · {e.key} · "
+        f"{_day(e.not_before)} → {_day(e.not_after)} · {where}",
+        f"    SHA-256 {e.fingerprint_sha256}",
+    ]
+
+
+def _warn_problems(problems: Any, lang: str) -> None:
+    catalog = Catalog.load()
+    for p in problems:
+        print("! " + catalog.text("trust.problem", lang, file=p.source, detail=p.detail),
+              file=sys.stderr)
+
+
+def _show_import(result: ImportResult, lang: str) -> None:
+    catalog = Catalog.load()
+    if result.already_present:
+        print(catalog.text("trust.already_present", lang, file=result.name))
+        return
+    print(catalog.text("trust.imported", lang, file=result.name, count=len(result.added),
+                       crls=len(result.crls)))
+    for e in result.added:
+        print("\n".join(_entry_lines(e, catalog, lang)))
+    for c in result.crls:
+        print(f"  CRL {c.issuer} · {_day(c.this_update)} → {_day(c.next_update)} · "
+              + catalog.text("trust.label.revoked_count", lang, count=len(c.revoked)))
+    ml = result.master_list
+    if ml is not None:
+        print(catalog.text("trust.imported_master_list", lang, file=ml.source,
+                           count=ml.certificates, signer=ml.signer.subject))
+        print("  " + catalog.text(f"trust.ml_signer.{ml.signer_chain}", lang,
+                                  issuer=ml.signer_issuer))
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="CSCA certificate (PEM/DER), master list .ml, CRL")],
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Nhập chứng thư — add a CSCA certificate, a master list or a CRL to the trust store."""
+    lang = lang or default_language()
+    store = TrustStore.load(trust_dir())
+    try:
+        result = store.import_file(file)
+    except ReaderError as exc:
+        _refused(exc, as_json)
+    except OSError as exc:
+        _fail("trust.store_write", as_json, EXIT_WRITE, exc.strerror or str(exc),
+              path=str(trust_dir()))
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        _show_import(result, lang)
+    _warn_problems(result.problems, lang)
+
+
+@app.command("list")
+def list_cmd(
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Liệt kê — show the CSCAs, master lists and CRLs of the trust store."""
+    lang = lang or default_language()
+    folder = trust_dir()
+    store = TrustStore.load(folder)
+    if as_json:
+        print(json.dumps(store.to_dict(), ensure_ascii=False))
+        return
+    catalog = Catalog.load()
+    entries = store.entries()
+    if not entries:
+        print(catalog.text("trust.list_empty", lang, folder=str(folder)))
+    else:
+        print(f"{catalog.text('trust.label.csca', lang)} ({len(entries)}):")
+        for e in entries:
+            print("\n".join(_entry_lines(e, catalog, lang)))
+    if store.master_lists:
+        print(f"{catalog.text('trust.label.master_list', lang)} ({len(store.master_lists)}):")
+        for ml in store.master_lists:
+            print(f"  {ml.source} · {ml.certificates} CSCA · {ml.signer.subject}")
+            print("    " + catalog.text(f"trust.ml_signer.{ml.signer_chain}", lang,
+                                        issuer=ml.signer_issuer))
+    if store.crls:
+        print(f"{catalog.text('trust.label.crl', lang)} ({len(store.crls)}):")
+        for c in store.crls:
+            print(f"  {c.issuer} · {_day(c.this_update)} → {_day(c.next_update)} · "
+                  + catalog.text("trust.label.revoked_count", lang, count=len(c.revoked))
+                  + f" · {c.source}")
+    _warn_problems(store.problems, lang)
+
+
+@app.command("remove")
+def remove_cmd(
+    name: Annotated[str, typer.Argument(help="file name in the trust store (see trust list)")],
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Xoá — remove one file (certificate, master list or CRL) from the trust store."""
+    lang = lang or default_language()
+    store = TrustStore.load(trust_dir())
+    try:
+        store.remove(name)
+    except ReaderError as exc:
+        _refused(exc, as_json)
+    except OSError as exc:
+        _fail("trust.store_write", as_json, EXIT_WRITE, exc.strerror or str(exc),
+              path=str(trust_dir()))
+    if as_json:
+        print(json.dumps({"removed": name}, ensure_ascii=False))
+    else:
+        print(Catalog.load().text("trust.removed", lang, file=name))
