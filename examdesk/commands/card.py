@@ -10,7 +10,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
+from examdesk.commands.common import fail, today
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import config_dir, trust_dir
 from reader import errors
@@ -26,7 +27,6 @@ from reader.access import AccessKey
 from reader.keys import BacKey, Can, bac_keys_from_qr, parse_qr
 from reader.session import CardRead, read_card
 from reader.transport import PcscTransport, list_readers
-from reader.trust.passive import VIETNAM
 from reader.trust.policy import Policy, PolicyError
 from reader.trust.report import TrustReport, assess
 from reader.trust.store import TrustStore
@@ -52,20 +52,8 @@ DG13_ORDER = (
 
 
 def _fail(exc: errors.ReaderError, as_json: bool) -> NoReturn:
-    catalog = Catalog.load()
-    ctx: dict[str, Any] = {"detail": exc.detail, **exc.context}
-    line = catalog.both(exc.key, **ctx)
-    if as_json:
-        print(json.dumps({"error": {
-            "key": exc.key,
-            "vi": catalog.text(exc.key, "vi", **ctx),
-            "en": catalog.text(exc.key, "en", **ctx),
-            "detail": exc.detail,
-            "context": {k: str(v) for k, v in exc.context.items()},
-        }}, ensure_ascii=False))
-    print(line, file=sys.stderr)
     code = next((c for t, c in EXIT_CODES if isinstance(exc, t)), 1)
-    raise typer.Exit(code)
+    fail(exc.key, as_json, code, exc.detail, **exc.context)
 
 
 def _parse_date(text: str, what: str) -> date:
@@ -127,7 +115,7 @@ def _assess(card: CardRead, policy_file: Path | None) -> TrustReport:
         raise errors.MalformedData(f"trust policy: {exc}") from exc
     folder = trust_dir()
     store = TrustStore.load(folder) if folder.exists() else None
-    return assess(card, store, policy, today=datetime.now(VIETNAM).date())
+    return assess(card, store, policy, today=today())
 
 
 @contextlib.contextmanager

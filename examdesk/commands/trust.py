@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
+from examdesk.commands.common import JsonOption, LangOption, day, fail
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import trust_dir
 from reader.errors import ReaderError
@@ -22,33 +22,11 @@ app = typer.Typer(
 
 EXIT_REFUSED = 2  # the file or name given cannot be used
 EXIT_WRITE = 7  # the trust store folder cannot be written
-_VIETNAM = timezone(timedelta(hours=7))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="JSON output")]
-LangOption = Annotated[str | None, typer.Option("--lang", help="vi or en (default: EXAMDESK_LANG)")]
-
-
-def _fail(key: str, as_json: bool, code: int, detail: str = "", **context: Any) -> NoReturn:
-    catalog = Catalog.load()
-    ctx = {"detail": detail, **context}
-    if as_json:
-        print(json.dumps({"error": {
-            "key": key,
-            "vi": catalog.text(key, "vi", **ctx),
-            "en": catalog.text(key, "en", **ctx),
-            "detail": detail,
-            "context": {k: str(v) for k, v in context.items()},
-        }}, ensure_ascii=False))
-    print(catalog.both(key, **ctx), file=sys.stderr)
-    raise typer.Exit(code)
 
 
 def _refused(exc: ReaderError, as_json: bool) -> NoReturn:
-    _fail(exc.key, as_json, EXIT_REFUSED, exc.detail, **exc.context)
-
-
-def _day(when: datetime | None) -> str:
-    return when.astimezone(_VIETNAM).strftime("%d/%m/%Y") if when else "—"
+    fail(exc.key, as_json, EXIT_REFUSED, exc.detail, **exc.context)
 
 
 def _entry_lines(e: StoreEntry, catalog: Catalog, lang: str) -> list[str]:
@@ -58,7 +36,7 @@ def _entry_lines(e: StoreEntry, catalog: Catalog, lang: str) -> list[str]:
     return [
         f"  {e.subject}",
         f"    {e.country or '??'} · {e.serial} · {e.key} · "
-        f"{_day(e.not_before)} → {_day(e.not_after)} · {where}",
+        f"{day(e.not_before)} → {day(e.not_after)} · {where}",
         f"    SHA-256 {e.fingerprint_sha256}",
     ]
 
@@ -80,7 +58,7 @@ def _show_import(result: ImportResult, lang: str) -> None:
     for e in result.added:
         print("\n".join(_entry_lines(e, catalog, lang)))
     for c in result.crls:
-        print(f"  CRL {c.issuer} · {_day(c.this_update)} → {_day(c.next_update)} · "
+        print(f"  CRL {c.issuer} · {day(c.this_update)} → {day(c.next_update)} · "
               + catalog.text("trust.label.revoked_count", lang, count=len(c.revoked)))
     ml = result.master_list
     if ml is not None:
@@ -104,7 +82,7 @@ def import_cmd(
     except ReaderError as exc:
         _refused(exc, as_json)
     except OSError as exc:
-        _fail("trust.store_write", as_json, EXIT_WRITE, exc.strerror or str(exc),
+        fail("trust.store_write", as_json, EXIT_WRITE, exc.strerror or str(exc),
               path=str(trust_dir()))
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -142,7 +120,7 @@ def list_cmd(
     if store.crls:
         print(f"{catalog.text('trust.label.crl', lang)} ({len(store.crls)}):")
         for c in store.crls:
-            print(f"  {c.issuer} · {_day(c.this_update)} → {_day(c.next_update)} · "
+            print(f"  {c.issuer} · {day(c.this_update)} → {day(c.next_update)} · "
                   + catalog.text("trust.label.revoked_count", lang, count=len(c.revoked))
                   + f" · {c.source}")
     _warn_problems(store.problems, lang)
@@ -162,7 +140,7 @@ def remove_cmd(
     except ReaderError as exc:
         _refused(exc, as_json)
     except OSError as exc:
-        _fail("trust.store_write", as_json, EXIT_WRITE, exc.strerror or str(exc),
+        fail("trust.store_write", as_json, EXIT_WRITE, exc.strerror or str(exc),
               path=str(trust_dir()))
     if as_json:
         print(json.dumps({"removed": name}, ensure_ascii=False))
