@@ -8,10 +8,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # pcscd + the vpcd virtual-reader driver: the real PC/SC stack our virtual card plugs into.
 # swig + libpcsclite-dev build pyscard; python3-venv/-dev build the virtualenv.
+# postgresql: the same storage tests run on SQLite and on a real PostgreSQL.
 APT_PACKAGES := pcscd vsmartcard-vpcd swig libpcsclite-dev python3-venv python3-dev \
-                build-essential pkg-config
+                build-essential pkg-config postgresql
 
-.PHONY: setup apt venv pcscd demo test lint bench clean
+.PHONY: setup apt venv pcscd postgres demo test lint bench clean
 
 setup: apt venv
 
@@ -31,16 +32,19 @@ $(VENV)/.stamp-setup: pyproject.toml
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	# A current setuptools (no pkg_resources since 82): our code must not rely on it.
 	$(PY) -m pip install -q --upgrade pip setuptools
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,postgres]'
 	@touch $@
 
 pcscd: apt
 	@scripts/start-pcscd
 
+postgres: apt
+	@scripts/start-postgres >/dev/null
+
 demo: setup pcscd
 	@scripts/demo
 
-test: setup pcscd
+test: setup pcscd postgres
 	$(VENV)/bin/pytest
 
 lint: setup

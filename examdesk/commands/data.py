@@ -1,0 +1,56 @@
+"""`examdesk data …`: the retention purge of biometric evidence."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from examdesk.commands.common import JsonOption, LangOption, fail
+from examdesk.commands.session import actor, fail_with, open_store
+from examdesk.i18n import Catalog, default_language
+from proctoring import errors
+from proctoring.evidence import purge_evidence
+
+app = typer.Typer(help="Dữ liệu — retention of biometric data.", no_args_is_help=True)
+
+_UNITS = {"d": timedelta(days=1), "w": timedelta(weeks=1), "h": timedelta(hours=1)}
+
+
+def parse_age(text: str) -> timedelta:
+    """"90d", "12w", "48h"; a bare number is days."""
+    match = re.fullmatch(r"\s*(\d{1,5})\s*([dwh]?)\s*", text.lower())
+    if match is None:
+        raise ValueError(text)
+    return int(match[1]) * _UNITS[match[2] or "d"]
+
+
+@app.command("purge")
+def purge_cmd(
+    older_than: Annotated[str | None, typer.Option(
+        "--older-than", help="delete biometric evidence captured longer ago than this (90d); "
+        "default: each item's own retention deadline")] = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Xoá dữ liệu sinh trắc hết hạn — delete chip portraits, frames and embeddings past
+    retention (evidence of open incidents is kept); the audit log records it."""
+    lang = lang or default_language()
+    try:
+        age = parse_age(older_than) if older_than is not None else None
+    except ValueError:
+        fail("data.bad_age", as_json, 2, value=older_than)
+    store = open_store(as_json)
+    try:
+        result = purge_evidence(store, older_than=age, actor=actor())
+    except errors.ProctoringError as exc:
+        fail_with(exc, as_json)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(Catalog.load().text("data.purged", lang, purged=result.purged, held=result.held))

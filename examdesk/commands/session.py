@@ -1,0 +1,284 @@
+"""`examdesk session …`: create, list, show and close exam sessions.
+
+Also the helpers the other storage commands (roster, audit, data) share: opening the store,
+typed errors → one bilingual line and an exit status, times on screen.
+
+| exit | meaning |
+|---|---|
+| 0 | done |
+| 2 | a value given is not valid (options, roster rows, …) |
+| 3 | the database or the key cannot be opened |
+| 4 | no such session (or the reference matches several) |
+| 5 | the session is closed |
+| 7 | the output file cannot be written |
+| 8 | `audit verify` found tampering |
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from examdesk.commands.common import JsonOption, LangOption, fail
+from examdesk.i18n import Catalog, default_language
+from proctoring import errors
+from proctoring.centres import ensure_centre, list_centres
+from proctoring.checkins import Attendance, attendance
+from proctoring.models import Centre, SessionKind, SessionStatus, Stage
+from proctoring.sessions import (
+    SessionInfo,
+    close_session,
+    create_session,
+    list_sessions,
+    session_info,
+)
+from proctoring.store import Store
+from reader.trust.passive import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
+
+app = typer.Typer(help="Kỳ thi — exam sessions and driving-test sessions.", no_args_is_help=True)
+
+EXIT_CODES: list[tuple[type[errors.ProctoringError], int]] = [
+    (errors.InvalidInput, 2),
+    (errors.RosterInvalid, 2),
+    (errors.RosterUnreadable, 2),
+    (errors.OverrideNeedsReason, 2),
+    (errors.ConsentRequired, 2),
+    (errors.DatabaseUnavailable, 3),
+    (errors.KeyUnavailable, 3),
+    (errors.NotFound, 4),
+    (errors.AmbiguousReference, 4),
+    (errors.SessionClosed, 5),
+]
+EXIT_OUTPUT = 7
+EXIT_TAMPERED = 8
+CENTRE_ENV = "EXAMDESK_CENTRE"
+DEFAULT_CENTRE = "local"
+KINDS = {"online": SessionKind.ONLINE_EXAM, "online_exam": SessionKind.ONLINE_EXAM,
+         "driving": SessionKind.DRIVING_TEST, "driving_test": SessionKind.DRIVING_TEST}
+
+
+# --- shared by the storage commands -------------------------------------------------------------
+
+
+def actor() -> str:
+    """Who the audit log names for a command-line action (no login yet: the OS account)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid{os.getuid()}"
+
+
+def fail_with(exc: errors.ProctoringError, as_json: bool) -> NoReturn:
+    code = next((c for t, c in EXIT_CODES if isinstance(exc, t)), 1)
+    fail(exc.key, as_json, code, exc.detail, **exc.context)
+
+
+def open_store(as_json: bool) -> Store:
+    try:
+        return Store.open()
+    except errors.ProctoringError as exc:
+        fail_with(exc, as_json)
+
+
+def moment(when: datetime | None) -> str:
+    """dd/mm/yyyy HH:MM in Vietnam time."""
+    return "—" if when is None else when.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def parse_moment(text: str, field: str) -> datetime:
+    """"2025-06-12 07:30", "12/06/2025 07:30" (Vietnam time) or ISO 8601 with an offset."""
+    text = text.strip()
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=VIETNAM).astimezone(UTC)
+        except ValueError:
+            continue
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise errors.InvalidInput(f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)",
+                                  field=field) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=VIETNAM)
+    return value.astimezone(UTC)
+
+
+def _centre(store: Store, code: str | None, name: str | None) -> Centre:
+    code = code or os.environ.get(CENTRE_ENV)
+    if not code:
+        centres = list_centres(store)
+        if len(centres) == 1:
+            return centres[0]
+        if len(centres) > 1:
+            raise errors.InvalidInput(
+                f"{len(centres)} centres: choose one with --centre or {CENTRE_ENV}",
+                field="centre")
+        code = DEFAULT_CENTRE
+    return ensure_centre(store, code, name, actor=actor())
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def _line(info: SessionInfo, catalog: Catalog, lang: str) -> str:
+    s = info.session
+    stages = ", ".join(catalog.text(f"session.stage.{x.value}", lang) for x in s.stage_list)
+    kind = catalog.text(f"session.kind.{s.kind.value}", lang) + (f" ({stages})" if stages else "")
+    return (f"{s.code:<20} {moment(s.starts_at)}  {kind} · {s.title} · "
+            f"{info.roster_count} {catalog.text('session.label.roster', lang)} · "
+            f"{catalog.text(f'session.status.{s.status.value}', lang)}")
+
+
+def _attendance_json(att: Attendance) -> dict[str, Any]:
+    return {"totals": att.totals.to_dict(), "rows": [r.to_dict() for r in att.rows]}
+
+
+def _show_attendance(att: Attendance, catalog: Catalog, lang: str, title: str | None) -> None:
+    if title:
+        print(f"\n[{title}]")
+    print(catalog.text("session.totals", lang, **att.totals.to_dict()))
+    for r in att.rows:
+        c = r.candidate
+        place = r.entry.seat or r.entry.vehicle or ""
+        status = catalog.text(f"session.status_label.{r.status}", lang)
+        when = moment(r.checkin.decided_at) if r.checkin else ""
+        print(f"  {r.entry.position:>4}  {r.entry.registration_number:<10} {c.id_number}  "
+              f"{c.full_name:<28} {c.date_of_birth:%d/%m/%Y}  {place:<8} {status:<12} {when}")
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+@app.command("create")
+def create_cmd(
+    title: Annotated[str, typer.Option("--title", help="what is examined")],
+    starts: Annotated[str, typer.Option("--starts", help="YYYY-MM-DD HH:MM, Vietnam time")],
+    kind: Annotated[str, typer.Option("--kind", help="online or driving")] = "online",
+    stages: Annotated[str | None, typer.Option(
+        "--stages", help="driving test: theory,simulation,yard,road (default: all)")] = None,
+    ends: Annotated[str | None, typer.Option("--ends", help="YYYY-MM-DD HH:MM")] = None,
+    code: Annotated[str | None, typer.Option("--code", help="short code (default: made up)")]
+    = None,
+    centre: Annotated[str | None, typer.Option("--centre", help=f"centre code ({CENTRE_ENV})")]
+    = None,
+    centre_name: Annotated[str | None, typer.Option("--centre-name")] = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Tạo kỳ thi — create an online exam or a driving-test session."""
+    lang = lang or default_language()
+    store = open_store(as_json)
+    try:
+        session_kind = KINDS.get(kind.strip().lower())
+        if session_kind is None:
+            raise errors.InvalidInput(f"--kind {kind!r}: online or driving", field="kind")
+        chosen = [Stage(s.strip()) for s in stages.split(",") if s.strip()] if stages else None
+        where = _centre(store, centre, centre_name)
+        session = create_session(
+            store, centre_id=where.id, kind=session_kind, title=title,
+            starts_at=parse_moment(starts, "starts"),
+            ends_at=parse_moment(ends, "ends") if ends else None,
+            code=code, stages=chosen, actor=actor())
+        info = session_info(store, str(session.id))
+    except ValueError as exc:
+        fail_with(errors.InvalidInput(str(exc), field="stages"), as_json)
+    except errors.ProctoringError as exc:
+        fail_with(exc, as_json)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(info.to_dict(), ensure_ascii=False))
+    else:
+        print(Catalog.load().text("session.created", lang, code=session.code, id=session.id))
+
+
+@app.command("list")
+def list_cmd(
+    status: Annotated[str | None, typer.Option("--status", help="open or closed")] = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Danh sách kỳ thi — list sessions, newest first."""
+    lang = lang or default_language()
+    store = open_store(as_json)
+    try:
+        wanted = SessionStatus(status.strip().upper()) if status else None
+        infos = list_sessions(store, status=wanted)
+    except ValueError:
+        fail_with(errors.InvalidInput(f"--status {status!r}: open or closed", field="status"),
+                  as_json)
+    except errors.ProctoringError as exc:
+        fail_with(exc, as_json)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False))
+        return
+    catalog = Catalog.load()
+    if not infos:
+        print(catalog.text("session.none", lang))
+    for info in infos:
+        print(_line(info, catalog, lang))
+
+
+@app.command("show")
+def show_cmd(
+    session: Annotated[str, typer.Argument(help="session code, id, or the id's first characters")],
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Xem kỳ thi — a session, its roster and who was admitted, rejected, absent."""
+    lang = lang or default_language()
+    store = open_store(as_json)
+    try:
+        info = session_info(store, session)
+        stages = info.session.stage_list
+        per_stage = {s: attendance(store, info.session.id, stage=s) for s in stages}
+        overall = attendance(store, info.session.id) if not stages else None
+    except errors.ProctoringError as exc:
+        fail_with(exc, as_json)
+    finally:
+        store.close()
+    if as_json:
+        doc = info.to_dict()
+        if overall is not None:
+            doc["attendance"] = _attendance_json(overall)
+        else:
+            doc["attendance_by_stage"] = {s.value: _attendance_json(a)
+                                          for s, a in per_stage.items()}
+        print(json.dumps(doc, ensure_ascii=False))
+        return
+    catalog = Catalog.load()
+    print(_line(info, catalog, lang))
+    print(f"id {info.session.id} · {info.centre_code}")
+    if overall is not None:
+        _show_attendance(overall, catalog, lang, None)
+    for s, att in per_stage.items():
+        _show_attendance(att, catalog, lang, catalog.text(f"session.stage.{s.value}", lang))
+
+
+@app.command("close")
+def close_cmd(
+    session: Annotated[str, typer.Argument(help="session code or id")],
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Đóng kỳ thi — no more roster changes or check-ins."""
+    lang = lang or default_language()
+    store = open_store(as_json)
+    try:
+        closed = close_session(store, session, actor=actor())
+        info = session_info(store, str(closed.id))
+    except errors.ProctoringError as exc:
+        fail_with(exc, as_json)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(info.to_dict(), ensure_ascii=False))
+    else:
+        print(Catalog.load().text("session.closed", lang, code=closed.code))

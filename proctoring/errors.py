@@ -1,0 +1,118 @@
+"""Typed errors of the proctoring store and services.
+
+Same pattern as :mod:`reader.errors`: a message *key* (texts in ``examdesk/i18n/proctoring.toml``),
+a technical ``detail`` for logs, and ``context`` values the texts may show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ProctoringError(Exception):
+    """Base of every error the proctoring package raises on purpose."""
+
+    key = "proctoring.error"
+
+    def __init__(self, detail: str = "", **context: object) -> None:
+        super().__init__(detail or self.key)
+        self.detail = detail
+        self.context = context
+
+
+class DatabaseUnavailable(ProctoringError):
+    """The database cannot be opened or reached (bad URL, server down, locked file)."""
+
+    key = "proctoring.database_unavailable"
+
+
+class KeyUnavailable(ProctoringError):
+    """The data key or the centre's signing key cannot be read or created."""
+
+    key = "proctoring.key_unavailable"
+
+
+class EvidenceUnreadable(ProctoringError):
+    """An evidence blob does not decrypt: another data key, or the blob or its row was changed."""
+
+    key = "proctoring.evidence_unreadable"
+
+
+class EvidencePurged(ProctoringError):
+    """The evidence existed but was deleted by the retention purge."""
+
+    key = "proctoring.evidence_purged"
+
+
+class NotFound(ProctoringError):
+    """No row with this id (or code)."""
+
+    key = "proctoring.not_found"
+
+
+class SessionNotFound(NotFound):
+    """No exam session with this id or code."""
+
+    key = "proctoring.session_not_found"
+
+
+class AmbiguousReference(ProctoringError):
+    """A short id or code matches several rows."""
+
+    key = "proctoring.ambiguous"
+
+
+class InvalidInput(ProctoringError):
+    """A value given to a service does not fit (a stage a session lacks, a bad time, ...)."""
+
+    key = "proctoring.invalid_input"
+
+
+class SessionClosed(ProctoringError):
+    """The exam session is closed: no more roster changes or check-ins."""
+
+    key = "proctoring.session_closed"
+
+
+class ConsentRequired(ProctoringError):
+    """Biometric evidence was given for a check-in whose candidate did not consent."""
+
+    key = "proctoring.consent_required"
+
+
+class OverrideNeedsReason(ProctoringError):
+    """An invigilator tried to override a decision without a written reason."""
+
+    key = "proctoring.override_needs_reason"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row of an imported roster file (row 1 = the header)."""
+
+    row: int
+    column: str
+    key: str
+    value: str = ""
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"row": self.row, "column": self.column, "key": self.key, "value": self.value,
+                "detail": self.detail}
+
+
+class RosterInvalid(ProctoringError):
+    """The roster file has errors; nothing was imported."""
+
+    key = "roster.invalid"
+
+    def __init__(self, errors: list[RowError], detail: str = "", **context: object) -> None:
+        super().__init__(detail or f"{len(errors)} error(s) in the roster", count=len(errors),
+                         **context)
+        self.errors = errors
+
+
+class RosterUnreadable(ProctoringError):
+    """The roster file cannot be read at all (not CSV/XLSX, no header, unreadable)."""
+
+    key = "roster.unreadable"

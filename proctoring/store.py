@@ -1,0 +1,225 @@
+"""The database: engine, connection settings, migrations on open, and transactions.
+
+SQLite by default (``data_dir()/examdesk.db``), PostgreSQL when ``EXAMDESK_DB_URL`` says so.
+A :class:`Store` is an explicit object (no module-level engine): the CLI opens one per command,
+the GUI one per window, tests one per database.
+
+SQLite settings, and why:
+- ``journal_mode=WAL``: readers (the GUI's roster view) never block the check-in writer;
+- ``synchronous=FULL``: a committed check-in survives a power cut, not just a crash of the app;
+- ``foreign_keys=ON``: SQLite leaves them off unless asked, per connection;
+- ``busy_timeout``: a second process waits for the write lock instead of failing at once;
+- write transactions start with ``BEGIN IMMEDIATE``: they take the write lock first, so two
+  writers never both read the audit head and then deadlock upgrading their locks.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlmodel import Session, SQLModel
+
+from . import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from .audit import AuditLog
+from .crypto import DataKey, KeyStore
+from .errors import DatabaseUnavailable
+from .types import utcnow
+
+DB_URL_ENV = "EXAMDESK_DB_URL"
+DB_FILE = "examdesk.db"
+BUSY_TIMEOUT_MS = 10_000
+DEFAULT_RETENTION = timedelta(days=90)
+MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest revision in migrations/versions (a test keeps the two equal): a database already
+# there opens with one SELECT instead of loading Alembic, which every CLI command would pay.
+HEAD_REVISION = "0001"
+_WRITE = "examdesk_write"
+
+
+def database_url(url: str | None = None) -> URL:
+    """The URL to use: the argument, else ``EXAMDESK_DB_URL``, else the SQLite file in
+    ``data_dir()``. ``postgresql://`` URLs are given the psycopg 3 driver."""
+    text = url or os.environ.get(DB_URL_ENV)
+    if not text:
+        from examdesk.paths import data_dir
+
+        return make_url(f"sqlite:///{data_dir() / DB_FILE}")
+    try:
+        parsed = make_url(text)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(f"not a database URL: {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUnavailable(f"unsupported database {parsed.get_backend_name()!r}")
+    return parsed
+
+
+def create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    path = url.database
+    if path and path != ":memory:":
+        file = Path(path)
+        # Personal data: the folder and the file are the operator's alone. SQLite gives the
+        # -wal and -shm files the database file's mode.
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not file.exists():
+            os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+    # isolation_level=None: the sqlite3 module's own transaction guessing is off, we emit
+    # BEGIN ourselves (SQLAlchemy's documented recipe for pysqlite).
+    engine = sa.create_engine(url, connect_args={"isolation_level": None,
+                                                 "timeout": BUSY_TIMEOUT_MS / 1000,
+                                                 "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # Purged evidence is overwritten on disk, not just unlinked from the b-tree.
+        cur.execute("PRAGMA secure_delete=ON")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        except DBAPIError:
+            return None  # a new database: no version table yet
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision shipped in ``proctoring/migrations``."""
+    if current_revision(engine) == HEAD_REVISION:
+        return
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.execution_options(**{_WRITE: True}).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    """One database plus the keys that go with it.
+
+    ``write()`` and ``read()`` give an SQLModel session inside a transaction that commits when
+    the block ends and rolls back on an exception. Objects stay usable after the block
+    (``expire_on_commit=False``) as plain values.
+    """
+
+    def __init__(self, engine: Engine, keys: KeyStore, *,
+                 retention: timedelta = DEFAULT_RETENTION, checkpoint_every: int = 100,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.retention = retention
+        self.clock = clock
+        self.audit = AuditLog(keys, checkpoint_every)
+        self._writer = engine.execution_options(**{_WRITE: True})
+        # A read sees one snapshot from its first statement to its last (audit verify reads the
+        # events, the head and the checkpoints separately): REPEATABLE READ on PostgreSQL; on
+        # SQLite a WAL read transaction already is a snapshot.
+        self._reader = (engine.execution_options(isolation_level="REPEATABLE READ")
+                        if engine.url.get_backend_name() == "postgresql" else engine)
+        self._data_key: DataKey | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, url: str | None = None, *, keys: KeyStore | None = None,
+             retention: timedelta = DEFAULT_RETENTION, checkpoint_every: int = 100,
+             clock: Callable[[], datetime] = utcnow) -> Store:
+        """Open (creating if needed) the database and migrate it to the current schema."""
+        engine = create_engine(database_url(url))
+        try:
+            migrate(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            raise DatabaseUnavailable(str(exc.orig), url=_safe(engine.url)) from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, keys or KeyStore.default(), retention=retention,
+                   checkpoint_every=checkpoint_every, clock=clock)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def backend(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self.engine.url.get_backend_name()
+
+    @property
+    def url(self) -> str:
+        """The URL without its password, for messages."""
+        return _safe(self.engine.url)
+
+    @property
+    def data_key(self) -> DataKey:
+        """Loaded (or created) on first use: stores that never see evidence never touch it."""
+        with self._lock:
+            if self._data_key is None:
+                self._data_key = self.keys.data_key()
+            return self._data_key
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: everything in the block commits together, or nothing does."""
+        try:
+            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailable(str(exc.orig), url=self.url) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        try:
+            with Session(self._reader, expire_on_commit=False) as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailable(str(exc.orig), url=self.url) from exc
+
+
+def _safe(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def metadata() -> sa.MetaData:
+    """The tables the migrations must produce (tests compare the two)."""
+    return SQLModel.metadata

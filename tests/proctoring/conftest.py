@@ -1,0 +1,114 @@
+"""Fixtures for the storage tests: every test that takes ``store`` runs on SQLite and on
+PostgreSQL.
+
+SQLite: a new database file per test. PostgreSQL: ``scripts/start-postgres`` makes sure the
+local cluster runs (CI: ``.ci/run`` → ``make test`` installs the ``postgresql`` package), a fresh
+database with a random name is created per test module and dropped at its end, and the tables are
+emptied before each test. ``EXAMDESK_TEST_PG_URL`` points the tests at another server instead.
+The PostgreSQL half skips only when PostgreSQL cannot run here at all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from proctoring.crypto import KeyStore
+from proctoring.store import Store, metadata
+
+REPO = Path(__file__).resolve().parents[2]
+PG_URL_ENV = "EXAMDESK_TEST_PG_URL"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Nothing a test does touches the real data folder, settings or OS keyring."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("EXAMDESK_HOME", str(home))
+    monkeypatch.setenv("EXAMDESK_KEYRING", "0")
+    monkeypatch.delenv("EXAMDESK_DB_URL", raising=False)
+    monkeypatch.delenv("EXAMDESK_CENTRE", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """A URL for a role that may CREATE DATABASE."""
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver is not installed "
+                        "(pip install -e '.[dev,postgres]'; make setup does it)")
+    url = os.environ.get(PG_URL_ENV)
+    if url:
+        return url
+    try:
+        proc = subprocess.run([str(REPO / "scripts" / "start-postgres")], capture_output=True,
+                              text=True, timeout=120, check=False)
+    except OSError as exc:
+        pytest.fail(f"scripts/start-postgres cannot run: {exc}")
+    if proc.returncode == 2:
+        pytest.skip("PostgreSQL is not installed on this machine "
+                    "(make setup installs the postgresql apt package)")
+    if proc.returncode == 3:
+        pytest.skip("PostgreSQL is installed but this user cannot start or set it up "
+                    "(run scripts/start-postgres as root once)")
+    if proc.returncode != 0 or not proc.stdout.strip():
+        pytest.fail(f"scripts/start-postgres failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for SQLite (each test gets its own file), else the URL of a database made for this
+    test module (dropped after it)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"examdesk_test_{secrets.token_hex(6)}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def db_url(backend: str | None, tmp_path: Path) -> str:
+    """The URL of an empty, migrated database for this test."""
+    if backend is None:
+        return f"sqlite:///{tmp_path / 'examdesk.db'}"
+    engine = sa.create_engine(backend)
+    try:
+        with engine.begin() as conn:
+            has_schema = sa.inspect(conn).has_table("centre")
+            if has_schema:
+                # DELETE, children first: on tables this small it is much faster than TRUNCATE.
+                for table in reversed(metadata().sorted_tables):
+                    conn.execute(table.delete())
+    finally:
+        engine.dispose()
+    return backend
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> KeyStore:
+    return KeyStore(tmp_path / "keys", use_keyring=False)
+
+
+@pytest.fixture
+def store(db_url: str, keys: KeyStore) -> Iterator[Store]:
+    s = Store.open(db_url, keys=keys)
+    try:
+        yield s
+    finally:
+        s.close()

@@ -1,0 +1,105 @@
+"""Small builders shared by the storage tests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from proctoring.centres import ensure_centre
+from proctoring.checkins import (
+    CheckInInput,
+    Reason,
+    RecordedCheckIn,
+    embedding_item,
+    record_checkin,
+)
+from proctoring.evidence import EvidenceItem
+from proctoring.models import (
+    Candidate,
+    Decision,
+    EvidenceKind,
+    ExamSession,
+    RosterEntry,
+    SessionKind,
+    Stage,
+)
+from proctoring.sessions import create_session
+from proctoring.store import Store
+from reader.virtual.faces import faces_dir
+
+ACTOR = "test:pytest"
+
+# Valid 12-digit IDs (province, century/sex digit and year agree with the DOB and sex).
+PEOPLE = [
+    ("001093014275", "Nguyễn Văn An", date(1993, 5, 14), "M"),
+    ("001190012345", "Phạm Thị Hồng", date(1990, 2, 3), "F"),
+    ("079205000123", "Trần Minh Khôi", date(2005, 7, 1), "M"),
+    ("048301001122", "Lê Thị Mai", date(2001, 11, 30), "F"),
+]
+
+
+@cache
+def photo(name: str = "obama/obama.jpg") -> bytes:
+    """Bytes of a real photo from the shared face set (never a synthetic face)."""
+    return (faces_dir() / "people" / name).read_bytes()
+
+
+def photos(n: int) -> list[bytes]:
+    files = sorted((faces_dir() / "people").glob("person0*/*.jpg"))[:n]
+    return [Path(f).read_bytes() for f in files]
+
+
+def embedding(seed: int, n: int = 1) -> np.ndarray:
+    """A unit-length float32 vector (n, 128): stands for a face descriptor in storage tests."""
+    v = np.random.default_rng(seed).standard_normal((n, 128)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def centre_and_session(store: Store, kind: SessionKind = SessionKind.ONLINE_EXAM,
+                       code: str = "S1") -> ExamSession:
+    centre = ensure_centre(store, "HN01", "Trung tâm Hà Nội", actor=ACTOR)
+    return create_session(store, centre_id=centre.id, kind=kind, title="Thi thử",
+                          starts_at=datetime(2025, 6, 12, 0, 30, tzinfo=UTC), code=code,
+                          actor=ACTOR)
+
+
+def add_roster(store: Store, session: ExamSession, people: list[tuple[str, str, date, str]]
+               = PEOPLE) -> list[RosterEntry]:
+    entries = []
+    with store.write() as tx:
+        for i, (number, name, dob, sex) in enumerate(people, 1):
+            cand = Candidate(centre_id=session.centre_id, id_number=number, full_name=name,
+                             date_of_birth=dob, sex=sex)
+            tx.add(cand)
+            tx.flush()
+            entry = RosterEntry(centre_id=session.centre_id, session_id=session.id,
+                                candidate_id=cand.id, registration_number=f"{i:03d}",
+                                seat=f"A{i:02d}", position=i)
+            tx.add(entry)
+            entries.append(entry)
+    return entries
+
+
+def checkin(store: Store, session: ExamSession, entry: RosterEntry | None, id_number: str, *,
+            decision: Decision = Decision.ADMIT, seed: int = 0, stage: Stage | None = None,
+            portrait: bytes | None = None, checkin_id: uuid.UUID | None = None,
+            consent: bool = True) -> RecordedCheckIn:
+    evidence = []
+    if consent:
+        evidence = [
+            EvidenceItem(EvidenceKind.CHIP_PORTRAIT, portrait or photo(), "image/jpeg"),
+            EvidenceItem(EvidenceKind.LIVE_FRAME, photo("obama/obama2.jpg"), "image/jpeg"),
+            embedding_item(embedding(seed)),
+        ]
+    item = CheckInInput(
+        session_id=session.id, id_number=id_number, decision=decision,
+        reasons=[Reason("checkin.face_match", "distance 0.31")], consent=consent,
+        started_at=datetime.now(UTC), roster_entry_id=entry.id if entry else None,
+        stage=stage, trust_verdict="SUSPICIOUS", trust_findings=["passive.no_csca"],
+        face_outcome="MATCH", face_distance=0.31, liveness="PASSED", evidence=evidence,
+        **({"checkin_id": checkin_id} if checkin_id else {}))
+    return record_checkin(store, item, actor=ACTOR)
