@@ -33,6 +33,8 @@ $(VENV)/.stamp-setup: pyproject.toml
 	# A current setuptools (no pkg_resources since 82): our code must not rely on it.
 	$(PY) -m pip install -q --upgrade pip setuptools
 	$(PY) -m pip install -q -e '.[dev,postgres]'
+	# The baseline we compare against; its metadata asks for dlib from source, hence --no-deps.
+	$(PY) -m pip install -q --no-deps face_recognition==1.3.0
 	@touch $@
 
 pcscd: apt
@@ -53,6 +55,8 @@ lint: setup
 
 bench: setup pcscd
 	$(PY) bench/read_card.py --quick
+	$(PY) bench/face_pipeline.py --quick
+	$(PY) bench/matcher.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .commands import audit, card, data, roster, session, trust
+from .commands import audit, card, data, face, roster, session, trust
 
 app = typer.Typer(
     name="examdesk",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(card.app, name="card")
 app.add_typer(trust.app, name="trust")
+app.add_typer(face.app, name="face")
 app.add_typer(session.app, name="session")
 app.add_typer(roster.app, name="roster")
 app.add_typer(audit.app, name="audit")

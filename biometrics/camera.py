@@ -1,0 +1,270 @@
+"""Where live frames come from: a webcam (OpenCV), or a video file / an image folder.
+
+Frames are handed out as RGB arrays (the layout the rest of the package uses), newest first:
+a check-in never wants a frame that queued up while the encoder was busy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from .errors import CameraUnavailable, ImageUnreadable
+from .images import RgbImage, from_bgr, load
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    image: RgbImage
+    index: int
+    """Counts frames delivered by the device since it was opened (gaps = frames skipped)."""
+    timestamp: float
+    """time.monotonic() when the frame was grabbed."""
+
+
+@runtime_checkable
+class Camera(Protocol):
+    def read(self, timeout: float = 2.0) -> Frame:
+        """The newest frame not yet returned; waits up to *timeout* seconds for one.
+        Raises ``CameraUnavailable`` when the camera is gone and cannot be reopened."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class _Closing:
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self: Any) -> Any:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def frames(self: Any, count: int, timeout: float = 2.0) -> Iterator[Frame]:
+        for _ in range(count):
+            yield self.read(timeout)
+
+
+# --- a webcam ---------------------------------------------------------------------------------
+
+
+class Capture(Protocol):
+    """The part of ``cv2.VideoCapture`` we use (the system edge a test may replace)."""
+
+    def isOpened(self) -> bool: ...
+    def read(self) -> tuple[bool, Any]: ...
+    def release(self) -> None: ...
+
+
+CaptureFactory = Callable[[int | str], Capture]
+
+
+def _open_capture(source: int | str) -> Capture:
+    capture = cv2.VideoCapture(source)
+    if isinstance(source, int):
+        # A webcam buffers several frames by default; keep one so "newest" is really new.
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+    return capture
+
+
+class OpenCvCamera(_Closing):
+    """A ``cv2.VideoCapture`` read continuously on its own thread; ``read()`` returns the newest
+    frame. After ``max_failures`` failed reads in a row (the camera was unplugged, the driver
+    hung) it reopens the device, up to ``reconnect_attempts`` times ``reconnect_delay`` apart;
+    when that fails too, ``read()`` raises ``CameraUnavailable``.
+    """
+
+    def __init__(self, source: int | str = 0, *, max_failures: int = 5,
+                 reconnect_attempts: int = 3, reconnect_delay: float = 0.5,
+                 capture_factory: CaptureFactory = _open_capture) -> None:
+        self.source = source
+        self.max_failures = max_failures
+        self.reconnect_attempts = reconnect_attempts
+        self.reconnect_delay = reconnect_delay
+        self.reconnects = 0
+        self._factory = capture_factory
+        self._cond = threading.Condition()
+        self._latest: Frame | None = None
+        self._delivered = -1
+        self._error: CameraUnavailable | None = None
+        self._stop = threading.Event()
+        self._capture = self._open()  # fails here, in the caller's thread, if there is no camera
+        self._thread = threading.Thread(target=self._run, name=f"camera-{source}", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> Capture:
+        capture = self._factory(self.source)
+        if not capture.isOpened():
+            capture.release()
+            raise CameraUnavailable(f"cannot open camera {self.source!r}", source=str(self.source))
+        return capture
+
+    def _run(self) -> None:
+        index = 0
+        failures = 0
+        while not self._stop.is_set():
+            ok, bgr = self._capture.read()
+            if ok and bgr is not None:
+                failures = 0
+                try:
+                    frame = Frame(from_bgr(np.asarray(bgr)), index, time.monotonic())
+                except ImageUnreadable:
+                    ok = False
+                else:
+                    index += 1
+                    with self._cond:
+                        self._latest = frame
+                        self._cond.notify_all()
+                    continue
+            failures += 1
+            if failures < self.max_failures:
+                time.sleep(0.01)
+                continue
+            if not self._reconnect():
+                return
+            failures = 0
+
+    def _reconnect(self) -> bool:
+        self._capture.release()
+        last = ""
+        for _ in range(self.reconnect_attempts):
+            if self._stop.wait(self.reconnect_delay):
+                return False
+            try:
+                self._capture = self._open()
+            except CameraUnavailable as exc:
+                last = exc.detail
+                continue
+            self.reconnects += 1
+            return True
+        with self._cond:
+            self._error = CameraUnavailable(
+                f"camera {self.source!r} stopped delivering frames and could not be reopened "
+                f"({self.reconnect_attempts} attempts): {last}",
+                source=str(self.source),
+            )
+            self._cond.notify_all()
+        return False
+
+    def read(self, timeout: float = 2.0) -> Frame:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                latest = self._latest
+                if latest is not None and latest.index > self._delivered:
+                    self._delivered = latest.index
+                    return latest
+                if self._error is not None:
+                    raise self._error
+                if self._stop.is_set():
+                    raise CameraUnavailable("camera closed", source=str(self.source))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise CameraUnavailable(f"no frame from camera {self.source!r} in "
+                                            f"{timeout:g} s", source=str(self.source))
+                self._cond.wait(remaining)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._capture.release()
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+class FileCamera(_Closing):
+    """A video file or a folder of images, played as camera frames, in order.
+
+    ``loop`` restarts at the end instead of failing; ``fail_at=k`` raises
+    ``CameraUnavailable`` when frame k is asked for, as if the webcam had been unplugged.
+    Frames are decoded one at a time: a long video is never held in memory.
+    """
+
+    def __init__(self, source: str | Path, *, loop: bool = False, fail_at: int | None = None,
+                 fps: float | None = None) -> None:
+        self.source = Path(source)
+        self.loop = loop
+        self.fail_at = fail_at
+        self._interval = 1.0 / fps if fps else 0.0
+        self._next_time = time.monotonic()
+        self._index = 0
+        self._closed = False
+        if self.source.is_dir():
+            self._images = sorted(p for p in self.source.iterdir()
+                                  if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self._images:
+                raise CameraUnavailable(f"no images in {self.source}", source=str(self.source))
+            self._video: Any = None
+            self._order = itertools.cycle(self._images) if loop else iter(self._images)
+        elif self.source.is_file():
+            self._images = []
+            self._video = self._open_video()
+        else:
+            raise CameraUnavailable(f"{self.source} does not exist", source=str(self.source))
+
+    def _open_video(self) -> Any:
+        video = cv2.VideoCapture(str(self.source))
+        if not video.isOpened():
+            video.release()
+            raise CameraUnavailable(f"cannot play {self.source}", source=str(self.source))
+        return video
+
+    def read(self, timeout: float = 2.0) -> Frame:
+        if self._closed:
+            raise CameraUnavailable("camera closed", source=str(self.source))
+        if self.fail_at is not None and self._index >= self.fail_at:
+            raise CameraUnavailable(f"{self.source} unplugged at frame {self._index}",
+                                    source=str(self.source), frame=self._index)
+        if self._interval:
+            # Play at the requested rate, as a camera would deliver.
+            delay = self._next_time - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._next_time = max(self._next_time, time.monotonic() - self._interval)
+            self._next_time += self._interval
+        image = self._next_image()
+        frame = Frame(image, self._index, time.monotonic())
+        self._index += 1
+        return frame
+
+    def _next_image(self) -> RgbImage:
+        if self._video is None:
+            path = next(self._order, None)
+            if path is None:
+                raise CameraUnavailable(f"end of {self.source}", source=str(self.source))
+            try:
+                return load(path)
+            except ImageUnreadable as exc:
+                raise CameraUnavailable(f"bad frame {path.name}: {exc.detail}",
+                                        source=str(self.source)) from exc
+        ok, bgr = self._video.read()
+        if not ok and self.loop:
+            self._video.release()
+            self._video = self._open_video()
+            ok, bgr = self._video.read()
+        if not ok or bgr is None:
+            raise CameraUnavailable(f"end of {self.source}", source=str(self.source))
+        return from_bgr(np.asarray(bgr))
+
+    def close(self) -> None:
+        self._closed = True
+        if self._video is not None:
+            self._video.release()

@@ -1,0 +1,125 @@
+"""Settings of face verification, passed in by the caller (no global state).
+
+Defaults are the values measured on the shared real photos (see the report in the calibrate and
+evaluate commands); a site can override any of them in the ``face`` section of its settings
+file. Distances are Euclidean between L2-normalised descriptors (``sqrt(2 - 2·cos)``), so the
+numbers are not comparable with face_recognition's raw-descriptor 0.6.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+# dlib's HOG frontal detector scans an 80×80 window: at its own resolution it finds faces of
+# about that width and larger. To find smaller faces the image is upsampled, to skip the
+# work for larger ones it is downscaled.
+HOG_WINDOW_PX = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """How to look for faces in one kind of image."""
+
+    min_face_px: int
+    """Smallest face width (source pixels) the detector must find; sets the working scale."""
+    fallback: bool
+    """Retry hard images: padded and upsampled (faces touching the border), then the CNN."""
+
+    @property
+    def scale(self) -> float:
+        return HOG_WINDOW_PX / self.min_face_px
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """Limits a live capture must meet before it is compared (all measured on the face box)."""
+
+    min_face_px: int = 64
+    """Box width below which there are too few pixels for the 150 px aligned chip."""
+    min_inside: float = 0.9
+    """Fraction of the face box that must be inside the picture."""
+    min_brightness: float = 60.0
+    """Mean luma (0–255) of the face below which it is too dark."""
+    max_brightness: float = 205.0
+    max_clipped: float = 0.25
+    """Fraction of face pixels at 250+ (burnt out) above which it is too bright."""
+    min_sharpness: float = 40.0
+    """Variance of the Laplacian of the face resized to 128 px wide. The shared photos measure
+    80–1500; the same photos blurred by a Gaussian of 1/60 of the face width measure 3–25."""
+    max_yaw_deg: float = 30.0
+    max_pitch_deg: float = 30.0
+    max_roll_deg: float = 30.0
+    min_eye_aspect: float = 0.15
+    """Mean eye aspect ratio (68-point landmarks) below which the eyes count as closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class OperatingPoint:
+    """The calibrated operating point: distance thresholds for MATCH / REVIEW / NO_MATCH.
+
+    The defaults come from ``examdesk face calibrate orl --far 0.001`` on the shared ORL
+    photos (1800 genuine, 78000 impostor pairs), rounded down to 4 decimals; a site's own
+    calibration, saved in the settings file, replaces them.
+    """
+
+    threshold: float = 0.3594
+    """Accept at or below this distance (the target false match rate on calibration data)."""
+    review_low: float = 0.3349
+    """Below this: MATCH without a second look."""
+    review_high: float = 0.3979
+    """At or above this: NO_MATCH. Between the two: REVIEW by the invigilator."""
+    target_fmr: float = 1e-3
+    source: str = "default: ORL (40 people, 400 photos), FMR 1e-3"
+    """Where the numbers come from: "default" or the calibration data set and date."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class FaceSettings:
+    still: Detection = field(default_factory=lambda: Detection(min_face_px=80, fallback=True))
+    """Photos and chip portraits: full resolution, retried when nothing is found."""
+    live: Detection = field(default_factory=lambda: Detection(min_face_px=120, fallback=False))
+    """Camera frames: the candidate sits within about a metre, so 120 px in a 720p frame is
+    the smallest face that matters; detection runs on a frame scaled by 80/120."""
+    quality: Quality = field(default_factory=Quality)
+    operating_point: OperatingPoint = field(default_factory=OperatingPoint)
+    portrait_jitters: int = 8
+    """Extra aligned crops (shifted, rotated, mirrored) averaged for the chip portrait."""
+    fuse_frames: int = 3
+    """Live frames whose descriptors are averaged for one check-in."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> FaceSettings:
+        """Settings from a (possibly partial, possibly older) saved section; unknown keys are
+        ignored so an old settings file never stops the application."""
+        if not data:
+            return cls()
+        base = cls()
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            current = getattr(base, f.name)
+            if dataclasses.is_dataclass(current):
+                values[f.name] = _merge(current, data[f.name])
+            else:
+                values[f.name] = type(current)(data[f.name])
+        return dataclasses.replace(base, **values)
+
+    def with_operating_point(self, point: OperatingPoint) -> FaceSettings:
+        return dataclasses.replace(self, operating_point=point)
+
+
+def _merge(current: Any, data: Any) -> Any:
+    if not isinstance(data, dict):
+        return current
+    known = {f.name: f for f in dataclasses.fields(current)}
+    changes = {k: type(getattr(current, k))(v) for k, v in data.items() if k in known}
+    return dataclasses.replace(current, **changes)

@@ -1,0 +1,121 @@
+"""The user's settings file: one JSON object, one section per area ("face", …).
+
+Where: ``$EXAMDESK_HOME/settings.json`` when that variable is set (a portable install, a test),
+else ``$XDG_CONFIG_HOME/examdesk/settings.json``, else ``~/.config/examdesk/settings.json``.
+
+A section is read and written whole; writing one section keeps the others. Writes are atomic
+(a temporary file in the same folder, flushed to disk, then renamed over the old one), so a
+crash or a full disk never leaves half a file, and an exclusive lock around the
+read-modify-write keeps two processes from losing each other's section. The file is the
+user's own (mode 0600): it holds thresholds, not personal data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+FILE_NAME = "settings.json"
+
+
+class SettingsError(Exception):
+    """The settings file exists but cannot be read or written."""
+
+    key = "settings.unreadable"
+
+    def __init__(self, detail: str, **context: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.context = context
+
+
+def settings_path() -> Path:
+    home = os.environ.get("EXAMDESK_HOME")
+    if home:
+        return Path(home) / FILE_NAME
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "examdesk" / FILE_NAME
+
+
+def read_section(name: str, path: Path | None = None) -> dict[str, Any]:
+    """The section *name*, or ``{}`` when the file or the section does not exist."""
+    data = _read(path or settings_path())
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        raise SettingsError(f"section {name!r} is not an object", path=str(path), section=name)
+    return section
+
+
+def write_section(name: str, values: dict[str, Any], path: Path | None = None) -> Path:
+    """Replace the section *name*, keep the others; returns the file written."""
+    target = path or settings_path()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(target):
+            data = _read(target)
+            data[name] = values
+            _write_atomic(target, data)
+    except OSError as exc:
+        raise SettingsError(f"cannot write {target}: {exc.strerror or exc}",
+                            path=str(target)) from exc
+    return target
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror or exc}", path=str(path)) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{path} is not valid JSON (line {exc.lineno}): fix or delete it",
+                            path=str(path)) from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} does not hold a JSON object", path=str(path))
+    return data
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    # A separate lock file: the settings file itself is replaced by rename, so a lock on it
+    # would be a lock on a file that no longer has the name.
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    # Make the rename itself durable.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

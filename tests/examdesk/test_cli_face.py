@@ -1,0 +1,223 @@
+"""`examdesk face verify|calibrate|evaluate`: what the invigilator and the administrator see,
+through typer's runner and as a real process; and the settings file it keeps thresholds in."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from examdesk.commands.face import app
+from examdesk.settings import SettingsError, read_section, settings_path, write_section
+from reader.virtual import VirtualCccd, faces_dir, load_profile
+
+REPO = Path(__file__).resolve().parents[2]
+FACES = faces_dir()
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test gets its own settings file."""
+    monkeypatch.setenv("EXAMDESK_HOME", str(tmp_path / "home"))
+    yield tmp_path / "home"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def photo(name: str) -> str:
+    return str(FACES / name)
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+def test_verify_same_person_is_a_match() -> None:
+    code, out, _ = invoke("verify", photo("people/person02/img1.jpg"),
+                          photo("people/person02/img6.jpg"), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["decision"] == "match" and doc["accepted"] is True
+    assert doc["distance"] < doc["threshold"]
+    assert doc["message"]["en"].startswith("MATCH")
+
+
+def test_verify_another_person_is_no_match_and_still_exit_0() -> None:
+    code, out, _ = invoke("verify", photo("people/person02/img1.jpg"),
+                          photo("people/person05/img30.jpg"), "--lang", "en")
+    assert code == 0
+    assert out.splitlines()[0] == "NO MATCH: the candidate is not the card holder. " \
+                                  "Report to the head of the exam site."
+
+
+def test_verify_jpeg2000_chip_portrait(tmp_path: Path) -> None:
+    chip = tmp_path / "portrait.jp2"
+    chip.write_bytes(VirtualCccd(load_profile("le-hoang-minh")).lds.portrait.data)
+    code, out, _ = invoke("verify", str(chip), photo("people/person13/img24.jpg"), "--json")
+    assert code == 0 and json.loads(out)["decision"] == "match"
+
+
+def test_two_people_in_the_probe_exit_3_with_the_count() -> None:
+    code, out, err = invoke("verify", photo("people/obama/obama.jpg"),
+                            photo("several/two_people.jpg"), "--json")
+    assert code == 3
+    error = json.loads(out)["error"]
+    assert error["key"] == "face.several_faces" and error["context"]["count"] == 2
+    assert "2 faces in view" in error["en"]
+    assert len(err.strip().splitlines()) == 1  # one line, Vietnamese / English
+
+
+def test_quality_failure_exit_3_unless_skipped() -> None:
+    args = ("verify", photo("people/kit_harington/john1.jpg"),
+            photo("people/kit_harington/john2.jpg"))
+    code, _, err = invoke(*args)
+    assert code == 3 and "Ask the candidate to look straight at the camera" in err
+    code, _, _ = invoke(*args, "--no-quality")
+    assert code == 0
+
+
+def test_bad_image_is_bad_input_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    code, out, _ = invoke("verify", str(bad), photo("people/obama/obama.jpg"), "--json")
+    assert code == 2
+    assert json.loads(out)["error"]["key"] == "face.image_unreadable"
+    code, _, _ = invoke("verify", str(tmp_path / "missing.jpg"), photo("people/obama/obama.jpg"))
+    assert code == 2
+
+
+def test_verify_as_a_process_prints_one_bilingual_line_and_exits_3() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from examdesk.commands.face import app; app()", "verify",
+         photo("people/obama/obama.jpg"), photo("several/couple.jpg")],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**os.environ, "EXAMDESK_LANG": "vi", "PYTHONUTF8": "1"},
+    )
+    assert result.returncode == 3
+    line = result.stderr.strip()
+    assert line == ("Có 2 khuôn mặt trong khung hình. Chỉ để một thí sinh trước camera, người "
+                    "khác tránh ra. / 2 faces in view. Only the candidate may be in front of the "
+                    "camera; ask others to step away.")
+
+
+def test_verify_as_a_process_match() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from examdesk.commands.face import app; app()", "verify",
+         photo("people/obama/obama.jpg"), photo("people/obama/obama-480p.jpg"), "--json"],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["decision"] == "match"
+
+
+# --- calibrate / evaluate ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_set(tmp_path: Path) -> Path:
+    """6 ORL people × 4 photos, and a settings file that skips augmentation (fast)."""
+    root = tmp_path / "set"
+    for s in range(11, 17):
+        (root / f"s{s}").mkdir(parents=True)
+        for k in range(1, 5):
+            (root / f"s{s}" / f"{k}.png").symlink_to(FACES / f"orl/s{s}/{k}.png")
+    write_section("face", {"portrait_jitters": 0})
+    return root
+
+
+def test_calibrate_saves_the_operating_point_and_verify_uses_it(small_set: Path,
+                                                                home: Path) -> None:
+    code, out, err = invoke("calibrate", str(small_set), "--far", "0.01", "--json",
+                            "--workers", "1")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["data"]["faces_found"] == 24 and doc["data"]["genuine_pairs"] == 36
+    point = doc["operating_point"]
+    assert point["review_low"] <= point["threshold"] <= point["review_high"]
+    assert doc["saved"] == str(home / "settings.json")
+    saved = read_section("face")
+    assert saved["operating_point"]["threshold"] == point["threshold"]
+    assert saved["portrait_jitters"] == 0  # the rest of the section is kept
+    code, out, _ = invoke("verify", photo("people/obama/obama.jpg"),
+                          photo("people/obama/obama-480p.jpg"), "--json")
+    assert json.loads(out)["threshold"] == point["threshold"]
+    assert json.loads(out)["source"].startswith("set: 24 photos, 6 people")
+
+
+def test_calibrate_refuses_bad_input(tmp_path: Path) -> None:
+    assert invoke("calibrate", str(tmp_path / "nowhere"))[0] == 2
+    code, _, err = invoke("calibrate", str(tmp_path), "--far", "0.5")
+    assert code == 2 and "--far" in err
+
+
+def test_evaluate_reports_both_pipelines_on_the_same_pairs(small_set: Path) -> None:
+    code, out, err = invoke("evaluate", str(small_set), "--json", "--workers", "2")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["data"]["impostor_pairs"] == 276 - 36
+    for side in ("ours", "baseline"):
+        for key in ("fnmr", "fmr", "eer", "fnmr_at_fmr_1e2", "fnmr_at_fmr_1e3"):
+            assert key in doc[side]
+    assert doc["baseline"]["threshold"] == 0.6
+    # face_recognition's defaults miss some of these 92×112 faces; ours finds them all.
+    assert doc["ours"]["faces_found"] == 24 >= doc["baseline"]["faces_found"]
+    code, out, _ = invoke("evaluate", str(small_set), "--workers", "1")
+    assert code == 0 and "face_recognition defaults" in out and "FNMR@FMR=1e-3" in out
+
+
+# --- the settings file --------------------------------------------------------------------------
+
+
+def test_settings_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("EXAMDESK_HOME", str(tmp_path / "portable"))
+    assert settings_path() == tmp_path / "portable" / "settings.json"
+    monkeypatch.delenv("EXAMDESK_HOME")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert settings_path() == tmp_path / "xdg" / "examdesk" / "settings.json"
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    assert settings_path() == tmp_path / "user" / ".config" / "examdesk" / "settings.json"
+
+
+def test_sections_are_kept_apart_and_written_atomically(home: Path) -> None:
+    assert read_section("face") == {}
+    write_section("face", {"a": 1})
+    write_section("reader", {"b": "Quê quán"})
+    assert read_section("face") == {"a": 1} and read_section("reader") == {"b": "Quê quán"}
+    path = home / "settings.json"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in home.iterdir() if p.name.startswith(".settings")] == []
+
+
+def test_concurrent_writers_lose_nothing(home: Path) -> None:
+    def writer(k: int) -> None:
+        for i in range(20):
+            write_section(f"s{k}", {"i": i})
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(read_section(f"s{k}") == {"i": 19} for k in range(4))
+
+
+def test_a_corrupt_settings_file_is_reported_not_overwritten(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "settings.json").write_text("{ not json", "utf-8")
+    with pytest.raises(SettingsError):
+        write_section("face", {})
+    assert (home / "settings.json").read_text("utf-8") == "{ not json"
+    code, _, err = invoke("verify", photo("people/obama/obama.jpg"),
+                          photo("people/obama/obama2.jpg"))
+    assert code == 1 and "settings" in err.lower()
