@@ -1,7 +1,7 @@
 """The user's settings file: one JSON object, one section per area ("face", …).
 
-Where: ``$EXAMDESK_HOME/settings.json`` when that variable is set (a portable install, a test),
-else ``$XDG_CONFIG_HOME/examdesk/settings.json``, else ``~/.config/examdesk/settings.json``.
+Where: ``settings.json`` in :func:`examdesk.paths.config_dir` (``$EXAMDESK_HOME/config`` for a
+portable install or a test, else ``~/.config/examdesk``).
 
 A section is read and written whole; writing one section keeps the others. Writes are atomic
 (a temporary file in the same folder, flushed to disk, then renamed over the old one), so a
@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from examdesk.paths import config_dir
+
 FILE_NAME = "settings.json"
 
 
@@ -36,11 +38,7 @@ class SettingsError(Exception):
 
 
 def settings_path() -> Path:
-    home = os.environ.get("EXAMDESK_HOME")
-    if home:
-        return Path(home) / FILE_NAME
-    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(config) / "examdesk" / FILE_NAME
+    return config_dir() / FILE_NAME
 
 
 def read_section(name: str, path: Path | None = None) -> dict[str, Any]:

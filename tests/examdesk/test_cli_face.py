@@ -144,7 +144,7 @@ def test_calibrate_saves_the_operating_point_and_verify_uses_it(small_set: Path,
     assert doc["data"]["faces_found"] == 24 and doc["data"]["genuine_pairs"] == 36
     point = doc["operating_point"]
     assert point["review_low"] <= point["threshold"] <= point["review_high"]
-    assert doc["saved"] == str(home / "settings.json")
+    assert doc["saved"] == str(home / "config" / "settings.json")
     saved = read_section("face")
     assert saved["operating_point"]["threshold"] == point["threshold"]
     assert saved["portrait_jitters"] == 0  # the rest of the section is kept
@@ -180,7 +180,7 @@ def test_evaluate_reports_both_pipelines_on_the_same_pairs(small_set: Path) -> N
 
 def test_settings_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("EXAMDESK_HOME", str(tmp_path / "portable"))
-    assert settings_path() == tmp_path / "portable" / "settings.json"
+    assert settings_path() == tmp_path / "portable" / "config" / "settings.json"
     monkeypatch.delenv("EXAMDESK_HOME")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     assert settings_path() == tmp_path / "xdg" / "examdesk" / "settings.json"
@@ -194,7 +194,7 @@ def test_sections_are_kept_apart_and_written_atomically(home: Path) -> None:
     write_section("face", {"a": 1})
     write_section("reader", {"b": "Quê quán"})
     assert read_section("face") == {"a": 1} and read_section("reader") == {"b": "Quê quán"}
-    path = home / "settings.json"
+    path = home / "config" / "settings.json"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert [p.name for p in home.iterdir() if p.name.startswith(".settings")] == []
 
@@ -214,10 +214,11 @@ def test_concurrent_writers_lose_nothing(home: Path) -> None:
 
 def test_a_corrupt_settings_file_is_reported_not_overwritten(home: Path) -> None:
     home.mkdir(parents=True)
-    (home / "settings.json").write_text("{ not json", "utf-8")
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "settings.json").write_text("{ not json", "utf-8")
     with pytest.raises(SettingsError):
         write_section("face", {})
-    assert (home / "settings.json").read_text("utf-8") == "{ not json"
+    assert (home / "config" / "settings.json").read_text("utf-8") == "{ not json"
     code, _, err = invoke("verify", photo("people/obama/obama.jpg"),
                           photo("people/obama/obama2.jpg"))
     assert code == 1 and "settings" in err.lower()
