@@ -196,7 +196,7 @@ def test_sections_are_kept_apart_and_written_atomically(home: Path) -> None:
     assert read_section("face") == {"a": 1} and read_section("reader") == {"b": "Quê quán"}
     path = home / "config" / "settings.json"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert [p.name for p in home.iterdir() if p.name.startswith(".settings")] == []
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".settings")] == []
 
 
 def test_concurrent_writers_lose_nothing(home: Path) -> None:
