@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import CameraUnavailable, ImageUnreadable
-from .images import RgbImage, from_bgr, load
+from .images import RgbImage, fit_frame, from_bgr, load
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp")
 
@@ -191,25 +191,29 @@ class OpenCvCamera(_Closing):
 
 
 class FileCamera(_Closing):
-    """A video file or a folder of images, played as camera frames, in order.
+    """A video file, a folder of images or a list of image files, played as camera frames.
 
+    ``frame_size`` fits each still into a webcam-sized frame (see ``images.fit_frame``).
     ``loop`` restarts at the end instead of failing; ``fail_at=k`` raises
     ``CameraUnavailable`` when frame k is asked for, as if the webcam had been unplugged.
     Frames are decoded one at a time: a long video is never held in memory.
     """
 
-    def __init__(self, source: str | Path, *, loop: bool = False, fail_at: int | None = None,
-                 fps: float | None = None) -> None:
-        self.source = Path(source)
+    def __init__(self, source: str | Path | Sequence[str | Path], *, loop: bool = False,
+                 fail_at: int | None = None, fps: float | None = None,
+                 frame_size: tuple[int, int] | None = None) -> None:
+        playlist = None if isinstance(source, str | Path) else [Path(p) for p in source]
+        self.source = Path(source) if isinstance(source, str | Path) else Path("<playlist>")
         self.loop = loop
         self.fail_at = fail_at
+        self.frame_size = frame_size
         self._interval = 1.0 / fps if fps else 0.0
         self._next_time = time.monotonic()
         self._index = 0
         self._closed = False
-        if self.source.is_dir():
-            self._images = sorted(p for p in self.source.iterdir()
-                                  if p.suffix.lower() in IMAGE_SUFFIXES)
+        if playlist is not None or self.source.is_dir():
+            self._images = playlist if playlist is not None else sorted(
+                p for p in self.source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not self._images:
                 raise CameraUnavailable(f"no images in {self.source}", source=str(self.source))
             self._video: Any = None
@@ -241,6 +245,8 @@ class FileCamera(_Closing):
             self._next_time = max(self._next_time, time.monotonic() - self._interval)
             self._next_time += self._interval
         image = self._next_image()
+        if self.frame_size is not None:
+            image = fit_frame(image, self.frame_size)
         frame = Frame(image, self._index, time.monotonic())
         self._index += 1
         return frame

@@ -10,6 +10,7 @@ plainly; several frames are fused instead.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,6 +42,8 @@ class Probe:
     face: Face
     quality: QualityReport
     landmarks: Landmarks
+    frame_index: int = -1
+    """The camera frame it came from (``Frame.index``), so a caller can keep that frame."""
 
 
 def the_face(faces: list[Face], min_face_px: int) -> Face:
@@ -88,6 +91,7 @@ class _Inspected:
     face: Face
     landmarks: Landmarks
     quality: QualityReport
+    frame_index: int = -1
 
 
 def _inspect(engine: FaceEngine, frame: RgbImage, still: bool,
@@ -105,7 +109,7 @@ def _inspect(engine: FaceEngine, frame: RgbImage, still: bool,
 
 def _encode(engine: FaceEngine, seen: _Inspected) -> Probe:
     encoding = engine.encode(seen.image, seen.face, jitters=0)
-    return Probe(encoding.plain, seen.face, seen.quality, seen.landmarks)
+    return Probe(encoding.plain, seen.face, seen.quality, seen.landmarks, seen.frame_index)
 
 
 def capture(engine: FaceEngine, frame: RgbImage, *, still: bool = False,
@@ -140,7 +144,8 @@ def collect(engine: FaceEngine, camera: Camera, count: int | None = None, *,
     for _ in range(max_frames):
         frame = camera.read(timeout)
         try:
-            good.append(_inspect(engine, frame.image, still=False, check_quality=True))
+            seen = _inspect(engine, frame.image, still=False, check_quality=True)
+            good.append(dataclasses.replace(seen, frame_index=frame.index))
         except (NoFace, SeveralFaces, PoorImage) as exc:
             last = exc
             if on_problem is not None:

@@ -93,3 +93,23 @@ def _checked(array: NDArray[np.uint8], fmt: str | None) -> RgbImage:
     if min(h, w) < MIN_SIDE:
         raise ImageUnreadable(f"image too small: {w}×{h}", format=fmt)
     return array
+
+
+def fit_frame(image: RgbImage, size: tuple[int, int] = (1280, 720)) -> RgbImage:
+    """A photo as a webcam would deliver it: scaled to the frame height, centred, the sides
+    filled by stretching the photo's own border (nothing synthetic is added).
+
+    The file camera plays stills this way so a demo or a test sees webcam-sized frames.
+    """
+    import cv2  # only here: decoding photos needs Pillow alone
+
+    w, h = size
+    scale = h / image.shape[0]
+    scaled = cv2.resize(image, (max(1, round(image.shape[1] * scale)), h),
+                        interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
+    if scaled.shape[1] >= w:
+        x0 = (scaled.shape[1] - w) // 2
+        return np.ascontiguousarray(scaled[:, x0:x0 + w])
+    pad = w - scaled.shape[1]
+    return np.ascontiguousarray(cv2.copyMakeBorder(scaled, 0, 0, pad // 2, pad - pad // 2,
+                                                   cv2.BORDER_REPLICATE))

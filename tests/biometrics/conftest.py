@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from biometrics import FaceEngine, FaceSettings
 from biometrics.faces import Reference, enrol
-from biometrics.images import RgbImage, load
+from biometrics.images import RgbImage, fit_frame, load
 from reader.virtual.faces import faces_dir
 
 
@@ -56,15 +54,5 @@ def reference(engine: FaceEngine, photo: Callable[[str], RgbImage]) -> Callable[
 
 
 def webcam_frame(image: RgbImage, size: tuple[int, int] = (1280, 720)) -> RgbImage:
-    """A real photo as a webcam would deliver it: scaled to the frame height, centred, the
-    sides filled by stretching the photo's own border (no synthetic content)."""
-    w, h = size
-    scale = h / image.shape[0]
-    scaled = cv2.resize(image, (max(1, round(image.shape[1] * scale)), h),
-                        interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
-    if scaled.shape[1] >= w:
-        x0 = (scaled.shape[1] - w) // 2
-        return np.ascontiguousarray(scaled[:, x0:x0 + w])
-    pad = w - scaled.shape[1]
-    return np.ascontiguousarray(cv2.copyMakeBorder(scaled, 0, 0, pad // 2, pad - pad // 2,
-                                                   cv2.BORDER_REPLICATE))
+    """A real photo as a webcam would deliver it (see ``biometrics.images.fit_frame``)."""
+    return fit_frame(image, size)
