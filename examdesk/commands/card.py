@@ -67,7 +67,7 @@ def _parse_date(text: str, what: str) -> date:
         raise errors.InvalidKeyInput(f"{what} {text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def _keys(id_number: str | None, dob: str | None, expiry: str | None, mrz: str | None,
+def access_keys(id_number: str | None, dob: str | None, expiry: str | None, mrz: str | None,
           qr: str | None, can: str | None) -> list[AccessKey]:
     """The keys to try, most direct first. A CAN needs no expiry date, so whenever the CAN is
     known (typed, or the last 6 digits of the ID) PACE-CAN comes before any guessed BAC key."""
@@ -108,7 +108,7 @@ def card_json(card: CardRead, report: TrustReport | None) -> dict[str, Any]:
     return doc
 
 
-def _assess(card: CardRead, policy_file: Path | None) -> TrustReport:
+def assess_card(card: CardRead, policy_file: Path | None) -> TrustReport:
     try:
         policy = Policy.load(policy_file or (config_dir() / "trust-policy.toml"))
     except PolicyError as exc:
@@ -256,7 +256,7 @@ def read_cmd(
     """Đọc thẻ — read a chip ID card: fields, portrait, raw data groups, and whether the chip
     is genuine (passive, active and chip authentication)."""
     try:
-        keys = _keys(id_number, dob, expiry, mrz, qr, can)
+        keys = access_keys(id_number, dob, expiry, mrz, qr, can)
         show_progress = sys.stderr.isatty()
         with _progress(show_progress, lang) as progress:
             transport = PcscTransport.open(reader, wait=wait)
@@ -264,7 +264,7 @@ def read_cmd(
                 card = read_card(transport, keys, progress=progress, authenticate=verify)
             finally:
                 transport.close()
-        report = _assess(card, policy) if verify else None
+        report = assess_card(card, policy) if verify else None
     except errors.ReaderError as exc:
         _fail(exc, as_json)
     doc = card_json(card, report)

@@ -1,0 +1,441 @@
+"""The check-in decision: a card that was read, a camera, a session → ADMIT, REJECT or REVIEW.
+
+    card read + trust verdict → roster lookup by the chip's 12-digit ID → card validity
+    (trust policy, expiry) → chip portrait encoded → liveness challenge → live frames fused
+    and compared with the chip portrait → the live face against the faces already admitted
+    in this session (one face under a second ID is a proxy) and, for a driving test, against
+    the candidate's earlier stages → a Decision with every reason → stored in one transaction
+    with its evidence, incidents and audit event.
+
+No GUI and no card I/O here: the caller reads the card (``reader.session.read_card``) and
+assesses it (``reader.trust.report.assess``); the GUI follows progress through
+``on_progress`` and can cancel between steps. A camera that fails raises
+``CameraUnavailable`` and stores nothing: the invigilator fixes the camera and starts again.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from biometrics import (
+    BiometricsError,
+    Camera,
+    CameraUnavailable,
+    Challenge,
+    FaceEngine,
+    Gallery,
+    LivenessCheck,
+    LivenessVerdict,
+    Verification,
+    collect,
+    compare,
+    distance,
+    enrol,
+    fuse,
+)
+from biometrics.camera import Frame
+from biometrics.decision import Decision as FaceDecision
+from biometrics.decision import decide
+from biometrics.images import RgbImage
+from reader.session import CardRead
+from reader.trust.report import TrustReport
+
+from .checkins import (
+    CheckInInput,
+    NewIncident,
+    Reason,
+    RecordedCheckIn,
+    RosterMatch,
+    admitted_faces,
+    embedding_item,
+    record_checkin,
+    record_override,
+    roster_lookup,
+)
+from .errors import ProctoringError
+from .evidence import EvidenceItem
+from .models import (
+    Decision,
+    EvidenceKind,
+    ExamSession,
+    Incident,
+    IncidentKind,
+    SessionKind,
+    Severity,
+    Stage,
+)
+from .store import Store
+
+
+class Step(StrEnum):
+    ROSTER = "roster"
+    CARD = "card"
+    PORTRAIT = "portrait"
+    LIVENESS = "liveness"
+    FACE = "face"
+    DUPLICATES = "duplicates"
+    RECORDING = "recording"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the workflow is doing, for the screen: a step, a message key and its context."""
+
+    step: Step
+    key: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+class CheckInCancelled(ProctoringError):
+    key = "checkin.cancelled"
+
+
+@dataclass(frozen=True)
+class CheckInRules:
+    """The centre's rules. Defaults follow the exam regulations' spirit: nothing doubtful is
+    admitted by the machine alone."""
+
+    require_liveness: bool = True
+    liveness_frames: int = 45
+    capture_frames: int = 90  # frames tried for the face comparison before giving the reason
+    reject_expired_card: bool = True
+    suspicious_card: Decision = Decision.REVIEW  # trust verdict SUSPICIOUS
+    evidence_width: int = 640  # live frames are stored at most this wide (JPEG)
+
+
+@dataclass(frozen=True)
+class CheckInOutcome:
+    checkin_id: uuid.UUID
+    decision: Decision
+    reasons: tuple[Reason, ...]
+    roster: RosterMatch | None
+    trust: TrustReport
+    face: Verification | None
+    liveness: LivenessVerdict | None
+    incident_ids: tuple[uuid.UUID, ...]
+    best_frame: RgbImage | None  # for the screen; stored only as encrypted evidence
+
+    @property
+    def admitted(self) -> bool:
+        return self.decision is Decision.ADMIT
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checkin_id": str(self.checkin_id),
+            "decision": self.decision.value,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "candidate": None if self.roster is None else {
+                "full_name": self.roster.candidate.full_name,
+                "id_number": self.roster.candidate.id_number,
+                "registration_number": self.roster.entry.registration_number,
+                "seat": self.roster.entry.seat,
+                "vehicle": self.roster.entry.vehicle,
+            },
+            "trust": {"verdict": self.trust.verdict.verdict.value,
+                      "access": self.trust.access},
+            "face": None if self.face is None else self.face.to_dict(),
+            "liveness": None if self.liveness is None else {
+                "challenge": self.liveness.challenge.value, "passed": self.liveness.passed,
+                "reason": self.liveness.reason},
+            "incidents": [str(i) for i in self.incident_ids],
+        }
+
+
+_RANK = {Decision.ADMIT: 0, Decision.REVIEW: 1, Decision.REJECT: 2}
+
+
+class _Verdicts:
+    """Collects reasons; the decision is the worst one found."""
+
+    def __init__(self) -> None:
+        self.decision = Decision.ADMIT
+        self.reasons: list[Reason] = []
+        self.incidents: list[NewIncident] = []
+
+    def add(self, decision: Decision, key: str, detail: str = "", **context: Any) -> None:
+        if _RANK[decision] > _RANK[self.decision]:
+            self.decision = decision
+        self.reasons.append(Reason(key, detail, context))
+
+
+class _KeepFrames:
+    """Passes frames through and keeps the recent ones (downscaled) for the evidence."""
+
+    def __init__(self, camera: Camera, width: int, keep: int = 32) -> None:
+        self.camera = camera
+        self.width = width
+        self.keep = keep
+        self.frames: OrderedDict[int, RgbImage] = OrderedDict()
+
+    def read(self, timeout: float = 2.0) -> Frame:
+        frame = self.camera.read(timeout)
+        self.frames[frame.index] = _downscale(frame.image, self.width)
+        while len(self.frames) > self.keep:
+            self.frames.popitem(last=False)
+        return frame
+
+    def close(self) -> None:
+        self.camera.close()
+
+
+def _downscale(image: RgbImage, width: int) -> RgbImage:
+    if image.shape[1] <= width:
+        return image
+    h = round(image.shape[0] * width / image.shape[1])
+    return np.asarray(Image.fromarray(image).resize((width, h), Image.Resampling.BILINEAR))
+
+
+def _jpeg(image: RgbImage) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+class CheckInService:
+    """One per station: holds the store and the face engine, decides and records check-ins."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine: FaceEngine,
+        *,
+        rules: CheckInRules | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.rules = rules or CheckInRules()
+        self.rng = rng or random.Random()
+
+    def check_in(
+        self,
+        session: ExamSession,
+        card: CardRead,
+        trust: TrustReport,
+        camera: Camera,
+        *,
+        consent: bool,
+        stage: Stage | None = None,
+        operator_id: uuid.UUID | None = None,
+        actor: str,
+        challenge: Challenge | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+        checkin_id: uuid.UUID | None = None,
+    ) -> CheckInOutcome:
+        started = self.store.now()
+        checkin_id = checkin_id or uuid.uuid4()
+        verdicts = _Verdicts()
+        evidence: list[EvidenceItem] = []
+
+        def step(s: Step, key: str, **context: Any) -> None:
+            if cancel is not None and cancel.is_set():
+                raise CheckInCancelled("the invigilator cancelled the check-in")
+            if on_progress is not None:
+                on_progress(Progress(s, key, context))
+
+        if session.kind == SessionKind.DRIVING_TEST and stage is None:
+            stage = Stage(session.stages[0]) if session.stages else Stage.THEORY
+        id_number = card.id_number or ""
+
+        step(Step.ROSTER, "checkin.step.roster")
+        roster = roster_lookup(self.store, session.id, id_number)
+        face: Verification | None = None
+        liveness: LivenessVerdict | None = None
+        frame: RgbImage | None = None
+
+        if roster is None:
+            verdicts.add(Decision.REJECT, "checkin.not_on_roster")
+            verdicts.incidents.append(NewIncident(
+                IncidentKind.NOT_ON_ROSTER, Severity.MEDIUM, "checkin.not_on_roster",
+                {"id_number_suffix": id_number[-4:]}))
+        else:
+            step(Step.CARD, "checkin.step.card")
+            self._judge_card(card, trust, verdicts)
+            if verdicts.decision is not Decision.REJECT:
+                if not consent:
+                    # Without consent no biometric check may run: a person checks by eye.
+                    verdicts.add(Decision.REVIEW, "checkin.no_consent")
+                else:
+                    face, liveness, frame = self._judge_face(
+                        session, roster, card, camera, stage, challenge, verdicts, evidence,
+                        step)
+
+        step(Step.RECORDING, "checkin.step.recording")
+        if consent and card.portrait is not None:
+            evidence.insert(0, EvidenceItem(EvidenceKind.CHIP_PORTRAIT, card.portrait.data,
+                                            card.portrait.mime_type, started))
+        if not consent:
+            verdicts.incidents = [
+                NewIncident(i.kind, i.severity, i.message_key, i.details, i.related_checkins,
+                            (), i.started_at, i.ended_at, i.roster_entry_id)
+                for i in verdicts.incidents]
+        recorded: RecordedCheckIn = record_checkin(self.store, CheckInInput(
+            session_id=session.id,
+            id_number=id_number,
+            decision=verdicts.decision,
+            reasons=tuple(verdicts.reasons),
+            consent=consent,
+            started_at=started,
+            decided_at=self.store.now(),
+            roster_entry_id=None if roster is None else roster.entry.id,
+            stage=stage,
+            trust_verdict=trust.verdict.verdict.value,
+            trust_findings=tuple(f.name for f in trust.verdict.findings),
+            face_outcome=None if face is None else face.decision.value,
+            face_distance=None if face is None else face.distance,
+            liveness=None if liveness is None else ("passed" if liveness.passed else "failed"),
+            operator_id=operator_id,
+            evidence=tuple(evidence) if consent else (),
+            incidents=tuple(verdicts.incidents),
+            checkin_id=checkin_id,
+        ), actor=actor)
+        step(Step.DONE, f"checkin.decision.{verdicts.decision.value.lower()}")
+        return CheckInOutcome(recorded.checkin.id, verdicts.decision, tuple(verdicts.reasons),
+                              roster, trust, face, liveness, recorded.incident_ids, frame)
+
+    # --- the card ---------------------------------------------------------------------------
+
+    def _judge_card(self, card: CardRead, trust: TrustReport, verdicts: _Verdicts) -> None:
+        verdict = trust.verdict.verdict.value
+        reasons = list(trust.verdict.reasons)
+        if verdict == "FORGED":
+            for f in reasons:
+                verdicts.add(Decision.REJECT, f.message, f.detail, finding=f.name)
+            verdicts.incidents.append(NewIncident(
+                IncidentKind.FORGED_CARD, Severity.CRITICAL, "checkin.forged_card",
+                {"findings": [f.name for f in reasons]}))
+        elif verdict == "SUSPICIOUS":
+            for f in reasons:
+                if f.name == "card.expired":
+                    continue  # judged below, by the rule for expired cards
+                verdicts.add(self.rules.suspicious_card, f.message, f.detail, finding=f.name)
+        if trust.expired:
+            verdicts.add(Decision.REJECT if self.rules.reject_expired_card else Decision.REVIEW,
+                         "checkin.card_expired")
+
+    # --- the face -----------------------------------------------------------------------------
+
+    def _judge_face(
+        self,
+        session: ExamSession,
+        roster: RosterMatch,
+        card: CardRead,
+        camera: Camera,
+        stage: Stage | None,
+        challenge: Challenge | None,
+        verdicts: _Verdicts,
+        evidence: list[EvidenceItem],
+        step: Callable[..., None],
+    ) -> tuple[Verification | None, LivenessVerdict | None, RgbImage | None]:
+        if card.portrait is None:
+            verdicts.add(Decision.REVIEW, "checkin.no_chip_portrait")
+            return None, None, None
+        step(Step.PORTRAIT, "checkin.step.portrait")
+        try:
+            reference = enrol(self.engine, card.portrait.data)
+        except BiometricsError as exc:
+            verdicts.add(Decision.REVIEW, "checkin.chip_portrait_unusable", exc.detail,
+                         problem=exc.key)
+            return None, None, None
+        evidence.append(embedding_item(reference.embedding, EvidenceKind.CHIP_EMBEDDING))
+
+        kept = _KeepFrames(camera, self.rules.evidence_width)
+        liveness = None
+        if self.rules.require_liveness:
+            chosen = challenge or Challenge.random(self.rng)
+            step(Step.LIVENESS, chosen.key, challenge=chosen.value)
+            liveness = LivenessCheck(self.engine).run(kept, chosen, self.rules.liveness_frames)
+            if not liveness.passed:
+                verdicts.add(Decision.REVIEW, liveness.reason or "checkin.liveness_failed",
+                             challenge=chosen.value)
+
+        step(Step.FACE, "checkin.step.face")
+        try:
+            probes = collect(self.engine, kept, max_frames=self.rules.capture_frames,
+                             on_problem=lambda e: step(Step.FACE, e.key, **_plain(e.context)))
+        except CameraUnavailable:
+            raise
+        except BiometricsError as exc:
+            verdicts.add(Decision.REVIEW, exc.key, exc.detail)
+            return None, liveness, None
+        live = fuse([p.embedding for p in probes])
+        face = compare(reference.embedding, [p.embedding for p in probes],
+                       self.engine.settings.operating_point)
+        best = kept.frames.get(probes[0].frame_index)
+        now = self.store.now()
+        if best is not None:
+            evidence.append(EvidenceItem(EvidenceKind.LIVE_FRAME, _jpeg(best), "image/jpeg", now))
+        evidence.append(embedding_item(live, EvidenceKind.LIVE_EMBEDDING, now))
+        if face.decision is FaceDecision.NO_MATCH:
+            verdicts.add(Decision.REJECT, "checkin.face_mismatch", distance=round(face.distance, 4))
+            verdicts.incidents.append(NewIncident(
+                IncidentKind.FACE_MISMATCH, Severity.HIGH, "checkin.face_mismatch",
+                {"distance": round(face.distance, 4)}, roster_entry_id=roster.entry.id))
+        elif face.decision is FaceDecision.REVIEW:
+            verdicts.add(Decision.REVIEW, "checkin.face_review", distance=round(face.distance, 4))
+
+        step(Step.DUPLICATES, "checkin.step.duplicates")
+        self._judge_duplicates(session, roster, stage, live, verdicts)
+        return face, liveness, best
+
+    def _judge_duplicates(self, session: ExamSession, roster: RosterMatch, stage: Stage | None,
+                          live: np.ndarray, verdicts: _Verdicts) -> None:
+        point = self.engine.settings.operating_point
+        admitted = admitted_faces(self.store, session.id)
+        others = [i for i, e in enumerate(admitted.roster_entry_ids) if e != roster.entry.id]
+        if others:
+            gallery = Gallery([str(admitted.checkin_ids[i]) for i in others],
+                              admitted.embeddings[others])
+            for hit in gallery.search(live, k=min(3, len(others))):
+                if decide(hit.distance, point) is FaceDecision.NO_MATCH:
+                    continue
+                # This face was admitted under another ID in this session: a proxy sits for
+                # one of the two, whichever card is the genuine one.
+                verdicts.add(Decision.REJECT, "checkin.face_already_admitted",
+                             distance=round(hit.distance, 4))
+                verdicts.incidents.append(NewIncident(
+                    IncidentKind.PROXY_SUSPECTED, Severity.CRITICAL,
+                    "checkin.face_already_admitted", {"distance": round(hit.distance, 4)},
+                    related_checkins=(uuid.UUID(hit.id),), roster_entry_id=roster.entry.id))
+                break
+        if session.kind == SessionKind.DRIVING_TEST and stage is not None:
+            # The candidate's own earlier stages: the same person must sit every stage.
+            earlier = admitted_faces(self.store, session.id, roster_entry_id=roster.entry.id)
+            for cid, emb in zip(earlier.checkin_ids, earlier.embeddings, strict=True):
+                d = distance(live, emb)
+                if decide(d, point) is FaceDecision.NO_MATCH:
+                    verdicts.add(Decision.REJECT, "checkin.face_changed_between_stages",
+                                 distance=round(d, 4), stage=stage.value)
+                    verdicts.incidents.append(NewIncident(
+                        IncidentKind.FACE_MISMATCH, Severity.CRITICAL,
+                        "checkin.face_changed_between_stages",
+                        {"distance": round(d, 4), "stage": stage.value},
+                        related_checkins=(cid,), roster_entry_id=roster.entry.id))
+                    break
+
+    # --- overrides --------------------------------------------------------------------------
+
+    def override(self, checkin_id: uuid.UUID, decision: Decision, reason: str, *,
+                 operator_id: uuid.UUID | None, actor: str) -> Incident:
+        """An invigilator's decision over the machine's: only with a written reason, and always
+        an incident for review."""
+        return record_override(self.store, checkin_id, decision=decision, reason=reason,
+                               operator_id=operator_id, actor=actor)
+
+
+def _plain(context: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in context.items() if isinstance(v, str | int | float)}
+

@@ -1,0 +1,160 @@
+"""Check-in end to end: `examdesk session create`, `roster import`, `checkin` — the real CLI,
+pyscard → pcscd → vpcd → the virtual CCCD, and a file camera playing real ORL photos (the
+blink challenge needs a real eyes-closed shot: orl/s27/5.png).
+
+Cards: virtual profiles derived from the shipped ones whose chip portrait is an ORL photo, signed
+by the test document signer like any genuine card.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reader.virtual import faces_dir
+from reader.virtual.pki import test_csca_pem
+from tests.conftest import InsertedCard
+
+pytestmark = pytest.mark.pcsc
+
+EXAMDESK = str(Path(sys.executable).parent / "examdesk")
+ORL = faces_dir() / "orl"
+# s27: 5.png is the eyes-closed shot (the blink); the others are open-eyed, frontal.
+BLINK_THEN_FACE = [ORL / "s27" / f"{n}.png" for n in (1, 5, 7, 2, 3, 4, 8)]
+SOMEONE_ELSE = [ORL / "s12" / f"{n}.png" for n in (1, 2, 3, 4, 5, 6)]
+
+
+def card_profile(folder: Path, base: str, portrait: str, name: str) -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(
+        f'[card]\nbase = "{base}"\ndescription = "{name}: {base} with an ORL portrait"\n\n'
+        f'[portrait]\nfile = "{portrait}"\nformat = "jpeg2000"\n', "utf-8")
+    return path
+
+
+class Desk:
+    """One examdesk installation (EXAMDESK_HOME) with a session and its roster."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.session = ""
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [EXAMDESK, *args], capture_output=True, text=True, timeout=120,
+            env={"PATH": "/usr/bin:/bin", "EXAMDESK_HOME": str(self.home), "PYTHONUTF8": "1",
+                 "EXAMDESK_KEYRING": "0", "EXAMDESK_LANG": "vi", "COLUMNS": "200"})
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    def checkin(self, frames: list[Path], *key: str, extra: tuple[str, ...] = ()
+                ) -> dict[str, Any]:
+        args = ["checkin", "--session", self.session, "--challenge", "blink", "--json",
+                *key, *extra]
+        for f in frames:
+            args += ["--camera", str(f)]
+        result = self.run(*args)
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    d = Desk(tmp_path / "home")
+    csca = tmp_path / "csca.pem"
+    csca.write_bytes(test_csca_pem())
+    d.run("trust", "import", str(csca))
+    created = json.loads(d.run("session", "create", "--title", "Toán — khối A",
+                               "--starts", "2026-11-28 07:30", "--json").stdout)
+    d.session = created["code"] if "code" in created else created["id"]
+    roster = tmp_path / "roster.csv"
+    with roster.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["registration_number", "id_number", "full_name", "date_of_birth", "sex",
+                    "seat"])
+        w.writerow(["SBD001", "001093014275", "Nguyễn Văn An", "14/05/1993", "Nam", "A01"])
+        w.writerow(["SBD002", "079196004518", "Trần Thị Bích Ngọc", "22/11/1996", "Nữ", "A02"])
+    d.run("roster", "import", str(roster), "--session", d.session)
+    yield d
+
+
+def can(inserted: InsertedCard) -> tuple[str, str]:
+    return ("--can", inserted.access["can"])
+
+
+def test_the_right_person_is_admitted(insert_card, desk: Desk, tmp_path: Path) -> None:
+    inserted = insert_card(str(card_profile(tmp_path, "nguyen-van-an", "orl/s27/10.png", "an")))
+    out = desk.checkin(BLINK_THEN_FACE, *can(inserted))
+    assert out["decision"] == "ADMIT", out["reasons"]
+    assert out["candidate"]["full_name"] == "Nguyễn Văn An"
+    assert out["face"]["decision"] == "match" and out["liveness"]["passed"]
+    assert out["trust"]["verdict"] == "TRUSTED"
+    # The admission is in the attendance, and the audit chain verifies.
+    shown = json.loads(desk.run("session", "show", desk.session, "--json").stdout)
+    assert "ADMIT" in json.dumps(shown)
+    assert desk.run("audit", "verify", "--json").returncode == 0
+
+
+def test_someone_elses_face_is_not_admitted(insert_card, desk: Desk, tmp_path: Path) -> None:
+    inserted = insert_card(str(card_profile(tmp_path, "nguyen-van-an", "orl/s27/10.png", "an")))
+    out = desk.checkin(SOMEONE_ELSE, *can(inserted))
+    assert out["decision"] in ("REJECT", "REVIEW")
+    assert out["face"]["decision"] in ("no_match", "review")
+    if out["decision"] == "REJECT":
+        assert out["incidents"], "a face mismatch is an incident for the education office"
+
+
+def test_a_forged_card_is_rejected(insert_card, desk: Desk) -> None:
+    inserted = insert_card("attack-portrait-swapped")
+    out = desk.checkin(BLINK_THEN_FACE, *can(inserted))
+    assert out["decision"] == "REJECT"
+    assert "verdict.passive_invalid" in {r["key"] for r in out["reasons"]}
+    assert out["face"] is None  # a forged card is refused before any face is taken
+
+
+def test_a_candidate_not_on_the_roster_is_refused(insert_card, desk: Desk) -> None:
+    inserted = insert_card("le-hoang-minh")
+    out = desk.checkin(BLINK_THEN_FACE, *can(inserted))
+    assert out["decision"] == "REJECT"
+    assert [r["key"] for r in out["reasons"]] == ["checkin.not_on_roster"]
+
+
+def test_one_face_under_a_second_id_is_a_proxy(insert_card, desk: Desk, tmp_path: Path) -> None:
+    first = insert_card(str(card_profile(tmp_path, "nguyen-van-an", "orl/s27/10.png", "an")))
+    assert desk.checkin(BLINK_THEN_FACE, *can(first))["decision"] == "ADMIT"
+    first.remove()
+    # A second, genuinely signed card for the other candidate, carrying the same face.
+    second = insert_card(str(card_profile(tmp_path, "tran-thi-bich-ngoc", "orl/s27/9.png",
+                                          "ngoc")))
+    out = desk.checkin(BLINK_THEN_FACE, *can(second))
+    assert out["decision"] == "REJECT"
+    assert "checkin.face_already_admitted" in {r["key"] for r in out["reasons"]}
+    assert out["incidents"]
+
+
+def test_an_override_needs_a_written_reason(insert_card, desk: Desk, tmp_path: Path) -> None:
+    inserted = insert_card(str(card_profile(tmp_path, "nguyen-van-an", "orl/s27/10.png", "an")))
+    out = desk.checkin(SOMEONE_ELSE, *can(inserted))
+    refused = desk.run("override", out["checkin_id"], "--decision", "ADMIT", "--reason", "  ",
+                       check=False)
+    assert refused.returncode == 2
+    assert "lý do" in refused.stderr
+    done = desk.run("override", out["checkin_id"], "--decision", "ADMIT", "--reason",
+                    "Đối chiếu giấy tờ khác: đúng người", "--json")
+    assert json.loads(done.stdout)["incident_kind"] == "OVERRIDE"
+
+
+def test_camera_unplugged_stores_nothing(insert_card, desk: Desk, tmp_path: Path) -> None:
+    inserted = insert_card(str(card_profile(tmp_path, "nguyen-van-an", "orl/s27/10.png", "an")))
+    missing = tmp_path / "no-such-camera"
+    result = desk.run("checkin", "--session", desk.session, "--camera", str(missing),
+                      *can(inserted), check=False)
+    assert result.returncode == 3
+    assert "camera" in result.stderr.lower()
