@@ -1,0 +1,174 @@
+"""The check-in service without the CLI: every branch of the decision, on a real store, a real
+card read (in process) and a file camera of real photos."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from biometrics import CameraUnavailable, Challenge, FaceEngine, FileCamera
+from proctoring.checkin import CheckInCancelled, CheckInService, Progress
+from proctoring.models import CheckIn, Decision, Evidence, SessionKind, Stage
+from proctoring.store import Store
+from reader.keys import Can
+from reader.session import CardRead, read_card
+from reader.transport import LoopbackTransport
+from reader.trust.policy import Policy
+from reader.trust.report import TrustReport, assess
+from reader.trust.store import TrustStore
+from reader.virtual import VirtualCccd, faces_dir, load_profile
+from reader.virtual.pki import test_csca_pem
+from reader.virtual.profile import Portrait
+
+from .helpers import add_roster, centre_and_session
+
+ORL = faces_dir() / "orl"
+OWN_FACE = [ORL / "s27" / f"{n}.png" for n in (1, 5, 7, 2, 3, 4, 8)]
+OTHER_FACE = [ORL / "s12" / f"{n}.png" for n in (1, 2, 3, 4, 5, 6)]
+PEOPLE = [("001093014275", "Nguyễn Văn An", date(1993, 5, 14), "M")]
+TODAY = date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def engine() -> FaceEngine:
+    e = FaceEngine()
+    e.load()
+    return e
+
+
+def read(profile: str = "nguyen-van-an", portrait: str = "orl/s27/10.png",
+         **holder: Any) -> tuple[CardRead, TrustReport]:
+    prof = load_profile(profile)
+    prof = dataclasses.replace(prof, portrait=Portrait(portrait, "jpeg2000"))
+    if holder:
+        prof = dataclasses.replace(prof, holder=dataclasses.replace(prof.holder, **holder))
+    card = VirtualCccd(prof)
+    result = read_card(LoopbackTransport(card), [Can(card.access_data()["can"])])
+    trust = assess(result, TrustStore.from_files({"csca.pem": test_csca_pem()}), Policy(),
+                   today=TODAY)
+    return result, trust
+
+
+def camera(frames: list[Path], **kw: Any) -> FileCamera:
+    return FileCamera(frames, loop=True, frame_size=(1280, 720), **kw)
+
+
+def checkins(store: Store) -> list[CheckIn]:
+    with store.read() as tx:
+        return list(tx.exec(select(CheckIn)).all())
+
+
+def test_admit_records_portrait_frame_and_embeddings(store: Store, engine: FaceEngine) -> None:
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    card, trust = read()
+    steps: list[str] = []
+    outcome = CheckInService(store, engine).check_in(
+        session, card, trust, camera(OWN_FACE), consent=True, actor="t",
+        challenge=Challenge.BLINK, on_progress=lambda p: steps.append(p.step.value))
+    assert outcome.decision is Decision.ADMIT, outcome.reasons
+    assert steps[0] == "roster" and steps[-1] == "done" and "liveness" in steps
+    with store.read() as tx:
+        kinds = sorted(e.kind for e in tx.exec(select(Evidence)).all())
+    assert kinds == ["CHIP_EMBEDDING", "CHIP_PORTRAIT", "LIVE_EMBEDDING", "LIVE_FRAME"]
+    assert outcome.best_frame is not None and outcome.best_frame.shape[1] <= 640
+
+
+def test_without_consent_no_biometrics_run_or_are_stored(store: Store, engine: FaceEngine) -> None:
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    card, trust = read()
+    outcome = CheckInService(store, engine).check_in(
+        session, card, trust, camera(OWN_FACE), consent=False, actor="t")
+    assert outcome.decision is Decision.REVIEW and outcome.face is None
+    assert [r.key for r in outcome.reasons] == ["checkin.no_consent"]
+    with store.read() as tx:
+        assert tx.exec(select(Evidence)).all() == []
+
+
+def test_an_expired_card_is_rejected(store: Store, engine: FaceEngine) -> None:
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    card, trust = read(date_of_expiry=date(2026, 5, 14), date_of_issue=date(2011, 1, 1))
+    assert trust.expired
+    outcome = CheckInService(store, engine).check_in(
+        session, card, trust, camera(OWN_FACE), consent=True, actor="t")
+    assert outcome.decision is Decision.REJECT
+    assert "checkin.card_expired" in [r.key for r in outcome.reasons]
+
+
+def test_without_a_csca_a_genuine_card_goes_to_review(store: Store, engine: FaceEngine) -> None:
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    card, _ = read()
+    trust = assess(card, None, Policy(), today=TODAY)
+    outcome = CheckInService(store, engine).check_in(
+        session, card, trust, camera(OWN_FACE), consent=True, actor="t",
+        challenge=Challenge.BLINK)
+    assert outcome.decision is Decision.REVIEW
+    assert "verdict.no_csca" in [r.key for r in outcome.reasons]
+
+
+def test_a_still_photo_fails_liveness(store: Store, engine: FaceEngine) -> None:
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    card, trust = read()
+    still = [ORL / "s27" / "2.png"]  # a print held up: the same picture over and over
+    outcome = CheckInService(store, engine).check_in(
+        session, card, trust, camera(still), consent=True, actor="t", challenge=Challenge.BLINK)
+    assert outcome.decision is Decision.REVIEW
+    assert outcome.liveness is not None and not outcome.liveness.passed
+
+
+def test_camera_unplugged_stores_nothing(store: Store, engine: FaceEngine) -> None:
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    card, trust = read()
+    with pytest.raises(CameraUnavailable):
+        CheckInService(store, engine).check_in(
+            session, card, trust, camera(OWN_FACE, fail_at=4), consent=True, actor="t",
+            challenge=Challenge.BLINK)
+    assert checkins(store) == []
+
+
+def test_cancel_stores_nothing(store: Store, engine: FaceEngine) -> None:
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    card, trust = read()
+    cancel = threading.Event()
+
+    def progress(p: Progress) -> None:
+        if p.step.value == "face":
+            cancel.set()
+
+    with pytest.raises(CheckInCancelled):
+        CheckInService(store, engine).check_in(
+            session, card, trust, camera(OWN_FACE), consent=True, actor="t",
+            challenge=Challenge.BLINK, on_progress=progress, cancel=cancel)
+    assert checkins(store) == []
+
+
+def test_driving_test_a_different_face_at_a_later_stage(store: Store,
+                                                        engine: FaceEngine) -> None:
+    session = centre_and_session(store, SessionKind.DRIVING_TEST, code="D1")
+    add_roster(store, session, PEOPLE)
+    service = CheckInService(store, engine)
+    card, trust = read()
+    theory = service.check_in(session, card, trust, camera(OWN_FACE), consent=True, actor="t",
+                              stage=Stage.THEORY, challenge=Challenge.BLINK)
+    assert theory.decision is Decision.ADMIT
+    yard = service.check_in(session, card, trust, camera(OTHER_FACE), consent=True, actor="t",
+                            stage=Stage.YARD, challenge=Challenge.BLINK)
+    assert yard.decision is Decision.REJECT
+    keys = {r.key for r in yard.reasons}
+    assert "checkin.face_changed_between_stages" in keys
+    assert yard.incident_ids
+    with store.read() as tx:
+        rows = {c.stage: c.decision for c in tx.exec(select(CheckIn)).all()}
+    assert rows == {"theory": "ADMIT", "yard": "REJECT"}
