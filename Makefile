@@ -57,6 +57,7 @@ bench: setup pcscd
 	$(PY) bench/read_card.py --quick
 	$(PY) bench/face_pipeline.py --quick
 	$(PY) bench/matcher.py --quick
+	$(PY) bench/checkin.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -139,10 +139,10 @@ def run(n: int, baseline: bool, home: Path) -> dict[str, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10 check-ins (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="6 check-ins (under a minute)")
     parser.add_argument("--n", type=int, default=None, help="check-ins per run (default 50)")
     args = parser.parse_args()
-    n = args.n or (10 if args.quick else 50)
+    n = args.n or (6 if args.quick else 50)
     results: dict[str, dict[str, float]] = {}
     for name, baseline in (("ours", False), ("baseline", True)):
         with tempfile.TemporaryDirectory() as tmp:
