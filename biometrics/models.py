@@ -14,6 +14,7 @@ at import time; :func:`import_face_recognition` registers a small stand-in modul
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 import threading
@@ -57,8 +58,9 @@ class ModelPaths:
 
 
 def _package_models_dir() -> Path:
-    # find_spec on a top-level package does not execute it: no pkg_resources import happens.
-    spec = importlib.util.find_spec(PACKAGE)
+    # PathFinder looks on sys.path without executing the package (no pkg_resources import)
+    # and without consulting sys.modules, where our stand-in may already sit with no spec.
+    spec = importlib.machinery.PathFinder.find_spec(PACKAGE)
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     if not locations:
         raise ModelsMissing(f"the {PACKAGE} package is not installed")

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from biometrics import FaceEngine
-from biometrics.models import ModelPaths
+from biometrics.models import ModelPaths, import_face_recognition
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,3 +78,9 @@ def test_models_load_lazily_once_and_from_any_thread() -> None:
     future.result(timeout=60)
     assert engine.loaded
     assert results[0] is results[1] is engine._get()  # one set of models, loaded once
+
+
+def test_models_are_found_after_the_baseline_stand_in_was_registered() -> None:
+    """The stand-in module has no import spec; locating the models must not depend on it."""
+    import_face_recognition()
+    assert ModelPaths.locate().encoder.is_file()
