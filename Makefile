@@ -9,8 +9,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # pcscd + the vpcd virtual-reader driver: the real PC/SC stack our virtual card plugs into.
 # swig + libpcsclite-dev build pyscard; python3-venv/-dev build the virtualenv.
 # postgresql: the same storage tests run on SQLite and on a real PostgreSQL.
+# fonts-dejavu-core: Vietnamese glyphs for the PDFs; poppler-utils: tests read the PDFs back.
 APT_PACKAGES := pcscd vsmartcard-vpcd swig libpcsclite-dev python3-venv python3-dev \
-                build-essential pkg-config postgresql
+                build-essential pkg-config postgresql fonts-dejavu-core poppler-utils
 
 .PHONY: setup apt venv pcscd postgres demo test lint bench clean
 
@@ -58,6 +59,7 @@ bench: setup pcscd
 	$(PY) bench/face_pipeline.py --quick
 	$(PY) bench/matcher.py --quick
 	$(PY) bench/checkin.py --quick
+	$(PY) bench/roster.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .commands import audit, card, checkin, data, face, roster, session, trust
+from .commands import audit, card, checkin, data, face, fraud, keys, roster, session, trust
 
 app = typer.Typer(
     name="examdesk",
@@ -16,6 +16,8 @@ app = typer.Typer(
 app.add_typer(card.app, name="card")
 app.add_typer(trust.app, name="trust")
 app.add_typer(face.app, name="face")
+app.add_typer(keys.app, name="keys")
+app.add_typer(fraud.app, name="fraud")
 app.command("checkin")(checkin.checkin_cmd)
 app.command("override")(checkin.override_cmd)
 app.add_typer(session.app, name="session")

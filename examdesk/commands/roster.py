@@ -10,6 +10,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.reports import print_cmd, verify_cmd
 from examdesk.commands.session import EXIT_OUTPUT, actor, fail_with, open_store
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors
@@ -95,3 +96,8 @@ def export_cmd(
         print(json.dumps({"path": str(out), "rows": count}, ensure_ascii=False))
     else:
         print(Catalog.load().text("roster.exported", lang, count=count, path=str(out)))
+
+
+# The signed roster PDF and its verification live in examdesk/commands/reports.py.
+app.command("print")(print_cmd)
+app.command("verify")(verify_cmd)

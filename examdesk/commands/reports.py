@@ -1,0 +1,267 @@
+"""`examdesk roster print|verify`: the signed roster PDF and its verification.
+
+The two commands join the existing `roster` group (examdesk/commands/roster.py registers them);
+the helpers here (password input, errors → exit status) are shared with `keys` and `fraud`.
+
+| exit | meaning |
+|---|---|
+| 0 | done; for `verify`: signed, valid, unmodified, trusted, not contradicted by the database |
+| 2 | a value given is not valid (dates, stage, wrong key password, not a PDF, …) |
+| 3 | the database, the signing key file or the font cannot be opened |
+| 4 | no such session |
+| 7 | the output cannot be written (or key files exist) |
+| 8 | `verify`: the signature is broken, the file was modified, or it contradicts the database |
+| 9 | `verify`: not tampered, but unsigned or signed by a certificate we do not trust |
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from examdesk.commands.common import JsonOption, LangOption, fail
+from examdesk.commands.session import EXIT_OUTPUT, EXIT_TAMPERED, fail_with, open_store
+from examdesk.i18n import Catalog, default_language
+from proctoring import errors as perrors
+from proctoring.models import Stage
+from reader.trust.passive import VIETNAM
+from reports import errors
+
+if TYPE_CHECKING:
+    from proctoring.store import Store
+    from reports.signing import Signer
+    from reports.verify import RosterVerification
+
+# reportlab and pyHanko load only when a command needs them: `examdesk roster import` and
+# every other command start as fast as before (they cost ~0.6 s to import).
+
+EXIT_UNTRUSTED = 9
+PASSWORD_ENV = "EXAMDESK_KEY_PASSWORD"
+
+REPORT_EXIT_CODES: list[tuple[type[errors.ReportsError], int]] = [
+    (errors.WrongKeyPassword, 2),  # before its base class
+    (errors.PasswordTooShort, 2),
+    (errors.InvalidPeriod, 2),
+    (errors.NotAPdf, 2),
+    (errors.NoSignatureField, 2),
+    (errors.SigningKeyUnreadable, 3),
+    (errors.FontMissing, 3),
+    (errors.KeyFilesExist, EXIT_OUTPUT),
+    (errors.OutputUnwritable, EXIT_OUTPUT),
+]
+
+
+def report_fail(exc: errors.ReportsError, as_json: bool) -> NoReturn:
+    code = next((c for t, c in REPORT_EXIT_CODES if isinstance(exc, t)), 1)
+    fail(exc.key, as_json, code, exc.detail, **exc.context)
+
+
+def read_password(file: Path | None, as_json: bool, *, confirm: bool = False,
+                  prompt: str = "Mật khẩu / Password: ") -> bytes:
+    """The first line of ``file``; else $EXAMDESK_KEY_PASSWORD; else a hidden prompt on a
+    terminal. Never an option value: it would sit in the shell history and in ``ps``."""
+    if file is not None:
+        try:
+            text = file.read_text("utf-8")
+        except OSError as exc:
+            fail("reports.key_unreadable", as_json, 3, exc.strerror or str(exc), path=str(file))
+        return text.splitlines()[0].encode("utf-8") if text else b""
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV].encode("utf-8")
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if confirm and getpass.getpass("Nhập lại / Again: ") != first:
+            fail("reports.password_mismatch", as_json, 2)
+        return first.encode("utf-8")
+    fail("reports.password_missing", as_json, 2)
+
+
+def write_output(path: Path, data: bytes, as_json: bool) -> None:
+    """Owner-only: a roster or a fraud report holds personal data (Decree 13/2023/ND-CP)."""
+    from reports.keys import write_private
+
+    try:
+        write_private(path, data)
+    except errors.ReportsError as exc:
+        report_fail(exc, as_json)
+
+
+def parse_stages(text: str | None, as_json: bool) -> list[Stage] | None:
+    if not text:
+        return None
+    try:
+        return [Stage(s.strip().lower()) for s in text.split(",") if s.strip()]
+    except ValueError:
+        fail_with(perrors.InvalidInput(f"--stage {text!r}: theory, simulation, yard, road",
+                                       field="stage"), as_json)
+
+
+# --- roster print ---------------------------------------------------------------------------
+
+
+def print_cmd(
+    session: Annotated[str, typer.Option("--session", help="session code or id")],
+    out: Annotated[Path, typer.Option("--out", help="the PDF to write")],
+    sign: Annotated[Path | None, typer.Option(
+        "--sign", help="PKCS#12 (.p12/.pfx) to sign with (examdesk keys create makes one)")]
+    = None,
+    password_file: Annotated[Path | None, typer.Option(
+        "--password-file", help=f"file whose first line is the PKCS#12 password "
+        f"(else ${PASSWORD_ENV}, else asked)")] = None,
+    stage: Annotated[str | None, typer.Option(
+        "--stage", help="driving test: only these stages (theory,yard,…); default all")] = None,
+    room: Annotated[str | None, typer.Option("--room", help="room or vehicle line")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="reason shown in the signature")]
+    = None,
+    location: Annotated[str | None, typer.Option("--location", help="where it is signed")]
+    = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """In danh sách — the session's roster as PDF with photos, totals, QR, signature box;
+    signed (PAdES) with --sign."""
+    from reports.layout import catalog_words
+    from reports.roster import RosterOptions, roster_pdf
+    from reports.signing import load_signer, sign_pdf
+
+    lang = lang or default_language()
+    stages = parse_stages(stage, as_json)
+    signer: Signer | None = None
+    if sign is not None:  # before the work: a wrong password should not cost a render
+        password = read_password(password_file, as_json)
+        try:
+            signer = load_signer(sign, password)
+        except errors.ReportsError as exc:
+            report_fail(exc, as_json)
+    words = catalog_words(lang)
+    store = open_store(as_json)
+    try:
+        made = roster_pdf(store, session, words, stages=stages,
+                          options=RosterOptions(lang=lang, room=room))
+        data = made.data
+        if signer is not None:
+            data = sign_pdf(data, signer, words,
+                            reason=reason or words("signing.default_reason"),
+                            location=location)
+    except perrors.ProctoringError as exc:
+        fail_with(exc, as_json)
+    except errors.ReportsError as exc:
+        report_fail(exc, as_json)
+    finally:
+        store.close()
+    write_output(out, data, as_json)
+    result = {"path": str(out), "session": made.session_code, "session_id": str(made.session_id),
+              "pages": made.pages, "candidates": made.candidates, "bytes": len(data),
+              "content_hash": made.content_hash, "signed": signer is not None,
+              "signer": signer.common_name if signer else None}
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    catalog = Catalog.load()
+    print(catalog.text("roster.printed", lang, path=out, session=made.session_code,
+                       pages=made.pages, candidates=made.candidates))
+    if signer is not None:
+        print(catalog.text("roster.signed_by", lang, signer=signer.common_name))
+    print(f"SHA-256 {made.content_hash}")
+
+
+# --- roster verify --------------------------------------------------------------------------
+
+
+def verify_exit(result: RosterVerification) -> int:
+    from reports.verify import ContentStatus
+
+    if result.modified or (result.signed and not result.valid) \
+            or result.content.status is ContentStatus.MISMATCH:
+        return EXIT_TAMPERED
+    if not result.ok:
+        return EXIT_UNTRUSTED
+    return 0
+
+
+def quiet_pyhanko() -> None:
+    """pyHanko logs a traceback for every untrusted or broken signature; the verdict already
+    says it in one line, so the command line keeps only pyHanko's critical messages."""
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def verify_cmd(
+    file: Annotated[Path, typer.Argument(help="the roster PDF")],
+    trust: Annotated[list[Path] | None, typer.Option(
+        "--trust", help="another CA certificate to trust (PEM/DER); repeatable")] = None,
+    no_database: Annotated[bool, typer.Option(
+        "--no-database", help="do not compare with the check-ins stored here")] = False,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Kiểm tra danh sách — signature valid? signer, time, modified after signing? trusted?
+    does the content match the check-ins stored here?"""
+    from proctoring.store import Store
+    from reports.verify import load_trust_roots, verify_roster
+
+    quiet_pyhanko()
+    lang = lang or default_language()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail("reports.not_a_pdf", as_json, 2, exc.strerror or str(exc), path=str(file))
+    store: Store | None = None
+    if not no_database:
+        try:
+            store = Store.open()
+        except perrors.ProctoringError:
+            store = None  # verifying the signature needs no database: say "not checked"
+    try:
+        result = verify_roster(data, path=str(file),
+                               roots=load_trust_roots(extra=trust or []), store=store)
+    except errors.ReportsError as exc:
+        report_fail(exc, as_json)
+    finally:
+        if store is not None:
+            store.close()
+    code = verify_exit(result)
+    if as_json:
+        print(json.dumps({**result.to_dict(), "exit": code}, ensure_ascii=False))
+    else:
+        for line in verify_lines(result, Catalog.load(), lang):
+            print(line)
+    raise typer.Exit(code)
+
+
+def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str]:
+    from reports.verify import Integrity
+
+    def t(key: str, **ctx: Any) -> str:
+        return catalog.text(key, lang, **ctx)
+
+    lines = [t(f"verify.integrity.{r.integrity.value}")]
+    if r.signed:
+        lines.append(t("verify.valid") if r.valid else t("verify.invalid"))
+    if r.signer is not None:
+        lines.append(t("verify.signer", name=r.signer.common_name,
+                       organisation=r.signer.organisation or "—", issuer=r.signer.issuer))
+    if r.signing_time is not None:
+        lines.append(t("verify.time", when=r.signing_time.astimezone(VIETNAM)
+                       .strftime("%d/%m/%Y %H:%M:%S")))
+    if r.signed:
+        lines.append(t("verify.trusted") if r.trusted
+                     else t("verify.untrusted", problem=r.trust_problem or "—"))
+    c = r.content
+    lines.append(t(f"verify.content.{c.status.value}", session=c.session_code or "—",
+                   n=len(c.differences), detail=c.detail))
+    for d in c.differences[:10]:
+        lines.append(t("verify.difference", position=d.position or "—",
+                       id=d.id_number or "—", field=d.field, pdf=d.pdf, db=d.database))
+    if c.unchecked_evidence:
+        lines.append(t("verify.unchecked", n=c.unchecked_evidence))
+    if r.detail and r.integrity in (Integrity.CHANGED, Integrity.UNREADABLE):
+        lines.append(f"  ({r.detail})")
+    return lines

@@ -1,0 +1,73 @@
+"""Typed errors of the reports package (rosters, fraud reports, signing, verification).
+
+Same pattern as :mod:`proctoring.errors`: a message *key* (texts in
+``examdesk/i18n/reports.toml``), a technical ``detail`` for logs, and ``context`` values the texts
+may show. Nothing here knows any language.
+"""
+
+from __future__ import annotations
+
+
+class ReportsError(Exception):
+    """Base of every error the reports package raises on purpose."""
+
+    key = "reports.error"
+
+    def __init__(self, detail: str = "", **context: object) -> None:
+        super().__init__(detail or self.key)
+        self.detail = detail
+        self.context = context
+
+
+class FontMissing(ReportsError):
+    """No TrueType font with Vietnamese glyphs was found (the fonts-dejavu-core apt package)."""
+
+    key = "reports.font_missing"
+
+
+class SigningKeyUnreadable(ReportsError):
+    """The PKCS#12 file cannot be read: missing, not PKCS#12, or without a key and certificate."""
+
+    key = "reports.key_unreadable"
+
+
+class WrongKeyPassword(SigningKeyUnreadable):
+    """The PKCS#12 file is fine but the password does not open it."""
+
+    key = "reports.key_password"
+
+
+class KeyFilesExist(ReportsError):
+    """``keys create`` would overwrite keys that are already there."""
+
+    key = "reports.key_exists"
+
+
+class NotAPdf(ReportsError):
+    """The file to verify is not a PDF at all (or cannot be read)."""
+
+    key = "reports.not_a_pdf"
+
+
+class OutputUnwritable(ReportsError):
+    """The report file or the key files cannot be written."""
+
+    key = "reports.output"
+
+
+class InvalidPeriod(ReportsError):
+    """A fraud report's dates are not dates, or end before they start."""
+
+    key = "reports.bad_period"
+
+
+class PasswordTooShort(ReportsError):
+    """A new PKCS#12 password is too short to protect a signing key."""
+
+    key = "reports.password_short"
+
+
+class NoSignatureField(ReportsError):
+    """The PDF to sign has no empty signature field (it is not a roster, or already signed)."""
+
+    key = "reports.no_signature_field"

@@ -1,0 +1,435 @@
+"""The roster PDF of a session: who sat it, with the evidence, totals and a place to sign.
+
+A4 landscape, one row per candidate (number, chip portrait and live capture thumbnails, name
+and registration number, 12-digit ID, date of birth, check-in time in Vietnam time, decision with
+face distance and chip verdict, override reason, a box for the candidate's signature), the
+column header repeated on every page, "page n/N" on every page, totals, the invigilators'
+signature boxes, and an empty signature field where the digital signature will appear.
+
+A driving test gets **one section per stage**, each starting on a new page with its own header,
+totals and signatures: the stages happen at different times and places (classroom, simulator,
+yard, road) before different examiners, and the candidate signs at each one. Per-stage columns
+would need four thumbnail pairs, times and decisions per row — unreadable on A4 — and would put
+an examiner's signature under decisions taken by another.
+
+Every page states the content hash (QR code and text); the canonical facts it hashes are
+embedded in the file (see :mod:`.pdfmeta`), so ``roster verify`` can compare them with the local
+database field by field.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from PIL import Image as PilImage
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    Image,
+    KeepTogether,
+    LongTable,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from proctoring.models import EvidenceKind, SessionKind, Stage
+from proctoring.store import Store
+
+from .facts import RosterCheckIn, RosterFacts, RosterRow, RosterSection, collect_facts
+from .fonts import PdfFonts, find_fonts
+from .images import Fit, Thumbnail, ThumbSpec, thumbnail
+from .layout import (
+    FACE_OUTCOMES,
+    GREY,
+    LIGHT,
+    RULE,
+    STATUSES,
+    VERDICTS,
+    BoxPosition,
+    SignatureBox,
+    Styles,
+    Words,
+    binary_streams,
+    decimal,
+    label,
+    markup,
+    nfc,
+    numbered_canvas,
+    qr_drawing,
+    styles,
+    vn_date,
+    vn_time,
+)
+from .pdfmeta import SIGNATURE_FIELD, finish_pdf, qr_payload
+
+PAGE = landscape(A4)
+MARGIN = 10 * mm
+THUMB_W, THUMB_H = 30.0, 40.0  # points: a 3 × 4 portrait cell, the shape of a chip portrait
+# ~230 dpi in that cell: sharp on a laser printer, ~4 KB per picture.
+ROSTER_THUMB = ThumbSpec(96, 128, Fit.COVER, quality=80)
+COLUMNS = (40, 37, 37, 150, 74, 54, 60, 110, 136, 88)  # sums to the 786 pt between margins
+SIGNATURE_BOX = (230.0, 64.0)
+_IN_FLIGHT = 32  # decrypted pictures waiting for their thumbnail
+
+
+@dataclass(frozen=True)
+class RosterOptions:
+    """How to print, outside the signed facts: the room line and when it was printed."""
+
+    lang: str = "vi"  # decimal comma in Vietnamese
+    room: str | None = None  # room or vehicle line of the header ("—" when not given)
+    printed_at: datetime | None = None  # default: now
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The facts of a roster plus the pictures to print (thumbnails by evidence id)."""
+
+    facts: RosterFacts
+    canonical: bytes
+    content_hash: str
+    pictures: Mapping[uuid.UUID, Thumbnail] = field(default_factory=dict)
+
+    @property
+    def qr_payload(self) -> str:
+        return qr_payload(self.facts.session_id, self.content_hash)
+
+
+@dataclass(frozen=True)
+class RenderedRoster:
+    pdf: bytes  # reportlab's output, before the facts and the signature field are added
+    signature_box: BoxPosition
+    pages: int
+
+
+def build_roster(store: Store, session_ref: str, *, stages: Sequence[Stage] | None = None,
+                 thumbs: ThumbSpec | None = ROSTER_THUMB) -> Roster:
+    """Read the facts and make the thumbnails. ``thumbs=None`` keeps every picture at full size
+    (the benchmark's baseline; only JPEG can be embedded as is)."""
+    pending: dict[uuid.UUID, Future[Thumbnail | None]] = {}
+    # Pillow decodes without the GIL: thumbnails are made on every core while the next
+    # pictures are decrypted. The semaphore bounds the decrypted pictures waiting in memory.
+    room = threading.BoundedSemaphore(_IN_FLIGHT)
+
+    def make(data: bytes) -> Thumbnail | None:
+        try:
+            return thumbnail(data, thumbs) if thumbs is not None else _as_is(data)
+        finally:
+            room.release()
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+
+        def visit(evidence_id: uuid.UUID, _kind: EvidenceKind, data: bytes) -> None:
+            room.acquire()
+            pending[evidence_id] = pool.submit(make, data)
+
+        facts = collect_facts(store, session_ref, stages=stages, visit=visit)
+        pictures = {k: t for k, f in pending.items() if (t := f.result()) is not None}
+    canonical = facts.canonical()
+    return Roster(facts, canonical, facts.content_hash(), pictures)
+
+
+def _as_is(data: bytes) -> Thumbnail | None:
+    try:
+        with PilImage.open(io.BytesIO(data)) as im:
+            return Thumbnail(data, im.width, im.height) if im.format == "JPEG" else None
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class RosterPdf:
+    data: bytes
+    content_hash: str
+    session_id: uuid.UUID
+    session_code: str
+    pages: int
+    candidates: int  # roster lines (per section for a driving test: the largest section)
+
+
+def roster_pdf(store: Store, session_ref: str, words: Words, *,
+               stages: Sequence[Stage] | None = None, options: RosterOptions | None = None,
+               fonts: PdfFonts | None = None,
+               thumbs: ThumbSpec | None = ROSTER_THUMB) -> RosterPdf:
+    """The finished, unsigned roster: rendered, with its facts embedded and an empty signature
+    field (``reports.signing.sign_pdf`` fills it)."""
+    roster = build_roster(store, session_ref, stages=stages, thumbs=thumbs)
+    rendered = render_roster(roster, words, options=options, fonts=fonts)
+    data = finish_pdf(rendered.pdf, canonical=roster.canonical, content_hash=roster.content_hash,
+                      signature_page=rendered.signature_box.page - 1,
+                      signature_rect=rendered.signature_box.rect)
+    facts = roster.facts
+    return RosterPdf(data, roster.content_hash, facts.session_id, facts.session_code,
+                     rendered.pages, max((len(s.rows) for s in facts.sections), default=0))
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+class _RunningHeader:
+    """The small line at the top of every page names the section being printed; a marker
+    flowable at each section start updates it (per render, never global)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+
+class _SectionMark(Flowable):
+    def __init__(self, header: _RunningHeader, text: str) -> None:
+        super().__init__()
+        self.header, self.text = header, text
+        self.width = self.height = 0
+
+    def draw(self) -> None:
+        self.header.text = self.text
+
+
+def render_roster(roster: Roster, words: Words, *, options: RosterOptions | None = None,
+                  fonts: PdfFonts | None = None) -> RenderedRoster:
+    """Lay the roster out with reportlab; returns the PDF and where the signature box is."""
+    options = options or RosterOptions()
+    fonts = fonts or find_fonts()
+    st = styles(fonts)
+    facts = roster.facts
+    printed = options.printed_at or datetime.now(UTC)
+    header = _RunningHeader()
+    out = io.BytesIO()
+    doc = BaseDocTemplate(
+        out, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 8,
+        bottomMargin=MARGIN + 8, title=words("roster.pdf.doc_title", session=facts.session_code),
+        author=facts.centre_name, creator="examdesk",
+        subject=f"examdesk-roster/1 sha256:{roster.content_hash}",
+        keywords=roster.qr_payload)
+    frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
+                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+
+    def page_end(canvas: Canvas, _doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(fonts.regular, 7)
+        canvas.setFillColor(GREY)
+        canvas.drawString(MARGIN, PAGE[1] - MARGIN, header.text)
+        canvas.restoreState()
+
+    def footer(canvas: Canvas, number: int, total: int) -> None:
+        canvas.saveState()
+        canvas.setFont(fonts.regular, 7)
+        canvas.setFillColor(GREY)
+        y = MARGIN - 2
+        canvas.drawString(MARGIN, y, words("roster.pdf.printed", when=vn_time(printed)))
+        canvas.drawCentredString(PAGE[0] / 2, y, f"SHA-256 {roster.content_hash}")
+        canvas.drawRightString(PAGE[0] - MARGIN, y,
+                               words("reports.page", page=number, pages=total))
+        canvas.restoreState()
+
+    doc.addPageTemplates([PageTemplate(id="roster", frames=[frame], onPageEnd=page_end)])
+    box = SignatureBox(*SIGNATURE_BOX, words("roster.pdf.digital_signature"), fonts.regular)
+    box.hAlign = "RIGHT"
+    story: list[Flowable] = []
+    for i, section in enumerate(facts.sections):
+        if i:
+            story.append(PageBreak())
+        story += _section(roster, section, st, words, options, header,
+                          last=i == len(facts.sections) - 1, box=box)
+    with binary_streams():
+        doc.build(story, canvasmaker=numbered_canvas(footer))
+    return RenderedRoster(out.getvalue(), box.where, doc.page)
+
+
+def _stage_label(words: Words, facts: RosterFacts, stage: Stage | None) -> str:
+    kind = words(f"session.kind.{facts.kind.value}")
+    return kind if stage is None else f"{kind} — {words(f'session.stage.{stage.value}')}"
+
+
+def _section(roster: Roster, section: RosterSection, st: Styles, words: Words,
+             options: RosterOptions, header: _RunningHeader, *, last: bool,
+             box: SignatureBox) -> list[Flowable]:
+    facts = roster.facts
+    stage = _stage_label(words, facts, section.stage)
+    title_key = ("roster.pdf.title_online" if facts.kind is SessionKind.ONLINE_EXAM
+                 else "roster.pdf.title_driving")
+    flow: list[Flowable] = [_SectionMark(header, f"{facts.centre_name} · {facts.session_code}"
+                                                 f" · {stage}")]
+    who = ", ".join(section.invigilators) or "—"
+    info = [
+        Paragraph(markup(words(title_key)), st.title),
+        _pair(st, words("roster.pdf.centre"), f"{facts.centre_name} ({facts.centre_code})"),
+        _pair(st, words("roster.pdf.session"), f"{facts.title} — {facts.session_code}"),
+        _pair(st, words("roster.pdf.kind"), stage),
+        _pair(st, words("roster.pdf.date"),
+              f"{vn_time(facts.starts_at, '%d/%m/%Y')} · {vn_time(facts.starts_at, '%H:%M')}"),
+        _pair(st, words("roster.pdf.room"), options.room or "—"),
+        _pair(st, words("roster.pdf.examiners" if facts.kind is SessionKind.DRIVING_TEST
+                        else "roster.pdf.invigilators"), who),
+    ]
+    qr = Table([[qr_drawing(roster.qr_payload, 74)],
+                [Paragraph(markup(words("roster.pdf.qr_caption")), st.small)]],
+               colWidths=[96], style=[("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                                      ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                      ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+    top = Table([[info, qr]], colWidths=[sum(COLUMNS) - 100, 100],
+                style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
+                       ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+    flow += [top, Spacer(1, 4)]
+    flow.append(_table(roster, section, st, words, options))
+    closing: list[Flowable] = [Spacer(1, 6), _totals(section, st, words),
+                               Spacer(1, 8), _handwritten(st, words, facts.kind)]
+    if last:
+        closing += [Spacer(1, 6), box]
+    flow.append(KeepTogether(closing))
+    return flow
+
+
+def _pair(st: Styles, label: str, value: str) -> Paragraph:
+    return Paragraph(f"<font name='{st.bold.fontName}'>{markup(label)}:</font> {markup(value)}",
+                     st.body)
+
+
+def _table(roster: Roster, section: RosterSection, st: Styles, words: Words,
+           options: RosterOptions) -> LongTable:
+    head = [Paragraph(markup(words(f"roster.col.{c}")), st.head_cell)
+            for c in ("number", "chip", "live", "name", "id", "dob", "time", "result",
+                      "override", "signature")]
+    rows: list[list[Any]] = [head]
+    for row in section.rows:
+        rows.append(_row(roster, row, st, words, options))
+    table = LongTable(rows, colWidths=COLUMNS, repeatRows=1)
+    style = [
+        ("GRID", (0, 0), (-1, -1), 0.4, RULE),
+        ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("FONT", (0, 1), (-1, -1), st.cell.fontName, st.cell.fontSize, st.cell.leading),
+        ("ALIGN", (0, 1), (2, -1), "CENTER"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    for i, row in enumerate(section.rows, 1):
+        if row.status == "ABSENT":
+            style.append(("TEXTCOLOR", (0, i), (-1, i), GREY))
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def _row(roster: Roster, row: RosterRow, st: Styles, words: Words,
+         options: RosterOptions) -> list[Any]:
+    c = row.checkin
+    place = row.seat or row.vehicle
+    name = (f"<font name='{st.cell_bold.fontName}' size='8.5'>{markup(row.full_name)}</font><br/>"
+            f"<font size='7' color='#555555'>{markup(words('roster.pdf.reg'))} "
+            f"{markup(row.registration_number)}"
+            + (f" · {markup(place)}" if place else "") + "</font>")
+    # Plain strings where no markup is needed: a Table draws them without the Paragraph
+    # line-breaking machinery (a third of the layout time of a 500-candidate roster).
+    return [
+        str(row.position),
+        _picture(roster, c, "portrait", st, words),
+        _picture(roster, c, "frame", st, words),
+        Paragraph(name, st.cell),
+        nfc(row.id_number),
+        vn_date(row.date_of_birth),
+        _when(c),
+        Paragraph(_result(row, st, words, options), st.cell),
+        Paragraph(_override(c, words), st.cell_small) if c and c.overridden_at else "",
+        "",
+    ]
+
+
+def _picture(roster: Roster, c: RosterCheckIn | None, which: str, st: Styles,
+             words: Words) -> Any:
+    ref = None if c is None else (c.portrait if which == "portrait" else c.frame)
+    if ref is None:
+        return Paragraph("—", st.cell)
+    picture = roster.pictures.get(ref.id)
+    if picture is None:
+        key = "roster.pdf.purged" if ref.sha256 is None else "roster.pdf.unreadable"
+        return Paragraph(markup(words(key)), st.cell_small)
+    scale = min(THUMB_W / picture.width, THUMB_H / picture.height)
+    return Image(io.BytesIO(picture.jpeg), width=picture.width * scale,
+                 height=picture.height * scale)
+
+
+def _when(c: RosterCheckIn | None) -> str:
+    if c is None:
+        return ""
+    return f"{vn_time(c.decided_at, '%H:%M:%S')}\n{vn_time(c.decided_at, '%d/%m/%Y')}"
+
+
+def _result(row: RosterRow, st: Styles, words: Words, options: RosterOptions) -> str:
+    status = markup(label(words, "roster.status", row.status, STATUSES))
+    colour = "#B00020" if row.status in ("REJECT", "REVIEW") else "#000000"
+    text = f"<font name='{st.cell_bold.fontName}' color='{colour}'>{status}</font>"
+    c = row.checkin
+    if c is None:
+        return text
+    if c.face_outcome or c.face_distance is not None:
+        face = label(words, "roster.face", c.face_outcome, FACE_OUTCOMES)
+        text += (f"<br/><font size='7'>{markup(words('roster.pdf.face'))}: {markup(face)}"
+                 f" ({decimal(c.face_distance, options.lang)})</font>")
+    if c.trust_verdict:
+        text += (f"<br/><font size='7'>{markup(words('roster.pdf.chip'))}: "
+                 f"{markup(label(words, 'roster.trust', c.trust_verdict, VERDICTS))}</font>")
+    return text
+
+
+def _override(c: RosterCheckIn | None, words: Words) -> str:
+    if c is None or c.overridden_at is None:
+        return ""
+    change = (f"{label(words, 'roster.status', c.machine_decision, STATUSES)} → "
+              f"{label(words, 'roster.status', c.decision, STATUSES)}")
+    return (f"<font color='#B00020'>{markup(change)}</font> ({vn_time(c.overridden_at)})<br/>"
+            f"{markup(c.override_reason)}")
+
+
+def _totals(section: RosterSection, st: Styles, words: Words) -> Table:
+    t = section.totals
+    cells = [(words("roster.total.rostered"), t.rostered),
+             (words("roster.total.admitted"), t.admitted),
+             (words("roster.total.rejected"), t.rejected),
+             (words("roster.total.review"), t.review),
+             (words("roster.total.absent"), t.absent),
+             (words("roster.total.not_on_roster"), t.not_on_roster)]
+    head = [Paragraph(markup(label), st.head_cell) for label, _ in cells]
+    values = [Paragraph(f"<font name='{st.bold.fontName}' size='11'>{n}</font>", st.body)
+              for _, n in cells]
+    table = Table([[Paragraph(markup(words("roster.pdf.totals")), st.bold), *head],
+                   ["", *values]], colWidths=[90] + [96] * len(cells), hAlign="LEFT")
+    table.setStyle(TableStyle([("GRID", (1, 0), (-1, -1), 0.4, RULE),
+                               ("BACKGROUND", (1, 0), (-1, 0), LIGHT),
+                               ("SPAN", (0, 0), (0, 1)), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                               ("ALIGN", (1, 1), (-1, 1), "CENTER")]))
+    return table
+
+
+def _handwritten(st: Styles, words: Words, kind: SessionKind) -> Table:
+    """Two boxes for the people on duty to sign by hand (the paper copy's signatures)."""
+    key = "roster.pdf.examiner" if kind is SessionKind.DRIVING_TEST else "roster.pdf.invigilator"
+    cells = [Paragraph(markup(words(key, n=n)) + "<br/><font size='7' color='#666666'>"
+                       + markup(words("roster.pdf.sign_hint")) + "</font>", st.body)
+             for n in (1, 2)]
+    table = Table([cells, ["", ""]], colWidths=[250, 250], rowHeights=[None, 44],
+                  hAlign="LEFT")
+    table.setStyle(TableStyle([("BOX", (0, 0), (0, -1), 0.4, RULE),
+                               ("BOX", (1, 0), (1, -1), 0.4, RULE),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
+__all__ = ["ROSTER_THUMB", "SIGNATURE_FIELD", "Roster", "RosterOptions", "RosterPdf",
+           "build_roster", "render_roster", "roster_pdf"]

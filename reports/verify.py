@@ -1,0 +1,448 @@
+"""``roster verify``: is this roster file what the centre signed, and does it match our records?
+
+Four questions, answered separately because they fail for different reasons:
+
+1. **valid** — the signature's cryptography holds (the signed digest matches the bytes it
+   covers, and the signature value matches the signer's key);
+2. **modified** — anything changed after signing: a byte inside the signed range
+   (``changed``), an incremental update appended after the signature (``appended``: we
+   accept none, not even a "harmless" form fill, because the roster is a finished record), or
+   a file too damaged to read (``unreadable``);
+3. **trusted** — the signer's certificate chains to a root we trust: the centre CAs that
+   ``keys create`` wrote (``*-ca.pem`` in the key folder), the certificates in the trust folder
+   (``config_dir()/pdf-trust``), and any given explicitly. The operating system's web roots are
+   deliberately *not* used: a roster is not a web page;
+4. **content** — the facts embedded in the *signed revision* (an appended update cannot swap
+   them) hash to the value the QR code shows, and equal the facts recomputed from the local
+   database (:func:`reports.facts.collect_facts`). Differences are listed field by field.
+   Evidence deleted on retention after printing cannot be re-hashed: its embedded hash is
+   taken and the count reported.
+
+What "modified" covers: every byte the signature's byte range covers; the zero padding after
+the CMS blob in ``/Contents`` (which validators ignore); the certificate copies inside the CMS
+(each must verify under its issuer). Left, by the nature of CMS (RFC 5652): the SignedData's
+outer digest-algorithm list and the issuer *name* of a certificate copy whose issuer is
+unknown — fields no signature covers, that state nothing about the roster, and that the trust
+decision does not use (it uses our own copy of the centre's CA).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import parser as asn1_parser
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from pyhanko.keys import load_certs_from_pemder_data
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.rw_common import PdfHandler
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from sqlmodel import col, select
+
+from proctoring.errors import ProctoringError, SessionNotFound
+from proctoring.models import Evidence, Stage
+from proctoring.store import Store
+
+from .errors import NotAPdf
+from .facts import canonical_bytes, collect_facts, content_hash
+from .keys import default_key_folder, default_trust_folder
+from .pdfmeta import read_embedded_facts
+
+MAX_DIFFERENCES = 50
+
+
+class Integrity(StrEnum):
+    INTACT = "intact"  # signed, nothing changed since
+    CHANGED = "changed"  # bytes the signature covers, or the signature itself, changed
+    APPENDED = "appended"  # an incremental update was added after signing
+    UNREADABLE = "unreadable"  # the file no longer parses as a PDF
+    UNSIGNED = "unsigned"
+
+
+class ContentStatus(StrEnum):
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    NO_FACTS = "no_facts"  # not an examdesk roster (no embedded facts)
+    NOT_IN_DATABASE = "not_in_database"  # the session is not in this machine's database
+    UNCHECKED = "unchecked"  # no database to compare with
+    ERROR = "error"  # the database could not give the facts (unreadable evidence, ...)
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    common_name: str
+    organisation: str
+    subject: str
+    issuer: str
+    serial: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"common_name": self.common_name, "organisation": self.organisation,
+                "subject": self.subject, "issuer": self.issuer, "serial": self.serial,
+                "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class Difference:
+    stage: str | None
+    position: int | None
+    id_number: str | None
+    field: str
+    pdf: Any
+    database: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "position": self.position, "id_number": self.id_number,
+                "field": self.field, "pdf": self.pdf, "database": self.database}
+
+
+@dataclass(frozen=True)
+class ContentCheck:
+    status: ContentStatus
+    content_hash: str | None = None  # SHA-256 of the embedded facts
+    stated_hash: str | None = None  # what the QR code / document information says
+    session_id: uuid.UUID | None = None
+    session_code: str | None = None
+    database_hash: str | None = None
+    differences: tuple[Difference, ...] = ()
+    unchecked_evidence: int = 0  # deleted on retention since printing: embedded hash used
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status.value, "content_hash": self.content_hash,
+                "stated_hash": self.stated_hash,
+                "session_id": str(self.session_id) if self.session_id else None,
+                "session_code": self.session_code, "database_hash": self.database_hash,
+                "differences": [d.to_dict() for d in self.differences],
+                "unchecked_evidence": self.unchecked_evidence, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class RosterVerification:
+    path: str
+    integrity: Integrity
+    valid: bool  # the signature's cryptography holds
+    trusted: bool
+    signer: SignerInfo | None
+    signing_time: datetime | None  # as the signer stated it (no timestamp authority)
+    signatures: int
+    content: ContentCheck
+    trust_problem: str | None = None
+    detail: str = ""
+    modification_level: str | None = None
+
+    @property
+    def signed(self) -> bool:
+        return self.signatures > 0
+
+    @property
+    def modified(self) -> bool:
+        return self.integrity in (Integrity.CHANGED, Integrity.APPENDED, Integrity.UNREADABLE)
+
+    @property
+    def ok(self) -> bool:
+        """Signed, valid, unmodified, trusted, and not contradicted by the database."""
+        return (self.signed and self.valid and not self.modified and self.trusted
+                and self.content.status not in (ContentStatus.MISMATCH, ContentStatus.NO_FACTS,
+                                                ContentStatus.ERROR))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "ok": self.ok, "signed": self.signed, "valid": self.valid,
+                "modified": self.modified, "integrity": self.integrity.value,
+                "modification_level": self.modification_level,
+                "trusted": self.trusted, "trust_problem": self.trust_problem,
+                "signer": self.signer.to_dict() if self.signer else None,
+                "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+                "signatures": self.signatures, "content": self.content.to_dict(),
+                "detail": self.detail}
+
+
+# --- trust roots ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrustRoots:
+    certificates: tuple[asn1_x509.Certificate, ...]
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+
+def load_trust_roots(*, key_folder: Path | None = None, trust_folder: Path | None = None,
+                     extra: Sequence[Path] = ()) -> TrustRoots:
+    """The centre CAs made by ``keys create`` plus the trust folder plus ``extra`` files.
+    Files that are not certificates are skipped (a README in the folder is no error)."""
+    key_folder = key_folder if key_folder is not None else default_key_folder()
+    trust_folder = trust_folder if trust_folder is not None else default_trust_folder()
+    files: list[Path] = []
+    if key_folder.is_dir():
+        files += sorted(key_folder.glob("*-ca.pem"))
+    if trust_folder.is_dir():
+        files += sorted(p for p in trust_folder.iterdir()
+                        if p.suffix.lower() in (".pem", ".crt", ".cer", ".der"))
+    files += list(extra)
+    certs: dict[bytes, asn1_x509.Certificate] = {}
+    used = []
+    for path in files:
+        try:
+            found = list(load_certs_from_pemder_data(path.read_bytes()))
+        except (OSError, ValueError, TypeError):
+            continue
+        for cert in found:
+            certs.setdefault(cert.sha256, cert)
+        if found:
+            used.append(str(path))
+    return TrustRoots(tuple(certs.values()), tuple(used))
+
+
+# --- verification ---------------------------------------------------------------------------
+
+
+def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = None,
+                  store: Store | None = None) -> RosterVerification:
+    """Answer the four questions for the roster file ``data`` (``path`` only labels it)."""
+    if b"%PDF-" not in data[:1024] and b"startxref" not in data[-4096:]:
+        # Neither a header nor a trailer: not a PDF at all (a damaged one has one of them).
+        raise NotAPdf("no %PDF- header and no trailer", path=path)
+    roots = roots if roots is not None else load_trust_roots()
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader.root  # noqa: B018  (forces the trailer and catalogue to parse)
+    except Exception as exc:  # any parser failure means: damaged, which is what we report
+        return RosterVerification(path, Integrity.UNREADABLE, False, False, None, None, 0,
+                                  ContentCheck(ContentStatus.UNCHECKED), detail=str(exc))
+    try:
+        signatures = reader.embedded_regular_signatures
+    except Exception as exc:  # a signature dictionary or CMS blob that no longer parses
+        return RosterVerification(path, Integrity.CHANGED, False, False, None, None, 1,
+                                  ContentCheck(ContentStatus.UNCHECKED),
+                                  detail=f"{type(exc).__name__}: {exc}")
+    if not signatures:
+        return RosterVerification(path, Integrity.UNSIGNED, False, False, None, None, 0,
+                                  _content(reader, store))
+    sig = signatures[-1]  # the newest covers the most
+    context = ValidationContext(trust_roots=list(roots.certificates), allow_fetching=False,
+                                revocation_mode="soft-fail")
+    signer = None
+    try:
+        signer = _signer(sig.signer_cert)
+        status = validate_pdf_signature(sig, context)
+    except Exception as exc:  # a broken CMS blob or byte range: the signature does not hold
+        return RosterVerification(path, Integrity.CHANGED, False, False, signer,
+                                  _reported_time(sig), len(signatures),
+                                  _content_at(reader, sig.signed_revision, store),
+                                  detail=f"{type(exc).__name__}: {exc}")
+    detail = ""
+    if not status.intact or not status.valid:
+        integrity = Integrity.CHANGED
+    elif status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        integrity = Integrity.APPENDED
+    elif not _certificates_intact(sig.signed_data, roots):
+        # The certificates inside the CMS are not signed by the signature itself; a copy that
+        # was altered no longer verifies under its issuer.
+        integrity, detail = Integrity.CHANGED, "a certificate inside the signature was altered"
+    elif not _padding_clean(sig.pkcs7_content):
+        # The only bytes no signature covers: the room left in /Contents after the CMS blob.
+        # Validators ignore them; we do not, so that *every* byte of a roster is pinned.
+        integrity, detail = Integrity.CHANGED, "bytes after the signature in /Contents"
+    else:
+        integrity = Integrity.INTACT
+    level = status.modification_level
+    problem = status.trust_problem_indic
+    return RosterVerification(
+        path, integrity, bool(status.intact and status.valid), bool(status.trusted),
+        _signer(status.signing_cert), status.signer_reported_dt, len(signatures),
+        _content_at(reader, sig.signed_revision, store),
+        trust_problem=str(getattr(problem, "name", problem)) if problem is not None else None,
+        detail=detail, modification_level=level.name if level is not None else None)
+
+
+def _certificates_intact(signed_data: Any, roots: TrustRoots) -> bool:
+    """Every certificate embedded in the CMS verifies under an issuer we can find (embedded
+    or trusted); one whose issuer is unknown cannot be judged and is let through."""
+    try:
+        embedded = [x509.load_der_x509_certificate(c.chosen.dump())
+                    for c in signed_data["certificates"]]
+        known = embedded + [x509.load_der_x509_certificate(c.dump())
+                            for c in roots.certificates]
+        for cert in embedded:
+            issuers = [i for i in known if i.subject == cert.issuer]
+            if issuers and not any(_issued_by(cert, i) for i in issuers):
+                return False
+        return True
+    except Exception:  # cryptography parses lazily and raises several types when damaged
+        return False
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+
+
+def _padding_clean(contents: bytes) -> bool:
+    """The DER signature must be followed by zero bytes only."""
+    try:
+        _, _, _, header, body, trailer = asn1_parser.parse(contents)
+    except ValueError:
+        return False
+    used = len(header) + len(body) + len(trailer)
+    return not contents[used:].strip(b"\x00")
+
+
+def _reported_time(sig: Any) -> datetime | None:
+    try:
+        when: datetime | None = sig.self_reported_timestamp
+        return when
+    except Exception:  # the signature dictionary itself is damaged
+        return None
+
+
+def _signer(cert: asn1_x509.Certificate) -> SignerInfo:
+    subject = cert.subject.native
+    return SignerInfo(str(subject.get("common_name", "")),
+                      str(subject.get("organization_name", "")),
+                      cert.subject.human_friendly, cert.issuer.human_friendly,
+                      format(cert.serial_number, "x"), cert.sha256.hex())
+
+
+def _content_at(reader: PdfFileReader, revision: int, store: Store | None) -> ContentCheck:
+    try:
+        handler: PdfHandler = reader.get_historical_resolver(revision)
+    except Exception as exc:
+        return ContentCheck(ContentStatus.NO_FACTS, detail=str(exc))
+    return _content(handler, store)
+
+
+def _content(handler: PdfHandler, store: Store | None) -> ContentCheck:
+    try:
+        embedded = read_embedded_facts(handler)
+    except Exception as exc:  # a damaged name tree or stream: no facts we can rely on
+        return ContentCheck(ContentStatus.NO_FACTS, detail=f"{type(exc).__name__}: {exc}")
+    if embedded.canonical is None:
+        return ContentCheck(ContentStatus.NO_FACTS, stated_hash=embedded.stated_hash)
+    base = ContentCheck(ContentStatus.UNCHECKED, embedded.content_hash, embedded.stated_hash,
+                        embedded.session_id)
+    if embedded.stated_hash != embedded.content_hash:
+        return _replace(base, status=ContentStatus.MISMATCH,
+                        detail="the embedded facts do not hash to the value the QR code shows")
+    try:
+        document = json.loads(embedded.canonical)
+        session_id = uuid.UUID(document["session"]["id"])
+        code = str(document["session"]["code"])
+        stages = [Stage(s["stage"]) for s in document["sections"] if s["stage"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        return _replace(base, status=ContentStatus.NO_FACTS, detail=str(exc))
+    base = _replace(base, session_id=session_id, session_code=code)
+    if store is None:
+        return base
+    try:
+        facts = collect_facts(store, str(session_id), stages=stages or None)
+        current = json.loads(facts.canonical())
+        unchecked = _substitute_purged(store, current, document)
+    except SessionNotFound:
+        return _replace(base, status=ContentStatus.NOT_IN_DATABASE)
+    except ProctoringError as exc:
+        return _replace(base, status=ContentStatus.ERROR, detail=f"{exc.key}: {exc.detail}")
+    db_hash = content_hash(canonical_bytes(current))
+    if db_hash == embedded.content_hash:
+        return _replace(base, status=ContentStatus.MATCH, database_hash=db_hash,
+                        unchecked_evidence=unchecked)
+    return _replace(base, status=ContentStatus.MISMATCH, database_hash=db_hash,
+                    unchecked_evidence=unchecked,
+                    differences=tuple(differences(document, current)[:MAX_DIFFERENCES]))
+
+
+def _replace(check: ContentCheck, **changes: Any) -> ContentCheck:
+    return replace(check, **changes)
+
+
+def _substitute_purged(store: Store, current: dict[str, Any], printed: dict[str, Any]) -> int:
+    """Evidence purged since printing has no bytes left to hash: when the database still knows
+    the same evidence id and marks it purged, take the printed hash. Returns how many."""
+    pending: list[tuple[dict[str, Any], str]] = []
+    printed_rows = {(s["stage"], r["position"]): r for s in printed.get("sections", [])
+                    for r in s.get("rows", [])}
+    for section in current["sections"]:
+        for row in section["rows"]:
+            was = printed_rows.get((section["stage"], row["position"]))
+            now_c, was_c = row.get("checkin"), (was or {}).get("checkin")
+            if not now_c or not was_c:
+                continue
+            for which in ("portrait", "frame"):
+                ref, old = now_c.get(which), was_c.get(which)
+                if ref and old and ref["sha256"] is None and old["sha256"] \
+                        and ref["id"] == old["id"]:
+                    pending.append((ref, old["sha256"]))
+    if not pending:
+        return 0
+    ids = [uuid.UUID(ref["id"]) for ref, _ in pending]
+    with store.read() as tx:
+        purged = {e.id for e in tx.exec(select(Evidence).where(col(Evidence.id).in_(ids))
+                                        .where(col(Evidence.purged_at).is_not(None))).all()}
+    count = 0
+    for ref, digest in pending:
+        if uuid.UUID(ref["id"]) in purged:
+            ref["sha256"] = digest
+            count += 1
+    return count
+
+
+def differences(printed: dict[str, Any], current: dict[str, Any]) -> list[Difference]:
+    """Field-by-field differences between the printed facts and the database's."""
+    out: list[Difference] = []
+    for part in ("centre", "session"):
+        for key, a, b in _diff_flat(printed.get(part, {}), current.get(part, {})):
+            out.append(Difference(None, None, None, f"{part}.{key}", a, b))
+    old_sections = {s["stage"]: s for s in printed.get("sections", [])}
+    new_sections = {s["stage"]: s for s in current.get("sections", [])}
+    for stage in list(dict.fromkeys([*old_sections, *new_sections])):
+        a_sec, b_sec = old_sections.get(stage), new_sections.get(stage)
+        if a_sec is None or b_sec is None:
+            out.append(Difference(stage, None, None, "section", a_sec is not None,
+                                  b_sec is not None))
+            continue
+        for key, a, b in _diff_flat({"totals": a_sec["totals"],
+                                     "invigilators": a_sec["invigilators"]},
+                                    {"totals": b_sec["totals"],
+                                     "invigilators": b_sec["invigilators"]}):
+            out.append(Difference(stage, None, None, key, a, b))
+        a_rows = {r["position"]: r for r in a_sec["rows"]}
+        b_rows = {r["position"]: r for r in b_sec["rows"]}
+        for pos in sorted(set(a_rows) | set(b_rows)):
+            ra, rb = a_rows.get(pos), b_rows.get(pos)
+            ident = (ra or rb or {}).get("id_number")
+            if ra is None or rb is None:
+                out.append(Difference(stage, pos, ident, "row", ra is not None, rb is not None))
+                continue
+            for key, a, b in _diff_flat(ra, rb):
+                out.append(Difference(stage, pos, ident, key, a, b))
+    return out
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}
+
+
+def _diff_flat(a: dict[str, Any], b: dict[str, Any]) -> Iterable[tuple[str, Any, Any]]:
+    fa, fb = _flat(a), _flat(b)
+    for key in sorted(set(fa) | set(fb)):
+        if fa.get(key) != fb.get(key):
+            yield key, fa.get(key), fb.get(key)
