@@ -32,6 +32,20 @@ def _centre_name(code: str) -> str | None:
         return None
 
 
+def _only_centre() -> str | None:
+    """Like the session commands: with one centre in the database, that is the one."""
+    from proctoring.centres import list_centres
+    from proctoring.errors import ProctoringError
+    from proctoring.store import Store
+
+    try:
+        with Store.open() as store:
+            centres = list_centres(store)
+    except ProctoringError:
+        return None
+    return centres[0].code if len(centres) == 1 else None
+
+
 @app.command("create")
 def create_cmd(
     centre: Annotated[str | None, typer.Option(
@@ -57,7 +71,7 @@ def create_cmd(
     """Tạo khoá ký — a self-signed CA and a signer certificate for the centre, as
     password-protected PKCS#12 files (mode 0600)."""
     lang = lang or default_language()
-    code = centre or os.environ.get(CENTRE_ENV)
+    code = centre or os.environ.get(CENTRE_ENV) or _only_centre()
     if not code:
         from examdesk.commands.common import fail
 

@@ -158,3 +158,25 @@ def test_camera_unplugged_stores_nothing(insert_card, desk: Desk, tmp_path: Path
                       *can(inserted), check=False)
     assert result.returncode == 3
     assert "camera" in result.stderr.lower()
+
+
+def test_the_admitted_candidate_is_on_the_signed_roster(insert_card, desk: Desk,
+                                                        tmp_path: Path) -> None:
+    """From the card on the reader to the signed PDF the invigilator prints."""
+    inserted = insert_card(str(card_profile(tmp_path, "nguyen-van-an", "orl/s27/10.png", "an")))
+    assert desk.checkin(BLINK_THEN_FACE, *can(inserted))["decision"] == "ADMIT"
+    password = tmp_path / "password"
+    password.write_text("mật khẩu đủ dài 2026\n", "utf-8")
+    keys = json.loads(desk.run("keys", "create", "--password-file", str(password),
+                               "--json").stdout)
+    signer = next(v for k, v in keys.items() if "signer" in k and str(v).endswith(".p12"))
+    pdf = tmp_path / "roster.pdf"
+    desk.run("roster", "print", "--session", desk.session, "--out", str(pdf), "--sign",
+             str(signer), "--password-file", str(password))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Nguyễn Văn An" in text and "Trần Thị Bích Ngọc" in text
+    verified = json.loads(desk.run("roster", "verify", str(pdf), "--json").stdout)
+    assert verified["ok"] and verified["valid"] and verified["trusted"]
+    assert verified["integrity"] == "intact" and not verified["modified"]
+    assert verified["content"]["status"] == "match"  # the PDF says what the database says
