@@ -29,6 +29,7 @@ from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.stamp.static import StaticStampStyle
 from reportlab.pdfgen.canvas import Canvas
 
+from .asn1names import refresh_oid_names
 from .errors import NoSignatureField
 from .fonts import PdfFonts, find_fonts
 from .keys import LoadedKey, load_pkcs12
@@ -130,6 +131,7 @@ def sign_pdf(pdf: bytes, signer: Signer, words: Words, *, reason: str | None = N
              location: str | None = None, fonts: PdfFonts | None = None,
              field: str = SIGNATURE_FIELD) -> bytes:
     """Sign the roster's empty signature field (PAdES B-B, certification, no changes)."""
+    refresh_oid_names()
     fonts = fonts or find_fonts()
     box = _field_size(pdf, field)
     stamp = appearance_pdf(signer, fonts, words, box, datetime.now(UTC), reason)

@@ -54,6 +54,7 @@ from proctoring.errors import ProctoringError, SessionNotFound
 from proctoring.models import Evidence, Stage
 from proctoring.store import Store
 
+from .asn1names import refresh_oid_names
 from .errors import NotAPdf
 from .facts import canonical_bytes, collect_facts, content_hash
 from .keys import default_key_folder, default_trust_folder
@@ -215,6 +216,7 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         # Neither a header nor a trailer: not a PDF at all (a damaged one has one of them).
         raise NotAPdf("no %PDF- header and no trailer", path=path)
     roots = roots if roots is not None else load_trust_roots()
+    refresh_oid_names()
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         reader.root  # noqa: B018  (forces the trailer and catalogue to parse)
