@@ -21,12 +21,14 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import EvidenceUnreadable, KeyUnavailable
 
 KEYRING_SERVICE = "examdesk"
 DATA_KEY_NAME = "data-key"
+BOX_KEY_NAME = "district-box-key"  # the education office's X25519 key (district sync)
 NONCE_BYTES = 12  # the GCM standard nonce; random, so at most ~2^32 blobs per key (plenty)
 _AD_PREFIX = b"examdesk/evidence/v1\x00"
 
@@ -112,6 +114,11 @@ class KeyStore:
         """The centre's key if this machine has it; verification never creates one."""
         raw = self._get(f"audit-{centre_id}")
         return None if raw is None else Ed25519PrivateKey.from_private_bytes(raw)
+
+    def box_key(self) -> X25519PrivateKey:
+        """The education office's X25519 key (made on first use, on the office's machine):
+        centres wrap their data keys to its public half, so only the office opens them all."""
+        return X25519PrivateKey.from_private_bytes(self._get_or_create(BOX_KEY_NAME))
 
     def where(self) -> str:
         """Where new keys go, for messages: "keyring" or the folder."""

@@ -130,10 +130,12 @@ class User(SQLModel, table=True):
     """Someone who operates or reviews: invigilator, centre admin, education-office reviewer."""
 
     __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+    # Unique per centre: the district's database holds every centre's "gv01" (migration 0002).
+    __table_args__ = (sa.UniqueConstraint("centre_id", "username"),)
 
     id: uuid.UUID = _uuid_pk()
     centre_id: uuid.UUID | None = Field(default=None, foreign_key="centre.id", index=True)
-    username: str = Field(max_length=64, unique=True)
+    username: str = Field(max_length=64)
     full_name: str = Field(max_length=200)
     role: Role = Field(sa_type=enum_type(Role))
     active: bool = True

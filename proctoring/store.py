@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
-from . import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from . import district_models, models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from .audit import AuditLog
 from .crypto import DataKey, KeyStore
 from .errors import DatabaseUnavailable
@@ -41,7 +41,7 @@ DEFAULT_RETENTION = timedelta(days=90)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (a test keeps the two equal): a database already
 # there opens with one SELECT instead of loading Alembic, which every CLI command would pay.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 _WRITE = "examdesk_write"
 
 

@@ -26,7 +26,7 @@ def test_migrations_produce_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata()) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == HEAD_REVISION
 
 
 def test_the_head_revision_constant_is_the_newest_migration() -> None:
