@@ -1,0 +1,662 @@
+"""The invigilator's desktop app (customtkinter): the window, and how work stays off the Tk thread.
+
+Threads and processes::
+
+    Tk thread ── after(POLL_MS) ──▶ drains UiQueue: callables posted by everything below
+       │                            (and measures the event loop's longest gap: GapMeter)
+       ├─ Worker (thread pool): card reading, trust, storage, roster PDFs, settings files,
+       │     the check-in workflow; results come back through UiQueue
+       ├─ FrameHub thread: reads the camera, keeps the newest frame and its preview;
+       │     the preview polls it, the check-in reads from it (views/frames.py)
+       └─ face process: dlib, which would hold the GIL (views/face_process.py)
+
+The Tk thread never waits for any of them; the screens (examdesk/views/) only show what the
+services (proctoring, reader, biometrics, reports) decide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import customtkinter as ctk
+
+from biometrics import FaceSettings
+from examdesk.i18n import LANGUAGES, Catalog, default_language
+from examdesk.paths import config_dir, data_dir
+from examdesk.settings import read_section
+from proctoring.checkin import CheckInService
+from proctoring.crypto import KeyStore
+from proctoring.models import ExamSession, Role, Stage
+from proctoring.store import Store
+
+from .views.base import View
+from .views.cards import CardSource, LoopbackCards, PcscCards
+from .views.checkin_job import TrustFiles
+from .views.face_process import ProcessFaceEngine
+from .views.frames import FrameHub
+from .views.texts import Texts
+from .views.theme import ACCENT, MUTED, Fonts, make_fonts
+
+if TYPE_CHECKING:  # the demo's virtual-card code loads only with --demo
+    from .demo import DemoDeck, DemoHome
+
+T = TypeVar("T")
+POLL_MS = 10  # the UI queue is drained (and the gap measured) this often
+DRAIN_BUDGET_S = 0.02  # at most this long per tick: a flood of posts cannot freeze the window
+APP_SECTION = "app"
+
+
+# --- options, places, settings ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    demo: bool = False
+    lang: str | None = None
+    display: str | None = None  # X display for Tk (tests run their own Xvfb); None: $DISPLAY
+    demo_root: Path | None = None  # default: <data dir>/demo
+    use_vpcd: bool | None = None  # demo: None = through pcscd when it has a free vpcd reader
+    screenshot: Path | None = None  # demo: check the right person in, save the screen, quit
+    geometry: str = "1366x768"
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where this run keeps things: the user's folders, or the demo's own."""
+
+    config: Path
+    data: Path
+    db_url: str | None  # None: EXAMDESK_DB_URL or the SQLite file in ``data``
+    keyring: bool
+
+    @classmethod
+    def user(cls) -> Places:
+        flag = os.environ.get("EXAMDESK_KEYRING", "1").strip().lower()
+        return cls(config_dir(), data_dir(), None, flag not in ("0", "no", "off", "false"))
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config / "settings.json"
+
+    @property
+    def trust(self) -> TrustFiles:
+        return TrustFiles(self.data / "trust", self.config / "trust-policy.toml")
+
+    @property
+    def pdf_keys(self) -> Path:
+        return self.config / "keys" / "pdf"
+
+    @property
+    def pdf_trust(self) -> Path:
+        return self.config / "pdf-trust"
+
+    @property
+    def rosters(self) -> Path:
+        return self.data / "rosters"
+
+    def keys(self) -> KeyStore:
+        return KeyStore(self.config / "keys", use_keyring=self.keyring)
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """The ``app`` section of settings.json."""
+
+    lang: str = "vi"
+    reader: str | None = None  # None: the first reader with a card
+    camera: str = "0"  # a device number, or a folder / files played as a camera
+
+    @classmethod
+    def load(cls, places: Places) -> AppSettings:
+        raw = read_section(APP_SECTION, places.settings_file)
+        lang = str(raw.get("lang", default_language()))
+        return cls(lang if lang in LANGUAGES else "vi", raw.get("reader") or None,
+                   str(raw.get("camera", "0")))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lang": self.lang, "reader": self.reader, "camera": self.camera}
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who is signed in at this desk (named in the audit log as ``app:<name>``)."""
+
+    name: str
+    role: Role
+
+    @property
+    def actor(self) -> str:
+        return f"app:{self.name}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.CENTRE_ADMIN
+
+
+# --- plumbing -----------------------------------------------------------------------------------
+
+
+class UiQueue:
+    """Callables for the Tk thread, posted from any thread."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]]] = (
+            queue.SimpleQueue())
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._queue.put((fn, args))
+
+    def drain(self, budget: float, on_error: Callable[[BaseException], None]) -> int:
+        """Run what is queued, for at most ``budget`` seconds; the rest waits a tick."""
+        deadline = time.perf_counter() + budget
+        done = 0
+        while time.perf_counter() < deadline:
+            try:
+                fn, args = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                fn(*args)
+            except Exception as exc:  # one broken callback must not stop the pump
+                on_error(exc)
+            done += 1
+        return done
+
+
+@dataclass
+class GapMeter:
+    """The longest time between two ticks of the event loop: what "never freezes" means."""
+
+    longest: float = 0.0
+    ticks: int = 0
+    _last: float | None = field(default=None, repr=False)
+
+    def tick(self, now: float) -> None:
+        if self._last is not None:
+            self.longest = max(self.longest, now - self._last)
+            self.ticks += 1
+        self._last = now
+
+    def reset(self) -> None:
+        self.longest, self.ticks, self._last = 0.0, 0, None
+
+
+class Worker:
+    """Runs callables off the Tk thread; their result or error comes back on the UI queue."""
+
+    def __init__(self, ui: UiQueue, on_error: Callable[[BaseException], None],
+                 threads: int = 4) -> None:
+        self._ui = ui
+        self._on_error = on_error
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="desk-worker")
+
+    def submit(self, job: Callable[[], T], *, done: Callable[[T], Any] | None = None,
+               failed: Callable[[BaseException], Any] | None = None) -> Future[T]:
+        future = self._pool.submit(job)
+        future.add_done_callback(lambda f: self._ui.post(self._finish, f, done, failed))
+        return future
+
+    def _finish(self, future: Future[T], done: Callable[[T], Any] | None,
+                failed: Callable[[BaseException], Any] | None) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            (failed or self._on_error)(exc)
+        elif done is not None:
+            done(future.result())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+# --- services -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Services:
+    places: Places
+    settings: AppSettings
+    store: Store
+    engine: ProcessFaceEngine
+    models_ready: threading.Event
+    hub: FrameHub
+    cards: CardSource
+    checkins: CheckInService
+    demo: DemoHome | None = None
+    deck: DemoDeck | None = None
+    camera_label: str = ""
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.hub.close()
+        if self.deck is not None:
+            with contextlib.suppress(Exception):
+                self.deck.close()
+        with contextlib.suppress(Exception):
+            self.engine.close()
+        with contextlib.suppress(Exception):
+            self.store.close()
+
+
+def start_services(options: AppOptions, actor: str) -> Services:
+    """Everything slow at start-up, on a worker: the demo folder, the database (migrations),
+    the face process (models load in the background), the camera, the card source."""
+    demo_home = None
+    if options.demo:
+        from .demo import prepare_demo_home
+
+        demo_home = prepare_demo_home(options.demo_root or data_dir() / "demo", actor=actor)
+        places = Places(demo_home.config, demo_home.data, demo_home.db_url, keyring=False)
+    else:
+        places = Places.user()
+    settings = AppSettings.load(places)
+    face_settings = FaceSettings.from_dict(read_section("face", places.settings_file))
+    engine = ProcessFaceEngine(face_settings)
+    models_ready = threading.Event()
+    hub = FrameHub()
+    store = Store.open(places.db_url, keys=places.keys())
+    services = Services(places, settings, store, engine, models_ready, hub, PcscCards(None),
+                        CheckInService(store, engine))
+    # The models load in the face process meanwhile; if that fails, the check-in's first face
+    # call fails again with the same typed error (models missing, …) and says so on screen.
+    engine.warm_up().add_done_callback(lambda _f: models_ready.set())
+    if demo_home is not None:
+        from .demo import VPCD_READER, DemoDeck, Scenario, demo_camera, vpcd_reader_free
+
+        use_vpcd = vpcd_reader_free() if options.use_vpcd is None else options.use_vpcd
+        if use_vpcd:
+            services.cards = PcscCards(VPCD_READER)
+            services.deck = DemoDeck(None, use_vpcd=True)
+        else:
+            loopback = LoopbackCards()
+            services.cards = loopback
+            services.deck = DemoDeck(loopback, use_vpcd=False)
+        services.demo = demo_home
+        photos = services.deck.cards[Scenario.RIGHT_PERSON].photos
+        hub.switch(lambda: demo_camera(photos))
+        services.camera_label = "demo"
+    else:
+        services.cards = PcscCards(settings.reader)
+        hub.switch(camera_factory(settings.camera))
+        services.camera_label = camera_label(settings.camera)
+    return services
+
+
+FILE_CAMERA_FPS = 15.0
+
+
+def camera_label(setting: str) -> str:
+    """Short enough for the status line: "0", "lop-12a.mp4", "1.png +6"."""
+    sources = [s for s in setting.split(os.pathsep) if s.strip()]
+    if not sources:
+        return "—"
+    first = Path(sources[0]).name or sources[0]
+    return first if len(sources) == 1 else f"{first} +{len(sources) - 1}"
+
+
+def camera_factory(setting: str) -> Callable[[], Any]:
+    """The camera setting as the command line reads it (``--camera``): a device number is a
+    webcam; a video, a folder or files (joined by ``os.pathsep``) play as a camera, paced like
+    one: the hub reads continuously and would otherwise decode stills as fast as it can."""
+    from biometrics import FileCamera
+    from examdesk.commands.checkin import make_camera
+
+    sources = setting.split(os.pathsep) if os.pathsep in setting else [setting]
+    if len(sources) == 1 and sources[0].strip().isdigit():
+        return lambda: make_camera([sources[0].strip()])
+
+    def files() -> Any:
+        camera = make_camera(sources)
+        if isinstance(camera, FileCamera):
+            return FileCamera(sources[0] if len(sources) == 1 else [Path(s) for s in sources],
+                              loop=camera.loop, fps=FILE_CAMERA_FPS,
+                              frame_size=camera.frame_size)
+        return camera
+
+    return files
+
+
+# --- the window -------------------------------------------------------------------------------
+
+
+NAVIGATION = (  # view name, catalogue key, key
+    ("checkin", "app.nav.checkin", "F2"),
+    ("roster", "app.nav.roster", "F3"),
+    ("incidents", "app.nav.incidents", "F4"),
+    ("print", "app.nav.print", "F5"),
+    ("settings", "app.nav.settings", "F6"),
+    ("sessions", "app.nav.sessions", "F7"),
+)
+
+
+class ExamDeskApp:
+    """The window: header, navigation, one screen at a time, the status line."""
+
+    def __init__(self, options: AppOptions) -> None:
+        self.options = options
+        ctk.set_appearance_mode("light")
+        ctk.set_default_color_theme("blue")
+        self.root = ctk.CTk(screenName=options.display) if options.display else ctk.CTk()
+        self.root.title("examdesk — Chống thi hộ")
+        self.root.geometry(options.geometry)
+        self.root.minsize(1280, 720)
+        self.fonts: Fonts = make_fonts(self.root)
+        self.texts = Texts(Catalog.load(), options.lang or default_language())
+        self.ui = UiQueue()
+        self.gaps = GapMeter()
+        self.worker = Worker(self.ui, self.report_error)
+        self.services: Services | None = None
+        self.operator: Operator | None = None
+        self.session: ExamSession | None = None
+        self.stage: Stage | None = None
+        self.closed = False
+        self._current: View | None = None
+        self._waiting_for_services: list[Callable[[], None]] = []
+        self._nav_buttons: dict[str, Any] = {}
+        self._build()
+        self.root.protocol("WM_DELETE_WINDOW", self.close)
+        self._bind_keys()
+        self.root.after(POLL_MS, self._tick)
+        self.set_status("app.status.starting")
+        actor = "app:demo" if options.demo else "app:startup"
+        self.worker.submit(lambda: start_services(options, actor), done=self._services_started,
+                           failed=self._services_failed)
+        self.show("signin")
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        from .views.checkin import CheckInView
+        from .views.incidents import IncidentsView
+        from .views.printing import PrintView
+        from .views.roster import RosterView
+        from .views.sessions import SessionsView
+        from .views.settings import SettingsView
+        from .views.signin import SignInView
+
+        root, t, f = self.root, self.texts, self.fonts
+        root.grid_rowconfigure(1, weight=1)
+        root.grid_columnconfigure(1, weight=1)
+
+        header = ctk.CTkFrame(root, height=50, corner_radius=0, fg_color=ACCENT)
+        header.grid(row=0, column=0, columnspan=2, sticky="ew")
+        header.grid_propagate(False)
+        header.grid_columnconfigure(2, weight=1)
+        ctk.CTkLabel(header, text="examdesk", font=f.title, text_color="white").grid(
+            row=0, column=0, padx=(16, 4), pady=8)
+        t.bind(ctk.CTkLabel(header, font=f.base, text_color="#dce6f2"), "app.tagline").grid(
+            row=0, column=1, padx=4)
+        self.session_label = ctk.CTkLabel(header, text="", font=f.bold, text_color="white",
+                                          anchor="e")
+        self.session_label.grid(row=0, column=2, sticky="e", padx=12)
+        self.operator_label = ctk.CTkLabel(header, text="", font=f.base, text_color="#dce6f2")
+        self.operator_label.grid(row=0, column=3, sticky="e", padx=(12, 4))
+        switch = ctk.CTkButton(header, font=f.small, width=60, height=28, fg_color="#3b7bbf",
+                               command=lambda: self.show("signin"))
+        t.bind(switch, "app.switch_operator")
+        switch.grid(row=0, column=4, padx=(0, 12))
+        if self.options.demo:
+            ctk.CTkLabel(header, text=" DEMO ", font=f.bold, text_color=ACCENT,
+                         fg_color="white", corner_radius=6).grid(row=0, column=5, padx=(0, 12))
+
+        side = ctk.CTkFrame(root, width=226, corner_radius=0, fg_color="#e9edf2")
+        side.grid(row=1, column=0, sticky="ns")
+        side.grid_propagate(False)
+        side.grid_columnconfigure(0, weight=1)
+        for i, (name, key, keysym) in enumerate(NAVIGATION):
+            button = ctk.CTkButton(side, font=f.bold, anchor="w", height=40, corner_radius=8,
+                                   command=lambda n=name: self.show(n))
+            t.bind(button, key, keysym=keysym)
+            button.grid(row=i, column=0, sticky="ew", padx=10, pady=(10 if i == 0 else 3, 3))
+            self._nav_buttons[name] = button
+        self.side = side
+        if self.options.demo:
+            self._build_demo_controls(side, len(NAVIGATION))
+
+        content = ctk.CTkFrame(root, corner_radius=0, fg_color="#ffffff")
+        content.grid(row=1, column=1, sticky="nsew")
+        content.grid_rowconfigure(0, weight=1)
+        content.grid_columnconfigure(0, weight=1)
+
+        bar = ctk.CTkFrame(root, height=30, corner_radius=0, fg_color="#e9edf2")
+        bar.grid(row=2, column=0, columnspan=2, sticky="ew")
+        bar.grid_columnconfigure(0, weight=1)
+        self.status_label = ctk.CTkLabel(bar, text="", font=f.small, anchor="w")
+        self.status_label.grid(row=0, column=0, sticky="ew", padx=12)
+        self.devices_label = ctk.CTkLabel(bar, text="", font=f.small, text_color=MUTED)
+        self.devices_label.grid(row=0, column=1, sticky="e", padx=12)
+
+        self.views: dict[str, View] = {}
+        for cls in (SignInView, SessionsView, CheckInView, RosterView, IncidentsView, PrintView,
+                    SettingsView):
+            view = cls(content, self)
+            view.grid(row=0, column=0, sticky="nsew")
+            view.grid_remove()
+            self.views[view.name] = view
+        t.on_change(self._refresh_header)
+
+    def _build_demo_controls(self, side: Any, row: int) -> None:
+        from .demo import Scenario
+
+        t, f = self.texts, self.fonts
+        t.bind(ctk.CTkLabel(side, font=f.bold, anchor="w"), "app.demo.title").grid(
+            row=row, column=0, sticky="ew", padx=14, pady=(22, 2))
+        t.bind(ctk.CTkLabel(side, font=f.small, anchor="w", justify="left", wraplength=180,
+                            text_color=MUTED), "app.demo.hint").grid(
+            row=row + 1, column=0, sticky="ew", padx=14, pady=(0, 4))
+        self.demo_buttons: dict[Scenario, Any] = {}
+        for i, scenario in enumerate(Scenario, 1):
+            button = ctk.CTkButton(side, font=f.base, anchor="w", height=34, corner_radius=8,
+                                   fg_color="#ffffff", text_color="#1f2933", hover_color="#dce6f2",
+                                   border_width=1, border_color="#b8c4d0",
+                                   command=lambda s=scenario: self.present(s))
+            t.bind(button, f"app.demo.{scenario.value}", n=i)
+            button.grid(row=row + 1 + i, column=0, sticky="ew", padx=10, pady=2)
+            self.demo_buttons[scenario] = button
+
+    def _bind_keys(self) -> None:
+        r = self.root
+        for name, _key, keysym in NAVIGATION:
+            r.bind_all(f"<{keysym}>", lambda _e, n=name: self.show(n))
+        r.bind_all("<Return>", lambda e: self._dispatch("on_return", e))
+        r.bind_all("<KP_Enter>", lambda e: self._dispatch("on_return", e))
+        r.bind_all("<Escape>", lambda e: self._dispatch("on_escape", e))
+        r.bind_all("<Control-o>", lambda e: self._dispatch("on_override", e))
+        r.bind_all("<Control-p>", lambda e: self._shortcut_print())
+        r.bind_all("<Control-f>", lambda e: self._shortcut_search())
+        r.bind_all("<Control-s>", lambda e: self._dispatch("on_save", e))
+        if self.options.demo:
+            from .demo import Scenario
+
+            for i, scenario in enumerate(Scenario, 1):
+                r.bind_all(f"<Control-Key-{i}>", lambda _e, s=scenario: self.present(s))
+
+    def _dispatch(self, method: str, event: Any) -> str | None:
+        view = self._current
+        if view is None:
+            return None
+        handled = getattr(view, method)(event)
+        return "break" if handled else None
+
+    def _shortcut_print(self) -> None:
+        if self.show("print"):
+            self.views["print"].on_save(None)
+
+    def _shortcut_search(self) -> None:
+        if self.show("roster"):
+            self.views["roster"].focus_search()
+
+    # --- navigation ---------------------------------------------------------------------------
+
+    def show(self, name: str) -> bool:
+        """Go to a screen; screens that need a session send the invigilator to pick one."""
+        view = self.views[name]
+        if self.operator is None and name != "signin":
+            self.set_status("app.status.sign_in_first")
+            name, view = "signin", self.views["signin"]
+        elif view.needs_session and self.session is None:
+            self.set_status("app.status.pick_session")
+            name, view = "sessions", self.views["sessions"]
+        if view is self._current:
+            return True
+        if self._current is not None:
+            self._current.hidden()
+            self._current.grid_remove()
+        self._current = view
+        view.grid()
+        for n, button in self._nav_buttons.items():
+            button.configure(fg_color=ACCENT if n == name else "#3b7bbf")
+        view.shown()
+        return view is self.views.get(name)
+
+    @property
+    def current(self) -> View | None:
+        return self._current
+
+    # --- state changes ------------------------------------------------------------------------
+
+    def sign_in(self, operator: Operator) -> None:
+        self.operator = operator
+        self._refresh_header()
+        for view in self.views.values():
+            view.operator_changed()
+        self.show("sessions")
+
+    def open_session(self, session: ExamSession) -> None:
+        self.session = session
+        self.stage = session.stage_list[0] if session.stage_list else None
+        self._refresh_header()
+        for view in self.views.values():
+            view.session_changed()
+        self.show("checkin")
+
+    def set_language(self, lang: str) -> None:
+        self.texts.set_lang(lang)
+
+    def _refresh_header(self) -> None:
+        t = self.texts
+        if self.session is not None:
+            s = self.session
+            self.session_label.configure(text=f"{s.code} · {s.title}")
+        if self.operator is not None:
+            role = t(f"app.role.{self.operator.role.value}")
+            self.operator_label.configure(text=f"{self.operator.name} · {role}")
+        services = self.services
+        if services is not None:
+            self.devices_label.configure(text=t(
+                "app.status.devices", reader=services.cards.label,
+                camera=services.camera_label))
+
+    # --- services -----------------------------------------------------------------------------
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the Tk thread once the services are up (now if they are)."""
+        if self.services is not None:
+            callback()
+        else:
+            self._waiting_for_services.append(callback)
+
+    def _services_started(self, services: Services) -> None:
+        if self.closed:
+            services.close()
+            return
+        self.services = services
+        self.set_language(services.settings.lang if self.options.lang is None
+                          else self.options.lang)
+        self.set_status("app.status.ready")
+        self._refresh_header()
+        waiting, self._waiting_for_services = self._waiting_for_services, []
+        for view in self.views.values():
+            view.services_ready()
+        for callback in waiting:
+            callback()
+        if self.options.screenshot is not None:
+            from .views.autopilot import Autopilot
+
+            Autopilot(self, self.options.screenshot).start()
+
+    def _services_failed(self, exc: BaseException) -> None:
+        self.set_status_text(self.error_text(exc))
+        self.views["signin"].startup_failed(self.error_text(exc))
+
+    def present(self, scenario: Any) -> None:
+        """Demo: put the next card on the reader and check its holder in."""
+        if self.operator is None or self.session is None:
+            self.set_status("app.status.pick_session")
+            return
+        self.show("checkin")
+        self.views["checkin"].present(scenario)
+
+    # --- jobs, errors, status -----------------------------------------------------------------
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.ui.post(fn, *args)
+
+    def run_job(self, job: Callable[[], T], *, done: Callable[[T], Any] | None = None,
+                failed: Callable[[BaseException], Any] | None = None) -> Future[T]:
+        return self.worker.submit(job, done=done, failed=failed)
+
+    def error_text(self, exc: BaseException) -> str:
+        """A typed error's message in the screen's language; anything else named plainly."""
+        key = getattr(exc, "key", None)
+        if isinstance(key, str):
+            context = dict(getattr(exc, "context", {}) or {})
+            detail = getattr(exc, "detail", "") or str(exc)
+            return self.texts(key, **{"detail": detail, **context})
+        return self.texts("app.unexpected", detail=f"{type(exc).__name__}: {exc}")
+
+    def report_error(self, exc: BaseException) -> None:
+        self.set_status_text(self.error_text(exc))
+
+    def set_status(self, key: str, **context: object) -> None:
+        self.texts.rebind(self.status_label, key, **context)
+
+    def set_status_text(self, text: str) -> None:
+        self.texts.rebind(self.status_label, "app.plain", text=text)
+
+    @property
+    def status_text(self) -> str:
+        return str(self.status_label.cget("text"))
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self.closed:
+            return
+        self.gaps.tick(time.perf_counter())
+        self.ui.drain(DRAIN_BUDGET_S, self.report_error)
+        self.root.after(POLL_MS, self._tick)
+
+    def run(self) -> None:
+        self.root.mainloop()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for view in self.views.values():
+            with contextlib.suppress(Exception):
+                view.hidden()
+        self.worker.close()
+        if self.services is not None:
+            self.services.close()
+        with contextlib.suppress(Exception):
+            self.root.destroy()
+
+
+def run(options: AppOptions) -> None:
+    app = ExamDeskApp(options)
+    try:
+        app.run()
+    finally:
+        app.close()

@@ -1,0 +1,137 @@
+"""The roster: every candidate with their status, searchable by name, ID or registration number
+(with or without diacritics: "nguyen van an" finds "Nguyễn Văn An")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import customtkinter as ctk
+
+from examdesk.commands.session import moment
+from proctoring.checkins import Attendance, attendance
+
+from .base import View
+from .theme import MUTED, STATUS_COLOURS
+from .widgets import Column, DataTable, fold
+
+
+@dataclass(frozen=True)
+class _Row:
+    iid: str
+    cells: list[str]
+    status: str
+    folded: str  # what the search looks in
+
+
+class RosterView(View):
+    name = "roster"
+
+    def __init__(self, master: Any, app: Any) -> None:
+        super().__init__(master, app)
+        t, f = self.t, self.fonts
+        self.grid_columnconfigure(0, weight=1)
+        self.grid_rowconfigure(2, weight=1)
+        self._attendance: Attendance | None = None
+        self._rows: list[_Row] = []
+        self._stale = True
+
+        head = ctk.CTkFrame(self, fg_color="transparent")
+        head.grid(row=0, column=0, sticky="ew", padx=20, pady=(16, 4))
+        head.grid_columnconfigure(1, weight=1)
+        t.bind(ctk.CTkLabel(head, font=f.title, anchor="w"), "app.roster.title").grid(
+            row=0, column=0, sticky="w")
+        self.totals = ctk.CTkLabel(head, text="", font=f.bold, anchor="e")
+        self.totals.grid(row=0, column=1, sticky="e")
+
+        search = ctk.CTkFrame(self, fg_color="transparent")
+        search.grid(row=1, column=0, sticky="ew", padx=20, pady=(4, 8))
+        t.bind(ctk.CTkLabel(search, font=f.bold), "app.roster.search").grid(row=0, column=0,
+                                                                            padx=(0, 8))
+        self.search = ctk.CTkEntry(search, font=f.large, width=460, height=40)
+        t.bind_option(self.search, "placeholder_text", "app.roster.search_hint")
+        self.search.grid(row=0, column=1)
+        self.search.bind("<KeyRelease>", lambda _e: self._filter())
+        self.count = ctk.CTkLabel(search, text="", font=f.base, text_color=MUTED)
+        self.count.grid(row=0, column=2, padx=12)
+
+        self.table = DataTable(self, f, [
+            Column("app.col.number", 50, "e"), Column("app.col.registration", 80),
+            Column("app.col.name", 220, stretch=True), Column("app.col.id", 140),
+            Column("app.col.dob", 110), Column("app.col.seat", 90),
+            Column("app.col.status", 200), Column("app.col.time", 175)], height=14)
+        self.table.grid(row=2, column=0, sticky="nsew", padx=20, pady=(0, 16))
+        for status, colour in STATUS_COLOURS.items():
+            self.table.colour(status, colour)
+        t.on_change(self._relabel)
+        self._relabel()
+
+    def _relabel(self) -> None:
+        self.table.headings(self.t)
+        self._show()
+
+    def shown(self) -> None:
+        if self._stale:
+            self.reload()
+        self.search.focus_set()
+
+    def session_changed(self) -> None:
+        self._attendance = None
+        self._rows = []
+        self._stale = True
+        self.search.delete(0, "end")
+
+    def data_changed(self) -> None:
+        self._stale = True
+        if self.winfo_ismapped():
+            self.reload()
+
+    def focus_search(self) -> None:
+        self.search.focus_set()
+        self.search.select_range(0, "end")
+
+    def reload(self) -> None:
+        services, session = self.services, self.app.session
+        if services is None:
+            self.app.when_ready(self.reload)
+            return
+        if session is None:
+            return
+        store, stage, session_id = services.store, self.app.stage, session.id
+        self._stale = False
+
+        def loaded(result: Attendance) -> None:
+            self._attendance = result
+            self._show()
+
+        self.app.run_job(lambda: attendance(store, session_id, stage=stage), done=loaded)
+
+    def _show(self) -> None:
+        att, t = self._attendance, self.t
+        if att is None:
+            self.table.fill([])
+            self.totals.configure(text="")
+            return
+        self.totals.configure(text=t("session.totals", **att.totals.to_dict()))
+        rows = []
+        for r in att.rows:
+            c, e = r.candidate, r.entry
+            status = t(f"session.status_label.{r.status}")
+            if r.checkin is not None and r.checkin.overridden_at is not None:
+                status += " " + t("app.roster.overridden")
+            symbol = {"ADMIT": "✔", "REJECT": "✖", "REVIEW": "⚠"}.get(r.status, "·")
+            cells = [str(e.position), e.registration_number, c.full_name, c.id_number,
+                     c.date_of_birth.strftime("%d/%m/%Y"), e.seat or e.vehicle or "",
+                     f"{symbol} {status}", moment(r.checkin.decided_at) if r.checkin else ""]
+            folded = fold(" ".join([c.full_name, c.id_number, e.registration_number,
+                                    e.seat or "", e.vehicle or ""]))
+            rows.append(_Row(str(e.id), cells, r.status, folded))
+        self._rows = rows
+        self._filter()
+
+    def _filter(self) -> None:
+        words = fold(self.search.get()).split()
+        shown = [r for r in self._rows if all(w in r.folded for w in words)]
+        self.table.fill([(r.iid, r.cells, r.status) for r in shown])
+        self.count.configure(text=self.t("app.roster.count", shown=len(shown),
+                                         total=len(self._rows)))

@@ -1,0 +1,215 @@
+"""Settings: the reader, the camera, the language; the face thresholds for centre admins only.
+
+Saved in settings.json (sections ``app`` and ``face``, the same file the command line uses);
+a change of reader or camera applies at once, without a restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import customtkinter as ctk
+
+from biometrics import OperatingPoint
+from examdesk.settings import read_section, write_section
+from reader.transport import ReaderState, list_readers
+
+from .base import View
+from .cards import PcscCards
+from .theme import MUTED, PANEL, SEGMENTS
+
+AUTO = "auto"
+
+
+class SettingsView(View):
+    name = "settings"
+    needs_session = False
+
+    def __init__(self, master: Any, app: Any) -> None:
+        super().__init__(master, app)
+        t, f = self.t, self.fonts
+        self.grid_columnconfigure((0, 1), weight=1, uniform="settings")
+        t.bind(ctk.CTkLabel(self, font=f.title, anchor="w"), "app.settings.title").grid(
+            row=0, column=0, columnspan=2, sticky="w", padx=20, pady=(16, 8))
+
+        station = ctk.CTkFrame(self, corner_radius=10, fg_color=PANEL)
+        station.grid(row=1, column=0, sticky="nsew", padx=(20, 10))
+        station.grid_columnconfigure(1, weight=1)
+        self._label(station, 0, "app.settings.language")
+        self.language = ctk.CTkSegmentedButton(station, **SEGMENTS, font=f.bold, height=38,
+                                               values=["Tiếng Việt", "English"],
+                                               command=self._language)
+        self.language.grid(row=0, column=1, sticky="w", pady=8, padx=(0, 14))
+        self._label(station, 1, "app.settings.reader")
+        self.reader = ctk.CTkOptionMenu(station, font=f.base, width=320, values=[AUTO])
+        self.reader.grid(row=1, column=1, sticky="w", pady=8, padx=(0, 14))
+        self._label(station, 2, "app.settings.camera")
+        self.camera = ctk.CTkEntry(station, font=f.base, width=320, height=34)
+        self.camera.grid(row=2, column=1, sticky="w", pady=8, padx=(0, 14))
+        t.bind(ctk.CTkLabel(station, font=f.small, text_color=MUTED, anchor="w", justify="left",
+                            wraplength=440), "app.settings.camera_hint").grid(
+            row=3, column=0, columnspan=2, sticky="w", padx=14)
+        self.station_note = ctk.CTkLabel(station, text="", font=f.small, text_color=MUTED,
+                                         anchor="w", justify="left", wraplength=440)
+        self.station_note.grid(row=4, column=0, columnspan=2, sticky="w", padx=14, pady=(4, 10))
+
+        faces = ctk.CTkFrame(self, corner_radius=10, fg_color=PANEL)
+        faces.grid(row=1, column=1, sticky="nsew", padx=(10, 20))
+        faces.grid_columnconfigure(1, weight=1)
+        t.bind(ctk.CTkLabel(faces, font=f.large, anchor="w"), "app.settings.thresholds").grid(
+            row=0, column=0, columnspan=2, sticky="w", padx=14, pady=(10, 2))
+        self.admin_only = ctk.CTkLabel(faces, text="", font=f.small, text_color=MUTED,
+                                       anchor="w", justify="left", wraplength=440)
+        self.admin_only.grid(row=1, column=0, columnspan=2, sticky="w", padx=14)
+        self.threshold = self._number(faces, 2, "face.label.threshold")
+        self.review_low = self._number(faces, 3, "app.settings.review_low")
+        self.review_high = self._number(faces, 4, "app.settings.review_high")
+        self.source = ctk.CTkLabel(faces, text="", font=f.small, text_color=MUTED, anchor="w",
+                                   justify="left", wraplength=440)
+        self.source.grid(row=5, column=0, columnspan=2, sticky="w", padx=14, pady=(2, 10))
+        self._threshold_rows = [self.threshold, self.review_low, self.review_high]
+
+        self.save_button = ctk.CTkButton(self, font=f.large, height=44, command=self.save)
+        t.bind(self.save_button, "app.settings.save")
+        self.save_button.grid(row=2, column=0, sticky="w", padx=20, pady=14)
+        self.message = ctk.CTkLabel(self, text="", font=f.base, anchor="w", justify="left",
+                                    wraplength=900)
+        self.message.grid(row=3, column=0, columnspan=2, sticky="w", padx=20)
+        t.on_change(self._sync_language)
+
+    def _label(self, parent: Any, row: int, key: str) -> None:
+        self.t.bind(ctk.CTkLabel(parent, font=self.fonts.bold, anchor="e"), key).grid(
+            row=row, column=0, sticky="e", padx=(14, 10), pady=8)
+
+    def _number(self, parent: Any, row: int, key: str) -> Any:
+        self._label(parent, row, key)
+        entry = ctk.CTkEntry(parent, font=self.fonts.base, width=120, height=34)
+        entry.grid(row=row, column=1, sticky="w", pady=6)
+        return entry
+
+    def _sync_language(self) -> None:
+        self.language.set("Tiếng Việt" if self.t.lang == "vi" else "English")
+        self.operator_changed()
+
+    def _language(self, value: str) -> None:
+        self.app.set_language("vi" if value == "Tiếng Việt" else "en")
+
+    # --- showing ------------------------------------------------------------------------------
+
+    def shown(self) -> None:
+        self._sync_language()
+        services = self.services
+        if services is None:
+            self.app.when_ready(self.shown)
+            return
+        s = services.settings
+        demo = services.demo is not None
+        _set(self.camera, s.camera if not demo else "demo")
+        for widget in (self.camera, self.reader):
+            widget.configure(state="disabled" if demo else "normal")
+        if demo:
+            self.t.rebind(self.station_note, "app.settings.demo_devices")
+        point = services.engine.settings.operating_point
+        for entry, value in zip(self._threshold_rows,
+                                (point.threshold, point.review_low, point.review_high),
+                                strict=True):
+            _set(entry, f"{value:.4f}")
+        self.source.configure(text=point.source)
+        self.app.run_job(_readers, done=self._readers, failed=lambda _e: self._readers([]))
+
+    def _readers(self, states: list[ReaderState]) -> None:
+        services = self.services
+        names = [AUTO, *(s.reader for s in states)]
+        self.reader.configure(values=names)
+        current = services.cards.label if services is not None else AUTO
+        self.reader.set(current if current in names else AUTO)
+
+    def operator_changed(self) -> None:
+        admin = self.app.operator is not None and self.app.operator.is_admin
+        for entry in self._threshold_rows:
+            entry.configure(state="normal" if admin else "disabled")
+        self.t.rebind(self.admin_only, "app.settings.admin_can" if admin
+                      else "app.settings.admin_only")
+
+    # --- saving -------------------------------------------------------------------------------
+
+    def on_save(self, event: Any) -> bool:
+        self.save()
+        return True
+
+    def on_return(self, event: Any) -> bool:
+        self.save()
+        return True
+
+    def save(self) -> None:
+        services = self.services
+        if services is None:
+            return
+        lang = self.t.lang
+        reader = None if self.reader.get() == AUTO else self.reader.get()
+        camera = self.camera.get().strip() or "0"
+        demo = services.demo is not None
+        settings = dataclasses.replace(services.settings, lang=lang)
+        if not demo:
+            settings = dataclasses.replace(settings, reader=reader, camera=camera)
+        point = None
+        if self.app.operator is not None and self.app.operator.is_admin:
+            try:
+                point = _operating_point(services.engine.settings.operating_point,
+                                         self.threshold.get(), self.review_low.get(),
+                                         self.review_high.get())
+            except ValueError:
+                self.t.rebind(self.message, "app.settings.bad_thresholds")
+                return
+        file = services.places.settings_file
+
+        def job() -> None:
+            write_section("app", settings.to_dict(), file)
+            if point is not None:
+                face = read_section("face", file)
+                face["operating_point"] = point.to_dict()
+                write_section("face", face, file)
+
+        def saved(_none: None) -> None:
+            camera_changed = settings.camera != services.settings.camera
+            services.settings = settings
+            if point is not None:
+                services.engine.settings = services.engine.settings.with_operating_point(point)
+            if not demo:
+                services.cards = PcscCards(settings.reader)
+                if camera_changed:
+                    from examdesk.app import camera_factory, camera_label
+
+                    services.hub.switch(camera_factory(settings.camera))
+                    services.camera_label = camera_label(settings.camera)
+            self.t.rebind(self.message, "app.settings.saved", path=str(file))
+
+        self.app.run_job(job, done=saved,
+                         failed=lambda e: self.t.rebind(self.message, "app.plain",
+                                                        text=self.app.error_text(e)))
+
+
+def _readers() -> list[ReaderState]:
+    return list_readers()
+
+
+def _operating_point(current: OperatingPoint, threshold: str, low: str,
+                     high: str) -> OperatingPoint:
+    """The typed numbers, if they make sense: MATCH ≤ low ≤ threshold ≤ high ≤ NO_MATCH."""
+    values = [float(v.replace(",", ".")) for v in (threshold, low, high)]
+    t, lo, hi = values
+    if not (0.0 < lo <= t <= hi < 2.0):
+        raise ValueError("0 < review_low ≤ threshold ≤ review_high < 2")
+    if (t, lo, hi) == (current.threshold, current.review_low, current.review_high):
+        return current
+    return dataclasses.replace(current, threshold=t, review_low=lo, review_high=hi,
+                               source="set by a centre admin in the app")
+
+
+def _set(entry: Any, value: str) -> None:
+    state = entry.cget("state")
+    entry.configure(state="normal")
+    entry.delete(0, "end")
+    entry.insert(0, value)
+    entry.configure(state=state)
