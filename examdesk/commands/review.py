@@ -1,0 +1,225 @@
+"""`examdesk review …`: the education office reviews incidents of every centre.
+
+Connects to the district database with an office login (``--central`` or
+``EXAMDESK_CENTRAL_URL``) on the office's machine, whose key store opens every centre's
+evidence. Decisions are audited in the office's chain and reach the centre at its next sync.
+
+| exit | meaning |
+|---|---|
+| 0 | done |
+| 2 | a value is not valid (filters, dates, a decision without notes) |
+| 3 | the district database or the office's key cannot be reached |
+| 4 | no such incident, centre or session |
+| 6 | refused by the database (not an office login) |
+| 7 | the output cannot be written |
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from examdesk.commands.common import JsonOption, LangOption, fail
+from examdesk.commands.reports import report_fail, write_output
+from examdesk.commands.session import actor, moment
+from examdesk.commands.sync import CentralOption, district_fail
+from examdesk.i18n import Catalog, default_language
+from proctoring import errors
+from proctoring.models import IncidentKind, IncidentStatus
+from reports import errors as rerrors
+
+app = typer.Typer(help="Xét duyệt — the education office's review of incidents.",
+                  no_args_is_help=True)
+
+FromOption = Annotated[str | None, typer.Option("--from", help="first day, dd/mm/yyyy")]
+ToOption = Annotated[str | None, typer.Option("--to", help="last day, included")]
+
+
+def _enum(kind: type[IncidentKind] | type[IncidentStatus], text: str | None, field: str,
+          as_json: bool) -> IncidentKind | IncidentStatus | None:
+    if not text:
+        return None
+    try:
+        return kind(text.strip().upper())
+    except ValueError:
+        choices = ", ".join(m.value.lower() for m in kind)
+        fail("proctoring.invalid_input", as_json, 2, f"{text!r}: {choices}", field=field)
+
+
+@app.command("list")
+def list_cmd(
+    central: CentralOption = None,
+    centre: Annotated[str | None, typer.Option("--centre", help="centre code")] = None,
+    session: Annotated[str | None, typer.Option("--session", help="session code or id")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="e.g. proxy_suspected")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="open, confirmed, dismissed")]
+    = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Danh sách sự cố — incidents across centres, newest first."""
+    from examdesk.commands.fraud import parse_day
+    from proctoring.district import open_office
+    from proctoring.review import IncidentQuery, list_incidents
+    from reports.incidents import Period
+
+    lang = lang or default_language()
+    try:
+        first = parse_day(start, "--from") if start else None
+        last = parse_day(end, "--to") if end else None
+        since = Period(first, first).since if first else None
+        until = Period(last, last).until if last else None
+    except rerrors.ReportsError as exc:
+        report_fail(exc, as_json)
+    query = IncidentQuery(centre=centre, session=session,
+                          kind=_enum(IncidentKind, kind, "--kind", as_json),  # type: ignore[arg-type]
+                          status=_enum(IncidentStatus, status, "--status", as_json),  # type: ignore[arg-type]
+                          since=since, until=until, limit=limit)
+    try:
+        with open_office(central) as office:
+            rows = list_incidents(office, query)
+    except errors.ProctoringError as exc:
+        district_fail(exc, as_json)
+    if as_json:
+        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
+        return
+    catalog = Catalog.load()
+    if not rows:
+        print(catalog.text("review.none", lang))
+    for r in rows:
+        i = r.incident
+        print(f"{str(i.id)[:8]}  {moment(i.started_at)}  {i.kind.value:<16} {i.status.value:<9}"
+              f" {','.join(r.centres):<20} {r.session_code:<16} "
+              f"{catalog.text(i.message_key, lang)}")
+
+
+@app.command("show")
+def show_cmd(
+    incident: Annotated[str, typer.Argument(help="incident id or its first characters")],
+    central: CentralOption = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="write the pictures (decrypted) into this folder, owner-only")] = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Xem sự cố — both check-ins' portraits and live frames side by side."""
+    from proctoring.district import open_office
+    from proctoring.review import incident_file
+
+    lang = lang or default_language()
+    try:
+        with open_office(central) as office:
+            dossier = incident_file(office, incident)
+    except errors.ProctoringError as exc:
+        district_fail(exc, as_json)
+    written: list[str] = []
+    if out is not None:
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for n, side in enumerate(dossier.sides, 1):
+            for label, picture in (("portrait", side.portrait), ("frame", side.frame)):
+                if picture is not None and picture.data is not None:
+                    target = out / f"{n}-{side.centre_code}-{label}.jpg"
+                    write_output(target, picture.data, as_json)
+                    written.append(str(target))
+    if as_json:
+        print(json.dumps({**dossier.to_dict(), "written": written}, ensure_ascii=False))
+        return
+    catalog = Catalog.load()
+    i = dossier.row.incident
+    print(f"{i.id}  {i.kind.value}  {i.status.value}  {catalog.text(i.message_key, lang)}")
+    for side in dossier.sides:
+        c = side.checkin
+        states = "/".join(p.state if p else "—" for p in (side.portrait, side.frame))
+        print(f"  {side.centre_code:<8} {side.session_code:<14} {c.id_number}  "
+              f"{side.full_name or '—':<24} {moment(c.decided_at)}  {states}")
+    for path in written:
+        print(f"  → {path}")
+
+
+@app.command("decide")
+def decide_cmd(
+    incident: Annotated[str, typer.Argument(help="incident id or its first characters")],
+    notes: Annotated[str, typer.Option("--notes", help="why (required)")],
+    confirm: Annotated[bool, typer.Option("--confirm", help="fraud confirmed")] = False,
+    dismiss: Annotated[bool, typer.Option("--dismiss", help="no fraud")] = False,
+    reopen: Annotated[bool, typer.Option("--reopen", help="back to open")] = False,
+    central: CentralOption = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Kết luận — confirm or dismiss with notes (audited; the centre receives it)."""
+    from proctoring.district import open_office
+    from proctoring.review import decide
+
+    lang = lang or default_language()
+    chosen = [s for s, on in ((IncidentStatus.CONFIRMED, confirm),
+                              (IncidentStatus.DISMISSED, dismiss),
+                              (IncidentStatus.OPEN, reopen)) if on]
+    if len(chosen) != 1:
+        fail("proctoring.invalid_input", as_json, 2, "one of --confirm, --dismiss, --reopen",
+             field="decision")
+    try:
+        with open_office(central) as office:
+            done = decide(office, incident, status=chosen[0], notes=notes, actor=actor())
+    except errors.ProctoringError as exc:
+        district_fail(exc, as_json)
+    if as_json:
+        print(json.dumps({"id": str(done.id), "status": done.status.value,
+                          "reviewed_at": done.reviewed_at.isoformat() if done.reviewed_at
+                          else None}, ensure_ascii=False))
+    else:
+        print(Catalog.load().text("review.decided", lang, id=str(done.id)[:8],
+                                  status=done.status.value))
+
+
+@app.command("report")
+def report_cmd(
+    start: Annotated[str, typer.Option("--from", help="first day, dd/mm/yyyy")],
+    end: Annotated[str, typer.Option("--to", help="last day, included")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.csv")],
+    centre: Annotated[str | None, typer.Option("--centre", help="only this centre's code")]
+    = None,
+    central: CentralOption = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Báo cáo toàn sở — the fraud report over every centre of the district."""
+    from examdesk.commands.fraud import parse_day
+    from proctoring.district import open_office
+    from reports.fraud import fraud_csv, fraud_pdf
+    from reports.incidents import EVIDENCE_THUMB, Period, collect_fraud
+    from reports.layout import catalog_words
+
+    lang = lang or default_language()
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".csv"):
+        fail("fraud.bad_format", as_json, 2, path=str(out))
+    try:
+        period = Period(parse_day(start, "--from"), parse_day(end, "--to"))
+    except rerrors.ReportsError as exc:
+        report_fail(exc, as_json)
+    try:
+        with open_office(central) as office:
+            data = collect_fraud(office.store, period, centre_code=centre,
+                                 pictures=None if suffix == ".csv" else EVIDENCE_THUMB)
+            payload = (fraud_csv(data) if suffix == ".csv"
+                       else fraud_pdf(data, catalog_words(lang), lang=lang))
+    except errors.ProctoringError as exc:
+        district_fail(exc, as_json)
+    except rerrors.ReportsError as exc:
+        report_fail(exc, as_json)
+    write_output(out, payload, as_json)
+    if as_json:
+        print(json.dumps({"path": str(out), "findings": len(data.findings),
+                          "by_category": {c.value: n for c, n in data.by_category().items()},
+                          "centres": len(data.centres)}, ensure_ascii=False))
+    else:
+        print(Catalog.load().text("fraud.written", lang, start=f"{period.start:%d/%m/%Y}",
+                                  end=f"{period.end:%d/%m/%Y}", count=len(data.findings),
+                                  path=out))

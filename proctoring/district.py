@@ -1,0 +1,551 @@
+"""The district's PostgreSQL database: its set-up, who may see what, and the office's view.
+
+Access is enforced by PostgreSQL, not by examdesk:
+
+- two group roles: ``examdesk_centre`` (every centre's login role is a member) and
+  ``examdesk_office`` (the education office's login roles);
+- row-level security on every table. A centre role sees and writes only rows whose
+  ``centre_id`` is its own centre (``examdesk_centre_id()``: the centre its login role was
+  registered for in ``district_member``); the office reads everything and writes only what
+  reviewing needs (incident review columns, review notices, proxy incidents and its own audit
+  chain);
+- column privileges on top: a centre may insert its rows but update only the columns listed in
+  :data:`.outbox.MUTABLE` (a check-in's decision after an override, never its machine decision),
+  may not update or delete audit events at all, and cannot read the office-only tables;
+- a centre role registers its own centre row once, through ``examdesk_claim_centre`` (SECURITY
+  DEFINER), and only under the code the office gave it.
+
+``init_district`` runs as the database owner (a role with CREATEROLE), on the office's machine:
+it migrates the schema, (re)applies roles, grants and policies (idempotent: run it again after
+an upgrade), and creates the office's audit chain and X25519 key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, SQLModel, select
+
+from .centres import ensure_centre
+from .crypto import DataKey, KeyStore
+from .district_models import CentreKey, District, DistrictMember
+from .errors import InvalidInput, KeyUnavailable, ProctoringError
+from .keywrap import DistrictDataKey, public_hex, unwrap_data_key
+from .models import AuditEvent, AuditHead, Centre
+from .outbox import MUTABLE
+from .store import HEAD_REVISION, Store, database_url
+from .sync_errors import (
+    AccessRefused,
+    CentralUnavailable,
+    NotADistrict,
+    NotConfigured,
+    SchemaMismatch,
+    SyncError,
+)
+
+CENTRAL_URL_ENV = "EXAMDESK_CENTRAL_URL"
+CENTRE_GROUP = "examdesk_centre"
+OFFICE_GROUP = "examdesk_office"
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# libpq reports a refused login without its SQLSTATE (28P01, 28000): match the server's text.
+_LOGIN_REFUSED = re.compile(r"authentication failed|pg_hba\.conf|role \S+ does not exist|"
+                            r"permission denied for database")
+
+# What a centre role may do per table, beyond SELECT (UPDATE columns come from MUTABLE).
+_CENTRE_WRITES: Mapping[str, str] = {
+    # centre: INSERT only so that the upsert of its own (already claimed) row is allowed.
+    "centre": "INSERT", "app_user": "INSERT", "exam_session": "INSERT", "candidate": "INSERT",
+    "roster_entry": "INSERT", "checkin": "INSERT", "incident": "INSERT",
+    "incident_checkin": "INSERT", "evidence": "INSERT", "evidence_blob": "INSERT",
+    "audit_event": "INSERT", "audit_checkpoint": "INSERT", "audit_head": "",
+    "centre_key": "INSERT", "review_notice": "", "district": "", "district_member": "",
+}
+_CENTRE_UPDATES: Mapping[str, tuple[str, ...]] = {
+    **MUTABLE, "audit_head": ("seq", "hash", "updated_at")}
+# What the office writes: (table privileges, UPDATE columns, rows it may write).
+_OWN = "centre_id = (SELECT examdesk_office_centre_id())"
+_OFFICE_WRITES: Mapping[str, tuple[str, tuple[str, ...], str]] = {
+    "incident": ("INSERT", ("status", "reviewer_notes", "reviewed_by_id", "reviewed_at",
+                            "updated_at"), _OWN),
+    "incident_checkin": ("INSERT", (), _OWN),
+    "review_notice": ("INSERT", (), "true"),
+    "proxy_screen": ("INSERT", (), "true"),
+    "audit_event": ("INSERT", (), _OWN),
+    "audit_checkpoint": ("INSERT", (), _OWN),
+    "audit_head": ("", ("seq", "hash", "updated_at"), _OWN),
+    "app_user": ("INSERT", ("full_name", "role", "active", "updated_at"), _OWN),
+}
+_POLICIES = ("centre_rows", "office_read", "office_insert", "office_update")
+
+
+# --- connecting -----------------------------------------------------------------------------
+
+
+def central_url(url: str | None = None) -> URL:
+    """The district database URL: the argument, else ``EXAMDESK_CENTRAL_URL``."""
+    text = url or os.environ.get(CENTRAL_URL_ENV)
+    if not text:
+        raise NotConfigured(f"no district database: give --central or set {CENTRAL_URL_ENV}")
+    parsed = database_url(text)
+    if parsed.get_backend_name() != "postgresql":
+        raise NotADistrict("the district database is PostgreSQL (row-level security)",
+                           url=safe_url(parsed))
+    return parsed
+
+
+def safe_url(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def central_engine(url: URL) -> Engine:
+    """No pool: every sync opens fresh connections, so none survives an outage half-dead.
+    Keepalives and a TCP user timeout turn a silently dropped network into an error within
+    about half a minute instead of a hang."""
+    return sa.create_engine(url, poolclass=NullPool, connect_args={
+        "connect_timeout": 5, "application_name": "examdesk",
+        "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+        "keepalives_count": 3, "tcp_user_timeout": 30_000})
+
+
+def translate(exc: DBAPIError, url: str) -> SyncError:
+    """A driver error as the district error an operator can act on."""
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if state == "42501" or state.startswith("28") or _LOGIN_REFUSED.search(detail):
+        return AccessRefused(detail, url=url)
+    if isinstance(exc, OperationalError) or exc.connection_invalidated or state.startswith("08"):
+        return CentralUnavailable(detail, url=url)
+    return SyncError(detail, url=url)
+
+
+@contextmanager
+def central_errors(url: str) -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        raise translate(exc, url) from exc
+
+
+def check_schema(conn: sa.Connection, url: str) -> None:
+    found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    if found != HEAD_REVISION:
+        raise SchemaMismatch(f"the district database is at schema {found}, this examdesk "
+                             f"needs {HEAD_REVISION}", url=url, found=found,
+                             wanted=HEAD_REVISION)
+
+
+# --- setting up -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A login role made for a centre or the office. The password is shown once, here."""
+
+    role: str
+    password: str
+    url: str  # the district URL with these credentials
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role, "password": self.password, "url": self.url}
+
+
+@dataclass(frozen=True)
+class DistrictSetup:
+    district_id: uuid.UUID
+    code: str
+    name: str
+    centre_id: uuid.UUID  # the office's own chain
+    box_public_key: str
+    office: Credentials | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"district_id": str(self.district_id), "code": self.code, "name": self.name,
+                "office_centre_id": str(self.centre_id), "box_public_key": self.box_public_key,
+                "office": self.office.to_dict() if self.office else None}
+
+
+def init_district(admin_url: str, *, code: str, name: str, keys: KeyStore, actor: str,
+                  office_role: str | None = None,
+                  office_password: str | None = None) -> DistrictSetup:
+    """Make ``admin_url``'s database a district: schema, roles, grants, row-level security,
+    the office's chain and key. Safe to run again (after an upgrade it grants new tables)."""
+    url = central_url(admin_url)
+    store = _open_admin(url, keys)
+    try:
+        with central_errors(safe_url(url)), store.engine.begin() as conn:
+            for statement in security_statements():
+                conn.exec_driver_sql(statement)
+        district = _ensure_district(store, code, name, keys, actor)
+        office = None
+        if office_role:
+            office = _login_role(store.engine, url, office_role, office_password, OFFICE_GROUP)
+        return DistrictSetup(district.id, district.code, district.name, district.centre_id,
+                             district.box_public_key, office)
+    finally:
+        store.close()
+
+
+def add_centre(admin_url: str, code: str, *, password: str | None = None,
+               role: str | None = None) -> Credentials:
+    """A login role for the centre with this code (made or given a new password)."""
+    url = central_url(admin_url)
+    code = code.strip()
+    if not code:
+        raise InvalidInput("a centre needs a code", field="code")
+    role = role or "centre_" + re.sub(r"[^a-z0-9_]", "_", code.lower())[:55]
+    engine = central_engine(url)
+    try:
+        with central_errors(safe_url(url)):
+            with Session(engine) as tx, tx.begin():
+                district = tx.exec(select(District)).first()
+                if district is None:
+                    raise NotADistrict("run examdesk district init first", url=safe_url(url))
+                if code == district.code:
+                    raise InvalidInput(f"{code!r} is the office's own code", field="code")
+                by_code = tx.exec(select(DistrictMember)
+                                  .where(DistrictMember.centre_code == code)).first()
+                if by_code is not None and by_code.role_name != role:
+                    raise InvalidInput(f"centre {code!r} already has account {by_code.role_name}",
+                                       field="code")
+                if by_code is None:
+                    tx.add(DistrictMember(role_name=role, centre_code=code))
+            return _login_role(engine, url, role, password, CENTRE_GROUP)
+    finally:
+        engine.dispose()
+
+
+def _open_admin(url: URL, keys: KeyStore) -> Store:
+    try:
+        return Store.open(url.render_as_string(hide_password=False), keys=keys)
+    except ProctoringError:
+        raise
+    except DBAPIError as exc:
+        raise translate(exc, safe_url(url)) from exc
+
+
+def _ensure_district(store: Store, code: str, name: str, keys: KeyStore,
+                     actor: str) -> District:
+    box = public_hex(keys.box_key())
+    with store.read() as tx:
+        found = tx.exec(select(District)).first()
+    if found is not None:
+        if found.code != code:
+            raise InvalidInput(f"this database is district {found.code!r}", field="code")
+        if found.box_public_key != box:
+            raise KeyUnavailable("the district was set up with another office key (run "
+                                 "district init on the office's machine)")
+        return found
+    centre = ensure_centre(store, code, name, actor=actor)
+    with store.write() as tx:
+        district = District(code=centre.code, name=centre.name, centre_id=centre.id,
+                            box_public_key=box)
+        tx.add(district)
+        tx.flush()
+        store.audit.append(tx, centre_id=centre.id, actor=actor, action="district.created",
+                           subject_id=district.id,
+                           payload={"code": district.code, "box_public_key": box},
+                           at=store.now())
+        return district
+
+
+def _login_role(engine: Engine, url: URL, role: str, password: str | None,
+                group: str) -> Credentials:
+    if not _ROLE_NAME.match(role):
+        raise InvalidInput(f"role name {role!r}: lower-case letters, digits, _", field="role")
+    password = password or secrets.token_urlsafe(18)
+    if "\x00" in password:
+        raise InvalidInput("a password cannot hold NUL", field="password")
+    quoted = "'" + password.replace("'", "''") + "'"  # standard_conforming_strings is on
+    with central_errors(safe_url(url)), engine.begin() as conn:
+        conn.exec_driver_sql(f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+                CREATE ROLE "{role}" LOGIN;
+            END IF; END $$""")
+        conn.exec_driver_sql(f'ALTER ROLE "{role}" WITH LOGIN PASSWORD {quoted}')
+        conn.exec_driver_sql(f'GRANT {group} TO "{role}"')
+    login = url.set(username=role, password=password)
+    return Credentials(role, password, login.render_as_string(hide_password=False))
+
+
+def security_statements() -> list[str]:
+    """Roles, functions, grants and row-level security policies, as idempotent SQL."""
+    out = [f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{g}') THEN
+            CREATE ROLE {g} NOLOGIN;
+        END IF; END $$""" for g in (CENTRE_GROUP, OFFICE_GROUP)]
+    out += [
+        # No "%" anywhere in these statements: the driver would read it as a placeholder.
+        "DO $$ BEGIN EXECUTE 'REVOKE CONNECT, TEMPORARY ON DATABASE ' "
+        "|| quote_ident(current_database()) || ' FROM PUBLIC'; "
+        "EXECUTE 'GRANT CONNECT ON DATABASE ' || quote_ident(current_database()) "
+        f"|| ' TO {CENTRE_GROUP}, {OFFICE_GROUP}'; END $$",
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f"GRANT USAGE ON SCHEMA public TO {CENTRE_GROUP}, {OFFICE_GROUP}",
+        # Invoker rights: it reads district_member under that table's policy (own row only).
+        """CREATE OR REPLACE FUNCTION examdesk_centre_id() RETURNS uuid LANGUAGE sql STABLE
+           SET search_path = public, pg_temp
+           AS $$ SELECT centre_id FROM district_member WHERE role_name = current_user $$""",
+        """CREATE OR REPLACE FUNCTION examdesk_office_centre_id() RETURNS uuid LANGUAGE sql
+           STABLE SET search_path = public, pg_temp
+           AS $$ SELECT centre_id FROM district LIMIT 1 $$""",
+        # The one way a centre row gets in: under the code the office registered for this
+        # login (session_user: inside SECURITY DEFINER current_user is the owner), once.
+        # The caller says which code it believes it is: a centre given another centre's
+        # credentials by mistake is refused instead of taking that centre's place.
+        "DROP FUNCTION IF EXISTS examdesk_claim_centre(uuid, text)",
+        """CREATE OR REPLACE FUNCTION examdesk_claim_centre(p_id uuid, p_name text,
+                                                          p_code text)
+           RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+           AS $$
+           DECLARE m_id uuid; m_code text; m_centre uuid;
+           BEGIN
+             SELECT id, centre_code, centre_id INTO m_id, m_code, m_centre
+               FROM district_member WHERE role_name = session_user FOR UPDATE;
+             IF NOT FOUND THEN
+               RAISE EXCEPTION 'examdesk: not a centre account of this district'
+                 USING ERRCODE = '42501';
+             END IF;
+             IF m_code <> p_code THEN
+               RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE =
+                 'examdesk: this account is for centre ' || m_code || ', not ' || p_code;
+             END IF;
+             IF m_centre IS NOT NULL AND m_centre <> p_id THEN
+               RAISE EXCEPTION 'examdesk: this account belongs to another centre database'
+                 USING ERRCODE = '42501';
+             END IF;
+             IF m_centre IS NULL THEN
+               INSERT INTO centre (id, code, name, created_at, updated_at)
+                 VALUES (p_id, m_code, p_name, now(), now());
+               INSERT INTO audit_head (id, centre_id, seq, hash, updated_at)
+                 VALUES (gen_random_uuid(), p_id, 0, repeat('0', 64), now());
+               UPDATE district_member SET centre_id = p_id, updated_at = now()
+                 WHERE id = m_id;
+             END IF;
+             RETURN m_code;
+           END $$""",
+    ]
+    out += _retention_functions()
+    for fn in ("examdesk_centre_id()", "examdesk_office_centre_id()",
+               "examdesk_claim_centre(uuid, text, text)", "examdesk_blob_held(uuid)",
+               "examdesk_purge_blobs(uuid[])", "examdesk_release_blobs()"):
+        out.append(f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC")
+    out += [f"GRANT EXECUTE ON FUNCTION {fn} TO {CENTRE_GROUP}, {OFFICE_GROUP}"
+            for fn in ("examdesk_centre_id()", "examdesk_office_centre_id()")]
+    out.append("GRANT EXECUTE ON FUNCTION examdesk_claim_centre(uuid, text, text), "
+               f"examdesk_purge_blobs(uuid[]) TO {CENTRE_GROUP}")
+    out.append(f"GRANT EXECUTE ON FUNCTION examdesk_release_blobs() TO {OFFICE_GROUP}")
+    out.append(f"REVOKE ALL ON alembic_version FROM PUBLIC, {CENTRE_GROUP}, {OFFICE_GROUP}")
+    out.append(f"GRANT SELECT ON alembic_version TO {CENTRE_GROUP}, {OFFICE_GROUP}")
+    for t in SQLModel.metadata.sorted_tables:
+        out += _table_statements(t)
+    return out
+
+
+def _retention_functions() -> list[str]:
+    """Blobs leave the district when their centre purged them on retention, except while an
+    OPEN incident is about them (the same rule as the centre's own purge, but over every
+    incident, including the office's proxy incidents a centre cannot see). Centres delete blobs
+    only through ``examdesk_purge_blobs`` (no DELETE privilege), and only blobs whose evidence
+    row says purged; the office releases held ones when it closes an incident."""
+    held = """CREATE OR REPLACE FUNCTION examdesk_blob_held(p_id uuid) RETURNS boolean
+           LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+           SELECT EXISTS (SELECT 1 FROM evidence e
+                            JOIN incident_checkin l ON l.checkin_id = e.checkin_id
+                            JOIN incident i ON i.id = l.incident_id
+                           WHERE e.id = p_id AND i.status = 'OPEN')
+               OR EXISTS (SELECT 1 FROM evidence e JOIN incident i ON i.id = e.incident_id
+                           WHERE e.id = p_id AND i.status = 'OPEN') $$"""
+    purge = """CREATE OR REPLACE FUNCTION examdesk_purge_blobs(p_ids uuid[]) RETURNS integer
+           LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+           DECLARE mine uuid; n integer;
+           BEGIN
+             SELECT centre_id INTO mine FROM district_member WHERE role_name = session_user;
+             IF mine IS NULL THEN
+               RAISE EXCEPTION USING ERRCODE = '42501',
+                 MESSAGE = 'examdesk: not a centre account of this district';
+             END IF;
+             DELETE FROM evidence_blob b USING evidence e
+              WHERE b.id = ANY(p_ids) AND e.id = b.id AND b.centre_id = mine
+                AND e.purged_at IS NOT NULL AND NOT examdesk_blob_held(b.id);
+             GET DIAGNOSTICS n = ROW_COUNT;
+             RETURN n;
+           END $$"""
+    release = """CREATE OR REPLACE FUNCTION examdesk_release_blobs() RETURNS integer
+           LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+           DECLARE n integer;
+           BEGIN
+             DELETE FROM evidence_blob b USING evidence e
+              WHERE e.id = b.id AND e.purged_at IS NOT NULL AND NOT examdesk_blob_held(b.id);
+             GET DIAGNOSTICS n = ROW_COUNT;
+             RETURN n;
+           END $$"""
+    return [held, purge, release]
+
+
+def _table_statements(t: sa.Table) -> list[str]:
+    name = t.name
+    out = [f"REVOKE ALL ON {name} FROM PUBLIC, {CENTRE_GROUP}, {OFFICE_GROUP}",
+           f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"]
+    out += [f"DROP POLICY IF EXISTS {p} ON {name}" for p in _POLICIES]
+    # The office reads everything.
+    out.append(f"GRANT SELECT ON {name} TO {OFFICE_GROUP}")
+    out.append(f"CREATE POLICY office_read ON {name} FOR SELECT TO {OFFICE_GROUP} USING (true)")
+    if name in _OFFICE_WRITES:
+        privileges, columns, rows = _OFFICE_WRITES[name]
+        if privileges:
+            out.append(f"GRANT {privileges} ON {name} TO {OFFICE_GROUP}")
+            out.append(f"CREATE POLICY office_insert ON {name} FOR INSERT TO {OFFICE_GROUP} "
+                       f"WITH CHECK ({rows})")
+        if columns:
+            out.append(f"GRANT UPDATE ({', '.join(columns)}) ON {name} TO {OFFICE_GROUP}")
+            review = "true" if name == "incident" else rows  # reviews touch every centre's
+            out.append(f"CREATE POLICY office_update ON {name} FOR UPDATE TO {OFFICE_GROUP} "
+                       f"USING ({review}) WITH CHECK ({review})")
+    # A centre: its own rows, with the privileges above; tables not listed stay invisible.
+    if name not in _CENTRE_WRITES:
+        return out
+    if name == "centre":
+        rows = "id = (SELECT examdesk_centre_id())"
+    elif name == "district":
+        rows = "true"  # the office's public key and name: what every centre needs to know
+    elif name == "district_member":
+        rows = "role_name = current_user"
+    else:
+        rows = "centre_id = (SELECT examdesk_centre_id())"
+    privileges = ", ".join(p for p in ("SELECT", _CENTRE_WRITES[name]) if p)
+    out.append(f"GRANT {privileges} ON {name} TO {CENTRE_GROUP}")
+    columns = _CENTRE_UPDATES.get(name, ())
+    if columns:
+        out.append(f"GRANT UPDATE ({', '.join(columns)}) ON {name} TO {CENTRE_GROUP}")
+    out.append(f"CREATE POLICY centre_rows ON {name} FOR ALL TO {CENTRE_GROUP} "
+               f"USING ({rows}) WITH CHECK ({rows})")
+    return out
+
+
+# --- the office's view ------------------------------------------------------------------------
+
+
+class OfficeKeyStore(KeyStore):
+    """The office machine's key store, whose data key also opens every centre's evidence (the
+    centres' keys, unwrapped from ``centre_key`` with the office's X25519 key, in memory only)."""
+
+    def __init__(self, base: KeyStore, engine: Engine, district_code: str) -> None:
+        super().__init__(base.folder, use_keyring=base.use_keyring)
+        self._engine = engine
+        self._district_code = district_code
+
+    def data_key(self) -> DataKey:
+        return DistrictDataKey(super().data_key().key, loader=self.centre_keys)
+
+    def centre_keys(self) -> dict[str, DataKey]:
+        box = self.box_key()
+        with Session(self._engine) as tx:
+            rows = tx.exec(select(CentreKey)
+                           .where(CentreKey.box_public_key == public_hex(box))).all()
+        keys: dict[str, DataKey] = {}
+        for row in rows:
+            try:
+                keys[row.key_id] = unwrap_data_key(row.wrapped, box,
+                                                   district_code=self._district_code,
+                                                   centre_id=row.centre_id, key_id=row.key_id)
+            except KeyUnavailable:
+                continue  # altered or not for us: that centre's evidence shows as unreadable
+        return keys
+
+
+@dataclass
+class Office:
+    """The education office connected to its district: a :class:`Store` on the district
+    database whose audit chain is the office's own and whose data key opens every centre's
+    evidence."""
+
+    store: Store
+    district: District
+
+    @property
+    def centre_id(self) -> uuid.UUID:
+        """The office's own centre row: its audit chain and the owner of proxy incidents."""
+        return self.district.centre_id
+
+    @property
+    def can_decrypt(self) -> bool:
+        """Whether this machine holds the office's private key (else evidence is unreadable)."""
+        return public_hex(self.store.keys.box_key()) == self.district.box_public_key
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Office:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def open_office(url: str | None = None, *, keys: KeyStore | None = None) -> Office:
+    """Connect as the office (``url`` or ``EXAMDESK_CENTRAL_URL`` with office credentials)."""
+    parsed = central_url(url)
+    safe = safe_url(parsed)
+    engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    try:
+        with central_errors(safe):
+            with engine.connect() as conn:
+                check_schema(conn, safe)
+            with Session(engine) as tx:
+                district = tx.exec(select(District)).first()
+        if district is None:
+            raise NotADistrict("run examdesk district init first", url=safe)
+    except BaseException:
+        engine.dispose()
+        raise
+    base = keys or KeyStore.default()
+    store = Store(engine, OfficeKeyStore(base, engine, district.code))
+    return Office(store, district)
+
+
+@dataclass(frozen=True)
+class MemberState:
+    """A centre of the district as the office sees it."""
+
+    code: str
+    role: str
+    centre_id: uuid.UUID | None  # None: never synced
+    name: str | None
+    events: int  # audit events received
+    last_event_at: datetime | None
+
+    def to_dict(self) -> dict[str, object]:
+        when = self.last_event_at
+        return {"code": self.code, "role": self.role,
+                "centre_id": str(self.centre_id) if self.centre_id else None,
+                "name": self.name, "events": self.events,
+                "last_event_at": when.isoformat() if when else None}
+
+
+def members(office: Office) -> list[MemberState]:
+    with office.store.read() as tx:
+        rows = tx.exec(select(DistrictMember).order_by(DistrictMember.centre_code)).all()
+        out = []
+        for m in rows:
+            centre = tx.get(Centre, m.centre_id) if m.centre_id else None
+            head = (tx.exec(select(AuditHead).where(AuditHead.centre_id == m.centre_id)).first()
+                    if m.centre_id else None)
+            last = None
+            if head is not None and head.seq:
+                last = tx.exec(select(AuditEvent.occurred_at).where(
+                    AuditEvent.centre_id == m.centre_id, AuditEvent.seq == head.seq)).first()
+            out.append(MemberState(m.centre_code, m.role_name, m.centre_id,
+                                   centre.name if centre else None,
+                                   head.seq if head else 0, last))
+        return out

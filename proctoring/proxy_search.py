@@ -1,0 +1,277 @@
+"""Cross-centre proxy search: every admitted face against every admitted face of another ID.
+
+A hired proxy who sits for several candidates shows up as one face under several ID numbers,
+often at different centres and on different days, where no single centre can see it. The office
+screens the district's admitted check-ins (their live embeddings) with the matcher's blocked
+all-pairs scan (:meth:`biometrics.matcher.Gallery.duplicates`, BLAS sgemm):
+
+- **incrementally**: only check-ins not screened before are scanned, against each other and
+  against every stored one. With the new rows first in the gallery, ``duplicates(rows=(0, m))``
+  visits exactly the pairs (new, new) and (new, stored): m·(N+m) products instead of (N+m)²/2;
+  ``proxy_screen`` records what was screened, in the same transaction as the incidents;
+- **idempotently**: an incident's id is derived from its two check-ins (UUIDv5), so screening
+  again, or two offices screening at once, never opens a second incident for the same pair;
+  a pair the check-in workflow already linked in a proxy incident is not reported again;
+- a pair of the **same ID** is never a proxy (the same person at another stage or centre).
+
+Proxy incidents belong to the office (its centre row and audit chain): a centre's credentials
+do not show them, because they name another centre's candidate. Each links both check-ins (and
+through them both centres and their evidence) and lists both centres in its details.
+
+The distance threshold defaults to the calibrated "match without a second look" bound. At
+district scale the expected false pairs per screen are new × stored × FMR(threshold): a site
+should calibrate this threshold for 1:N (``examdesk face calibrate``) before trusting it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from numpy.typing import NDArray
+from sqlmodel import Session, col, select
+
+from biometrics.config import OperatingPoint
+from biometrics.matcher import Gallery
+
+from .audit import json_ready
+from .checkins import EMBEDDING_DIM
+from .district import Office
+from .district_models import ProxyScreen
+from .evidence import open_blob
+from .models import (
+    AuditHead,
+    Centre,
+    CheckIn,
+    Decision,
+    Evidence,
+    EvidenceBlob,
+    EvidenceKind,
+    Incident,
+    IncidentCheckIn,
+    IncidentKind,
+    Severity,
+)
+
+DEFAULT_THRESHOLD = OperatingPoint().review_low
+_PAIR_NAMESPACE = uuid.UUID("6f1b7d4e-2c1a-5b8e-9d0f-0e5a3c7b9a11")
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FacePair:
+    """``new`` indexes the new rows; ``other`` the gallery [new; stored] (< len(new): a new
+    row, else stored row ``other - len(new)``)."""
+
+    new: int
+    other: int
+    distance: float
+
+
+def screen_faces(new: NDArray[np.float32], stored: NDArray[np.float32],
+                 threshold: float) -> list[FacePair]:
+    """Every pair within ``threshold`` between a new row and a later new row or a stored row.
+
+    Embeddings are unit float32 rows (n, 128). ``stored`` is concatenated after ``new`` once
+    (one copy of the gallery per screen)."""
+    m = len(new)
+    if m == 0:
+        return []
+    x = np.concatenate([new, stored]) if len(stored) else new
+    gallery = Gallery(list(map(str, range(len(x)))), x)  # row numbers as ids
+    found = gallery.duplicates(threshold, rows=(0, m))
+    return [FacePair(p.a, p.b, p.distance) for p in found.pairs]
+
+
+# --- the district screen ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    checkin_id: uuid.UUID
+    centre_id: uuid.UUID
+    session_id: uuid.UUID
+    id_number: str
+    decided_at: Any
+    screened: bool
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    screened: int  # new check-ins screened this time
+    faces_new: int
+    faces_stored: int
+    pairs: int  # face pairs within the threshold (several embeddings per check-in count once)
+    incidents: tuple[uuid.UUID, ...]  # opened now
+    known: int  # pairs an incident already covered
+    load_seconds: float
+    match_seconds: float
+    threshold: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"screened": self.screened, "faces_new": self.faces_new,
+                "faces_stored": self.faces_stored, "pairs": self.pairs,
+                "incidents": [str(i) for i in self.incidents], "known": self.known,
+                "load_seconds": round(self.load_seconds, 3),
+                "match_seconds": round(self.match_seconds, 3), "threshold": self.threshold}
+
+
+def pair_incident_id(a: uuid.UUID, b: uuid.UUID) -> uuid.UUID:
+    first, second = sorted((a, b))
+    return uuid.uuid5(_PAIR_NAMESPACE, f"proxy:{first}:{second}")
+
+
+def screen_district(office: Office, *, actor: str,
+                    threshold: float = DEFAULT_THRESHOLD) -> ScreenResult:
+    """Screen every admitted check-in not screened yet; open one incident per new pair."""
+    t0 = time.perf_counter()
+    with office.store.read() as tx:
+        admitted = _admitted(tx)
+        faces = _faces(office, tx, admitted)
+    new_rows = [(cid, v) for cid, v in faces if not admitted[cid].screened]
+    old_rows = [(cid, v) for cid, v in faces if admitted[cid].screened]
+    new = _matrix([v for _, v in new_rows])
+    stored = _matrix([v for _, v in old_rows])
+    owners = [cid for cid, _ in new_rows] + [cid for cid, _ in old_rows]
+    t1 = time.perf_counter()
+    found = screen_faces(new, stored, threshold)
+    t2 = time.perf_counter()
+    best: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
+    for p in found:
+        a, b = owners[p.new], owners[p.other]
+        if a == b or admitted[a].id_number == admitted[b].id_number:
+            continue
+        key = (a, b) if a < b else (b, a)
+        best[key] = min(p.distance, best.get(key, p.distance))
+    unscreened = [c for c in admitted.values() if not c.screened]
+    opened, known = _record(office, admitted, best, unscreened, faces, actor, threshold)
+    return ScreenResult(len(unscreened), len(new_rows), len(old_rows), len(best),
+                        tuple(opened), known, t1 - t0, t2 - t1, threshold)
+
+
+def _admitted(tx: Session) -> dict[uuid.UUID, _Admitted]:
+    c, screened = CheckIn.__table__.c, ProxyScreen.__table__.c  # type: ignore[attr-defined]
+    rows = tx.connection().execute(
+        sa.select(c.id, c.centre_id, c.session_id, c.id_number, c.decided_at, screened.id)
+        .outerjoin(ProxyScreen, screened.id == c.id)
+        .where(c.decision == Decision.ADMIT.value)).all()
+    return {r[0]: _Admitted(r[0], r[1], r[2], r[3], r[4], r[5] is not None) for r in rows}
+
+
+def _faces(office: Office, tx: Session, admitted: dict[uuid.UUID, _Admitted]
+           ) -> list[tuple[uuid.UUID, NDArray[np.float32]]]:
+    """(check-in, unit embedding) for every live embedding of an admitted check-in, decrypted
+    in memory with the centre's key (unwrapped by the office)."""
+    query = (select(Evidence, EvidenceBlob)
+             .join(EvidenceBlob, col(EvidenceBlob.id) == col(Evidence.id))
+             .join(CheckIn, col(CheckIn.id) == col(Evidence.checkin_id))
+             .where(CheckIn.decision == Decision.ADMIT)
+             .where(Evidence.kind == EvidenceKind.LIVE_EMBEDDING)
+             .where(col(Evidence.purged_at).is_(None))
+             .order_by(col(Evidence.checkin_id), col(Evidence.id)))
+    out: list[tuple[uuid.UUID, NDArray[np.float32]]] = []
+    for ev, blob in tx.exec(query):
+        if ev.checkin_id not in admitted:
+            continue
+        matrix = np.frombuffer(open_blob(office.store, ev, blob), dtype="<f4")
+        for row in matrix.reshape(-1, EMBEDDING_DIM):
+            norm = float(np.linalg.norm(row))
+            if norm > 0:
+                out.append((ev.checkin_id, (row / norm).astype(np.float32)))
+    return out
+
+
+def _matrix(vectors: list[NDArray[np.float32]]) -> NDArray[np.float32]:
+    if not vectors:
+        return np.zeros((0, EMBEDDING_DIM), np.float32)
+    return np.ascontiguousarray(np.vstack(vectors), dtype=np.float32)
+
+
+def _record(office: Office, admitted: dict[uuid.UUID, _Admitted],
+            best: dict[tuple[uuid.UUID, uuid.UUID], float], unscreened: list[_Admitted],
+            faces: list[tuple[uuid.UUID, NDArray[np.float32]]], actor: str,
+            threshold: float) -> tuple[list[uuid.UUID], int]:
+    store = office.store
+    per_checkin: dict[uuid.UUID, int] = {}
+    for cid, _ in faces:
+        per_checkin[cid] = per_checkin.get(cid, 0) + 1
+    opened: list[uuid.UUID] = []
+    known = 0
+    with store.write() as tx:
+        # The office's chain head: screens and reviews take turns (and incident ids are
+        # deterministic anyway, so a race could not duplicate one).
+        tx.exec(select(AuditHead).where(AuditHead.centre_id == office.centre_id)
+                .with_for_update()).one()
+        linked = _proxy_links(tx, {c for pair in best for c in pair})
+        codes = {c.id: c.code for c in tx.exec(select(Centre)).all()}
+        now = store.now()
+        for (a, b), distance in sorted(best.items(), key=lambda kv: kv[1]):
+            iid = pair_incident_id(a, b)
+            if frozenset((a, b)) in linked or tx.get(Incident, iid) is not None:
+                known += 1
+                continue
+            opened.append(_open(tx, office, iid, admitted[a], admitted[b], distance, threshold,
+                                codes, actor, now))
+        for start in range(0, len(unscreened), _CHUNK):
+            chunk = unscreened[start:start + _CHUNK]
+            done = set(tx.exec(select(ProxyScreen.id).where(
+                col(ProxyScreen.id).in_([c.checkin_id for c in chunk]))).all())
+            for c in chunk:
+                if c.checkin_id not in done:
+                    tx.add(ProxyScreen(id=c.checkin_id, centre_id=c.centre_id,
+                                       faces=per_checkin.get(c.checkin_id, 0), screened_at=now))
+    return opened, known
+
+
+def _proxy_links(tx: Session, checkins: set[uuid.UUID]) -> set[frozenset[uuid.UUID]]:
+    """Pairs of these check-ins that some proxy incident already links (e.g. the check-in
+    workflow's own duplicate check within a session)."""
+    members: dict[uuid.UUID, set[uuid.UUID]] = {}
+    ids = sorted(checkins)
+    for start in range(0, len(ids), _CHUNK):
+        rows = tx.exec(select(IncidentCheckIn.incident_id, IncidentCheckIn.checkin_id)
+                       .join(Incident, col(Incident.id) == col(IncidentCheckIn.incident_id))
+                       .where(Incident.kind == IncidentKind.PROXY_SUSPECTED)
+                       .where(col(IncidentCheckIn.checkin_id).in_(ids[start:start + _CHUNK])))
+        for incident_id, checkin_id in rows:
+            members.setdefault(incident_id, set()).add(checkin_id)
+    return {frozenset((a, b)) for group in members.values() for a in group for b in group
+            if a != b}
+
+
+def _open(tx: Session, office: Office, iid: uuid.UUID, a: _Admitted, b: _Admitted,
+          distance: float, threshold: float, codes: dict[uuid.UUID, str], actor: str,
+          now: Any) -> uuid.UUID:
+    earlier, later = sorted((a, b), key=lambda c: (c.decided_at, str(c.checkin_id)))
+    cross = earlier.centre_id != later.centre_id
+    details = {"scope": "cross_centre" if cross else "same_centre",
+               "distance": round(distance, 4), "threshold": threshold,
+               "checkins": [earlier.checkin_id, later.checkin_id],
+               "centres": [earlier.centre_id, later.centre_id],
+               "centre_codes": [codes.get(earlier.centre_id), codes.get(later.centre_id)],
+               "sessions": [earlier.session_id, later.session_id]}
+    incident = Incident(id=iid, centre_id=office.centre_id, session_id=later.session_id,
+                        kind=IncidentKind.PROXY_SUSPECTED,
+                        severity=Severity.CRITICAL if cross else Severity.HIGH,
+                        message_key=("incident.proxy_cross_centre" if cross
+                                     else "incident.proxy_other_session"),
+                        details=json_ready(details), started_at=later.decided_at)
+    tx.add(incident)
+    tx.flush()
+    for c in (earlier, later):
+        tx.add(IncidentCheckIn(centre_id=office.centre_id, incident_id=iid,
+                               checkin_id=c.checkin_id))
+    tx.flush()
+    office.store.audit.append(tx, centre_id=office.centre_id, actor=actor,
+                              action="incident.opened", subject_id=iid,
+                              payload={"kind": IncidentKind.PROXY_SUSPECTED,
+                                       "scope": details["scope"],
+                                       "checkins": [earlier.checkin_id, later.checkin_id],
+                                       "centres": [earlier.centre_id, later.centre_id],
+                                       "distance": round(distance, 4)},
+                              at=now)
+    return iid

@@ -1,0 +1,147 @@
+"""Migration 0002 (district sync) on the databases that exist: a centre's SQLite database made
+by the 0001 release and full of check-ins, a district PostgreSQL database at 0001, and back."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import NullPool
+from sqlmodel import select
+
+from proctoring import audit
+from proctoring.centres import ensure_centre
+from proctoring.crypto import KeyStore
+from proctoring.district import add_centre, init_district
+from proctoring.models import AuditEvent, CheckIn, Role, User
+from proctoring.store import HEAD_REVISION, MIGRATIONS, Store, create_engine, database_url, metadata
+from proctoring.sync import local_centre, sync_once
+
+from .builders import ACTOR, CENTRES, admit, person, session_with_roster, unit
+from .conftest import DISTRICT_CODE, DistrictEnv
+from .pgcluster import PrivateCluster
+
+
+def _alembic(engine: sa.Engine, target: str, *, down: bool = False) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, target)
+
+
+def _revision_and_drift(engine: sa.Engine) -> tuple[str | None, list[object]]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return context.get_current_revision(), list(compare_metadata(context, metadata()))
+
+
+def _store_at_0001(url: str, keys: KeyStore) -> Store:
+    """A database exactly as the 0001 release left it; the 0001 tables are all the check-in
+    code below writes, so today's code fills it like the old release did."""
+    engine = create_engine(database_url(url))
+    _alembic(engine, "0001")
+    return Store(engine, keys)
+
+
+def test_a_centre_database_from_0001_upgrades_keeps_its_data_and_syncs(
+        district: DistrictEnv, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    keys = KeyStore(tmp_path / "keys", use_keyring=False)
+    old = _store_at_0001(url, keys)
+    try:
+        ensure_centre(old, "HN01", CENTRES["HN01"], actor=ACTOR)
+        session, entries = session_with_roster(old, "S1", [person(1), person(2)])
+        for i, entry in enumerate(entries):
+            admit(old, session, entry, person(i + 1)[0], unit(i))
+        with old.read() as tx:
+            events = len(tx.exec(select(AuditEvent)).all())
+        assert _revision_and_drift(old.engine)[0] == "0001"
+    finally:
+        old.close()
+
+    store = Store.open(url, keys=keys)  # what the new release does on start
+    try:
+        revision, drift = _revision_and_drift(store.engine)
+        assert (revision, drift) == (HEAD_REVISION, [])
+        with store.read() as tx:
+            assert len(tx.exec(select(CheckIn)).all()) == 2
+            assert len(tx.exec(select(AuditEvent)).all()) == events
+            assert audit.verify(tx, keys).ok
+        # Usernames are unique per centre now (the district holds every centre's "gv01").
+        centre = local_centre(store).id
+        with store.write() as tx:
+            tx.add(User(centre_id=centre, username="gv01", full_name="A",
+                        role=Role.INVIGILATOR))
+        with pytest.raises(IntegrityError), store.write() as tx:
+            tx.add(User(centre_id=centre, username="gv01", full_name="B",
+                        role=Role.INVIGILATOR))
+        # Everything recorded before the upgrade reaches the district.
+        first = sync_once(store, district.centre_urls["HN01"])
+        assert first.ok and first.pushed_events == events and first.rows["checkin"] == 2
+        assert district.count("checkin", f"centre_id = '{centre}'") == 2
+    finally:
+        store.close()
+
+
+def test_0002_downgrades_and_upgrades_again_on_sqlite(tmp_path: Path) -> None:
+    engine = create_engine(database_url(f"sqlite:///{tmp_path / 'x.db'}"))
+    try:
+        _alembic(engine, "head")
+        _alembic(engine, "0001", down=True)
+        revision, _ = _revision_and_drift(engine)
+        assert revision == "0001"
+        assert "sync_state" not in sa.inspect(engine).get_table_names()
+        _alembic(engine, "head")
+        assert _revision_and_drift(engine) == (HEAD_REVISION, [])
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def blank_pg(cluster: PrivateCluster) -> Iterator[str]:
+    name = f"mig_{secrets.token_hex(5)}"
+    admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield cluster.url(name)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def test_a_postgres_database_at_0001_becomes_a_district(blank_pg: str,
+                                                        office_keys: KeyStore) -> None:
+    """A district that ran the 0001 release as a shared store: init_district upgrades it, and
+    the result is the same schema, with row-level security, as a fresh district's."""
+    old = _store_at_0001(blank_pg, office_keys)
+    try:
+        ensure_centre(old, "HN01", CENTRES["HN01"], actor=ACTOR)
+    finally:
+        old.close()
+    init_district(blank_pg, code=DISTRICT_CODE, name="Sở", keys=office_keys, actor="t:office")
+    creds = add_centre(blank_pg, "HP02", password="pw-mig")
+    engine = sa.create_engine(blank_pg, poolclass=NullPool)
+    try:
+        assert _revision_and_drift(engine) == (HEAD_REVISION, [])
+        with engine.connect() as conn:
+            unsecured = conn.execute(sa.text(
+                "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname <> "
+                "'alembic_version' AND relnamespace = 'public'::regnamespace AND NOT "
+                "relrowsecurity")).scalars().all()
+            assert unsecured == []
+            assert conn.execute(sa.text("SELECT count(*) FROM centre")).scalar_one() == 2
+        centre = sa.create_engine(creds.url, poolclass=NullPool)
+        with centre.connect() as conn:  # the old row is not the new centre's to see
+            assert conn.execute(sa.text("SELECT count(*) FROM centre")).scalar_one() == 0
+        centre.dispose()
+    finally:
+        engine.dispose()

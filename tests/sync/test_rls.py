@@ -1,0 +1,179 @@
+"""Access control in PostgreSQL itself: a centre's login sees and changes only its own rows;
+the office reads everything and writes only what reviewing needs. Each check connects with
+the real credentials and tries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from proctoring.checkins import record_override
+from proctoring.models import Decision
+from proctoring.store import Store
+from proctoring.sync import local_centre, sync_once
+
+from .builders import ACTOR, admit, person, session_with_roster, unit
+from .conftest import OFFICE_PASSWORD, OFFICE_ROLE, DistrictEnv
+
+# Tables holding centre rows, and the column that says whose.
+OWNED = {t.name: ("id" if t.name == "centre" else "centre_id")
+         for t in SQLModel.metadata.sorted_tables
+         if ("centre_id" in t.c or t.name == "centre")
+         and t.name not in ("district", "district_member")}  # (checked on their own)
+OFFICE_ONLY = ("proxy_screen", "sync_state")
+
+
+@pytest.fixture
+def synced(district: DistrictEnv, centres: dict[str, Store]) -> dict[str, uuid.UUID]:
+    """Both centres with a session, two check-ins and an override each, synced."""
+    ids = {}
+    for n, (code, store) in enumerate(centres.items()):
+        session, entries = session_with_roster(store, "S1", [person(10 * n + i) for i in (0, 1)])
+        checkins = [admit(store, session, e, person(10 * n + i)[0], unit(10 * n + i)).checkin
+                    for i, e in enumerate(entries)]
+        record_override(store, checkins[0].id, decision=Decision.REJECT, reason="kiểm tra",
+                        operator_id=None, actor=ACTOR)
+        assert sync_once(store, district.centre_urls[code]).ok
+        ids[code] = local_centre(store).id
+    return ids
+
+
+def _engine(env: DistrictEnv, role: str, password: str) -> sa.Engine:
+    return sa.create_engine(env.url_as(role, password, direct=True), poolclass=NullPool)
+
+
+@pytest.fixture
+def as_hn01(district: DistrictEnv) -> Iterator[sa.Engine]:
+    engine = _engine(district, "centre_hn01", district.centre_passwords["HN01"])
+    yield engine
+    engine.dispose()
+
+
+def _refused(engine: sa.Engine, sql: str, **params: object) -> str:
+    """Run ``sql``; it must fail with a permission or row-level security error."""
+    with pytest.raises(DBAPIError) as caught, engine.begin() as conn:
+        conn.execute(sa.text(sql), params)
+    state = getattr(caught.value.orig, "sqlstate", None)
+    assert state == "42501", caught.value
+    return str(caught.value.orig)
+
+
+def test_a_centre_sees_only_its_own_rows(district: DistrictEnv, synced: dict[str, uuid.UUID],
+                                         as_hn01: sa.Engine) -> None:
+    mine, theirs = synced["HN01"], synced["HP02"]
+    admin = district.admin()
+    with as_hn01.connect() as conn, admin.connect() as root:
+        for name, column in OWNED.items():
+            if name in OFFICE_ONLY:
+                continue
+            total = root.execute(sa.text(f"SELECT count(*) FROM {name} WHERE {column} = :c"),
+                                 {"c": theirs}).scalar_one()
+            seen = conn.execute(sa.text(f"SELECT count(*) FROM {name} WHERE {column} = :c"),
+                                {"c": theirs}).scalar_one()
+            assert seen == 0, f"{name}: HN01 sees {seen} of HP02's {total} rows"
+            own = root.execute(sa.text(f"SELECT count(*) FROM {name} WHERE {column} = :c"),
+                               {"c": mine}).scalar_one()
+            everything = conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
+            assert everything == own, name
+        assert root.execute(sa.text("SELECT count(*) FROM checkin WHERE centre_id = :c"),
+                            {"c": theirs}).scalar_one() == 2
+        # Its own account row only; the office's key (public) is readable.
+        assert conn.execute(sa.text("SELECT role_name FROM district_member")).scalars().all() \
+            == ["centre_hn01"]
+        assert conn.execute(sa.text("SELECT count(*) FROM district")).scalar_one() == 1
+    admin.dispose()
+    for table in OFFICE_ONLY:
+        _refused(as_hn01, f"SELECT * FROM {table}")
+    # A role switch does not widen the view: the group role itself maps to no centre.
+    with as_hn01.connect() as conn:
+        conn.exec_driver_sql("SET ROLE examdesk_centre")
+        assert conn.execute(sa.text("SELECT count(*) FROM checkin")).scalar_one() == 0
+
+
+def test_a_centre_cannot_change_another_centres_rows_or_its_own_history(
+        district: DistrictEnv, synced: dict[str, uuid.UUID], as_hn01: sa.Engine) -> None:
+    theirs = synced["HP02"]
+    admin = district.admin()
+    with admin.connect() as root:
+        victim = root.execute(sa.text("SELECT id, session_id FROM checkin WHERE centre_id = :c "
+                                      "LIMIT 1"), {"c": theirs}).one()
+        own = root.execute(sa.text("SELECT id FROM checkin WHERE centre_id = :c LIMIT 1"),
+                           {"c": synced["HN01"]}).scalar_one()
+        own_incident = root.execute(sa.text("SELECT id FROM incident WHERE centre_id = :c"),
+                                    {"c": synced["HN01"]}).scalar_one()
+    with as_hn01.begin() as conn:  # invisible rows cannot be updated: 0 rows
+        assert conn.execute(sa.text("UPDATE checkin SET decision = 'ADMIT' WHERE id = :i"),
+                            {"i": victim.id}).rowcount == 0
+        # Blobs go only through the retention function: only its own, only purged ones.
+        blobs = list(conn.execute(sa.text("SELECT id FROM evidence_blob")).scalars())
+        assert conn.execute(sa.text("SELECT examdesk_purge_blobs(:ids)"),
+                            {"ids": blobs}).scalar_one() == 0
+    _refused(as_hn01, "DELETE FROM evidence_blob")
+    # Writing a row in another centre's name: refused by the policy's WITH CHECK.
+    message = _refused(as_hn01, "INSERT INTO incident_checkin (id, centre_id, incident_id, "
+                       "checkin_id, created_at, updated_at) VALUES (:i, :c, :inc, :ck, now(), "
+                       "now())", i=uuid.uuid4(), c=theirs, inc=own_incident, ck=victim.id)
+    assert "row-level security" in message
+    # Moving one's own row to another centre: refused too.
+    _refused(as_hn01, "UPDATE checkin SET centre_id = :c WHERE id = :i", i=own, c=theirs)
+    # History is fixed: no deleting or rewriting audit events, no changing what the machine
+    # decided, no deciding one's own incident.
+    _refused(as_hn01, "DELETE FROM audit_event")
+    _refused(as_hn01, "UPDATE audit_event SET payload = '{}'")
+    _refused(as_hn01, "UPDATE checkin SET machine_decision = 'ADMIT' WHERE id = :i", i=own)
+    _refused(as_hn01, "UPDATE incident SET status = 'DISMISSED'")
+    _refused(as_hn01, "INSERT INTO review_notice (id, centre_id, seq, incident_id, status, "
+             "reviewer, reviewed_at, created_at, updated_at) VALUES (:i, :c, 999, :inc, "
+             "'DISMISSED', 'me', now(), now(), now())", i=uuid.uuid4(), c=synced["HN01"],
+             inc=own_incident)
+    # Nor registering as another centre, nor another installation as itself.
+    _refused(as_hn01, "SELECT examdesk_claim_centre(:i, 'x', 'HP02')", i=uuid.uuid4())
+    _refused(as_hn01, "SELECT examdesk_claim_centre(:i, 'x', 'HN01')", i=uuid.uuid4())
+    admin.dispose()
+
+
+def test_the_office_reads_everything_and_writes_only_reviews(
+        district: DistrictEnv, synced: dict[str, uuid.UUID]) -> None:
+    office = _engine(district, OFFICE_ROLE, OFFICE_PASSWORD)
+    try:
+        with office.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(DISTINCT centre_id) FROM checkin")
+                                ).scalar_one() == 2
+            assert conn.execute(sa.text("SELECT count(*) FROM evidence_blob")).scalar_one() == 12
+        # Not a centre's data, not a centre's chain.
+        _refused(office, "UPDATE checkin SET decision = 'ADMIT'")
+        _refused(office, "DELETE FROM evidence")
+        _refused(office, "INSERT INTO audit_event (id, centre_id, seq, occurred_at, actor, "
+                 "action, subject_id, payload, prev_hash, hash) VALUES (:i, :c, 99, now(), "
+                 "'x', 'x', :i, '{}', 'x', 'x')", i=uuid.uuid4(), c=synced["HN01"])
+        with office.begin() as conn:
+            assert conn.execute(sa.text("UPDATE audit_head SET seq = 0 WHERE centre_id = :c"),
+                                {"c": synced["HN01"]}).rowcount == 0
+            assert conn.execute(sa.text(
+                "UPDATE incident SET status = 'CONFIRMED', reviewer_notes = 'ok' "
+                "WHERE centre_id = :c"), {"c": synced["HP02"]}).rowcount == 1
+    finally:
+        office.dispose()
+
+
+def test_a_centre_password_opens_only_that_centre(district: DistrictEnv,
+                                                  synced: dict[str, uuid.UUID]) -> None:
+    with pytest.raises(DBAPIError):
+        _engine(district, "centre_hn01", district.centre_passwords["HP02"]).connect()
+
+
+def test_every_table_has_row_level_security(district: DistrictEnv) -> None:
+    engine = district.admin()
+    with engine.connect() as conn:
+        flags: dict[str, bool] = dict(conn.execute(sa.text(
+            "SELECT relname, relrowsecurity FROM pg_class WHERE relkind = 'r' AND "
+            "relnamespace = 'public'::regnamespace AND relname <> 'alembic_version'")).all())
+    engine.dispose()
+    assert set(flags) == set(SQLModel.metadata.tables)
+    assert [name for name, on in flags.items() if not on] == []
