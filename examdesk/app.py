@@ -379,10 +379,12 @@ class ExamDeskApp:
         from .views.checkin import CheckInView
         from .views.incidents import IncidentsView
         from .views.printing import PrintView
+        from .views.review import ReviewView
         from .views.roster import RosterView
         from .views.sessions import SessionsView
         from .views.settings import SettingsView
         from .views.signin import SignInView
+        from .views.sync_state import SyncBadge
 
         root, t, f = self.root, self.texts, self.fonts
         root.grid_rowconfigure(1, weight=1)
@@ -408,6 +410,9 @@ class ExamDeskApp:
         if self.options.demo:
             ctk.CTkLabel(header, text=" DEMO ", font=f.bold, text_color=ACCENT,
                          fg_color="white", corner_radius=6).grid(row=0, column=5, padx=(0, 12))
+        self.sync_badge = SyncBadge(header, self)  # the district sync: views/sync_state.py
+        self.sync_badge.grid(row=0, column=6, padx=(0, 12))
+        self.sync_badge.grid_remove()
 
         side = ctk.CTkFrame(root, width=226, corner_radius=0, fg_color="#e9edf2")
         side.grid(row=1, column=0, sticky="ns")
@@ -438,7 +443,7 @@ class ExamDeskApp:
 
         self.views: dict[str, View] = {}
         for cls in (SignInView, SessionsView, CheckInView, RosterView, IncidentsView, PrintView,
-                    SettingsView):
+                    SettingsView, ReviewView):
             view = cls(content, self)
             view.grid(row=0, column=0, sticky="nsew")
             view.grid_remove()
@@ -504,6 +509,10 @@ class ExamDeskApp:
         if self.operator is None and name != "signin":
             self.set_status("app.status.sign_in_first")
             name, view = "signin", self.views["signin"]
+        elif self.operator is not None and name != "signin" and (
+                self.operator.role is Role.EDUCATION_OFFICE) != (name == "review"):
+            # The office only reviews the district (views/review.py); a desk has no review.
+            view = self.views["sessions" if name == "review" else "review"]
         elif view.needs_session and self.session is None:
             self.set_status("app.status.pick_session")
             name, view = "sessions", self.views["sessions"]
@@ -530,6 +539,7 @@ class ExamDeskApp:
         self._refresh_header()
         for view in self.views.values():
             view.operator_changed()
+        self.sync_badge.operator_changed()
         self.show("sessions")
 
     def open_session(self, session: ExamSession) -> None:
@@ -647,6 +657,7 @@ class ExamDeskApp:
         for view in self.views.values():
             with contextlib.suppress(Exception):
                 view.hidden()
+        self.sync_badge.stop()
         self.worker.close()
         if self.services is not None:
             self.services.close()

@@ -1,0 +1,254 @@
+"""The education office's review mode and the desk's sync badge, in the real window under Xvfb,
+against a real district PostgreSQL with two centres (the district tests' fixtures: a private
+cluster, a fresh district database per test, each centre's own SQLite database and keys).
+
+One app for the module, as one office machine: the office signs in, filters, opens the
+cross-centre proxy incident (both centres' chip portraits and live faces), is refused a
+decision without notes, confirms with notes; PostgreSQL holds the decision and its audit event.
+Then a centre's invigilator signs in at the same window and the header shows the background
+sync. Screenshots: /tmp/examdesk-gui-shots/review-*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from PIL import ImageGrab
+
+from proctoring.checkins import CheckInInput, NewIncident, Reason, record_checkin
+from proctoring.crypto import KeyStore
+from proctoring.district import add_centre
+from proctoring.models import Decision, IncidentKind, IncidentStatus, Role, Severity
+from proctoring.proxy_search import screen_district
+from proctoring.store import Store
+from proctoring.sync import sync_once
+from tests.examdesk.gui.conftest import Desk
+from tests.proctoring.helpers import photo
+from tests.sync import conftest as district_fixtures
+from tests.sync.builders import admit, person, session_with_roster
+from tests.sync.conftest import DistrictEnv
+
+# The district tests' fixtures, reused (not copied): pytest finds them in this module. The
+# office's keys are this module's own (``office_keys`` below).
+cluster = district_fixtures.cluster
+_proxy = district_fixtures._proxy
+proxy = district_fixtures.proxy
+district = district_fixtures.district
+centres = district_fixtures.centres
+real_faces = district_fixtures.real_faces
+
+OFFICER = "Lê Thị Thanh Tra"
+NOTES = "Cùng một người thi hộ ở hai trung tâm; đã đối chiếu ảnh"
+
+
+@pytest.fixture(scope="module")
+def office_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("office-home")
+
+
+@pytest.fixture(scope="module")
+def office_keys(office_home: Path) -> KeyStore:
+    """Overrides the district fixture's: the office's keys where the app looks for this
+    machine's keys (``KeyStore.default()`` under EXAMDESK_HOME), as on the office's computer."""
+    return KeyStore(office_home / "config" / "keys", use_keyring=False)
+
+
+@pytest.fixture(scope="module")
+def office_desk(xvfb: str, office_home: Path) -> Iterator[Desk]:
+    from examdesk.app import AppOptions, ExamDeskApp
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EXAMDESK_HOME", str(office_home))
+        mp.setenv("EXAMDESK_KEYRING", "0")
+        for name in ("EXAMDESK_DB_URL", "EXAMDESK_CENTRE", "EXAMDESK_CENTRAL_URL"):
+            mp.delenv(name, raising=False)
+        app = ExamDeskApp(AppOptions(demo=True, lang="vi", display=xvfb))
+        try:
+            d = Desk(app, xvfb)
+            d.wait_until(lambda: app.services is not None, "the services to start", 90)
+            yield d
+        finally:
+            app.close()
+
+
+def _sit(store: Store, code: str, sitters: list[tuple[tuple[str, str, object, str], str]],
+         faces: dict[str, np.ndarray]) -> None:
+    session, entries = session_with_roster(store, code, [p for p, _ in sitters])  # type: ignore[misc]
+    for (who, picture), entry in zip(sitters, entries, strict=True):
+        admit(store, session, entry, who[0], faces[picture], frame=photo(picture))
+
+
+def _forged_card(store: Store) -> None:
+    """Another kind of incident at HP02, for the filters to leave out."""
+    session, (entry,) = session_with_roster(store, "S2", [person(9)])
+    record_checkin(store, CheckInInput(
+        session_id=session.id, id_number=person(9)[0], decision=Decision.REJECT,
+        reasons=[Reason("checkin.forged_card")], consent=True, started_at=datetime.now(UTC),
+        roster_entry_id=entry.id, trust_verdict="FORGED",
+        incidents=[NewIncident(IncidentKind.FORGED_CARD, Severity.HIGH,
+                               "checkin.forged_card")]), actor="test:centre")
+
+
+def _sign_in(desk: Desk, role: Role, name: str) -> None:
+    app = desk.app
+    app.show("signin")
+    signin = app.views["signin"]
+    signin.choose_role(role)
+    signin.name_entry.delete(0, "end")
+    signin.name_entry.insert(0, name)
+    desk.press("Return", signin.name_entry)
+
+
+def _key(desk: Desk, widget: Any, keysym: str) -> None:
+    """A key pressed while ``widget`` has the focus (a CTkEntry's inner Tk entry)."""
+    inner = getattr(widget, "_entry", widget)
+    inner.focus_set()
+    desk.pump(0.05)
+    desk.press(keysym, inner)
+
+
+def _not_blank(desk: Desk, w: Any) -> bool:
+    """Pixels on the X screen where a picture box is: a photo, not the empty dark box."""
+    box = (w.winfo_rootx(), w.winfo_rooty(), w.winfo_rootx() + w.winfo_width(),
+           w.winfo_rooty() + w.winfo_height())
+    grabbed = np.asarray(ImageGrab.grab(bbox=box, xdisplay=desk.display).convert("L"))
+    return float(grabbed.std()) > 20.0
+
+
+def test_the_office_reviews_a_cross_centre_proxy(
+        office_desk: Desk, district: DistrictEnv, centres: dict[str, Store],
+        real_faces: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+    desk, app = office_desk, office_desk.app
+    hn, hp = centres["HN01"], centres["HP02"]
+    _sit(hn, "S1", [(person(1), "obama/obama.jpg"), (person(2), "person01/img26.jpg")],
+         real_faces)
+    _sit(hp, "S1", [(person(3), "obama/obama2.jpg"), (person(4), "person02/img1.jpg")],
+         real_faces)
+    _forged_card(hp)
+    for code, store in centres.items():
+        assert sync_once(store, district.centre_urls[code]).ok
+    with district.office() as office:
+        (proxy_id,) = screen_district(office, actor="office:screen").incidents
+
+    monkeypatch.setenv("EXAMDESK_CENTRAL_URL", district.office_url)
+    _sign_in(desk, Role.EDUCATION_OFFICE, OFFICER)
+    review = app.views["review"]
+    assert app.current is review and not app.side.winfo_ismapped()
+    assert not app.sync_badge.winfo_ismapped()  # the office has no desk to sync
+    desk.wait_until(lambda: review.connection is not None and len(review.rows) == 2,
+                    "the district's incidents")
+    assert review.connection.centres == ("HN01", "HP02")
+    assert "✔" in str(review.link.cget("text"))
+    assert "Nghi thi hộ" in {r[2] for r in review.table.rows()}
+    desk.shot("review-01-list")
+
+    # Filters: HN01's proxy cases (the office's incident names HN01's check-in), still open.
+    review.set_filters(centre="HN01", kind=IncidentKind.PROXY_SUSPECTED,
+                       status=IncidentStatus.OPEN)
+    _key(desk, review.session_entry, "Return")
+    desk.wait_until(lambda: [r.incident.id for r in review.rows] == [proxy_id],
+                    "the filtered list")
+    desk.wait_until(lambda: review.dossier is not None and
+                    review.dossier.incident.id == proxy_id, "the incident's evidence")
+    desk.pump(0.2)
+    sides = review.side_texts()
+    assert [s["heading"] for s in sides] == ["Trung tâm HN01 · kỳ thi S1",
+                                             "Trung tâm HP02 · kỳ thi S1"]
+    assert [s["Số định danh"] for s in sides] == [person(1)[0], person(3)[0]]
+    assert all(s["portrait"] == s["live"] == "picture" for s in sides)
+    assert "Nghi thi hộ" in str(review.headline.cget("text"))
+    assert "hai trung tâm" in str(review.what.cget("text"))
+    for card in review.cards:
+        assert _not_blank(desk, card.portrait) and _not_blank(desk, card.live)
+    desk.shot("review-02-proxy-both-sides")
+
+    # No decision without notes: the backend's typed error, in words; nothing stored.
+    _key(desk, review.notes, "F8")
+    desk.wait_until(lambda: "ghi chú" in review.message_text, "the refusal")
+    assert review.message_text.startswith("✖")
+    assert district.count("incident", f"id = '{proxy_id}' AND status = 'OPEN'") == 1
+    desk.shot("review-03-notes-required")
+
+    desk.type_into(review.notes, NOTES)
+    assert review.notes.get() == NOTES
+    _key(desk, review.notes, "F8")
+    desk.wait_until(lambda: "Đã ghi kết luận" in review.message_text, "the decision")
+    # Decided: it leaves the list of open cases; shown again with any status.
+    desk.wait_until(lambda: review.rows == [] and review.dossier is None, "the open list")
+    assert "Không có sự cố nào" in str(review.headline.cget("text"))
+    review.set_filters(centre="HN01", kind=IncidentKind.PROXY_SUSPECTED)
+    _key(desk, review.session_entry, "Return")
+    desk.wait_until(lambda: review.dossier is not None and
+                    review.dossier.incident.status is IncidentStatus.CONFIRMED,
+                    "the incident reloaded")
+    assert review.table.rows()[0][3] == "✖ đã xác nhận"
+    assert "Đã kết luận" in str(review.what.cget("text"))
+    desk.shot("review-04-confirmed")
+
+    engine = district.admin()
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text(
+                "SELECT status, reviewer_notes, reviewed_at FROM incident WHERE id = :id"),
+                {"id": proxy_id}).one()
+            audit = conn.execute(sa.text(
+                "SELECT actor, payload FROM audit_event WHERE action = 'incident.reviewed' "
+                "AND subject_id = :id"), {"id": proxy_id}).all()
+    finally:
+        engine.dispose()
+    assert (stored.status, stored.reviewer_notes) == ("CONFIRMED", NOTES)
+    assert stored.reviewed_at is not None
+    assert [a.actor for a in audit] == [f"app:{OFFICER}"]
+    payload = json.loads(audit[0].payload)  # canonical JSON text: the chain hashes it
+    assert (payload["from"], payload["to"]) == ("OPEN", "CONFIRMED")
+
+    # English on the same screen, then the district report of the filters' centre.
+    app.set_language("en")
+    assert "Suspected proxy" in str(review.headline.cget("text"))
+    assert review.side_texts()[0]["heading"] == "Centre HN01 · session S1"
+    app.set_language("vi")
+    review.set_filters()  # every centre
+    review.from_entry.insert(0, "01/01/2020")
+    _key(desk, review.notes, "Control-s")
+    desk.wait_until(lambda: review.last_export is not None, "the district report", 60)
+    report = review.last_export
+    assert report.path.suffix == ".pdf" and report.path.read_bytes().startswith(b"%PDF")
+    assert report.path.stat().st_mode & 0o077 == 0 and report.findings >= 1
+
+
+def test_the_desk_shows_the_sync_state(office_desk: Desk, district: DistrictEnv,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    desk, app = office_desk, office_desk.app
+    badge = app.sync_badge
+    monkeypatch.delenv("EXAMDESK_CENTRAL_URL", raising=False)
+    _sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
+    desk.pump(0.2)
+    assert app.current is not app.views["review"] and app.side.winfo_ismapped()
+    assert badge.winfo_ismapped() and badge.text == "○ Ngoại tuyến"
+
+    # A wrong password: the badge says so in words, the full sentence goes to the status line.
+    creds = add_centre(district.admin_url, "DEMO", password="pw-demo")
+    monkeypatch.setenv("EXAMDESK_CENTRAL_URL", district.url_as(creds.role, "wrong-password"))
+    _sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
+    desk.wait_until(lambda: badge.text.startswith("✖ Sở từ chối tài khoản"),
+                    "the refused login on the badge", 30)
+    assert "từ chối" in app.status_text
+
+    monkeypatch.setenv("EXAMDESK_CENTRAL_URL", district.url_as(creds.role, creds.password))
+    _sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
+    desk.wait_until(lambda: badge.text.startswith("✔ Đồng bộ"), "a successful sync", 60)
+    assert badge.text.endswith("chờ 0"), badge.text
+    desk.shot("review-05-desk-synced")
+    centre_id = badge.status.centre_id
+    assert district.count("audit_event", f"centre_id = '{centre_id}'") > 0
+    assert district.count("exam_session", f"centre_id = '{centre_id}'") == 1
+    badge.stop()
+    assert uuid.UUID(str(centre_id))
