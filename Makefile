@@ -10,10 +10,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # swig + libpcsclite-dev build pyscard; python3-venv/-dev build the virtualenv.
 # postgresql: the same storage tests run on SQLite and on a real PostgreSQL.
 # fonts-dejavu-core: Vietnamese glyphs for the PDFs; poppler-utils: tests read the PDFs back.
+# python3-tk: the desktop app; xvfb + xdotool: the GUI tests run the real window and type into it.
 APT_PACKAGES := pcscd vsmartcard-vpcd swig libpcsclite-dev python3-venv python3-dev \
-                build-essential pkg-config postgresql fonts-dejavu-core poppler-utils
+                build-essential pkg-config postgresql fonts-dejavu-core poppler-utils \
+                python3-tk xvfb xdotool
 
-.PHONY: setup apt venv pcscd postgres demo test lint bench clean
+.PHONY: setup apt venv pcscd postgres demo demo-cli test lint bench clean
 
 setup: apt venv
 
@@ -44,7 +46,12 @@ pcscd: apt
 postgres: apt
 	@scripts/start-postgres >/dev/null
 
-demo: setup pcscd
+# The desktop app in demo mode (virtual cards, a camera playing real photos).
+demo: setup
+	@scripts/demo-app
+
+# The same chain without a window: read a genuine and a forged virtual card, show the verdicts.
+demo-cli: setup pcscd
 	@scripts/demo
 
 test: setup pcscd postgres
@@ -60,6 +67,7 @@ bench: setup pcscd
 	$(PY) bench/matcher.py --quick
 	$(PY) bench/checkin.py --quick
 	$(PY) bench/roster.py --quick
+	$(PY) bench/proxy_search.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

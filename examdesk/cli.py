@@ -4,7 +4,24 @@ from __future__ import annotations
 
 import typer
 
-from .commands import audit, card, checkin, data, face, fraud, keys, roster, session, trust
+from .commands import (
+    app as app_command,
+)
+from .commands import (
+    audit,
+    card,
+    checkin,
+    data,
+    district,
+    face,
+    fraud,
+    keys,
+    review,
+    roster,
+    session,
+    sync,
+    trust,
+)
 
 app = typer.Typer(
     name="examdesk",
@@ -24,6 +41,10 @@ app.add_typer(session.app, name="session")
 app.add_typer(roster.app, name="roster")
 app.add_typer(audit.app, name="audit")
 app.add_typer(data.app, name="data")
+app.command("app")(app_command.app_cmd)
+app.command("sync")(sync.sync_cmd)
+app.add_typer(district.app, name="district")
+app.add_typer(review.app, name="review")
 
 
 def main() -> None:
