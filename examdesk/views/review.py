@@ -91,14 +91,8 @@ class SideCard(ctk.CTkFrame):
         ])
 
     def _picture(self, box: PictureBox, pic: Shown) -> None:
-        from PIL import ImageTk
-
-        if pic.image is None:
-            box.show(None, self.view.t(f"office.picture.{pic.state}"))
-            return
-        # Decoded and fitted on a worker: here only the Tk image is made.
-        box._photo = ImageTk.PhotoImage(pic.image, master=box)
-        box.configure(image=box._photo, text="")
+        # Decoded and fitted on a worker: the box only copies the pixels into a Tk image.
+        box.show(pic.image, "" if pic.image else self.view.t(f"office.picture.{pic.state}"))
 
     def texts(self) -> dict[str, str]:
         """What the card says (tests, screen readers)."""

@@ -125,7 +125,7 @@ def _not_blank(desk: Desk, w: Any) -> bool:
 
 def test_the_office_reviews_a_cross_centre_proxy(
         office_desk: Desk, district: DistrictEnv, centres: dict[str, Store],
-        real_faces: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+        real_faces: dict[str, np.ndarray]) -> None:
     desk, app = office_desk, office_desk.app
     hn, hp = centres["HN01"], centres["HP02"]
     _sit(hn, "S1", [(person(1), "obama/obama.jpg"), (person(2), "person01/img26.jpg")],
@@ -138,17 +138,32 @@ def test_the_office_reviews_a_cross_centre_proxy(
     with district.office() as office:
         (proxy_id,) = screen_district(office, actor="office:screen").incidents
 
-    monkeypatch.setenv("EXAMDESK_CENTRAL_URL", district.office_url)
+    # No district address yet: the typed error, in words.
     _sign_in(desk, Role.EDUCATION_OFFICE, OFFICER)
     review = app.views["review"]
     assert app.current is review and not app.side.winfo_ismapped()
     assert not app.sync_badge.winfo_ismapped()  # the office has no desk to sync
+    desk.wait_until(lambda: "EXAMDESK_CENTRAL_URL" in review.message_text, "the missing URL")
+    assert review.message_text.startswith("✖") and review.connection is None
+    assert str(review.link.cget("text")).startswith("✖")
+
+    # The address pasted in the (masked) field, Enter connects.
+    review.url_entry.insert(0, district.office_url)
+    _key(desk, review.url_entry, "Return")
     desk.wait_until(lambda: review.connection is not None and len(review.rows) == 2,
                     "the district's incidents")
     assert review.connection.centres == ("HN01", "HP02")
     assert "✔" in str(review.link.cget("text"))
     assert "Nghi thi hộ" in {r[2] for r in review.table.rows()}
     desk.shot("review-01-list")
+
+    # A date that is not one: the typed error, in words, and the list stays as it was.
+    review.from_entry.insert(0, "31/13/2026")
+    _key(desk, review.from_entry, "Return")
+    desk.wait_until(lambda: "Khoảng thời gian không hợp lệ" in review.message_text,
+                    "the bad date refused")
+    assert len(review.rows) == 2
+    review.from_entry.delete(0, "end")
 
     # Filters: HN01's proxy cases (the office's incident names HN01's check-in), still open.
     review.set_filters(centre="HN01", kind=IncidentKind.PROXY_SUSPECTED,
@@ -252,3 +267,49 @@ def test_the_desk_shows_the_sync_state(office_desk: Desk, district: DistrictEnv,
     assert district.count("exam_session", f"centre_id = '{centre_id}'") == 1
     badge.stop()
     assert uuid.UUID(str(centre_id))
+
+
+# --- the words, without a window ------------------------------------------------------------------
+
+
+def _texts(lang: str = "vi") -> Any:
+    from examdesk.i18n import Catalog
+    from examdesk.views.texts import Texts
+
+    return Texts(Catalog.load(), lang)
+
+
+def test_filters_refuse_dates_that_are_not_dates() -> None:
+    from examdesk.views.review_jobs import Filters
+    from reports.errors import InvalidPeriod
+
+    for start, end in (("31/02/2026", ""), ("hôm qua", ""), ("02/03/2026", "01/03/2026")):
+        with pytest.raises(InvalidPeriod):
+            Filters(start=start, end=end).query()
+    q = Filters(centre="HN01", session=" S1 ", start="01/03/2026", end="01/03/2026").query()
+    assert (q.centre, q.session) == ("HN01", "S1")
+    assert q.since == datetime(2026, 2, 28, 17, tzinfo=UTC)  # midnight in Vietnam
+    assert q.until == datetime(2026, 3, 1, 17, tzinfo=UTC)
+
+
+def test_the_badge_says_the_state_in_words() -> None:
+    from examdesk.views.sync_state import FAILED, OFFLINE, SYNCED, WAITING, describe
+    from proctoring.sync import ErrorInfo, SyncStatus
+
+    t, centre = _texts(), uuid.uuid4()
+    assert describe(t, None, configured=False).look is OFFLINE
+    assert describe(_texts("en"), None, configured=False).short == "Offline mode"
+    never = SyncStatus(centre, "pg://x", None, None, None, 4, None)
+    assert (describe(t, never, configured=True).look, describe(t, never, configured=True).short
+            ) == (WAITING, "Chưa đồng bộ · chờ 4")
+    done = SyncStatus(centre, "pg://x", "SGD-HN", datetime.now(UTC), datetime.now(UTC), 0, None)
+    shown = describe(t, done, configured=True)
+    assert shown.look is SYNCED and shown.short.startswith("Đồng bộ ") and "SGD-HN" in shown.full
+    for key, words in (("sync.central_unavailable", "Mất kết nối sở"),
+                       ("sync.chain_diverged", "Dừng: nhật ký lệch"),
+                       ("sync.error", "Lỗi đồng bộ")):
+        failed = SyncStatus(centre, "pg://x", "SGD-HN", datetime.now(UTC), None, 7,
+                            ErrorInfo(key, "connection refused"))
+        shown = describe(t, failed, configured=True)
+        assert (shown.look, shown.short) == (FAILED, f"{words} · chờ 7")
+        assert "chưa bao giờ" in shown.full and "7" in shown.full
