@@ -366,7 +366,7 @@ class ExamDeskApp:
         self._build()
         self.root.protocol("WM_DELETE_WINDOW", self.close)
         self._bind_keys()
-        self.root.after(POLL_MS, self._tick)
+        self._tick_job = self.root.after(POLL_MS, self._tick)
         self.set_status("app.status.starting")
         actor = "app:demo" if options.demo else "app:startup"
         self.worker.submit(lambda: start_services(options, actor), done=self._services_started,
@@ -645,7 +645,7 @@ class ExamDeskApp:
             return
         self.gaps.tick(time.perf_counter())
         self.ui.drain(DRAIN_BUDGET_S, self.report_error)
-        self.root.after(POLL_MS, self._tick)
+        self._tick_job = self.root.after(POLL_MS, self._tick)
 
     def run(self) -> None:
         self.root.mainloop()
@@ -654,6 +654,8 @@ class ExamDeskApp:
         if self.closed:
             return
         self.closed = True
+        with contextlib.suppress(Exception):  # else Tcl complains of a tick after the window
+            self.root.after_cancel(self._tick_job)
         for view in self.views.values():
             with contextlib.suppress(Exception):
                 view.hidden()
