@@ -1,0 +1,232 @@
+"""The invigilator's desk, the real window under Xvfb, in demo mode: virtual cards (through
+pcscd's vpcd reader when it is free, in process otherwise), a file camera playing real ORL
+photos, the demo session and roster.
+
+One app for the module; the tests run in order, as a shift at the desk would: sign in, open
+the session, check candidates in, override, look at the roster and incidents, print and sign.
+Each state is saved as a screenshot in /tmp/examdesk-gui-shots/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from examdesk.app import POLL_MS
+from examdesk.demo import SESSION_CODE
+from proctoring.checkin import CheckInCancelled
+from proctoring.models import Role
+from reports.verify import load_trust_roots, verify_roster
+from tests.examdesk.gui.conftest import SHOTS, Desk
+
+GAP_GOAL_S = 0.100  # the issue's goal for the longest gap; reported by the test below
+FROZEN_S = 1.0  # a sanity bound: a gap this long is a window that froze, on any machine
+
+
+def test_sign_in_and_open_the_session(desk: Desk) -> None:
+    app = desk.app
+    assert app.current is app.views["signin"]
+    desk.shot("01-sign-in")
+    signin = app.views["signin"]
+    signin.name_entry.delete(0, "end")
+    desk.type_into(signin.name_entry, "Trần Thị Giám Thị")
+    desk.press("Return")
+    assert app.operator is not None and app.operator.name == "Trần Thị Giám Thị"
+    assert app.current is app.views["sessions"]
+    desk.wait_until(lambda: app.views["sessions"].selected() is not None, "the session list")
+    assert app.views["sessions"].selected().session.code == SESSION_CODE
+    desk.shot("02-sessions")
+    desk.press("Return")
+    assert app.session is not None and app.session.code == SESSION_CODE
+    assert app.current is desk.checkin
+    desk.wait_until(lambda: desk.checkin.preview.showing, "the camera preview")
+    desk.shot("03-check-in-ready")
+
+
+def test_the_right_person_is_admitted(desk: Desk) -> None:
+    desk.press("Control-Key-1")  # demo: the right person's card on the reader
+    desk.wait_until(lambda: desk.checkin.snapshot()["prompt"] != "", "the liveness prompt")
+    assert "chớp mắt" in desk.checkin.snapshot()["prompt"]
+    desk.shot("04-liveness-prompt")
+    seen = desk.wait_decided()
+    assert seen["decision"] == "ADMIT", seen
+    assert "CHO VÀO" in seen["banner"] and "Nguyễn Văn An" in seen["banner"]
+    assert seen["fields"]["Họ và tên"] == "Nguyễn Văn An"
+    assert seen["fields"]["Số định danh"] == "001093014275"
+    assert seen["trust"].startswith("✔ Thẻ thật")
+    assert seen["face"].startswith("KHỚP")
+    assert desk.checkin.chip_box.showing and desk.checkin.live_box.showing
+    # The whole check-in screen fits a 1366×768 laptop screen.
+    root, view = desk.app.root, desk.checkin
+    assert (root.winfo_width(), root.winfo_height()) == (1366, 768)
+    for widget in (view.banner, view.preview, view.chip_box, view.live_box, view.fields,
+                   view.reasons_label, view.key_entry, view.admit_button,
+                   view.override_button, view.cancel_button, view.consent,
+                   desk.app.status_label, *desk.app.demo_buttons.values()):
+        assert desk.fits(widget), widget
+    desk.shot("05-admit")
+    desk.press("Return")  # Enter admits and clears the desk for the next candidate
+    after = desk.checkin.snapshot()
+    assert after["state"] == "idle" and "Nguyễn Văn An" in after["banner"]
+
+
+def test_the_window_never_freezes_during_a_check_in(desk: Desk,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """The longest gap between two ticks of the event loop (after(10)) over a whole check-in
+    typed at the keyboard: card read, trust, liveness, face, duplicates, storage."""
+    desk.checkin.key_entry.delete(0, "end")
+    desk.type_into(desk.checkin.key_entry, "014275")  # the CAN of the card still on the reader
+    desk.app.gaps.reset()
+    desk.press("Return")
+    seen = desk.wait_decided()
+    longest, ticks = desk.app.gaps.longest, desk.app.gaps.ticks
+    assert seen["decision"] == "ADMIT", seen
+    (SHOTS / "event-loop-gap.json").write_text(json.dumps(
+        {"longest_gap_ms": round(longest * 1000, 1), "ticks": ticks,
+         "goal_ms": GAP_GOAL_S * 1000}))
+    with capsys.disabled():
+        print(f"\n[event loop] longest gap during a full check-in: {longest * 1000:.1f} ms "
+              f"over {ticks} ticks of after({POLL_MS}) (goal < {GAP_GOAL_S * 1000:.0f} ms)")
+    # The figure is reported, not asserted (a loaded CI machine may be slower); only a
+    # window that froze outright fails here.
+    assert ticks > 0 and longest < FROZEN_S
+
+
+def test_escape_cancels_a_running_check_in(desk: Desk,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Esc during the liveness check: the screen is cleared at once, and the job stops at the
+    camera's next frame (the feed honours the cancel flag), not after its 45 frames."""
+    view = desk.checkin
+    desk.press("Escape")
+    desk.press("Control-Key-1")
+    desk.wait_until(lambda: "chớp mắt" in view.snapshot()["prompt"], "the liveness prompt")
+    job = view._job
+    assert job is not None and not job.done()
+    pressed = time.monotonic()
+    desk.press("Escape")  # (pumps the event loop for 50 ms)
+    seen = view.snapshot()
+    assert seen["state"] == "idle" and "Đã huỷ lượt kiểm tra" in seen["banner"]
+    desk.wait_until(job.done, "the cancelled check-in to stop", 30)
+    stopped = time.monotonic() - pressed
+    assert isinstance(job.exception(), CheckInCancelled)
+    with capsys.disabled():
+        print(f"\n[cancel] Esc during liveness: the check-in stopped {stopped * 1000:.0f} ms "
+              "later")
+    desk.pump(0.3)  # whatever the cancelled job still reported must not reach the screen
+    assert view.snapshot()["state"] == "idle" and view.snapshot()["prompt"] == ""
+    desk.shot("05b-cancelled")
+    desk.press("Return")  # the card is still on the reader: check it again
+    assert desk.wait_decided()["decision"] == "ADMIT"
+
+
+def test_someone_elses_face_is_not_admitted(desk: Desk) -> None:
+    desk.press("Escape")
+    desk.press("Control-Key-2")  # An's card, someone else (ORL s12) in front of the camera
+    seen = desk.wait_decided()
+    assert seen["decision"] in ("REJECT", "REVIEW"), seen
+    assert "KHÔNG CHO VÀO" in seen["banner"] or "CẦN KIỂM TRA" in seen["banner"]
+    assert "Khuôn mặt" in seen["reasons"] or "người thật" in seen["reasons"]
+    desk.shot("06-someone-else")
+    desk.press("Return")  # Enter must not admit a refused candidate
+    assert desk.checkin.snapshot()["state"] == "decided"
+    assert "ghi đè" in desk.checkin.step_label.cget("text")
+
+
+def test_an_override_needs_a_written_reason(desk: Desk) -> None:
+    view = desk.checkin
+    machine = view.snapshot()["decision"]
+    desk.press("Control-o")
+    assert view.override_panel.winfo_ismapped()
+    desk.press("Return")  # no reason: refused, nothing changes
+    assert "lý do" in view.override_message.cget("text")
+    assert view.snapshot()["decision"] == machine
+    desk.type_into(view.reason_entry, "Đã đối chiếu giấy khai sinh và thẻ dự thi: đúng người")
+    assert view.reason_entry.get() == "Đã đối chiếu giấy khai sinh và thẻ dự thi: đúng người"
+    desk.shot("07-override-reason")
+    desk.press("Return")
+    desk.wait_until(lambda: not view.override_panel.winfo_ismapped(), "the override to save")
+    seen = view.snapshot()
+    assert seen["decision"] == "ADMIT"
+    assert "Ghi đè" in seen["banner"] and "giấy khai sinh" in seen["banner"]
+    desk.shot("08-overridden")
+
+    desk.press("F4")
+    incidents = desk.app.views["incidents"]
+    desk.wait_until(lambda: any("Ghi đè" in r[1] for r in incidents.table.rows()),
+                    "the override incident")
+    desk.shot("09-incidents")
+
+    desk.press("Control-f")  # Ctrl+F: the roster, the cursor in its search box
+    roster = desk.app.views["roster"]
+    assert desk.app.current is roster
+    desk.wait_until(lambda: len(roster.table.rows()) == 5, "the roster")
+    assert str(desk.app.root.focus_get()).startswith(str(roster.search))
+    desk.type_into(roster.search, "nguyen van an")  # no diacritics
+    rows = roster.table.rows()
+    assert len(rows) == 1 and rows[0][2] == "Nguyễn Văn An"
+    assert "có mặt" in rows[0][6] and "(ghi đè)" in rows[0][6]
+    desk.shot("10-roster-search")
+    roster.search.delete(0, "end")
+    desk.press("KeyRelease", roster.search)
+
+
+@pytest.mark.parametrize(("key", "name", "reason"), [
+    ("Control-Key-3", "11-forged-card", "Dữ liệu trên chip đã bị sửa"),
+    ("Control-Key-4", "12-cloned-chip", "chip"),
+    ("Control-Key-5", "13-not-on-roster", "không có trong danh sách"),
+])
+def test_forged_cloned_and_strangers_are_rejected(desk: Desk, key: str, name: str,
+                                                  reason: str) -> None:
+    desk.press("F2")
+    desk.press("Escape")
+    desk.press(key)
+    seen = desk.wait_decided()
+    assert seen["decision"] == "REJECT", seen
+    assert reason.lower() in seen["reasons"].lower(), seen["reasons"]
+    desk.shot(name)
+
+
+def test_printing_a_signed_roster(desk: Desk) -> None:
+    desk.press("Escape")
+    desk.press("Control-p")  # Ctrl+P: to the print screen, print and sign
+    view = desk.app.views["print"]
+    assert desk.app.current is view
+    desk.wait_until(lambda: view.printed is not None, "the signed roster", 90)
+    text = view.result_text
+    assert "Đã ký số bởi" in text and "✔ Chữ ký số hợp lệ." in text
+    assert "✔ Nội dung khớp" in text
+    printed = view.printed
+    services = desk.app.services
+    result = verify_roster(printed.path.read_bytes(), store=services.store,
+                           roots=load_trust_roots(key_folder=services.places.pdf_keys,
+                                                  trust_folder=services.places.pdf_trust))
+    assert result.ok and result.valid and result.trusted and not result.modified
+    assert printed.path.stat().st_mode & 0o077 == 0  # personal data: owner-only
+    desk.shot("14-print-signed")
+
+
+def test_thresholds_are_for_admins_and_english_works(desk: Desk) -> None:
+    app = desk.app
+    desk.press("F6")
+    settings = app.views["settings"]
+    assert settings.threshold.cget("state") == "disabled"
+    app.show("signin")
+    signin = app.views["signin"]
+    signin.choose_role(Role.CENTRE_ADMIN)
+    desk.press("Return", signin.name_entry)
+    assert app.operator is not None and app.operator.is_admin
+    desk.press("F6")
+    assert settings.threshold.cget("state") == "normal"
+    assert settings.threshold.get() == "0.3594"
+    desk.shot("15-settings-admin")
+    settings.language.set("English")
+    settings._language("English")
+    desk.press("F2")
+    desk.press("Control-Key-1")
+    seen = desk.wait_decided()
+    assert seen["banner"].startswith("ADMIT · The right person")
+    assert seen["fields"]["Full name"] == "Nguyễn Văn An"
+    desk.shot("16-english-admit")
+    app.set_language("vi")

@@ -1,0 +1,221 @@
+"""The app's plumbing without a window: the frame hub, the face process, the UI queue, key
+parsing, search folding, the demo's folder and cards."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biometrics import CameraUnavailable, FaceEngine, Frame
+from biometrics.images import load
+from examdesk.app import GapMeter, UiQueue
+from examdesk.demo import DemoDeck, DemoFolderTaken, Scenario, prepare_demo_home
+from examdesk.views.cards import LoopbackCards
+from examdesk.views.checkin import parse_card_key
+from examdesk.views.checkin_job import _StopsOnCancel
+from examdesk.views.face_process import FaceProcessError, ProcessFaceEngine
+from examdesk.views.frames import PREVIEW_SIZE, FrameHub
+from examdesk.views.widgets import fold
+from proctoring.checkin import CheckInCancelled
+from reader.errors import InvalidKeyInput, NoCard
+from reader.keys import BacKey, Can
+from reader.session import read_card
+from reader.virtual import faces_dir
+
+
+class Counting:
+    """A camera whose frames are flat grey levels (no faces: only the plumbing is tested),
+    numbered, delivered every ``interval`` seconds; it can be told to fail."""
+
+    def __init__(self, level: int, interval: float = 0.005) -> None:
+        self.level = level
+        self.interval = interval
+        self.index = 0
+        self.fail = threading.Event()
+        self.closed = False
+
+    def read(self, timeout: float = 2.0) -> Frame:
+        if self.fail.is_set():
+            raise CameraUnavailable("unplugged")
+        time.sleep(self.interval)
+        self.index += 1
+        return Frame(np.full((720, 1280, 3), self.level, np.uint8), self.index, time.monotonic())
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_slow_reader_gets_the_newest_frame_never_a_backlog() -> None:
+    hub = FrameHub()
+    try:
+        hub.switch(lambda: Counting(10))
+        reader = hub.reader()
+        first = reader.read()
+        deadline = time.monotonic() + 30
+        while (newest := hub.newest()) is None or newest.frame.index < first.index + 5:
+            assert time.monotonic() < deadline, "the hub stopped reading the camera"
+            time.sleep(0.01)  # frames go by while the reader is busy
+        second = reader.read()
+        assert second.index >= first.index + 5  # skipped to the newest, not the next one
+        newest = hub.newest()
+        assert newest is not None and newest.preview.shape == (PREVIEW_SIZE[1],
+                                                               PREVIEW_SIZE[0], 3)
+        assert newest.frame.index >= second.index
+    finally:
+        hub.close()
+
+
+def test_a_switched_camera_never_hands_out_the_old_ones_frames() -> None:
+    hub = FrameHub()
+    try:
+        old = Counting(10)
+        hub.switch(lambda: old)
+        hub.reader().read()
+        hub.switch(lambda: Counting(200))
+        reader = hub.reader()
+        for _ in range(5):
+            assert reader.read().image[0, 0, 0] == 200
+        assert old.closed
+    finally:
+        hub.close()
+
+
+def test_an_unplugged_camera_is_an_error_for_the_check_in_not_a_hang() -> None:
+    hub = FrameHub()
+    try:
+        camera = Counting(10)
+        hub.switch(lambda: camera)
+        reader = hub.reader()
+        reader.read()
+        camera.fail.set()
+        with pytest.raises(CameraUnavailable):
+            for _ in range(100):
+                reader.read(timeout=2.0)
+        assert hub.error is not None and hub.error.key == "face.camera_unavailable"
+    finally:
+        hub.close()
+
+
+def test_the_face_process_answers_like_the_engine_and_survives_a_crash() -> None:
+    photo = load(faces_dir() / "orl" / "s27" / "10.png")
+    local = FaceEngine()
+    remote = ProcessFaceEngine()
+    try:
+        settings = local.settings
+        faces = local.detect(photo, settings.still)
+        assert remote.detect(photo, settings.still) == faces
+        here = local.encode(photo, faces[0], jitters=2)
+        there = remote.encode(photo, faces[0], jitters=2)  # the image the child already has
+        assert np.allclose(here.averaged, there.averaged, atol=1e-6)
+        assert np.allclose(local.landmarks(photo, faces[0]), remote.landmarks(photo, faces[0]))
+        remote._process.kill()  # died between two calls: a new child takes over
+        remote._process.join(5)
+        assert remote.detect(photo, settings.still) == faces
+    finally:
+        remote.close()
+
+
+def test_a_face_process_dying_mid_call_is_an_error_then_a_fresh_start() -> None:
+    remote = ProcessFaceEngine()
+    failed: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            remote.load()
+        except BaseException as exc:
+            failed.append(exc)
+
+    try:
+        loading = threading.Thread(target=load)
+        loading.start()
+        deadline = time.monotonic() + 10
+        while remote._process is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # spawning and loading the models takes ~1 s: kill it halfway
+        remote._process.kill()
+        loading.join(10)
+        assert failed and isinstance(failed[0], FaceProcessError)
+        assert not remote.loaded
+        remote.load()
+        assert remote.loaded
+    finally:
+        remote.close()
+
+
+def test_the_check_in_camera_stops_at_the_next_frame_after_esc() -> None:
+    camera, cancel = Counting(10), threading.Event()
+    feed = _StopsOnCancel(camera, cancel)
+    assert feed.read().index == 1
+    cancel.set()
+    with pytest.raises(CheckInCancelled):
+        feed.read()
+    assert camera.index == 1  # the camera was not read again
+    feed.close()
+    assert camera.closed
+
+
+def test_the_ui_queue_runs_posts_in_order_within_its_budget() -> None:
+    queue = UiQueue()
+    seen: list[int] = []
+    errors: list[BaseException] = []
+    for i in range(5):
+        queue.post(seen.append, i)
+    queue.post(lambda: 1 / 0)
+    queue.post(seen.append, 5)
+    assert queue.drain(1.0, errors.append) == 7
+    assert seen == [0, 1, 2, 3, 4, 5] and isinstance(errors[0], ZeroDivisionError)
+    for _ in range(3):
+        queue.post(time.sleep, 0.02)
+    assert queue.drain(0.01, errors.append) == 1  # the rest waits for the next tick
+    meter = GapMeter()
+    for t in (1.0, 1.01, 1.05, 1.06):
+        meter.tick(t)
+    assert meter.longest == pytest.approx(0.04) and meter.ticks == 3
+
+
+def test_what_the_invigilator_types_becomes_card_keys() -> None:
+    assert parse_card_key(" 014275 ") == [Can("014275")]
+    assert parse_card_key("001093014275") == [Can("014275")]
+    qr = ("001093014275|013682457|Nguyễn Văn An|14051993|Nam|"
+          "Số 18 Ngõ 95 Chùa Bộc, Trung Liệt, Đống Đa, Hà Nội|15062021")
+    keys = parse_card_key(qr)
+    assert keys[0] == Can("014275") and all(isinstance(k, BacKey) for k in keys[1:])
+    mrz = ("IDVNM0930142757001093014275<<8\n9305144M3305142VNM<<<<<<<<<<<2\n"
+           "NGUYEN<<VAN<AN<<<<<<<<<<<<<<<<")
+    assert isinstance(parse_card_key(mrz)[0], BacKey)
+    for wrong in ("", "12345", "abcdef", "0010930142"):
+        with pytest.raises(InvalidKeyInput):
+            parse_card_key(wrong)
+
+
+def test_search_ignores_diacritics_and_case() -> None:
+    assert fold("Nguyễn Văn  An") == "nguyen van an"
+    assert fold("ĐỖ Thu Trang") == "do thu trang"
+    assert fold("Trần Thị Bích Ngọc") == "tran thi bich ngoc"
+
+
+def test_the_demo_folder_and_its_cards(tmp_path: Path) -> None:
+    taken = tmp_path / "mine"
+    taken.mkdir()
+    (taken / "thesis.odt").write_text("not the demo's")
+    with pytest.raises(DemoFolderTaken):
+        prepare_demo_home(taken, actor="test")
+    assert (taken / "thesis.odt").exists()
+
+    home = prepare_demo_home(tmp_path / "demo", actor="test")
+    again = prepare_demo_home(tmp_path / "demo", actor="test")  # rebuilt, not refused
+    assert again.db_url == home.db_url and home.signer_p12.exists()
+
+    slot = LoopbackCards()
+    with pytest.raises(NoCard):
+        slot.open(0.1)
+    deck = DemoDeck(slot, use_vpcd=False)
+    presented = deck.present(Scenario.RIGHT_PERSON)
+    card = read_card(slot.open(0.1), [Can(presented.can)])
+    assert card.id_number == "001093014275"
+    assert card.portrait is not None and card.portrait.format == "jpeg2000"
+    assert presented.card.photos[1].name == "5.png"  # the eyes-closed shot: a blink
