@@ -37,6 +37,7 @@ STATUS_LOOK = {  # colour, symbol: the status is always written as well
     "OPEN": ("#8a6100", "⚠"), "CONFIRMED": ("#b3261e", "✖"), "DISMISSED": ("#1e7b34", "✔"),
 }
 CONFIRM_COLOUR = "#b3261e"
+MESSAGE_CHARS = 88  # what fits on the panel's one message line
 DISMISS_COLOUR = "#1e7b34"
 
 
@@ -351,7 +352,11 @@ class ReviewView(View):
         def failed(exc: BaseException) -> None:
             self.connecting = False
             self._show_link()
-            self._say(self.app.error_text(exc), error=True)
+            # The CLI's advice (--central) means nothing here: say where to put the address.
+            unset = getattr(exc, "key", None) == "sync.not_configured"
+            self._say(self.t("office.no_url") if unset else self.app.error_text(exc), error=True)
+            if unset:
+                self.url_entry.focus_set()
 
         # The office's key store is this machine's (as for `examdesk review`): read on a worker.
         self.app.run_job(lambda: connect(url, KeyStore.default()), done=done, failed=failed)
@@ -400,7 +405,7 @@ class ReviewView(View):
 
         def failed(exc: BaseException) -> None:
             if ticket == self._tickets.rows:
-                self.t.rebind(self.count, "app.plain", text="")
+                self.t.rebind(self.count, "office.count", n=len(self.rows))
                 self._say(self.app.error_text(exc), error=True)
 
         self.app.run_job(lambda: fetch(conn.office, filters), done=done, failed=failed)
@@ -556,8 +561,11 @@ class ReviewView(View):
     # --- messages -------------------------------------------------------------------------------
 
     def _say(self, text: str, *, error: bool = False) -> None:
+        """One line above the notes (at 1366×768 a second one would push the buttons off the
+        screen); the whole sentence on the status line."""
         prefix = "✖ " if error else "✔ "
-        self.t.rebind(self.message, "app.plain", text=prefix + text if text else "")
+        line = text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 1].rstrip() + "…"
+        self.t.rebind(self.message, "app.plain", text=prefix + line if text else "")
         self.message.configure(text_color="#b3261e" if error else "#1e7b34")
         self.app.set_status_text(text)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from proctoring.crypto import KeyStore
-from proctoring.district import Office, members, open_office
+from proctoring.district import Office, central_errors, members, open_office
 from proctoring.models import Incident, IncidentKind, IncidentStatus
 from proctoring.review import (
     IncidentFile,
@@ -87,8 +89,18 @@ def connect(url: str | None, keys: KeyStore | None = None) -> Connection:
         raise
 
 
+@contextmanager
+def _district(office: Office) -> Iterator[None]:
+    """A driver error (the server restarted, the network cut, a refused statement) as the
+    district error the office can act on, not as an unexpected one."""
+    with central_errors(office.store.engine.url.render_as_string(hide_password=True)):
+        yield
+
+
 def fetch(office: Office, filters: Filters) -> list[IncidentRow]:
-    return list_incidents(office, filters.query())
+    query = filters.query()
+    with _district(office):
+        return list_incidents(office, query)
 
 
 @dataclass(frozen=True)
@@ -117,7 +129,8 @@ class Dossier:
 
 
 def open_dossier(office: Office, incident_id: uuid.UUID, box: tuple[int, int]) -> Dossier:
-    found = incident_file(office, str(incident_id))
+    with _district(office):
+        found = incident_file(office, str(incident_id))
     return Dossier(found, tuple(ShownSide(s, picture(s.portrait, box), picture(s.frame, box))
                                 for s in found.sides))
 
@@ -138,7 +151,8 @@ def picture(p: Picture | None, box: tuple[int, int]) -> Shown:
 def record(office: Office, incident_id: uuid.UUID, status: IncidentStatus, notes: str,
            actor: str) -> Incident:
     """The backend refuses empty notes (``ReviewNeedsNotes``) and audits the decision."""
-    return decide(office, str(incident_id), status=status, notes=notes, actor=actor)
+    with _district(office):
+        return decide(office, str(incident_id), status=status, notes=notes, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -162,8 +176,9 @@ def export_report(office: Office, filters: Filters, suffix: str, folder: Path,
     end = last or today or datetime.now(VIETNAM).date()
     start = first or end - timedelta(days=REPORT_DAYS - 1)
     period = Period(start, end)
-    data = collect_fraud(office.store, period, centre_code=filters.centre,
-                         pictures=None if suffix == "csv" else EVIDENCE_THUMB)
+    with _district(office):
+        data = collect_fraud(office.store, period, centre_code=filters.centre,
+                             pictures=None if suffix == "csv" else EVIDENCE_THUMB)
     payload = (fraud_csv(data) if suffix == "csv"
                else fraud_pdf(data, catalog_words(lang), lang=lang))
     scope = filters.centre or "district"

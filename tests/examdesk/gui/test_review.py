@@ -34,7 +34,7 @@ from tests.examdesk.gui.conftest import Desk
 from tests.proctoring.helpers import photo
 from tests.sync import conftest as district_fixtures
 from tests.sync.builders import admit, person, session_with_roster
-from tests.sync.conftest import DistrictEnv
+from tests.sync.conftest import OFFICE_ROLE, DistrictEnv
 
 # The district tests' fixtures, reused (not copied): pytest finds them in this module. The
 # office's keys are this module's own (``office_keys`` below).
@@ -143,7 +143,9 @@ def test_the_office_reviews_a_cross_centre_proxy(
     review = app.views["review"]
     assert app.current is review and not app.side.winfo_ismapped()
     assert not app.sync_badge.winfo_ismapped()  # the office has no desk to sync
-    desk.wait_until(lambda: "EXAMDESK_CENTRAL_URL" in review.message_text, "the missing URL")
+    desk.wait_until(lambda: "Chưa có địa chỉ CSDL của sở" in review.message_text,
+                    "the missing address")
+    assert "dán vào ô bên phải" in app.status_text  # the whole sentence
     assert review.message_text.startswith("✖") and review.connection is None
     assert str(review.link.cget("text")).startswith("✖")
 
@@ -152,7 +154,7 @@ def test_the_office_reviews_a_cross_centre_proxy(
     _key(desk, review.url_entry, "Return")
     desk.wait_until(lambda: review.connection is not None and len(review.rows) == 2,
                     "the district's incidents")
-    assert review.connection.centres == ("HN01", "HP02")
+    assert review.connection is not None and review.connection.centres == ("HN01", "HP02")
     assert "✔" in str(review.link.cget("text"))
     assert "Nghi thi hộ" in {r[2] for r in review.table.rows()}
     desk.shot("review-01-list")
@@ -238,6 +240,24 @@ def test_the_office_reviews_a_cross_centre_proxy(
     assert report.path.suffix == ".pdf" and report.path.read_bytes().startswith(b"%PDF")
     assert report.path.stat().st_mode & 0o077 == 0 and report.findings >= 1
 
+    # The district goes away under the office (its login disabled, its sessions cut): the
+    # reload says so in words, as a district error, not an unexpected one.
+    admin = district.admin()
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"ALTER ROLE {OFFICE_ROLE} NOLOGIN")
+            conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 f"WHERE usename = '{OFFICE_ROLE}'")
+        _key(desk, review.notes, "Control-r")
+        desk.wait_until(lambda: "cơ sở dữ liệu" in review.message_text,
+                        "the lost district in words")
+        assert review.message_text.startswith("✖") and "mong đợi" not in review.message_text
+        desk.shot("review-05-district-lost")
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"ALTER ROLE {OFFICE_ROLE} LOGIN")
+        admin.dispose()
+
 
 def test_the_desk_shows_the_sync_state(office_desk: Desk, district: DistrictEnv,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
@@ -261,7 +281,7 @@ def test_the_desk_shows_the_sync_state(office_desk: Desk, district: DistrictEnv,
     _sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
     desk.wait_until(lambda: badge.text.startswith("✔ Đồng bộ"), "a successful sync", 60)
     assert badge.text.endswith("chờ 0"), badge.text
-    desk.shot("review-05-desk-synced")
+    desk.shot("review-06-desk-synced")
     centre_id = badge.status.centre_id
     assert district.count("audit_event", f"centre_id = '{centre_id}'") > 0
     assert district.count("exam_session", f"centre_id = '{centre_id}'") == 1
