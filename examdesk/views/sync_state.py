@@ -127,6 +127,13 @@ class SyncBadge(ctk.CTkLabel):
         if self.worker is not None:
             self.worker.trigger()
 
+    def data_changed(self) -> None:
+        """A check-in or an override was stored: ship it now rather than at the next interval
+        (the check-in screen may call this like it tells the roster)."""
+        if self.worker is not None:
+            self.worker.trigger()
+        self._read_status()
+
     def stop(self) -> None:
         """Without waiting: a run in progress finishes its batch on its own thread."""
         self._active = False

@@ -125,7 +125,7 @@ def _not_blank(desk: Desk, w: Any) -> bool:
 
 def test_the_office_reviews_a_cross_centre_proxy(
         office_desk: Desk, district: DistrictEnv, centres: dict[str, Store],
-        real_faces: dict[str, np.ndarray]) -> None:
+        real_faces: dict[str, np.ndarray], capsys: pytest.CaptureFixture[str]) -> None:
     desk, app = office_desk, office_desk.app
     hn, hp = centres["HN01"], centres["HP02"]
     _sit(hn, "S1", [(person(1), "obama/obama.jpg"), (person(2), "person01/img26.jpg")],
@@ -170,11 +170,16 @@ def test_the_office_reviews_a_cross_centre_proxy(
     # Filters: HN01's proxy cases (the office's incident names HN01's check-in), still open.
     review.set_filters(centre="HN01", kind=IncidentKind.PROXY_SUSPECTED,
                        status=IncidentStatus.OPEN)
+    app.gaps.reset()
     _key(desk, review.session_entry, "Return")
     desk.wait_until(lambda: [r.incident.id for r in review.rows] == [proxy_id],
                     "the filtered list")
     desk.wait_until(lambda: review.dossier is not None and
                     review.dossier.incident.id == proxy_id, "the incident's evidence")
+    with capsys.disabled():  # a figure to report, not a timed assertion
+        print(f"\n[review] longest event-loop gap while filtering and opening the proxy case "
+              f"(PostgreSQL, decryption, 4 JPEG decodes): {app.gaps.longest * 1000:.1f} ms "
+              f"over {app.gaps.ticks} ticks")
     desk.pump(0.2)
     sides = review.side_texts()
     assert [s["heading"] for s in sides] == ["Trung tâm HN01 · kỳ thi S1",
