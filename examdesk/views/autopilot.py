@@ -34,6 +34,7 @@ class Autopilot:
         self.app = app
         self.target = target
         self.deadline = time.monotonic() + TIMEOUT_S
+        self.gap_ms: float | None = None  # the event loop's longest gap during the check-in
 
     def start(self) -> None:
         from examdesk.app import Operator
@@ -50,6 +51,7 @@ class Autopilot:
         from examdesk.demo import Scenario
 
         self.app.open_session(session)
+        self.app.gaps.reset()
         self.app.present(Scenario.RIGHT_PERSON)
         self.app.root.after(200, self._wait)
 
@@ -57,6 +59,7 @@ class Autopilot:
         view = self.app.views["checkin"]
         state = view.snapshot()["state"]
         if state in ("decided", "failed") or time.monotonic() > self.deadline:
+            self.gap_ms = self.app.gaps.longest * 1000
             # A moment for the last redraw, then the picture.
             self.app.root.after(400, self._grab)
             return
@@ -76,6 +79,8 @@ class Autopilot:
     def _done(self, path: Path) -> None:
         verdict = self.app.views["checkin"].snapshot()["banner"]
         print(f"{verdict}\nscreenshot: {path}", flush=True)
+        print(f"event loop: longest gap {self.gap_ms:.1f} ms between two after() ticks "
+              "during the check-in", flush=True)
         self.app.close()
 
     def _failed(self, exc: BaseException) -> None:

@@ -32,16 +32,22 @@ class VerdictBanner(ctk.CTkFrame):
         self.sentence.grid(row=1, column=1, sticky="ew", padx=8)
         self.who = ctk.CTkLabel(self, text="", font=fonts.base, anchor="w")
         self.who.grid(row=2, column=1, sticky="ew", padx=8, pady=(0, 6))
+        self._look: Look | None = None
         self.show(IDLE_LOOK, "", "")
 
     def show(self, look: Look, headline: str, sentence: str, who: str = "") -> None:
-        self.configure(fg_color=look.background)
-        for label in (self.symbol, self.headline, self.sentence, self.who):
-            label.configure(text_color=look.foreground, fg_color=look.background)
-        self.symbol.configure(text=look.symbol)
-        self.headline.configure(text=headline)
-        self.sentence.configure(text=sentence)
-        self.who.configure(text=who)
+        # Only what changed: every customtkinter configure redraws its canvas (a few ms
+        # each), and a check-in reports a dozen steps in the same colours.
+        if look != self._look:
+            self._look = look
+            self.configure(fg_color=look.background)
+            for label in (self.symbol, self.headline, self.sentence, self.who):
+                label.configure(text_color=look.foreground, fg_color=look.background)
+            self.symbol.configure(text=look.symbol)
+        for label, text in ((self.headline, headline), (self.sentence, sentence),
+                            (self.who, who)):
+            if label.cget("text") != text:
+                label.configure(text=text)
 
     @property
     def text(self) -> str:
