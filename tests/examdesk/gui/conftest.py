@@ -196,7 +196,8 @@ class Desk:
 @pytest.fixture(scope="module")
 def desk(xvfb: str, keyboard: XKeyboard | None,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    """The demo app, its folder under a throw-away EXAMDESK_HOME, services started."""
+    """The demo app, its folder under a throw-away EXAMDESK_HOME, services started, its
+    virtual cards in process."""
     from examdesk.app import AppOptions, ExamDeskApp
 
     home = tmp_path_factory.mktemp("gui-home")
@@ -205,7 +206,9 @@ def desk(xvfb: str, keyboard: XKeyboard | None,
         mp.setenv("EXAMDESK_KEYRING", "0")
         mp.delenv("EXAMDESK_DB_URL", raising=False)
         mp.delenv("EXAMDESK_CENTRE", raising=False)
-        app = ExamDeskApp(AppOptions(demo=True, lang="vi", display=xvfb))
+        # The card in process: the same run whether or not pcscd happens to be running
+        # (test_plumbing.py presents the demo cards through pcscd).
+        app = ExamDeskApp(AppOptions(demo=True, lang="vi", display=xvfb, use_vpcd=False))
         try:
             d = Desk(app, xvfb, keyboard)
             d.wait_until(lambda: app.services is not None, "the services to start", 90)

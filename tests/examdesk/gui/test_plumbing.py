@@ -13,8 +13,8 @@ import pytest
 from biometrics import CameraUnavailable, FaceEngine, Frame
 from biometrics.images import load
 from examdesk.app import GapMeter, UiQueue
-from examdesk.demo import DemoDeck, DemoFolderTaken, Scenario, prepare_demo_home
-from examdesk.views.cards import LoopbackCards
+from examdesk.demo import VPCD_READER, DemoDeck, DemoFolderTaken, Scenario, prepare_demo_home
+from examdesk.views.cards import LoopbackCards, PcscCards
 from examdesk.views.checkin import parse_card_key
 from examdesk.views.checkin_job import _StopsOnCancel
 from examdesk.views.face_process import FaceProcessError, ProcessFaceEngine
@@ -219,3 +219,28 @@ def test_the_demo_folder_and_its_cards(tmp_path: Path) -> None:
     assert card.id_number == "001093014275"
     assert card.portrait is not None and card.portrait.format == "jpeg2000"
     assert presented.card.photos[1].name == "5.png"  # the eyes-closed shot: a blink
+
+
+@pytest.mark.pcsc
+def test_the_demo_cards_go_through_pcscd_when_it_runs(pcscd: str) -> None:
+    """The deck swaps cards in pcscd's vpcd reader; the app reads them like a real reader's."""
+    from tests.conftest import wait_for_reader_state
+
+    assert pcscd == VPCD_READER
+    assert wait_for_reader_state(present=False), f"another card occupies {pcscd!r}"
+    deck = DemoDeck(None, use_vpcd=True)
+    try:
+        # A second card replaces the first: the reader sees it taken away and the new one.
+        for scenario, id_number in ((Scenario.RIGHT_PERSON, "001093014275"),
+                                    (Scenario.NOT_ON_ROSTER, "048201007329")):
+            presented = deck.present(scenario)
+            assert presented.via == "vpcd"
+            transport = PcscCards(VPCD_READER).open(5.0)
+            try:
+                card = read_card(transport, [Can(presented.can)])
+            finally:
+                transport.close()
+            assert card.id_number == id_number
+    finally:
+        deck.close()
+    assert wait_for_reader_state(present=False)
