@@ -143,6 +143,9 @@ def test_the_office_reviews_a_cross_centre_proxy(
     review = app.views["review"]
     assert app.current is review and not app.side.winfo_ismapped()
     assert not app.sync_badge.winfo_ismapped()  # the office has no desk to sync
+    for keysym in ("F2", "F5", "Control-Key-1"):  # the desk's keys: not for the office
+        desk.press(keysym)
+        assert app.current is review and app.views["checkin"].state.value == "idle"
     desk.wait_until(lambda: "Chưa có địa chỉ CSDL của sở" in review.message_text,
                     "the missing address")
     assert "dán vào ô bên phải" in app.status_text  # the whole sentence
