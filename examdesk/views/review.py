@@ -456,6 +456,7 @@ class ReviewView(View):
         for card in self.cards:
             card.grid_remove()
         if d is None:
+            self.headline.configure(text_color=MUTED)
             self.t.rebind(self.headline, "office.pick" if self.rows else "office.none")
             self.what.configure(text="")
             self._buttons()
