@@ -473,8 +473,14 @@ class CheckInView(View):
         self.prompt.configure(text="", fg_color=PANEL)
         self._show_outcome()
         self.key_entry.focus_set()
+        self._stored()
+
+    def _stored(self) -> None:
+        """A check-in or an override was stored: the roster and incidents reload, and the
+        district sync ships it now (a no-op without a district)."""
         for name in ("roster", "incidents"):
             self.app.views[name].data_changed()
+        self.app.sync_badge.data_changed()
 
     def _on_failed(self, token: int, exc: BaseException) -> None:
         if token != self._token:
@@ -687,8 +693,7 @@ class CheckInView(View):
             self._show_outcome()
             self.app.set_status("checkin.overridden",
                                 decision=self.t.lazy(f"app.verdict.{chosen.value}"))
-            for name in ("roster", "incidents"):
-                self.app.views[name].data_changed()
+            self._stored()
 
         def refused(exc: BaseException) -> None:
             self.override_ok.configure(state="normal")
