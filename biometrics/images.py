@@ -97,9 +97,11 @@ def _checked(array: NDArray[np.uint8], fmt: str | None) -> RgbImage:
 
 def fit_frame(image: RgbImage, size: tuple[int, int] = (1280, 720)) -> RgbImage:
     """A photo as a webcam would deliver it: scaled to the frame height, centred, the sides
-    filled by stretching the photo's own border (nothing synthetic is added).
+    filled with the photo's own edge colour, like a plain wall behind the candidate.
 
-    The file camera plays stills this way so a demo or a test sees webcam-sized frames.
+    The file camera plays stills this way so a demo or a test sees webcam-sized frames. A flat
+    fill adds no structure a detector could take for a face; stretching the edge pixels (the
+    first version) did neither, but drew streaks across the demo's preview.
     """
     import cv2  # only here: decoding photos needs Pillow alone
 
@@ -111,5 +113,8 @@ def fit_frame(image: RgbImage, size: tuple[int, int] = (1280, 720)) -> RgbImage:
         x0 = (scaled.shape[1] - w) // 2
         return np.ascontiguousarray(scaled[:, x0:x0 + w])
     pad = w - scaled.shape[1]
+    edges = np.concatenate([scaled[:, :2].reshape(-1, scaled.shape[2]),
+                            scaled[:, -2:].reshape(-1, scaled.shape[2])])
+    wall = [int(v) for v in np.median(edges, axis=0)]
     return np.ascontiguousarray(cv2.copyMakeBorder(scaled, 0, 0, pad // 2, pad - pad // 2,
-                                                   cv2.BORDER_REPLICATE))
+                                                   cv2.BORDER_CONSTANT, value=wall))
