@@ -61,6 +61,18 @@ class InvalidPeriod(ReportsError):
     key = "reports.bad_period"
 
 
+class NotADate(InvalidPeriod):
+    """A typed date is not one (context: ``value``)."""
+
+    key = "reports.not_a_date"
+
+
+class PeriodReversed(InvalidPeriod):
+    """The period ends before it starts (context: ``start``, ``end``, as dd/mm/yyyy)."""
+
+    key = "reports.period_reversed"
+
+
 class PasswordTooShort(ReportsError):
     """A new PKCS#12 password is too short to protect a signing key."""
 

@@ -41,7 +41,7 @@ from proctoring.models import (
 from proctoring.store import Store
 from reader.trust.passive import VIETNAM
 
-from .errors import InvalidPeriod
+from .errors import PeriodReversed
 from .images import Fit, Thumbnail, ThumbSpec, thumbnail
 
 EVIDENCE_THUMB = ThumbSpec(300, 300, Fit.CONTAIN, quality=82)
@@ -78,7 +78,9 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise InvalidPeriod(f"{self.end.isoformat()} is before {self.start.isoformat()}")
+            raise PeriodReversed(f"{self.end.isoformat()} is before {self.start.isoformat()}",
+                                 start=self.start.strftime("%d/%m/%Y"),
+                                 end=self.end.strftime("%d/%m/%Y"))
 
     @property
     def since(self) -> datetime:

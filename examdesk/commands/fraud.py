@@ -27,7 +27,7 @@ def parse_day(text: str, field: str) -> date:
             return datetime.strptime(text.strip(), fmt).date()
         except ValueError:
             continue
-    raise errors.InvalidPeriod(f"{field} {text!r} is not a date", field=field)
+    raise errors.NotADate(f"{field} {text!r} is not a date", field=field, value=text.strip())
 
 
 @app.command("report")

@@ -78,8 +78,13 @@ def test_period_and_centre_filters(scenario: Scenario) -> None:
     assert len(one_day.findings) == 7
     hcm = collect_fraud(scenario.store, JUNE, centre_code="HCM02")
     assert {f.centre_code for f in hcm.findings} == {"HCM02"} and len(hcm.findings) == 2
-    with pytest.raises(InvalidPeriod):
+    with pytest.raises(InvalidPeriod) as caught:
         Period(date(2025, 6, 30), date(2025, 6, 1))
+    # Both dates in the words an office reads, not an English detail inside Vietnamese.
+    from examdesk.i18n import Catalog
+    text = Catalog.load().both(caught.value.key, **caught.value.context)
+    assert "kết thúc (01/06/2025) trước khi bắt đầu (30/06/2025)" in text
+    assert "ends (01/06/2025) before it starts (30/06/2025)" in text
 
 
 def test_pdf_reads_right(scenario: Scenario, tmp_path: Path, vi: Words) -> None:

@@ -165,7 +165,7 @@ def test_the_office_reviews_a_cross_centre_proxy(
     # A date that is not one: the typed error, in words, and the list stays as it was.
     review.from_entry.insert(0, "31/13/2026")
     _key(desk, review.from_entry, "Return")
-    desk.wait_until(lambda: "Khoảng thời gian không hợp lệ" in review.message_text,
+    desk.wait_until(lambda: "“31/13/2026” không phải là một ngày" in review.message_text,
                     "the bad date refused")
     assert len(review.rows) == 2
     review.from_entry.delete(0, "end")
