@@ -124,6 +124,81 @@ class KeyStore:
         """Where new keys go, for messages: "keyring" or the folder."""
         return "keyring" if self._keyring() is not None else str(self.folder)
 
+    # --- other secrets (a password, a URL with one) ----------------------------------------
+
+    def secret(self, name: str) -> str | None:
+        """A saved text secret, or None: from the keyring, else ``<name>.secret`` (0600)."""
+        backend = self._keyring()
+        if backend is not None:
+            try:
+                text = backend.get_password(KEYRING_SERVICE, self._account(name))  # type: ignore[attr-defined]
+            except Exception:
+                text = None
+            if text:
+                return str(text)
+        path = self.folder / f"{name}.secret"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise KeyUnavailable(str(exc), path=str(path)) from exc
+        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyUnavailable(f"{path} is readable by other users (chmod 600 it)",
+                                 path=str(path))
+        return path.read_text("utf-8").strip() or None
+
+    def save_secret(self, name: str, text: str) -> str:
+        """Save (or replace) a text secret; returns where: "keyring" or the file's path."""
+        backend = self._keyring()
+        if backend is not None:
+            account = self._account(name)
+            try:
+                backend.set_password(KEYRING_SERVICE, account, text)  # type: ignore[attr-defined]
+                if backend.get_password(KEYRING_SERVICE, account) == text:  # type: ignore[attr-defined]
+                    # A copy left in a file from before would win nothing but a stale read.
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.folder / f"{name}.secret").unlink()
+                    return "keyring"
+            except Exception:
+                pass
+        path = self.folder / f"{name}.secret"
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mode 0600
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(text)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise KeyUnavailable(str(exc), path=str(path)) from exc
+        return str(path)
+
+    def forget_secret(self, name: str) -> bool:
+        """Delete a text secret wherever it is; True when there was one."""
+        found = False
+        backend = self._keyring()
+        if backend is not None:
+            try:
+                backend.delete_password(KEYRING_SERVICE, self._account(name))  # type: ignore[attr-defined]
+                found = True
+            except Exception:
+                pass
+        try:
+            (self.folder / f"{name}.secret").unlink()
+            found = True
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise KeyUnavailable(str(exc), path=str(self.folder / f"{name}.secret")) from exc
+        return found
+
     # --- storage ----------------------------------------------------------------------------
 
     def _account(self, name: str) -> str:

@@ -40,7 +40,7 @@ from sqlmodel import Session, SQLModel, select
 from .centres import ensure_centre
 from .crypto import DataKey, KeyStore
 from .district_models import CentreKey, District, DistrictMember
-from .errors import InvalidInput, KeyUnavailable, ProctoringError
+from .errors import DatabaseUnavailable, InvalidInput, KeyUnavailable, ProctoringError
 from .keywrap import DistrictDataKey, public_hex, unwrap_data_key
 from .models import AuditEvent, AuditHead, Centre
 from .outbox import MUTABLE
@@ -92,9 +92,10 @@ _POLICIES = ("centre_rows", "office_read", "office_insert", "office_update")
 # --- connecting -----------------------------------------------------------------------------
 
 
-def central_url(url: str | None = None) -> URL:
-    """The district database URL: the argument, else ``EXAMDESK_CENTRAL_URL``."""
-    text = url or os.environ.get(CENTRAL_URL_ENV)
+def central_url(url: str | None = None, keys: KeyStore | None = None) -> URL:
+    """The district database URL: the argument, else ``EXAMDESK_CENTRAL_URL``, else the one
+    saved on this machine (:func:`save_central_url`) in ``keys``."""
+    text = url or os.environ.get(CENTRAL_URL_ENV) or (saved_central_url(keys) if keys else None)
     if not text:
         raise NotConfigured(f"no district database: give --central or set {CENTRAL_URL_ENV}")
     parsed = database_url(text)
@@ -102,6 +103,33 @@ def central_url(url: str | None = None) -> URL:
         raise NotADistrict("the district database is PostgreSQL (row-level security)",
                            url=safe_url(parsed))
     return parsed
+
+
+# The district address with the centre's (or office's) password: a secret, so it is kept
+# where the data key is (the OS keyring, else an owner-only file), never in settings.json.
+CENTRAL_LINK_SECRET = "district-url"
+
+
+def saved_central_url(keys: KeyStore) -> str | None:
+    return keys.secret(CENTRAL_LINK_SECRET)
+
+
+def save_central_url(keys: KeyStore, url: str) -> str:
+    """Check that ``url`` names a PostgreSQL district and keep it; returns where it went."""
+    parsed = central_url(url)
+    return keys.save_secret(CENTRAL_LINK_SECRET, parsed.render_as_string(hide_password=False))
+
+
+def forget_central_url(keys: KeyStore) -> bool:
+    return keys.forget_secret(CENTRAL_LINK_SECRET)
+
+
+def configured_central(keys: KeyStore) -> str | None:
+    """The address a sync would use without ``--central`` (password hidden), or None."""
+    try:
+        return safe_url(central_url(None, keys))
+    except (NotConfigured, NotADistrict, InvalidInput, DatabaseUnavailable):
+        return None
 
 
 def safe_url(url: URL) -> str:
@@ -494,8 +522,9 @@ class Office:
 
 
 def open_office(url: str | None = None, *, keys: KeyStore | None = None) -> Office:
-    """Connect as the office (``url`` or ``EXAMDESK_CENTRAL_URL`` with office credentials)."""
-    parsed = central_url(url)
+    """Connect as the office (``url``, ``EXAMDESK_CENTRAL_URL`` or the saved address, with the
+    office's credentials)."""
+    parsed = central_url(url, keys or KeyStore.default())
     safe = safe_url(parsed)
     engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     try:

@@ -172,7 +172,7 @@ def sync_once(store: Store, central: str | None = None, *, centre_id: uuid.UUID 
     error: ErrorInfo | None = None
     try:
         _note(store, centre.id, last_attempt_at=started)
-        url = central_url(central)
+        url = central_url(central, store.keys)
         run.central = safe_url(url)
         engine = central_engine(url)
         try:

@@ -3,8 +3,10 @@ district's database, bring the education office's review decisions back. One run
 the same function (``proctoring.sync.sync_once``) in the background.
 
 The district URL holds the centre's own login (``examdesk district add-centre`` prints it):
-``--central`` or ``EXAMDESK_CENTRAL_URL``; the local database is the usual one
-(``EXAMDESK_DB_URL`` or the default SQLite file).
+``--central``, else ``EXAMDESK_CENTRAL_URL``, else the address saved on this machine by
+``--central URL --save`` (kept with the data key: OS keyring or an owner-only file; the app's
+Settings save it the same way). The local database is the usual one (``EXAMDESK_DB_URL`` or the
+default SQLite file).
 
 | exit | meaning |
 |---|---|
@@ -73,35 +75,66 @@ def sync_cmd(
         "one seen")] = None,
     status: Annotated[bool, typer.Option(
         "--status", help="only show the last sync and what is waiting (no network)")] = False,
+    save: Annotated[bool, typer.Option(
+        "--save", help="keep --central on this machine (keyring or a 0600 file) once the "
+        "district has accepted it; later syncs and the app need no address")] = False,
+    forget: Annotated[bool, typer.Option(
+        "--forget", help="delete the saved district address")] = False,
     as_json: JsonOption = False,
     lang: LangOption = None,
 ) -> None:
     """Đồng bộ — send this centre's data to the district, receive review decisions."""
+    from proctoring.district import configured_central, forget_central_url, save_central_url
     from proctoring.sync import local_centre, sync_once, sync_status
 
     lang = lang or default_language()
     catalog = Catalog.load()
+    if save and not central:
+        raise typer.BadParameter("--save needs --central ADDRESS")
     store = open_store(as_json)
+    if forget:
+        try:
+            had = forget_central_url(store.keys)
+        except errors.ProctoringError as exc:
+            district_fail(exc, as_json)
+        finally:
+            store.close()
+        if as_json:
+            print(json.dumps({"forgotten": had}))
+        else:
+            print(catalog.text("sync.forgotten" if had else "sync.nothing_saved", lang))
+        return
     try:
         where = local_centre(store, code=centre) if centre else local_centre(store)
         if status:
             state = sync_status(store, where.id)
+            address = configured_central(store.keys)
             if as_json:
-                print(json.dumps(state.to_dict(), ensure_ascii=False))
+                print(json.dumps({**state.to_dict(), "address": address}, ensure_ascii=False))
             else:
                 print(_status_line(state.to_dict(), catalog, lang))
+                print(catalog.text("sync.address", lang, address=address) if address
+                      else catalog.text("sync.no_address", lang))
             return
         result = sync_once(store, central, centre_id=where.id, district_key=district_key,
                            register_as=register_as)
+        saved_to = None
+        if save and central and result.error is None:
+            # Only an address the district accepted is kept: a typo is never saved.
+            saved_to = save_central_url(store.keys, central)
     except errors.ProctoringError as exc:
         district_fail(exc, as_json)
     finally:
         store.close()
     doc = result.to_dict()
+    if save:
+        doc["saved"] = saved_to
     if as_json:
         print(json.dumps(doc, ensure_ascii=False))
     if result.error is not None:
         print(catalog.both(result.error.key, detail=result.error.detail), file=sys.stderr)
+        if save:
+            print(catalog.both("sync.not_saved"), file=sys.stderr)
         raise typer.Exit(EXIT_BY_KEY.get(result.error.key, 1))
     if not as_json:
         print(catalog.text("sync.done", lang, events=result.pushed_events,
@@ -109,6 +142,8 @@ def sync_cmd(
                            blobs=result.rows.get("evidence_blob", 0),
                            reviews=result.reviews_applied, pending=result.pending,
                            district=result.district_code))
+        if saved_to is not None:
+            print(catalog.text("sync.saved", lang, where=saved_to))
 
 
 def _status_line(state: dict[str, Any], catalog: Catalog, lang: str) -> str:

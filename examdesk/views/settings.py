@@ -1,18 +1,30 @@
-"""Settings: the reader, the camera, the language; the face thresholds for centre admins only.
+"""Settings: the reader, the camera, the language; the face thresholds and the district's
+address for centre admins only.
 
 Saved in settings.json (sections ``app`` and ``face``, the same file the command line uses);
-a change of reader or camera applies at once, without a restart.
+a change of reader or camera applies at once, without a restart. The district's address holds
+the centre's password: it is kept with the data key (OS keyring or an owner-only file, as
+``examdesk sync --save`` does), and only after the district has accepted it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import customtkinter as ctk
 
 from biometrics import OperatingPoint
+from examdesk.commands.session import CENTRE_ENV
 from examdesk.settings import read_section, write_section
+from proctoring.district import (
+    CENTRAL_URL_ENV,
+    configured_central,
+    forget_central_url,
+    save_central_url,
+)
+from proctoring.sync import SyncResult, local_centre, sync_once
 from reader.transport import ReaderState, list_readers
 
 from .base import View
@@ -70,12 +82,34 @@ class SettingsView(View):
         self.source.grid(row=5, column=0, columnspan=2, sticky="w", padx=14, pady=(2, 10))
         self._threshold_rows = [self.threshold, self.review_low, self.review_high]
 
+        district = ctk.CTkFrame(self, corner_radius=10, fg_color=PANEL)
+        district.grid(row=2, column=0, columnspan=2, sticky="nsew", padx=20, pady=(14, 0))
+        district.grid_columnconfigure(1, weight=1)
+        t.bind(ctk.CTkLabel(district, font=f.large, anchor="w"), "app.settings.district").grid(
+            row=0, column=0, sticky="w", padx=14, pady=(10, 2))
+        self.district_url = ctk.CTkEntry(district, font=f.base, height=34, show="•",
+                                         placeholder_text="postgresql://centre_…@…/district")
+        self.district_url.grid(row=0, column=1, sticky="ew", padx=(6, 8), pady=(10, 2))
+        self.district_save = ctk.CTkButton(district, font=f.bold, height=34,
+                                           command=self.save_district)
+        t.bind(self.district_save, "app.settings.district_save")
+        self.district_save.grid(row=0, column=2, padx=(0, 8), pady=(10, 2))
+        self.district_forget = ctk.CTkButton(district, font=f.bold, height=34,
+                                             fg_color="#5a6472", command=self.forget_district)
+        t.bind(self.district_forget, "app.settings.district_forget")
+        self.district_forget.grid(row=0, column=3, padx=(0, 14), pady=(10, 2))
+        self.district_note = ctk.CTkLabel(district, text="", font=f.small, text_color=MUTED,
+                                          anchor="w", justify="left", wraplength=1000)
+        self.district_note.grid(row=1, column=0, columnspan=4, sticky="w", padx=14,
+                                pady=(2, 10))
+        self.district_message = ""
+
         self.save_button = ctk.CTkButton(self, font=f.large, height=44, command=self.save)
         t.bind(self.save_button, "app.settings.save")
-        self.save_button.grid(row=2, column=0, sticky="w", padx=20, pady=14)
+        self.save_button.grid(row=3, column=0, sticky="w", padx=20, pady=14)
         self.message = ctk.CTkLabel(self, text="", font=f.base, anchor="w", justify="left",
                                     wraplength=900)
-        self.message.grid(row=3, column=0, columnspan=2, sticky="w", padx=20)
+        self.message.grid(row=4, column=0, columnspan=2, sticky="w", padx=20)
         t.on_change(self._sync_language)
 
     def _label(self, parent: Any, row: int, key: str) -> None:
@@ -117,6 +151,7 @@ class SettingsView(View):
             _set(entry, f"{value:.4f}")
         self.source.configure(text=point.source)
         self.app.run_job(_readers, done=self._readers, failed=lambda _e: self._readers([]))
+        self._show_district()
 
     def _readers(self, states: list[ReaderState]) -> None:
         services = self.services
@@ -129,6 +164,8 @@ class SettingsView(View):
         admin = self.app.operator is not None and self.app.operator.is_admin
         for entry in self._threshold_rows:
             entry.configure(state="normal" if admin else "disabled")
+        for widget in (self.district_url, self.district_save, self.district_forget):
+            widget.configure(state="normal" if admin else "disabled")
         self.t.rebind(self.admin_only, "app.settings.admin_can" if admin
                       else "app.settings.admin_only")
 
@@ -139,7 +176,11 @@ class SettingsView(View):
         return True
 
     def on_return(self, event: Any) -> bool:
-        self.save()
+        if event is not None and event.widget in (self.district_url,
+                                                  getattr(self.district_url, "_entry", None)):
+            self.save_district()  # Enter in the address field checks and saves the address
+        else:
+            self.save()
         return True
 
     def save(self) -> None:
@@ -188,6 +229,91 @@ class SettingsView(View):
         self.app.run_job(job, done=saved,
                          failed=lambda e: self.t.rebind(self.message, "app.plain",
                                                         text=self.app.error_text(e)))
+
+
+    # --- the district's address -----------------------------------------------------------------
+
+    def _show_district(self) -> None:
+        """What a sync would use now (password hidden), read on a worker (the keyring may be
+        slow), with this view's last message after it."""
+        services = self.services
+        if services is None:
+            return
+        keys = services.store.keys
+
+        def done(address: str | None) -> None:
+            admin = self.app.operator is not None and self.app.operator.is_admin
+            lines = [self.t("app.settings.district_hint")]
+            lines.append(self.t("app.settings.district_current", address=address) if address
+                         else self.t("app.settings.district_none"))
+            if os.environ.get(CENTRAL_URL_ENV):
+                lines.append(self.t("app.settings.district_env"))
+            if not admin:
+                lines.append(self.t("app.settings.district_admin_only"))
+            if self.district_message:
+                lines.append(self.district_message)
+            self.district_note.configure(text="\n".join(lines))
+
+        self.app.run_job(lambda: configured_central(keys), done=done,
+                         failed=lambda e: self._district_said(self.app.error_text(e)))
+
+    def _district_said(self, text: str) -> None:
+        self.district_message = text
+        self._show_district()
+
+    def save_district(self) -> None:
+        services = self.services
+        if services is None or not (self.app.operator and self.app.operator.is_admin):
+            return
+        url = self.district_url.get().strip()
+        if not url:
+            self._district_said(self.t("app.settings.district_empty"))
+            return
+        store, code = services.store, os.environ.get(CENTRE_ENV) or None
+        self._district_said(self.t("app.settings.district_checking"))
+        self.district_save.configure(state="disabled")
+
+        def job() -> tuple[SyncResult, str | None]:
+            # A sync is the test: the district must accept this login before it is kept.
+            centre = local_centre(store, code=code).id if code else None
+            result = sync_once(store, url, centre_id=centre)
+            if result.error is not None:
+                return result, None
+            return result, save_central_url(store.keys, url)
+
+        def done(outcome: tuple[SyncResult, str | None]) -> None:
+            self.district_save.configure(state="normal")
+            result, where = outcome
+            if result.error is not None or where is None:
+                error = result.error
+                text = self.t(error.key, detail=error.detail) if error else ""
+                self._district_said(self.t("app.settings.district_refused", text=text))
+                return
+            _set(self.district_url, "")
+            self._district_said(self.t("app.settings.district_saved",
+                                       district=result.district_code or "—", where=where,
+                                       events=result.pushed_events, pending=result.pending))
+            self.app.sync_badge.address_changed()
+
+        def failed(exc: BaseException) -> None:
+            self.district_save.configure(state="normal")
+            self._district_said(self.t("app.settings.district_refused",
+                                       text=self.app.error_text(exc)))
+
+        self.app.run_job(job, done=done, failed=failed)
+
+    def forget_district(self) -> None:
+        services = self.services
+        if services is None or not (self.app.operator and self.app.operator.is_admin):
+            return
+        keys = services.store.keys
+
+        def done(_had: bool) -> None:
+            self._district_said(self.t("app.settings.district_forgotten"))
+            self.app.sync_badge.address_changed()
+
+        self.app.run_job(lambda: forget_central_url(keys), done=done,
+                         failed=lambda e: self._district_said(self.app.error_text(e)))
 
 
 def _readers() -> list[ReaderState]:

@@ -1,7 +1,8 @@
 """The desk's link to the district, in the header: the background sync and what it last did.
 
-When the district's address is configured (``EXAMDESK_CENTRAL_URL``, as for ``examdesk sync``)
-and a centre's operator is signed in, :class:`~proctoring.sync.SyncWorker` runs on its own
+When the district's address is configured (``EXAMDESK_CENTRAL_URL``, else the address saved on
+this machine by Settings or ``examdesk sync --save``, as for ``examdesk sync``) and a centre's
+operator is signed in, :class:`~proctoring.sync.SyncWorker` runs on its own
 thread and the badge says, in words and with a symbol (never colour alone): syncing, synced at
 HH:MM with N events waiting, or what went wrong. Without an address the desk works offline and
 the badge says so, quietly. The office's review mode has no desk to sync: no worker, no badge.
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import customtkinter as ctk
 
 from examdesk.commands.session import CENTRE_ENV
-from proctoring.district import CENTRAL_URL_ENV
+from proctoring.district import CENTRAL_URL_ENV, saved_central_url
 from proctoring.models import Role
 from proctoring.sync import SyncResult, SyncStatus, SyncWorker, local_centre
 from reader.trust.passive import VIETNAM
@@ -114,12 +115,17 @@ class SyncBadge(ctk.CTkLabel):
             self.grid_remove()
             return
         self.grid()
-        self._configured = bool(os.environ.get(CENTRAL_URL_ENV))
-        self._active = self._configured
+        # Configured or not is known once the worker job has looked for an address (the saved
+        # one may sit in the OS keyring: never read on the Tk thread).
+        self._configured = True  # until the job says otherwise: "syncing…", not a false offline
+        self._active = True
         self.status = None
         self._paint()
-        if self._configured:
-            self.app.when_ready(self._start)
+        self.app.when_ready(self._start)
+
+    def address_changed(self) -> None:
+        """Settings saved or deleted the district's address: start over with the new one."""
+        self.operator_changed()
 
     def sync_now(self) -> None:
         if self.shown_now is not None:
@@ -152,17 +158,26 @@ class SyncBadge(ctk.CTkLabel):
         if services is None or self.worker is not None or not self._active:
             return
         store, code = services.store, os.environ.get(CENTRE_ENV) or None
-        central = os.environ.get(CENTRAL_URL_ENV)
 
-        def make() -> SyncWorker:
+        def make() -> SyncWorker | None:
+            central = os.environ.get(CENTRAL_URL_ENV) or saved_central_url(store.keys)
+            if not central:
+                return None
             # The centre, when the database holds several: $EXAMDESK_CENTRE like the CLI's.
             centre = local_centre(store, code=code).id if code else None
             return SyncWorker(store, central, interval=SYNC_INTERVAL_S, centre_id=centre,
                               on_result=lambda r: self.app.post(self._result, r))
 
-        def made(worker: SyncWorker) -> None:
-            if self.app.closed or self.worker is not None or not self._active:
+        def made(worker: SyncWorker | None) -> None:
+            if worker is None:
+                if self._active and self.worker is None:
+                    self._configured = False
+                    self._paint()
                 return
+            if self.app.closed or self.worker is not None or not self._active:
+                worker.stop(timeout=0)  # never started: nothing to wait for
+                return
+            self._configured = True
             self.worker = worker
             worker.start()
             self._refresh()

@@ -128,3 +128,37 @@ def test_a_keyring_that_drops_secrets_falls_back_to_the_file(tmp_path: Path) -> 
         assert (tmp_path / "data-key.key").read_bytes() == key.key
     finally:
         keyring.set_keyring(previous)
+
+
+URL = "postgresql://centre_hn01:Mật-khẩu@db.sgd.local/district"
+
+
+def test_a_text_secret_is_saved_private_replaced_and_forgotten(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys", use_keyring=False)
+    assert store.secret("district-url") is None
+    where = store.save_secret("district-url", URL)
+    path = tmp_path / "keys" / "district-url.secret"
+    assert where == str(path) and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert KeyStore(tmp_path / "keys", use_keyring=False).secret("district-url") == URL
+    store.save_secret("district-url", URL + "2")
+    assert store.secret("district-url") == URL + "2"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    path.chmod(0o644)
+    with pytest.raises(KeyUnavailable, match="readable by other users"):
+        store.secret("district-url")
+    assert store.forget_secret("district-url") and not path.exists()
+    assert not store.forget_secret("district-url")
+
+
+def test_a_text_secret_goes_to_the_keyring_when_there_is_one(tmp_path: Path) -> None:
+    previous = keyring.get_keyring()
+    backend = _MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        store = KeyStore(tmp_path / "keys")
+        assert store.save_secret("district-url", URL) == "keyring"
+        assert not (tmp_path / "keys").exists()
+        assert KeyStore(tmp_path / "keys").secret("district-url") == URL
+        assert store.forget_secret("district-url") and backend.secrets == {}
+    finally:
+        keyring.set_keyring(previous)

@@ -119,12 +119,23 @@ def test_the_district_from_the_command_line(blank_database: str, tmp_path: Path,
     assert json.loads(out)["error"]["key"] == "sync.access_refused"
     centre_url = json.loads(office.run("district", "add-centre", "HN01", "--admin-url",
                                        blank_database, "--json")[1])["url"]
-    code, out, err = centre.run("sync", "--json", central=centre_url)
+    # A mistyped address is not kept; the accepted one is, as a secret (0600), not in settings.
+    wrong = sa.make_url(centre_url).set(password="typo").render_as_string(hide_password=False)
+    code, _, err = centre.run("sync", "--central", wrong, "--save")
+    assert code == 6 and "chưa được lưu" in err and "was not saved" in err
+    code, out, err = centre.run("sync", "--json", "--central", centre_url, "--save")
     assert code == 0, err
     done = json.loads(out)
     assert done["ok"] and done["rows"]["checkin"] == 2 and done["pending"] == 0
-    code, out, _ = centre.run("sync", "--status", "--lang", "en")
+    saved = Path(done["saved"])  # EXAMDESK_KEYRING=0 here: the file, not the keyring
+    assert saved.parent == centre.home / "config" / "keys"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    password = sa.make_url(centre_url).password
+    assert password and password not in "".join(
+        p.read_text("utf-8") for p in (centre.home / "config").glob("*.json"))
+    code, out, _ = centre.run("sync", "--status", "--lang", "en")  # no address given
     assert code == 0 and "waiting to be sent: 0 event(s)" in out
+    assert "District address: postgresql+psycopg://centre_hn01:***@" in out
 
     # The office: centres, screen, review, report.
     code, out, _ = office.run("district", "centres", "--json", central=office_url)
@@ -162,9 +173,13 @@ def test_the_district_from_the_command_line(blank_database: str, tmp_path: Path,
     text = pdftotext(pdf)
     assert "HN01" in text and "Người khác thi thay" in text
 
-    # The decision reaches the centre.
-    code, out, err = centre.run_process("sync", "--json", central=centre_url)
+    # The decision reaches the centre, through the saved address.
+    code, out, err = centre.run_process("sync", "--json")
     assert code == 0 and json.loads(out)["reviews_applied"] == 1, err
     closed = sa.make_url(centre_url).set(port=free_port()).render_as_string(hide_password=False)
-    code, _, err = centre.run_process("sync", central=closed)
+    code, _, err = centre.run_process("sync", central=closed)  # the variable beats the saved
     assert code == 3 and "Không kết nối được" in err and "Cannot reach" in err
+    code, out, _ = centre.run("sync", "--forget", "--lang", "en")
+    assert code == 0 and "deleted" in out and not saved.exists()
+    code, out, _ = centre.run("sync", "--json")
+    assert code == 2 and json.loads(out)["error"]["key"] == "sync.not_configured"

@@ -273,9 +273,9 @@ def test_the_desk_shows_the_sync_state(office_desk: Desk, district: DistrictEnv,
     badge = app.sync_badge
     monkeypatch.delenv("EXAMDESK_CENTRAL_URL", raising=False)
     _sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
-    desk.pump(0.2)
+    desk.wait_until(lambda: badge.text == "○ Ngoại tuyến", "offline mode on the badge", 30)
     assert app.current is not app.views["review"] and app.side.winfo_ismapped()
-    assert badge.winfo_ismapped() and badge.text == "○ Ngoại tuyến"
+    assert badge.winfo_ismapped()
 
     # A wrong password: the badge says so in words, the full sentence goes to the status line.
     creds = add_centre(district.admin_url, "DEMO", password="pw-demo")
@@ -293,8 +293,38 @@ def test_the_desk_shows_the_sync_state(office_desk: Desk, district: DistrictEnv,
     centre_id = badge.status.centre_id
     assert district.count("audit_event", f"centre_id = '{centre_id}'") > 0
     assert district.count("exam_session", f"centre_id = '{centre_id}'") == 1
-    badge.stop()
     assert uuid.UUID(str(centre_id))
+
+    # No variable: a centre admin types the address in Settings. A refused login is not kept;
+    # the accepted one is (as a secret), the badge syncs with it, and deleting it goes offline.
+    monkeypatch.delenv("EXAMDESK_CENTRAL_URL")
+    _sign_in(desk, Role.CENTRE_ADMIN, "Quản trị demo")
+    desk.wait_until(lambda: badge.text == "○ Ngoại tuyến", "offline mode on the badge", 30)
+    desk.press("F6")
+    settings = app.views["settings"]
+    assert settings.district_url.cget("state") == "normal"
+
+    def note() -> str:
+        return str(settings.district_note.cget("text"))
+
+    settings.district_url.insert(0, district.url_as(creds.role, "wrong-password"))
+    _key(desk, settings.district_url, "Return")
+    desk.wait_until(lambda: "Địa chỉ chưa được lưu" in note(), "the refused address", 30)
+    assert settings.district_url.get() and "Chưa có địa chỉ" in note()
+    settings.district_url.delete(0, "end")
+    settings.district_url.insert(0, district.url_as(creds.role, creds.password))
+    _key(desk, settings.district_url, "Return")
+    desk.wait_until(lambda: "đã chấp nhận" in note(), "the accepted address", 60)
+    assert "Đang dùng: postgresql+psycopg://" in note() and creds.password not in note()
+    assert not settings.district_url.get()  # the password does not stay on the screen
+    desk.wait_until(lambda: badge.text.startswith("✔ Đồng bộ"), "a sync with the saved address",
+                    60)
+    desk.shot("review-07-settings-district-saved")
+    settings.forget_district()
+    desk.wait_until(lambda: badge.text == "○ Ngoại tuyến", "offline once the address is gone",
+                    30)
+    assert "Chưa có địa chỉ" in note()
+    badge.stop()
 
 
 # --- the words, without a window ------------------------------------------------------------------
