@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from .cli_app import app, command
+from examdesk.cli import app
+
 from .conftest import REPO
 from .test_roster import _csv, _rows
 
@@ -91,8 +93,8 @@ def test_the_real_command_and_tampering(db_url: str, tmp_path: Path) -> None:
            "EXAMDESK_LANG": "en"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*command(), *args], cwd=REPO, env=env, capture_output=True,
-                              text=True, timeout=60, check=False)
+        return subprocess.run([sys.executable, "-m", "examdesk.cli", *args], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=60, check=False)
 
     created = run("session", "create", "--title", "Tin học", "--starts", "2025-06-12 07:00",
                   "--code", "TH")

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from examdesk.cli import app
 from proctoring.store import Store
 
 from . import builders
-from .cli_app import app
 from .conftest import PASSWORD, exam_clock
 
 
