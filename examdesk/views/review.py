@@ -115,6 +115,7 @@ class ReviewView(View):
         self.dossier: Dossier | None = None
         self.busy = False  # a decision or an export is on its way
         self.last_export: Export | None = None
+        self.last_screen: Any = None  # the last proxy screen's ScreenResult
         self._wanted: uuid.UUID | None = None  # the incident shown or being opened
         self._keep: uuid.UUID | None = None  # select it again once the list is back
         self._tickets = _Tickets(count(1))
@@ -127,7 +128,8 @@ class ReviewView(View):
         self._relabel()
         for keysym, action in (("F8", lambda: self.decide(IncidentStatus.CONFIRMED)),
                                ("F9", lambda: self.decide(IncidentStatus.DISMISSED)),
-                               ("Control-r", self.reload)):
+                               ("Control-r", self.reload),
+                               ("Control-k", self.screen)):
             # bind_all: the keys work wherever the focus is on this screen, and nowhere else.
             app.root.bind_all(f"<{keysym}>", lambda _e, a=action: self._when_shown(a))
 
@@ -167,18 +169,23 @@ class ReviewView(View):
         self.centre_menu = ctk.CTkOptionMenu(bar, width=170, **menu)
         self.kind_menu = ctk.CTkOptionMenu(bar, width=210, **menu)
         self.status_menu = ctk.CTkOptionMenu(bar, width=170, **menu)
-        self.session_entry = ctk.CTkEntry(bar, font=f.base, width=150, height=36)
+        self.session_entry = ctk.CTkEntry(bar, font=f.base, width=130, height=36)
         t.bind_option(self.session_entry, "placeholder_text", "office.session_hint")
-        self.from_entry = ctk.CTkEntry(bar, font=f.base, width=150, height=36)
+        self.from_entry = ctk.CTkEntry(bar, font=f.base, width=140, height=36)
         t.bind_option(self.from_entry, "placeholder_text", "office.from_hint")
-        self.to_entry = ctk.CTkEntry(bar, font=f.base, width=150, height=36)
+        self.to_entry = ctk.CTkEntry(bar, font=f.base, width=140, height=36)
         t.bind_option(self.to_entry, "placeholder_text", "office.to_hint")
         self.apply_button = ctk.CTkButton(bar, font=f.bold, height=36, width=120,
                                           command=self.reload)
         t.bind(self.apply_button, "office.apply")
+        # The cross-centre proxy screen: what only the district can see (one face, several IDs).
+        self.screen_button = ctk.CTkButton(bar, font=f.bold, height=36, width=170,
+                                           fg_color="#7a4b00", hover_color="#5c3900",
+                                           command=self.screen)
+        t.bind(self.screen_button, "office.screen")
         for i, widget in enumerate((self.centre_menu, self.session_entry, self.kind_menu,
                                     self.status_menu, self.from_entry, self.to_entry,
-                                    self.apply_button)):
+                                    self.apply_button, self.screen_button)):
             widget.grid(row=0, column=i, padx=(10 if i == 0 else 4, 4), pady=8)
         for entry in (self.session_entry, self.from_entry, self.to_entry):
             entry.bind("<Return>", lambda _e: self._enter_filters())
@@ -380,6 +387,8 @@ class ReviewView(View):
         self.link.configure(text_color=MUTED if conn else "#b3261e")
         for b in (self.pdf_button, self.csv_button, self.apply_button):
             enable(b, conn is not None, ACCENT)
+        self.screen_button.configure(
+            state="normal" if conn is not None and not self.busy else "disabled")
 
     # --- the list -------------------------------------------------------------------------------
 
@@ -488,6 +497,8 @@ class ReviewView(View):
     # --- decisions ------------------------------------------------------------------------------
 
     def _buttons(self) -> None:
+        self.screen_button.configure(
+            state="normal" if self.connection is not None and not self.busy else "disabled")
         on = self.dossier is not None and self.connection is not None and not self.busy
         enable(self.confirm_button, on, CONFIRM_COLOUR)
         enable(self.dismiss_button, on, DISMISS_COLOUR)
@@ -522,6 +533,39 @@ class ReviewView(View):
 
         self.app.run_job(lambda: record(conn.office, incident_id, status, notes, operator.actor),
                          done=done, failed=failed)
+
+    # --- the proxy screen -------------------------------------------------------------------------
+
+    def screen(self) -> None:
+        """Screen the check-ins admitted since the last screen against the whole district."""
+        from proctoring.proxy_search import ScreenResult, screen_district
+
+        conn, operator = self.connection, self.app.operator
+        if conn is None or operator is None or self.busy:
+            return
+        self.busy = True
+        self._buttons()
+        self._say(self.t("office.screening"))
+
+        def done(result: ScreenResult) -> None:
+            self.busy = False
+            self.last_screen = result
+            self._buttons()
+            self._say(self.t("office.screened", screened=result.screened,
+                             stored=result.faces_stored, opened=len(result.incidents),
+                             known=result.known,
+                             seconds=_decimal(result.load_seconds + result.match_seconds,
+                                              self.t.lang)))
+            self.reload()
+
+        def failed(exc: BaseException) -> None:
+            self.busy = False
+            self._buttons()
+            self._say(self.app.error_text(exc), error=True)
+
+        actor = operator.actor
+        self.app.run_job(lambda: screen_district(conn.office, actor=actor), done=done,
+                         failed=failed)
 
     # --- the district report ----------------------------------------------------------------------
 
@@ -573,6 +617,12 @@ class ReviewView(View):
     @property
     def message_text(self) -> str:
         return str(self.message.cget("text"))
+
+
+def _decimal(value: float, lang: str) -> str:
+    """One decimal, with the decimal comma in Vietnamese (0,3 giây)."""
+    text = f"{value:.1f}"
+    return text.replace(".", ",") if lang == "vi" else text
 
 
 def _status_text(t: Any, row: IncidentRow) -> str:

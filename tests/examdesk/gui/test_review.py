@@ -27,7 +27,6 @@ from proctoring.checkins import CheckInInput, NewIncident, Reason, record_checki
 from proctoring.crypto import KeyStore
 from proctoring.district import add_centre
 from proctoring.models import Decision, IncidentKind, IncidentStatus, Role, Severity
-from proctoring.proxy_search import screen_district
 from proctoring.store import Store
 from proctoring.sync import sync_once
 from tests.examdesk.gui.conftest import Desk
@@ -135,8 +134,6 @@ def test_the_office_reviews_a_cross_centre_proxy(
     _forged_card(hp)
     for code, store in centres.items():
         assert sync_once(store, district.centre_urls[code]).ok
-    with district.office() as office:
-        (proxy_id,) = screen_district(office, actor="office:screen").incidents
 
     # No district address yet: the typed error, in words.
     _sign_in(desk, Role.EDUCATION_OFFICE, OFFICER)
@@ -152,11 +149,19 @@ def test_the_office_reviews_a_cross_centre_proxy(
     assert review.message_text.startswith("✖") and review.connection is None
     assert str(review.link.cget("text")).startswith("✖")
 
-    # The address pasted in the (masked) field, Enter connects.
+    # The address pasted in the (masked) field, Enter connects: the forged card's incident.
     review.url_entry.insert(0, district.office_url)
     _key(desk, review.url_entry, "Return")
-    desk.wait_until(lambda: review.connection is not None and len(review.rows) == 2,
+    desk.wait_until(lambda: review.connection is not None and len(review.rows) == 1,
                     "the district's incidents")
+
+    # The proxy screen from the office's desk (Ctrl+K): one face under two IDs, two centres.
+    desk.press("Control-k")
+    desk.wait_until(lambda: review.last_screen is not None and len(review.rows) == 2,
+                    "the proxy screen's incident in the list")
+    (proxy_id,) = review.last_screen.incidents
+    assert "1 sự cố thi hộ mới" in review.message_text
+    assert review.last_screen.screened == 4  # the four admitted check-ins of both centres
     assert review.connection is not None and review.connection.centres == ("HN01", "HP02")
     assert "✔" in str(review.link.cget("text"))
     assert "Nghi thi hộ" in {r[2] for r in review.table.rows()}
