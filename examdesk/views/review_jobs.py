@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from proctoring.crypto import KeyStore
-from proctoring.district import Office, central_errors, members, open_office
+from proctoring.district import Office, central_errors, members, open_office, save_central_url
 from proctoring.models import Incident, IncidentKind, IncidentStatus
 from proctoring.review import (
     IncidentFile,
@@ -76,11 +76,15 @@ class Connection:
 
 
 def connect(url: str | None, keys: KeyStore | None = None) -> Connection:
-    """``url`` (else ``EXAMDESK_CENTRAL_URL``) with the office's login, like ``examdesk
-    review``; ``keys`` default to this machine's key store (``KeyStore.default()``)."""
+    """``url`` (else ``EXAMDESK_CENTRAL_URL``, else the saved address) with the office's login,
+    like ``examdesk review``; ``keys`` default to this machine's key store
+    (``KeyStore.default()``). A typed ``url`` the district accepts is saved there."""
     office = open_office(url or None, keys=keys)
     try:
         codes = tuple(m.code for m in members(office))
+        if url:
+            # Typed once: the district accepted it, so it is kept like a key for next time.
+            save_central_url(keys or KeyStore.default(), url)
         u = office.store.engine.url  # short enough for the screen; never the password
         shown = f"{u.username}@{u.database}"
         return Connection(office, shown, codes, office.can_decrypt)

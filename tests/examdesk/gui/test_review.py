@@ -163,6 +163,11 @@ def test_the_office_reviews_a_cross_centre_proxy(
     assert "1 sự cố thi hộ mới" in review.message_text
     assert review.last_screen.screened == 4  # the four admitted check-ins of both centres
     assert review.connection is not None and review.connection.centres == ("HN01", "HP02")
+    # Accepted, so kept like a key (this machine's store): the next sign-in needs no address.
+    from proctoring.district import saved_central_url
+    saved = saved_central_url(KeyStore.default())
+    assert saved is not None and sa.make_url(saved).password == \
+        sa.make_url(district.office_url).password
     assert "✔" in str(review.link.cget("text"))
     assert "Nghi thi hộ" in {r[2] for r in review.table.rows()}
     desk.shot("review-01-list")
