@@ -8,7 +8,7 @@ Threads and processes::
        │     the check-in workflow; results come back through UiQueue
        ├─ FrameHub thread: reads the camera, keeps the newest frame and its preview;
        │     the preview polls it, the check-in reads from it (views/frames.py)
-       └─ face process: dlib, which would hold the GIL (views/face_process.py)
+       └─ face process: dlib, which would hold the GIL (biometrics/remote.py)
 
 The Tk thread never waits for any of them; the screens (examdesk/views/) only show what the
 services (proctoring, reader, biometrics, reports) decide.
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import customtkinter as ctk
 
 from biometrics import FaceSettings
+from biometrics.remote import ProcessFaceEngine
 from examdesk.i18n import LANGUAGES, Catalog, default_language
 from examdesk.paths import config_dir, data_dir
 from examdesk.settings import read_section
@@ -41,7 +42,6 @@ from proctoring.store import Store
 from .views.base import View
 from .views.cards import CardSource, LoopbackCards, PcscCards
 from .views.checkin_job import TrustFiles
-from .views.face_process import ProcessFaceEngine
 from .views.frames import FrameHub
 from .views.texts import Texts
 from .views.theme import ACCENT, MUTED, Fonts, make_fonts

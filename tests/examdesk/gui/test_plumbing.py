@@ -1,5 +1,5 @@
-"""The app's plumbing without a window: the frame hub, the face process, the UI queue, key
-parsing, search folding, the demo's folder and cards."""
+"""The app's plumbing without a window: the frame hub, the UI queue, key parsing, search
+folding, the demo's folder and cards."""
 
 from __future__ import annotations
 
@@ -10,21 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biometrics import CameraUnavailable, FaceEngine, Frame
-from biometrics.images import load
+from biometrics import CameraUnavailable, Frame
 from examdesk.app import GapMeter, UiQueue
 from examdesk.demo import VPCD_READER, DemoDeck, DemoFolderTaken, Scenario, prepare_demo_home
 from examdesk.views.cards import LoopbackCards, PcscCards
 from examdesk.views.checkin import parse_card_key
 from examdesk.views.checkin_job import _StopsOnCancel
-from examdesk.views.face_process import FaceProcessError, ProcessFaceEngine
 from examdesk.views.frames import PREVIEW_SIZE, FrameHub
 from examdesk.views.widgets import fold
 from proctoring.checkin import CheckInCancelled
 from reader.errors import InvalidKeyInput, NoCard
 from reader.keys import BacKey, Can
 from reader.session import read_card
-from reader.virtual import faces_dir
 
 
 class Counting:
@@ -98,52 +95,6 @@ def test_an_unplugged_camera_is_an_error_for_the_check_in_not_a_hang() -> None:
         assert hub.error is not None and hub.error.key == "face.camera_unavailable"
     finally:
         hub.close()
-
-
-def test_the_face_process_answers_like_the_engine_and_survives_a_crash() -> None:
-    photo = load(faces_dir() / "orl" / "s27" / "10.png")
-    local = FaceEngine()
-    remote = ProcessFaceEngine()
-    try:
-        settings = local.settings
-        faces = local.detect(photo, settings.still)
-        assert remote.detect(photo, settings.still) == faces
-        here = local.encode(photo, faces[0], jitters=2)
-        there = remote.encode(photo, faces[0], jitters=2)  # the image the child already has
-        assert np.allclose(here.averaged, there.averaged, atol=1e-6)
-        assert np.allclose(local.landmarks(photo, faces[0]), remote.landmarks(photo, faces[0]))
-        remote._process.kill()  # died between two calls: a new child takes over
-        remote._process.join(5)
-        assert remote.detect(photo, settings.still) == faces
-    finally:
-        remote.close()
-
-
-def test_a_face_process_dying_mid_call_is_an_error_then_a_fresh_start() -> None:
-    remote = ProcessFaceEngine()
-    failed: list[BaseException] = []
-
-    def load() -> None:
-        try:
-            remote.load()
-        except BaseException as exc:
-            failed.append(exc)
-
-    try:
-        loading = threading.Thread(target=load)
-        loading.start()
-        deadline = time.monotonic() + 10
-        while remote._process is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.2)  # spawning and loading the models takes ~1 s: kill it halfway
-        remote._process.kill()
-        loading.join(10)
-        assert failed and isinstance(failed[0], FaceProcessError)
-        assert not remote.loaded
-        remote.load()
-        assert remote.loaded
-    finally:
-        remote.close()
 
 
 def test_the_check_in_camera_stops_at_the_next_frame_after_esc() -> None:

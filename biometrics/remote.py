@@ -10,9 +10,6 @@ sent to a child process that holds the real models. Everything else of the check
 
 A frame travels once: the landmarks and the encoding of the image just detected reuse the
 copy the child already has (~2.7 MB per 720p frame, ~2 ms through the pipe).
-
-Suggested home: ``biometrics/remote.py``; it lives here only because this change may not
-touch ``biometrics``.
 """
 
 from __future__ import annotations
@@ -22,19 +19,20 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
-from biometrics.config import Detection, FaceSettings
-from biometrics.engine import Encoding, Face, FaceEngine
-from biometrics.geometry import Landmarks
-from biometrics.images import RgbImage
-from biometrics.models import ModelPaths
+from .config import Detection, FaceSettings
+from .engine import Encoding, Face, FaceEngine
+from .errors import BiometricsError
+from .geometry import Landmarks
+from .images import RgbImage
+from .models import ModelPaths
 
 _SAME_IMAGE = "same-image"  # stands for the image the child received last
 
 
-class FaceProcessError(RuntimeError):
+class FaceProcessError(BiometricsError):
     """The face process stopped (crashed or was killed); the next call starts a new one."""
 
-    key = "app.face_process"
+    key = "face.process_stopped"
 
 
 def _serve(conn: Connection, models: ModelPaths | None) -> None:
