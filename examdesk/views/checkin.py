@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+import unicodedata
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
@@ -53,6 +54,8 @@ FACE_BOX = (136, 181)  # a chip portrait's 3:4
 START, OVERRIDE = "#1f6aa5", "#5f370e"
 CARD_FIELDS = ("full_name", "id_number", "date_of_birth", "sex", "place_of_origin",
                "date_of_expiry")
+# The chip writes the sex in Vietnamese; an English screen glosses it (the chip's word stays).
+SEX_KEYS = {"Nam": "app.sex.male", "Nữ": "app.sex.female"}
 
 
 class State(Enum):
@@ -516,6 +519,9 @@ class CheckInView(View):
                 value = t("field.no_expiry")
             if value in (None, ""):
                 continue
+            if name == "sex" and isinstance(value, str):
+                value = t(SEX_KEYS.get(unicodedata.normalize("NFC", value).strip(), "app.plain"),
+                          text=value)
             if name.startswith("date_") and isinstance(value, str):
                 try:
                     value = date.fromisoformat(value).strftime("%d/%m/%Y")

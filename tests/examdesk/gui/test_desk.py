@@ -228,5 +228,6 @@ def test_thresholds_are_for_admins_and_english_works(desk: Desk) -> None:
     seen = desk.wait_decided()
     assert seen["banner"].startswith("ADMIT · The right person")
     assert seen["fields"]["Full name"] == "Nguyễn Văn An"
+    assert seen["fields"]["Sex"] == "Male (Nam)"  # glossed; the chip's own word kept
     desk.shot("16-english-admit")
     app.set_language("vi")
