@@ -128,56 +128,21 @@ class KeyStore:
 
     def secret(self, name: str) -> str | None:
         """A saved text secret, or None: from the keyring, else ``<name>.secret`` (0600)."""
-        backend = self._keyring()
-        if backend is not None:
-            try:
-                text = backend.get_password(KEYRING_SERVICE, self._account(name))  # type: ignore[attr-defined]
-            except Exception:
-                text = None
-            if text:
-                return str(text)
-        path = self.folder / f"{name}.secret"
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise KeyUnavailable(str(exc), path=str(path)) from exc
-        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyUnavailable(f"{path} is readable by other users (chmod 600 it)",
-                                 path=str(path))
-        return path.read_text("utf-8").strip() or None
+        text = self._keyring_get(name)
+        if text:
+            return text
+        data = self._read_private(self._secret_path(name))
+        return (data.decode("utf-8").strip() or None) if data is not None else None
 
     def save_secret(self, name: str, text: str) -> str:
         """Save (or replace) a text secret; returns where: "keyring" or the file's path."""
-        backend = self._keyring()
-        if backend is not None:
-            account = self._account(name)
-            try:
-                backend.set_password(KEYRING_SERVICE, account, text)  # type: ignore[attr-defined]
-                if backend.get_password(KEYRING_SERVICE, account) == text:  # type: ignore[attr-defined]
-                    # A copy left in a file from before would win nothing but a stale read.
-                    with contextlib.suppress(FileNotFoundError):
-                        (self.folder / f"{name}.secret").unlink()
-                    return "keyring"
-            except Exception:
-                pass
-        path = self.folder / f"{name}.secret"
-        try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mode 0600
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(text)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
-        except OSError as exc:
-            raise KeyUnavailable(str(exc), path=str(path)) from exc
+        path = self._secret_path(name)
+        if self._keyring_put(name, text) == text:
+            # A copy left in a file from before would win nothing but a stale read.
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return "keyring"
+        self._write_private(path, text.encode("utf-8"), replace=True)
         return str(path)
 
     def forget_secret(self, name: str) -> bool:
@@ -190,14 +155,18 @@ class KeyStore:
                 found = True
             except Exception:
                 pass
+        path = self._secret_path(name)
         try:
-            (self.folder / f"{name}.secret").unlink()
+            path.unlink()
             found = True
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise KeyUnavailable(str(exc), path=str(self.folder / f"{name}.secret")) from exc
+            raise KeyUnavailable(str(exc), path=str(path)) from exc
         return found
+
+    def _secret_path(self, name: str) -> Path:
+        return self.folder / f"{name}.secret"
 
     # --- storage ----------------------------------------------------------------------------
 
@@ -219,15 +188,34 @@ class KeyStore:
         except Exception:  # any keyring/D-Bus trouble means: use the file
             return None
 
-    def _get(self, name: str) -> bytes | None:
+    def _keyring_get(self, name: str) -> str | None:
         backend = self._keyring()
-        if backend is not None:
-            try:
-                text = backend.get_password(KEYRING_SERVICE, self._account(name))  # type: ignore[attr-defined]
-            except Exception:
-                text = None
-            if text:
-                return base64.b64decode(text)
+        if backend is None:
+            return None
+        try:
+            text = backend.get_password(KEYRING_SERVICE, self._account(name))  # type: ignore[attr-defined]
+        except Exception:
+            return None
+        return str(text) if text else None
+
+    def _keyring_put(self, name: str, text: str) -> str | None:
+        """Store in the keyring and read back (some backends accept and drop, or need an
+        unlock prompt): what the keyring now holds, or None."""
+        backend = self._keyring()
+        if backend is None:
+            return None
+        account = self._account(name)
+        try:
+            backend.set_password(KEYRING_SERVICE, account, text)  # type: ignore[attr-defined]
+            stored = backend.get_password(KEYRING_SERVICE, account)  # type: ignore[attr-defined]
+        except Exception:
+            return None
+        return str(stored) if stored else None
+
+    def _get(self, name: str) -> bytes | None:
+        text = self._keyring_get(name)
+        if text:
+            return base64.b64decode(text)
         return self._read_file(self.folder / f"{name}.key")
 
     def _get_or_create(self, name: str) -> bytes:
@@ -235,21 +223,14 @@ class KeyStore:
         if found is not None:
             return found
         fresh = os.urandom(32)
-        backend = self._keyring()
-        if backend is not None:
-            account = self._account(name)
-            try:
-                backend.set_password(KEYRING_SERVICE, account, base64.b64encode(fresh).decode())  # type: ignore[attr-defined]
-                # Read back: some backends accept and drop (null) or need an unlock prompt.
-                stored = backend.get_password(KEYRING_SERVICE, account)  # type: ignore[attr-defined]
-                if stored:
-                    return base64.b64decode(stored)
-            except Exception:
-                pass
+        stored = self._keyring_put(name, base64.b64encode(fresh).decode())
+        if stored:
+            return base64.b64decode(stored)
         return self._create_file(self.folder / f"{name}.key", fresh)
 
     @staticmethod
-    def _read_file(path: Path) -> bytes | None:
+    def _read_private(path: Path) -> bytes | None:
+        """The file's bytes, None when absent; refused when others may read it."""
         try:
             st = path.stat()
         except FileNotFoundError:
@@ -260,26 +241,36 @@ class KeyStore:
             # Like ssh with a private key: readable by others means possibly copied.
             raise KeyUnavailable(f"{path} is readable by other users (chmod 600 it)",
                                  path=str(path))
-        data = path.read_bytes()
-        if len(data) != 32:
+        return path.read_bytes()
+
+    @classmethod
+    def _read_file(cls, path: Path) -> bytes | None:
+        data = cls._read_private(path)
+        if data is not None and len(data) != 32:
             raise KeyUnavailable(f"{path} has {len(data)} bytes, a key has 32", path=str(path))
         return data
 
-    def _create_file(self, path: Path, secret: bytes) -> bytes:
-        """Create ``path`` with ``secret`` unless another process got there first, atomically:
-        a temporary 0600 file is hard-linked into place, so nobody reads a half-written key."""
+    @staticmethod
+    def _write_private(path: Path, data: bytes, *, replace: bool) -> None:
+        """Write ``path`` (0600) atomically through a temporary file: renamed over an old one
+        (``replace``), else hard-linked into place only if nobody got there first — so nobody
+        ever reads a half-written secret."""
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mode 0600
             try:
                 with os.fdopen(fd, "wb") as f:
-                    f.write(secret)
+                    f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
-                with contextlib.suppress(FileExistsError):
-                    os.link(tmp, path)
+                if replace:
+                    os.replace(tmp, path)
+                else:
+                    with contextlib.suppress(FileExistsError):
+                        os.link(tmp, path)
             finally:
-                os.unlink(tmp)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
             dir_fd = os.open(path.parent, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
@@ -287,6 +278,11 @@ class KeyStore:
                 os.close(dir_fd)
         except OSError as exc:
             raise KeyUnavailable(str(exc), path=str(path)) from exc
+
+    def _create_file(self, path: Path, secret: bytes) -> bytes:
+        """Create ``path`` with ``secret`` unless another process got there first; the key
+        that won."""
+        self._write_private(path, secret, replace=False)
         data = self._read_file(path)
         assert data is not None
         return data
