@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
@@ -53,6 +54,9 @@ from .sync_errors import (
     SchemaMismatch,
     SyncError,
 )
+
+if TYPE_CHECKING:
+    from .sync import SyncResult
 
 CENTRAL_URL_ENV = "EXAMDESK_CENTRAL_URL"
 CENTRE_GROUP = "examdesk_centre"
@@ -95,7 +99,7 @@ _POLICIES = ("centre_rows", "office_read", "office_insert", "office_update")
 def central_url(url: str | None = None, keys: KeyStore | None = None) -> URL:
     """The district database URL: the argument, else ``EXAMDESK_CENTRAL_URL``, else the one
     saved on this machine (:func:`save_central_url`) in ``keys``."""
-    text = url or os.environ.get(CENTRAL_URL_ENV) or (saved_central_url(keys) if keys else None)
+    text = _central_text(url, keys)
     if not text:
         raise NotConfigured(f"no district database: give --central or set {CENTRAL_URL_ENV}")
     parsed = database_url(text)
@@ -122,6 +126,28 @@ def save_central_url(keys: KeyStore, url: str) -> str:
 
 def forget_central_url(keys: KeyStore) -> bool:
     return keys.forget_secret(CENTRAL_LINK_SECRET)
+
+
+def _central_text(url: str | None, keys: KeyStore | None) -> str | None:
+    """The one order every caller follows: argument, variable, saved address."""
+    return url or os.environ.get(CENTRAL_URL_ENV) or (saved_central_url(keys) if keys else None)
+
+
+def has_central(keys: KeyStore) -> bool:
+    """Whether a sync without ``--central`` has an address to try (valid or not)."""
+    return _central_text(None, keys) is not None
+
+
+def sync_and_save(store: Store, url: str, **sync: Any) -> tuple[SyncResult, str | None]:
+    """Sync with ``url`` and keep it (:func:`save_central_url`) only if the district accepted
+    it: a typo is never saved. Returns the result and where the address went (None: not kept).
+    ``sync`` goes to :func:`proctoring.sync.sync_once` (``centre_id``, ``district_key``, …)."""
+    from .sync import sync_once  # sync builds on this module
+
+    result = sync_once(store, url, **sync)
+    if result.error is not None:
+        return result, None
+    return result, save_central_url(store.keys, url)
 
 
 def configured_central(keys: KeyStore) -> str | None:

@@ -84,7 +84,7 @@ def sync_cmd(
     lang: LangOption = None,
 ) -> None:
     """Đồng bộ — send this centre's data to the district, receive review decisions."""
-    from proctoring.district import configured_central, forget_central_url, save_central_url
+    from proctoring.district import configured_central, forget_central_url, sync_and_save
     from proctoring.sync import local_centre, sync_once, sync_status
 
     lang = lang or default_language()
@@ -116,12 +116,13 @@ def sync_cmd(
                 print(catalog.text("sync.address", lang, address=address) if address
                       else catalog.text("sync.no_address", lang))
             return
-        result = sync_once(store, central, centre_id=where.id, district_key=district_key,
-                           register_as=register_as)
+        options: dict[str, Any] = {"centre_id": where.id, "district_key": district_key,
+                                   "register_as": register_as}
         saved_to = None
-        if save and central and result.error is None:
-            # Only an address the district accepted is kept: a typo is never saved.
-            saved_to = save_central_url(store.keys, central)
+        if save and central:
+            result, saved_to = sync_and_save(store, central, **options)
+        else:
+            result = sync_once(store, central, **options)
     except errors.ProctoringError as exc:
         district_fail(exc, as_json)
     finally:

@@ -16,19 +16,19 @@ from typing import Any
 import customtkinter as ctk
 
 from biometrics import OperatingPoint
-from examdesk.commands.session import CENTRE_ENV
 from examdesk.settings import read_section, write_section
 from proctoring.district import (
     CENTRAL_URL_ENV,
     configured_central,
     forget_central_url,
-    save_central_url,
+    sync_and_save,
 )
-from proctoring.sync import SyncResult, local_centre, sync_once
+from proctoring.sync import SyncResult
 from reader.transport import ReaderState, list_readers
 
 from .base import View
 from .cards import PcscCards
+from .sync_state import env_centre
 from .theme import MUTED, PANEL, SEGMENTS
 
 AUTO = "auto"
@@ -269,17 +269,13 @@ class SettingsView(View):
         if not url:
             self._district_said(self.t("app.settings.district_empty"))
             return
-        store, code = services.store, os.environ.get(CENTRE_ENV) or None
+        store = services.store
         self._district_said(self.t("app.settings.district_checking"))
         self.district_save.configure(state="disabled")
 
         def job() -> tuple[SyncResult, str | None]:
             # A sync is the test: the district must accept this login before it is kept.
-            centre = local_centre(store, code=code).id if code else None
-            result = sync_once(store, url, centre_id=centre)
-            if result.error is not None:
-                return result, None
-            return result, save_central_url(store.keys, url)
+            return sync_and_save(store, url, centre_id=env_centre(store))
 
         def done(outcome: tuple[SyncResult, str | None]) -> None:
             self.district_save.configure(state="normal")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import customtkinter as ctk
 
 from examdesk.commands.session import CENTRE_ENV
-from proctoring.district import CENTRAL_URL_ENV, saved_central_url
+from proctoring.district import has_central
 from proctoring.models import Role
 from proctoring.sync import SyncResult, SyncStatus, SyncWorker, local_centre
 from reader.trust.passive import VIETNAM
@@ -85,6 +85,13 @@ def _when(t: Any, at: datetime | None, full: bool = False) -> str:
     local = at.astimezone(VIETNAM)
     today = datetime.now(VIETNAM).date()
     return local.strftime("%H:%M" if local.date() == today and not full else "%d/%m/%Y %H:%M")
+
+
+def env_centre(store: Any) -> Any:
+    """The centre to sync, when the database holds several: ``$EXAMDESK_CENTRE`` like the
+    command line's; None lets the sync pick the only one."""
+    code = os.environ.get(CENTRE_ENV) or None
+    return local_centre(store, code=code).id if code else None
 
 
 class SyncBadge(ctk.CTkLabel):
@@ -157,15 +164,15 @@ class SyncBadge(ctk.CTkLabel):
         services = self.app.services
         if services is None or self.worker is not None or not self._active:
             return
-        store, code = services.store, os.environ.get(CENTRE_ENV) or None
+        store = services.store
 
         def make() -> SyncWorker | None:
-            central = os.environ.get(CENTRAL_URL_ENV) or saved_central_url(store.keys)
-            if not central:
+            if not has_central(store.keys):
                 return None
-            # The centre, when the database holds several: $EXAMDESK_CENTRE like the CLI's.
-            centre = local_centre(store, code=code).id if code else None
-            return SyncWorker(store, central, interval=SYNC_INTERVAL_S, centre_id=centre,
+            # No address given: each run resolves it like `examdesk sync` (variable, then the
+            # saved one), so a change in Settings needs no restart of the worker.
+            return SyncWorker(store, None, interval=SYNC_INTERVAL_S,
+                              centre_id=env_centre(store),
                               on_result=lambda r: self.app.post(self._result, r))
 
         def made(worker: SyncWorker | None) -> None:
