@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import customtkinter as ctk
 
@@ -39,6 +40,7 @@ STATUS_LOOK = {  # colour, symbol: the status is always written as well
 CONFIRM_COLOUR = "#b3261e"
 MESSAGE_CHARS = 88  # what fits on the panel's one message line
 DISMISS_COLOUR = "#1e7b34"
+T = TypeVar("T")
 
 
 @dataclass
@@ -504,6 +506,28 @@ class ReviewView(View):
         enable(self.dismiss_button, on, DISMISS_COLOUR)
         self.notes.configure(state="normal" if on else "disabled")
 
+    def _busy(self, job: Callable[[], T], done: Callable[[T], None], *,
+              saying: str | None = None, then_failed: Callable[[], None] | None = None) -> None:
+        """Run ``job`` on a worker with the action buttons off until it is back (one decision,
+        screen or export at a time); a failure is said in words and the buttons come back."""
+        self.busy = True
+        self._buttons()
+        if saying is not None:
+            self._say(saying)
+
+        def finished(result: T) -> None:
+            self.busy = False
+            done(result)
+
+        def failed(exc: BaseException) -> None:
+            self.busy = False
+            self._buttons()
+            self._say(self.app.error_text(exc), error=True)
+            if then_failed is not None:
+                then_failed()
+
+        self.app.run_job(job, done=finished, failed=failed)
+
     def decide(self, status: IncidentStatus) -> None:
         from .review_jobs import record
 
@@ -512,11 +536,8 @@ class ReviewView(View):
             return
         notes = self.notes.get()
         incident_id = d.incident.id
-        self.busy = True
-        self._buttons()
 
         def done(_incident: Any) -> None:
-            self.busy = False
             self.notes.configure(state="normal")  # a disabled entry ignores delete
             self.notes.delete(0, "end")
             self._say(self.t("office.decided", status=self.t(f"fraud.status.{status.value}"),
@@ -525,14 +546,8 @@ class ReviewView(View):
             self._keep = incident_id
             self.reload()
 
-        def failed(exc: BaseException) -> None:
-            self.busy = False
-            self._buttons()
-            self._say(self.app.error_text(exc), error=True)
-            self.notes.focus_set()
-
-        self.app.run_job(lambda: record(conn.office, incident_id, status, notes, operator.actor),
-                         done=done, failed=failed)
+        self._busy(lambda: record(conn.office, incident_id, status, notes, operator.actor),
+                   done, then_failed=self.notes.focus_set)
 
     # --- the proxy screen -------------------------------------------------------------------------
 
@@ -543,12 +558,8 @@ class ReviewView(View):
         conn, operator = self.connection, self.app.operator
         if conn is None or operator is None or self.busy:
             return
-        self.busy = True
-        self._buttons()
-        self._say(self.t("office.screening"))
 
         def done(result: ScreenResult) -> None:
-            self.busy = False
             self.last_screen = result
             self._buttons()
             self._say(self.t("office.screened", screened=result.screened,
@@ -558,14 +569,9 @@ class ReviewView(View):
                                               self.t.lang)))
             self.reload()
 
-        def failed(exc: BaseException) -> None:
-            self.busy = False
-            self._buttons()
-            self._say(self.app.error_text(exc), error=True)
-
         actor = operator.actor
-        self.app.run_job(lambda: screen_district(conn.office, actor=actor), done=done,
-                         failed=failed)
+        self._busy(lambda: screen_district(conn.office, actor=actor), done,
+                   saying=self.t("office.screening"))
 
     # --- the district report ----------------------------------------------------------------------
 
@@ -576,24 +582,15 @@ class ReviewView(View):
         if conn is None or self.busy:
             return
         filters, lang, folder = self.filters(), self.t.lang, self._report_folder()
-        self.busy = True
-        self._buttons()
-        self._say(self.t("office.exporting"))
 
         def done(result: Export) -> None:
-            self.busy = False
             self.last_export = result
             self._buttons()
             self._say(self.t("office.exported", path=str(result.path), count=result.findings,
                              start=f"{result.start:%d/%m/%Y}", end=f"{result.end:%d/%m/%Y}"))
 
-        def failed(exc: BaseException) -> None:
-            self.busy = False
-            self._buttons()
-            self._say(self.app.error_text(exc), error=True)
-
-        self.app.run_job(lambda: export_report(conn.office, filters, suffix, folder, lang),
-                         done=done, failed=failed)
+        self._busy(lambda: export_report(conn.office, filters, suffix, folder, lang), done,
+                   saying=self.t("office.exporting"))
 
     def _report_folder(self) -> Path:
         services = self.services
