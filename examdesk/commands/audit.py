@@ -7,9 +7,9 @@ import json
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption
-from examdesk.commands.session import EXIT_TAMPERED, fail_with, open_store
+from examdesk.commands.session import EXIT_TAMPERED, stored
 from examdesk.i18n import Catalog, default_language
-from proctoring import audit, errors
+from proctoring import audit
 from proctoring.centres import list_centres
 
 app = typer.Typer(help="Nhật ký kiểm toán — the hash-chained audit log.", no_args_is_help=True)
@@ -25,14 +25,8 @@ def _seqs(seqs: tuple[int, ...]) -> str:
 def verify_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
     """Kiểm tra nhật ký — find modified, deleted, inserted or reordered events (exit 8)."""
     lang = lang or default_language()
-    store = open_store(as_json)
-    try:
-        with store.read() as tx:
-            report = audit.verify(tx, store.keys)
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    finally:
-        store.close()
+    with stored(as_json) as store, store.read() as tx:
+        report = audit.verify(tx, store.keys)
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
@@ -55,17 +49,12 @@ def verify_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
 def checkpoint_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
     """Ký điểm kiểm tra — sign the current end of every centre's chain now."""
     lang = lang or default_language()
-    store = open_store(as_json)
     signed = []
-    try:
+    with stored(as_json) as store:
         for centre in list_centres(store):
             with store.write() as tx:
                 cp = store.audit.checkpoint(tx, centre.id, store.now())
             signed.append((centre.code, cp.seq if cp is not None else None))
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    finally:
-        store.close()
     if as_json:
         print(json.dumps([{"centre": c, "seq": s} for c, s in signed]))
         return

@@ -10,9 +10,8 @@ from typing import Annotated
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.session import actor, fail_with, open_store
+from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
-from proctoring import errors
 from proctoring.evidence import purge_evidence
 
 app = typer.Typer(help="Dữ liệu — retention of biometric data.", no_args_is_help=True)
@@ -43,13 +42,8 @@ def purge_cmd(
         age = parse_age(older_than) if older_than is not None else None
     except ValueError:
         fail("data.bad_age", as_json, 2, value=older_than)
-    store = open_store(as_json)
-    try:
+    with stored(as_json) as store:
         result = purge_evidence(store, older_than=age, actor=actor())
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    finally:
-        store.close()
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

@@ -9,9 +9,9 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.common import JsonOption, LangOption, fail
 from examdesk.commands.reports import print_cmd, verify_cmd
-from examdesk.commands.session import EXIT_OUTPUT, actor, fail_with, open_store
+from examdesk.commands.session import EXIT_OUTPUT, actor, stored
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors
 from proctoring.roster import export_roster, import_roster
@@ -56,15 +56,11 @@ def import_cmd(
 ) -> None:
     """Nhập danh sách — add every row to the session's roster, or none if any row is wrong."""
     lang = lang or default_language()
-    store = open_store(as_json)
-    try:
-        result = import_roster(store, session, file, actor=actor())
-    except errors.RosterInvalid as exc:
-        _invalid(exc, as_json)
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    finally:
-        store.close()
+    with stored(as_json) as store:
+        try:
+            result = import_roster(store, session, file, actor=actor())
+        except errors.RosterInvalid as exc:
+            _invalid(exc, as_json)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -81,17 +77,11 @@ def export_cmd(
 ) -> None:
     """Xuất danh sách — the roster with each candidate's attendance, as CSV or Excel."""
     lang = lang or default_language()
-    store = open_store(as_json)
-    try:
-        count = export_roster(store, session, out)
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    except OSError as exc:
-        from examdesk.commands.common import fail
-
-        fail("io.output", as_json, EXIT_OUTPUT, exc.strerror or str(exc), path=str(out))
-    finally:
-        store.close()
+    with stored(as_json) as store:
+        try:
+            count = export_roster(store, session, out)
+        except OSError as exc:
+            fail("io.output", as_json, EXIT_OUTPUT, exc.strerror or str(exc), path=str(out))
     if as_json:
         print(json.dumps({"path": str(out), "rows": count}, ensure_ascii=False))
     else:

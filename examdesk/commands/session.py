@@ -19,6 +19,8 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
@@ -83,6 +85,18 @@ def open_store(as_json: bool) -> Store:
         return Store.open()
     except errors.ProctoringError as exc:
         fail_with(exc, as_json)
+
+
+@contextmanager
+def stored(as_json: bool) -> Iterator[Store]:
+    """The store for one command: its typed errors become `fail_with`, and it is closed."""
+    store = open_store(as_json)
+    try:
+        yield store
+    except errors.ProctoringError as exc:
+        fail_with(exc, as_json)
+    finally:
+        store.close()
 
 
 def moment(when: datetime | None) -> str:
@@ -172,25 +186,21 @@ def create_cmd(
 ) -> None:
     """Tạo kỳ thi — create an online exam or a driving-test session."""
     lang = lang or default_language()
-    store = open_store(as_json)
-    try:
-        session_kind = KINDS.get(kind.strip().lower())
-        if session_kind is None:
-            raise errors.InvalidInput(f"--kind {kind!r}: online or driving", field="kind")
-        chosen = [Stage(s.strip()) for s in stages.split(",") if s.strip()] if stages else None
-        where = _centre(store, centre, centre_name)
-        session = create_session(
-            store, centre_id=where.id, kind=session_kind, title=title,
-            starts_at=parse_moment(starts, "starts"),
-            ends_at=parse_moment(ends, "ends") if ends else None,
-            code=code, stages=chosen, actor=actor())
-        info = session_info(store, str(session.id))
-    except ValueError as exc:
-        fail_with(errors.InvalidInput(str(exc), field="stages"), as_json)
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    finally:
-        store.close()
+    with stored(as_json) as store:
+        try:
+            session_kind = KINDS.get(kind.strip().lower())
+            if session_kind is None:
+                raise errors.InvalidInput(f"--kind {kind!r}: online or driving", field="kind")
+            chosen = [Stage(s.strip()) for s in stages.split(",") if s.strip()] if stages else None
+            where = _centre(store, centre, centre_name)
+            session = create_session(
+                store, centre_id=where.id, kind=session_kind, title=title,
+                starts_at=parse_moment(starts, "starts"),
+                ends_at=parse_moment(ends, "ends") if ends else None,
+                code=code, stages=chosen, actor=actor())
+            info = session_info(store, str(session.id))
+        except ValueError as exc:
+            raise errors.InvalidInput(str(exc), field="stages") from None
     if as_json:
         print(json.dumps(info.to_dict(), ensure_ascii=False))
     else:
@@ -205,17 +215,13 @@ def list_cmd(
 ) -> None:
     """Danh sách kỳ thi — list sessions, newest first."""
     lang = lang or default_language()
-    store = open_store(as_json)
-    try:
-        wanted = SessionStatus(status.strip().upper()) if status else None
-        infos = list_sessions(store, status=wanted)
-    except ValueError:
-        fail_with(errors.InvalidInput(f"--status {status!r}: open or closed", field="status"),
-                  as_json)
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    finally:
-        store.close()
+    with stored(as_json) as store:
+        try:
+            wanted = SessionStatus(status.strip().upper()) if status else None
+            infos = list_sessions(store, status=wanted)
+        except ValueError:
+            raise errors.InvalidInput(f"--status {status!r}: open or closed",
+                                      field="status") from None
     if as_json:
         print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False))
         return
@@ -234,16 +240,11 @@ def show_cmd(
 ) -> None:
     """Xem kỳ thi — a session, its roster and who was admitted, rejected, absent."""
     lang = lang or default_language()
-    store = open_store(as_json)
-    try:
+    with stored(as_json) as store:
         info = session_info(store, session)
         stages = info.session.stage_list
         per_stage = {s: attendance(store, info.session.id, stage=s) for s in stages}
         overall = attendance(store, info.session.id) if not stages else None
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    finally:
-        store.close()
     if as_json:
         doc = info.to_dict()
         if overall is not None:
@@ -270,14 +271,9 @@ def close_cmd(
 ) -> None:
     """Đóng kỳ thi — no more roster changes or check-ins."""
     lang = lang or default_language()
-    store = open_store(as_json)
-    try:
+    with stored(as_json) as store:
         closed = close_session(store, session, actor=actor())
         info = session_info(store, str(closed.id))
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    finally:
-        store.close()
     if as_json:
         print(json.dumps(info.to_dict(), ensure_ascii=False))
     else:
