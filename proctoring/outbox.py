@@ -90,20 +90,12 @@ class Batch:
         return int(self.events[-1]["seq"])
 
     @property
-    def prev_hash(self) -> str:
-        return str(self.events[0]["prev_hash"])
-
-    @property
     def last_hash(self) -> str:
         return str(self.events[-1]["hash"])
 
     @property
     def blob_bytes(self) -> int:
         return sum(len(r["ciphertext"]) for r in self.rows.get("evidence_blob", []))
-
-    @property
-    def key_ids(self) -> set[str]:
-        return {str(r["key_id"]) for r in self.rows.get("evidence_blob", [])}
 
     def counts(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in self.rows.items() if rows}
@@ -223,14 +215,6 @@ def checkpoint_rows(tx: Session, centre_id: uuid.UUID, up_to: int) -> list[Row]:
     return [dict(r._mapping) for r in tx.connection().execute(
         sa.select(cp).where(cp.c.centre_id == centre_id, cp.c.seq <= up_to)
         .order_by(cp.c.seq))]
-
-
-def head(tx: Session, centre_id: uuid.UUID) -> tuple[int, str]:
-    """(seq, hash) of the centre's local chain end."""
-    t = table("audit_head")
-    row = tx.connection().execute(sa.select(t.c.seq, t.c.hash)
-                                  .where(t.c.centre_id == centre_id)).first()
-    return (0, "0" * 64) if row is None else (int(row.seq), str(row.hash))
 
 
 def event_hash_at(tx: Session, centre_id: uuid.UUID, seq: int) -> str | None:

@@ -208,10 +208,12 @@ def _record(office: Office, admitted: dict[uuid.UUID, _Admitted],
                 .with_for_update()).one()
         linked = _proxy_links(tx, {c for pair in best for c in pair})
         codes = {c.id: c.code for c in tx.exec(select(Centre)).all()}
+        ids = {pair: pair_incident_id(*pair) for pair in best}
+        existing = _existing_incidents(tx, list(ids.values()))
         now = store.now()
         for (a, b), distance in sorted(best.items(), key=lambda kv: kv[1]):
-            iid = pair_incident_id(a, b)
-            if frozenset((a, b)) in linked or tx.get(Incident, iid) is not None:
+            iid = ids[(a, b)]
+            if frozenset((a, b)) in linked or iid in existing:
                 known += 1
                 continue
             opened.append(_open(tx, office, iid, admitted[a], admitted[b], distance, threshold,
@@ -225,6 +227,14 @@ def _record(office: Office, admitted: dict[uuid.UUID, _Admitted],
                     tx.add(ProxyScreen(id=c.checkin_id, centre_id=c.centre_id,
                                        faces=per_checkin.get(c.checkin_id, 0), screened_at=now))
     return opened, known
+
+
+def _existing_incidents(tx: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(ids), _CHUNK):
+        found.update(tx.exec(select(Incident.id).where(
+            col(Incident.id).in_(ids[start:start + _CHUNK]))).all())
+    return found
 
 
 def _proxy_links(tx: Session, checkins: set[uuid.UUID]) -> set[frozenset[uuid.UUID]]:

@@ -95,24 +95,29 @@ def list_incidents(office: Office, query: IncidentQuery = IncidentQuery()) -> li
     with office.store.read() as tx:
         centre_id = _centre_id(tx, query.centre) if query.centre else None
         if centre_id is not None:
-            linked = (sa.select(IncidentCheckIn.__table__.c.incident_id)  # type: ignore[attr-defined]
-                      .join(CheckIn, col(CheckIn.id) == col(IncidentCheckIn.checkin_id))
-                      .where(col(CheckIn.centre_id) == centre_id))
-            q = q.where(or_(col(Incident.centre_id) == centre_id, col(Incident.id).in_(linked)))
+            q = q.where(or_(col(Incident.centre_id) == centre_id,
+                            col(Incident.id).in_(_linked(col(CheckIn.centre_id) == centre_id))))
         if query.session:
             sessions = _session_ids(tx, query.session, centre_id)
-            linked = (sa.select(IncidentCheckIn.__table__.c.incident_id)  # type: ignore[attr-defined]
-                      .join(CheckIn, col(CheckIn.id) == col(IncidentCheckIn.checkin_id))
-                      .where(col(CheckIn.session_id).in_(sessions)))
             q = q.where(or_(col(Incident.session_id).in_(sessions),
-                            col(Incident.id).in_(linked)))
+                            col(Incident.id).in_(_linked(col(CheckIn.session_id).in_(sessions)))))
         if query.limit is not None:
             q = q.limit(query.limit)
-        return _rows(tx, list(tx.exec(q).all()))
+        return _rows(tx, list(tx.exec(q).all()), _centre_codes(tx))
 
 
-def _rows(tx: Session, incidents: list[Incident]) -> list[IncidentRow]:
-    codes = {c.id: c.code for c in tx.exec(select(Centre)).all()}
+def _linked(where: Any) -> sa.Select[Any]:
+    """The ids of incidents that link a check-in matching ``where``."""
+    return (sa.select(IncidentCheckIn.__table__.c.incident_id)  # type: ignore[attr-defined]
+            .join(CheckIn, col(CheckIn.id) == col(IncidentCheckIn.checkin_id)).where(where))
+
+
+def _centre_codes(tx: Session) -> dict[uuid.UUID, str]:
+    return {c.id: c.code for c in tx.exec(select(Centre)).all()}
+
+
+def _rows(tx: Session, incidents: list[Incident],
+          codes: dict[uuid.UUID, str]) -> list[IncidentRow]:
     links: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]] = {i.id: [] for i in incidents}
     ids = list(links)
     for start in range(0, len(ids), _CHUNK):
@@ -236,8 +241,8 @@ class IncidentFile:
 def incident_file(office: Office, ref: str) -> IncidentFile:
     with office.store.read() as tx:
         incident = find_incident(tx, ref)
-        row = _rows(tx, [incident])[0]
-        codes = {c.id: c.code for c in tx.exec(select(Centre)).all()}
+        codes = _centre_codes(tx)
+        row = _rows(tx, [incident], codes)[0]
         checkins = sorted(tx.exec(select(CheckIn).where(col(CheckIn.id).in_(row.checkin_ids)))
                           .all(), key=lambda c: (c.decided_at, str(c.id)))
         sessions = {s.id: s.code for s in tx.exec(select(ExamSession).where(
