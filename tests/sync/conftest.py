@@ -7,7 +7,6 @@ Skips only when PostgreSQL or its driver is not installed at all.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,26 +118,19 @@ class DistrictEnv:
 def district(cluster: PrivateCluster, proxy: TcpProxy,
              office_keys: KeyStore) -> Iterator[DistrictEnv]:
     """A new district database: initialised, with accounts for the centres in CENTRES."""
-    name = f"district_{secrets.token_hex(5)}"
-    # No pool: a test may restart the server, which kills pooled connections.
-    admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    env = DistrictEnv(cluster, proxy, name, office_keys)
-    try:
-        init_district(env.admin_url, code=DISTRICT_CODE, name="Sở GD&ĐT Hà Nội",
-                      keys=office_keys, actor="test:office", office_role=OFFICE_ROLE,
-                      office_password=OFFICE_PASSWORD)
-        for code in CENTRES:
-            creds = add_centre(env.admin_url, code, password=f"pw-{code.lower()}")
-            env.centre_urls[code] = env.url_as(creds.role, creds.password)
-            env.centre_passwords[code] = creds.password
-        yield env
-    finally:
-        proxy.hook = None
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with cluster.scratch_database("district_") as name:
+        env = DistrictEnv(cluster, proxy, name, office_keys)
+        try:
+            init_district(env.admin_url, code=DISTRICT_CODE, name="Sở GD&ĐT Hà Nội",
+                          keys=office_keys, actor="test:office", office_role=OFFICE_ROLE,
+                          office_password=OFFICE_PASSWORD)
+            for code in CENTRES:
+                creds = add_centre(env.admin_url, code, password=f"pw-{code.lower()}")
+                env.centre_urls[code] = env.url_as(creds.role, creds.password)
+                env.centre_passwords[code] = creds.password
+            yield env
+        finally:
+            proxy.hook = None
 
 
 @pytest.fixture

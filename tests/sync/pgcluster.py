@@ -18,13 +18,18 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "super-secret-test"
@@ -65,6 +70,22 @@ class PrivateCluster:
             password: str = SUPERUSER_PASSWORD, port: int | None = None) -> str:
         return (f"postgresql+psycopg://{user}:{password}@127.0.0.1:{port or self.port}/"
                 f"{database}?sslmode=disable")
+
+    @contextlib.contextmanager
+    def scratch_database(self, prefix: str) -> Iterator[str]:
+        """A new empty database named ``prefix`` + random hex, dropped (even while in use)
+        at the end."""
+        name = f"{prefix}{secrets.token_hex(5)}"
+        # No pool: a test may restart the server, which kills pooled connections.
+        admin = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield name
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
 
     def _run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]

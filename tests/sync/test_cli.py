@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import stat
 import subprocess
 import sys
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from examdesk.cli import app
@@ -30,14 +28,8 @@ from .pgcluster import PrivateCluster, free_port
 
 @pytest.fixture
 def blank_database(cluster: PrivateCluster) -> Iterator[str]:
-    name = f"cli_{secrets.token_hex(5)}"
-    admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield cluster.url(name)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with cluster.scratch_database("cli_") as name:
+        yield cluster.url(name)
 
 
 class Machine:

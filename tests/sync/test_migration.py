@@ -3,7 +3,6 @@ by the 0001 release and full of check-ins, a district PostgreSQL database at 000
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,14 +107,8 @@ def test_0002_downgrades_and_upgrades_again_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.fixture
 def blank_pg(cluster: PrivateCluster) -> Iterator[str]:
-    name = f"mig_{secrets.token_hex(5)}"
-    admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield cluster.url(name)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with cluster.scratch_database("mig_") as name:
+        yield cluster.url(name)
 
 
 def test_a_postgres_database_at_0001_becomes_a_district(blank_pg: str,
