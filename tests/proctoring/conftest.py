@@ -23,19 +23,15 @@ from sqlalchemy.engine import make_url
 from proctoring.crypto import KeyStore
 from proctoring.store import Store, metadata
 
+from .helpers import isolate_home
+
 REPO = Path(__file__).resolve().parents[2]
 PG_URL_ENV = "EXAMDESK_TEST_PG_URL"
 
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Nothing a test does touches the real data folder, settings or OS keyring."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("EXAMDESK_HOME", str(home))
-    monkeypatch.setenv("EXAMDESK_KEYRING", "0")
-    monkeypatch.delenv("EXAMDESK_DB_URL", raising=False)
-    monkeypatch.delenv("EXAMDESK_CENTRE", raising=False)
-    return home
+    return isolate_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")

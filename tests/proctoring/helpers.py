@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from proctoring.centres import ensure_centre
 from proctoring.checkins import (
@@ -40,6 +41,18 @@ PEOPLE = [
     ("079205000123", "Trần Minh Khôi", date(2005, 7, 1), "M"),
     ("048301001122", "Lê Thị Mai", date(2001, 11, 30), "F"),
 ]
+
+
+def isolate_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Nothing a test does touches the real data folder, settings, keys or OS keyring: a home
+    in the test's folder, no keyring, none of the variables that point elsewhere."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("EXAMDESK_HOME", str(home))
+    monkeypatch.setenv("EXAMDESK_KEYRING", "0")
+    for name in ("EXAMDESK_DB_URL", "EXAMDESK_CENTRAL_URL", "EXAMDESK_CENTRE",
+                 "EXAMDESK_KEY_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    return home
 
 
 @cache

@@ -20,6 +20,7 @@ from proctoring.crypto import KeyStore
 from proctoring.store import Store
 from reports.keys import CreatedKeys, create_centre_keys
 from reports.layout import Words, catalog_words
+from tests.proctoring.helpers import isolate_home
 
 from .builders import EXAM_START
 
@@ -40,14 +41,7 @@ def open_store(folder: Path, url: str | None = None) -> Store:
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Nothing a test does touches the real data folder, keys or OS keyring."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("EXAMDESK_HOME", str(home))
-    monkeypatch.setenv("EXAMDESK_KEYRING", "0")
-    monkeypatch.delenv("EXAMDESK_DB_URL", raising=False)
-    monkeypatch.delenv("EXAMDESK_CENTRE", raising=False)
-    monkeypatch.delenv("EXAMDESK_KEY_PASSWORD", raising=False)
-    return home
+    return isolate_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")

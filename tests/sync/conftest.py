@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 from proctoring.crypto import KeyStore
 from proctoring.district import Office, add_centre, init_district, open_office
 from proctoring.store import Store
-from tests.proctoring.helpers import photo
+from tests.proctoring.helpers import isolate_home, photo
 
 from .builders import CENTRES, open_centre
 from .pgcluster import PrivateCluster, find_bindir
@@ -32,12 +32,7 @@ DISTRICT_CODE = "SGD-HN"
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("EXAMDESK_HOME", str(home))
-    monkeypatch.setenv("EXAMDESK_KEYRING", "0")
-    for name in ("EXAMDESK_DB_URL", "EXAMDESK_CENTRAL_URL", "EXAMDESK_CENTRE"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return isolate_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")
