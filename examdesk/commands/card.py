@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from examdesk.commands.common import fail, today
+from examdesk.commands.common import fail_typed, today
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import config_dir, trust_dir
 from reader import errors
@@ -52,8 +52,7 @@ DG13_ORDER = (
 
 
 def _fail(exc: errors.ReaderError, as_json: bool) -> NoReturn:
-    code = next((c for t, c in EXIT_CODES if isinstance(exc, t)), 1)
-    fail(exc.key, as_json, code, exc.detail, **exc.context)
+    fail_typed(exc, EXIT_CODES, as_json)
 
 
 def _parse_date(text: str, what: str) -> date:

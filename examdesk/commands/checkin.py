@@ -15,7 +15,7 @@ from rich.console import Console
 from biometrics import BiometricsError, Camera, Challenge, FaceEngine, FileCamera, OpenCvCamera
 from examdesk.commands.card import EXIT_CODES as CARD_EXIT_CODES
 from examdesk.commands.card import access_keys, assess_card
-from examdesk.commands.common import fail
+from examdesk.commands.common import fail, fail_typed
 from examdesk.commands.face import load_settings
 from examdesk.commands.session import actor, fail_with, open_store
 from examdesk.i18n import Catalog, default_language
@@ -107,8 +107,7 @@ def checkin_cmd(
             transport.close()
         trust = assess_card(card, None)
     except ReaderError as exc:
-        code = next((c for t, c in CARD_EXIT_CODES if isinstance(exc, t)), 1)
-        fail(exc.key, as_json, code, exc.detail, **exc.context)
+        fail_typed(exc, CARD_EXIT_CODES, as_json)
     warming.result()
     shown: list[str] = []
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, Protocol
 
 import typer
 
@@ -30,6 +31,27 @@ def fail(key: str, as_json: bool, code: int, detail: str = "", **context: Any) -
         }}, ensure_ascii=False))
     print(catalog.both(key, **ctx), file=sys.stderr)
     raise typer.Exit(code)
+
+
+class TypedError(Protocol):
+    """The errors of reader, proctoring and reports: a message key, a detail, a context."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
+
+    @property
+    def context(self) -> Mapping[str, Any]: ...
+
+
+def fail_typed(exc: TypedError, exit_codes: Sequence[tuple[type[Exception], int]],
+               as_json: bool) -> NoReturn:
+    """`fail` with the error's own key, detail and context; the exit status is the first of
+    ``exit_codes`` whose type the error is (1 if none)."""
+    code = next((c for t, c in exit_codes if isinstance(exc, t)), 1)
+    fail(exc.key, as_json, code, exc.detail, **exc.context)
 
 
 def day(when: datetime | date | None) -> str:

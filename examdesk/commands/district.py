@@ -24,7 +24,7 @@ import typer
 
 from examdesk.commands.common import JsonOption, LangOption, fail
 from examdesk.commands.session import actor
-from examdesk.commands.sync import CentralOption, district_fail
+from examdesk.commands.sync import CentralOption, district_fail, office_login
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors
 
@@ -111,14 +111,11 @@ def centres_cmd(central: CentralOption = None, as_json: JsonOption = False,
                 lang: LangOption = None) -> None:
     """Các trung tâm — each centre's account, and how much of its log the district holds."""
     from examdesk.commands.session import moment
-    from proctoring.district import members, open_office
+    from proctoring.district import members
 
     lang = lang or default_language()
-    try:
-        with open_office(central) as office:
-            found = members(office)
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
+    with office_login(central, as_json) as office:
+        found = members(office)
     if as_json:
         print(json.dumps([m.to_dict() for m in found], ensure_ascii=False))
         return
@@ -138,16 +135,11 @@ def screen_cmd(
     lang: LangOption = None,
 ) -> None:
     """Sàng lọc thi hộ — new admitted faces against every admitted face of another ID."""
-    from proctoring.district import open_office
     from proctoring.proxy_search import DEFAULT_THRESHOLD, screen_district
 
     lang = lang or default_language()
-    try:
-        with open_office(central) as office:
-            result = screen_district(office, actor=actor(),
-                                     threshold=threshold or DEFAULT_THRESHOLD)
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
+    with office_login(central, as_json) as office:
+        result = screen_district(office, actor=actor(), threshold=threshold or DEFAULT_THRESHOLD)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption, fail
 from examdesk.commands.reports import report_fail, write_output
-from examdesk.commands.session import fail_with, open_store
+from examdesk.commands.session import stored
 from examdesk.i18n import Catalog, default_language
-from proctoring import errors as perrors
 from reports import errors
+
+if TYPE_CHECKING:
+    from proctoring.store import Store
+    from reports.incidents import FraudData, Period
 
 app = typer.Typer(help="Gian lận — fraud reports for the education office.",
                   no_args_is_help=True)
@@ -30,6 +33,44 @@ def parse_day(text: str, field: str) -> date:
     raise errors.NotADate(f"{field} {text!r} is not a date", field=field, value=text.strip())
 
 
+def report_setup(out: Path, start: str, end: str, as_json: bool) -> tuple[str, Period]:
+    """The report's format from ``--out`` (".pdf" or ".csv") and its period (``--from``,
+    ``--to``); on a wrong one the error line and exit 2."""
+    from reports.incidents import Period
+
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".csv"):
+        fail("fraud.bad_format", as_json, 2, path=str(out))
+    try:
+        return suffix, Period(parse_day(start, "--from"), parse_day(end, "--to"))
+    except errors.ReportsError as exc:
+        report_fail(exc, as_json)
+
+
+def render_report(store: Store, period: Period, centre: str | None, suffix: str, lang: str,
+                  as_json: bool) -> tuple[FraudData, bytes]:
+    """The period's findings (of one centre if given) and the file's bytes, CSV or PDF."""
+    # Imported here: reportlab costs ~0.5 s, which no other command should pay at start-up.
+    from reports.fraud import fraud_csv, fraud_pdf
+    from reports.incidents import EVIDENCE_THUMB, collect_fraud
+    from reports.layout import catalog_words
+
+    try:
+        # The CSV lists evidence by id: no picture needs decrypting for it.
+        data = collect_fraud(store, period, centre_code=centre,
+                             pictures=None if suffix == ".csv" else EVIDENCE_THUMB)
+        payload = (fraud_csv(data) if suffix == ".csv"
+                   else fraud_pdf(data, catalog_words(lang), lang=lang))
+    except errors.ReportsError as exc:
+        report_fail(exc, as_json)
+    return data, payload
+
+
+def print_written(period: Period, data: FraudData, out: Path, lang: str) -> None:
+    print(Catalog.load().text("fraud.written", lang, start=f"{period.start:%d/%m/%Y}",
+                              end=f"{period.end:%d/%m/%Y}", count=len(data.findings), path=out))
+
+
 @app.command("report")
 def report_cmd(
     start: Annotated[str, typer.Option("--from", help="first day, dd/mm/yyyy (Vietnam time)")],
@@ -42,32 +83,10 @@ def report_cmd(
 ) -> None:
     """Báo cáo gian lận — face mismatches, overrides, proxies, forged cards, absences in
     online exams, with statistics per centre and session and the evidence side by side."""
-    # Imported here: reportlab costs ~0.5 s, which no other command should pay at start-up.
-    from reports.fraud import fraud_csv, fraud_pdf
-    from reports.incidents import EVIDENCE_THUMB, Period, collect_fraud
-    from reports.layout import catalog_words
-
     lang = lang or default_language()
-    suffix = out.suffix.lower()
-    if suffix not in (".pdf", ".csv"):
-        fail("fraud.bad_format", as_json, 2, path=str(out))
-    try:
-        period = Period(parse_day(start, "--from"), parse_day(end, "--to"))
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
-    store = open_store(as_json)
-    try:
-        # The CSV lists evidence by id: no picture needs decrypting for it.
-        data = collect_fraud(store, period, centre_code=centre,
-                             pictures=None if suffix == ".csv" else EVIDENCE_THUMB)
-        payload = (fraud_csv(data) if suffix == ".csv"
-                   else fraud_pdf(data, catalog_words(lang), lang=lang))
-    except perrors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
-    finally:
-        store.close()
+    suffix, period = report_setup(out, start, end, as_json)
+    with stored(as_json) as store:
+        data, payload = render_report(store, period, centre, suffix, lang, as_json)
     write_output(out, payload, as_json)
     counts = {c.value: n for c, n in data.by_category().items()}
     if as_json:
@@ -76,6 +95,4 @@ def report_cmd(
                           "by_category": counts, "sessions": len(data.sessions),
                           "centres": len(data.centres)}, ensure_ascii=False))
     else:
-        print(Catalog.load().text("fraud.written", lang, start=f"{period.start:%d/%m/%Y}",
-                                  end=f"{period.end:%d/%m/%Y}", count=len(data.findings),
-                                  path=out))
+        print_written(period, data, out, lang)

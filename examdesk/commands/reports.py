@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.session import EXIT_OUTPUT, EXIT_TAMPERED, fail_with, open_store
+from examdesk.commands.common import JsonOption, LangOption, fail, fail_typed
+from examdesk.commands.session import EXIT_OUTPUT, EXIT_TAMPERED, fail_with, stored
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors as perrors
 from proctoring.models import Stage
@@ -59,8 +59,7 @@ REPORT_EXIT_CODES: list[tuple[type[errors.ReportsError], int]] = [
 
 
 def report_fail(exc: errors.ReportsError, as_json: bool) -> NoReturn:
-    code = next((c for t, c in REPORT_EXIT_CODES if isinstance(exc, t)), 1)
-    fail(exc.key, as_json, code, exc.detail, **exc.context)
+    fail_typed(exc, REPORT_EXIT_CODES, as_json)
 
 
 def read_password(file: Path | None, as_json: bool, *, confirm: bool = False,
@@ -141,21 +140,17 @@ def print_cmd(
         except errors.ReportsError as exc:
             report_fail(exc, as_json)
     words = catalog_words(lang)
-    store = open_store(as_json)
-    try:
-        made = roster_pdf(store, session, words, stages=stages,
-                          options=RosterOptions(lang=lang, room=room))
-        data = made.data
-        if signer is not None:
-            data = sign_pdf(data, signer, words,
-                            reason=reason or words("signing.default_reason"),
-                            location=location)
-    except perrors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
-    finally:
-        store.close()
+    with stored(as_json) as store:
+        try:
+            made = roster_pdf(store, session, words, stages=stages,
+                              options=RosterOptions(lang=lang, room=room))
+            data = made.data
+            if signer is not None:
+                data = sign_pdf(data, signer, words,
+                                reason=reason or words("signing.default_reason"),
+                                location=location)
+        except errors.ReportsError as exc:
+            report_fail(exc, as_json)
     write_output(out, data, as_json)
     result = {"path": str(out), "session": made.session_code, "session_id": str(made.session_id),
               "pages": made.pages, "candidates": made.candidates, "bytes": len(data),

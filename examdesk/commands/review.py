@@ -25,9 +25,8 @@ import typer
 from examdesk.commands.common import JsonOption, LangOption, fail
 from examdesk.commands.reports import report_fail, write_output
 from examdesk.commands.session import actor, moment
-from examdesk.commands.sync import CentralOption, district_fail
+from examdesk.commands.sync import CentralOption, office_login
 from examdesk.i18n import Catalog, default_language
-from proctoring import errors
 from proctoring.models import IncidentKind, IncidentStatus
 from reports import errors as rerrors
 
@@ -65,7 +64,6 @@ def list_cmd(
 ) -> None:
     """Danh sách sự cố — incidents across centres, newest first."""
     from examdesk.commands.fraud import parse_day
-    from proctoring.district import open_office
     from proctoring.review import IncidentQuery, list_incidents
     from reports.incidents import Period
 
@@ -81,11 +79,8 @@ def list_cmd(
                           kind=_enum(IncidentKind, kind, "--kind", as_json),  # type: ignore[arg-type]
                           status=_enum(IncidentStatus, status, "--status", as_json),  # type: ignore[arg-type]
                           since=since, until=until, limit=limit)
-    try:
-        with open_office(central) as office:
-            rows = list_incidents(office, query)
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
+    with office_login(central, as_json) as office:
+        rows = list_incidents(office, query)
     if as_json:
         print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
         return
@@ -109,15 +104,11 @@ def show_cmd(
     lang: LangOption = None,
 ) -> None:
     """Xem sự cố — both check-ins' portraits and live frames side by side."""
-    from proctoring.district import open_office
     from proctoring.review import incident_file
 
     lang = lang or default_language()
-    try:
-        with open_office(central) as office:
-            dossier = incident_file(office, incident)
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
+    with office_login(central, as_json) as office:
+        dossier = incident_file(office, incident)
     written: list[str] = []
     if out is not None:
         out.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -154,7 +145,6 @@ def decide_cmd(
     lang: LangOption = None,
 ) -> None:
     """Kết luận — confirm or dismiss with notes (audited; the centre receives it)."""
-    from proctoring.district import open_office
     from proctoring.review import decide
 
     lang = lang or default_language()
@@ -164,11 +154,8 @@ def decide_cmd(
     if len(chosen) != 1:
         fail("proctoring.invalid_input", as_json, 2, "one of --confirm, --dismiss, --reopen",
              field="decision")
-    try:
-        with open_office(central) as office:
-            done = decide(office, incident, status=chosen[0], notes=notes, actor=actor())
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
+    with office_login(central, as_json) as office:
+        done = decide(office, incident, status=chosen[0], notes=notes, actor=actor())
     if as_json:
         print(json.dumps({"id": str(done.id), "status": done.status.value,
                           "reviewed_at": done.reviewed_at.isoformat() if done.reviewed_at
@@ -190,36 +177,16 @@ def report_cmd(
     lang: LangOption = None,
 ) -> None:
     """Báo cáo toàn sở — the fraud report over every centre of the district."""
-    from examdesk.commands.fraud import parse_day
-    from proctoring.district import open_office
-    from reports.fraud import fraud_csv, fraud_pdf
-    from reports.incidents import EVIDENCE_THUMB, Period, collect_fraud
-    from reports.layout import catalog_words
+    from examdesk.commands.fraud import print_written, render_report, report_setup
 
     lang = lang or default_language()
-    suffix = out.suffix.lower()
-    if suffix not in (".pdf", ".csv"):
-        fail("fraud.bad_format", as_json, 2, path=str(out))
-    try:
-        period = Period(parse_day(start, "--from"), parse_day(end, "--to"))
-    except rerrors.ReportsError as exc:
-        report_fail(exc, as_json)
-    try:
-        with open_office(central) as office:
-            data = collect_fraud(office.store, period, centre_code=centre,
-                                 pictures=None if suffix == ".csv" else EVIDENCE_THUMB)
-            payload = (fraud_csv(data) if suffix == ".csv"
-                       else fraud_pdf(data, catalog_words(lang), lang=lang))
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
-    except rerrors.ReportsError as exc:
-        report_fail(exc, as_json)
+    suffix, period = report_setup(out, start, end, as_json)
+    with office_login(central, as_json) as office:
+        data, payload = render_report(office.store, period, centre, suffix, lang, as_json)
     write_output(out, payload, as_json)
     if as_json:
         print(json.dumps({"path": str(out), "findings": len(data.findings),
                           "by_category": {c.value: n for c, n in data.by_category().items()},
                           "centres": len(data.centres)}, ensure_ascii=False))
     else:
-        print(Catalog.load().text("fraud.written", lang, start=f"{period.start:%d/%m/%Y}",
-                                  end=f"{period.end:%d/%m/%Y}", count=len(data.findings),
-                                  path=out))
+        print_written(period, data, out, lang)

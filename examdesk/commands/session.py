@@ -26,7 +26,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
+from examdesk.commands.common import JsonOption, LangOption, fail_typed
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors
 from proctoring.centres import ensure_centre, list_centres
@@ -76,8 +76,7 @@ def actor() -> str:
 
 
 def fail_with(exc: errors.ProctoringError, as_json: bool) -> NoReturn:
-    code = next((c for t, c in EXIT_CODES if isinstance(exc, t)), 1)
-    fail(exc.key, as_json, code, exc.detail, **exc.context)
+    fail_typed(exc, EXIT_CODES, as_json)
 
 
 def open_store(as_json: bool) -> Store:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any, NoReturn
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -31,6 +33,9 @@ from examdesk.commands.session import fail_with, moment, open_store
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors, sync_errors
 from proctoring.district import CENTRAL_URL_ENV
+
+if TYPE_CHECKING:
+    from proctoring.district import Office
 
 EXIT_REFUSED = 6
 EXIT_UNSAFE = 8
@@ -61,6 +66,18 @@ def district_fail(exc: errors.ProctoringError, as_json: bool) -> NoReturn:
     if exc.key in EXIT_BY_KEY:
         fail(exc.key, as_json, EXIT_BY_KEY[exc.key], exc.detail, **exc.context)
     fail_with(exc, as_json)
+
+
+@contextmanager
+def office_login(central: str | None, as_json: bool) -> Iterator[Office]:
+    """The district as the education office, closed after; its typed errors → `district_fail`."""
+    from proctoring.district import open_office
+
+    try:
+        with open_office(central) as office:
+            yield office
+    except errors.ProctoringError as exc:
+        district_fail(exc, as_json)
 
 
 def sync_cmd(
