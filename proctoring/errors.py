@@ -68,6 +68,12 @@ class InvalidInput(ProctoringError):
     key = "proctoring.invalid_input"
 
 
+class SessionCodeTaken(InvalidInput):
+    """Another session of the centre already has this code (context: ``code``)."""
+
+    key = "proctoring.session_code_taken"
+
+
 class SessionClosed(ProctoringError):
     """The exam session is closed: no more roster changes or check-ins."""
 

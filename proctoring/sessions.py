@@ -17,7 +17,13 @@ from sqlmodel import Session, col, select
 from reader.trust.passive import VIETNAM  # Asia/Ho_Chi_Minh: session codes use the local date
 
 from .centres import get_centre
-from .errors import AmbiguousReference, InvalidInput, SessionClosed, SessionNotFound
+from .errors import (
+    AmbiguousReference,
+    InvalidInput,
+    SessionClosed,
+    SessionCodeTaken,
+    SessionNotFound,
+)
 from .models import Centre, ExamSession, RosterEntry, SessionKind, SessionStatus, Stage
 from .store import Store
 
@@ -66,7 +72,8 @@ def create_session(store: Store, *, centre_id: uuid.UUID, kind: SessionKind, tit
                                at=store.now())
             return session
     except IntegrityError:
-        raise InvalidInput(f"session code {code!r} is taken", field="code", code=code) from None
+        raise SessionCodeTaken(f"session code {code!r} is taken", field="code",
+                               code=code) from None
 
 
 def find_session(tx: Session, ref: str, *, centre_id: uuid.UUID | None = None) -> ExamSession:

@@ -17,8 +17,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="JSON output")]
 LangOption = Annotated[str | None, typer.Option("--lang", help="vi or en (default: EXAMDESK_LANG)")]
 
 
-def fail(key: str, as_json: bool, code: int, detail: str = "", **context: Any) -> NoReturn:
-    """One line on stderr, Vietnamese then English; with --json also an error object on stdout."""
+def fail(key: str, as_json: bool, code: int, detail: str = "", /, **context: Any) -> NoReturn:
+    """One line on stderr, Vietnamese then English; with --json also an error object on stdout.
+
+    Positional-only: an error's context may itself name a ``code`` (a session code) or a
+    ``key``, which must not collide with these parameters."""
     catalog = Catalog.load()
     ctx = {"detail": detail, **context}
     if as_json:

@@ -37,6 +37,9 @@ def test_sessions_from_create_to_close(cli: CliRunner, tmp_path: Path) -> None:
     created = json.loads(out)
     assert (created["kind"], created["stages"], created["starts_at"]) == (
         "DRIVING_TEST", ["theory", "yard"], "2025-06-12T06:00:00+00:00")
+    code, _, err = _run(cli, "session", "create", "--title", "Lần hai", "--starts",
+                        "13/06/2025 13:00", "--code", "B2")
+    assert code == 2 and "Mã kỳ thi B2 đã được dùng" in err and "B2 is already used" in err
     code, out, _ = _run(cli, "roster", "import", str(_csv(tmp_path / "r.csv", _rows())),
                         "--session", created["id"][:8], "--lang", "en")
     assert code == 0 and "Imported 4 candidates into session B2" in out
