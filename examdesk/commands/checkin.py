@@ -17,7 +17,7 @@ from examdesk.commands.card import EXIT_CODES as CARD_EXIT_CODES
 from examdesk.commands.card import access_keys, assess_card
 from examdesk.commands.common import fail, fail_typed
 from examdesk.commands.face import load_settings
-from examdesk.commands.session import actor, fail_with, open_store
+from examdesk.commands.session import actor, fail_with, stored
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors
 from proctoring.checkin import CheckInOutcome, CheckInService, Progress
@@ -86,53 +86,53 @@ def checkin_cmd(
 ) -> None:
     """Kiểm tra thí sinh — read the card, capture the face, decide ADMIT / REJECT / REVIEW and
     store it (with its evidence, encrypted, and its audit event)."""
-    store = open_store(as_json)
-    try:
-        with store.read() as tx:
-            session = find_session(tx, session_ref)
-        stage_value = Stage(stage) if stage else None
-        chosen = Challenge(challenge) if challenge else None
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    except ValueError as exc:
-        fail("checkin.bad_option", as_json, 2, str(exc))
-    engine = FaceEngine(load_settings())
-    warming = engine.warm_up()  # the models load while the card is read
-    try:
-        keys = access_keys(id_number, dob, expiry, mrz, qr, can)
-        transport = PcscTransport.open(reader, wait=wait)
+    with stored(as_json) as store:  # closed however the command ends
         try:
-            card = read_card(transport, keys)
-        finally:
-            transport.close()
-        trust = assess_card(card, None)
-    except ReaderError as exc:
-        fail_typed(exc, CARD_EXIT_CODES, as_json)
-    warming.result()
-    shown: list[str] = []
-
-    def progress(p: Progress) -> None:
-        if sys.stderr.isatty() and p.key not in shown:
-            shown.append(p.key)
-            print(Catalog.load().text(p.key, lang, **p.context), file=sys.stderr)
-
-    service = CheckInService(store, engine)
-    try:
-        cam = make_camera(camera)
+            with store.read() as tx:
+                session = find_session(tx, session_ref)
+            stage_value = Stage(stage) if stage else None
+            chosen = Challenge(challenge) if challenge else None
+        except errors.ProctoringError as exc:
+            fail_with(exc, as_json)
+        except ValueError as exc:
+            fail("checkin.bad_option", as_json, 2, str(exc))
+        engine = FaceEngine(load_settings())
+        warming = engine.warm_up()  # the models load while the card is read
         try:
-            outcome = service.check_in(session, card, trust, cam, consent=consent,
-                                       stage=stage_value, actor=actor(), challenge=chosen,
-                                       on_progress=progress)
-        finally:
-            cam.close()
-    except BiometricsError as exc:
-        fail(exc.key, as_json, EXIT_CAMERA, exc.detail, **exc.context)
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    if as_json:
-        print(json.dumps(outcome.to_dict(), ensure_ascii=False))
-    else:
-        _banner(outcome, lang)
+            keys = access_keys(id_number, dob, expiry, mrz, qr, can)
+            transport = PcscTransport.open(reader, wait=wait)
+            try:
+                card = read_card(transport, keys)
+            finally:
+                transport.close()
+            trust = assess_card(card, None)
+        except ReaderError as exc:
+            fail_typed(exc, CARD_EXIT_CODES, as_json)
+        warming.result()
+        shown: list[str] = []
+
+        def progress(p: Progress) -> None:
+            if sys.stderr.isatty() and p.key not in shown:
+                shown.append(p.key)
+                print(Catalog.load().text(p.key, lang, **p.context), file=sys.stderr)
+
+        service = CheckInService(store, engine)
+        try:
+            cam = make_camera(camera)
+            try:
+                outcome = service.check_in(session, card, trust, cam, consent=consent,
+                                           stage=stage_value, actor=actor(), challenge=chosen,
+                                           on_progress=progress)
+            finally:
+                cam.close()
+        except BiometricsError as exc:
+            fail(exc.key, as_json, EXIT_CAMERA, exc.detail, **exc.context)
+        except errors.ProctoringError as exc:
+            fail_with(exc, as_json)
+        if as_json:
+            print(json.dumps(outcome.to_dict(), ensure_ascii=False))
+        else:
+            _banner(outcome, lang)
 
 
 def override_cmd(
@@ -144,20 +144,20 @@ def override_cmd(
 ) -> None:
     """Ghi đè quyết định — an invigilator's decision over the machine's, with a written reason;
     it becomes an incident for the education office."""
-    store = open_store(as_json)
-    try:
-        target = uuid.UUID(checkin_id.strip())
-        chosen = Decision(decision.strip().upper())
-    except ValueError as exc:
-        fail("checkin.bad_option", as_json, 2, str(exc))
-    try:
-        incident = record_override(store, target, decision=chosen, reason=reason,
-                                   operator_id=None, actor=actor())
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-    if as_json:
-        print(json.dumps({"checkin_id": str(target), "decision": chosen.value,
-                          "incident_id": str(incident.id),
-                          "incident_kind": str(incident.kind)}, ensure_ascii=False))
-    else:
-        print(Catalog.load().text("checkin.overridden", lang, decision=chosen.value))
+    with stored(as_json) as store:  # closed however the command ends
+        try:
+            target = uuid.UUID(checkin_id.strip())
+            chosen = Decision(decision.strip().upper())
+        except ValueError as exc:
+            fail("checkin.bad_option", as_json, 2, str(exc))
+        try:
+            incident = record_override(store, target, decision=chosen, reason=reason,
+                                       operator_id=None, actor=actor())
+        except errors.ProctoringError as exc:
+            fail_with(exc, as_json)
+        if as_json:
+            print(json.dumps({"checkin_id": str(target), "decision": chosen.value,
+                              "incident_id": str(incident.id),
+                              "incident_kind": str(incident.kind)}, ensure_ascii=False))
+        else:
+            print(Catalog.load().text("checkin.overridden", lang, decision=chosen.value))

@@ -219,6 +219,8 @@ def verify_cmd(
                                roots=load_trust_roots(extra=trust or []), store=store)
     except errors.ReportsError as exc:
         report_fail(exc, as_json)
+    except perrors.ProctoringError as exc:  # the database failed while comparing the content
+        fail_with(exc, as_json)
     finally:
         if store is not None:
             store.close()
