@@ -3,6 +3,8 @@ every acknowledged check-in is there, none is half-written, and the audit chain 
 
 The writer is killed again and again until at least ``EXAMDESK_CRASH_CHECKINS`` check-ins
 (default 200, the check-in issue's acceptance) have been acknowledged, on each database.
+The kill points come from a seeded generator: the seed is printed (``pytest -s`` or a failure's
+captured output shows it) and ``EXAMDESK_CRASH_SEED`` replays a run.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ TARGET = int(os.environ.get("EXAMDESK_CRASH_CHECKINS", "200"))
 MAX_ROUNDS = 200
 
 
+def _seed() -> int:
+    given = os.environ.get("EXAMDESK_CRASH_SEED")
+    return int(given) if given else random.SystemRandom().randrange(2**32)
+
+
 def _kill_at_random(url: str, key_dir: Path, session_id: uuid.UUID,
                     rng: random.Random) -> list[str]:
     """Start the writer, let it acknowledge at least one check-in, kill it at a random moment
@@ -54,7 +61,9 @@ def _kill_at_random(url: str, key_dir: Path, session_id: uuid.UUID,
 
 
 def test_sigkill_at_random_points(db_url: str, keys: KeyStore, tmp_path: Path) -> None:
-    rng = random.Random()
+    seed = _seed()
+    print(f"crash test seed: {seed} (EXAMDESK_CRASH_SEED={seed} replays it)")
+    rng = random.Random(seed)
     store = Store.open(db_url, keys=keys)
     session = centre_and_session(store)
     add_roster(store, session)

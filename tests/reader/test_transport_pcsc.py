@@ -44,11 +44,20 @@ def test_no_card_within_the_wait(pcscd: str) -> None:
 
 
 def test_waits_for_a_card_placed_later(insert_card) -> None:
-    timer = threading.Timer(0.3, lambda: insert_card())
+    placed: list = []
+    timer = threading.Timer(0.3, lambda: placed.append(insert_card()))
     timer.start()
     transport = PcscTransport.open("Virtual PCD 00 00", wait=10)
     timer.join()
-    transport.close()
+    try:
+        # Not only "open returned": it is connected to the card placed late, and it answers.
+        assert placed, "the card was never placed"
+        assert transport.atr == placed[0].card.atr
+        resp = apdu.ResponseApdu.from_bytes(transport.transmit(apdu.select_aid(
+            bytes.fromhex("A0000002471001")).to_bytes()))
+        assert resp.sw == 0x9000
+    finally:
+        transport.close()
 
 
 def test_insert_and_remove_events(insert_card, pcscd: str) -> None:
