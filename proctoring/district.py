@@ -9,6 +9,16 @@ Access is enforced by PostgreSQL, not by examdesk:
   registered for in ``district_member``); the office reads everything and writes only what
   reviewing needs (incident review columns, review notices, proxy incidents and its own audit
   chain);
+- every link between centre rows is checked at both ends: a row a centre writes may point
+  (foreign key) only at rows of the same centre — its evidence at its own check-ins, its
+  incident links at its own incidents and check-ins, its blobs at its own evidence rows.
+  PostgreSQL checks foreign keys without row-level security, so without this a centre could
+  hold another centre's blobs past retention or file its picture in another dossier. Only the
+  office's proxy incidents link check-ins across centres, which is what they are for;
+- a primary key another centre already uses still fails an insert (PostgreSQL checks unique
+  keys without row-level security), which confirms that the id exists. Ids are random UUIDs,
+  so only an id a centre already knows can be confirmed this way; a blob's and a screen mark's
+  id (= their parent's) fail the policy first, the same way as an id nobody has;
 - column privileges on top: a centre may insert its rows but update only the columns listed in
   :data:`.outbox.MUTABLE` (a check-in's decision after an override, never its machine decision),
   may not update or delete audit events at all, and cannot read the office-only tables;
@@ -91,6 +101,10 @@ _OFFICE_WRITES: Mapping[str, tuple[str, tuple[str, ...], str]] = {
     "app_user": ("INSERT", ("full_name", "role", "active", "updated_at"), _OWN),
 }
 _POLICIES = ("centre_rows", "office_read", "office_insert", "office_update")
+# Links the office writes across centres on purpose: a proxy incident (the office's own) is
+# filed under the later check-in's session and links check-ins of any centre. Every other link
+# of a row the office writes stays within that row's centre.
+_OFFICE_CROSS_LINKS = frozenset({("incident_checkin", "checkin_id"), ("incident", "session_id")})
 
 
 # --- connecting -----------------------------------------------------------------------------
@@ -459,8 +473,9 @@ def _table_statements(t: sa.Table) -> list[str]:
         privileges, columns, rows = _OFFICE_WRITES[name]
         if privileges:
             out.append(f"GRANT {privileges} ON {name} TO {OFFICE_GROUP}")
+            checked = _with_links(t, rows, f"{name}.centre_id", skip=_OFFICE_CROSS_LINKS)
             out.append(f"CREATE POLICY office_insert ON {name} FOR INSERT TO {OFFICE_GROUP} "
-                       f"WITH CHECK ({rows})")
+                       f"WITH CHECK ({checked})")
         if columns:
             out.append(f"GRANT UPDATE ({', '.join(columns)}) ON {name} TO {OFFICE_GROUP}")
             review = "true" if name == "incident" else rows  # reviews touch every centre's
@@ -482,9 +497,34 @@ def _table_statements(t: sa.Table) -> list[str]:
     columns = _CENTRE_UPDATES.get(name, ())
     if columns:
         out.append(f"GRANT UPDATE ({', '.join(columns)}) ON {name} TO {CENTRE_GROUP}")
+    checked = _with_links(t, rows, "(SELECT examdesk_centre_id())")
     out.append(f"CREATE POLICY centre_rows ON {name} FOR ALL TO {CENTRE_GROUP} "
-               f"USING ({rows}) WITH CHECK ({rows})")
+               f"USING ({rows}) WITH CHECK ({checked})")
     return out
+
+
+def _with_links(t: sa.Table, rows: str, owner: str,
+                skip: frozenset[tuple[str, str]] = frozenset()) -> str:
+    """``rows`` and, for every foreign key of ``t`` to another table of centre rows, that the
+    row it points at belongs to ``owner`` (an SQL expression).
+
+    A foreign key check reads the parent without row-level security, so without this a centre
+    could link its own row to another centre's check-in: keeping that centre's blobs past
+    retention (an open incident holds them) or showing its picture in another dossier. The
+    subquery runs under the parent table's own policy as well, so a parent the writer cannot see
+    never passes. Links to ``centre`` itself are the ``centre_id`` rule already in ``rows``."""
+    if "centre_id" not in t.c:
+        return rows
+    checks = [] if rows == "true" else [rows]
+    for fk in sorted(t.foreign_keys, key=lambda k: k.parent.name):
+        parent, column = fk.column.table, fk.parent.name
+        if parent.name == "centre" or "centre_id" not in parent.c or (t.name, column) in skip:
+            continue
+        link = (f"EXISTS (SELECT 1 FROM {parent.name} p WHERE p.{fk.column.name} = "
+                f"{t.name}.{column} AND p.centre_id = {owner})")
+        checks.append(link if not fk.parent.nullable or fk.parent.primary_key
+                      else f"({t.name}.{column} IS NULL OR {link})")
+    return " AND ".join(checks) or rows
 
 
 # --- the office's view ------------------------------------------------------------------------
