@@ -36,7 +36,7 @@ import os
 import re
 import secrets
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +49,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, select
 
 from .centres import ensure_centre
-from .crypto import DataKey, KeyStore
+from .crypto import DataKey, DataKeys, KeyStore
 from .district_models import CentreKey, District, DistrictMember
 from .errors import DatabaseUnavailable, InvalidInput, KeyUnavailable, ProctoringError
 from .keywrap import DistrictDataKey, public_hex, unwrap_data_key
@@ -99,6 +99,8 @@ _OFFICE_WRITES: Mapping[str, tuple[str, tuple[str, ...], str]] = {
     "audit_checkpoint": ("INSERT", (), _OWN),
     "audit_head": ("", ("seq", "hash", "updated_at"), _OWN),
     "app_user": ("INSERT", ("full_name", "role", "active", "updated_at"), _OWN),
+    # The office's own keys' fingerprints (its data key, its chain's signing key).
+    "key_record": ("INSERT", ("status", "retired_at", "updated_at"), "true"),
 }
 _POLICIES = ("centre_rows", "office_read", "office_insert", "office_update")
 # Links the office writes across centres on purpose: a proxy incident (the office's own) is
@@ -539,8 +541,11 @@ class OfficeKeyStore(KeyStore):
         self._engine = engine
         self._district_code = district_code
 
-    def data_key(self) -> DataKey:
-        return DistrictDataKey(super().data_key().key, loader=self.centre_keys)
+    def data_key(self, *, recorded: str | None = None,
+                 retired: Iterable[str] = ()) -> DataKey:
+        own = super().data_key(recorded=recorded, retired=retired)
+        older = dict(own.older) if isinstance(own, DataKeys) else {}
+        return DistrictDataKey(own.key, loader=lambda: {**older, **self.centre_keys()})
 
     def centre_keys(self) -> dict[str, DataKey]:
         box = self.box_key()
