@@ -147,6 +147,10 @@ class KeyStore:
     account never share a key.
     """
 
+    # Whether the database records this store's data key (see Store.data_key); the office's
+    # store (district.OfficeKeyStore) seals nothing and shares its database between machines.
+    records_data_key = True
+
     def __init__(self, folder: Path, *, use_keyring: bool = True) -> None:
         self.folder = folder
         self.use_keyring = use_keyring

@@ -43,15 +43,23 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, select
 
 from .centres import ensure_centre
-from .crypto import DataKey, DataKeys, KeyStore
+from .crypto import DataKey, DataKeys, KeyStore, public_fingerprint
 from .district_models import CentreKey, District, DistrictMember
-from .errors import DatabaseUnavailable, InvalidInput, KeyUnavailable, ProctoringError
+from .errors import (
+    DatabaseUnavailable,
+    InvalidInput,
+    KeyMismatch,
+    KeyMissing,
+    KeyUnavailable,
+    ProctoringError,
+)
 from .keywrap import DistrictDataKey, public_hex, unwrap_data_key
 from .models import AuditEvent, AuditHead, Centre
 from .outbox import MUTABLE
@@ -306,16 +314,16 @@ def _open_admin(url: URL, keys: KeyStore) -> Store:
 
 def _ensure_district(store: Store, code: str, name: str, keys: KeyStore,
                      actor: str) -> District:
-    box = public_hex(keys.box_key())
     with store.read() as tx:
         found = tx.exec(select(District)).first()
     if found is not None:
         if found.code != code:
             raise InvalidInput(f"this database is district {found.code!r}", field="code")
-        if found.box_public_key != box:
-            raise KeyUnavailable("the district was set up with another office key (run "
-                                 "district init on the office's machine)")
+        # The district records the office key: this machine must hold exactly that one (a
+        # new one would orphan every centre key wrapped to it). KeyMissing / KeyMismatch say so.
+        keys.box_key(recorded=_box_fingerprint(found.box_public_key))
         return found
+    box = public_hex(keys.box_key())
     centre = ensure_centre(store, code, name, actor=actor)
     with store.write() as tx:
         district = District(code=centre.code, name=centre.name, centre_id=centre.id,
@@ -529,6 +537,13 @@ def _with_links(t: sa.Table, rows: str, owner: str,
     return " AND ".join(checks) or rows
 
 
+def _box_fingerprint(box_public: str) -> str:
+    try:
+        return public_fingerprint(bytes.fromhex(box_public))
+    except ValueError:
+        raise KeyUnavailable(f"the district's office key {box_public[:16]}… is not hex") from None
+
+
 # --- the office's view ------------------------------------------------------------------------
 
 
@@ -536,10 +551,27 @@ class OfficeKeyStore(KeyStore):
     """The office machine's key store, whose data key also opens every centre's evidence (the
     centres' keys, unwrapped from ``centre_key`` with the office's X25519 key, in memory only)."""
 
-    def __init__(self, base: KeyStore, engine: Engine, district_code: str) -> None:
+    # The office seals no evidence: its own data key is this machine's, never recorded in the
+    # district database (which every office machine shares). Its box key is recorded there
+    # (district.box_public_key) and is never made anew once the district exists.
+    records_data_key = False
+
+    def __init__(self, base: KeyStore, engine: Engine, district_code: str, *,
+                 box_public: str | None = None) -> None:
         super().__init__(base.folder, use_keyring=base.use_keyring)
         self._engine = engine
         self._district_code = district_code
+        self._box_public = box_public
+
+    def office_box(self) -> X25519PrivateKey | None:
+        """The office's X25519 key if this machine holds the one the district records (never
+        makes one); a keyring that fails raises."""
+        if self._box_public is None:
+            return self.box_key()
+        try:
+            return self.box_key(recorded=_box_fingerprint(self._box_public))
+        except (KeyMissing, KeyMismatch):
+            return None
 
     def data_key(self, *, recorded: str | None = None,
                  retired: Iterable[str] = ()) -> DataKey:
@@ -548,7 +580,9 @@ class OfficeKeyStore(KeyStore):
         return DistrictDataKey(own.key, loader=lambda: {**older, **self.centre_keys()})
 
     def centre_keys(self) -> dict[str, DataKey]:
-        box = self.box_key()
+        box = self.office_box()
+        if box is None:
+            return {}  # not the office's machine: every centre's evidence shows as unreadable
         with Session(self._engine) as tx:
             rows = tx.exec(select(CentreKey)
                            .where(CentreKey.box_public_key == public_hex(box))).all()
@@ -580,7 +614,10 @@ class Office:
     @property
     def can_decrypt(self) -> bool:
         """Whether this machine holds the office's private key (else evidence is unreadable)."""
-        return public_hex(self.store.keys.box_key()) == self.district.box_public_key
+        keys = self.store.keys
+        if isinstance(keys, OfficeKeyStore):
+            return keys.office_box() is not None
+        return public_hex(keys.box_key()) == self.district.box_public_key
 
     def close(self) -> None:
         self.store.close()
@@ -610,7 +647,8 @@ def open_office(url: str | None = None, *, keys: KeyStore | None = None) -> Offi
         engine.dispose()
         raise
     base = keys or KeyStore.default()
-    store = Store(engine, OfficeKeyStore(base, engine, district.code))
+    store = Store(engine, OfficeKeyStore(base, engine, district.code,
+                                         box_public=district.box_public_key))
     return Office(store, district)
 
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from .crypto import DATA_KEY_NAME, DataKey, KeyStore, signing_fingerprint, signing_key_name
-from .errors import KeyMissing
+from .errors import KeyMismatch, KeyMissing
 from .models import KeyPurpose, KeyRecord, KeyStatus
 
 
@@ -49,7 +50,7 @@ def data_key(tx: Session, keys: KeyStore) -> DataKey:
     facts = data_key_facts(tx)
     key = keys.data_key(recorded=facts.recorded, retired=facts.retired)
     if facts.recorded is None:
-        add(tx, DATA_KEY_NAME, KeyPurpose.DATA, key.fingerprint)
+        _first_use(tx, DATA_KEY_NAME, KeyPurpose.DATA, key.fingerprint)
     return key
 
 
@@ -59,8 +60,8 @@ def signing_key(tx: Session, keys: KeyStore, centre_id: uuid.UUID) -> Ed25519Pri
     now = _current_or_refuse(records(tx, name), name)
     key = keys.signing_key(centre_id, recorded=now.fingerprint if now else None)
     if now is None:
-        add(tx, name, KeyPurpose.SIGNING, signing_fingerprint(key), centre_id=centre_id,
-            public_key=raw_public_hex(key))
+        _first_use(tx, name, KeyPurpose.SIGNING, signing_fingerprint(key), centre_id=centre_id,
+                   public_key=raw_public_hex(key))
     return key
 
 
@@ -81,6 +82,21 @@ def add(tx: Session, name: str, purpose: KeyPurpose, fingerprint: str, *,
     tx.add(row)
     tx.flush()
     return row
+
+
+def _first_use(tx: Session, name: str, purpose: KeyPurpose, fingerprint: str, *,
+               centre_id: uuid.UUID | None = None, public_key: str | None = None) -> None:
+    """Record a key on its first use. Another process may record it at the same moment (the
+    key store makes one key either way: see KeyStore._create_file): then it must be this one."""
+    try:
+        with tx.begin_nested():
+            add(tx, name, purpose, fingerprint, centre_id=centre_id, public_key=public_key)
+    except IntegrityError:
+        now = current(records(tx, name))
+        if now is None or now.fingerprint != fingerprint:
+            raise KeyMismatch(f"{name}: recorded meanwhile as another key",
+                              name=name, key_id=now.key_id if now else None,
+                              found=fingerprint[:16]) from None
 
 
 def _current_or_refuse(found: list[KeyRecord], name: str) -> KeyRecord | None:

@@ -193,6 +193,8 @@ class Store:
         Checked against the fingerprint the database records (:mod:`.keyrecords`); inside a
         write transaction use :meth:`data_key_in`."""
         with self._lock:
+            if self._data_key is None and not self.keys.records_data_key:
+                self._data_key = self.keys.data_key()
             if self._data_key is None:
                 with self.read() as tx:
                     facts = keyrecords.data_key_facts(tx)
@@ -209,7 +211,8 @@ class Store:
         first sealed blob and the key's record commit together."""
         with self._lock:
             if self._data_key is None:
-                self._data_key = keyrecords.data_key(tx, self.keys)
+                self._data_key = (keyrecords.data_key(tx, self.keys)
+                                  if self.keys.records_data_key else self.keys.data_key())
             return self._data_key
 
     def forget_keys(self) -> None:

@@ -148,8 +148,9 @@ def test_a_postgres_database_at_0001_becomes_a_district(blank_pg: str,
         engine.dispose()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_centre_database_at_0002_upgrades_and_records_the_keys_it_already_uses(
-        tmp_path: Path) -> None:
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
     """0003 adds key records. A database sealed and signed before has none: the keys this
     machine holds are recorded the first time they are used, and from then on no other key
     takes their place."""
@@ -158,7 +159,8 @@ def test_a_centre_database_at_0002_upgrades_and_records_the_keys_it_already_uses
     from proctoring.evidence import read_evidence
     from proctoring.models import KeyPurpose, KeyRecord
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite"
+           else request.getfixturevalue("blank_pg"))
     keys = KeyStore(tmp_path / "keys", use_keyring=False)
     engine = create_engine(database_url(url))
     _alembic(engine, "0002")
