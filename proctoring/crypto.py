@@ -227,8 +227,9 @@ class KeyStore:
         text = base64.b64encode(raw).decode()
         path = self.folder / f"{name}.key"
         if self._keyring_put(name, text) == text:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()  # a stale copy would win nothing but confusion
+            # A file under the same name stays (the keyring entry shadows it): a key is never
+            # deleted here, and if the keyring later loses the entry, the file's key is checked
+            # against the record like any other.
             return "keyring"
         self._write_private(path, raw, replace=True)
         return str(path)
