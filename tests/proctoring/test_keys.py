@@ -138,6 +138,31 @@ def test_a_failing_keyring_never_leads_to_a_new_data_key(
         assert _records(store) == [record]
 
 
+@pytest.mark.parametrize("step", ["get", "set", "read-back"])
+def test_a_failing_keyring_never_leads_to_a_new_signing_key(
+        ring: FlakyKeyring, tmp_path: Path, step: str) -> None:
+    """The false "checkpoint_invalid" alarm: a checkpoint signed with a key made while the
+    keyring failed. Now the write fails and says why; the chain verifies afterwards."""
+    url, folder = f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "keys"
+    with Store.open(url, keys=KeyStore(folder), checkpoint_every=1) as store:
+        session = centre_and_session(store)
+    before = dict(ring.secrets)
+    ring.fail, ring.hide = {step}, step != "get"
+    with Store.open(url, keys=KeyStore(folder), checkpoint_every=1) as store:
+        with pytest.raises(KeyringUnavailable if step == "get" else KeyMissing):
+            centre_and_session(store, code="S2")
+        with store.read() as tx:
+            assert tx.exec(select(audit.AuditEvent.id)).all() != []
+    assert ring.secrets == before and _key_files(folder) == []
+    ring.fail, ring.hide = set(), False
+    with Store.open(url, keys=KeyStore(folder), checkpoint_every=1) as store:
+        centre_and_session(store, code="S2")
+        with store.read() as tx:
+            report = audit.verify(tx, store.keys)
+        assert report.ok and report.chains[0].key_source == "local"
+    assert session is not None
+
+
 @pytest.mark.parametrize("step", ["set", "read-back"])
 def test_the_first_key_is_not_made_while_the_keyring_fails(
         ring: FlakyKeyring, tmp_path: Path, step: str) -> None:
@@ -406,3 +431,15 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     monkeypatch.setenv("EXAMDESK_CENTRE", "HN01")
     return config_dir().parent
+
+
+def test_every_keys_message_reads_in_both_languages() -> None:
+    catalog = Catalog.load()
+    used = [f"keys.purpose.{p.value.lower()}" for p in KeyPurpose]
+    used += [f"keys.state.{s.value.lower()}" for s in KeyStatus]
+    used += [f"keys.here.{h}" for h in ("yes", "no", "other", "unreachable")]
+    used += [f"keys.{k}" for k in ("none", "status_line", "backed_up", "recovered", "rotated",
+                                    "old_kept", "old_lost", "old_signing", "displaced")]
+    missing = [k for k in used if not all(catalog.messages.get(k, {}).get(lang)
+                                          for lang in ("vi", "en"))]
+    assert missing == []
