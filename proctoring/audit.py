@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlmodel import Session, col, select
 
+from . import keyrecords
 from .crypto import KeyStore
 from .models import AuditCheckpoint, AuditEvent, AuditHead, Centre
 
@@ -153,7 +154,7 @@ class AuditLog:
 
     def _sign(self, tx: Session, centre_id: uuid.UUID, seq: int, digest: str,
               at: datetime) -> AuditCheckpoint:
-        key = self.keys.signing_key(centre_id)
+        key = keyrecords.signing_key(tx, self.keys, centre_id)  # checked against its record
         signature = key.sign(checkpoint_message(centre_id, seq, digest, at))
         cp = AuditCheckpoint(centre_id=centre_id, seq=seq, hash=digest, signed_at=at,
                              public_key=_raw_public(key.public_key()), signature=signature.hex())

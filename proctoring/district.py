@@ -9,6 +9,16 @@ Access is enforced by PostgreSQL, not by examdesk:
   registered for in ``district_member``); the office reads everything and writes only what
   reviewing needs (incident review columns, review notices, proxy incidents and its own audit
   chain);
+- every link between centre rows is checked at both ends: a row a centre writes may point
+  (foreign key) only at rows of the same centre — its evidence at its own check-ins, its
+  incident links at its own incidents and check-ins, its blobs at its own evidence rows.
+  PostgreSQL checks foreign keys without row-level security, so without this a centre could
+  hold another centre's blobs past retention or file its picture in another dossier. Only the
+  office's proxy incidents link check-ins across centres, which is what they are for;
+- a primary key another centre already uses still fails an insert (PostgreSQL checks unique
+  keys without row-level security), which confirms that the id exists. Ids are random UUIDs,
+  so only an id a centre already knows can be confirmed this way; a blob's and a screen mark's
+  id (= their parent's) fail the policy first, the same way as an id nobody has;
 - column privileges on top: a centre may insert its rows but update only the columns listed in
   :data:`.outbox.MUTABLE` (a check-in's decision after an override, never its machine decision),
   may not update or delete audit events at all, and cannot read the office-only tables;
@@ -26,22 +36,30 @@ import os
 import re
 import secrets
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, select
 
 from .centres import ensure_centre
-from .crypto import DataKey, KeyStore
+from .crypto import DataKey, DataKeys, KeyStore, public_fingerprint
 from .district_models import CentreKey, District, DistrictMember
-from .errors import DatabaseUnavailable, InvalidInput, KeyUnavailable, ProctoringError
+from .errors import (
+    DatabaseUnavailable,
+    InvalidInput,
+    KeyMismatch,
+    KeyMissing,
+    KeyUnavailable,
+    ProctoringError,
+)
 from .keywrap import DistrictDataKey, public_hex, unwrap_data_key
 from .models import AuditEvent, AuditHead, Centre
 from .outbox import MUTABLE
@@ -89,8 +107,14 @@ _OFFICE_WRITES: Mapping[str, tuple[str, tuple[str, ...], str]] = {
     "audit_checkpoint": ("INSERT", (), _OWN),
     "audit_head": ("", ("seq", "hash", "updated_at"), _OWN),
     "app_user": ("INSERT", ("full_name", "role", "active", "updated_at"), _OWN),
+    # The office's own keys' fingerprints (its data key, its chain's signing key).
+    "key_record": ("INSERT", ("status", "retired_at", "updated_at"), "true"),
 }
 _POLICIES = ("centre_rows", "office_read", "office_insert", "office_update")
+# Links the office writes across centres on purpose: a proxy incident (the office's own) is
+# filed under the later check-in's session and links check-ins of any centre. Every other link
+# of a row the office writes stays within that row's centre.
+_OFFICE_CROSS_LINKS = frozenset({("incident_checkin", "checkin_id"), ("incident", "session_id")})
 
 
 # --- connecting -----------------------------------------------------------------------------
@@ -290,16 +314,16 @@ def _open_admin(url: URL, keys: KeyStore) -> Store:
 
 def _ensure_district(store: Store, code: str, name: str, keys: KeyStore,
                      actor: str) -> District:
-    box = public_hex(keys.box_key())
     with store.read() as tx:
         found = tx.exec(select(District)).first()
     if found is not None:
         if found.code != code:
             raise InvalidInput(f"this database is district {found.code!r}", field="code")
-        if found.box_public_key != box:
-            raise KeyUnavailable("the district was set up with another office key (run "
-                                 "district init on the office's machine)")
+        # The district records the office key: this machine must hold exactly that one (a
+        # new one would orphan every centre key wrapped to it). KeyMissing / KeyMismatch say so.
+        keys.box_key(recorded=_box_fingerprint(found.box_public_key))
         return found
+    box = public_hex(keys.box_key())
     centre = ensure_centre(store, code, name, actor=actor)
     with store.write() as tx:
         district = District(code=centre.code, name=centre.name, centre_id=centre.id,
@@ -459,8 +483,9 @@ def _table_statements(t: sa.Table) -> list[str]:
         privileges, columns, rows = _OFFICE_WRITES[name]
         if privileges:
             out.append(f"GRANT {privileges} ON {name} TO {OFFICE_GROUP}")
+            checked = _with_links(t, rows, f"{name}.centre_id", skip=_OFFICE_CROSS_LINKS)
             out.append(f"CREATE POLICY office_insert ON {name} FOR INSERT TO {OFFICE_GROUP} "
-                       f"WITH CHECK ({rows})")
+                       f"WITH CHECK ({checked})")
         if columns:
             out.append(f"GRANT UPDATE ({', '.join(columns)}) ON {name} TO {OFFICE_GROUP}")
             review = "true" if name == "incident" else rows  # reviews touch every centre's
@@ -482,9 +507,41 @@ def _table_statements(t: sa.Table) -> list[str]:
     columns = _CENTRE_UPDATES.get(name, ())
     if columns:
         out.append(f"GRANT UPDATE ({', '.join(columns)}) ON {name} TO {CENTRE_GROUP}")
+    checked = _with_links(t, rows, "(SELECT examdesk_centre_id())")
     out.append(f"CREATE POLICY centre_rows ON {name} FOR ALL TO {CENTRE_GROUP} "
-               f"USING ({rows}) WITH CHECK ({rows})")
+               f"USING ({rows}) WITH CHECK ({checked})")
     return out
+
+
+def _with_links(t: sa.Table, rows: str, owner: str,
+                skip: frozenset[tuple[str, str]] = frozenset()) -> str:
+    """``rows`` and, for every foreign key of ``t`` to another table of centre rows, that the
+    row it points at belongs to ``owner`` (an SQL expression).
+
+    A foreign key check reads the parent without row-level security, so without this a centre
+    could link its own row to another centre's check-in: keeping that centre's blobs past
+    retention (an open incident holds them) or showing its picture in another dossier. The
+    subquery runs under the parent table's own policy as well, so a parent the writer cannot see
+    never passes. Links to ``centre`` itself are the ``centre_id`` rule already in ``rows``."""
+    if "centre_id" not in t.c:
+        return rows
+    checks = [] if rows == "true" else [rows]
+    for fk in sorted(t.foreign_keys, key=lambda k: k.parent.name):
+        parent, column = fk.column.table, fk.parent.name
+        if parent.name == "centre" or "centre_id" not in parent.c or (t.name, column) in skip:
+            continue
+        link = (f"EXISTS (SELECT 1 FROM {parent.name} p WHERE p.{fk.column.name} = "
+                f"{t.name}.{column} AND p.centre_id = {owner})")
+        checks.append(link if not fk.parent.nullable or fk.parent.primary_key
+                      else f"({t.name}.{column} IS NULL OR {link})")
+    return " AND ".join(checks) or rows
+
+
+def _box_fingerprint(box_public: str) -> str:
+    try:
+        return public_fingerprint(bytes.fromhex(box_public))
+    except ValueError:
+        raise KeyUnavailable(f"the district's office key {box_public[:16]}… is not hex") from None
 
 
 # --- the office's view ------------------------------------------------------------------------
@@ -494,16 +551,38 @@ class OfficeKeyStore(KeyStore):
     """The office machine's key store, whose data key also opens every centre's evidence (the
     centres' keys, unwrapped from ``centre_key`` with the office's X25519 key, in memory only)."""
 
-    def __init__(self, base: KeyStore, engine: Engine, district_code: str) -> None:
+    # The office seals no evidence: its own data key is this machine's, never recorded in the
+    # district database (which every office machine shares). Its box key is recorded there
+    # (district.box_public_key) and is never made anew once the district exists.
+    records_data_key = False
+
+    def __init__(self, base: KeyStore, engine: Engine, district_code: str, *,
+                 box_public: str | None = None) -> None:
         super().__init__(base.folder, use_keyring=base.use_keyring)
         self._engine = engine
         self._district_code = district_code
+        self._box_public = box_public
 
-    def data_key(self) -> DataKey:
-        return DistrictDataKey(super().data_key().key, loader=self.centre_keys)
+    def office_box(self) -> X25519PrivateKey | None:
+        """The office's X25519 key if this machine holds the one the district records (never
+        makes one); a keyring that fails raises."""
+        if self._box_public is None:
+            return self.box_key()
+        try:
+            return self.box_key(recorded=_box_fingerprint(self._box_public))
+        except (KeyMissing, KeyMismatch):
+            return None
+
+    def data_key(self, *, recorded: str | None = None,
+                 retired: Iterable[str] = ()) -> DataKey:
+        own = super().data_key(recorded=recorded, retired=retired)
+        older = dict(own.older) if isinstance(own, DataKeys) else {}
+        return DistrictDataKey(own.key, loader=lambda: {**older, **self.centre_keys()})
 
     def centre_keys(self) -> dict[str, DataKey]:
-        box = self.box_key()
+        box = self.office_box()
+        if box is None:
+            return {}  # not the office's machine: every centre's evidence shows as unreadable
         with Session(self._engine) as tx:
             rows = tx.exec(select(CentreKey)
                            .where(CentreKey.box_public_key == public_hex(box))).all()
@@ -535,7 +614,10 @@ class Office:
     @property
     def can_decrypt(self) -> bool:
         """Whether this machine holds the office's private key (else evidence is unreadable)."""
-        return public_hex(self.store.keys.box_key()) == self.district.box_public_key
+        keys = self.store.keys
+        if isinstance(keys, OfficeKeyStore):
+            return keys.office_box() is not None
+        return public_hex(keys.box_key()) == self.district.box_public_key
 
     def close(self) -> None:
         self.store.close()
@@ -565,7 +647,8 @@ def open_office(url: str | None = None, *, keys: KeyStore | None = None) -> Offi
         engine.dispose()
         raise
     base = keys or KeyStore.default()
-    store = Store(engine, OfficeKeyStore(base, engine, district.code))
+    store = Store(engine, OfficeKeyStore(base, engine, district.code,
+                                         box_public=district.box_public_key))
     return Office(store, district)
 
 

@@ -32,6 +32,27 @@ class KeyUnavailable(ProctoringError):
     key = "proctoring.key_unavailable"
 
 
+class KeyringUnavailable(KeyUnavailable):
+    """The OS keyring did not answer (locked, its service down, a backend error). Never read as
+    "no key": a key made now would replace the one the keyring holds."""
+
+    key = "proctoring.keyring_unavailable"
+
+
+class KeyMissing(KeyUnavailable):
+    """The database records a key (context: ``key_id``) that is neither in the keyring nor in
+    its file. examdesk does not make a new one: what it sealed or signed would be orphaned."""
+
+    key = "proctoring.key_missing"
+
+
+class KeyMismatch(KeyUnavailable):
+    """This machine holds a key (``found``) other than the one the database records
+    (``key_id``): another installation's, or one made while the right one was unreachable."""
+
+    key = "proctoring.key_mismatch"
+
+
 class EvidenceUnreadable(ProctoringError):
     """An evidence blob does not decrypt: another data key, or the blob or its row was changed."""
 

@@ -50,7 +50,7 @@ def add_evidence(tx: Session, store: Store, item: EvidenceItem, *, centre_id: uu
                    incident_id=incident_id, kind=kind, media_type=item.media_type,
                    size=len(item.data), captured_at=captured,
                    retain_until=captured + store.retention)
-    sealed = store.data_key.seal(item.data, row_id=row.id, kind=kind.value)
+    sealed = store.data_key_in(tx).seal(item.data, row_id=row.id, kind=kind.value)
     tx.add(row)
     tx.flush()  # the blob's foreign key needs the evidence row first
     tx.add(EvidenceBlob(id=row.id, centre_id=centre_id, key_id=sealed.key_id, nonce=sealed.nonce,

@@ -98,6 +98,17 @@ class EvidenceKind(StrEnum):
     LIVE_EMBEDDING = "LIVE_EMBEDDING"
 
 
+class KeyPurpose(StrEnum):
+    DATA = "DATA"  # the AES key that seals biometric evidence
+    SIGNING = "SIGNING"  # a centre's Ed25519 key for audit checkpoints
+
+
+class KeyStatus(StrEnum):
+    CURRENT = "CURRENT"  # in use: this machine must hold exactly this key
+    RETIRED = "RETIRED"  # rotated out on purpose; kept (if it can be) to open what it sealed
+    LOST = "LOST"  # an admin declared it gone: what only it opens stays unreadable
+
+
 def _uuid_pk() -> Any:
     return Field(default_factory=uuid.uuid4, primary_key=True)
 
@@ -369,3 +380,24 @@ class AuditCheckpoint(SQLModel, table=True):
     signed_at: datetime = Field(sa_type=UtcDateTime)
     public_key: str = Field(max_length=64)  # hex, raw 32 bytes
     signature: str = Field(max_length=128)  # hex, 64 bytes
+
+
+class KeyRecord(SQLModel, table=True):
+    """A key this database depends on, recorded when it is first used: its fingerprint (a
+    one-way hash of the key, or of its public half), never the key. While a key is recorded
+    as CURRENT, examdesk refuses to make another under that name (see :mod:`.keyrecords`)."""
+
+    __tablename__ = "key_record"
+    __table_args__ = (sa.UniqueConstraint("name", "fingerprint"),)
+
+    id: uuid.UUID = _uuid_pk()
+    name: str = Field(max_length=100, index=True)  # the key store's name ("data-key", …)
+    purpose: KeyPurpose = Field(sa_type=enum_type(KeyPurpose))
+    centre_id: uuid.UUID | None = Field(default=None, foreign_key="centre.id", index=True)
+    fingerprint: str = Field(max_length=64)  # SHA-256, hex
+    key_id: str = Field(max_length=16)  # fingerprint[:16]; for a data key, its blobs' key_id
+    public_key: str | None = Field(default=None, max_length=64)  # signing keys: raw, hex
+    status: KeyStatus = Field(default=KeyStatus.CURRENT, sa_type=enum_type(KeyStatus))
+    retired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()

@@ -213,11 +213,18 @@ def _record(office: Office, admitted: dict[uuid.UUID, _Admitted],
         now = store.now()
         for (a, b), distance in sorted(best.items(), key=lambda kv: kv[1]):
             iid = ids[(a, b)]
-            if frozenset((a, b)) in linked or iid in existing:
+            owner = existing.get(iid)
+            if frozenset((a, b)) in linked or owner == office.centre_id:
                 known += 1
                 continue
+            taken_by = None
+            if owner is not None:
+                # A centre can compute the pair's id from its own check-ins' ids and file a row
+                # under it first: that row is not the office's incident and must not hide the
+                # case. The incident gets a fresh id and says whose row took the usual one.
+                iid, taken_by = uuid.uuid4(), codes.get(owner, str(owner))
             opened.append(_open(tx, office, iid, admitted[a], admitted[b], distance, threshold,
-                                codes, actor, now))
+                                codes, actor, now, taken_by=taken_by))
         for start in range(0, len(unscreened), _CHUNK):
             chunk = unscreened[start:start + _CHUNK]
             done = set(tx.exec(select(ProxyScreen.id).where(
@@ -229,10 +236,11 @@ def _record(office: Office, admitted: dict[uuid.UUID, _Admitted],
     return opened, known
 
 
-def _existing_incidents(tx: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    found: set[uuid.UUID] = set()
+def _existing_incidents(tx: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Incident id → the centre whose row has it."""
+    found: dict[uuid.UUID, uuid.UUID] = {}
     for start in range(0, len(ids), _CHUNK):
-        found.update(tx.exec(select(Incident.id).where(
+        found.update(tx.exec(select(Incident.id, Incident.centre_id).where(
             col(Incident.id).in_(ids[start:start + _CHUNK]))).all())
     return found
 
@@ -255,7 +263,7 @@ def _proxy_links(tx: Session, checkins: set[uuid.UUID]) -> set[frozenset[uuid.UU
 
 def _open(tx: Session, office: Office, iid: uuid.UUID, a: _Admitted, b: _Admitted,
           distance: float, threshold: float, codes: dict[uuid.UUID, str], actor: str,
-          now: Any) -> uuid.UUID:
+          now: Any, taken_by: str | None = None) -> uuid.UUID:
     earlier, later = sorted((a, b), key=lambda c: (c.decided_at, str(c.checkin_id)))
     cross = earlier.centre_id != later.centre_id
     details = {"scope": "cross_centre" if cross else "same_centre",
@@ -264,6 +272,8 @@ def _open(tx: Session, office: Office, iid: uuid.UUID, a: _Admitted, b: _Admitte
                "centres": [earlier.centre_id, later.centre_id],
                "centre_codes": [codes.get(earlier.centre_id), codes.get(later.centre_id)],
                "sessions": [earlier.session_id, later.session_id]}
+    if taken_by is not None:
+        details["pair_id_taken_by"] = taken_by
     incident = Incident(id=iid, centre_id=office.centre_id, session_id=later.session_id,
                         kind=IncidentKind.PROXY_SUSPECTED,
                         severity=Severity.CRITICAL if cross else Severity.HIGH,

@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
-from . import district_models, models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from . import district_models, keyrecords, models  # noqa: F401  (registers the tables)
 from .audit import AuditLog
 from .crypto import DataKey, KeyStore
 from .errors import DatabaseUnavailable
@@ -41,7 +41,7 @@ DEFAULT_RETENTION = timedelta(days=90)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (a test keeps the two equal): a database already
 # there opens with one SELECT instead of loading Alembic, which every CLI command would pay.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 _WRITE = "examdesk_write"
 
 
@@ -189,11 +189,36 @@ class Store:
 
     @property
     def data_key(self) -> DataKey:
-        """Loaded (or created) on first use: stores that never see evidence never touch it."""
+        """Loaded (or created) on first use: stores that never see evidence never touch it.
+        Checked against the fingerprint the database records (:mod:`.keyrecords`); inside a
+        write transaction use :meth:`data_key_in`."""
+        with self._lock:
+            if self._data_key is None and not self.keys.records_data_key:
+                self._data_key = self.keys.data_key()
+            if self._data_key is None:
+                with self.read() as tx:
+                    facts = keyrecords.data_key_facts(tx)
+                if facts.recorded is not None:
+                    self._data_key = self.keys.data_key(recorded=facts.recorded,
+                                                        retired=facts.retired)
+                else:  # first use: make or adopt the key and record it, in one transaction
+                    with self.write() as tx:
+                        self._data_key = keyrecords.data_key(tx, self.keys)
+            return self._data_key
+
+    def data_key_in(self, tx: Session) -> DataKey:
+        """The data key, recorded (if this is its first use) in the caller's transaction: the
+        first sealed blob and the key's record commit together."""
         with self._lock:
             if self._data_key is None:
-                self._data_key = self.keys.data_key()
+                self._data_key = (keyrecords.data_key(tx, self.keys)
+                                  if self.keys.records_data_key else self.keys.data_key())
             return self._data_key
+
+    def forget_keys(self) -> None:
+        """Drop the cached data key (after an admin rotated or recovered it)."""
+        with self._lock:
+            self._data_key = None
 
     def now(self) -> datetime:
         return self.clock()

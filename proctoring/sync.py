@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from .audit import event_hash
+from .crypto import DataKeys
 from .district import (
     central_engine,
     central_errors,
@@ -244,23 +245,28 @@ def _connect(engine: Engine, store: Store, centre: Centre, run: _Run,
         state.box_public_key, state.district_code = box, run.district_code
         state.central = run.central
         tx.add(state)
-    key = store.data_key
+    current = store.data_key
+    # Rotated keys too: blobs they sealed may reach the district only now.
+    older = current.older.values() if isinstance(current, DataKeys) else ()
     ck = table("centre_key")
-    with engine.begin() as conn:
-        have = conn.execute(sa.select(ck.c.id).where(
-            ck.c.centre_id == centre.id, ck.c.key_id == key.key_id,
-            ck.c.box_public_key == box)).first()
-        if have is None:
-            now = store.now()
-            # ON CONFLICT: a second sync of this centre running at once sends it too.
-            sent = conn.execute(pg_insert(ck).values(
-                id=uuid.uuid4(), centre_id=centre.id, key_id=key.key_id, box_public_key=box,
-                wrapped=wrap_data_key(key, box, district_code=run.district_code,
-                                      centre_id=centre.id),
-                created_at=now, updated_at=now).on_conflict_do_nothing(
-                index_elements=["centre_id", "key_id", "box_public_key"]).returning(ck.c.id))
-            # RETURNING, not rowcount: SQLAlchemy reports -1 as an INSERT's rowcount.
-            run.keys_sent += len(sent.all())
+    for key in (current, *older):
+        with engine.begin() as conn:
+            have = conn.execute(sa.select(ck.c.id).where(
+                ck.c.centre_id == centre.id, ck.c.key_id == key.key_id,
+                ck.c.box_public_key == box)).first()
+            if have is None:
+                now = store.now()
+                # ON CONFLICT: a second sync of this centre running at once sends it too.
+                sent = conn.execute(pg_insert(ck).values(
+                    id=uuid.uuid4(), centre_id=centre.id, key_id=key.key_id,
+                    box_public_key=box,
+                    wrapped=wrap_data_key(key, box, district_code=run.district_code,
+                                          centre_id=centre.id),
+                    created_at=now, updated_at=now).on_conflict_do_nothing(
+                    index_elements=["centre_id", "key_id", "box_public_key"]
+                ).returning(ck.c.id))
+                # RETURNING, not rowcount: SQLAlchemy reports -1 as an INSERT's rowcount.
+                run.keys_sent += len(sent.all())
 
 
 # --- push -------------------------------------------------------------------------------------

@@ -1,11 +1,15 @@
-"""`examdesk keys create`: a signing certificate for a centre that has none (own CA + signer)."""
+"""`examdesk keys`: the roster signing certificate (`create`), and the keys the database depends
+on — the evidence data key and the centre's audit signing key: `status`, `backup`, `recover`,
+`rotate`. The last three are a centre admin's explicit, audited actions: examdesk itself never
+replaces a key that has existed."""
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,7 +20,13 @@ from examdesk.i18n import Catalog, default_language
 from reports import errors
 from reports.keys import create_centre_keys
 
-app = typer.Typer(help="Khoá ký số — signing keys for rosters.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from proctoring.keyadmin import KeyChange
+    from proctoring.models import KeyPurpose
+    from proctoring.store import Store
+
+app = typer.Typer(help="Khoá — signing keys for rosters; the data and audit keys.",
+                  no_args_is_help=True)
 
 
 def _centre_name(code: str) -> str | None:
@@ -91,3 +101,138 @@ def create_cmd(
     else:
         print(Catalog.load().text("keys.created", lang, centre=code, p12=made.signer_p12,
                                   ca=made.ca_cert))
+
+
+# --- the keys the database depends on -----------------------------------------------------------
+
+KeyOption = Annotated[str, typer.Option(
+    "--key", help="data (the evidence encryption key) or signing (the centre's audit key)")]
+CentreOption = Annotated[str | None, typer.Option(
+    "--centre", help=f"centre code (default ${CENTRE_ENV}, or the only centre)")]
+
+
+def _purpose(text: str, as_json: bool) -> KeyPurpose:
+    from proctoring.models import KeyPurpose
+
+    chosen = {"data": KeyPurpose.DATA, "signing": KeyPurpose.SIGNING}.get(text.strip().lower())
+    if chosen is None:
+        from examdesk.commands.common import fail
+
+        fail("proctoring.invalid_input", as_json, 2, f"--key {text!r}: data or signing",
+             field="key")
+    return chosen
+
+
+def _admin_centre(store: Store, code: str | None) -> uuid.UUID:
+    from proctoring.sync import local_centre
+
+    return local_centre(store, code=code or os.environ.get(CENTRE_ENV)).id
+
+
+def _say(change: KeyChange, as_json: bool, lang: str | None) -> None:
+    if as_json:
+        print(json.dumps(change.to_dict(), ensure_ascii=False))
+        return
+    catalog, lang = Catalog.load(), lang or default_language()
+    ctx = {"key_id": change.key_id, "old": change.old_key_id, "where": change.where,
+           "n": change.unreadable, "displaced": change.displaced_key_id,
+           "what": catalog.text(f"keys.purpose.{change.purpose.value.lower()}", lang)}
+    print(catalog.text(f"keys.{change.action}", lang, **ctx))
+    if change.action == "rotated":
+        data = change.purpose.value == "DATA"
+        follow = ("keys.old_kept" if change.old_kept else "keys.old_lost" if data
+                  else "keys.old_signing")
+        print(catalog.text(follow, lang, **ctx))
+    if change.displaced_key_id:
+        print(catalog.text("keys.displaced", lang, **ctx))
+
+
+@app.command("status")
+def status_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
+    """Các khoá của cơ sở dữ liệu — the keys this database records, and whether this machine
+    holds each (never makes one)."""
+    from examdesk.commands.session import stored
+    from proctoring.keyadmin import key_states
+
+    lang = lang or default_language()
+    with stored(as_json) as store:
+        states = key_states(store)
+    if as_json:
+        print(json.dumps({"keys": [s.to_dict() for s in states]}, ensure_ascii=False))
+        return
+    catalog = Catalog.load()
+    if not states:
+        print(catalog.text("keys.none", lang))
+    for s in states:
+        r = s.record
+        print(catalog.text("keys.status_line", lang,
+                           what=catalog.text(f"keys.purpose.{r.purpose.value.lower()}", lang),
+                           key_id=r.key_id,
+                           status=catalog.text(f"keys.state.{r.status.value.lower()}", lang),
+                           here=catalog.text(f"keys.here.{s.here}", lang)))
+
+
+@app.command("backup")
+def backup_cmd(
+    key: KeyOption,
+    out: Annotated[Path, typer.Option("--out", help="the backup file to write (mode 0600; "
+                                      "keep it offline, it opens the evidence)")],
+    centre: CentreOption = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Sao lưu khoá — write the current key to a new private file (audited)."""
+    from examdesk.commands.session import actor, stored
+    from proctoring.keyadmin import backup_key
+
+    purpose = _purpose(key, as_json)
+    with stored(as_json) as store:
+        owner = _admin_centre(store, centre)
+        change = backup_key(store, purpose, centre_id=owner, out=out, actor=actor())
+    _say(change, as_json, lang)
+
+
+@app.command("recover")
+def recover_cmd(
+    key: KeyOption,
+    source: Annotated[Path, typer.Option("--from", help="a backup (from `examdesk keys backup` "
+                                         "or the old key file)")],
+    centre: CentreOption = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Khôi phục khoá — put a key this database recorded back on this machine (audited). A
+    different key found in its place is kept, not deleted."""
+    from examdesk.commands.session import actor, stored
+    from proctoring.keyadmin import read_backup, recover_key
+
+    purpose = _purpose(key, as_json)
+    with stored(as_json) as store:
+        raw = read_backup(source)
+        owner = _admin_centre(store, centre)
+        change = recover_key(store, purpose, raw, centre_id=owner, actor=actor())
+    _say(change, as_json, lang)
+
+
+@app.command("rotate")
+def rotate_cmd(
+    key: KeyOption,
+    reason: Annotated[str, typer.Option("--reason", help="why (kept in the audit log)")],
+    lost: Annotated[bool, typer.Option(
+        "--lost", help="the old key is gone for good: what only it opens stays unreadable")]
+    = False,
+    centre: CentreOption = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Thay khoá — make a new key and record it (audited). The old data key stays on this
+    machine to open what it sealed; with --lost it is recorded as lost."""
+    from examdesk.commands.session import actor, stored
+    from proctoring.keyadmin import rotate_key
+
+    purpose = _purpose(key, as_json)
+    with stored(as_json) as store:
+        owner = _admin_centre(store, centre)
+        change = rotate_key(store, purpose, centre_id=owner, actor=actor(),
+                            reason=reason, lost=lost)
+    _say(change, as_json, lang)

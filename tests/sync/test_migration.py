@@ -48,7 +48,15 @@ def _store_at_0001(url: str, keys: KeyStore) -> Store:
     code below writes, so today's code fills it like the old release did."""
     engine = create_engine(database_url(url))
     _alembic(engine, "0001")
-    return Store(engine, keys)
+    return _as_old_release(Store(engine, keys))
+
+
+def _as_old_release(store: Store) -> Store:
+    """Before 0003 the data key was taken from the key store without a record (there was no
+    table for one); checkpoints are left out (the old release signed every 100th event)."""
+    store.data_key_in = lambda tx: store.keys.data_key()  # type: ignore[method-assign]
+    store.audit = audit.AuditLog(store.keys, checkpoint_every=0)
+    return store
 
 
 def test_a_centre_database_from_0001_upgrades_keeps_its_data_and_syncs(
@@ -138,3 +146,88 @@ def test_a_postgres_database_at_0001_becomes_a_district(blank_pg: str,
         centre.dispose()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_centre_database_at_0002_upgrades_and_records_the_keys_it_already_uses(
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    """0003 adds key records. A database sealed and signed before has none: the keys this
+    machine holds are recorded the first time they are used, and from then on no other key
+    takes their place."""
+    from proctoring.crypto import DATA_KEY_NAME, signing_fingerprint
+    from proctoring.errors import KeyMissing
+    from proctoring.evidence import read_evidence
+    from proctoring.models import KeyPurpose, KeyRecord
+
+    url = (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite"
+           else request.getfixturevalue("blank_pg"))
+    keys = KeyStore(tmp_path / "keys", use_keyring=False)
+    engine = create_engine(database_url(url))
+    _alembic(engine, "0002")
+    old = _as_old_release(Store(engine, keys))
+    try:
+        centre = ensure_centre(old, "HN01", CENTRES["HN01"], actor=ACTOR)
+        signer = keys.signing_key(centre.id)  # as the old release made it
+        session, entries = session_with_roster(old, "S1", [person(1)])
+        done = admit(old, session, entries[0], person(1)[0], unit(1))
+        assert _revision_and_drift(old.engine)[0] == "0002"
+    finally:
+        old.close()
+    sealed_with = keys.data_key()
+
+    store = Store.open(url, keys=keys, checkpoint_every=1)  # what the new release does
+    try:
+        assert _revision_and_drift(store.engine) == (HEAD_REVISION, [])
+        assert read_evidence(store, done.evidence_ids[0])  # the old key, now recorded
+        with store.read() as tx:
+            assert audit.verify(tx, keys).ok
+        session2, entries2 = session_with_roster(store, "S2", [person(2)])
+        admit(store, session2, entries2[0], person(2)[0], unit(2))  # signs a checkpoint
+        with store.read() as tx:
+            rows = {r.purpose: r for r in tx.exec(select(KeyRecord)).all()}
+            assert audit.verify(tx, keys).ok
+        assert set(rows) == {KeyPurpose.DATA, KeyPurpose.SIGNING}
+        assert rows[KeyPurpose.DATA].fingerprint == sealed_with.fingerprint
+        assert rows[KeyPurpose.SIGNING].fingerprint == signing_fingerprint(signer)
+    finally:
+        store.close()
+    (tmp_path / "keys" / f"{DATA_KEY_NAME}.key").unlink()
+    with Store.open(url, keys=keys) as again, pytest.raises(KeyMissing):
+        read_evidence(again, done.evidence_ids[0])
+
+
+def test_0003_downgrades_and_upgrades_again_on_sqlite(tmp_path: Path) -> None:
+    engine = create_engine(database_url(f"sqlite:///{tmp_path / 'x.db'}"))
+    try:
+        _alembic(engine, "head")
+        _alembic(engine, "0002", down=True)
+        assert _revision_and_drift(engine)[0] == "0002"
+        assert "key_record" not in sa.inspect(engine).get_table_names()
+        _alembic(engine, "head")
+        assert _revision_and_drift(engine) == (HEAD_REVISION, [])
+    finally:
+        engine.dispose()
+
+
+def test_a_postgres_district_at_0002_upgrades_to_key_records(blank_pg: str,
+                                                            office_keys: KeyStore) -> None:
+    """A district set up by the 0002 release: init_district upgrades it; the new table has
+    row-level security like every other (centres cannot read it, the office records its own
+    keys there)."""
+    engine = create_engine(database_url(blank_pg))
+    _alembic(engine, "0002")
+    engine.dispose()
+    init_district(blank_pg, code=DISTRICT_CODE, name="Sở", keys=office_keys, actor="t:office")
+    creds = add_centre(blank_pg, "HP02", password="pw-mig3")
+    admin = sa.create_engine(blank_pg, poolclass=NullPool)
+    try:
+        assert _revision_and_drift(admin) == (HEAD_REVISION, [])
+        with admin.connect() as conn:
+            assert conn.execute(sa.text("SELECT relrowsecurity FROM pg_class WHERE relname = "
+                                        "'key_record'")).scalar_one()
+        centre = sa.create_engine(creds.url, poolclass=NullPool)
+        with pytest.raises(sa.exc.DBAPIError), centre.connect() as conn:
+            conn.execute(sa.text("SELECT * FROM key_record"))
+        centre.dispose()
+    finally:
+        admin.dispose()

@@ -136,3 +136,31 @@ def test_screen_faces_compares_new_with_new_and_stored_only() -> None:
     assert found == {(7, 500 + 1234), (3, 400)}
     assert screen_faces(new[:0], stored, 0.3) == []
     assert {(p.new, p.other) for p in screen_faces(new, stored[:0], 0.3)} == {(3, 400)}
+
+
+def test_a_centre_cannot_hide_its_own_proxy_case_by_taking_the_incident_id(
+        district: DistrictEnv, centres: dict[str, Store],
+        real_faces: dict[str, np.ndarray]) -> None:
+    """A pair's incident id is computed from the two check-in ids, which the centre knows for
+    its own check-ins: a row it files under that id first must not count as the office's
+    incident (issue 11, item 6: primary keys across centres)."""
+    hn = centres["HN01"]
+    a = _sit(hn, "S1", [(person(1), PROXY_A)], real_faces)[PROXY_A]
+    b = _sit(hn, "S2", [(person(2), PROXY_B)], real_faces)[PROXY_B]
+    assert sync_once(hn, district.centre_urls["HN01"]).ok
+    squat = pair_incident_id(a.id, b.id)
+    engine = sa.create_engine(district.centre_urls["HN01"])
+    with engine.begin() as conn:  # raw SQL under the centre's own login
+        conn.execute(sa.text(
+            "INSERT INTO incident (id, centre_id, session_id, kind, severity, status, "
+            "message_key, details, started_at, created_at, updated_at) VALUES (:i, :c, :s, "
+            "'OTHER', 'LOW', 'OPEN', 'incident.other', '{}', now(), now(), now())"),
+            {"i": squat, "c": local_centre(hn).id, "s": a.session_id})
+    engine.dispose()
+    with district.office() as office:
+        found = screen_district(office, actor="office:screen")
+        assert found.pairs == 1 and found.known == 0 and len(found.incidents) == 1
+        [row] = list_incidents(office, IncidentQuery(kind=IncidentKind.PROXY_SUSPECTED))
+        assert row.incident.id != squat and set(row.checkin_ids) == {a.id, b.id}
+        assert row.incident.details["pair_id_taken_by"] == "HN01"
+        assert screen_district(office, actor="office:screen").incidents == ()

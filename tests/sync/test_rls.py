@@ -26,7 +26,7 @@ OWNED = {t.name: ("id" if t.name == "centre" else "centre_id")
          for t in SQLModel.metadata.sorted_tables
          if ("centre_id" in t.c or t.name == "centre")
          and t.name not in ("district", "district_member")}  # (checked on their own)
-OFFICE_ONLY = ("proxy_screen", "sync_state")
+OFFICE_ONLY = ("proxy_screen", "sync_state", "key_record")
 
 
 @pytest.fixture
@@ -177,3 +177,107 @@ def test_every_table_has_row_level_security(district: DistrictEnv) -> None:
     engine.dispose()
     assert set(flags) == set(SQLModel.metadata.tables)
     assert [name for name, on in flags.items() if not on] == []
+
+
+def _ids_of(root: sa.Connection, centre: uuid.UUID) -> dict[str, uuid.UUID]:
+    """One row of each linked table of ``centre``, read as the database owner."""
+    one = {name: root.execute(sa.text(f"SELECT id FROM {name} WHERE centre_id = :c "
+                                      "ORDER BY id LIMIT 1"), {"c": centre}).scalar_one()
+           for name in ("exam_session", "checkin", "incident", "evidence", "roster_entry",
+                        "candidate")}
+    # An evidence row whose blob the centre already sent: the blob's primary key is taken.
+    one["evidence_blob"] = root.execute(sa.text(
+        "SELECT id FROM evidence_blob WHERE centre_id = :c ORDER BY id LIMIT 1"),
+        {"c": centre}).scalar_one()
+    return one
+
+
+@pytest.mark.parametrize("me", ["HN01", "HP02"])
+def test_a_centre_cannot_link_its_rows_to_another_centres_rows(
+        district: DistrictEnv, synced: dict[str, uuid.UUID], me: str) -> None:
+    """Foreign keys are checked without row-level security: each link's far end must be the
+    writer's own row too (issue 11, item 6). Raw SQL under each centre's own login."""
+    other = next(c for c in synced if c != me)
+    admin = district.admin()
+    with admin.connect() as root:
+        mine, theirs = _ids_of(root, synced[me]), _ids_of(root, synced[other])
+    admin.dispose()
+    engine = _engine(district, f"centre_{me.lower()}", district.centre_passwords[me])
+    c = synced[me]
+    link = ("INSERT INTO incident_checkin (id, centre_id, incident_id, checkin_id, created_at, "
+            "updated_at) VALUES (:i, :c, :inc, :ck, now(), now())")
+    evidence = ("INSERT INTO evidence (id, centre_id, session_id, checkin_id, incident_id, kind, "
+                "media_type, size, captured_at, retain_until, created_at, updated_at) VALUES "
+                "(:i, :c, :s, :ck, :inc, 'LIVE_FRAME', 'image/jpeg', 1, now(), now(), now(), "
+                "now())")
+    blob = ("INSERT INTO evidence_blob (id, centre_id, key_id, nonce, ciphertext, created_at, "
+            "updated_at) VALUES (:i, :c, 'k', '\\x00', '\\x00', now(), now())")
+    try:
+        # Its own incident, the other centre's check-in: the link the review named.
+        _refused(engine, link, i=uuid.uuid4(), c=c, inc=mine["incident"], ck=theirs["checkin"])
+        _refused(engine, link, i=uuid.uuid4(), c=c, inc=theirs["incident"], ck=mine["checkin"])
+        # Evidence filed under the other centre's check-in, incident or session.
+        _refused(engine, evidence, i=uuid.uuid4(), c=c, s=mine["exam_session"],
+                 ck=theirs["checkin"], inc=None)
+        _refused(engine, evidence, i=uuid.uuid4(), c=c, s=mine["exam_session"], ck=None,
+                 inc=theirs["incident"])
+        _refused(engine, evidence, i=uuid.uuid4(), c=c, s=theirs["exam_session"],
+                 ck=mine["checkin"], inc=None)
+        # A blob for the other centre's evidence row (whose own blob is there: no primary-key
+        # conflict shows through, the policy refuses first, as for an id nobody has).
+        taken = _refused(engine, blob, i=theirs["evidence_blob"], c=c)
+        free = _refused(engine, blob, i=uuid.uuid4(), c=c)
+        assert "row-level security" in taken and "row-level security" in free
+        # A roster line for the other centre's candidate.
+        _refused(engine, "INSERT INTO roster_entry (id, centre_id, session_id, candidate_id, "
+                 "registration_number, created_at, updated_at) VALUES (:i, :c, :s, :cand, "
+                 "'X1', now(), now())", i=uuid.uuid4(), c=c, s=mine["exam_session"],
+                 cand=theirs["candidate"])
+        # One's own check-in moved under the other centre's session (an UPDATE re-checks).
+        _refused(engine, "UPDATE checkin SET session_id = :s WHERE id = :ck",
+                 s=theirs["exam_session"], ck=mine["checkin"])
+        # The same links within its own centre still go in (rolled back afterwards).
+        with engine.connect() as conn, conn.begin() as tx:
+            conn.execute(sa.text(evidence), {"i": uuid.uuid4(), "c": c,
+                                             "s": mine["exam_session"], "ck": mine["checkin"],
+                                             "inc": mine["incident"]})
+            free_checkin = conn.execute(sa.text(
+                "SELECT id FROM checkin WHERE id NOT IN (SELECT checkin_id FROM "
+                "incident_checkin WHERE incident_id = :inc) LIMIT 1"),
+                {"inc": mine["incident"]}).scalar_one()
+            conn.execute(sa.text(link), {"i": uuid.uuid4(), "c": c, "inc": mine["incident"],
+                                         "ck": free_checkin})
+            tx.rollback()
+    finally:
+        engine.dispose()
+    # Nothing of the other centre's is held or shown through a link of ours.
+    assert district.count("incident_checkin", f"checkin_id = '{theirs['checkin']}' AND "
+                          f"centre_id = '{c}'") == 0
+    assert district.count("evidence", f"checkin_id = '{theirs['checkin']}' AND "
+                          f"centre_id = '{c}'") == 0
+
+
+def test_the_office_links_proxy_cases_across_centres_but_nothing_else(
+        district: DistrictEnv, synced: dict[str, uuid.UUID]) -> None:
+    """The office's own proxy incident may link any centre's check-in (that is its job); its
+    review notices and screen marks must name the centre the row really belongs to."""
+    admin = district.admin()
+    with admin.connect() as root:
+        hn, hp = _ids_of(root, synced["HN01"]), _ids_of(root, synced["HP02"])
+    admin.dispose()
+    office = _engine(district, OFFICE_ROLE, OFFICE_PASSWORD)
+    try:
+        _refused(office, "INSERT INTO review_notice (id, centre_id, seq, incident_id, status, "
+                 "reviewer, reviewed_at, created_at, updated_at) VALUES (:i, :c, 999, :inc, "
+                 "'DISMISSED', 'me', now(), now(), now())", i=uuid.uuid4(), c=synced["HN01"],
+                 inc=hp["incident"])
+        _refused(office, "INSERT INTO proxy_screen (id, centre_id, faces, screened_at, "
+                 "created_at, updated_at) VALUES (:ck, :c, 1, now(), now(), now())",
+                 ck=hp["checkin"], c=synced["HN01"])
+        # A link row of the office's must hang off an incident of the office's.
+        _refused(office, "INSERT INTO incident_checkin (id, centre_id, incident_id, checkin_id, "
+                 "created_at, updated_at) VALUES (:i, (SELECT examdesk_office_centre_id()), "
+                 ":inc, :ck, now(), now())", i=uuid.uuid4(), inc=hn["incident"],
+                 ck=hp["checkin"])
+    finally:
+        office.dispose()
