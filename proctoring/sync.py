@@ -37,7 +37,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from .audit import event_hash
+from .audit import event_format
+from .audit_keys import anchor_key
+from .audit_rows import row_bindings
 from .district import (
     central_engine,
     central_errors,
@@ -229,8 +231,9 @@ def _connect(engine: Engine, store: Store, centre: Centre, run: _Run,
     district = table("district")
     with engine.begin() as conn:
         check_schema(conn, run.central or "")
-        conn.execute(sa.text("SELECT examdesk_claim_centre(:id, :name, :code)"),
-                     {"id": centre.id, "name": centre.name, "code": register_as or centre.code})
+        conn.execute(sa.text("SELECT examdesk_claim_centre(:id, :name, :code, :key)"),
+                     {"id": centre.id, "name": centre.name, "code": register_as or centre.code,
+                      "key": anchor_key(store.keys, centre.id)})
         found = conn.execute(sa.select(district.c.code, district.c.box_public_key)).first()
     if found is None:
         raise NotADistrict("the district database has no office yet (district init)")
@@ -329,11 +332,10 @@ def _verify_links(batch: Batch, prev: str) -> None:
     one before. A tampered local log is for ``audit verify`` to explain, not for the district
     to inherit."""
     for e in batch.events:
-        recomputed = event_hash(centre_id=e["centre_id"], occurred_at=e["occurred_at"],
-                                actor=e["actor"], action=e["action"],
-                                subject_id=e["subject_id"], payload=e["payload"],
-                                prev_hash=e["prev_hash"])
-        if e["prev_hash"] != prev or recomputed != e["hash"]:
+        fmt = event_format(centre_id=e["centre_id"], occurred_at=e["occurred_at"],
+                           actor=e["actor"], action=e["action"], subject_id=e["subject_id"],
+                           payload=e["payload"], prev_hash=e["prev_hash"], hash=e["hash"])
+        if e["prev_hash"] != prev or fmt is None:
             raise ChainDiverged(f"the local audit log does not verify at event {e['seq']} "
                                 "(run examdesk audit verify)", local_seq=e["seq"])
         prev = e["hash"]
@@ -439,7 +441,8 @@ def _apply_notices(store: Store, centre_id: uuid.UUID, notices: list[dict[str, A
                                payload={"notice_id": n["id"], "district_seq": n["seq"],
                                         "from": before, "to": incident.status,
                                         "reviewer": n["reviewer"],
-                                        "reviewed_at": n["reviewed_at"]},
+                                        "reviewed_at": n["reviewed_at"],
+                                        "rows": row_bindings(tx, incidents=[incident.id])},
                                at=store.now())
             applied += 1
         tx.add(state)
