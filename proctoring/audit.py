@@ -50,6 +50,7 @@ from sqlmodel import Session, col, select
 
 from .audit_witness import Witness
 from .crypto import KeyStore
+from .errors import KeyUnavailable
 from .models import AuditCheckpoint, AuditEvent, AuditHead, Centre
 
 GENESIS = "0" * 64
@@ -248,8 +249,13 @@ class AuditLog:
         if (centre_id, public) not in self._remembered:
             from .audit_keys import remember_public_key
 
-            remember_public_key(self.keys, centre_id, public)
-            self._remembered.add((centre_id, public))
+            try:
+                remember_public_key(self.keys, centre_id, public)
+                self._remembered.add((centre_id, public))
+            except KeyUnavailable:
+                # The history only helps verify across a later rotation; a check-in must not
+                # fail over it (the key itself is in place): try again on the next event.
+                pass
         signature = key.sign(checkpoint_message(centre_id, seq, digest, at))
         cp = AuditCheckpoint(centre_id=centre_id, seq=seq, hash=digest, signed_at=at,
                              public_key=public, signature=signature.hex())
@@ -647,20 +653,20 @@ def _coverage(events: Sequence[AuditEvent], valid: set[int], flagged: set[int]) 
         return []
     legacy = _legacy_prefix(events)
     newest = max(valid, default=0)
-    unsigned = []
+    runs: list[list[AuditEvent]] = []
+    previous = -2
     for i, e in enumerate(events):
         if e.seq in flagged:
             continue
         covered = e.seq <= newest if i < legacy else e.seq in valid
-        if not covered:
-            unsigned.append(e)
-    problems = []
-    runs: list[list[AuditEvent]] = []
-    for e in unsigned:
-        if runs and events.index(e) == events.index(runs[-1][-1]) + 1:
+        if covered:
+            continue
+        if i == previous + 1:
             runs[-1].append(e)
         else:
             runs.append([e])
+        previous = i
+    problems = []
     last = events[-1].seq
     for run in runs:
         seqs = tuple(e.seq for e in run)

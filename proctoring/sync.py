@@ -125,9 +125,13 @@ class SyncStatus:
     pending: int
     last_error: ErrorInfo | None
     running: bool = False
+    # The last head the district confirmed holding (a witness outside this database: a log
+    # cut back below it is caught by ``audit verify --district``); 0 before the first sync.
+    witnessed_seq: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"centre_id": str(self.centre_id), "central": self.central,
+                "witnessed_seq": self.witnessed_seq,
                 "district": self.district_code,
                 "last_attempt_at": _iso(self.last_attempt_at),
                 "last_success_at": _iso(self.last_success_at), "pending": self.pending,
@@ -491,7 +495,8 @@ def sync_status(store: Store, centre_id: uuid.UUID | None = None) -> SyncStatus:
     error = (ErrorInfo(state.last_error_key, state.last_error_detail or "")
              if state.last_error_key else None)
     return SyncStatus(centre.id, state.central, state.district_code, state.last_attempt_at,
-                      state.last_success_at, max(0, end - state.pushed_seq), error)
+                      state.last_success_at, max(0, end - state.pushed_seq), error,
+                      witnessed_seq=state.pushed_seq)
 
 
 class SyncWorker:
