@@ -273,7 +273,7 @@ class Problem:
 
     # modified | deleted | inserted | reordered | head_mismatch | log_wiped | checkpoint_invalid
     # | checkpoint_mismatch | checkpoint_untrusted | checkpoint_missing | checkpoint_gap
-    # | checkpoint_stale | key_unknown | row_* (audit_rows) | district_* (witnesses)
+    # | checkpoint_stale | key_unknown | row_* (audit_rows) | witness_* (audit_witness)
     kind: str
     seqs: tuple[int, ...]
     detail: str = ""
@@ -351,11 +351,11 @@ def verify(tx: Session, keys: KeyStore | None, *, key_files: Sequence[str] = (),
         extra = []
         for w in mine:
             if not in_chain(tx, w):
-                extra.append(Problem("district_behind", (w.seq,),
+                extra.append(Problem("witness_behind", (w.seq,),
                                      f"the {w.source} holds event {w.seq} ({w.hash[:12]}…)"))
             station = {k for k, source in trusted if source == "station"}
             if w.public_key and station and w.public_key not in station:
-                extra.append(Problem("district_key", (),
+                extra.append(Problem("witness_key", (),
                                      f"the {w.source} recorded {w.public_key[:16]}…"))
         if extra:
             report = _with_rows(report, extra, report.rows)

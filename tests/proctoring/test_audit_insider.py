@@ -244,3 +244,22 @@ def _chain_more(store: Store, centre: Centre, n: int = 3) -> None:
         create_session(store, centre_id=centre.id, kind=SessionKind.ONLINE_EXAM,
                        title=f"Sau đổi khoá {i}", code=f"R{i}",
                        starts_at=datetime(2025, 7, 1, i, tzinfo=UTC), actor="test:pytest")
+
+
+def test_truncate_the_tail_is_caught_by_a_witness(store: Store) -> None:
+    """Cutting signed events off the end leaves a consistent, signed, shorter log: alone the
+    database cannot tell (README: what each witness protects against). A head seen outside the
+    database (the district's copy, the one a signed roster carries) can."""
+    from proctoring.audit_witness import Witness
+
+    centre = _chain(store)
+    seen = _events(store)[-1]
+    _sql(store, f"DELETE FROM audit_checkpoint WHERE seq > {EVENTS - 3}",
+         f"DELETE FROM audit_event WHERE seq > {EVENTS - 3}",
+         sa.update(HEAD).values(seq=EVENTS - 3, hash=_events(store)[EVENTS - 4].hash))
+    assert _found(store) == []
+    with store.read() as tx:
+        report = audit.verify(tx, store.keys, witnesses=[
+            Witness(centre.id, seen.seq, seen.hash, "roster")])
+    assert [(p.kind, p.seqs) for p in report.chains[0].problems] == [
+        ("witness_behind", (EVENTS,))]

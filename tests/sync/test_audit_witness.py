@@ -64,7 +64,7 @@ def test_a_truncated_tail_is_caught_by_the_district(district: DistrictEnv,
                      {"s": last - 2, "h": keep})
     with hn.read() as tx:
         assert audit.verify(tx, hn.keys).ok  # alone, the database cannot tell
-    assert _witness_check(hn, url) == [("district_behind", (last,))]
+    assert _witness_check(hn, url) == [("witness_behind", (last,))]
 
 
 def test_the_district_refuses_a_centre_that_changed_its_key(district: DistrictEnv,
