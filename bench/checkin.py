@@ -25,6 +25,7 @@ import json
 import statistics
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -137,6 +138,50 @@ def run(n: int, baseline: bool, home: Path) -> dict[str, list[float]]:
     return stages
 
 
+def signing_cost(n: int) -> dict[str, tuple[float, float]]:
+    """What signing every audit event costs (issue 11): one Ed25519 signature over a checkpoint
+    message, and storing a check-in (no evidence) with every event signed against the old
+    release's log (a signature every 100th event). Medians: (ours, baseline)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from proctoring.audit import AuditLog, checkpoint_message
+    from proctoring.checkins import CheckInInput, record_checkin
+    from proctoring.models import Decision
+
+    key = Ed25519PrivateKey.generate()
+    centre = uuid.uuid4()
+    now = datetime.now(UTC)
+    sign = []
+    for i in range(max(200, n * 40)):
+        t0 = time.perf_counter()
+        key.sign(checkpoint_message(centre, i, "ab" * 32, now))
+        sign.append(time.perf_counter() - t0)
+    stored: dict[bool, list[float]] = {}
+    for legacy in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            keys = KeyStore(Path(tmp) / "keys", use_keyring=False)
+            store = Store.open(f"sqlite:///{Path(tmp) / 'bench.db'}", keys=keys)
+            try:
+                store.audit = AuditLog(keys, legacy=legacy)
+                c = ensure_centre(store, "B01", "Bench", actor="bench")
+                session = create_session(store, centre_id=c.id, kind=SessionKind.ONLINE_EXAM,
+                                         title="bench", code="B", starts_at=now, actor="bench")
+                times = []
+                for _ in range(max(20, n * 4)):
+                    item = CheckInInput(session_id=session.id, id_number="001093014275",
+                                        decision=Decision.REJECT, reasons=[], consent=False,
+                                        started_at=now)
+                    t0 = time.perf_counter()
+                    record_checkin(store, item, actor="bench")
+                    times.append(time.perf_counter() - t0)
+                stored[legacy] = times
+            finally:
+                store.close()
+    return {"audit_signature_us": (statistics.median(sign) * 1e6, float("nan")),
+            "store_checkin_ms": (statistics.median(stored[False]) * 1000,
+                                 statistics.median(stored[True]) * 1000)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="6 check-ins (under a minute)")
@@ -157,6 +202,11 @@ def main() -> None:
     ours, base = results["ours"]["total"], results["baseline"]["total"]
     print(f"goal: under 1500 ms per check-in → {'met' if ours < 1500 else 'NOT met'} "
           f"({ours:.0f} ms)")
+    costs = signing_cost(n)
+    sig = costs["audit_signature_us"][0]
+    st_ours, st_base = costs["store_checkin_ms"]
+    print(f"  Ed25519 signature per audit event: {sig:.1f} µs; storing a check-in with every "
+          f"event signed {st_ours:.2f} ms, old log (every 100th signed) {st_base:.2f} ms")
     out: dict[str, Any] = {"metric": "checkin_ms_median", "unit": "ms", "ours": round(ours, 1),
                            "baseline": round(base, 1), "ratio": round(base / ours, 3),
                            "n": n, "goal_ms": 1500,
@@ -165,7 +215,12 @@ def main() -> None:
                                         "baseline": round(results["baseline"].get(k, 0), 1),
                                         "ratio": round(results["baseline"].get(k, 0) / v, 3)
                                         if v else None}
-                                       for k, v in results["ours"].items()]}
+                                       for k, v in results["ours"].items()]
+                           + [{"metric": "audit_signature_us", "unit": "us",
+                               "ours": round(sig, 1), "baseline": None, "ratio": None},
+                              {"metric": "store_checkin_signed_ms", "unit": "ms",
+                               "ours": round(st_ours, 3), "baseline": round(st_base, 3),
+                               "ratio": round(st_base / st_ours, 3)}]}
     print(json.dumps(out))
 
 

@@ -1,4 +1,4 @@
-"""The tamper-evident log: a SHA-256 hash chain per centre, with Ed25519-signed checkpoints.
+"""The tamper-evident log: a SHA-256 hash chain per centre, every event signed (Ed25519).
 
 Every state change appends one :class:`~.models.AuditEvent` *in the transaction that makes the
 change*, so the log and the data can never disagree after a crash. Each event's hash covers its
@@ -7,10 +7,27 @@ only an index (it is *not* hashed), so the chain itself says the true order and
 :func:`diagnose` can tell a reordering (seq numbers moved) from a modification (content changed),
 an insertion (a row the chain skips) and a deletion (a link to a hash no row has).
 
-Someone with database access can recompute the whole chain after editing it; the checkpoints,
-signed with a key that is not in the database, catch that for every event up to the last
-checkpoint. Payloads hold ids, decisions and message keys, never names, ID numbers or biometrics:
-the log is append-only and outlives the retention purge.
+Someone with database access can recompute the whole chain after editing it. So every event is
+signed as it is appended, in its own transaction (a checkpoint over the new head; Ed25519 costs
+tens of microseconds, see ``bench/checkin.py``), with the centre's key, which is not in the
+database; and ``audit verify`` checks the signatures with a public key that does not come from
+the rows it verifies either (:mod:`.audit_keys`: this station's key store, a key file, the key
+the district recorded on the centre's first sync). It requires a valid signature on every event
+from the first one after the legacy prefix to the head, and names a missing one, a gap, or a
+newest signature older than the head. A key change is an event signed by the old key
+(:meth:`AuditLog.record_rotation`).
+
+Legacy: events written before this format (``examdesk/audit-event/v1``, signed every 100th)
+form a prefix. It verifies when its links are intact and its last event is covered by a valid
+signature at or after it (the old checkpoints, the seal signed when the database is opened after
+the upgrade, or the first new event's signature, which covers it through the chain).
+
+What the signatures cannot show is a log cut back to an earlier signed head, or replaced
+wholesale by an older copy: that needs a witness outside the database (the district's copy of
+the head, the head printed in every signed roster; see the README).
+
+Payloads hold ids, decisions and message keys, never names, ID numbers or biometrics: the log is
+append-only and outlives the retention purge.
 """
 
 from __future__ import annotations
@@ -32,12 +49,16 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlmodel import Session, col, select
 
 from . import keyrecords
+from .audit_witness import Witness
 from .crypto import KeyStore
+from .errors import KeyUnavailable
 from .models import AuditCheckpoint, AuditEvent, AuditHead, Centre
 
 GENESIS = "0" * 64
-_EVENT_V = "examdesk/audit-event/v1"
+_EVENT_V1 = "examdesk/audit-event/v1"  # legacy: checkpoints every 100th event
+_EVENT_V2 = "examdesk/audit-event/v2"  # every event signed in its own transaction
 _CHECKPOINT_V = "examdesk/audit-checkpoint/v1"
+ROTATION = "audit.key_rotated"  # the action of a signed key change
 
 
 # --- canonical JSON and hashes -------------------------------------------------------------
@@ -84,16 +105,28 @@ def canonical_json(value: Any) -> str:
 
 
 def event_hash(*, centre_id: uuid.UUID, occurred_at: datetime, actor: str, action: str,
-               subject_id: uuid.UUID, payload: str, prev_hash: str) -> str:
-    material = canonical_json([_EVENT_V, str(centre_id), _iso(occurred_at), actor, action,
-                               str(subject_id), payload, prev_hash])
+               subject_id: uuid.UUID, payload: str, prev_hash: str, version: int = 2) -> str:
+    material = canonical_json([_EVENT_V2 if version == 2 else _EVENT_V1, str(centre_id),
+                               _iso(occurred_at), actor, action, str(subject_id), payload,
+                               prev_hash])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def _recomputed(e: AuditEvent) -> str:
-    return event_hash(centre_id=e.centre_id, occurred_at=e.occurred_at, actor=e.actor,
-                      action=e.action, subject_id=e.subject_id, payload=e.payload,
-                      prev_hash=e.prev_hash)
+def event_format(*, centre_id: uuid.UUID, occurred_at: datetime, actor: str, action: str,
+                 subject_id: uuid.UUID, payload: str, prev_hash: str, hash: str) -> int | None:
+    """2 or 1 when the stored hash is the content's (new or legacy format), None when neither."""
+    for version in (2, 1):
+        if event_hash(centre_id=centre_id, occurred_at=occurred_at, actor=actor, action=action,
+                      subject_id=subject_id, payload=payload, prev_hash=prev_hash,
+                      version=version) == hash:
+            return version
+    return None
+
+
+def _format(e: AuditEvent) -> int | None:
+    return event_format(centre_id=e.centre_id, occurred_at=e.occurred_at, actor=e.actor,
+                        action=e.action, subject_id=e.subject_id, payload=e.payload,
+                        prev_hash=e.prev_hash, hash=e.hash)
 
 
 def checkpoint_message(centre_id: uuid.UUID, seq: int, digest: str,
@@ -102,8 +135,10 @@ def checkpoint_message(centre_id: uuid.UUID, seq: int, digest: str,
                            _iso(signed_at)]).encode("utf-8")
 
 
-def _raw_public(key: Ed25519PublicKey) -> str:
+def raw_public(key: Ed25519PublicKey) -> str:
+    """The raw 32-byte public key in hex: how keys are written in checkpoints and key files."""
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -111,10 +146,17 @@ def _raw_public(key: Ed25519PublicKey) -> str:
 
 @dataclass(frozen=True)
 class AuditLog:
-    """Appends events and signs checkpoints; one per :class:`~.store.Store`."""
+    """Appends events and signs each one; one per :class:`~.store.Store`.
+
+    ``legacy`` writes the old format (v1 hashes, a checkpoint every ``checkpoint_every``
+    events): only for tests that build a database as the older release left it.
+    """
 
     keys: KeyStore
     checkpoint_every: int = 100
+    legacy: bool = False
+    # Public keys already written to this station's key history (keys.remember_public_key).
+    _remembered: set[tuple[uuid.UUID, str]] = field(default_factory=set, repr=False, compare=False)
 
     def start_chain(self, tx: Session, centre_id: uuid.UUID) -> None:
         """The head row a new centre's chain grows from (same transaction as the centre)."""
@@ -123,7 +165,7 @@ class AuditLog:
 
     def append(self, tx: Session, *, centre_id: uuid.UUID, actor: str, action: str,
                subject_id: uuid.UUID, payload: Mapping[str, Any], at: datetime) -> AuditEvent:
-        """Add one event to the centre's chain, inside the caller's transaction."""
+        """Add one event to the centre's chain and sign it, inside the caller's transaction."""
         # FOR UPDATE serialises appenders on PostgreSQL; SQLite write transactions already
         # hold the database's write lock (BEGIN IMMEDIATE, see store.py).
         head = tx.exec(
@@ -131,7 +173,8 @@ class AuditLog:
         ).one()
         text = canonical_json(payload)
         digest = event_hash(centre_id=centre_id, occurred_at=at, actor=actor, action=action,
-                            subject_id=subject_id, payload=text, prev_hash=head.hash)
+                            subject_id=subject_id, payload=text, prev_hash=head.hash,
+                            version=1 if self.legacy else 2)
         event = AuditEvent(centre_id=centre_id, seq=head.seq + 1, occurred_at=at, actor=actor,
                            action=action, subject_id=subject_id, payload=text,
                            prev_hash=head.hash, hash=digest)
@@ -139,7 +182,10 @@ class AuditLog:
         tx.add(event)
         tx.add(head)
         tx.flush()
-        if self.checkpoint_every > 0 and event.seq % self.checkpoint_every == 0:
+        if not self.legacy:
+            # Signed before the transaction commits: no committed event is ever unsigned.
+            self._sign(tx, centre_id, event.seq, digest, at)
+        elif self.checkpoint_every > 0 and event.seq % self.checkpoint_every == 0:
             self._sign(tx, centre_id, event.seq, digest, at)
         return event
 
@@ -152,12 +198,68 @@ class AuditLog:
             return None
         return self._sign(tx, centre_id, head.seq, head.hash, at)
 
+    def seal_legacy(self, tx: Session, at: datetime) -> list[uuid.UUID]:
+        """Sign the head of every chain whose head is an unsigned legacy event and whose key
+        this station holds: run once after an upgrade, so the up to 99 unsigned events an old
+        release left after its last checkpoint are covered from then on. Returns the centres
+        sealed (a chain whose key is elsewhere waits for its own station)."""
+        from .district_models import District
+
+        sealed = []
+        # A district holds other centres' chains: it never makes a key for one of them.
+        district = tx.exec(select(District.id)).first() is not None
+        for head in tx.exec(select(AuditHead).where(AuditHead.seq > 0)).all():
+            signed = tx.exec(select(AuditCheckpoint.id).where(
+                AuditCheckpoint.centre_id == head.centre_id,
+                AuditCheckpoint.seq == head.seq)).first()
+            if signed is not None:
+                continue
+            if self.keys.existing_signing_key(head.centre_id) is None:
+                # The old release made the key at its first checkpoint (event 100): a younger
+                # chain never had one, so this station's first key is the centre's first key.
+                never_signed = tx.exec(select(AuditCheckpoint.id).where(
+                    AuditCheckpoint.centre_id == head.centre_id)).first() is None
+                if district or not never_signed:
+                    continue
+            self._sign(tx, head.centre_id, head.seq, head.hash, at)
+            sealed.append(head.centre_id)
+        return sealed
+
+    def record_rotation(self, tx: Session, *, centre_id: uuid.UUID, new_public: str,
+                        actor: str, at: datetime) -> AuditEvent:
+        """Record a change of the centre's signing key as an event signed by the OLD key.
+
+        Every later event must be signed by ``new_public``; ``audit verify`` follows the change
+        only because the old key signed it. The caller puts the new private key in the key
+        store after this transaction commits (the key store's own rotation does that)."""
+        old = raw_public(self.keys.signing_key(centre_id).public_key())
+        new = new_public.strip().lower()
+        if len(new) != 64 or new == old:
+            raise ValueError("a key rotation needs a different 32-byte Ed25519 public key")
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(new))
+        from .audit_keys import remember_public_key  # the key history lives in the key store
+
+        remember_public_key(self.keys, centre_id, new)
+        return self.append(tx, centre_id=centre_id, actor=actor, action=ROTATION,
+                           subject_id=centre_id, payload={"old": old, "new": new}, at=at)
+
     def _sign(self, tx: Session, centre_id: uuid.UUID, seq: int, digest: str,
               at: datetime) -> AuditCheckpoint:
         key = keyrecords.signing_key(tx, self.keys, centre_id)  # checked against its record
+        public = raw_public(key.public_key())
+        if (centre_id, public) not in self._remembered:
+            from .audit_keys import remember_public_key
+
+            try:
+                remember_public_key(self.keys, centre_id, public)
+                self._remembered.add((centre_id, public))
+            except KeyUnavailable:
+                # The history only helps verify across a later rotation; a check-in must not
+                # fail over it (the key itself is in place): try again on the next event.
+                pass
         signature = key.sign(checkpoint_message(centre_id, seq, digest, at))
         cp = AuditCheckpoint(centre_id=centre_id, seq=seq, hash=digest, signed_at=at,
-                             public_key=_raw_public(key.public_key()), signature=signature.hex())
+                             public_key=public, signature=signature.hex())
         tx.add(cp)
         tx.flush()
         return cp
@@ -170,7 +272,10 @@ class AuditLog:
 class Problem:
     """One finding of ``audit verify``: what (kind → message key ``audit.<kind>``) and where."""
 
-    kind: str  # modified | deleted | inserted | reordered | checkpoint_* | head_mismatch
+    # modified | deleted | inserted | reordered | head_mismatch | log_wiped | checkpoint_invalid
+    # | checkpoint_mismatch | checkpoint_untrusted | checkpoint_missing | checkpoint_gap
+    # | checkpoint_stale | key_unknown | row_* (audit_rows) | witness_* (audit_witness)
+    kind: str
     seqs: tuple[int, ...]
     detail: str = ""
     event_ids: tuple[str, ...] = ()
@@ -191,10 +296,14 @@ class ChainReport:
     events: int
     last_seq: int
     checkpoints: int
-    # "local": checked against this machine's copy of the centre key; "database": only the
-    # public key stored with the checkpoints was available (another machine verifying).
+    # Where the verifying key came from: "station" (this machine's key store), "file"
+    # (--key), "district" (recorded on the centre's first sync), or "none" (no key from
+    # outside the database: signatures could not be checked, which is itself a finding).
     key_source: str
     problems: tuple[Problem, ...] = field(default=())
+    legacy_events: int = 0  # the prefix written before every event was signed
+    last_hash: str = GENESIS
+    rows: Mapping[str, int] = field(default_factory=dict)  # row binding counts (audit_rows)
 
     @property
     def ok(self) -> bool:
@@ -202,8 +311,9 @@ class ChainReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"centre_id": str(self.centre_id), "centre_code": self.centre_code,
-                "events": self.events, "last_seq": self.last_seq,
+                "events": self.events, "last_seq": self.last_seq, "last_hash": self.last_hash,
                 "checkpoints": self.checkpoints, "key_source": self.key_source, "ok": self.ok,
+                "legacy_events": self.legacy_events, "rows": dict(self.rows),
                 "problems": [p.to_dict() for p in self.problems]}
 
 
@@ -219,13 +329,55 @@ class VerifyReport:
         return {"ok": self.ok, "chains": [c.to_dict() for c in self.chains]}
 
 
-def verify(tx: Session, keys: KeyStore | None) -> VerifyReport:
-    """Check every centre's chain, head and checkpoints."""
+def verify(tx: Session, keys: KeyStore | None, *, key_files: Sequence[str] = (),
+           witnesses: Sequence[Witness] = (), rows: bool = True) -> VerifyReport:
+    """Check every centre's chain, head, signatures and (``rows``) the rows its events bind.
+
+    The verifying keys come from outside the rows verified (:func:`.audit_keys.trusted_keys`):
+    ``keys`` (this station's key store), ``key_files`` (public keys, hex), the district's
+    record of each centre's key (on the district's database, or ``witnesses`` read from it).
+    Each witness's head must still be in its chain: else the log was cut back or replaced."""
+    from .audit_keys import trusted_keys
+    from .audit_rows import check_rows
+    from .audit_witness import in_chain
+
     centres = tx.exec(select(Centre).order_by(col(Centre.code))).all()
-    return VerifyReport(tuple(_verify_chain(tx, c, keys) for c in centres))
+    chains = []
+    loaded: dict[uuid.UUID, list[AuditEvent]] = {}
+    for c in centres:
+        mine = [w for w in witnesses if w.centre_id == c.id]
+        trusted = trusted_keys(tx, keys, c.id, key_files)
+        trusted += [(w.public_key, w.source) for w in mine if w.public_key]
+        report, events = _verify_chain(tx, c, trusted)
+        extra = []
+        for w in mine:
+            if not in_chain(tx, w):
+                extra.append(Problem("witness_behind", (w.seq,),
+                                     f"the {w.source} holds event {w.seq} ({w.hash[:12]}…)"))
+            station = {k for k, source in trusted if source == "station"}
+            if w.public_key and station and w.public_key not in station:
+                extra.append(Problem("witness_key", (),
+                                     f"the {w.source} recorded {w.public_key[:16]}…"))
+        if extra:
+            report = _with_rows(report, extra, report.rows)
+        chains.append(report)
+        loaded[c.id] = events
+    if rows:
+        found, counts = check_rows(tx, loaded)
+        chains = [_with_rows(c, found.get(c.centre_id, []), counts.get(c.centre_id, {}))
+                  for c in chains]
+    return VerifyReport(tuple(chains))
 
 
-def _verify_chain(tx: Session, centre: Centre, keys: KeyStore | None) -> ChainReport:
+def _with_rows(chain: ChainReport, problems: Sequence[Problem],
+               counts: Mapping[str, int]) -> ChainReport:
+    from dataclasses import replace
+
+    return replace(chain, problems=(*chain.problems, *problems), rows=dict(counts))
+
+
+def _verify_chain(tx: Session, centre: Centre,
+                  trusted: Sequence[tuple[str, str]]) -> tuple[ChainReport, list[AuditEvent]]:
     events = list(tx.exec(select(AuditEvent).where(AuditEvent.centre_id == centre.id)
                           .order_by(col(AuditEvent.seq))).all())
     head = tx.exec(select(AuditHead).where(AuditHead.centre_id == centre.id)).first()
@@ -234,14 +386,33 @@ def _verify_chain(tx: Session, centre: Centre, keys: KeyStore | None) -> ChainRe
                                .order_by(col(AuditCheckpoint.seq))).all())
     problems = diagnose(events, head_seq=head.seq if head is not None else None)
     problems += _check_head(events, head)
-    local = keys.existing_signing_key(centre.id) if keys is not None else None
-    trusted = _raw_public(local.public_key()) if local is not None else None
+    if not events:
+        # Creating a centre appends its first event in the same transaction: a centre with no
+        # event at all had its log deleted (or was inserted around the log).
+        problems.append(Problem("log_wiped", (), "the centre exists but its log is empty"))
+    named = {s for q in problems for s in q.seqs}
     for p in _check_checkpoints(centre.id, events, checkpoints, trusted):
-        # The head and a checkpoint can both see the same missing tail: say it once.
-        if not any(q.kind == p.kind and set(p.seqs) <= set(q.seqs) for q in problems):
-            problems.append(p)
-    return ChainReport(centre.id, centre.code, len(events), events[-1].seq if events else 0,
-                       len(checkpoints), "local" if trusted else "database", tuple(problems))
+        # An event already named as modified, inserted, … also fails its signature, and the
+        # head and a checkpoint can both see the same missing tail: say each thing once.
+        if p.seqs and set(p.seqs) <= named:
+            continue
+        problems.append(p)
+    legacy = _legacy_prefix(events)
+    sources = sorted({source for _, source in trusted})
+    report = ChainReport(centre.id, centre.code, len(events), events[-1].seq if events else 0,
+                         len(checkpoints), "+".join(sources) or "none", tuple(problems),
+                         legacy_events=legacy, last_hash=events[-1].hash if events else GENESIS)
+    return report, events
+
+
+def _legacy_prefix(events: Sequence[AuditEvent]) -> int:
+    """How many leading events are in the legacy (v1) format."""
+    n = 0
+    for e in events:
+        if _format(e) != 1:
+            break
+        n += 1
+    return n
 
 
 def _ids(events: Sequence[AuditEvent]) -> tuple[str, ...]:
@@ -319,12 +490,18 @@ def diagnose(events: Sequence[AuditEvent], head_seq: int | None = None) -> list[
         problems.append(Problem("inserted", tuple(events[i].seq for i in run),
                                 "not part of the hash chain", _ids([events[i] for i in run])))
     order = [events[i].seq for i in chain]
+    ordered = sorted(e.seq for e in events)
+    for a, b in zip([0, *ordered], ordered, strict=False):
+        if b - a > 1 and not any(p.kind == "deleted" and a + 1 in p.seqs for p in problems):
+            problems.append(Problem("deleted", tuple(range(a + 1, b)),
+                                    f"the numbering jumps from {a} to {b}: events were deleted "
+                                    "and the chain re-linked around them"))
     out_of_place = tuple(sorted(s for s, t in zip(order, sorted(order), strict=True) if s != t))
     if out_of_place:
         problems.append(Problem("reordered", out_of_place,
                                 "the hash chain puts these events in another order",
                                 _ids([e for e in events if e.seq in out_of_place])))
-    modified = [events[i] for i in chain if _recomputed(events[i]) != events[i].hash]
+    modified = [events[i] for i in chain if _format(events[i]) is None]
     for e in modified:
         problems.append(Problem("modified", (e.seq,), "its content does not give its hash",
                                 _ids([e])))
@@ -384,13 +561,42 @@ def _check_head(events: Sequence[AuditEvent], head: AuditHead | None) -> list[Pr
 
 def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
                        checkpoints: Sequence[AuditCheckpoint],
-                       trusted: str | None) -> list[Problem]:
+                       trusted: Sequence[tuple[str, str]]) -> list[Problem]:
+    """Signatures with a key from outside the database, key changes only when the key in force
+    signed them, and every event covered: its own signature (legacy prefix: one at or after
+    it)."""
     problems: list[Problem] = []
     by_seq = {e.seq: e for e in events}
-    pinned = trusted or (checkpoints[0].public_key if checkpoints else None)
+    by_hash = {e.hash: e for e in events}
+    accepted = {k for k, _ in trusted}
+    if events and not accepted:
+        problems.append(Problem("key_unknown", (),
+                                "no key from outside the database to check the signatures "
+                                "with (this station's key store, --key FILE, the district)"))
+        return problems
+    rotations: dict[int, tuple[str, str]] = {}
+    for e in events:
+        if e.action == ROTATION:
+            try:
+                data = json.loads(e.payload)
+                rotations[e.seq] = (str(data["old"]), str(data["new"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    in_force: str | None = None
+    valid: set[int] = set()
+    flagged: set[int] = set()
     for cp in checkpoints:
+        key_hex = in_force
+        if key_hex is None:
+            if cp.public_key not in accepted:
+                problems.append(Problem("checkpoint_untrusted", (cp.seq,),
+                                        "signed by a key this station, the key file or the "
+                                        "district does not know"))
+                flagged.add(cp.seq)
+                continue
+            key_hex = cp.public_key
         try:
-            if cp.public_key != pinned:
+            if cp.public_key != key_hex:
                 raise InvalidSignature
             key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(cp.public_key))
             key.verify(bytes.fromhex(cp.signature),
@@ -398,8 +604,12 @@ def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
         except (InvalidSignature, ValueError):
             problems.append(Problem("checkpoint_invalid", (cp.seq,),
                                     "the signature does not verify with the centre's key"))
+            flagged.add(cp.seq)
             continue
-        event = by_seq.get(cp.seq)
+        in_force = key_hex
+        # By hash first: an event renumbered (an insertion before it) keeps its signature;
+        # the renumbering itself is diagnose()'s finding.
+        event = by_hash.get(cp.hash) or by_seq.get(cp.seq)
         if event is None:
             if not events or cp.seq > events[-1].seq:
                 last = events[-1].seq if events else 0
@@ -410,4 +620,66 @@ def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
             problems.append(Problem("checkpoint_mismatch", (cp.seq,),
                                     "the event differs from the one the centre signed: events up "
                                     "to here were rewritten", _ids([event])))
+            flagged.add(cp.seq)
+            continue
+        valid.add(event.seq)
+        change = rotations.get(event.seq)
+        if change is not None and change[0] == key_hex:
+            in_force = change[1]  # the old key signed the change: later events use the new one
+    return _merge_runs(problems, [e.seq for e in events]) + _coverage(events, valid, flagged)
+
+
+def _merge_runs(problems: Sequence[Problem], seqs: Sequence[int]) -> list[Problem]:
+    """Signature findings on consecutive events as one finding (a rewrite from event 3 on
+    is one thing to say, not eight)."""
+    position = {s: i for i, s in enumerate(seqs)}
+    out: list[Problem] = []
+    for p in problems:
+        last = out[-1] if out else None
+        if (last is not None and last.kind == p.kind and len(p.seqs) == 1 and last.seqs
+                and p.kind.startswith("checkpoint_")
+                and position.get(p.seqs[0], -9) - position.get(last.seqs[-1], -99) in (0, 1)):
+            if p.seqs[0] != last.seqs[-1]:  # a second checkpoint of the same event: once
+                out[-1] = Problem(last.kind, (*last.seqs, *p.seqs), last.detail,
+                                  (*last.event_ids, *p.event_ids))
+        else:
+            out.append(p)
+    return out
+
+
+def _coverage(events: Sequence[AuditEvent], valid: set[int], flagged: set[int]) -> list[Problem]:
+    """Events without a valid signature, as ranges: none signed at all, a gap, or a tail after
+    the newest signature. Events whose checkpoint was already reported are not repeated."""
+    if not events:
+        return []
+    legacy = _legacy_prefix(events)
+    newest = max(valid, default=0)
+    runs: list[list[AuditEvent]] = []
+    previous = -2
+    for i, e in enumerate(events):
+        if e.seq in flagged:
+            continue
+        covered = e.seq <= newest if i < legacy else e.seq in valid
+        if covered:
+            continue
+        if i == previous + 1:
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+        previous = i
+    problems = []
+    last = events[-1].seq
+    for run in runs:
+        seqs = tuple(e.seq for e in run)
+        if not valid and not flagged:
+            problems.append(Problem("checkpoint_missing", seqs,
+                                    "no event carries a valid signature: the signatures were "
+                                    "deleted", _ids(run[:1])))
+        elif seqs[-1] == last:
+            problems.append(Problem("checkpoint_stale", seqs,
+                                    f"the newest valid signature is at event {newest}, the head "
+                                    f"is event {last}", _ids(run[:1])))
+        else:
+            problems.append(Problem("checkpoint_gap", seqs,
+                                    "these events have no valid signature", _ids(run[:1])))
     return problems

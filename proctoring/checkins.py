@@ -22,6 +22,7 @@ from reader.errors import InvalidKeyInput
 from reader.keys import validate_id_number
 
 from .audit import json_ready
+from .audit_rows import row_bindings
 from .errors import (
     ConsentRequired,
     InvalidInput,
@@ -166,7 +167,9 @@ def record_checkin(store: Store, item: CheckInInput, *, actor: str) -> RecordedC
                     for e in item.evidence]
         store.audit.append(tx, centre_id=session.centre_id, actor=actor,
                            action="checkin.recorded", subject_id=checkin.id,
-                           payload=_checkin_payload(checkin, evidence), at=store.now())
+                           payload={**_checkin_payload(checkin, evidence),
+                                    "rows": row_bindings(tx, checkins=[checkin.id])},
+                           at=store.now())
         incidents = [_open_incident(tx, store, session, new, actor=actor,
                                     reporter=item.operator_id, checkins=[checkin.id])
                      for new in item.incidents]
@@ -223,7 +226,8 @@ def _open_incident(tx: Session, store: Store, session: ExamSession, new: NewInci
                                 "severity": incident.severity, "message_key": new.message_key,
                                 "checkins": linked, "evidence": [e.id for e in evidence],
                                 "started_at": incident.started_at,
-                                "ended_at": incident.ended_at},
+                                "ended_at": incident.ended_at,
+                                "rows": row_bindings(tx, incidents=[incident.id])},
                        at=now)
     return incident
 
@@ -284,7 +288,8 @@ def record_override(store: Store, checkin_id: uuid.UUID, *, decision: Decision, 
                            action="checkin.overridden", subject_id=checkin.id,
                            payload={"from": before, "to": decision,
                                     "operator_id": operator_id,
-                                    "reason_sha256": hashlib.sha256(text.encode()).hexdigest()},
+                                    "reason_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                                    "rows": row_bindings(tx, checkins=[checkin.id])},
                            at=now)
         return _open_incident(
             tx, store, session,
@@ -311,7 +316,8 @@ def review_incident(store: Store, incident_id: uuid.UUID, *, status: IncidentSta
         store.audit.append(tx, centre_id=incident.centre_id, actor=actor,
                            action="incident.reviewed", subject_id=incident.id,
                            payload={"from": before, "to": incident.status,
-                                    "reviewer_id": reviewer_id}, at=now)
+                                    "reviewer_id": reviewer_id,
+                                    "rows": row_bindings(tx, incidents=[incident.id])}, at=now)
         return incident
 
 

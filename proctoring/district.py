@@ -381,14 +381,19 @@ def security_statements() -> list[str]:
         # login (session_user: inside SECURITY DEFINER current_user is the owner), once.
         # The caller says which code it believes it is: a centre given another centre's
         # credentials by mistake is refused instead of taking that centre's place.
+        # The centre's audit public key is recorded on the first claim after it is known and
+        # never replaced: a centre offering another key is refused (a key change is an event
+        # signed by the old key, and the centre keeps offering its first key).
         "DROP FUNCTION IF EXISTS examdesk_claim_centre(uuid, text)",
+        "DROP FUNCTION IF EXISTS examdesk_claim_centre(uuid, text, text)",
         """CREATE OR REPLACE FUNCTION examdesk_claim_centre(p_id uuid, p_name text,
-                                                          p_code text)
+                                                          p_code text, p_key text)
            RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
            AS $$
-           DECLARE m_id uuid; m_code text; m_centre uuid;
+           DECLARE m_id uuid; m_code text; m_centre uuid; m_key text;
            BEGIN
-             SELECT id, centre_code, centre_id INTO m_id, m_code, m_centre
+             SELECT id, centre_code, centre_id, audit_public_key
+               INTO m_id, m_code, m_centre, m_key
                FROM district_member WHERE role_name = session_user FOR UPDATE;
              IF NOT FOUND THEN
                RAISE EXCEPTION 'examdesk: not a centre account of this district'
@@ -410,17 +415,28 @@ def security_statements() -> list[str]:
                UPDATE district_member SET centre_id = p_id, updated_at = now()
                  WHERE id = m_id;
              END IF;
+             IF p_key IS NOT NULL AND p_key !~ '^[0-9a-f]{64}$' THEN
+               RAISE EXCEPTION 'examdesk: not an audit public key' USING ERRCODE = '22023';
+             END IF;
+             IF m_key IS NULL AND p_key IS NOT NULL THEN
+               UPDATE district_member SET audit_public_key = p_key, updated_at = now()
+                 WHERE id = m_id;
+             ELSIF m_key IS NOT NULL AND p_key IS DISTINCT FROM m_key THEN
+               RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE =
+                 'examdesk: this centre signs its audit log with another key than the one '
+                 || 'the district recorded';
+             END IF;
              RETURN m_code;
            END $$""",
     ]
     out += _retention_functions()
     for fn in ("examdesk_centre_id()", "examdesk_office_centre_id()",
-               "examdesk_claim_centre(uuid, text, text)", "examdesk_blob_held(uuid)",
+               "examdesk_claim_centre(uuid, text, text, text)", "examdesk_blob_held(uuid)",
                "examdesk_purge_blobs(uuid[])", "examdesk_release_blobs()"):
         out.append(f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC")
     out += [f"GRANT EXECUTE ON FUNCTION {fn} TO {CENTRE_GROUP}, {OFFICE_GROUP}"
             for fn in ("examdesk_centre_id()", "examdesk_office_centre_id()")]
-    out.append("GRANT EXECUTE ON FUNCTION examdesk_claim_centre(uuid, text, text), "
+    out.append("GRANT EXECUTE ON FUNCTION examdesk_claim_centre(uuid, text, text, text), "
                f"examdesk_purge_blobs(uuid[]) TO {CENTRE_GROUP}")
     out.append(f"GRANT EXECUTE ON FUNCTION examdesk_release_blobs() TO {OFFICE_GROUP}")
     out.append(f"REVOKE ALL ON alembic_version FROM PUBLIC, {CENTRE_GROUP}, {OFFICE_GROUP}")

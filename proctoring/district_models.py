@@ -47,6 +47,9 @@ class DistrictMember(SQLModel, table=True):
     role_name: str = Field(max_length=63, unique=True)  # PostgreSQL identifiers: 63 bytes
     centre_code: str = Field(max_length=32, unique=True)
     centre_id: uuid.UUID | None = Field(default=None, foreign_key="centre.id", unique=True)
+    # The centre's audit public key (hex) as it was on its first sync: what ``audit verify``
+    # on the district checks the centre's signatures with (set by examdesk_claim_centre only).
+    audit_public_key: str | None = Field(default=None, max_length=64)
     created_at: datetime = _created()
     updated_at: datetime = _updated()
 

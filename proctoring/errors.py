@@ -143,3 +143,10 @@ class RosterUnreadable(ProctoringError):
     """The roster file cannot be read at all (not CSV/XLSX, no header, unreadable)."""
 
     key = "roster.unreadable"
+
+
+class AuditKeyInvalid(ProctoringError):
+    """A public key given to verify the audit log with (``--key FILE``) is not an Ed25519 key
+    (context: ``path``)."""
+
+    key = "proctoring.audit_key_invalid"

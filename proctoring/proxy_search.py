@@ -39,6 +39,7 @@ from biometrics.config import OperatingPoint
 from biometrics.matcher import Gallery
 
 from .audit import json_ready
+from .audit_rows import row_bindings
 from .checkins import EMBEDDING_DIM
 from .district import Office
 from .district_models import ProxyScreen
@@ -292,6 +293,7 @@ def _open(tx: Session, office: Office, iid: uuid.UUID, a: _Admitted, b: _Admitte
                                        "scope": details["scope"],
                                        "checkins": [earlier.checkin_id, later.checkin_id],
                                        "centres": [earlier.centre_id, later.centre_id],
-                                       "distance": round(distance, 4)},
+                                       "distance": round(distance, 4),
+                                       "rows": row_bindings(tx, incidents=[iid])},
                               at=now)
     return iid

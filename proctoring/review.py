@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import String, func, or_
 from sqlmodel import Session, col, select
 
+from .audit_rows import row_bindings
 from .district import Office
 from .district_models import ReviewNotice
 from .errors import AmbiguousReference, EvidenceUnreadable, NotFound
@@ -315,7 +316,8 @@ def decide(office: Office, ref: str, *, status: IncidentStatus, notes: str, acto
             subject_id=incident.id,
             payload={"centre_id": incident.centre_id, "from": before, "to": status,
                      "reviewer_id": reviewer_id,
-                     "notes_sha256": hashlib.sha256(text.encode()).hexdigest()},
+                     "notes_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                     "rows": row_bindings(tx, incidents=[incident.id])},
             at=now)
         if incident.centre_id != office.centre_id:
             # The event's seq orders notices in commit order (the chain head is locked).

@@ -41,7 +41,9 @@ DEFAULT_RETENTION = timedelta(days=90)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (a test keeps the two equal): a database already
 # there opens with one SELECT instead of loading Alembic, which every CLI command would pay.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
+# Before this revision events were signed every 100th only: see Store.open's seal.
+_SIGNED_EVERY_EVENT = "0004"
 _WRITE = "examdesk_write"
 
 
@@ -158,6 +160,7 @@ class Store:
         """Open (creating if needed) the database and migrate it to the current schema."""
         engine = create_engine(database_url(url))
         try:
+            before = current_revision(engine)
             migrate(engine)
         except OperationalError as exc:
             engine.dispose()
@@ -165,8 +168,15 @@ class Store:
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, keys or KeyStore.default(), retention=retention,
-                   checkpoint_every=checkpoint_every, clock=clock)
+        store = cls(engine, keys or KeyStore.default(), retention=retention,
+                    checkpoint_every=checkpoint_every, clock=clock)
+        if before is not None and before < _SIGNED_EVERY_EVENT:
+            # An older release left up to 99 unsigned events after its last checkpoint: sign
+            # the heads whose keys this station holds now, so that from the upgrade on every
+            # event is covered (audit.py: the legacy prefix).
+            with store.write() as tx:
+                store.audit.seal_legacy(tx, store.now())
+        return store
 
     def close(self) -> None:
         self.engine.dispose()

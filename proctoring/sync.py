@@ -37,7 +37,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from .audit import event_hash
+from .audit import event_format
+from .audit_keys import anchor_key
+from .audit_rows import row_bindings
 from .crypto import DataKeys
 from .district import (
     central_engine,
@@ -124,9 +126,13 @@ class SyncStatus:
     pending: int
     last_error: ErrorInfo | None
     running: bool = False
+    # The last head the district confirmed holding (a witness outside this database: a log
+    # cut back below it is caught by ``audit verify --district``); 0 before the first sync.
+    witnessed_seq: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"centre_id": str(self.centre_id), "central": self.central,
+                "witnessed_seq": self.witnessed_seq,
                 "district": self.district_code,
                 "last_attempt_at": _iso(self.last_attempt_at),
                 "last_success_at": _iso(self.last_success_at), "pending": self.pending,
@@ -230,8 +236,9 @@ def _connect(engine: Engine, store: Store, centre: Centre, run: _Run,
     district = table("district")
     with engine.begin() as conn:
         check_schema(conn, run.central or "")
-        conn.execute(sa.text("SELECT examdesk_claim_centre(:id, :name, :code)"),
-                     {"id": centre.id, "name": centre.name, "code": register_as or centre.code})
+        conn.execute(sa.text("SELECT examdesk_claim_centre(:id, :name, :code, :key)"),
+                     {"id": centre.id, "name": centre.name, "code": register_as or centre.code,
+                      "key": anchor_key(store.keys, centre.id)})
         found = conn.execute(sa.select(district.c.code, district.c.box_public_key)).first()
     if found is None:
         raise NotADistrict("the district database has no office yet (district init)")
@@ -335,11 +342,10 @@ def _verify_links(batch: Batch, prev: str) -> None:
     one before. A tampered local log is for ``audit verify`` to explain, not for the district
     to inherit."""
     for e in batch.events:
-        recomputed = event_hash(centre_id=e["centre_id"], occurred_at=e["occurred_at"],
-                                actor=e["actor"], action=e["action"],
-                                subject_id=e["subject_id"], payload=e["payload"],
-                                prev_hash=e["prev_hash"])
-        if e["prev_hash"] != prev or recomputed != e["hash"]:
+        fmt = event_format(centre_id=e["centre_id"], occurred_at=e["occurred_at"],
+                           actor=e["actor"], action=e["action"], subject_id=e["subject_id"],
+                           payload=e["payload"], prev_hash=e["prev_hash"], hash=e["hash"])
+        if e["prev_hash"] != prev or fmt is None:
             raise ChainDiverged(f"the local audit log does not verify at event {e['seq']} "
                                 "(run examdesk audit verify)", local_seq=e["seq"])
         prev = e["hash"]
@@ -445,7 +451,8 @@ def _apply_notices(store: Store, centre_id: uuid.UUID, notices: list[dict[str, A
                                payload={"notice_id": n["id"], "district_seq": n["seq"],
                                         "from": before, "to": incident.status,
                                         "reviewer": n["reviewer"],
-                                        "reviewed_at": n["reviewed_at"]},
+                                        "reviewed_at": n["reviewed_at"],
+                                        "rows": row_bindings(tx, incidents=[incident.id])},
                                at=store.now())
             applied += 1
         tx.add(state)
@@ -494,7 +501,8 @@ def sync_status(store: Store, centre_id: uuid.UUID | None = None) -> SyncStatus:
     error = (ErrorInfo(state.last_error_key, state.last_error_detail or "")
              if state.last_error_key else None)
     return SyncStatus(centre.id, state.central, state.district_code, state.last_attempt_at,
-                      state.last_success_at, max(0, end - state.pushed_seq), error)
+                      state.last_success_at, max(0, end - state.pushed_seq), error,
+                      witnessed_seq=state.pushed_seq)
 
 
 class SyncWorker:

@@ -28,6 +28,7 @@ from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 from .facts import FORMAT, content_hash
 
 FACTS_FILE = "examdesk-roster.json"
+AUDIT_HEAD_FILE = "examdesk-audit-head.json"  # reports.audit_head reads it
 SIGNATURE_FIELD = "Signature"
 _QR = re.compile(r"examdesk-roster/1;session=([0-9a-f-]{36});sha256=([0-9a-f]{64})")
 
@@ -48,8 +49,10 @@ def parse_qr_payload(text: str) -> QrContent | None:
 
 
 def finish_pdf(pdf: bytes, *, canonical: bytes, content_hash: str, signature_page: int,
-               signature_rect: tuple[float, float, float, float]) -> bytes:
-    """Embed the facts and add the empty signature field (page index from 0).
+               signature_rect: tuple[float, float, float, float],
+               audit_head: bytes | None = None) -> bytes:
+    """Embed the facts (and the audit-chain head, see :mod:`reports.audit_head`) and add the
+    empty signature field (page index from 0).
 
     The file is rewritten as one revision (not an incremental update), so the document a
     signature later covers has no history an examiner would have to explain.
@@ -59,6 +62,12 @@ def finish_pdf(pdf: bytes, *, canonical: bytes, content_hash: str, signature_pag
     embed_file(writer, FileSpec(file_spec_string=FACTS_FILE, file_name=FACTS_FILE,
                                 embedded_data=data,
                                 description=f"examdesk roster facts, sha256 {content_hash}"))
+    if audit_head is not None:
+        head = EmbeddedFileObject.from_file_data(writer, audit_head,
+                                                 mime_type="application/json")
+        embed_file(writer, FileSpec(file_spec_string=AUDIT_HEAD_FILE, file_name=AUDIT_HEAD_FILE,
+                                    embedded_data=head,
+                                    description="examdesk audit-chain head when made"))
     x1, y1, x2, y2 = signature_rect
     append_signature_field(writer, SigFieldSpec(
         SIGNATURE_FIELD, on_page=signature_page,

@@ -51,6 +51,7 @@ from reportlab.platypus import (
 from proctoring.models import EvidenceKind, SessionKind, Stage
 from proctoring.store import Store
 
+from .audit_head import head_document
 from .facts import RosterCheckIn, RosterFacts, RosterRow, RosterSection, collect_facts
 from .fonts import PdfFonts, find_fonts
 from .images import Fit, Thumbnail, ThumbSpec, thumbnail
@@ -173,7 +174,8 @@ def roster_pdf(store: Store, session_ref: str, words: Words, *,
     rendered = render_roster(roster, words, options=options, fonts=fonts)
     data = finish_pdf(rendered.pdf, canonical=roster.canonical, content_hash=roster.content_hash,
                       signature_page=rendered.signature_box.page - 1,
-                      signature_rect=rendered.signature_box.rect)
+                      signature_rect=rendered.signature_box.rect,
+                      audit_head=head_document(store, roster.facts.session_id))
     facts = roster.facts
     return RosterPdf(data, roster.content_hash, facts.session_id, facts.session_code,
                      rendered.pages, max((len(s.rows) for s in facts.sections), default=0))

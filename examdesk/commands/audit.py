@@ -1,8 +1,10 @@
-"""`examdesk audit …`: verify the tamper-evident log; sign a checkpoint now."""
+"""`examdesk audit …`: verify the tamper-evident log; sign a checkpoint now; print the key."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -10,9 +12,19 @@ from examdesk.commands.common import JsonOption, LangOption
 from examdesk.commands.session import EXIT_TAMPERED, stored
 from examdesk.i18n import Catalog, default_language
 from proctoring import audit
+from proctoring.audit_keys import anchor_key, read_key_file
+from proctoring.audit_witness import Witness, district_witness
 from proctoring.centres import list_centres
+from proctoring.store import Store
 
 app = typer.Typer(help="Nhật ký kiểm toán — the hash-chained audit log.", no_args_is_help=True)
+
+KeyOption = Annotated[list[Path] | None, typer.Option(
+    "--key", help="public key of the centre (file: 64 hex digits or PEM), from 'audit key'")]
+DistrictOption = Annotated[bool, typer.Option(
+    "--district", help="compare with the head and the key the district holds")]
+CentralOption = Annotated[str | None, typer.Option(
+    "--central", help="district database URL (default: EXAMDESK_CENTRAL_URL or the saved one)")]
 
 
 def _seqs(seqs: tuple[int, ...]) -> str:
@@ -21,26 +33,53 @@ def _seqs(seqs: tuple[int, ...]) -> str:
     return ", ".join(str(s) for s in seqs) or "—"
 
 
+def _district_witnesses(store: Store, central: str | None) -> list[Witness]:
+    from proctoring.district import central_engine, central_errors, central_url, safe_url
+    from proctoring.sync import local_centre
+
+    centre = local_centre(store)
+    url = central_url(central, store.keys)
+    engine = central_engine(url)
+    try:
+        with central_errors(safe_url(url)), engine.connect() as conn:
+            return [district_witness(conn, centre.id)]
+    finally:
+        engine.dispose()
+
+
 @app.command("verify")
-def verify_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
-    """Kiểm tra nhật ký — find modified, deleted, inserted or reordered events (exit 8)."""
+def verify_cmd(key: KeyOption = None, district: DistrictOption = False,
+               central: CentralOption = None, as_json: JsonOption = False,
+               lang: LangOption = None) -> None:
+    """Kiểm tra nhật ký — find modified, deleted, inserted, reordered or unsigned events and
+    rows that differ from their events (exit 8)."""
     lang = lang or default_language()
-    with stored(as_json) as store, store.read() as tx:
-        report = audit.verify(tx, store.keys)
+    with stored(as_json) as store:
+        key_files = [read_key_file(k) for k in key or []]
+        witnesses = _district_witnesses(store, central) if district else []
+        with store.read() as tx:
+            report = audit.verify(tx, store.keys, key_files=key_files, witnesses=witnesses)
     if as_json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        out = report.to_dict()
+        out["witnesses"] = [w.to_dict() for w in witnesses]
+        print(json.dumps(out, ensure_ascii=False))
     else:
         catalog = Catalog.load()
         if not report.chains:
             print(catalog.text("audit.none", lang))
         for chain in report.chains:
-            key = "audit.chain_ok" if chain.ok else "audit.chain_bad"
-            print(catalog.text(key, lang, centre=chain.centre_code, events=chain.events,
+            key_name = "audit.chain_ok" if chain.ok else "audit.chain_bad"
+            print(catalog.text(key_name, lang, centre=chain.centre_code, events=chain.events,
                                checkpoints=chain.checkpoints))
             for p in chain.problems:
                 print("  ✗ " + catalog.text(p.key, lang, seqs=_seqs(p.seqs), detail=p.detail))
-            if chain.key_source == "database" and chain.checkpoints:
-                print("  " + catalog.text("audit.key_from_database", lang))
+            print("  " + catalog.text("audit.key_source", lang, source=chain.key_source))
+            if chain.legacy_events:
+                print("  " + catalog.text("audit.legacy", lang, events=chain.legacy_events,
+                                          rows=chain.rows.get("legacy", 0)))
+            for w in witnesses:
+                if w.centre_id == chain.centre_id and chain.ok:
+                    print("  " + catalog.text("audit.witness", lang, seq=w.seq))
     if not report.ok:
         raise typer.Exit(EXIT_TAMPERED)
 
@@ -62,3 +101,19 @@ def checkpoint_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None
     for code, seq in signed:
         key = "audit.checkpoint_signed" if seq is not None else "audit.checkpoint_empty"
         print(catalog.text(key, lang, centre=code, seq=seq))
+
+
+@app.command("key")
+def key_cmd(as_json: JsonOption = False) -> None:
+    """Khoá công khai — print each centre's audit public key (hex) for 'audit verify --key'
+    on another machine; keep a copy away from this one."""
+    out = []
+    with stored(as_json) as store:
+        for centre in list_centres(store):
+            out.append({"centre": centre.code, "centre_id": str(centre.id),
+                        "public_key": anchor_key(store.keys, centre.id)})
+    if as_json:
+        print(json.dumps(out))
+        return
+    for item in out:
+        print(f"{item['centre']}\t{item['public_key'] or '—'}")

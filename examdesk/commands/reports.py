@@ -200,6 +200,7 @@ def verify_cmd(
     """Kiểm tra danh sách — signature valid? signer, time, modified after signing? trusted?
     does the content match the check-ins stored here?"""
     from proctoring.store import Store
+    from reports.audit_head import HeadStatus, check_head
     from reports.verify import load_trust_roots, verify_roster
 
     quiet_pyhanko()
@@ -217,6 +218,8 @@ def verify_cmd(
     try:
         result = verify_roster(data, path=str(file),
                                roots=load_trust_roots(extra=trust or []), store=store)
+        # The audit head the roster carried when it was made must still be in the chain.
+        head = check_head(store, data)
     except errors.ReportsError as exc:
         report_fail(exc, as_json)
     except perrors.ProctoringError as exc:  # the database failed while comparing the content
@@ -225,11 +228,17 @@ def verify_cmd(
         if store is not None:
             store.close()
     code = verify_exit(result)
+    if head.status is HeadStatus.MISSING:
+        code = EXIT_TAMPERED
     if as_json:
-        print(json.dumps({**result.to_dict(), "exit": code}, ensure_ascii=False))
+        print(json.dumps({**result.to_dict(), "audit_head": head.to_dict(), "exit": code},
+                         ensure_ascii=False))
     else:
-        for line in verify_lines(result, Catalog.load(), lang):
+        catalog = Catalog.load()
+        for line in verify_lines(result, catalog, lang):
             print(line)
+        print(catalog.text(f"verify.audit_head.{head.status.value}", lang,
+                           seq=head.witness.seq if head.witness else "—"))
     raise typer.Exit(code)
 
 

@@ -46,6 +46,7 @@ app = typer.Typer(help="Kỳ thi — exam sessions and driving-test sessions.", 
 
 EXIT_CODES: list[tuple[type[errors.ProctoringError], int]] = [
     (errors.InvalidInput, 2),
+    (errors.AuditKeyInvalid, 2),
     (errors.RosterInvalid, 2),
     (errors.RosterUnreadable, 2),
     (errors.OverrideNeedsReason, 2),

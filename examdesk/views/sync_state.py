@@ -76,7 +76,8 @@ def describe(t: Any, status: SyncStatus | None, *, configured: bool) -> Shown:
     return Shown(SYNCED, t("syncstate.ok", time=_when(t, status.last_success_at),
                            pending=pending),
                  t("syncstate.ok_full", time=_when(t, status.last_success_at, full=True),
-                   pending=pending, district=status.district_code or "—"))
+                   pending=pending, district=status.district_code or "—")
+                 + " " + t("syncstate.witnessed", seq=status.witnessed_seq))
 
 
 def _when(t: Any, at: datetime | None, full: bool = False) -> str:

@@ -149,7 +149,8 @@ def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(store: Store) -> N
     head = AuditHead.__table__  # type: ignore[attr-defined]
     statements.append(sa.update(head).values(hash=prev))
     _sql(store, *statements)
-    assert _problems(store) == [("checkpoint_mismatch", (EVENTS,))]
+    # Every event is signed now: the rewrite is named from the first event it changed.
+    assert _problems(store) == [("checkpoint_mismatch", tuple(range(3, EVENTS + 1)))]
 
 
 def test_a_forged_checkpoint_signature(store: Store) -> None:
@@ -158,17 +159,19 @@ def test_a_forged_checkpoint_signature(store: Store) -> None:
         store.audit.checkpoint(tx, centre.id, store.now())
     _sql(store, sa.update(AuditCheckpoint.__table__).values(  # type: ignore[attr-defined]
         signature="00" * 64))
-    assert _problems(store) == [("checkpoint_invalid", (EVENTS,))]
+    assert _problems(store) == [("checkpoint_invalid", tuple(range(1, EVENTS + 1)))]
 
 
-def test_checkpoints_every_n_events(store: Store) -> None:
+def test_every_event_is_signed_in_its_own_transaction(store: Store) -> None:
+    # Was: a checkpoint every 4th event. Since issue 11 every event is signed as it is
+    # appended (no unsigned tail), whatever the legacy cadence setting says.
     store.audit = audit.AuditLog(store.keys, checkpoint_every=4)
     _chain(store)
     with store.read() as tx:
         seqs = tx.exec(select(AuditCheckpoint.seq).order_by(col(AuditCheckpoint.seq))).all()
         report = audit.verify(tx, store.keys)
-    assert list(seqs) == [4, 8]
-    assert report.ok and report.chains[0].key_source == "local"
+    assert list(seqs) == list(range(1, EVENTS + 1))
+    assert report.ok and report.chains[0].key_source == "station"
 
 
 def test_the_event_and_the_change_commit_together(store: Store) -> None:

@@ -115,3 +115,25 @@ def test_the_real_command_and_tampering(db_url: str, tmp_path: Path) -> None:
     assert "TAMPERING FOUND" in verified.stdout and "event(s) 2 were deleted" in verified.stdout
     purged = run("data", "purge", "--older-than", "90d", "--json")
     assert purged.returncode == 0 and json.loads(purged.stdout)["purged"] == 0
+
+
+def test_audit_verify_with_a_key_file_on_another_machine(
+        cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11: a machine without the centre's key cannot call the log intact on the word of
+    the checkpoint rows; given the public key (``audit key``) it can."""
+    assert _run(cli, "session", "create", "--title", "Toán", "--starts",
+                "12/06/2025 07:30", "--code", "T1")[0] == 0
+    code, out, _ = _run(cli, "audit", "key", "--json")
+    [centre] = json.loads(out)
+    assert code == 0 and len(centre["public_key"]) == 64
+    key_file = tmp_path / "hn01.pub"
+    key_file.write_text(centre["public_key"] + "\n")
+    monkeypatch.setenv("EXAMDESK_HOME", str(tmp_path / "auditor"))  # no keys here
+    code, out, _ = _run(cli, "audit", "verify", "--lang", "en")
+    assert code == 8 and "no centre key from outside the database" in out
+    code, out, _ = _run(cli, "audit", "verify", "--key", str(key_file), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["chains"][0]["key_source"] == "file"
+    (tmp_path / "bad.pub").write_text("not a key")
+    code, _, err = _run(cli, "audit", "verify", "--key", str(tmp_path / "bad.pub"))
+    assert code == 2 and "Ed25519" in err

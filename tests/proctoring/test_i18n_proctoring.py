@@ -11,7 +11,10 @@ from proctoring import errors
 
 SOURCES = Path(__file__).resolve().parents[2] / "proctoring"
 PROBLEM_KINDS = ("modified", "deleted", "inserted", "reordered", "checkpoint_invalid",
-                 "checkpoint_mismatch", "head_mismatch")
+                 "checkpoint_mismatch", "head_mismatch", "log_wiped", "checkpoint_untrusted",
+                 "checkpoint_missing", "checkpoint_gap", "checkpoint_stale", "key_unknown",
+                 "row_modified", "row_unrecorded", "row_missing", "witness_behind",
+                 "witness_key")
 
 
 def _has_both(catalog: Catalog, key: str) -> bool:

@@ -115,3 +115,34 @@ def test_fraud_report_command(cli: CliRunner, tmp_path: Path) -> None:
     code, _, err = _run(cli, "fraud", "report", "--from", "01/06/2025", "--to", "30/06/2025",
                         "--out", str(tmp_path / "f.docx"))
     assert code == 2 and ".pdf" in err
+
+
+def test_a_signed_roster_witnesses_the_audit_head(cli: CliRunner, tmp_path: Path) -> None:
+    """Issue 11: a roster carries the audit-chain head it was made at, under its signature;
+    ``roster verify`` says the log was cut back when that event is gone from it."""
+    import sqlalchemy as sa
+
+    code, out, _ = _run(cli, "keys", "create", "--centre", "HN01", "--password-file",
+                        str(tmp_path / "pw"), "--json")
+    pdf = tmp_path / "TH.pdf"
+    code, _, err = _run(cli, "roster", "print", "--session", "TH-0612", "--out", str(pdf),
+                        "--sign", json.loads(out)["signer_p12"], "--password-file",
+                        str(tmp_path / "pw"))
+    assert code == 0, err
+    code, out, _ = _run(cli, "roster", "verify", str(pdf), "--json")
+    head = json.loads(out)["audit_head"]
+    assert code == 0 and head["status"] == "in_chain" and head["head"]["seq"] > 1
+    seq = head["head"]["seq"]
+    # The insider cuts the log back to just before that event, signatures and head included:
+    # a consistent, signed, shorter log that `audit verify` alone cannot tell from the truth.
+    engine = sa.create_engine(os.environ["EXAMDESK_DB_URL"])
+    with engine.begin() as conn:
+        prev = conn.execute(sa.text("SELECT hash FROM audit_event WHERE seq = :s"),
+                            {"s": seq - 1}).scalar_one()
+        conn.execute(sa.text("DELETE FROM audit_checkpoint WHERE seq >= :s"), {"s": seq})
+        conn.execute(sa.text("DELETE FROM audit_event WHERE seq >= :s"), {"s": seq})
+        conn.execute(sa.text("UPDATE audit_head SET seq = :s, hash = :h"),
+                     {"s": seq - 1, "h": prev})
+    engine.dispose()
+    code, out, _ = _run(cli, "roster", "verify", str(pdf), "--lang", "en")
+    assert code == 8 and f"NO LONGER holds event {seq}" in out

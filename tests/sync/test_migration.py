@@ -53,9 +53,11 @@ def _store_at_0001(url: str, keys: KeyStore) -> Store:
 
 def _as_old_release(store: Store) -> Store:
     """Before 0003 the data key was taken from the key store without a record (there was no
-    table for one); checkpoints are left out (the old release signed every 100th event)."""
+    table for one). The old release's log: v1 event hashes, a checkpoint every 100th event
+    only — none in these short chains (signing would record the key, and 0001/0002 have no
+    table for that)."""
     store.data_key_in = lambda tx: store.keys.data_key()  # type: ignore[method-assign]
-    store.audit = audit.AuditLog(store.keys, checkpoint_every=0)
+    store.audit = audit.AuditLog(store.keys, legacy=True, checkpoint_every=0)
     return store
 
 
@@ -82,7 +84,11 @@ def test_a_centre_database_from_0001_upgrades_keeps_its_data_and_syncs(
         with store.read() as tx:
             assert len(tx.exec(select(CheckIn)).all()) == 2
             assert len(tx.exec(select(AuditEvent)).all()) == events
-            assert audit.verify(tx, keys).ok
+            report = audit.verify(tx, keys)
+        # The old events are a verified legacy prefix: opening the upgraded database signed
+        # its unsigned tail (the old release signed every 100th event only).
+        assert report.ok, report.to_dict()
+        assert report.chains[0].legacy_events == events
         # Usernames are unique per centre now (the district holds every centre's "gv01").
         centre = local_centre(store).id
         with store.write() as tx:

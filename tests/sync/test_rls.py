@@ -133,8 +133,8 @@ def test_a_centre_cannot_change_another_centres_rows_or_its_own_history(
              "'DISMISSED', 'me', now(), now(), now())", i=uuid.uuid4(), c=synced["HN01"],
              inc=own_incident)
     # Nor registering as another centre, nor another installation as itself.
-    _refused(as_hn01, "SELECT examdesk_claim_centre(:i, 'x', 'HP02')", i=uuid.uuid4())
-    _refused(as_hn01, "SELECT examdesk_claim_centre(:i, 'x', 'HN01')", i=uuid.uuid4())
+    _refused(as_hn01, "SELECT examdesk_claim_centre(:i, 'x', 'HP02', NULL)", i=uuid.uuid4())
+    _refused(as_hn01, "SELECT examdesk_claim_centre(:i, 'x', 'HN01', NULL)", i=uuid.uuid4())
     admin.dispose()
 
 

@@ -105,9 +105,12 @@ def test_checkins_at_two_centres_reach_the_district_exactly_once(
     assert_mirrored(district, hn)
     assert set(later) <= set(_central_ids(district, "checkin"))
 
-    # The office's copy verifies: every centre's chain, and its own.
+    # The office's copy verifies: every centre's chain (with the key each centre had when it
+    # first synced, recorded by the district), and its own (the office's key store).
     with district.office() as office, office.store.read() as tx:
-        report = audit.verify(tx, None)
+        report = audit.verify(tx, office.store.keys)
+    assert {c.centre_code: c.key_source for c in report.chains} == {
+        "HN01": "district", "HP02": "district", "SGD-HN": "station"}
     assert report.ok, report.to_dict()
     assert {c.centre_code: c.events for c in report.chains} == {
         "HN01": _local_events(hn), "HP02": _local_events(hp), "SGD-HN": 2}
@@ -339,14 +342,15 @@ def test_retention_purges_reach_the_district_unless_an_open_case_holds_the_evide
     with hn.write() as tx:  # a checkpoint signed after the fact travels too
         assert hn.audit.checkpoint(tx, hn_id, hn.now()) is not None
     done = sync_once(hn, district.centre_urls["HN01"])
-    assert done.ok and done.checkpoints_sent == 1
+    # The purge event's own signature and the one signed after it (every event is signed).
+    assert done.ok and done.checkpoints_sent == 2
     assert district.count("evidence", f"centre_id = '{hn_id}' AND purged_at IS NULL") == 0
     # The other check-in's pictures are gone from the district; the case's are held.
     with district.office() as office:
         with office.store.read() as tx:
             kept = {b.id for b in tx.exec(select(EvidenceBlob).where(
                 EvidenceBlob.centre_id == hn_id)).all()}
-            assert audit.verify(tx, None).ok  # with HN01's signed checkpoint
+            assert audit.verify(tx, office.store.keys).ok  # with HN01's signed checkpoint
         assert len(kept) == 3
         dossier = incident_file(office, str(case))
         mine = next(s for s in dossier.sides if s.checkin.id == held.id)

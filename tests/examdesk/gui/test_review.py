@@ -370,9 +370,11 @@ def test_the_badge_says_the_state_in_words() -> None:
     never = SyncStatus(centre, "pg://x", None, None, None, 4, None)
     assert (describe(t, never, configured=True).look, describe(t, never, configured=True).short
             ) == (WAITING, "Chưa đồng bộ · chờ 4")
-    done = SyncStatus(centre, "pg://x", "SGD-HN", datetime.now(UTC), datetime.now(UTC), 0, None)
+    done = SyncStatus(centre, "pg://x", "SGD-HN", datetime.now(UTC), datetime.now(UTC), 0, None,
+                      witnessed_seq=42)
     shown = describe(t, done, configured=True)
     assert shown.look is SYNCED and shown.short.startswith("Đồng bộ ") and "SGD-HN" in shown.full
+    assert "Sở đã xác nhận nhật ký kiểm toán đến sự kiện 42" in shown.full  # the last witness
     for key, words in (("sync.central_unavailable", "Mất kết nối sở"),
                        ("sync.chain_diverged", "Dừng: nhật ký lệch"),
                        ("sync.error", "Lỗi đồng bộ")):
