@@ -1,0 +1,40 @@
+"""Passwords for district logins are stored exactly as given, whatever they hold ("%" was
+read as a driver placeholder by the string-built ALTER ROLE)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from proctoring.district import add_centre
+
+from .conftest import DistrictEnv
+
+PASSWORDS = ["pct%two", "pct%%two", "pct%done", "100% it's; DROP ROLE x; --", "mật khẩu%s"]
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_a_centre_logs_in_with_exactly_its_password(district: DistrictEnv,
+                                                     password: str) -> None:
+    creds = add_centre(district.admin_url, "HN01", password=password)
+    assert creds.password == password
+    url = sa.make_url(district.admin_url).set(username=creds.role, password=password)
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT current_user").scalar_one() == creds.role
+    finally:
+        engine.dispose()
+    # The URL handed back carries the password too (percent-encoded where it must be).
+    assert sa.make_url(creds.url).password == password
+    if "%%" in password:  # what the old code stored for it: must not open the account
+        wrong = sa.make_url(district.admin_url).set(username=creds.role,
+                                                      password=password.replace("%%", "%"))
+        engine = sa.create_engine(wrong, poolclass=NullPool)
+        try:
+            with pytest.raises(sa.exc.OperationalError):
+                engine.connect().close()
+        finally:
+            engine.dispose()
+
