@@ -317,7 +317,9 @@ def _what(f: Finding, words: Words, lang: str) -> str:
                      end=_vn(f.ended_at, "%H:%M:%S"))
     if f.category is Category.NOT_ON_ROSTER:
         return words("fraud.what.not_on_roster")
-    return words("fraud.what.other", key=f.message_key or "—")
+    # The incident's own words (e.g. "a stored face could not be screened"), not its key.
+    return words("fraud.what.other",
+                 key=words(f.message_key, **f.details) if f.message_key else "—")
 
 
 def _image(picture: Picture | None, st: Styles, words: Words, size: float = PICTURE) -> Any:
