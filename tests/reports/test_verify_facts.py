@@ -136,11 +136,13 @@ def test_every_part_verify_reads_is_checked(made: Made, spoil: str) -> None:
     _lines(r)  # renders in words, no traceback
 
 
-def _bomb(size: int) -> bytes:
+def _bomb(size: int, filters: str = "/FlateDecode") -> bytes:
     """A roster whose embedded facts are a Flate stream inflating to ``size`` bytes."""
     writer = copy_into_new_writer(PdfFileReader(io.BytesIO(_page("x")), strict=False))
     packed = zlib.compress(b" " * size, 9)
-    stream = EmbeddedFileObject(writer, dict_data={"/Filter": generic.NameObject("/FlateDecode")},
+    if filters != "/FlateDecode":
+        packed = packed.hex().encode() + b">"
+    stream = EmbeddedFileObject(writer, dict_data={"/Filter": generic.NameObject(filters)},
                                 encoded_data=packed)
     embed_file(writer, FileSpec(file_spec_string=FACTS_FILE, file_name=FACTS_FILE,
                                 embedded_data=stream))
@@ -160,6 +162,10 @@ def test_a_flate_bomb_stops_at_the_cap() -> None:
     r = verify_roster(_bomb(2**20), roots=TrustRoots(()))
     assert r.content.content_hash == content_hash(b" " * 2**20)
     assert r.content.status is ContentStatus.MISMATCH
+    # A filter examdesk never writes (pyHanko would decode it uncapped): not a roster of ours.
+    r = verify_roster(_bomb(2**10, "/ASCIIHexDecode"), roots=TrustRoots(()))
+    assert r.content.status is ContentStatus.INVALID
+    assert r.content.problem == "reports.invalid_roster"
 
 
 # --- whose key signed ---------------------------------------------------------------------
