@@ -85,6 +85,13 @@ class NoSignatureField(ReportsError):
     key = "reports.no_signature_field"
 
 
+class IssuerOfAnotherCentre(ReportsError):
+    """``keys create --issuer``: that CA was made for another centre (context: ``centre``,
+    ``issuer_centre``); a signer it issued could never verify for this one."""
+
+    key = "reports.issuer_other_centre"
+
+
 class InvalidRosterFacts(ReportsError):
     """The facts embedded in a roster PDF are not those of a roster examdesk made: ``roster
     verify`` reports "not a valid roster" instead of failing on them."""

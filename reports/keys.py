@@ -50,6 +50,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from .errors import (
+    IssuerOfAnotherCentre,
     KeyFilesExist,
     OutputUnwritable,
     PasswordTooShort,
@@ -244,6 +245,12 @@ def create_centre_keys(*, centre_code: str, centre_name: str, password: bytes,
         loaded = load_pkcs12(issuer, issuer_password if issuer_password is not None
                              else password)
         ca_key, ca_cert = loaded.key, loaded.certificate
+        named = {str(a.value)[len(CENTRE_ID_PREFIX):] for a in ca_cert.subject
+                 .get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)
+                 if str(a.value).startswith(CENTRE_ID_PREFIX)}
+        if named - {centre_code}:
+            raise IssuerOfAnotherCentre(f"the CA is bound to {', '.join(sorted(named))}",
+                                        centre=centre_code, issuer_centre=", ".join(named))
     key, cert = issue_signer(common, centre_name, ca_key, ca_cert, now, centre=centre_code)
     files = {"signer_p12": pkcs12_bytes(common, key, cert, [ca_cert], password),
              "signer_cert": cert.public_bytes(serialization.Encoding.PEM)}

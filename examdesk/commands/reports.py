@@ -51,6 +51,7 @@ REPORT_EXIT_CODES: list[tuple[type[errors.ReportsError], int]] = [
     (errors.InvalidPeriod, 2),
     (errors.NotAPdf, 2),
     (errors.NoSignatureField, 2),
+    (errors.IssuerOfAnotherCentre, 2),
     (errors.SigningKeyUnreadable, 3),
     (errors.FontMissing, 3),
     (errors.KeyFilesExist, EXIT_OUTPUT),

@@ -25,6 +25,7 @@ from examdesk.commands.session import EXIT_TAMPERED
 from examdesk.i18n import Catalog
 from proctoring.store import Store
 from reports import pdfmeta
+from reports.errors import IssuerOfAnotherCentre
 from reports.facts import canonical_bytes, content_hash
 from reports.keys import (
     CreatedKeys,
@@ -240,3 +241,13 @@ def test_keys_without_a_centre_are_reported_unbound(made: Made, tmp_path: Path) 
     assert r.valid and r.trusted and r.binding is SignerBinding.UNBOUND
     assert not r.ok and verify_exit(r) == EXIT_UNTRUSTED
     assert "does not say which centre it was issued for" in _lines(r)
+
+
+def test_a_ca_of_another_centre_issues_no_signer_for_this_one(
+        other_centre: CreatedKeys, tmp_path: Path) -> None:
+    assert other_centre.ca_p12 is not None
+    with pytest.raises(IssuerOfAnotherCentre) as err:
+        create_centre_keys(centre_code="HN01", centre_name="Trung tâm Hà Nội", password=PASSWORD,
+                           folder=tmp_path, issuer=other_centre.ca_p12)
+    assert err.value.context == {"centre": "HN01", "issuer_centre": "HP02"}
+    assert not list(tmp_path.iterdir())  # nothing written
