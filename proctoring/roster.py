@@ -24,7 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from xml.parsers import expat
 
 from sqlmodel import Session, col, select
 
@@ -70,7 +71,7 @@ MAX_SHEET_ROWS = MAX_ROWS + 1_000  # lines of the file: candidates, header, blan
 MAX_COLUMNS = 100
 MAX_FIELD = 1_000  # characters in one cell (a name is at most 200)
 MAX_FILE_BYTES = 16 * 1024 * 1024  # the file as given (a 20 000-row roster is ~3 MB)
-MAX_XLSX_UNPACKED = 96 * 1024 * 1024  # the .xlsx's parts once unzipped (XML is verbose)
+MAX_XLSX_UNPACKED = 32 * 1024 * 1024  # the .xlsx's parts unzipped (a big roster: ~12 MB)
 
 
 def _fold(text: str) -> str:
@@ -150,7 +151,7 @@ def _csv_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
 def _xlsx_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
-    _check_unpacked(data, path)
+    _scan_sheets(data, path)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is no workbook
@@ -164,8 +165,8 @@ def _xlsx_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
         if (sheet.max_column or 0) > MAX_COLUMNS:
             raise RosterTooManyColumns(f"the sheet declares {sheet.max_column} columns",
                                        file=str(path), limit=MAX_COLUMNS)
-        # A declared size can lie (or be absent): forget it, so openpyxl reads the rows that
-        # are there, one at a time, never wider than one column past the limit.
+        # A declared size can lie (or be absent): _scan_sheets counted what is there; forget
+        # it, so that openpyxl reads the rows there are, never wider than the limit + 1.
         sheet.reset_dimensions()
         try:
             for i, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS + 1,
@@ -179,17 +180,59 @@ def _xlsx_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
         book.close()
 
 
-def _check_unpacked(data: bytes, path: Path) -> None:
-    """A zip states each member's size, and Python's zipfile never inflates past it: the sum
-    bounds all the XML openpyxl will parse (a zip bomb is refused before it expands)."""
+def _scan_sheets(data: bytes, path: Path) -> None:
+    """Before openpyxl sees the file: its parts unzip to at most MAX_XLSX_UNPACKED (a zip
+    states each member's size and Python's zipfile never inflates past it), and every
+    worksheet has at most MAX_SHEET_ROWS rows of at most MAX_COLUMNS cells — counted with
+    expat, in constant memory. openpyxl builds a whole row before dropping cells past
+    ``max_col`` (one row of a million cells: 750 MiB), and without a <dimension> it parses a
+    whole sheet just to open the workbook."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            members = archive.infolist()
+            unpacked = sum(info.file_size for info in members)
+            if unpacked > MAX_XLSX_UNPACKED:
+                raise RosterTooLarge(f"{unpacked} bytes unpacked", file=str(path),
+                                     limit=f"{MAX_XLSX_UNPACKED // (1024 * 1024)} MB")
+            for info in members:
+                if _WORKSHEET_PART.fullmatch(info.filename):
+                    with archive.open(info) as xml:
+                        _count_cells(xml, path)
+    except (zipfile.BadZipFile, expat.ExpatError, OSError, ValueError) as exc:
         raise RosterUnreadable(f"not an Excel workbook: {exc}", file=str(path)) from None
-    if unpacked > MAX_XLSX_UNPACKED:
-        raise RosterTooLarge(f"{unpacked} bytes unpacked", file=str(path),
-                             limit=f"{MAX_XLSX_UNPACKED // (1024 * 1024)} MB")
+
+
+_WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml", re.IGNORECASE)
+
+
+def _count_cells(xml: IO[bytes], path: Path) -> None:
+    rows = cells = 0
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal rows, cells
+        local = name.rpartition(" ")[2]
+        if local == "row":
+            rows, cells = rows + 1, 0
+            number = str(attributes.get("r", "0"))
+            index = int(number) if number.isdigit() and len(number) < 10 else 0
+            if rows > MAX_SHEET_ROWS or index > MAX_SHEET_ROWS:
+                raise RosterTooManyRows(f"row {max(rows, index)}", file=str(path),
+                                        limit=MAX_ROWS, row=max(rows, index))
+        elif local == "c":
+            cells += 1
+            if cells > MAX_COLUMNS:
+                raise RosterTooManyColumns(f"row {rows} has more than {MAX_COLUMNS} cells",
+                                           file=str(path), limit=MAX_COLUMNS)
+
+    def no_dtd(*_: Any) -> None:  # a worksheet never has one: no entity is ever expanded
+        raise RosterUnreadable("a DTD in a worksheet", file=str(path))
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = no_dtd
+    while chunk := xml.read(1 << 16):
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
 
 
 def _checked(i: int, cells: list[Any], path: Path) -> list[Any]:

@@ -159,3 +159,20 @@ def test_csv_limits_rows_fields_columns_and_size(tmp_path: Path,
     monkeypatch.setattr(roster, "MAX_FILE_BYTES", 1024)
     with pytest.raises(RosterTooLarge):
         read_table(many)
+
+
+def test_one_row_of_many_cells_is_refused_before_openpyxl_builds_it(tmp_path: Path) -> None:
+    # openpyxl builds a whole row before dropping cells past max_col: a 73 KB file holding one
+    # row of a million cells took 750 MiB and 18 s. Counted first (expat), it stops at 101.
+    path = _one_far_cell(tmp_path / "row.xlsx", "B2", None)
+    with zipfile.ZipFile(path) as src:
+        parts = {i.filename: src.read(i) for i in src.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    cell = re.search(r'<c r="B2"[^>]*>.*?</c>', sheet)
+    assert cell is not None
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(cell[0], cell[0] * 50_000).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in parts.items():
+            dst.writestr(name, data)
+    with pytest.raises(RosterTooManyColumns):
+        read_table(path)
