@@ -15,7 +15,6 @@ No Tk here: the app (and a test) drive it.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import shutil
 import threading
@@ -29,6 +28,7 @@ from typing import Protocol
 from biometrics import Camera, FileCamera
 from proctoring.centres import ensure_centre
 from proctoring.crypto import KeyStore
+from proctoring.csvfile import csv_bytes
 from proctoring.models import SessionKind
 from proctoring.roster import import_roster
 from proctoring.sessions import create_session
@@ -170,13 +170,13 @@ def prepare_demo_home(root: Path, *, actor: str) -> DemoHome:
 
 def write_roster_csv(path: Path) -> None:
     """The roster as a centre would export it from its registration system."""
-    with path.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(["Số báo danh", "Số CCCD", "Họ và tên", "Ngày sinh", "Giới tính", "Chỗ ngồi"])
-        for n, name in enumerate(ROSTER_PROFILES, 1):
-            h = load_profile(name).holder
-            out.writerow([f"SBD{n:03d}", h.id_number, h.full_name,
-                          h.date_of_birth.strftime("%d/%m/%Y"), h.sex, f"A{n:02d}"])
+    rows = []
+    for n, name in enumerate(ROSTER_PROFILES, 1):
+        h = load_profile(name).holder
+        rows.append([f"SBD{n:03d}", h.id_number, h.full_name,
+                     h.date_of_birth.strftime("%d/%m/%Y"), h.sex, f"A{n:02d}"])
+    path.write_bytes(csv_bytes(
+        ["Số báo danh", "Số CCCD", "Họ và tên", "Ngày sinh", "Giới tính", "Chỗ ngồi"], rows))
 
 
 # --- putting cards on the reader ----------------------------------------------------------

@@ -8,6 +8,7 @@ evidence) under ``~/.local/share/examdesk``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -33,3 +34,15 @@ def data_dir() -> Path:
 def trust_dir() -> Path:
     """The CSCA trust store: certificates, master lists and CRLs the centre imported."""
     return data_dir() / "trust"
+
+
+# Not in a file name on Windows or Linux (the separators, the characters Windows forbids, and
+# control characters): a session code such as "TH/2026-1" would otherwise name a folder.
+_NOT_IN_FILE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def file_stem(text: str, fallback: str = "examdesk") -> str:
+    """``text`` (a session code, a centre name) as one file name without folders: forbidden
+    characters become ``-``; no leading dot (hidden, or "..") and at most 100 characters."""
+    stem = _NOT_IN_FILE_NAME.sub("-", text).strip().lstrip(".").strip()[:100]
+    return stem or fallback

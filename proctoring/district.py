@@ -344,16 +344,34 @@ def _login_role(engine: Engine, url: URL, role: str, password: str | None,
     password = password or secrets.token_urlsafe(18)
     if "\x00" in password:
         raise InvalidInput("a password cannot hold NUL", field="password")
-    quoted = "'" + password.replace("'", "''") + "'"  # standard_conforming_strings is on
     with central_errors(safe_url(url)), engine.begin() as conn:
         conn.exec_driver_sql(f"""DO $$ BEGIN
             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
                 CREATE ROLE "{role}" LOGIN;
             END IF; END $$""")
-        conn.exec_driver_sql(f'ALTER ROLE "{role}" WITH LOGIN PASSWORD {quoted}')
+        _set_password(conn.connection.dbapi_connection, role, password)
         conn.exec_driver_sql(f'GRANT {group} TO "{role}"')
     login = url.set(username=role, password=password)
     return Credentials(role, password, login.render_as_string(hide_password=False))
+
+
+def _set_password(raw: Any, role: str, password: str) -> None:
+    """``ALTER ROLE … PASSWORD`` through psycopg itself, in the caller's transaction.
+
+    Not through SQLAlchemy's ``exec_driver_sql``: it hands psycopg the text as a query with
+    parameters, so a "%" in a password was read as a placeholder ("pct%%two" was stored as
+    "pct%two", "pct%done" failed). psycopg's ``sql.Identifier``/``sql.Literal`` quote the
+    name and the value, and a composed query without parameters is never scanned for "%".
+    The value sent is the SCRAM verifier libpq computes here (``PQencryptPasswordConn``, with
+    the server's ``password_encryption``), as PostgreSQL's ALTER ROLE page advises: the
+    password itself never reaches the server's statement log.
+    """
+    from psycopg import sql  # the postgres extra; only a district needs it
+
+    verifier = raw.pgconn.encrypt_password(password.encode("utf-8"), role.encode("utf-8"))
+    with raw.cursor() as cursor:
+        cursor.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(verifier.decode("ascii"))))
 
 
 def security_statements() -> list[str]:

@@ -150,3 +150,28 @@ class AuditKeyInvalid(ProctoringError):
     (context: ``path``)."""
 
     key = "proctoring.audit_key_invalid"
+
+
+class RosterTooLarge(RosterUnreadable):
+    """The roster file is bigger than any roster (context: ``file``, ``limit``): refused
+    before it is read into memory, so a crafted file cannot exhaust it."""
+
+    key = "roster.too_large"
+
+
+class RosterTooManyRows(RosterTooLarge):
+    """More rows than a session can have (context: ``file``, ``limit``, ``row``)."""
+
+    key = "roster.too_many_rows"
+
+
+class RosterTooManyColumns(RosterTooLarge):
+    """More columns than a roster has (context: ``file``, ``limit``)."""
+
+    key = "roster.too_many_columns"
+
+
+class RosterFieldTooLong(RosterTooLarge):
+    """One cell longer than any roster value (context: ``file``, ``limit``, ``row``)."""
+
+    key = "roster.field_too_long"

@@ -73,6 +73,7 @@ class IncidentKind(StrEnum):
     FORGED_CARD = "FORGED_CARD"
     NOT_ON_ROSTER = "NOT_ON_ROSTER"
     OVERRIDE = "OVERRIDE"  # an invigilator overrode a decision: always reviewed
+    FACE_UNSCREENABLE = "FACE_UNSCREENABLE"  # a stored face the proxy screen could not read
     OTHER = "OTHER"
 
 

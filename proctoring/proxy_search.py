@@ -12,7 +12,11 @@ all-pairs scan (:meth:`biometrics.matcher.Gallery.duplicates`, BLAS sgemm):
 - **idempotently**: an incident's id is derived from its two check-ins (UUIDv5), so screening
   again, or two offices screening at once, never opens a second incident for the same pair;
   a pair the check-in workflow already linked in a proxy incident is not reported again;
-- a pair of the **same ID** is never a proxy (the same person at another stage or centre).
+- a pair of the **same ID** is never a proxy (the same person at another stage or centre);
+- **one bad row stops nothing**: a stored face that cannot be decrypted or is no embedding
+  (wrong size, non-finite numbers) is left out, named in a ``FACE_UNSCREENABLE`` incident (one
+  per evidence item, idempotent like the pairs) and its check-in is not marked screened, so a
+  later screen tries it again; every other face is screened as usual.
 
 Proxy incidents belong to the office (its centre row and audit chain): a centre's credentials
 do not show them, because they name another centre's candidate. Each links both check-ins (and
@@ -43,6 +47,7 @@ from .audit_rows import row_bindings
 from .checkins import EMBEDDING_DIM
 from .district import Office
 from .district_models import ProxyScreen
+from .errors import ProctoringError
 from .evidence import open_blob
 from .models import (
     AuditHead,
@@ -102,6 +107,16 @@ class _Admitted:
 
 
 @dataclass(frozen=True)
+class Unscreenable:
+    """A stored face the screen had to leave out, and why."""
+
+    evidence_id: uuid.UUID
+    checkin_id: uuid.UUID
+    reason: str  # "unreadable" (decryption failed) or "malformed" (not an embedding)
+    detail: str
+
+
+@dataclass(frozen=True)
 class ScreenResult:
     screened: int  # new check-ins screened this time
     faces_new: int
@@ -112,11 +127,17 @@ class ScreenResult:
     load_seconds: float
     match_seconds: float
     threshold: float
+    unscreenable: tuple[Unscreenable, ...] = ()  # left out this time (each has an incident)
+    unscreenable_incidents: tuple[uuid.UUID, ...] = ()  # of those, opened now
 
     def to_dict(self) -> dict[str, Any]:
         return {"screened": self.screened, "faces_new": self.faces_new,
                 "faces_stored": self.faces_stored, "pairs": self.pairs,
                 "incidents": [str(i) for i in self.incidents], "known": self.known,
+                "unscreenable": [{"evidence_id": str(u.evidence_id),
+                                  "checkin_id": str(u.checkin_id), "reason": u.reason,
+                                  "detail": u.detail} for u in self.unscreenable],
+                "unscreenable_incidents": [str(i) for i in self.unscreenable_incidents],
                 "load_seconds": round(self.load_seconds, 3),
                 "match_seconds": round(self.match_seconds, 3), "threshold": self.threshold}
 
@@ -126,13 +147,17 @@ def pair_incident_id(a: uuid.UUID, b: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_PAIR_NAMESPACE, f"proxy:{first}:{second}")
 
 
+def unscreenable_incident_id(evidence_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(_PAIR_NAMESPACE, f"unscreenable:{evidence_id}")
+
+
 def screen_district(office: Office, *, actor: str,
                     threshold: float = DEFAULT_THRESHOLD) -> ScreenResult:
     """Screen every admitted check-in not screened yet; open one incident per new pair."""
     t0 = time.perf_counter()
     with office.store.read() as tx:
         admitted = _admitted(tx)
-        faces = _faces(office, tx, admitted)
+        faces, bad = _faces(office, tx, admitted)
     new_rows = [(cid, v) for cid, v in faces if not admitted[cid].screened]
     old_rows = [(cid, v) for cid, v in faces if admitted[cid].screened]
     new = _matrix([v for _, v in new_rows])
@@ -148,10 +173,13 @@ def screen_district(office: Office, *, actor: str,
             continue
         key = (a, b) if a < b else (b, a)
         best[key] = min(p.distance, best.get(key, p.distance))
-    unscreened = [c for c in admitted.values() if not c.screened]
-    opened, known = _record(office, admitted, best, unscreened, faces, actor, threshold)
+    retry = {u.checkin_id for u in bad}  # not marked screened: the next screen tries again
+    unscreened = [c for c in admitted.values() if not c.screened and c.checkin_id not in retry]
+    opened, known, flagged = _record(office, admitted, best, unscreened, faces, bad, actor,
+                                     threshold)
     return ScreenResult(len(unscreened), len(new_rows), len(old_rows), len(best),
-                        tuple(opened), known, t1 - t0, t2 - t1, threshold)
+                        tuple(opened), known, t1 - t0, t2 - t1, threshold, tuple(bad),
+                        tuple(flagged))
 
 
 def _admitted(tx: Session) -> dict[uuid.UUID, _Admitted]:
@@ -164,9 +192,9 @@ def _admitted(tx: Session) -> dict[uuid.UUID, _Admitted]:
 
 
 def _faces(office: Office, tx: Session, admitted: dict[uuid.UUID, _Admitted]
-           ) -> list[tuple[uuid.UUID, NDArray[np.float32]]]:
+           ) -> tuple[list[tuple[uuid.UUID, NDArray[np.float32]]], list[Unscreenable]]:
     """(check-in, unit embedding) for every live embedding of an admitted check-in, decrypted
-    in memory with the centre's key (unwrapped by the office)."""
+    in memory with the centre's key (unwrapped by the office); and the items left out."""
     query = (select(Evidence, EvidenceBlob)
              .join(EvidenceBlob, col(EvidenceBlob.id) == col(Evidence.id))
              .join(CheckIn, col(CheckIn.id) == col(Evidence.checkin_id))
@@ -175,15 +203,41 @@ def _faces(office: Office, tx: Session, admitted: dict[uuid.UUID, _Admitted]
              .where(col(Evidence.purged_at).is_(None))
              .order_by(col(Evidence.checkin_id), col(Evidence.id)))
     out: list[tuple[uuid.UUID, NDArray[np.float32]]] = []
+    bad: list[Unscreenable] = []
     for ev, blob in tx.exec(query):
         if ev.checkin_id not in admitted:
             continue
-        matrix = np.frombuffer(open_blob(office.store, ev, blob), dtype="<f4")
-        for row in matrix.reshape(-1, EMBEDDING_DIM):
-            norm = float(np.linalg.norm(row))
-            if norm > 0:
-                out.append((ev.checkin_id, (row / norm).astype(np.float32)))
-    return out
+        try:
+            plain = open_blob(office.store, ev, blob)
+        except (ProctoringError, ValueError, TypeError) as exc:  # tag mismatch, no key, ...
+            bad.append(Unscreenable(ev.id, ev.checkin_id, "unreadable",
+                                    f"{type(exc).__name__}: {exc}"))
+            continue
+        try:
+            rows = unit_rows(plain)
+        except ValueError as exc:
+            bad.append(Unscreenable(ev.id, ev.checkin_id, "malformed", str(exc)))
+            continue
+        out += [(ev.checkin_id, row) for row in rows]
+    return out, bad
+
+
+def unit_rows(plain: bytes) -> list[NDArray[np.float32]]:
+    """The unit rows of a stored embedding (float32 little-endian, n × 128); ValueError when
+    the bytes are no embedding: a size that is not whole rows, NaN/infinity, or no row."""
+    if not plain or len(plain) % (4 * EMBEDDING_DIM):
+        raise ValueError(f"{len(plain)} bytes: not whole rows of {EMBEDDING_DIM} float32")
+    matrix = np.frombuffer(plain, dtype="<f4").reshape(-1, EMBEDDING_DIM)
+    if not np.isfinite(matrix).all():
+        raise ValueError("not finite numbers")
+    rows = []
+    for row in matrix:
+        norm = float(np.linalg.norm(row))
+        if norm > 0:
+            rows.append((row / norm).astype(np.float32))
+    if not rows:
+        raise ValueError("every row is zero")
+    return rows
 
 
 def _matrix(vectors: list[NDArray[np.float32]]) -> NDArray[np.float32]:
@@ -194,8 +248,8 @@ def _matrix(vectors: list[NDArray[np.float32]]) -> NDArray[np.float32]:
 
 def _record(office: Office, admitted: dict[uuid.UUID, _Admitted],
             best: dict[tuple[uuid.UUID, uuid.UUID], float], unscreened: list[_Admitted],
-            faces: list[tuple[uuid.UUID, NDArray[np.float32]]], actor: str,
-            threshold: float) -> tuple[list[uuid.UUID], int]:
+            faces: list[tuple[uuid.UUID, NDArray[np.float32]]], bad: list[Unscreenable],
+            actor: str, threshold: float) -> tuple[list[uuid.UUID], int, list[uuid.UUID]]:
     store = office.store
     per_checkin: dict[uuid.UUID, int] = {}
     for cid, _ in faces:
@@ -210,7 +264,8 @@ def _record(office: Office, admitted: dict[uuid.UUID, _Admitted],
         linked = _proxy_links(tx, {c for pair in best for c in pair})
         codes = {c.id: c.code for c in tx.exec(select(Centre)).all()}
         ids = {pair: pair_incident_id(*pair) for pair in best}
-        existing = _existing_incidents(tx, list(ids.values()))
+        bad_ids = {u.evidence_id: unscreenable_incident_id(u.evidence_id) for u in bad}
+        existing = _existing_incidents(tx, [*ids.values(), *bad_ids.values()])
         now = store.now()
         for (a, b), distance in sorted(best.items(), key=lambda kv: kv[1]):
             iid = ids[(a, b)]
@@ -226,6 +281,9 @@ def _record(office: Office, admitted: dict[uuid.UUID, _Admitted],
                 iid, taken_by = uuid.uuid4(), codes.get(owner, str(owner))
             opened.append(_open(tx, office, iid, admitted[a], admitted[b], distance, threshold,
                                 codes, actor, now, taken_by=taken_by))
+        flagged = [_open_unscreenable(tx, office, bad_ids[u.evidence_id], u,
+                                      admitted[u.checkin_id], codes, actor, now)
+                   for u in bad if bad_ids[u.evidence_id] not in existing]
         for start in range(0, len(unscreened), _CHUNK):
             chunk = unscreened[start:start + _CHUNK]
             done = set(tx.exec(select(ProxyScreen.id).where(
@@ -234,7 +292,7 @@ def _record(office: Office, admitted: dict[uuid.UUID, _Admitted],
                 if c.checkin_id not in done:
                     tx.add(ProxyScreen(id=c.checkin_id, centre_id=c.centre_id,
                                        faces=per_checkin.get(c.checkin_id, 0), screened_at=now))
-    return opened, known
+    return opened, known, flagged
 
 
 def _existing_incidents(tx: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
@@ -294,6 +352,33 @@ def _open(tx: Session, office: Office, iid: uuid.UUID, a: _Admitted, b: _Admitte
                                        "checkins": [earlier.checkin_id, later.checkin_id],
                                        "centres": [earlier.centre_id, later.centre_id],
                                        "distance": round(distance, 4),
+                                       "rows": row_bindings(tx, incidents=[iid])},
+                              at=now)
+    return iid
+
+
+def _open_unscreenable(tx: Session, office: Office, iid: uuid.UUID, bad: Unscreenable,
+                       checkin: _Admitted, codes: dict[uuid.UUID, str], actor: str,
+                       now: Any) -> uuid.UUID:
+    """The record that one admitted face was left out of the screen, naming the evidence item,
+    its check-in and candidate. HIGH: a face no screen sees is a gap an insider could make on
+    purpose to hide a proxy, so a person must look at it."""
+    details = {"evidence_id": bad.evidence_id, "checkin_id": bad.checkin_id,
+               "reason": bad.reason, "detail": bad.detail[:200],
+               "centre": codes.get(checkin.centre_id), "id_number": checkin.id_number}
+    tx.add(Incident(id=iid, centre_id=office.centre_id, session_id=checkin.session_id,
+                    kind=IncidentKind.FACE_UNSCREENABLE, severity=Severity.HIGH,
+                    message_key=f"incident.face_{bad.reason}", details=json_ready(details),
+                    started_at=checkin.decided_at))
+    tx.flush()
+    tx.add(IncidentCheckIn(centre_id=office.centre_id, incident_id=iid,
+                           checkin_id=bad.checkin_id))
+    tx.flush()
+    office.store.audit.append(tx, centre_id=office.centre_id, actor=actor,
+                              action="incident.opened", subject_id=iid,
+                              payload={"kind": IncidentKind.FACE_UNSCREENABLE,
+                                       "evidence_id": bad.evidence_id,
+                                       "checkin": bad.checkin_id, "reason": bad.reason,
                                        "rows": row_bindings(tx, incidents=[iid])},
                               at=now)
     return iid

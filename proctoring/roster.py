@@ -15,14 +15,17 @@ import csv
 import hashlib
 import io
 import os
+import re
 import tempfile
 import unicodedata
 import uuid
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from xml.parsers import expat
 
 from sqlmodel import Session, col, select
 
@@ -30,7 +33,16 @@ from reader.errors import InvalidKeyInput
 from reader.keys import normalise_sex, validate_id_number
 
 from .checkins import attendance
-from .errors import RosterInvalid, RosterUnreadable, RowError
+from .csvfile import csv_bytes, restore_cell
+from .errors import (
+    RosterFieldTooLong,
+    RosterInvalid,
+    RosterTooLarge,
+    RosterTooManyColumns,
+    RosterTooManyRows,
+    RosterUnreadable,
+    RowError,
+)
 from .models import Candidate, RosterEntry
 from .sessions import find_session, require_open
 from .store import Store
@@ -52,6 +64,14 @@ ALIASES: dict[str, str] = {
     **{a: "vehicle" for a in ("vehicle", "xe", "so xe", "bien so xe", "xe sat hach")},
 }
 MAX_ROWS = 20_000  # a session, not a census: a bigger file is a mistake
+# Limits checked *before* anything is materialised, so that a crafted file (a 5 KB .xlsx with
+# one cell at XFD1048576 made openpyxl build a million 16384-wide rows) is refused in
+# milliseconds. A roster has a few thousand rows and a dozen columns; these leave room.
+MAX_SHEET_ROWS = MAX_ROWS + 1_000  # lines of the file: candidates, header, blanks, notes
+MAX_COLUMNS = 100
+MAX_FIELD = 1_000  # characters in one cell (a name is at most 200)
+MAX_FILE_BYTES = 16 * 1024 * 1024  # the file as given (a 20 000-row roster is ~3 MB)
+MAX_XLSX_UNPACKED = 32 * 1024 * 1024  # the .xlsx's parts unzipped (a big roster: ~12 MB)
 
 
 def _fold(text: str) -> str:
@@ -82,64 +102,171 @@ class RosterLine:
 class RawTable:
     header: list[Any]
     rows: list[tuple[int, list[Any]]]  # (1-based row number in the file, cells)
+    sha256: str = ""  # of the bytes that were read (the audit event names the file by it)
 
 
 # --- reading files ----------------------------------------------------------------------------
 
 
 def read_table(path: Path) -> RawTable:
+    """The file's non-blank rows, within the limits above (:class:`RosterTooLarge` if not).
+    The file is read once, so the rows and the hash describe the same bytes."""
     suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv"):
+        raise RosterUnreadable(f"{suffix or 'no extension'}: use .csv or .xlsx",
+                               file=str(path))
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise RosterUnreadable(exc.strerror or str(exc), file=str(path)) from exc
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(data, path)
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(data, path)
-    raise RosterUnreadable(f"{suffix or 'no extension'}: use .csv or .xlsx", file=str(path))
+    if len(data) > MAX_FILE_BYTES:
+        raise RosterTooLarge(f"more than {MAX_FILE_BYTES} bytes", file=str(path),
+                             limit=f"{MAX_FILE_BYTES // (1024 * 1024)} MB")
+    rows = _xlsx_rows(data, path) if suffix in (".xlsx", ".xlsm") else _csv_rows(data, path)
+    return _table(rows, path, hashlib.sha256(data).hexdigest())
 
 
-def _read_csv(data: bytes, path: Path) -> RawTable:
+def _csv_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
+    head = data[:8192].decode("utf-8-sig", errors="ignore")
     try:
-        text = data.decode("utf-8-sig")  # Excel writes a BOM
-    except UnicodeDecodeError:
-        raise RosterUnreadable("not UTF-8 text (save as 'CSV UTF-8')", file=str(path)) from None
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        dialect: Any = csv.Sniffer().sniff(head[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, dialect)
     try:
-        rows = [(i, cells) for i, cells in enumerate(csv.reader(io.StringIO(text, newline=""),
-                                                                dialect), 1)]
-    except csv.Error as exc:  # NUL bytes, a stray carriage return, ...
+        # Row by row: the limits stop a hostile file at its first row too many.
+        for i, cells in enumerate(reader, 1):
+            yield i, _checked(i, cells, path)
+    except UnicodeDecodeError:
+        raise RosterUnreadable("not UTF-8 text (save as 'CSV UTF-8')", file=str(path)) from None
+    except csv.Error as exc:  # NUL bytes, a stray carriage return, a field over csv's limit
+        if "field limit" in str(exc):
+            raise RosterFieldTooLong(str(exc), file=str(path), limit=MAX_FIELD,
+                                     row=reader.line_num) from None
         raise RosterUnreadable(f"not a CSV table: {exc}", file=str(path)) from None
-    return _table(rows, path)
 
 
-def _read_xlsx(data: bytes, path: Path) -> RawTable:
+def _xlsx_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
+    _scan_sheets(data, path)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is no workbook
         raise RosterUnreadable(f"not an Excel workbook: {exc}", file=str(path)) from None
     try:
         sheet = book.worksheets[0]
-        rows = [(i, list(cells)) for i, cells in enumerate(sheet.iter_rows(values_only=True), 1)]
+        # The size the sheet declares (its <dimension>), read without touching a row.
+        if (sheet.max_row or 0) > MAX_SHEET_ROWS:
+            raise RosterTooManyRows(f"the sheet declares {sheet.max_row} rows", file=str(path),
+                                    limit=MAX_ROWS, row=sheet.max_row)
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise RosterTooManyColumns(f"the sheet declares {sheet.max_column} columns",
+                                       file=str(path), limit=MAX_COLUMNS)
+        # A declared size can lie (or be absent): _scan_sheets counted what is there; forget
+        # it, so that openpyxl reads the rows there are, never wider than the limit + 1.
+        sheet.reset_dimensions()
+        try:
+            for i, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS + 1,
+                                                      values_only=True), 1):
+                yield i, _checked(i, list(cells), path)
+        except RosterUnreadable:
+            raise
+        except Exception as exc:  # a damaged sheet part inside a valid zip
+            raise RosterUnreadable(f"not an Excel workbook: {exc}", file=str(path)) from None
     finally:
         book.close()
-    return _table(rows, path)
 
 
-def _table(rows: list[tuple[int, list[Any]]], path: Path) -> RawTable:
-    filled = [(i, cells) for i, cells in rows if any(_blank(c) is False for c in cells)]
+def _scan_sheets(data: bytes, path: Path) -> None:
+    """Before openpyxl sees the file: its parts unzip to at most MAX_XLSX_UNPACKED (a zip
+    states each member's size and Python's zipfile never inflates past it), and every
+    worksheet has at most MAX_SHEET_ROWS rows of at most MAX_COLUMNS cells — counted with
+    expat, in constant memory. openpyxl builds a whole row before dropping cells past
+    ``max_col`` (one row of a million cells: 750 MiB), and without a <dimension> it parses a
+    whole sheet just to open the workbook."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            unpacked = sum(info.file_size for info in members)
+            if unpacked > MAX_XLSX_UNPACKED:
+                raise RosterTooLarge(f"{unpacked} bytes unpacked", file=str(path),
+                                     limit=f"{MAX_XLSX_UNPACKED // (1024 * 1024)} MB")
+            for info in members:
+                if _WORKSHEET_PART.fullmatch(info.filename):
+                    with archive.open(info) as xml:
+                        _count_cells(xml, path)
+    except (zipfile.BadZipFile, expat.ExpatError, OSError, ValueError) as exc:
+        raise RosterUnreadable(f"not an Excel workbook: {exc}", file=str(path)) from None
+
+
+_WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml", re.IGNORECASE)
+
+
+def _count_cells(xml: IO[bytes], path: Path) -> None:
+    rows = cells = 0
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal rows, cells
+        local = name.rpartition(" ")[2]
+        if local == "row":
+            rows, cells = rows + 1, 0
+            number = str(attributes.get("r", "0"))
+            index = int(number) if number.isdigit() and len(number) < 10 else 0
+            if rows > MAX_SHEET_ROWS or index > MAX_SHEET_ROWS:
+                raise RosterTooManyRows(f"row {max(rows, index)}", file=str(path),
+                                        limit=MAX_ROWS, row=max(rows, index))
+        elif local == "c":
+            cells += 1
+            if cells > MAX_COLUMNS:
+                raise RosterTooManyColumns(f"row {rows} has more than {MAX_COLUMNS} cells",
+                                           file=str(path), limit=MAX_COLUMNS)
+
+    def no_dtd(*_: Any) -> None:  # a worksheet never has one: no entity is ever expanded
+        raise RosterUnreadable("a DTD in a worksheet", file=str(path))
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = no_dtd
+    while chunk := xml.read(1 << 16):
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
+
+
+def _checked(i: int, cells: list[Any], path: Path) -> list[Any]:
+    """One row within the limits, with :func:`restore_cell` undoing our export's mark."""
+    if i > MAX_SHEET_ROWS:
+        raise RosterTooManyRows(f"row {i}", file=str(path), limit=MAX_ROWS, row=i)
+    if len(cells) > MAX_COLUMNS:
+        if any(not _blank(c) for c in cells[MAX_COLUMNS:]):
+            raise RosterTooManyColumns(f"row {i} has {len(cells)} cells", file=str(path),
+                                       limit=MAX_COLUMNS)
+        cells = cells[:MAX_COLUMNS]
+    out: list[Any] = []
+    for c in cells:
+        if isinstance(c, str):
+            if len(c) > MAX_FIELD:
+                raise RosterFieldTooLong(f"row {i}: {len(c)} characters", file=str(path),
+                                         limit=MAX_FIELD, row=i)
+            c = restore_cell(c)
+        out.append(c)
+    return out
+
+
+def _table(rows: Iterable[tuple[int, list[Any]]], path: Path, sha256: str) -> RawTable:
+    filled: list[tuple[int, list[Any]]] = []
+    for i, cells in rows:
+        if any(_blank(c) is False for c in cells):
+            filled.append((i, cells))
+            if len(filled) > MAX_ROWS + 1:  # the header and MAX_ROWS candidates
+                raise RosterTooManyRows(f"more than {MAX_ROWS} rows", file=str(path),
+                                        limit=MAX_ROWS, row=i)
     if not filled:
         raise RosterUnreadable("the file is empty", file=str(path))
     (_, header), body = filled[0], filled[1:]
-    if len(body) > MAX_ROWS:
-        raise RosterUnreadable(f"{len(body)} rows; at most {MAX_ROWS}", file=str(path))
-    return RawTable(header, body)
+    return RawTable(header, body, sha256)
 
 
 def _blank(cell: Any) -> bool:
@@ -320,7 +447,7 @@ def import_roster(store: Store, session_ref: str, path: Path, *, actor: str) -> 
     """Add every row of the file to the session's roster, or none (:class:`RosterInvalid`)."""
     table = read_table(path)
     lines, errors = validate_table(table)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = table.sha256
     with store.write() as tx:
         session = find_session(tx, session_ref)
         require_open(session)
@@ -447,11 +574,17 @@ def _plain(value: Any) -> Any:
 
 
 def _csv_bytes(rows: list[list[Any]]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    writer.writerows([[_plain(v) for v in row] for row in rows])
-    return buf.getvalue().encode("utf-8-sig")
+    return csv_bytes(EXPORT_COLUMNS, ([_plain(v) for v in row] for row in rows))
+
+
+_SHEET_FORBIDDEN = re.compile(r"[\\/?*\[\]:]")
+
+
+def sheet_title(code: str) -> str:
+    """A session code as an Excel sheet name: Excel forbids ``\\ / ? * [ ] :`` there (a code
+    like "TH/2026-1" made openpyxl raise), at most 31 characters, no ``'`` at either end."""
+    title = _SHEET_FORBIDDEN.sub("-", code)[:31].strip("'").strip()
+    return title or "roster"
 
 
 def _xlsx_bytes(code: str, rows: list[list[Any]]) -> bytes:
@@ -460,7 +593,7 @@ def _xlsx_bytes(code: str, rows: list[list[Any]]) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = code[:31] or "roster"
+    sheet.title = sheet_title(code)
     sheet.append(list(EXPORT_COLUMNS))
     for row in rows:
         values = [v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row]

@@ -83,3 +83,31 @@ class NoSignatureField(ReportsError):
     """The PDF to sign has no empty signature field (it is not a roster, or already signed)."""
 
     key = "reports.no_signature_field"
+
+
+class IssuerOfAnotherCentre(ReportsError):
+    """``keys create --issuer``: that CA was made for another centre (context: ``centre``,
+    ``issuer_centre``); a signer it issued could never verify for this one."""
+
+    key = "reports.issuer_other_centre"
+
+
+class InvalidRosterFacts(ReportsError):
+    """The facts embedded in a roster PDF are not those of a roster examdesk made: ``roster
+    verify`` reports "not a valid roster" instead of failing on them."""
+
+    key = "reports.invalid_roster"
+
+
+class FactsTooLarge(InvalidRosterFacts):
+    """The embedded facts inflate past the cap (a Flate bomb): refused while inflating
+    (context: ``limit``, in MB)."""
+
+    key = "reports.facts_too_large"
+
+
+class FactsIncomplete(InvalidRosterFacts):
+    """The embedded facts lack a part every roster has, or a part has the wrong type
+    (context: ``field``, the path of the first one)."""
+
+    key = "reports.facts_incomplete"

@@ -12,7 +12,6 @@ id (no pictures: the CSV travels by e-mail). Column names are fixed English iden
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections import Counter
@@ -37,6 +36,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from proctoring.csvfile import Cell, csv_bytes
 from reader.trust.passive import VIETNAM
 
 from .fonts import PdfFonts, find_fonts
@@ -83,30 +83,31 @@ def _iso_vn(when: datetime | None) -> str:
 
 
 def fraud_csv(data: FraudData) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for f in data.findings:
-        duration = (int((f.ended_at - f.started_at).total_seconds())
-                    if f.ended_at is not None else "")
-        evidence = [str(p.evidence_id) for c in f.checkins for p in (c.portrait, c.frame)
-                    if p is not None] + [str(i) for i in f.frame_ids]
-        writer.writerow([
-            str(f.id), f.source, f.category.value, f.kind or "", f.severity or "",
-            f.status or "", _iso_vn(f.started_at), _iso_vn(f.ended_at), duration,
-            f.centre_code, f.session_code, f.session_title, f.id_number or "",
-            f.full_name or "", f.registration_number or "",
-            " ".join(str(c.checkin_id) for c in f.checkins),
-            " ".join(c.id_number for c in f.checkins),
-            " ".join(c.decision for c in f.checkins),
-            " ".join("" if c.face_distance is None else f"{c.face_distance:.4f}"
-                     for c in f.checkins),
-            " ".join(c.trust_verdict or "" for c in f.checkins),
-            str(f.details.get("reason", "")) if f.category is Category.OVERRIDE else "",
-            f.reviewer_notes or "",
-            json.dumps(f.details, ensure_ascii=False, sort_keys=True, default=str),
-            " ".join(evidence)])
-    return buf.getvalue().encode("utf-8-sig")
+    """One row per finding; cells neutralised against formula injection (names, reasons and
+    notes are text from outside): :func:`proctoring.csvfile.csv_bytes`."""
+    return csv_bytes(CSV_COLUMNS, (_csv_row(f) for f in data.findings))
+
+
+def _csv_row(f: Finding) -> list[Cell]:
+    duration = (int((f.ended_at - f.started_at).total_seconds())
+                if f.ended_at is not None else "")
+    evidence = [str(p.evidence_id) for c in f.checkins for p in (c.portrait, c.frame)
+                if p is not None] + [str(i) for i in f.frame_ids]
+    return [
+        str(f.id), f.source, f.category.value, f.kind or "", f.severity or "",
+        f.status or "", _iso_vn(f.started_at), _iso_vn(f.ended_at), duration,
+        f.centre_code, f.session_code, f.session_title, f.id_number or "",
+        f.full_name or "", f.registration_number or "",
+        " ".join(str(c.checkin_id) for c in f.checkins),
+        " ".join(c.id_number for c in f.checkins),
+        " ".join(c.decision for c in f.checkins),
+        " ".join("" if c.face_distance is None else f"{c.face_distance:.4f}"
+                 for c in f.checkins),
+        " ".join(c.trust_verdict or "" for c in f.checkins),
+        str(f.details.get("reason", "")) if f.category is Category.OVERRIDE else "",
+        f.reviewer_notes or "",
+        json.dumps(f.details, ensure_ascii=False, sort_keys=True, default=str),
+        " ".join(evidence)]
 
 
 # --- PDF ------------------------------------------------------------------------------------
@@ -316,7 +317,9 @@ def _what(f: Finding, words: Words, lang: str) -> str:
                      end=_vn(f.ended_at, "%H:%M:%S"))
     if f.category is Category.NOT_ON_ROSTER:
         return words("fraud.what.not_on_roster")
-    return words("fraud.what.other", key=f.message_key or "—")
+    # The incident's own words (e.g. "a stored face could not be screened"), not its key.
+    return words("fraud.what.other",
+                 key=words(f.message_key, **f.details) if f.message_key else "—")
 
 
 def _image(picture: Picture | None, st: Styles, words: Words, size: float = PICTURE) -> Any:

@@ -67,6 +67,7 @@ CATEGORY_OF: dict[IncidentKind, Category] = {
     IncidentKind.FACE_ABSENT: Category.ABSENCE,
     IncidentKind.SEVERAL_FACES: Category.SEVERAL_FACES,
     IncidentKind.NOT_ON_ROSTER: Category.NOT_ON_ROSTER,
+    IncidentKind.FACE_UNSCREENABLE: Category.OTHER,
     IncidentKind.OTHER: Category.OTHER,
 }
 

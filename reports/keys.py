@@ -14,6 +14,16 @@ require), and writes (mode 0600, folder 0700, never over existing files unless a
 Both PKCS#12 files are encrypted with AES-256-CBC under PBKDF2-SHA256 (PBES2) with a
 SHA-256 MAC, not the legacy RC2/3DES that older tools write.
 
+Both certificates name the centre they serve: ``organizationIdentifier`` (X.520, 2.5.4.97)
+``examdesk:<centre code>`` in the subject. ``roster verify`` checks it against the roster's
+centre, so a key of one trusted centre cannot sign for another (see :mod:`reports.verify`).
+That attribute, not ``organizationalUnitName``: the centre is the organisation itself (its name
+is ``O``), and organizationIdentifier is X.520's "identification of an organization different
+from the organization name" (ETSI EN 319 412-1 uses it the same way); OU names a part of an
+organisation and is free text many CAs fill for other purposes. The ``examdesk:`` prefix keeps
+it apart from identifiers other CAs write there (a tax code): a certificate from elsewhere is
+"not bound to a centre", never mistaken for a binding.
+
 The signer certificate lives 10 years because a roster is verified long after the exam (the
 disputes, the education office's audits) and there is no timestamp authority offline to make
 the signature outlive the certificate (PAdES-T/LTA is out of scope).
@@ -40,6 +50,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from .errors import (
+    IssuerOfAnotherCentre,
     KeyFilesExist,
     OutputUnwritable,
     PasswordTooShort,
@@ -130,19 +141,33 @@ class CreatedKeys:
                 "sha256": self.fingerprint, "not_after": self.not_after.isoformat()}
 
 
-def _name(common: str, organisation: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64]),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common[:64])])
+CENTRE_ID_PREFIX = "examdesk:"
+
+
+def centre_identifier(centre_code: str) -> str:
+    """The organizationIdentifier value that binds a certificate to a centre."""
+    return CENTRE_ID_PREFIX + centre_code
+
+
+def _name(common: str, organisation: str, centre: str | None = None) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+                  x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64])]
+    if centre is not None:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER,
+                                             centre_identifier(centre)))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common[:64]))
+    return x509.Name(attributes)
 
 
 def _new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
 
 
-def make_ca(organisation: str, now: datetime) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+def make_ca(organisation: str, now: datetime, *, centre: str | None = None
+            ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A centre's CA; ``centre`` (its code) binds it and what it issues to that centre."""
     key = _new_key()
-    name = _name(f"{organisation} — CA", organisation)
+    name = _name(f"{organisation} — CA", organisation, centre)
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -161,11 +186,12 @@ def make_ca(organisation: str, now: datetime) -> tuple[rsa.RSAPrivateKey, x509.C
 
 def issue_signer(common: str, organisation: str, ca_key: PrivateKeyTypes,
                  ca_cert: x509.Certificate, now: datetime,
-                 years: int = SIGNER_YEARS) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+                 years: int = SIGNER_YEARS, *, centre: str | None = None
+                 ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     key = _new_key()
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     not_after = min(now + timedelta(days=365 * years), ca_cert.not_valid_after_utc)
-    cert = (x509.CertificateBuilder().subject_name(_name(common, organisation))
+    cert = (x509.CertificateBuilder().subject_name(_name(common, organisation, centre))
             .issuer_name(ca_cert.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(not_after)
@@ -214,12 +240,18 @@ def create_centre_keys(*, centre_code: str, centre_name: str, password: bytes,
         raise KeyFilesExist(f"already there: {', '.join(existing)}", path=existing[0])
     ca_key: PrivateKeyTypes
     if issuer is None:
-        ca_key, ca_cert = make_ca(centre_name, now)
+        ca_key, ca_cert = make_ca(centre_name, now, centre=centre_code)
     else:
         loaded = load_pkcs12(issuer, issuer_password if issuer_password is not None
                              else password)
         ca_key, ca_cert = loaded.key, loaded.certificate
-    key, cert = issue_signer(common, centre_name, ca_key, ca_cert, now)
+        named = {str(a.value)[len(CENTRE_ID_PREFIX):] for a in ca_cert.subject
+                 .get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)
+                 if str(a.value).startswith(CENTRE_ID_PREFIX)}
+        if named - {centre_code}:
+            raise IssuerOfAnotherCentre(f"the CA is bound to {', '.join(sorted(named))}",
+                                        centre=centre_code, issuer_centre=", ".join(named))
+    key, cert = issue_signer(common, centre_name, ca_key, ca_cert, now, centre=centre_code)
     files = {"signer_p12": pkcs12_bytes(common, key, cert, [ca_cert], password),
              "signer_cert": cert.public_bytes(serialization.Encoding.PEM)}
     ca_pem = targets.get("ca_cert")

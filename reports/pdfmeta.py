@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+import zlib
 from dataclasses import dataclass
 
 from pyhanko.pdf_utils import generic
@@ -25,10 +26,15 @@ from pyhanko.pdf_utils.rw_common import PdfHandler
 from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 
+from .errors import FactsTooLarge, InvalidRosterFacts
 from .facts import FORMAT, content_hash
 
 FACTS_FILE = "examdesk-roster.json"
 AUDIT_HEAD_FILE = "examdesk-audit-head.json"  # reports.audit_head reads it
+# The facts of the largest roster (20 000 rows of ~700 bytes) are ~14 MB; a file stating more
+# is no roster. The cap is applied *while* inflating: a 716 KB Flate bomb took 678 MB before.
+MAX_FACTS_BYTES = 32 * 1024 * 1024
+_INFLATE_STEP = 1024 * 1024
 SIGNATURE_FIELD = "Signature"
 _QR = re.compile(r"examdesk-roster/1;session=([0-9a-f-]{36});sha256=([0-9a-f]{64})")
 
@@ -89,7 +95,9 @@ class EmbeddedFacts:
 
 def read_embedded_facts(handler: PdfHandler) -> EmbeddedFacts:
     """Read the facts from a reader, or from ``reader.get_historical_resolver(rev)`` to see
-    the file as it was signed (an update appended later cannot swap them)."""
+    the file as it was signed (an update appended later cannot swap them).
+    :class:`~.errors.FactsTooLarge` / :class:`~.errors.InvalidRosterFacts` when the embedded
+    stream inflates past :data:`MAX_FACTS_BYTES` or is encoded as examdesk never encodes it."""
     canonical = _embedded(handler, FACTS_FILE)
     stated = None
     session = None
@@ -115,5 +123,40 @@ def _embedded(handler: PdfHandler, name: str) -> bytes | None:
         spec = items[i + 1].get_object()
         stream = spec["/EF"]["/F"].get_object()
         if isinstance(stream, generic.StreamObject):
-            return bytes(stream.data)
+            return _decoded(stream)
     return None
+
+
+def _decoded(stream: generic.StreamObject) -> bytes:
+    """The stream's bytes, inflated with a cap. Not ``stream.data``: pyHanko inflates all of
+    it at once, whatever it comes to. We write the facts Flate-compressed or not at all, so
+    any other filter (or a chain of them) is no roster of ours."""
+    filters = stream.get("/Filter")
+    if isinstance(filters, generic.ArrayObject) and len(filters) == 1:
+        filters = filters[0]
+    encoded = bytes(stream.encoded_data)
+    if filters is None:
+        if len(encoded) > MAX_FACTS_BYTES:
+            raise FactsTooLarge(f"{len(encoded)} bytes", limit=MAX_FACTS_BYTES // 2**20)
+        return encoded
+    if filters != "/FlateDecode" or stream.get("/DecodeParms") is not None:
+        raise InvalidRosterFacts(f"embedded facts encoded with {filters}")
+    inflater = zlib.decompressobj()
+    out = bytearray()
+    try:
+        pending = encoded
+        while pending and not inflater.eof:
+            # max_length bounds what one call may produce; what it could not is kept in
+            # unconsumed_tail for the next call.
+            out += inflater.decompress(pending, _INFLATE_STEP)
+            pending = inflater.unconsumed_tail
+            if len(out) > MAX_FACTS_BYTES:
+                raise FactsTooLarge(f"more than {MAX_FACTS_BYTES} bytes inflated",
+                                    limit=MAX_FACTS_BYTES // 2**20)
+        out += inflater.flush()
+    except zlib.error as exc:
+        raise InvalidRosterFacts(f"embedded facts do not inflate: {exc}") from None
+    if len(out) > MAX_FACTS_BYTES:
+        raise FactsTooLarge(f"more than {MAX_FACTS_BYTES} bytes inflated",
+                            limit=MAX_FACTS_BYTES // 2**20)
+    return bytes(out)

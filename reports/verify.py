@@ -16,7 +16,18 @@ Four questions, answered separately because they fail for different reasons:
    them) hash to the value the QR code shows, and equal the facts recomputed from the local
    database (:func:`reports.facts.collect_facts`). Differences are listed field by field.
    Evidence deleted on retention after printing cannot be re-hashed: its embedded hash is
-   taken and the count reported.
+   taken and the count reported. Facts that are no roster's (a part missing, a Flate bomb:
+   inflating stops at :data:`reports.pdfmeta.MAX_FACTS_BYTES`) are "not a valid roster"
+   (``invalid``), never a traceback;
+5. **bound** — the signer's certificate was issued *for the roster's centre*: its subject's
+   organizationIdentifier ``examdesk:<code>`` (written by ``keys create``, see
+   :mod:`reports.keys`) equals the facts' centre code, and no CA on the validated path names
+   another centre. Without it any trusted centre's key "verified" any centre's roster.
+   Certificates without the attribute (keys made before it existed, or a CA of elsewhere) are
+   ``unbound``: the roster is then not ``ok`` (exit 9, like an untrusted signer) — the
+   signature proves *a* trusted key signed, not that it was this centre's, and only a person
+   who reads the signer's name can tell; the message says so and how to make bound keys.
+   A certificate naming another centre is ``mismatch`` (exit 8: the file contradicts itself).
 
 What "modified" covers: every byte the signature's byte range covers; the zero padding after
 the CMS blob in ``/Contents`` (which validators ignore); the certificate copies inside the CMS
@@ -55,9 +66,10 @@ from proctoring.models import Evidence, Stage
 from proctoring.store import Store
 
 from .asn1names import refresh_oid_names
-from .errors import NotAPdf
+from .errors import InvalidRosterFacts, NotAPdf
+from .factcheck import parse_facts
 from .facts import canonical_bytes, collect_facts, content_hash
-from .keys import default_key_folder, default_trust_folder
+from .keys import CENTRE_ID_PREFIX, default_key_folder, default_trust_folder
 from .pdfmeta import read_embedded_facts
 
 MAX_DIFFERENCES = 50
@@ -75,9 +87,17 @@ class ContentStatus(StrEnum):
     MATCH = "match"
     MISMATCH = "mismatch"
     NO_FACTS = "no_facts"  # not an examdesk roster (no embedded facts)
+    INVALID = "invalid"  # embedded facts no roster has: incomplete, not JSON, a Flate bomb
     NOT_IN_DATABASE = "not_in_database"  # the session is not in this machine's database
     UNCHECKED = "unchecked"  # no database to compare with
     ERROR = "error"  # the database could not give the facts (unreadable evidence, ...)
+
+
+class SignerBinding(StrEnum):
+    BOUND = "bound"  # the certificate (and its CA) were issued for the roster's centre
+    MISMATCH = "mismatch"  # they name another centre
+    UNBOUND = "unbound"  # they name no centre: which centre signed cannot be told
+    NOT_CHECKED = "not_checked"  # unsigned, or no centre in the facts to compare with
 
 
 @dataclass(frozen=True)
@@ -88,11 +108,12 @@ class SignerInfo:
     issuer: str
     serial: str
     sha256: str
+    centre_code: str | None = None  # the centre the certificate was issued for, if it says
 
     def to_dict(self) -> dict[str, Any]:
         return {"common_name": self.common_name, "organisation": self.organisation,
                 "subject": self.subject, "issuer": self.issuer, "serial": self.serial,
-                "sha256": self.sha256}
+                "sha256": self.sha256, "centre_code": self.centre_code}
 
 
 @dataclass(frozen=True)
@@ -116,16 +137,21 @@ class ContentCheck:
     stated_hash: str | None = None  # what the QR code / document information says
     session_id: uuid.UUID | None = None
     session_code: str | None = None
+    centre_code: str | None = None  # the centre the facts say printed the roster
     database_hash: str | None = None
     differences: tuple[Difference, ...] = ()
     unchecked_evidence: int = 0  # deleted on retention since printing: embedded hash used
     detail: str = ""
+    problem: str | None = None  # INVALID: the message key saying what is wrong, in words
+    problem_context: dict[str, Any] = field(default_factory=dict)  # the values it shows
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status.value, "content_hash": self.content_hash,
                 "stated_hash": self.stated_hash,
                 "session_id": str(self.session_id) if self.session_id else None,
-                "session_code": self.session_code, "database_hash": self.database_hash,
+                "session_code": self.session_code, "centre_code": self.centre_code,
+                "problem": self.problem, "problem_context": self.problem_context,
+                "database_hash": self.database_hash,
                 "differences": [d.to_dict() for d in self.differences],
                 "unchecked_evidence": self.unchecked_evidence, "detail": self.detail}
 
@@ -143,6 +169,7 @@ class RosterVerification:
     trust_problem: str | None = None
     detail: str = ""
     modification_level: str | None = None
+    binding: SignerBinding = SignerBinding.NOT_CHECKED
 
     @property
     def signed(self) -> bool:
@@ -154,16 +181,19 @@ class RosterVerification:
 
     @property
     def ok(self) -> bool:
-        """Signed, valid, unmodified, trusted, and not contradicted by the database."""
+        """Signed, valid, unmodified, trusted, by a key bound to the roster's centre, and not
+        contradicted by the database."""
         return (self.signed and self.valid and not self.modified and self.trusted
+                and self.binding is SignerBinding.BOUND
                 and self.content.status not in (ContentStatus.MISMATCH, ContentStatus.NO_FACTS,
-                                                ContentStatus.ERROR))
+                                                ContentStatus.INVALID, ContentStatus.ERROR))
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "ok": self.ok, "signed": self.signed, "valid": self.valid,
                 "modified": self.modified, "integrity": self.integrity.value,
                 "modification_level": self.modification_level,
                 "trusted": self.trusted, "trust_problem": self.trust_problem,
+                "binding": self.binding.value,
                 "signer": self.signer.to_dict() if self.signer else None,
                 "signing_time": self.signing_time.isoformat() if self.signing_time else None,
                 "signatures": self.signatures, "content": self.content.to_dict(),
@@ -261,12 +291,48 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         integrity = Integrity.INTACT
     level = status.modification_level
     problem = status.trust_problem_indic
+    content = _content_at(reader, sig.signed_revision, store)
+    path_cas = ([] if status.validation_path is None
+                else [c for c in status.validation_path.iter_certs(include_root=True)
+                      if c.sha256 != status.signing_cert.sha256])
     return RosterVerification(
         path, integrity, bool(status.intact and status.valid), bool(status.trusted),
-        _signer(status.signing_cert), status.signer_reported_dt, len(signatures),
-        _content_at(reader, sig.signed_revision, store),
+        _signer(status.signing_cert), status.signer_reported_dt, len(signatures), content,
         trust_problem=str(getattr(problem, "name", problem)) if problem is not None else None,
-        detail=detail, modification_level=level.name if level is not None else None)
+        detail=detail, modification_level=level.name if level is not None else None,
+        binding=signer_binding(status.signing_cert, path_cas, content.centre_code))
+
+
+def centre_codes(cert: asn1_x509.Certificate) -> set[str]:
+    """The centres a certificate was issued for (organizationIdentifier ``examdesk:<code>``)."""
+    codes = set()
+    for rdn in cert.subject.chosen:
+        for attribute in rdn:
+            if attribute["type"].native != "organization_identifier":
+                continue
+            value = attribute["value"].native
+            if isinstance(value, str) and value.startswith(CENTRE_ID_PREFIX):
+                codes.add(value[len(CENTRE_ID_PREFIX):])
+    return codes
+
+
+def signer_binding(signer: asn1_x509.Certificate, authorities: Sequence[asn1_x509.Certificate],
+                   centre: str | None) -> SignerBinding:
+    """Was ``signer`` issued for ``centre``? ``authorities``: the CAs of its validated path.
+
+    Bound only when the signer *and* every CA name this centre (and nothing else): a CA
+    naming its centre cannot lend its trust to a signer claiming another one, and a CA
+    naming none (made before the attribute existed) binds nothing, since its holder could
+    issue a signer for any centre.
+    """
+    if centre is None:
+        return SignerBinding.NOT_CHECKED
+    named = [centre_codes(signer), *(centre_codes(ca) for ca in authorities)]
+    if any(code != centre for codes in named for code in codes):
+        return SignerBinding.MISMATCH
+    if not all(named):
+        return SignerBinding.UNBOUND
+    return SignerBinding.BOUND
 
 
 def _certificates_intact(signed_data: Any, roots: TrustRoots) -> bool:
@@ -314,10 +380,12 @@ def _reported_time(sig: Any) -> datetime | None:
 
 def _signer(cert: asn1_x509.Certificate) -> SignerInfo:
     subject = cert.subject.native
+    codes = sorted(centre_codes(cert))
     return SignerInfo(str(subject.get("common_name", "")),
                       str(subject.get("organization_name", "")),
                       cert.subject.human_friendly, cert.issuer.human_friendly,
-                      format(cert.serial_number, "x"), cert.sha256.hex())
+                      format(cert.serial_number, "x"), cert.sha256.hex(),
+                      ", ".join(codes) or None)
 
 
 def _content_at(reader: PdfFileReader, revision: int, store: Store | None) -> ContentCheck:
@@ -331,6 +399,9 @@ def _content_at(reader: PdfFileReader, revision: int, store: Store | None) -> Co
 def _content(handler: PdfHandler, store: Store | None) -> ContentCheck:
     try:
         embedded = read_embedded_facts(handler)
+    except InvalidRosterFacts as exc:  # a Flate bomb, a filter we never write
+        return ContentCheck(ContentStatus.INVALID, detail=exc.detail, problem=exc.key,
+                            problem_context=dict(exc.context))
     except Exception as exc:  # a damaged name tree or stream: no facts we can rely on
         return ContentCheck(ContentStatus.NO_FACTS, detail=f"{type(exc).__name__}: {exc}")
     if embedded.canonical is None:
@@ -341,13 +412,15 @@ def _content(handler: PdfHandler, store: Store | None) -> ContentCheck:
         return _replace(base, status=ContentStatus.MISMATCH,
                         detail="the embedded facts do not hash to the value the QR code shows")
     try:
-        document = json.loads(embedded.canonical)
-        session_id = uuid.UUID(document["session"]["id"])
-        code = str(document["session"]["code"])
-        stages = [Stage(s["stage"]) for s in document["sections"] if s["stage"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        return _replace(base, status=ContentStatus.NO_FACTS, detail=str(exc))
-    base = _replace(base, session_id=session_id, session_code=code)
+        document = parse_facts(embedded.canonical)
+    except InvalidRosterFacts as exc:  # hashed right, but no roster's facts: say it in words
+        return _replace(base, status=ContentStatus.INVALID, detail=exc.detail, problem=exc.key,
+                        problem_context=dict(exc.context))
+    session_id = uuid.UUID(document["session"]["id"])
+    code = str(document["session"]["code"])
+    stages = [Stage(s["stage"]) for s in document["sections"] if s["stage"]]
+    base = _replace(base, session_id=session_id, session_code=code,
+                    centre_code=document["centre"]["code"])
     if store is None:
         return base
     try:

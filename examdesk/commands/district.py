@@ -143,6 +143,9 @@ def screen_cmd(
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
-        print(Catalog.load().text("district.screened", lang, screened=result.screened,
-                                  stored=result.faces_stored, incidents=len(result.incidents),
-                                  seconds=f"{result.match_seconds:.1f}"))
+        catalog = Catalog.load()
+        print(catalog.text("district.screened", lang, screened=result.screened,
+                           stored=result.faces_stored, incidents=len(result.incidents),
+                           seconds=f"{result.match_seconds:.1f}"))
+        if result.unscreenable:
+            print(catalog.text("district.unscreenable", lang, n=len(result.unscreenable)))

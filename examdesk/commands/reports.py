@@ -10,8 +10,8 @@ the helpers here (password input, errors → exit status) are shared with `keys`
 | 3 | the database, the signing key file or the font cannot be opened |
 | 4 | no such session |
 | 7 | the output cannot be written (or key files exist) |
-| 8 | `verify`: the signature is broken, the file was modified, or it contradicts the database |
-| 9 | `verify`: not tampered, but unsigned or signed by a certificate we do not trust |
+| 8 | `verify`: broken, modified, contradicts the database, invalid data, other centre's key |
+| 9 | `verify`: not tampered, but unsigned, or its certificate is untrusted or names no centre |
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ REPORT_EXIT_CODES: list[tuple[type[errors.ReportsError], int]] = [
     (errors.InvalidPeriod, 2),
     (errors.NotAPdf, 2),
     (errors.NoSignatureField, 2),
+    (errors.IssuerOfAnotherCentre, 2),
     (errors.SigningKeyUnreadable, 3),
     (errors.FontMissing, 3),
     (errors.KeyFilesExist, EXIT_OUTPUT),
@@ -171,10 +172,12 @@ def print_cmd(
 
 
 def verify_exit(result: RosterVerification) -> int:
-    from reports.verify import ContentStatus
+    from reports.verify import ContentStatus, SignerBinding
 
+    # Invalid facts: a roster examdesk made never has them, so the file was forged or damaged.
     if result.modified or (result.signed and not result.valid) \
-            or result.content.status is ContentStatus.MISMATCH:
+            or result.content.status in (ContentStatus.MISMATCH, ContentStatus.INVALID) \
+            or result.binding is SignerBinding.MISMATCH:
         return EXIT_TAMPERED
     if not result.ok:
         return EXIT_UNTRUSTED
@@ -243,7 +246,7 @@ def verify_cmd(
 
 
 def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str]:
-    from reports.verify import Integrity
+    from reports.verify import Integrity, SignerBinding
 
     def t(key: str, **ctx: Any) -> str:
         return catalog.text(key, lang, **ctx)
@@ -260,9 +263,13 @@ def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str
     if r.signed:
         lines.append(t("verify.trusted") if r.trusted
                      else t("verify.untrusted", problem=r.trust_problem or "—"))
+    if r.binding is not SignerBinding.NOT_CHECKED:
+        lines.append(t(f"verify.binding.{r.binding.value}", centre=r.content.centre_code,
+                       signer_centre=r.signer.centre_code if r.signer else "—"))
     c = r.content
+    reason = t(c.problem, **c.problem_context) if c.problem else ""
     lines.append(t(f"verify.content.{c.status.value}", session=c.session_code or "—",
-                   n=len(c.differences), detail=c.detail))
+                   n=len(c.differences), detail=c.detail, reason=reason))
     for d in c.differences[:10]:
         lines.append(t("verify.difference", position=d.position or "—",
                        id=d.id_number or "—", field=d.field, pdf=d.pdf, db=d.database))

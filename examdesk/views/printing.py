@@ -15,6 +15,7 @@ import customtkinter as ctk
 from PIL import Image
 
 from examdesk.commands.reports import quiet_pyhanko, verify_lines
+from examdesk.paths import file_stem
 from reports.verify import RosterVerification
 
 from .base import View
@@ -156,7 +157,8 @@ class PrintView(View):
     def shown(self) -> None:
         services, session = self.services, self.app.session
         if services is not None and session is not None and not self.out_entry.get():
-            _set(self.out_entry, str(services.places.rosters / f"{session.code}.pdf"))
+            name = f"{file_stem(session.code, 'roster')}.pdf"  # a code may hold "/"
+            _set(self.out_entry, str(services.places.rosters / name))
         if services is not None and services.demo is not None and not self.p12_entry.get():
             # The demo's own certificate: the password protects nothing real.
             _set(self.p12_entry, str(services.demo.signer_p12))

@@ -562,11 +562,14 @@ class ReviewView(View):
         def done(result: ScreenResult) -> None:
             self.last_screen = result
             self._buttons()
-            self._say(self.t("office.screened", screened=result.screened,
-                             stored=result.faces_stored, opened=len(result.incidents),
-                             known=result.known,
-                             seconds=_decimal(result.load_seconds + result.match_seconds,
-                                              self.t.lang)))
+            said = self.t("office.screened", screened=result.screened,
+                          stored=result.faces_stored, opened=len(result.incidents),
+                          known=result.known,
+                          seconds=_decimal(result.load_seconds + result.match_seconds,
+                                           self.t.lang))
+            if result.unscreenable:
+                said += " " + self.t("district.unscreenable", n=len(result.unscreenable))
+            self._say(said)
             self.reload()
 
         actor = operator.actor

@@ -7,7 +7,7 @@ import csv
 import io
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -124,6 +124,21 @@ def test_csv_for_the_office(scenario: Scenario) -> None:
     assert absence["duration_s"] == "95" and absence["evidence_ids"]
     proxy = next(r for r in rows if r["category"] == "proxy")
     assert len(proxy["id_numbers"].split()) == 2
+
+
+def test_csv_cells_from_outside_cannot_be_formulas(scenario: Scenario) -> None:
+    # Names come from a centre's roster file, reasons and notes from a desk: all text from
+    # outside. The office opens this CSV in Excel, where "=..." would run.
+    override = next(f for f in scenario.data.findings if f.category is Category.OVERRIDE)
+    hostile = replace(override, full_name='=HYPERLINK("http://evil.example","Xem")',
+                      reviewer_notes="+1+cmd|' /C calc'!A0", session_title="@SUM(A1)",
+                      details={**override.details, "reason": "-2+3"})
+    raw = fraud_csv(replace(scenario.data, findings=(hostile,)))
+    row = next(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert row["full_name"] == "'" + hostile.full_name
+    assert row["reviewer_notes"] == "'+1+cmd|' /C calc'!A0"
+    assert row["session_title"] == "'@SUM(A1)" and row["override_reason"] == "'-2+3"
+    assert row["duration_s"] in ("", str(int(row["duration_s"] or 0)))  # numbers unmarked
 
 
 def test_an_empty_period_says_so(scenario: Scenario, tmp_path: Path, en: Words) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from examdesk.i18n import Catalog
 from proctoring.models import IncidentKind, Severity, Stage
 from reports import errors
-from reports.incidents import Category
+from reports.incidents import CATEGORY_OF, Category
 from reports.layout import FACE_OUTCOMES, STATUSES, VERDICTS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,6 +51,10 @@ def test_every_computed_key_exists() -> None:
         [f"verify.integrity.{s}" for s in ("intact", "changed", "appended", "unreadable",
                                            "unsigned")] + \
         [f"verify.content.{s}" for s in ("match", "mismatch", "no_facts", "not_in_database",
-                                         "unchecked", "error")]
+                                         "unchecked", "error", "invalid")] + \
+        [f"verify.binding.{s}" for s in ("bound", "mismatch", "unbound")]
     assert all(_complete(catalog, k) for k in keys), [k for k in keys if not _complete(catalog, k)]
-    assert len(IncidentKind) == len(Category)  # every incident kind has a report category
+    # Every incident kind has a report category (FACE_UNSCREENABLE shares OTHER's, so the
+    # mapping is checked rather than the two enums' lengths).
+    assert set(CATEGORY_OF) == set(IncidentKind)
+    assert set(CATEGORY_OF.values()) == set(Category)

@@ -12,6 +12,7 @@ from datetime import date
 import numpy as np
 import sqlalchemy as sa
 
+from examdesk.i18n import Catalog
 from proctoring.models import CheckIn, IncidentKind, IncidentStatus, Severity
 from proctoring.proxy_search import pair_incident_id, screen_district, screen_faces
 from proctoring.review import IncidentQuery, decide, incident_file, list_incidents
@@ -164,3 +165,59 @@ def test_a_centre_cannot_hide_its_own_proxy_case_by_taking_the_incident_id(
         assert row.incident.id != squat and set(row.checkin_ids) == {a.id, b.id}
         assert row.incident.details["pair_id_taken_by"] == "HN01"
         assert screen_district(office, actor="office:screen").incidents == ()
+
+
+def _spoil_embedding(store: Store, checkin_id: object, *, reseal: bytes | None) -> object:
+    """The centre's insider, with its own key: the embedding of one check-in re-sealed as
+    bytes that are no embedding (``reseal``), or its ciphertext flipped (None). Returns the
+    evidence id."""
+    from proctoring.models import Evidence, EvidenceBlob, EvidenceKind
+
+    with store.write() as tx:
+        ev = tx.exec(sa.select(Evidence).where(Evidence.checkin_id == checkin_id)
+                     .where(Evidence.kind == EvidenceKind.LIVE_EMBEDDING)).scalar_one()
+        blob = tx.get(EvidenceBlob, ev.id)
+        assert blob is not None
+        if reseal is None:
+            blob.ciphertext = bytes([blob.ciphertext[0] ^ 1]) + blob.ciphertext[1:]
+        else:
+            sealed = store.data_key.seal(reseal, row_id=ev.id, kind=ev.kind.value)
+            blob.nonce, blob.ciphertext = sealed.nonce, sealed.ciphertext
+        tx.add(blob)
+        return ev.id
+
+
+def test_one_bad_stored_face_does_not_stop_the_screen(
+        district: DistrictEnv, centres: dict[str, Store],
+        real_faces: dict[str, np.ndarray]) -> None:
+    hn, hp = centres["HN01"], centres["HP02"]
+    at_hn = _sit(hn, "S1", [(person(1), PROXY_A), (person(2), "person01/img26.jpg"),
+                            (person(8), "person02/img1.jpg")], real_faces)
+    at_hp = _sit(hp, "S1", [(person(3), PROXY_B)], real_faces)
+    malformed = _spoil_embedding(hn, at_hn["person01/img26.jpg"].id, reseal=b"\x00" * 100)
+    unreadable = _spoil_embedding(hn, at_hn["person02/img1.jpg"].id, reseal=None)
+    for code, store in centres.items():
+        assert sync_once(store, district.centre_urls[code]).ok
+
+    with district.office() as office:
+        first = screen_district(office, actor="office:screen")
+        # The proxy pair is still found: the two bad rows were left out, not fatal.
+        assert first.incidents == (pair_incident_id(at_hn[PROXY_A].id, at_hp[PROXY_B].id),)
+        assert {(u.evidence_id, u.reason) for u in first.unscreenable} == {
+            (malformed, "malformed"), (unreadable, "unreadable")}
+        assert first.screened == 2 and first.faces_new == 2  # the bad two are not "screened"
+        flagged = list_incidents(office, IncidentQuery(kind=IncidentKind.FACE_UNSCREENABLE))
+        assert {r.incident.details["evidence_id"] for r in flagged} == {str(malformed),
+                                                                       str(unreadable)}
+        assert set(first.unscreenable_incidents) == {r.incident.id for r in flagged}
+        words = {r.incident.message_key: Catalog.load().text(
+            r.incident.message_key, "en", **r.incident.details) for r in flagged}
+        assert words["incident.face_malformed"].startswith(
+            f"The stored face data of candidate {person(2)[0]} (centre HN01) is damaged")
+        assert person(8)[0] in words["incident.face_unreadable"]
+        assert all(r.incident.severity is Severity.HIGH for r in flagged)
+
+        # Screening again tries the two again, and opens nothing twice.
+        again = screen_district(office, actor="office:screen")
+        assert again.incidents == () and again.unscreenable_incidents == ()
+        assert len(again.unscreenable) == 2 and again.screened == 0
