@@ -231,7 +231,8 @@ def read_card(
             except MalformedData:
                 infos = None
         t0, n0 = time.perf_counter(), stats.apdus
-        active = active_authentication(channel, raw.get("DG15"), infos, rng=rng)
+        active = active_authentication(channel, raw.get("DG15"), infos, rng=rng,
+                                       extended=reader.sizer.extended)
         timings["AA"] = time.perf_counter() - t0
         apdu_counts["AA"] = stats.apdus - n0
 

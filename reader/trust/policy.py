@@ -39,11 +39,13 @@ FINDINGS: dict[str, tuple[Verdict, str]] = {
     "active.not_supported": (Verdict.SUSPICIOUS, "verdict.active_missing"),
     "active.error": (Verdict.SUSPICIOUS, "verdict.check_error"),
     "active.not_run": (Verdict.SUSPICIOUS, "verdict.active_not_run"),
+    "active.unchecked": (Verdict.SUSPICIOUS, "verdict.active_unchecked"),
     "chip.passed": (Verdict.TRUSTED, "verdict.chip_passed"),
     "chip.failed": (Verdict.FORGED, "verdict.cloned"),
     "chip.not_supported": (Verdict.SUSPICIOUS, "verdict.chip_missing"),
     "chip.error": (Verdict.SUSPICIOUS, "verdict.check_error"),
     "chip.not_run": (Verdict.SUSPICIOUS, "verdict.chip_not_run"),
+    "chip.unchecked": (Verdict.SUSPICIOUS, "verdict.chip_unchecked"),
     "card.expired": (Verdict.SUSPICIOUS, "verdict.expired"),
     "data.inconsistent": (Verdict.SUSPICIOUS, "verdict.inconsistent"),
 }
@@ -133,7 +135,8 @@ class Policy:
         for prefix, result in (("active", active), ("chip", chip)):
             status = {CheckStatus.PASSED: "passed", CheckStatus.FAILED: "failed",
                       CheckStatus.NOT_SUPPORTED: "not_supported", CheckStatus.ERROR: "error",
-                      CheckStatus.NOT_RUN: "not_run"}[result.status]
+                      CheckStatus.NOT_RUN: "not_run",
+                      CheckStatus.UNCHECKED: "unchecked"}[result.status]
             findings.append(self.finding(f"{prefix}.{status}", result.detail))
         if expired:
             findings.append(self.finding("card.expired"))

@@ -181,15 +181,43 @@ def test_6282_at_the_end_of_a_file_and_6b00_beyond_it(make_card) -> None:
 
 
 def test_oversize_response_is_a_protected_6700_and_the_session_survives(make_card) -> None:
-    card = make_card()
+    # Issue 11, item 8: only the strict profile (pham-thi-hong) still refuses this; real CCCDs
+    # and the other profiles send the 283 bytes (next test).
+    card = make_card("pham-thi-hong")
     terminal = bac(card)
     terminal.select(DG2)
-    # 256 bytes need a 283-byte protected answer: too long for a short APDU.
+    # 256 bytes need a 283-byte protected answer: too long for a short APDU on a strict chip.
     answer = terminal.sm(0xB0, 0, 0, le=256)
     assert answer.sw == 0x6700 and answer.data == b""
     assert card.sm_session is not None
     answer = terminal.sm(0xB0, 0, 0, le=0xE7)  # 231 bytes: the most a short answer can hold
     assert answer.sw == 0x9000 and answer.data == card.files["DG2"][:0xE7]
+
+
+@pytest.mark.parametrize("le", [0, 0xE8, 0xFF])
+def test_short_le_00_under_sm_gets_the_whole_protected_answer_like_a_real_cccd(
+        make_card, le: int) -> None:
+    """Issue 11, item 8: readers written against real CCCDs send Le=00 (or a plain Le of 232
+    and more under 3DES) and take the ~283-byte protected answer; the card answered 6700."""
+    card = make_card()
+    terminal = bac(card)
+    terminal.select(DG2)
+    answer = terminal.sm(0xB0, 0, 0, le=le)
+    want = le or 256
+    assert answer.sw == 0x9000 and answer.data == card.files["DG2"][:want]
+    assert card.sm_session is not None
+
+
+def test_select_mf_follows_the_profile(make_card, profiles, built) -> None:
+    card = make_card()
+    assert card.chip.select_mf == "refused"  # as real CCCDs: research notes §1
+    profile = profiles["nguyen-van-an"]
+    profile = dataclasses.replace(profile, chip=dataclasses.replace(profile.chip, select_mf="iso"))
+    iso = VirtualCccd(profile, lds=built["nguyen-van-an"])
+    terminal = Terminal(iso)
+    assert terminal.send("00A4000C023F00").sw == 0x9000
+    assert terminal.send("00A4000C").sw == 0x9000
+    assert terminal.send("00A4020C02011C").sw == 0x9000  # EF.CardAccess, still plain
 
 
 def test_small_io_buffer_refuses_long_extended_answers(make_card) -> None:
