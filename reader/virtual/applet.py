@@ -85,8 +85,10 @@ class EmrtdApplet:
         chip: ChipSettings | None = None,
         faults: Faults | None = None,
         rng: Callable[[int], bytes] = os.urandom,
+        refused: frozenset[str] = frozenset(),
     ) -> None:
         self.files = dict(files)
+        self.refused = refused  # files answered 6982 whatever the access rights (an attack)
         self.chip = chip or ChipSettings()
         self.keys = keys or ChipKeys(None, None)
         self.faults = faults or Faults()
@@ -328,6 +330,8 @@ class EmrtdApplet:
         if ef is None or (ef.access is not Access.EAC and ef.name not in self.files):
             return None, SW.NOT_FOUND
         if ef.access is Access.EAC or (ef.access is Access.BAC and not secured):
+            return None, SW.SECURITY_NOT_SATISFIED
+        if ef.name in self.refused:
             return None, SW.SECURITY_NOT_SATISFIED
         return ef, SW.OK
 
@@ -580,6 +584,7 @@ class VirtualCccd(EmrtdApplet):
             chip=profile.chip,
             faults=faults,
             rng=rng,
+            refused=self.lds.refused,
         )
 
     def access_data(self) -> dict[str, Any]:

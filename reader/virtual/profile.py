@@ -32,6 +32,13 @@ ATTACK_KINDS = (
     "portrait-swapped",  # DG2 replaced after the SOD was signed: a hash mismatch
     "unknown-signer",  # re-signed by a document signer under another CSCA
     "clone",  # the genuine files in a chip without the genuine AA/CA private keys
+    # Clones that hide their keys' files to dodge CA and AA (issue 11, item 2): EF.COM without
+    # DG14 and DG15 (EF.COM is not signed); DG14 and DG15 absent from the chip as well (6A82);
+    # DG14 and DG15 present but refused (6982). EF.SOD still hashes both.
+    "clone-com-stripped",
+    "clone-groups-hidden",
+    "clone-groups-refused",
+    "com-lists-unsigned",  # genuine, but EF.COM (unsigned) lists DG11, which EF.SOD does not hash
     "expired-card",  # genuine and properly signed, but past its expiry date
     "signer-outside-validity",  # the DS certificate's validity excludes the signing time
 )
@@ -200,6 +207,7 @@ def _birthday(d: date, year: int) -> date:
 
 
 ATTACK_PREFIX = "attack-"
+CLONE_KINDS = ("clone", "clone-com-stripped", "clone-groups-hidden", "clone-groups-refused")
 
 
 def list_profiles(*, attacks: bool = True) -> list[str]:
