@@ -270,7 +270,8 @@ def read_card(
                 infos = None
         t0, n0 = time.perf_counter(), stats.apdus
         active = active_authentication(channel, raw.get("DG15"), infos, rng=rng,
-                                       extended=reader.sizer.extended)
+                                       extended=reader.sizer.extended,
+                                       part=reader.sizer.good or None)
         timings["AA"] = time.perf_counter() - t0
         apdu_counts["AA"] = stats.apdus - n0
 

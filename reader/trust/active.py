@@ -140,15 +140,18 @@ def active_authentication(
     *,
     rng: Callable[[int], bytes] = os.urandom,
     extended: bool | None = None,
+    part: int | None = None,
 ) -> AuthResult:
     """Challenge the chip and check its signature with the DG15 key.
 
     ``extended`` is what is known of extended length on this card and reader (the ATR, or what
-    reading the files taught): ``False`` means never ask for an extended answer.
+    reading the files taught): ``False`` means never ask for an extended answer. ``part`` is the
+    largest answer known to pass (what reading the files taught).
 
     The answer is asked for short first (Le=00): real CCCDs send even a 2048-bit RSA signature,
     ~283 protected bytes, to that. When the chip or the reader refuses it for its length (6700,
-    6Cxx, a reader limit), an extended answer is asked for where extended length may work. A
+    6Cxx, a reader limit), an extended answer is asked for where extended length may work, then
+    the answer in parts of ``part`` bytes (61xx and GET RESPONSE, ISO 7816-4 §5.3.4). A
     length or transport refusal says nothing about cloning, so when no answer fits the result is
     UNCHECKED ("could not check"), never FAILED (issue 11, item 2b).
     """
@@ -159,11 +162,15 @@ def active_authentication(
     except MalformedData as exc:
         return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", exc.detail)
     challenge = rng(8)
-    tries = [False] if extended is False else [False, True]
+    tries: list[tuple[bool, int | None]] = [(False, None)]
+    if extended is not False:
+        tries.append((True, None))
+    if part is not None and part < 256:
+        tries.append((False, part))
     refusals: list[str] = []
     resp = None
-    for long_answer in tries:
-        form = "extended" if long_answer else "short"
+    for long_answer, chunk in tries:
+        form = "extended" if long_answer else f"in parts of {chunk}" if chunk else "short"
         if channel.sm is not None and channel.sm.broken:
             try:
                 channel.recover()  # the last try closed the session
@@ -173,7 +180,7 @@ def active_authentication(
                 refusals.append(f"re-opening the card failed: {exc.detail}")
                 break
         try:
-            answer = channel.send(_internal_authenticate(challenge, long_answer))
+            answer = channel.send(_internal_authenticate(challenge, long_answer), part=chunk)
         except (CardRemoved, PcscUnavailable):
             raise  # the card or the reader went away: not a verdict on the chip
         except TransportError as exc:

@@ -51,7 +51,16 @@ def store() -> TrustStore:
     return TrustStore.from_files({"csca.pem": test_csca_pem()})
 
 
+# pham-thi-hong is the strict chip (no answer over 256 bytes to a short command, no 61xx); the
+# same chip as real CCCDs behave is swept too: RSA-2048 signatures are the longest answers.
+REAL_RSA = "pham-thi-hong+real"
+VARIANTS = {REAL_RSA: ("pham-thi-hong", {"strict_short_response": False,
+                                         "response_chaining": True})}
+
+
 def card(name: str, **chip: Any) -> VirtualCccd:
+    name, extra = VARIANTS.get(name, (name, {}))
+    chip = {**extra, **chip}
     profile = load_profile(name)
     if chip:
         profile = dataclasses.replace(profile, chip=dataclasses.replace(profile.chip, **chip))
@@ -78,7 +87,7 @@ def check(name: str, c: VirtualCccd, transport: LoopbackTransport) -> None:
 
 
 @pytest.mark.parametrize("limit", LIMITS)
-@pytest.mark.parametrize("name", [*GENUINE, *CLONES])
+@pytest.mark.parametrize("name", [*GENUINE, REAL_RSA, *CLONES])
 @pytest.mark.parametrize("extended", [True, False], ids=["extended", "short"])
 def test_chip_buffer(name: str, limit: int, extended: bool) -> None:
     c = card(name, max_response=min(limit, 65533), extended_length=extended,
@@ -87,7 +96,7 @@ def test_chip_buffer(name: str, limit: int, extended: bool) -> None:
 
 
 @pytest.mark.parametrize("limit", LIMITS)
-@pytest.mark.parametrize("name", [*GENUINE, *CLONES])
+@pytest.mark.parametrize("name", [*GENUINE, REAL_RSA, *CLONES])
 def test_reader_limit(name: str, limit: int) -> None:
     c = card(name)
     check(name, c, LoopbackTransport(c, max_response=limit + 2))  # + SW
@@ -116,3 +125,23 @@ def test_a_signature_no_answer_can_carry_is_could_not_check() -> None:
     trust = assess(result, store(), Policy(), today=TODAY).verdict
     assert trust.verdict is Verdict.SUSPICIOUS
     assert [f.name for f in trust.reasons] == ["active.unchecked"]
+
+
+def test_rsa_2048_on_a_real_card_is_one_short_exchange() -> None:
+    """Real CCCDs answer INTERNAL AUTHENTICATE with Le=00 with the whole ~283-byte protected
+    signature (issue 11, item 8): no extended APDU, no second try."""
+    c = card(REAL_RSA, extended_length=False, advertise_extended=False)
+    result = read_card(LoopbackTransport(c), [Can(c.access_data()["can"])],
+                       files=("DG1", "EF.SOD"))
+    assert result.active.status is CheckStatus.PASSED and "RSA-2048" in result.active.algorithm
+    assert result.stats.file_apdus["AA"] == 1
+
+
+def test_rsa_2048_through_a_short_only_reader_comes_in_parts() -> None:
+    """A CCID reader without extended APDUs carries 256 bytes + SW: the reader asks for the
+    signature in parts (short Le, then GET RESPONSE) instead of calling the chip a clone."""
+    c = card(REAL_RSA)
+    result = read_card(LoopbackTransport(c, max_command=261, max_response=258),
+                       [Can(c.access_data()["can"])], files=("DG1", "EF.SOD"))
+    assert result.active.status is CheckStatus.PASSED
+    assert assess(result, store(), Policy(), today=TODAY).verdict.verdict is Verdict.TRUSTED
