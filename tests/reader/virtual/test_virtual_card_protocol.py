@@ -208,6 +208,50 @@ def test_short_le_00_under_sm_gets_the_whole_protected_answer_like_a_real_cccd(
     assert card.sm_session is not None
 
 
+@pytest.mark.parametrize("name", ["nguyen-van-an", "le-hoang-minh"])  # DG2 < 32 KiB
+def test_a_reader_written_for_real_cccds_reads_every_file_with_le_00(make_card,
+                                                                      name: str) -> None:
+    """Issue 11, item 8: as khoa288/id-chip-reader does on real cards, BAC then 256 plain bytes
+    per protected READ BINARY (DO'97' = 00), each answer up to ~283 bytes."""
+    card = make_card(name)
+    terminal = bac(card)
+    for fid, file in ((EF_SOD, "EF.SOD"), (DG2, "DG2"), (DG13, "DG13")):
+        assert terminal.read_file(fid, chunk=0) == card.files[file], (name, file)
+
+
+def test_rsa_2048_signature_to_le_00_like_a_real_cccd(profiles, built) -> None:
+    profile = profiles["pham-thi-hong"]
+    real = dataclasses.replace(profile.chip, strict_short_response=False)
+    card = VirtualCccd(dataclasses.replace(profile, chip=real), lds=built["pham-thi-hong"])
+    terminal = bac(card)
+    answer = terminal.internal_authenticate(bytes(8))  # short, Le=00
+    assert answer.sw == 0x9000 and len(answer.data) == 256
+
+
+def test_an_authentication_answer_too_long_for_the_buffer_comes_in_parts(
+        profiles, built) -> None:
+    """ISO 7816-4 §5.3.4: 61xx, then GET RESPONSE (plain, and it keeps secure messaging)."""
+    profile = profiles["pham-thi-hong"]
+    chip = dataclasses.replace(profile.chip, strict_short_response=False,
+                               response_chaining=True, max_response=100)
+    card = VirtualCccd(dataclasses.replace(profile, chip=chip), lds=built["pham-thi-hong"])
+    terminal = bac(card)
+    protected = terminal.protect(0x88, 0, 0, bytes(8), le=0)
+    answer = split(card.process(protected))
+    assert answer.sw >> 8 == 0x61 and len(answer.data) == 100
+    body = answer.data
+    while answer.sw >> 8 == 0x61:
+        answer = split(card.process(bytes([0, 0xC0, 0, 0, answer.sw & 0xFF])))
+        assert len(answer.data) <= 100
+        body += answer.data
+    assert answer.sw == 0x9000 and card.sm_session is not None
+    whole = type(answer)(body, 0x9000, body + b"\x90\x00")
+    assert len(terminal.unprotect(whole).data) == 256
+    # A strict chip refuses instead.
+    strict = VirtualCccd(profile, lds=built["pham-thi-hong"])
+    assert bac(strict).internal_authenticate(bytes(8)).sw == 0x6700
+
+
 def test_select_mf_follows_the_profile(make_card, profiles, built) -> None:
     card = make_card()
     assert card.chip.select_mf == "refused"  # as real CCCDs: research notes §1
