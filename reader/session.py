@@ -219,7 +219,7 @@ def read_card(
                 chip = AuthResult(CheckStatus.ERROR, "trust.ca_key_unusable", exc.detail)
             if infos is not None:
                 t0, n0 = time.perf_counter(), stats.apdus
-                chip = chip_authentication(channel, infos)
+                chip = chip_authentication(channel, infos, proven=reader.sizer.good)
                 timings["CA"] = time.perf_counter() - t0
                 apdu_counts["CA"] = stats.apdus - n0
                 if chip.passed:
@@ -271,7 +271,8 @@ def read_card(
         t0, n0 = time.perf_counter(), stats.apdus
         active = active_authentication(channel, raw.get("DG15"), infos, rng=rng,
                                        extended=reader.sizer.extended,
-                                       part=reader.sizer.good or None)
+                                       part=reader.sizer.good or None,
+                                       proven=reader.sizer.good)
         timings["AA"] = time.perf_counter() - t0
         apdu_counts["AA"] = stats.apdus - n0
 

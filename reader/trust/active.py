@@ -28,7 +28,7 @@ from ..errors import (
 )
 from ..files import Channel
 from ..security_infos import SecurityInfos
-from ..sm import UnprotectedResponse
+from ..sm import UnprotectedResponse, wrapped_response_size
 from .results import AuthResult, CheckStatus
 from .signatures import UnsupportedAlgorithm, load_public_key
 
@@ -124,6 +124,15 @@ def verify_active_authentication(
     return AuthResult(CheckStatus.PASSED, "", "", algorithm)
 
 
+def _signature_size(public_key_der: bytes) -> int:
+    try:
+        key = load_public_key(public_key_der)
+    except (MalformedData, UnsupportedAlgorithm):
+        return 0
+    byte_len = (key.bits + 7) // 8
+    return byte_len if key.algorithm == "RSA" else 2 * byte_len
+
+
 def _internal_authenticate(challenge: bytes, long_answer: bool) -> CommandApdu:
     return CommandApdu(0x00, 0x88, 0x00, 0x00, challenge, 65536 if long_answer else 256,
                        long_answer)
@@ -141,12 +150,16 @@ def active_authentication(
     rng: Callable[[int], bytes] = os.urandom,
     extended: bool | None = None,
     part: int | None = None,
+    proven: int = 0,
 ) -> AuthResult:
     """Challenge the chip and check its signature with the DG15 key.
 
     ``extended`` is what is known of extended length on this card and reader (the ATR, or what
     reading the files taught): ``False`` means never ask for an extended answer. ``part`` is the
-    largest answer known to pass (what reading the files taught).
+    largest answer known to pass (what reading the files taught). ``proven`` is the largest
+    protected answer this chip has already sent: a chip that claims a short signature answer no
+    larger than that is too long for it is refusing, not short of room (a clone must not turn
+    FORGED into "could not check" that way).
 
     The answer is asked for short first (Le=00): real CCCDs send even a 2048-bit RSA signature,
     ~283 protected bytes, to that. When the chip or the reader refuses it for its length (6700,
@@ -162,6 +175,9 @@ def active_authentication(
     except MalformedData as exc:
         return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", exc.detail)
     challenge = rng(8)
+    needed = _signature_size(public_key)
+    if channel.sm is not None and needed:
+        needed = wrapped_response_size(needed, channel.sm.suite.block)
     tries: list[tuple[bool, int | None]] = [(False, None)]
     if extended is not False:
         tries.append((True, None))
@@ -201,6 +217,10 @@ def active_authentication(
             # A chip that announces DG15 but will not sign is not the chip that was issued.
             return AuthResult(CheckStatus.FAILED, "trust.aa_failed", f"card answered: {exc.detail}")
         if _is_length(answer.sw):
+            if not long_answer and not chunk and 0 < needed <= min(proven, 256):
+                return AuthResult(CheckStatus.FAILED, "trust.aa_failed",
+                                  f"the chip answered {answer.sw:04X} to a {needed}-byte "
+                                  f"answer, though it has sent {proven} bytes at once")
             refusals.append(f"{form}: chip answered {answer.sw:04X}")
             continue
         resp = answer

@@ -33,7 +33,7 @@ from ..security_infos import (
     SecurityInfos,
     encode_oid,
 )
-from ..sm import SecureMessaging, UnprotectedResponse
+from ..sm import SecureMessaging, UnprotectedResponse, wrapped_response_size
 from .results import AuthResult, CheckStatus
 from .signatures import UnsupportedAlgorithm, load_public_key
 
@@ -94,8 +94,13 @@ def _agree(chip_key: Any) -> tuple[bytes, bytes]:
     return pk, shared.x().to_bytes(size, "big")
 
 
-def chip_authentication(channel: Channel, infos: SecurityInfos | None) -> AuthResult:
+def chip_authentication(channel: Channel, infos: SecurityInfos | None, *,
+                        proven: int = 0) -> AuthResult:
     """Run CA and switch the channel to the new keys; confirm with one protected read.
+
+    ``proven`` is the largest protected answer this chip has already sent: a length refusal of
+    a smaller answer is a refusal, not a limit (a clone must not turn FORGED into "could not
+    check" that way).
 
     On FAILED the channel's secure messaging is gone: the caller re-opens the card
     (``channel.recover()``) to go on reading without the proof.
@@ -123,6 +128,12 @@ def chip_authentication(channel: Channel, infos: SecurityInfos | None) -> AuthRe
         # (issue 11, item 2b). The chip may have counted an exchange we did not see.
         if channel.sm is not None and not isinstance(exc, WrongLength):
             channel.sm.broken = True
+        # Its answer (7C 00, or nothing for MSE:Set KAT) is ~33 protected bytes at most.
+        needed = wrapped_response_size(2, channel.sm.suite.block) if channel.sm else 0
+        if isinstance(exc, WrongLength) and 0 < needed <= min(proven, 256):
+            return AuthResult(CheckStatus.FAILED, "trust.ca_failed",
+                              f"the chip answered {exc.sw:04X} to a {needed}-byte answer, "
+                              f"though it has sent {proven} bytes at once", algorithm)
         return AuthResult(CheckStatus.UNCHECKED, "trust.ca_unchecked",
                           f"the chip's answer did not fit: {exc.detail}", algorithm)
     except UnprotectedResponse as exc:

@@ -86,9 +86,11 @@ class EmrtdApplet:
         faults: Faults | None = None,
         rng: Callable[[int], bytes] = os.urandom,
         refused: frozenset[str] = frozenset(),
+        too_long: frozenset[int] = frozenset(),
     ) -> None:
         self.files = dict(files)
         self.refused = refused  # files answered 6982 whatever the access rights (an attack)
+        self.too_long = too_long  # protected INS answered 6700 whatever their size (an attack)
         self.chip = chip or ChipSettings()
         self.keys = keys or ChipKeys(None, None)
         self.faults = faults or Faults()
@@ -216,6 +218,8 @@ class EmrtdApplet:
         except SmError:
             self._abort_sm()
             return response(b"", SW.SM_DATA_WRONG)
+        if inner.ins in self.too_long:
+            return response(session.wrap(b"", SW.WRONG_LENGTH, odd=False), SW.WRONG_LENGTH)
         state = self._state
         was = (state.sm, state.chip_authenticated)
         data, sw = self._execute(inner, secured=True)
@@ -585,6 +589,7 @@ class VirtualCccd(EmrtdApplet):
             faults=faults,
             rng=rng,
             refused=self.lds.refused,
+            too_long=self.lds.too_long,
         )
 
     def access_data(self) -> dict[str, Any]:

@@ -75,6 +75,7 @@ class BuiltLds:
     portrait: PortraitImage  # the image in DG2
     csca: Issuer | None = None  # the CSCA that certified ``document_signer``, when known
     refused: frozenset[str] = frozenset()  # files the chip refuses with 6982 (an attack)
+    too_long: frozenset[int] = frozenset()  # INS the chip answers 6700 whatever (an attack)
 
 
 def profile_keys(profile: CardProfile, seed: str | None = None) -> ChipKeys:
@@ -152,7 +153,8 @@ def build_lds(profile: CardProfile, *, document_signer: Issuer | None = None) ->
         refused = frozenset(_KEY_GROUPS)
     if kind == "com-lists-unsigned":
         files["EF.COM"] = build_com(files, extra_tags=bytes([0x6B]))  # DG11, absent
-    return BuiltLds(_in_card_order(files), keys, signer, portrait, csca, refused)
+    too_long = frozenset({0x86, 0x88}) if kind == "clone-claims-too-long" else frozenset()
+    return BuiltLds(_in_card_order(files), keys, signer, portrait, csca, refused, too_long)
 
 
 def build_security_files(profile: CardProfile, keys: ChipKeys) -> dict[str, bytes]:

@@ -39,6 +39,9 @@ ATTACK_KINDS = (
     "clone-groups-hidden",
     "clone-groups-refused",
     "com-lists-unsigned",  # genuine, but EF.COM (unsigned) lists DG11, which EF.SOD does not hash
+    # A clone that answers chip and active authentication with 6700 ("too long for me") to be
+    # sent to review as "could not check" instead of being called a clone (issue 11, item 2b).
+    "clone-claims-too-long",
     "expired-card",  # genuine and properly signed, but past its expiry date
     "signer-outside-validity",  # the DS certificate's validity excludes the signing time
 )
@@ -207,7 +210,8 @@ def _birthday(d: date, year: int) -> date:
 
 
 ATTACK_PREFIX = "attack-"
-CLONE_KINDS = ("clone", "clone-com-stripped", "clone-groups-hidden", "clone-groups-refused")
+CLONE_KINDS = ("clone", "clone-com-stripped", "clone-groups-hidden", "clone-groups-refused",
+               "clone-claims-too-long")
 
 
 def list_profiles(*, attacks: bool = True) -> list[str]:

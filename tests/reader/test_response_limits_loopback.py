@@ -31,7 +31,7 @@ from reader.virtual.pki import test_csca_pem
 
 LIMITS = [32, 33, 64, 80, 90, 127, 128, 231, 232, 255, 256, 257, 258, 261, 300, 1000, 65536]
 TODAY = date(2026, 12, 3)
-CLONES = ["attack-clone"]
+CLONES = ["attack-clone", "attack-clone-claims-too-long"]
 # The attack profiles with a genuine chip behave as their base profile on the wire.
 GENUINE = list_profiles(attacks=False)
 
@@ -145,3 +145,14 @@ def test_rsa_2048_through_a_short_only_reader_comes_in_parts() -> None:
                        [Can(c.access_data()["can"])], files=("DG1", "EF.SOD"))
     assert result.active.status is CheckStatus.PASSED
     assert assess(result, store(), Policy(), today=TODAY).verdict.verdict is Verdict.TRUSTED
+
+
+def test_a_clone_pleading_a_small_buffer_is_still_forged() -> None:
+    """The clone answers CA and AA with 6700 after sending far longer answers for the files:
+    that is a refusal, not a limit, so it cannot buy "could not check"."""
+    c = card("attack-clone-claims-too-long")
+    result = read_card(LoopbackTransport(c), [Can(c.access_data()["can"])],
+                       files=("DG1", "EF.SOD"))
+    assert result.chip.status is CheckStatus.FAILED and "6700" in result.chip.detail
+    assert result.active.status is CheckStatus.FAILED and "6700" in result.active.detail
+    assert assess(result, store(), Policy(), today=TODAY).verdict.verdict is Verdict.FORGED
