@@ -42,7 +42,7 @@ from reader.virtual import BuiltLds, VirtualCccd, build_lds, list_profiles, load
 from reader.virtual.pki import test_csca_pem
 
 TODAY = date(2026, 12, 3)
-CLONE = "attack-clone"
+CLONES = ("attack-clone", "attack-clone-claims-too-long")
 REAL_RSA = "pham-thi-hong+real"  # the strict RSA chip as real CCCDs answer
 VARIANTS = {REAL_RSA: ("pham-thi-hong", {"strict_short_response": False,
                                          "response_chaining": True})}
@@ -86,7 +86,7 @@ def one(name: str, mode: str, limit: int) -> str:
         return "unreadable"
     verdict = assess(result, store(), Policy(), today=TODAY).verdict.verdict
     checks = {result.active.status, result.chip.status}
-    if name == CLONE:
+    if name in CLONES:
         if verdict is Verdict.TRUSTED or CheckStatus.PASSED in checks:
             return f"clone {verdict.value} (AA {result.active.status}, CA {result.chip.status})"
     elif verdict is Verdict.FORGED or CheckStatus.FAILED in checks:
@@ -106,7 +106,7 @@ def main() -> int:
                         help="32..300 every 31st size and every 4099th above (about a minute)")
     args = parser.parse_args()
     step = args.step
-    names = args.profile or [*list_profiles(attacks=False), REAL_RSA, CLONE]
+    names = args.profile or [*list_profiles(attacks=False), REAL_RSA, *CLONES]
     modes = MODES if args.mode == "all" else (args.mode,)
     if args.quick:
         limits = sorted({*range(32, 301, 31), *range(301, 65537, 4099), 65536})
