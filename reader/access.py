@@ -83,6 +83,10 @@ def run_pace(
 ) -> SecureMessaging:
     pace = PaceInitiator(info, password, random_scalar=random_scalar)
     resp = channel.send_plain(pace.set_at())
+    if resp.sw in (0x6987, 0x6988):
+        # Re-opening a card that still had our secure-messaging session (a reader that lost an
+        # answer): this plain command ended that session. Ask again.
+        resp = channel.send_plain(pace.set_at())
     if resp.sw != 0x9000:
         raise PaceRefused(f"MSE:Set AT answered {resp.sw:04X}")
     step = channel.send_plain(pace.get_nonce())

@@ -75,7 +75,9 @@ class Channel:
         self.reauthenticate: Callable[[Channel], SecureMessaging] | None = None
         self.generation = 0  # bumps on every recovery: the card forgot its current EF
 
-    def exchange(self, raw: bytes) -> ResponseApdu:
+    def exchange(self, raw: bytes, part: int = 256) -> ResponseApdu:
+        """Send ``raw``; a 61xx answer is completed with GET RESPONSE (ISO 7816-4 §5.3.4),
+        asking for at most ``part`` bytes at a time."""
         self.stats.sent(raw)
         resp_bytes = self.transport.transmit(raw)
         self.stats.received(resp_bytes)
@@ -85,7 +87,8 @@ class Channel:
         guard = 0
         while resp.sw1 == 0x61 and guard < 64:
             guard += 1
-            more = apdu.CommandApdu(0x00, 0xC0, 0x00, 0x00, b"", resp.sw2 or 256).to_bytes()
+            le = min(resp.sw2 or 256, part)
+            more = apdu.CommandApdu(0x00, 0xC0, 0x00, 0x00, b"", le).to_bytes()
             self.stats.sent(more)
             resp_bytes = self.transport.transmit(more)
             self.stats.received(resp_bytes)
@@ -100,12 +103,18 @@ class Channel:
             resp = self.exchange(cmd.with_le(resp.sw2).to_bytes())
         return resp
 
-    def send(self, cmd: CommandApdu) -> ResponseApdu:
+    def send(self, cmd: CommandApdu, *, part: int | None = None) -> ResponseApdu:
+        """``part``: ask for the (protected) answer in parts of at most that many bytes (a
+        short outer Le, then GET RESPONSE), for a reader that cannot carry it whole."""
         if self.sm is not None and self.sm.broken:
             self.recover()
         if self.sm is None:
             return self.send_plain(cmd)
         wrapped = self.sm.wrap(cmd)
+        if part is not None and not wrapped.is_extended:
+            # The outer Le is outside the MAC (9303-11 §9.8): only the transport sees it.
+            wrapped = wrapped.with_le(max(1, min(part, 255)))
+            return self.sm.unwrap(self.exchange(wrapped.to_bytes(), part))
         return self.sm.unwrap(self.exchange(wrapped.to_bytes()))
 
     def recover(self) -> None:

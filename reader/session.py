@@ -13,7 +13,13 @@ from . import lds
 from .access import AccessKey, open_card
 from .atr import parse_atr
 from .dg13 import Dg13Fields, parse_dg13
-from .errors import FileNotFound, MalformedData, ReaderError, SecureMessagingError
+from .errors import (
+    AccessDenied,
+    FileNotFound,
+    MalformedData,
+    ReaderError,
+    SecureMessagingError,
+)
 from .files import Channel, EfId, FileReader, LinkStats, Progress, ReadStrategy
 from .lds import EfCom, Portrait
 from .mrz import Td1Mrz
@@ -23,6 +29,7 @@ from .transport import CardTransport
 from .trust.active import active_authentication
 from .trust.chip import chip_authentication
 from .trust.results import AuthResult, CheckStatus
+from .trust.sod import parse_sod
 
 T = TypeVar("T")
 
@@ -184,9 +191,15 @@ def read_card(
         return data
 
     com = lds.parse_com(fetch(lds.EF_COM))
-    present = set(com.data_groups)
     # DG1 is what every caller needs (the MRZ identity); read it even when not asked for.
     wanted = list(files) if "DG1" in files else ["DG1", *files]
+    # Authenticating needs the signed list before chip authentication; otherwise EF.SOD comes
+    # in the caller's order and groups only it names are read after it.
+    signed = _signed_groups(fetch, warnings) if authenticate else None
+    # EF.COM is not signed: a clone can leave DG14 and DG15 out of it to dodge chip and active
+    # authentication. What to read and to authenticate comes from EF.SOD, which is signed;
+    # a group EF.COM lists on top is read too (passive authentication then fails on it).
+    present = set(com.data_groups) | set(signed or ())
     infos: SecurityInfos | None = None
     if authenticate:
         if 14 in present and "DG14" not in wanted:
@@ -200,11 +213,13 @@ def read_card(
                 infos = parse_dg14(fetch(lds.dg(14)))
             except FileNotFound:
                 warnings.append("missing.DG14")
+            except AccessDenied:
+                warnings.append("refused.DG14")
             except MalformedData as exc:
                 chip = AuthResult(CheckStatus.ERROR, "trust.ca_key_unusable", exc.detail)
             if infos is not None:
                 t0, n0 = time.perf_counter(), stats.apdus
-                chip = chip_authentication(channel, infos)
+                chip = chip_authentication(channel, infos, proven=reader.sizer.good)
                 timings["CA"] = time.perf_counter() - t0
                 apdu_counts["CA"] = stats.apdus - n0
                 if chip.passed:
@@ -213,17 +228,40 @@ def read_card(
                     channel.recover()  # a clone: go on reading, without the proof
         else:
             chip = AuthResult(CheckStatus.NOT_SUPPORTED, "trust.ca_absent", "no DG14")
-    for name in wanted:
+    queue = list(wanted)
+    deferred: list[str] = []
+    sod_tried = authenticate
+    while queue:
+        name = queue.pop(0)
+        if name in raw:
+            continue
         ef = lds.ef_by_name(name)
+        if name == "EF.SOD":
+            if sod_tried:
+                continue
+            sod_tried = True
+            signed = _signed_groups(fetch, warnings)
+            present |= set(signed or ())
+            queue.extend(deferred)  # groups EF.COM left out but EF.SOD hashes
+            continue
         if name.startswith("DG"):
             n = int(name[2:])
-            if n in _NEVER_READ or n not in present:
+            if n in _NEVER_READ:
+                continue
+            if n not in present:
+                if not sod_tried and "EF.SOD" in queue:
+                    deferred.append(name)
                 continue
         try:
             fetch(ef)
         except FileNotFound:
-            # EF.COM promised it; a missing file is worth telling, not worth failing the read.
+            # EF.COM or EF.SOD promised it: worth telling (the trust policy weighs it against
+            # EF.SOD), not worth failing the read.
             warnings.append(f"missing.{name}")
+        except AccessDenied:
+            if not name.startswith("DG"):
+                raise
+            warnings.append(f"refused.{name}")
     if authenticate:
         if infos is None and "DG14" in raw:
             try:
@@ -231,7 +269,10 @@ def read_card(
             except MalformedData:
                 infos = None
         t0, n0 = time.perf_counter(), stats.apdus
-        active = active_authentication(channel, raw.get("DG15"), infos, rng=rng)
+        active = active_authentication(channel, raw.get("DG15"), infos, rng=rng,
+                                       extended=reader.sizer.extended,
+                                       part=reader.sizer.good or None,
+                                       proven=reader.sizer.good)
         timings["AA"] = time.perf_counter() - t0
         apdu_counts["AA"] = stats.apdus - n0
 
@@ -265,6 +306,20 @@ def read_card(
         chip=chip,
         active=active,
     )
+
+
+def _signed_groups(fetch: Callable[[EfId], bytes], warnings: list[str]) -> tuple[int, ...] | None:
+    """The data groups EF.SOD hashes, or None when it cannot be read or parsed (passive
+    authentication then reports why)."""
+    try:
+        raw = fetch(lds.EF_SOD)
+    except (FileNotFound, AccessDenied):
+        warnings.append("missing.EF.SOD")
+        return None
+    try:
+        return tuple(sorted(parse_sod(raw).data_group_hashes))
+    except (ReaderError, ValueError, TypeError):  # garbage: passive authentication says why
+        return None
 
 
 def _with_ca(

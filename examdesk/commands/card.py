@@ -190,11 +190,12 @@ def _show(card: CardRead, lang: str, report: TrustReport | None = None) -> None:
     fields = card.dg13.to_dict() if card.dg13 is not None else {}
     for name in DG13_ORDER:
         value = fields.get(name)
-        if name == "date_of_expiry" and fields.get("no_expiry"):
-            value = catalog.text("field.no_expiry", lang)
-        if value in (None, ""):
+        if value in (None, "") and not (name == "date_of_expiry" and fields.get("no_expiry")):
             continue
-        if name.startswith("date_") and isinstance(value, str):
+        if name == "date_of_expiry" and fields.get("no_expiry"):
+            # Already words ("Không thời hạn"), not an ISO date: it crashed the screen.
+            value = catalog.text("field.no_expiry", lang)
+        elif name.startswith("date_") and isinstance(value, str):
             value = date.fromisoformat(value).strftime("%d/%m/%Y")
         table.add_row(catalog.text("field." + name, lang), str(value))
     table.add_row(catalog.text("field.document_number", lang), card.document.document_number)

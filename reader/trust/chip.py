@@ -17,7 +17,15 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from .. import tlv
 from ..apdu import CommandApdu, raise_for_status
 from ..crypto import KDF_ENC, KDF_MAC, AesSuite, CipherSuite, Des3Suite, kdf
-from ..errors import CardStatusError, MalformedData, SecureMessagingError
+from ..errors import (
+    CardRemoved,
+    CardStatusError,
+    MalformedData,
+    PcscUnavailable,
+    SecureMessagingError,
+    TransportError,
+    WrongLength,
+)
 from ..files import Channel
 from ..security_infos import (
     ChipAuthenticationInfo,
@@ -25,7 +33,7 @@ from ..security_infos import (
     SecurityInfos,
     encode_oid,
 )
-from ..sm import SecureMessaging
+from ..sm import SecureMessaging, UnprotectedResponse, wrapped_response_size
 from .results import AuthResult, CheckStatus
 from .signatures import UnsupportedAlgorithm, load_public_key
 
@@ -86,8 +94,13 @@ def _agree(chip_key: Any) -> tuple[bytes, bytes]:
     return pk, shared.x().to_bytes(size, "big")
 
 
-def chip_authentication(channel: Channel, infos: SecurityInfos | None) -> AuthResult:
+def chip_authentication(channel: Channel, infos: SecurityInfos | None, *,
+                        proven: int = 0) -> AuthResult:
     """Run CA and switch the channel to the new keys; confirm with one protected read.
+
+    ``proven`` is the largest protected answer this chip has already sent: a length refusal of
+    a smaller answer is a refusal, not a limit (a clone must not turn FORGED into "could not
+    check" that way).
 
     On FAILED the channel's secure messaging is gone: the caller re-opens the card
     (``channel.recover()``) to go on reading without the proof.
@@ -108,16 +121,46 @@ def chip_authentication(channel: Channel, infos: SecurityInfos | None) -> AuthRe
     try:
         for cmd in _commands(chosen.info, chosen.key.key_id, pk_ifd):
             raise_for_status(channel.send(cmd), during="chip-authenticate")
+    except (CardRemoved, PcscUnavailable):
+        raise
+    except (WrongLength, TransportError) as exc:
+        # The answer did not fit what the chip or the reader carries: no verdict on the chip
+        # (issue 11, item 2b). The chip may have counted an exchange we did not see.
+        if channel.sm is not None and not isinstance(exc, WrongLength):
+            channel.sm.broken = True
+        # Its answer (7C 00, or nothing for MSE:Set KAT) is ~33 protected bytes at most.
+        needed = wrapped_response_size(2, channel.sm.suite.block) if channel.sm else 0
+        if isinstance(exc, WrongLength) and 0 < needed <= min(proven, 256):
+            return AuthResult(CheckStatus.FAILED, "trust.ca_failed",
+                              f"the chip answered {exc.sw:04X} to a {needed}-byte answer, "
+                              f"though it has sent {proven} bytes at once", algorithm)
+        return AuthResult(CheckStatus.UNCHECKED, "trust.ca_unchecked",
+                          f"the chip's answer did not fit: {exc.detail}", algorithm)
+    except UnprotectedResponse as exc:
+        if exc.sw == 0x6700 or exc.sw >> 8 == 0x6C:
+            return AuthResult(CheckStatus.UNCHECKED, "trust.ca_unchecked",
+                              f"the chip's answer did not fit: {exc.detail}", algorithm)
+        return AuthResult(CheckStatus.FAILED, "trust.ca_failed", f"card refused: {exc.detail}",
+                          algorithm)
     except (CardStatusError, MalformedData) as exc:
         return AuthResult(CheckStatus.FAILED, "trust.ca_failed", f"card refused: {exc.detail}",
                           algorithm)
     suite = session_suite(shared, chosen.info)
     channel.sm = SecureMessaging.start(suite, bytes(suite.block))
     channel.generation += 1  # the card starts afresh: no current file
-    # Implicit authentication: only the genuine chip can answer under the new keys.
+    # Implicit authentication: only the genuine chip can answer under the new keys. Any answer
+    # whose MAC verifies under them proves it, whatever its status word (a chip with a tiny
+    # buffer answers this 1-byte read with a protected 6700).
     probe = CommandApdu(0x00, 0xB0, 0x80 | 0x1E, 0x00, b"", 1)  # 1 byte of EF.COM by SFI
     try:
-        raise_for_status(channel.send(probe), during="read", file="EF.COM")
+        channel.send(probe)
+    except (CardRemoved, PcscUnavailable):
+        raise
+    except TransportError as exc:
+        channel.sm.broken = True
+        return AuthResult(CheckStatus.UNCHECKED, "trust.ca_unchecked",
+                          f"the reader could not carry the chip's answer: {exc.detail}",
+                          algorithm)
     except SecureMessagingError as exc:
         channel.sm.broken = True
         return AuthResult(CheckStatus.FAILED, "trust.ca_failed",

@@ -45,6 +45,23 @@ def card_expired(card: CardRead, today: date) -> bool:
     return not doc.no_expiry and doc.date_of_expiry is not None and doc.date_of_expiry < today
 
 
+def _signed_groups(passive: PassiveResult) -> tuple[int, ...] | None:
+    """The data groups the SOD hashes (None when it could not be parsed)."""
+    if not any(c.name == "sod" and c.passed for c in passive.checks):
+        return None
+    return tuple(sorted(int(name[2:]) for name in passive.data_groups))
+
+
+def _unreadable(warnings: tuple[str, ...]) -> tuple[int, ...]:
+    """Data groups the chip did not have ("missing.DG14") or refused ("refused.DG15")."""
+    out = []
+    for w in warnings:
+        kind, _, name = w.partition(".")
+        if kind in ("missing", "refused") and name.startswith("DG") and name[2:].isdigit():
+            out.append(int(name[2:]))
+    return tuple(out)
+
+
 def assess(
     card: CardRead,
     store: TrustStore | None,
@@ -65,5 +82,8 @@ def assess(
         chip=card.chip,
         expired=expired,
         inconsistent=tuple(w for w in card.warnings if w.startswith("dg1_dg13.")),
+        com_groups=card.com.data_groups,
+        signed_groups=_signed_groups(passive),
+        unreadable=_unreadable(card.warnings),
     )
     return TrustReport(card.access, passive, card.active, card.chip, expired, verdict)

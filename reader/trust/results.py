@@ -12,6 +12,10 @@ class CheckStatus(StrEnum):
     NOT_SUPPORTED = "NOT_SUPPORTED"  # the card does not offer the check
     NOT_RUN = "NOT_RUN"  # not asked for, or impossible (e.g. the file was not read)
     ERROR = "ERROR"  # the check could not finish (malformed data, card error)
+    # Could not be completed for a reason that says nothing about the chip: the answer did not
+    # fit what the reader or the chip's buffer can carry (6700, 6Cxx, a reader limit). Never a
+    # verdict of cloning (issue 11, item 2b); the policy sends it to review.
+    UNCHECKED = "UNCHECKED"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,10 @@ INS_EXTERNAL_AUTHENTICATE = 0x82
 INS_INTERNAL_AUTHENTICATE = 0x88
 INS_MANAGE_SECURITY_ENVIRONMENT = 0x22
 INS_GENERAL_AUTHENTICATE = 0x86
+INS_GET_RESPONSE = 0xC0
+# Answers that cannot be made shorter by asking for less: given in parts when they do not fit.
+_CHAINABLE = (INS_EXTERNAL_AUTHENTICATE, INS_INTERNAL_AUTHENTICATE, INS_GENERAL_AUTHENTICATE)
+MF_FID = b"\x3f\x00"
 
 MSE_SET_AT_PACE = 0xC1A4  # P1P2: set for computation/verification + authentication template
 MSE_SET_AT_CA = 0x41A4  # set for computation + authentication template
@@ -61,6 +65,7 @@ class _Volatile:
     pace: PaceResponder | None = None  # a PACE attempt between MSE:Set AT and its last step
     ca_pending: bool = False  # MSE:Set AT for chip authentication seen, GA expected
     chip_authenticated: bool = False
+    pending: tuple[bytes, int] | None = None  # the rest of a chained answer, and its final SW
 
 
 class EmrtdApplet:
@@ -80,8 +85,12 @@ class EmrtdApplet:
         chip: ChipSettings | None = None,
         faults: Faults | None = None,
         rng: Callable[[int], bytes] = os.urandom,
+        refused: frozenset[str] = frozenset(),
+        too_long: frozenset[int] = frozenset(),
     ) -> None:
         self.files = dict(files)
+        self.refused = refused  # files answered 6982 whatever the access rights (an attack)
+        self.too_long = too_long  # protected INS answered 6700 whatever their size (an attack)
         self.chip = chip or ChipSettings()
         self.keys = keys or ChipKeys(None, None)
         self.faults = faults or Faults()
@@ -171,6 +180,12 @@ class EmrtdApplet:
         except MalformedApdu:
             self._abort_sm()
             return response(b"", SW.WRONG_LENGTH)
+        # Any command but GET RESPONSE abandons the rest of a chained answer.
+        pending, self._state.pending = self._state.pending, None
+        if cmd.cla == 0x00 and cmd.ins == INS_GET_RESPONSE and pending is not None:
+            # A transport-level command (ISO 7816-4 §11.6.4): not protected, and it does not
+            # end secure messaging; the parts are the bytes of the protected answer.
+            return self._get_response(cmd, pending)
         if cmd.extended and not self.chip.extended_length:
             # Such a chip cannot even parse the command, let alone keep its session.
             self._abort_sm()
@@ -186,8 +201,12 @@ class EmrtdApplet:
             self._abort_sm()  # a plain command ends secure messaging (9303-11 §9.8.6)
             return response(b"", SW.SM_DATA_WRONG)
         data, sw = self._execute(cmd, secured=False)
-        if len(data) > self._response_limit(cmd):
-            data, sw = b"", SW.WRONG_LENGTH
+        chainable = self._chainable(cmd)
+        limit = self._response_limit(cmd, protected=False, chainable=chainable)
+        if len(data) > limit:
+            if not chainable:
+                return response(b"", SW.WRONG_LENGTH)
+            return self._chain(data, sw, limit)
         return response(data, sw)
 
     def _dispatch_protected(self, cmd: CommandApdu) -> bytes:
@@ -199,16 +218,60 @@ class EmrtdApplet:
         except SmError:
             self._abort_sm()
             return response(b"", SW.SM_DATA_WRONG)
+        if inner.ins in self.too_long:
+            return response(session.wrap(b"", SW.WRONG_LENGTH, odd=False), SW.WRONG_LENGTH)
+        state = self._state
+        was = (state.sm, state.chip_authenticated)
         data, sw = self._execute(inner, secured=True)
         odd = bool(inner.ins & 1)
+        chainable = self._chainable(inner)
+        limit = self._response_limit(cmd, protected=True, chainable=chainable)
         # The session object, not self._state.sm: SELECT of the applet may just have ended it.
-        if session.wrapped_size(len(data), odd=odd) > self._response_limit(cmd):
+        if session.wrapped_size(len(data), odd=odd) > limit and not chainable:
             data, sw = b"", SW.WRONG_LENGTH
-        return response(session.wrap(data, sw, odd=odd), sw)
+            if self._state is state:
+                # An answer that could not be sent did not happen: chip authentication's new
+                # keys do not apply when the terminal never got the answer.
+                state.sm, state.chip_authenticated = was
+        body = session.wrap(data, sw, odd=odd)
+        if len(body) > limit:
+            return self._chain(body, sw, limit)
+        return response(body, sw)
 
-    def _response_limit(self, cmd: CommandApdu) -> int:
+    def _chainable(self, cmd: CommandApdu) -> bool:
+        return self.chip.response_chaining and cmd.ins in _CHAINABLE
+
+    def _response_limit(self, cmd: CommandApdu, *, protected: bool, chainable: bool) -> int:
+        """Most response data bytes sent at once for ``cmd`` (the command as received)."""
         limit = self.chip.max_response
-        return limit if cmd.extended else min(limit, SHORT_LIMIT)
+        if cmd.extended:
+            return limit
+        if protected and cmd.ne == SHORT_LIMIT and not self.chip.strict_short_response:
+            return limit  # a real CCCD: Le=00 under SM takes the whole protected answer
+        if chainable and cmd.ne is not None:
+            return min(limit, cmd.ne)  # a smaller Le asks for the answer in parts
+        return min(limit, SHORT_LIMIT)
+
+    def _chain(self, body: bytes, sw: int, limit: int) -> bytes:
+        """The first ``limit`` bytes and 61xx; GET RESPONSE fetches the rest."""
+        first, rest = body[:limit], body[limit:]
+        self._state.pending = (rest, sw)
+        return response(first, 0x6100 | (min(len(rest), 256) & 0xFF))
+
+    def _get_response(self, cmd: CommandApdu, pending: tuple[bytes, int]) -> bytes:
+        rest, sw = pending
+        if cmd.p1 or cmd.p2:
+            self._state.pending = pending
+            return response(b"", SW.WRONG_P1P2)
+        if cmd.data or cmd.ne is None:
+            self._state.pending = pending
+            return response(b"", SW.WRONG_LENGTH)
+        n = min(len(rest), cmd.ne, self.chip.max_response)
+        part, rest = rest[:n], rest[n:]
+        if rest:
+            self._state.pending = (rest, sw)
+            return response(part, 0x6100 | (min(len(rest), 256) & 0xFF))
+        return response(part, sw)
 
     def _execute(self, cmd: CommandApdu, *, secured: bool) -> Reply:
         if not self.chip.applet:  # not an ID card: no eMRTD application, no files
@@ -246,8 +309,14 @@ class EmrtdApplet:
             self._state = _Volatile()  # selecting the application resets its security state
             self._bac.forget_challenge()
             return b"", SW.OK
+        if cmd.p1 == 0x00 and cmd.data in (b"", MF_FID):
+            if self.chip.select_mf == "iso":  # ISO/IEC 7816-4 §11.2.2: the MF, no current EF
+                self._state.current = None
+                return b"", SW.OK
+            # Real CCCDs answer 6D00 (AndyQ/NFCPassportReader#219; profile setting select_mf).
+            return b"", SW.INS_NOT_SUPPORTED
         if cmd.p1 != 0x02:
-            return b"", SW.INS_NOT_SUPPORTED  # the real card answers SELECT MF with 6D00
+            return b"", SW.INS_NOT_SUPPORTED
         if cmd.p2 not in (0x00, 0x04, 0x0C):
             return b"", SW.WRONG_P1P2
         if len(cmd.data) != 2:
@@ -265,6 +334,8 @@ class EmrtdApplet:
         if ef is None or (ef.access is not Access.EAC and ef.name not in self.files):
             return None, SW.NOT_FOUND
         if ef.access is Access.EAC or (ef.access is Access.BAC and not secured):
+            return None, SW.SECURITY_NOT_SATISFIED
+        if ef.name in self.refused:
             return None, SW.SECURITY_NOT_SATISFIED
         return ef, SW.OK
 
@@ -517,6 +588,8 @@ class VirtualCccd(EmrtdApplet):
             chip=profile.chip,
             faults=faults,
             rng=rng,
+            refused=self.lds.refused,
+            too_long=self.lds.too_long,
         )
 
     def access_data(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from .pki import (
     sign_sod,
 )
 from .portrait import GENDER_FEMALE, GENDER_MALE, PortraitImage, facial_record, load_portrait
-from .profile import NO_EXPIRY, CardProfile, Holder
+from .profile import CLONE_KINDS, NO_EXPIRY, CardProfile, Holder
 from .security_infos import (
     ID_PK_ECDH,
     active_authentication_info,
@@ -58,7 +58,9 @@ DG13_OID = bytes.fromhex("060628d316010008")  # 1.0.10646.1.0.8, as the real car
 SHA256_OID = "2.16.840.1.101.3.4.2.1"
 
 PRINTABLE, UTF8 = 0x13, 0x0C
-SOD_DATA_GROUPS = (("DG1", 1), ("DG2", 2), ("DG13", 13), ("DG14", 14), ("DG15", 15))
+# A real SOD hashes every data group present, DG3 (fingerprints, behind EAC) included.
+SOD_DATA_GROUPS = (("DG1", 1), ("DG2", 2), ("DG3", 3), ("DG13", 13), ("DG14", 14), ("DG15", 15))
+_KEY_GROUPS = ("DG14", "DG15")
 
 UNKNOWN_CSCA_NAME = "CSCA VN"  # what a forger might call the CSCA they made themselves
 UNKNOWN_SIGNER_NAME = "Document Signer VN"
@@ -72,6 +74,8 @@ class BuiltLds:
     document_signer: Issuer
     portrait: PortraitImage  # the image in DG2
     csca: Issuer | None = None  # the CSCA that certified ``document_signer``, when known
+    refused: frozenset[str] = frozenset()  # files the chip refuses with 6982 (an attack)
+    too_long: frozenset[int] = frozenset()  # INS the chip answers 6700 whatever (an attack)
 
 
 def profile_keys(profile: CardProfile, seed: str | None = None) -> ChipKeys:
@@ -120,6 +124,7 @@ def build_lds(profile: CardProfile, *, document_signer: Issuer | None = None) ->
         {
             "DG1": build_dg1(profile.td1.text),
             "DG2": build_dg2(portrait, gender=gender),
+            "DG3": build_dg3(profile.seed),
             "DG13": build_dg13(
                 holder,
                 parents_encoding=profile.chip.parents_encoding,
@@ -134,10 +139,22 @@ def build_lds(profile: CardProfile, *, document_signer: Issuer | None = None) ->
         assert attack is not None and attack.portrait is not None
         portrait = load_portrait(attack.portrait)
         files["DG2"] = build_dg2(portrait, gender=gender)
-    if kind == "clone":  # the genuine files, but not the genuine chip's private keys
+    if kind in CLONE_KINDS:  # the genuine files, but not the genuine chip's private keys
         assert attack is not None
         keys = profile_keys(profile, attack.clone_seed + ":" + profile.seed)
-    return BuiltLds(_in_card_order(files), keys, signer, portrait, csca)
+    refused: frozenset[str] = frozenset()
+    if kind in ("clone-com-stripped", "clone-groups-hidden", "clone-groups-refused"):
+        # EF.COM is not signed: the cloner lists neither DG14 nor DG15.
+        files["EF.COM"] = build_com({k: v for k, v in files.items() if k not in _KEY_GROUPS})
+    if kind == "clone-groups-hidden":
+        for name in _KEY_GROUPS:
+            files.pop(name, None)
+    if kind == "clone-groups-refused":
+        refused = frozenset(_KEY_GROUPS)
+    if kind == "com-lists-unsigned":
+        files["EF.COM"] = build_com(files, extra_tags=bytes([0x6B]))  # DG11, absent
+    too_long = frozenset({0x86, 0x88}) if kind == "clone-claims-too-long" else frozenset()
+    return BuiltLds(_in_card_order(files), keys, signer, portrait, csca, refused, too_long)
 
 
 def build_security_files(profile: CardProfile, keys: ChipKeys) -> dict[str, bytes]:
@@ -162,7 +179,9 @@ def build_security_files(profile: CardProfile, keys: ChipKeys) -> dict[str, byte
     return files
 
 
-_FILE_ORDER = ("EF.CardAccess", "EF.COM", "DG1", "DG2", "DG13", "DG14", "DG15", "EF.SOD")
+_FILE_ORDER = (
+    "EF.CardAccess", "EF.COM", "DG1", "DG2", "DG3", "DG13", "DG14", "DG15", "EF.SOD",
+)
 
 
 def _in_card_order(files: dict[str, bytes]) -> dict[str, bytes]:
@@ -173,12 +192,12 @@ def build_files(profile: CardProfile) -> dict[str, bytes]:
     return build_lds(profile).files
 
 
-def build_com(files: dict[str, bytes] | None = None) -> bytes:
-    """EF.COM; with ``files``, the tag list names the data groups present (DG3, protected by
-    EAC, always: the real card lists it)."""
+def build_com(files: dict[str, bytes] | None = None, *, extra_tags: bytes = b"") -> bytes:
+    """EF.COM; with ``files``, the tag list names the data groups present (``extra_tags``:
+    more, for an attack)."""
     tags = COM_TAG_LIST
     if files is not None:
-        tags = bytes(tag for name, tag in _COM_TAGS if name in files or name == "DG3")
+        tags = bytes(tag for name, tag in _COM_TAGS if name in files) + extra_tags
     return tlv(0x60, tlv(0x5F01, LDS_VERSION), tlv(0x5F36, UNICODE_VERSION), tlv(0x5C, tags))
 
 
@@ -200,6 +219,33 @@ def build_dg2(portrait: PortraitImage, *, gender: int) -> bytes:
     )
     template = tlv(0x7F60, header, tlv(0x5F2E, facial_record(portrait, gender=gender)))
     return tlv(0x75, tlv(0x7F61, tlv(0x02, b"\x01"), template))
+
+
+def build_dg3(seed: str) -> bytes:
+    """Fingerprints (ICAO 9303-10 §4.7.3): two CBEFF templates of ISO/IEC 19794-4 finger images.
+
+    A stand-in: no one reads DG3 without Extended Access Control, which the card never grants,
+    so its bytes only matter for EF.SOD, which hashes every data group present (as a real SOD
+    does). The image bytes are derived from ``seed``, so a profile's DG3 is stable.
+    """
+    templates = []
+    for finger in (1, 6):  # right and left thumb (ISO/IEC 19794-4 finger positions)
+        stream = b""
+        counter = 0
+        while len(stream) < 1024:
+            stream += hashlib.sha256(f"{seed}:DG3:{finger}:{counter}".encode()).digest()
+            counter += 1
+        header = tlv(
+            0xA1,
+            tlv(0x80, b"\x01\x01"),  # ICAO header version
+            tlv(0x81, b"\x00\x00\x08"),  # biometric type: fingerprint
+            tlv(0x82, bytes([finger])),  # biometric subtype: the finger
+            tlv(0x87, b"\x01\x01"),  # format owner: ISO/IEC JTC 1/SC 37
+            tlv(0x88, b"\x00\x07"),  # format type: finger image (19794-4)
+        )
+        record = b"FIR\x00010\x00" + stream[:1024]
+        templates.append(tlv(0x7F60, header, tlv(0x5F2E, record)))
+    return tlv(0x63, tlv(0x7F61, tlv(0x02, bytes([len(templates)])), *templates))
 
 
 def _entry(n: int, *values: bytes) -> bytes:

@@ -32,6 +32,16 @@ ATTACK_KINDS = (
     "portrait-swapped",  # DG2 replaced after the SOD was signed: a hash mismatch
     "unknown-signer",  # re-signed by a document signer under another CSCA
     "clone",  # the genuine files in a chip without the genuine AA/CA private keys
+    # Clones that hide their keys' files to dodge CA and AA (issue 11, item 2): EF.COM without
+    # DG14 and DG15 (EF.COM is not signed); DG14 and DG15 absent from the chip as well (6A82);
+    # DG14 and DG15 present but refused (6982). EF.SOD still hashes both.
+    "clone-com-stripped",
+    "clone-groups-hidden",
+    "clone-groups-refused",
+    "com-lists-unsigned",  # genuine, but EF.COM (unsigned) lists DG11, which EF.SOD does not hash
+    # A clone that answers chip and active authentication with 6700 ("too long for me") to be
+    # sent to review as "could not check" instead of being called a clone (issue 11, item 2b).
+    "clone-claims-too-long",
     "expired-card",  # genuine and properly signed, but past its expiry date
     "signer-outside-validity",  # the DS certificate's validity excludes the signing time
 )
@@ -84,6 +94,21 @@ class ChipSettings:
     extended_length: bool = True
     advertise_extended: bool | None = None  # None: the ATR says nothing about it
     max_response: int = 65533  # vpcd frames are at most 65535 bytes including SW
+    # Issue 11, item 8. A real CCCD answers a short protected command with Le=00 with the whole
+    # protected answer, ~283 bytes for 256 plain bytes or a 2048-bit RSA signature (readers
+    # written against real cards, e.g. khoa288/id-chip-reader, expect up to 285 bytes). True:
+    # the strict reading of ISO 7816-4 this card had before, a short answer never exceeds 256
+    # bytes (6700 instead): readers must meet either.
+    strict_short_response: bool = False
+    # An authentication answer (INTERNAL / GENERAL / EXTERNAL AUTHENTICATE) longer than the chip
+    # sends at once (max_response, or a short Le below 256) comes in parts: SW 61xx, then GET
+    # RESPONSE (ISO/IEC 7816-4 §5.3.4 and §11.6.4). READ BINARY instead answers 6700: the
+    # reader asks for less. False: 6700 for those too.
+    response_chaining: bool = True
+    # SELECT of the MF (00 A4 00 0C 02 3F00): "refused" answers 6D00 as real CCCDs are reported
+    # to (AndyQ/NFCPassportReader#219, research notes §1: readers must select EF.CardAccess by
+    # its file identifier); "iso" selects the MF as ISO/IEC 7816-4 §11.2.2 says (9000).
+    select_mf: Literal["refused", "iso"] = "refused"
     parents_encoding: Literal["separate", "combined"] = "separate"
     dg13_absent: tuple[int, ...] = ()
     seed: str | None = None
@@ -185,6 +210,8 @@ def _birthday(d: date, year: int) -> date:
 
 
 ATTACK_PREFIX = "attack-"
+CLONE_KINDS = ("clone", "clone-com-stripped", "clone-groups-hidden", "clone-groups-refused",
+               "clone-claims-too-long")
 
 
 def list_profiles(*, attacks: bool = True) -> list[str]:
@@ -383,6 +410,9 @@ def _chip(t: dict[str, Any], name: str) -> ChipSettings:
         "extended_length": bool,
         "advertise_extended": bool,
         "max_response": int,
+        "strict_short_response": bool,
+        "response_chaining": bool,
+        "select_mf": str,
         "parents_encoding": str,
         "dg13_absent": list,
         "seed": str,
@@ -411,6 +441,8 @@ def _chip(t: dict[str, Any], name: str) -> ChipSettings:
         raise ProfileError(f"{where}: active_authentication must be ecdsa, rsa or none")
     if not t.get("bac", True) and not t.get("pace", True):
         raise ProfileError(f"{where}: a chip without BAC needs PACE")
+    if t.get("select_mf", "refused") not in ("refused", "iso"):
+        raise ProfileError(f'{where}: select_mf must be "refused" or "iso"')
     if t.get("parents_encoding", "separate") not in ("separate", "combined"):
         raise ProfileError(f"{where}: parents_encoding must be separate or combined")
     if not 1 <= t.get("max_response", 65533) <= 65533:

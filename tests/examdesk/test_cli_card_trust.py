@@ -106,6 +106,9 @@ ATTACKS = {
     "attack-clone": ("FORGED", {"active.failed", "chip.failed"}, "sao chép"),
     "attack-expired-card": ("SUSPICIOUS", {"card.expired"}, "hết hạn"),
     "attack-signer-outside-validity": ("FORGED", {"passive.invalid"}, "chứng thư người ký"),
+    # Issue 11, item 2: EF.COM is not signed; EF.SOD decides what is read and checked.
+    "attack-clone-com-stripped": ("FORGED", {"active.failed", "chip.failed"}, "sao chép"),
+    "attack-com-lists-unsigned": ("SUSPICIOUS", {"lds.com_sod_mismatch"}, "EF.COM: DG11"),
 }
 
 
@@ -120,6 +123,34 @@ def test_attack_profiles(insert_card, home: Path, profile: str) -> None:
     shown = run(home, "card", "read", "--can", inserted.access["can"])
     assert shown.returncode == 0, shown.stderr
     assert words in shown.stdout
+
+
+@pytest.mark.parametrize("limit", [80, 64])
+def test_a_chip_answering_in_small_blocks_is_not_a_clone(insert_card, home: Path,
+                                                          limit: int) -> None:
+    """Issue 11, item 2b: `card emulate --profile nguyen-van-an --no-extended --max-response 80`
+    then `card read --can 014275` said "chip sao chép" (80) or failed (64)."""
+    inserted = insert_card("nguyen-van-an", extended_length=False, advertise_extended=False,
+                           max_response=limit)
+    doc = read_json(home, "--can", inserted.access["can"])
+    assert (doc["active"]["status"], doc["chip"]["status"]) == ("PASSED", "PASSED")
+    assert doc["verdict"]["verdict"] == "TRUSTED"
+
+
+def test_a_signature_that_cannot_be_carried_is_could_not_check(insert_card, home: Path) -> None:
+    """The strict chip with a small buffer cannot send its RSA signature at all: review, with
+    the reason in words, never "forged"."""
+    inserted = insert_card("pham-thi-hong", max_response=128)
+    a = inserted.access
+    key = ("--id", a["id_number"], "--dob", a["date_of_birth"], "--expiry", "none")
+    doc = read_json(home, *key)
+    assert doc["active"]["status"] == "UNCHECKED"
+    assert doc["verdict"]["verdict"] == "SUSPICIOUS"
+    assert reasons(doc) == {"active.unchecked"}
+    shown = run(home, "card", "read", *key)
+    assert shown.returncode == 0, shown.stderr
+    assert "Không kiểm tra được xác thực chủ động" in shown.stdout
+    assert "Thẻ giả" not in shown.stdout
 
 
 def test_trust_list_shows_the_imported_csca(home: Path) -> None:

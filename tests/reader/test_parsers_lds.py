@@ -127,7 +127,13 @@ def test_real_files_parse(name: str) -> None:
     card = VirtualCccd(load_profile(name), lds=built(name))
     holder = card.profile.holder
 
-    assert parse_com(card.files["EF.COM"]) == EfCom("1.7", "4.0.0", (1, 2, 3, 13, 14, 15))
+    # The attack profiles of issue 11, item 2 tamper with EF.COM (which is not signed).
+    listed = {"clone-com-stripped": (1, 2, 3, 13), "clone-groups-hidden": (1, 2, 3, 13),
+              "clone-groups-refused": (1, 2, 3, 13),
+              "com-lists-unsigned": (1, 2, 3, 13, 14, 15, 11)}
+    kind = card.profile.attack.kind if card.profile.attack else ""
+    assert parse_com(card.files["EF.COM"]) == EfCom("1.7", "4.0.0",
+                                                    listed.get(kind, (1, 2, 3, 13, 14, 15)))
 
     mrz = parse_dg1(card.files["DG1"])
     assert mrz.id_number == holder.id_number

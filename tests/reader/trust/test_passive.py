@@ -77,8 +77,8 @@ def test_genuine_card_is_valid(genuine: dict[str, bytes], store: TrustStore, ds:
     assert result.status is VALID, result.failures
     assert result.reasons == []
     assert [c.name for c in result.checks if c.outcome is Outcome.PASS] == [
-        "sod", "hash.DG1", "hash.DG2", "hash.DG13", "hash.DG14", "hash.DG15", "content_type",
-        "message_digest", "signature", "signing_time", "signer_validity", "chain",
+        "sod", "hash.DG1", "hash.DG2", "hash.DG3", "hash.DG13", "hash.DG14", "hash.DG15",
+        "content_type", "message_digest", "signature", "signing_time", "signer_validity", "chain",
         "csca_validity",
     ]
     assert [(c.name, c.reason) for c in result.notes] == [("revocation", "trust.no_crl")]
@@ -91,7 +91,8 @@ def test_genuine_card_is_valid(genuine: dict[str, bytes], store: TrustStore, ds:
     assert result.hash_algorithm == "SHA-256"
     assert result.signature_algorithm == "ECDSA SHA-256 / EC P-256"
     assert result.signing_time == SIGNED_AT and result.time_basis == "signing_time"
-    assert result.data_groups == {f"DG{n}": "match" for n in (1, 2, 13, 14, 15)}
+    # DG3 too: the virtual card has it and its SOD hashes it, as a real SOD does (issue 11, 8).
+    assert result.data_groups == {f"DG{n}": "match" for n in (1, 2, 3, 13, 14, 15)}
     doc = result.to_dict()
     assert doc["status"] == "VALID" and doc["csca"]["source"] == "test-csca.pem"
     assert_clear_messages(result)

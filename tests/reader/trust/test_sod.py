@@ -24,7 +24,7 @@ def test_genuine_virtual_card_sod(card_files: dict[str, bytes]) -> None:
     assert parsed.version == 0
     assert parsed.hash_algorithm == "sha256"
     assert dict(parsed.data_group_hashes) == {
-        n: hashlib.sha256(card_files[f"DG{n}"]).digest() for n in (1, 2, 13, 14, 15)
+        n: hashlib.sha256(card_files[f"DG{n}"]).digest() for n in (1, 2, 3, 13, 14, 15)
     }
     assert parsed.signing_time == datetime(2021, 6, 15, 9, 0, tzinfo=UTC)
     assert parsed.lds_version is None

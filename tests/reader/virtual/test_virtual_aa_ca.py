@@ -261,6 +261,8 @@ def test_ca_needs_a_session_and_a_set_at(make_card) -> None:
 def test_card_access_and_dg14_announce_the_same_chip_authentication(profiles, built) -> None:
     for name, lds in built.items():
         chip = profiles[name].chip
+        if name == "attack-clone-groups-hidden":
+            continue  # a clone that hides DG14 on purpose (issue 11, item 2)
         dg14_ca = {oid for oid in security_infos(lds.files["DG14"]) if oid.startswith(ID_CA_ECDH)}
         arc = {cipher: arc for arc, cipher in CA_CIPHERS.items()}[chip.ca_cipher]
         assert dg14_ca == {f"{ID_CA_ECDH}.{arc}"}, name

@@ -336,7 +336,7 @@ def test_a_chip_without_aa_and_ca(tmp_path: Path) -> None:
     assert "DG14" not in lds.files and "DG15" not in lds.files
     assert lds.files["EF.COM"].endswith(bytes.fromhex("5C04 6175636D"))  # DG1, 2, 3, 13
     hashes_by_dg, _, _ = sod_parts(lds.files)
-    assert set(hashes_by_dg) == {1, 2, 13}
+    assert set(hashes_by_dg) == {1, 2, 3, 13}
     card_access = decode(lds.files["EF.CardAccess"])
     assert len(card_access.children()) == 2  # TA and PACE; no ChipAuthenticationInfo
     card = VirtualCccd(profile, lds=lds)

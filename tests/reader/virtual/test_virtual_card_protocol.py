@@ -181,15 +181,87 @@ def test_6282_at_the_end_of_a_file_and_6b00_beyond_it(make_card) -> None:
 
 
 def test_oversize_response_is_a_protected_6700_and_the_session_survives(make_card) -> None:
-    card = make_card()
+    # Issue 11, item 8: only the strict profile (pham-thi-hong) still refuses this; real CCCDs
+    # and the other profiles send the 283 bytes (next test).
+    card = make_card("pham-thi-hong")
     terminal = bac(card)
     terminal.select(DG2)
-    # 256 bytes need a 283-byte protected answer: too long for a short APDU.
+    # 256 bytes need a 283-byte protected answer: too long for a short APDU on a strict chip.
     answer = terminal.sm(0xB0, 0, 0, le=256)
     assert answer.sw == 0x6700 and answer.data == b""
     assert card.sm_session is not None
     answer = terminal.sm(0xB0, 0, 0, le=0xE7)  # 231 bytes: the most a short answer can hold
     assert answer.sw == 0x9000 and answer.data == card.files["DG2"][:0xE7]
+
+
+@pytest.mark.parametrize("le", [0, 0xE8, 0xFF])
+def test_short_le_00_under_sm_gets_the_whole_protected_answer_like_a_real_cccd(
+        make_card, le: int) -> None:
+    """Issue 11, item 8: readers written against real CCCDs send Le=00 (or a plain Le of 232
+    and more under 3DES) and take the ~283-byte protected answer; the card answered 6700."""
+    card = make_card()
+    terminal = bac(card)
+    terminal.select(DG2)
+    answer = terminal.sm(0xB0, 0, 0, le=le)
+    want = le or 256
+    assert answer.sw == 0x9000 and answer.data == card.files["DG2"][:want]
+    assert card.sm_session is not None
+
+
+@pytest.mark.parametrize("name", ["nguyen-van-an", "le-hoang-minh"])  # DG2 < 32 KiB
+def test_a_reader_written_for_real_cccds_reads_every_file_with_le_00(make_card,
+                                                                      name: str) -> None:
+    """Issue 11, item 8: as khoa288/id-chip-reader does on real cards, BAC then 256 plain bytes
+    per protected READ BINARY (DO'97' = 00), each answer up to ~283 bytes."""
+    card = make_card(name)
+    terminal = bac(card)
+    for fid, file in ((EF_SOD, "EF.SOD"), (DG2, "DG2"), (DG13, "DG13")):
+        assert terminal.read_file(fid, chunk=0) == card.files[file], (name, file)
+
+
+def test_rsa_2048_signature_to_le_00_like_a_real_cccd(profiles, built) -> None:
+    profile = profiles["pham-thi-hong"]
+    real = dataclasses.replace(profile.chip, strict_short_response=False)
+    card = VirtualCccd(dataclasses.replace(profile, chip=real), lds=built["pham-thi-hong"])
+    terminal = bac(card)
+    answer = terminal.internal_authenticate(bytes(8))  # short, Le=00
+    assert answer.sw == 0x9000 and len(answer.data) == 256
+
+
+def test_an_authentication_answer_too_long_for_the_buffer_comes_in_parts(
+        profiles, built) -> None:
+    """ISO 7816-4 §5.3.4: 61xx, then GET RESPONSE (plain, and it keeps secure messaging)."""
+    profile = profiles["pham-thi-hong"]
+    chip = dataclasses.replace(profile.chip, strict_short_response=False,
+                               response_chaining=True, max_response=100)
+    card = VirtualCccd(dataclasses.replace(profile, chip=chip), lds=built["pham-thi-hong"])
+    terminal = bac(card)
+    protected = terminal.protect(0x88, 0, 0, bytes(8), le=0)
+    answer = split(card.process(protected))
+    assert answer.sw >> 8 == 0x61 and len(answer.data) == 100
+    body = answer.data
+    while answer.sw >> 8 == 0x61:
+        answer = split(card.process(bytes([0, 0xC0, 0, 0, answer.sw & 0xFF])))
+        assert len(answer.data) <= 100
+        body += answer.data
+    assert answer.sw == 0x9000 and card.sm_session is not None
+    whole = type(answer)(body, 0x9000, body + b"\x90\x00")
+    assert len(terminal.unprotect(whole).data) == 256
+    # A strict chip refuses instead.
+    strict = VirtualCccd(profile, lds=built["pham-thi-hong"])
+    assert bac(strict).internal_authenticate(bytes(8)).sw == 0x6700
+
+
+def test_select_mf_follows_the_profile(make_card, profiles, built) -> None:
+    card = make_card()
+    assert card.chip.select_mf == "refused"  # as real CCCDs: research notes §1
+    profile = profiles["nguyen-van-an"]
+    profile = dataclasses.replace(profile, chip=dataclasses.replace(profile.chip, select_mf="iso"))
+    iso = VirtualCccd(profile, lds=built["nguyen-van-an"])
+    terminal = Terminal(iso)
+    assert terminal.send("00A4000C023F00").sw == 0x9000
+    assert terminal.send("00A4000C").sw == 0x9000
+    assert terminal.send("00A4020C02011C").sw == 0x9000  # EF.CardAccess, still plain
 
 
 def test_small_io_buffer_refuses_long_extended_answers(make_card) -> None:
