@@ -27,7 +27,7 @@ from PIL import Image
 from biometrics import Challenge
 from biometrics.images import RgbImage
 from examdesk.commands.card import access_keys
-from proctoring.checkin import CheckInCancelled, CheckInOutcome, Progress, Step
+from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress, Step
 from proctoring.checkins import Reason, record_override
 from proctoring.models import Decision, SessionKind
 from reader.access import AccessKey
@@ -491,6 +491,11 @@ class CheckInView(View):
         if isinstance(exc, CheckInCancelled):
             self.state = State.IDLE
             self._show_idle("checkin.cancelled")
+            return
+        if isinstance(exc, CardRejected):
+            # Recorded as a rejected check-in with an incident: say so, and what the card did.
+            self._fail_now(f"{self.app.error_text(exc)}\n{self.app.error_text(exc.reader_error)}")
+            self._stored()
             return
         self._fail_now(self.app.error_text(exc))
 
