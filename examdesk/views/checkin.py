@@ -12,7 +12,6 @@ overwrite the next one.
 from __future__ import annotations
 
 import contextlib
-import io
 import threading
 import unicodedata
 from concurrent.futures import Future
@@ -37,6 +36,7 @@ from reader.trust.report import TrustReport
 
 from .base import View
 from .checkin_job import CheckInRequest, run_checkin
+from .pictures import open_picture
 from .theme import (
     DECISION_LOOK,
     ERROR_LOOK,
@@ -103,11 +103,7 @@ def face_crop(frame: RgbImage | None) -> Image.Image | None:
 def portrait_image(card: CardRead) -> Image.Image | None:
     if card.portrait is None:
         return None
-    try:
-        with Image.open(io.BytesIO(card.portrait.data)) as im:
-            return im.convert("RGB")
-    except (OSError, ValueError):
-        return None
+    return open_picture(card.portrait.data)
 
 
 @dataclass(frozen=True)
