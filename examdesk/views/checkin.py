@@ -149,6 +149,7 @@ class CheckInView(View):
         self._preview_job: str | None = None
         self._preview_seq = -1
         self._failure = ""
+        self._rejected = False  # the failure is a card rejected (and recorded), not an error
         self._roster_line = ""
         self.grid_columnconfigure(0, weight=1)
 
@@ -374,7 +375,7 @@ class CheckInView(View):
         elif self.state is State.DECIDED and self.outcome is not None:
             self._show_outcome()
         elif self.state is State.FAILED:
-            self.banner.show(ERROR_LOOK, self.t("app.banner.error"), self._failure)
+            self._failure_banner()
         self._stages()
 
     # --- a check-in ---------------------------------------------------------------------------
@@ -489,20 +490,32 @@ class CheckInView(View):
             self._show_idle("checkin.cancelled")
             return
         if isinstance(exc, CardRejected):
-            # Recorded as a rejected check-in with an incident: say so, and what the card did.
-            self._fail_now(f"{self.app.error_text(exc)}\n{self.app.error_text(exc.reader_error)}")
+            # Recorded as a rejected check-in with an incident: a REJECT, in the decision's
+            # colours, with what the card did.
+            headline = self.t("app.verdict.REJECT")
+            sentence = _without_headline(self.app.error_text(exc), headline)
+            self._fail_now(f"{sentence}\n{self.app.error_text(exc.reader_error)}",
+                           rejected=True)
             self._stored()
             return
         self._fail_now(self.app.error_text(exc))
 
-    def _fail_now(self, message: str) -> None:
+    def _fail_now(self, message: str, *, rejected: bool = False) -> None:
         self.state = State.FAILED
         self._failure = message
-        self.banner.show(ERROR_LOOK, self.t("app.banner.error"), message)
+        self._rejected = rejected
+        self._failure_banner()
         self.prompt.configure(text="", fg_color=PANEL)
         self.step_label.configure(text=self.t("app.checkin.keys_hint"))
         self._buttons()
         self.key_entry.focus_set()
+
+    def _failure_banner(self) -> None:
+        if self._rejected:
+            self.banner.show(DECISION_LOOK["REJECT"], self.t("app.verdict.REJECT"),
+                             self._failure)
+        else:
+            self.banner.show(ERROR_LOOK, self.t("app.banner.error"), self._failure)
 
     # --- what the screen says -------------------------------------------------------------------
 
