@@ -191,7 +191,11 @@ def read_card(
 
 
 def _note_identity(exc: ReaderError, raw: dict[str, bytes]) -> None:
-    """The ID in DG1, when it was read and parses: whose card failed."""
+    """Which file failed, when the error does not say (the last one read: files are parsed as
+    they arrive, and before any, the failure is EF.CardAccess's, the only data opening the
+    card parses), and the ID in DG1 when it was read and parses: whose card failed."""
+    if not exc.context.get("file"):
+        exc.context["file"] = next(reversed(raw), "EF.CardAccess")
     if "DG1" not in raw or "id_number" in exc.context:
         return
     try:

@@ -64,6 +64,7 @@ def test_a_long_oid_in_card_access_ends_in_a_typed_error_not_a_traceback() -> No
         read(hostile(EF_CardAccess=card_access), use_pace=True)
     assert isinstance(caught.value, OverLimit)
     assert is_card_fault(caught.value)
+    assert caught.value.context["file"] == "EF.CardAccess"  # the screen names it
 
 
 # --- DG14 ---------------------------------------------------------------------------------------
