@@ -48,6 +48,8 @@ from biometrics.camera import Frame
 from biometrics.decision import Decision as FaceDecision
 from biometrics.decision import decide
 from biometrics.images import RgbImage
+from reader.errors import InvalidKeyInput, ReaderError
+from reader.keys import validate_id_number
 from reader.session import CardRead
 from reader.trust.report import TrustReport
 
@@ -60,6 +62,7 @@ from .checkins import (
     admitted_faces,
     embedding_item,
     record_checkin,
+    record_incident,
     record_override,
     roster_lookup,
 )
@@ -100,6 +103,31 @@ class Progress:
 
 class CheckInCancelled(ProctoringError):
     key = "checkin.cancelled"
+
+
+class CardRejected(ProctoringError):
+    """The card's own data failed (a forged or broken chip): the attempt was recorded as a
+    rejected check-in with a FORGED_CARD incident (only the incident when no ID was read).
+
+    ``context`` holds ``checkin_id`` (or None), ``incident_id`` and the reader error's key as
+    ``card_error``; ``reader_error`` is the error itself, for the screen's second line.
+    """
+
+    key = "checkin.card_rejected"
+
+    def __init__(self, detail: str, reader_error: ReaderError, **context: object) -> None:
+        super().__init__(detail, **context)
+        self.reader_error = reader_error
+
+
+@dataclass(frozen=True)
+class RejectedCard:
+    """What ``record_rejected_card`` stored."""
+
+    checkin_id: uuid.UUID | None  # None: the card gave no ID, only the incident was stored
+    incident_id: uuid.UUID
+    roster: RosterMatch | None
+    reasons: tuple[Reason, ...]
 
 
 @dataclass(frozen=True)
@@ -305,6 +333,52 @@ class CheckInService:
         step(Step.DONE, f"checkin.decision.{verdicts.decision.value.lower()}")
         return CheckInOutcome(recorded.checkin.id, verdicts.decision, tuple(verdicts.reasons),
                               roster, trust, face, liveness, recorded.incident_ids, frame)
+
+    def record_rejected_card(
+        self,
+        session: ExamSession,
+        error: ReaderError,
+        *,
+        actor: str,
+        consent: bool,
+        stage: Stage | None = None,
+        operator_id: uuid.UUID | None = None,
+        checkin_id: uuid.UUID | None = None,
+    ) -> RejectedCard:
+        """A card whose data made the read fail (``reader.errors.is_card_fault``): a forged or
+        broken chip is a check-in REJECTED with trust verdict FORGED and a critical
+        FORGED_CARD incident, never an attempt that leaves no trace. The ID comes from the
+        chip's DG1 when it was read before the failure (``error.context["id_number"]``);
+        without one only the incident can be stored."""
+        started = self.store.now()
+        if session.kind == SessionKind.DRIVING_TEST and stage is None:
+            stage = Stage(session.stages[0]) if session.stages else Stage.THEORY
+        try:
+            id_number: str | None = validate_id_number(str(error.context.get("id_number", "")))
+        except InvalidKeyInput:
+            id_number = None
+        reasons = (Reason("checkin.card_rejected"),
+                   Reason(error.key, error.detail[:500],
+                          {k: v for k, v in _plain(error.context).items() if k == "file"}))
+        details: dict[str, Any] = {"card_error": error.key, "detail": error.detail[:500]}
+        if id_number is None:
+            incident = record_incident(self.store, session.id, NewIncident(
+                IncidentKind.FORGED_CARD, Severity.CRITICAL, "checkin.card_rejected",
+                {**details, "id_number": None}), actor=actor, reporter=operator_id)
+            return RejectedCard(None, incident.id, None, reasons)
+        roster = roster_lookup(self.store, session.id, id_number)
+        entry = None if roster is None else roster.entry.id
+        recorded = record_checkin(self.store, CheckInInput(
+            session_id=session.id, id_number=id_number, decision=Decision.REJECT,
+            reasons=reasons, consent=consent, started_at=started, decided_at=self.store.now(),
+            roster_entry_id=entry, stage=stage, trust_verdict="FORGED",
+            trust_findings=(error.key,), operator_id=operator_id,
+            incidents=(NewIncident(IncidentKind.FORGED_CARD, Severity.CRITICAL,
+                                   "checkin.card_rejected",
+                                   {**details, "id_number_suffix": id_number[-4:]},
+                                   roster_entry_id=entry),),
+            checkin_id=checkin_id or uuid.uuid4()), actor=actor)
+        return RejectedCard(recorded.checkin.id, recorded.incident_ids[0], roster, reasons)
 
     # --- the card ---------------------------------------------------------------------------
 

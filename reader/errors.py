@@ -130,6 +130,30 @@ class MalformedData(ReaderError):
     key = "card.malformed"
 
 
+class OverLimit(MalformedData):
+    """The card declares something larger than any genuine card carries (a file length, a key
+    size, curve parameters, an image's pixels): refused before the work it would cost."""
+
+    key = "card.over_limit"
+
+
+class UnreadableCard(MalformedData):
+    """The card's data made a parser or a library fail in a way nothing anticipated.
+
+    ``read_card`` turns every such failure into this error, so a hostile card always ends in a
+    typed error that the check-in can record, never in a traceback.
+    """
+
+    key = "card.unreadable"
+
+
+def is_card_fault(exc: ReaderError) -> bool:
+    """Did the card's own data fail (a forged or broken chip), rather than the invigilator's
+    input, the reader or the link? Such a failure is recorded as a rejected check-in."""
+    return isinstance(exc, MalformedData | InconsistentCard) and not isinstance(
+        exc, InvalidKeyInput)
+
+
 class CheckDigitError(MalformedData):
     """An MRZ check digit does not match."""
 

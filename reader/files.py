@@ -17,11 +17,13 @@ from .apdu import CommandApdu, ResponseApdu, raise_for_status
 from .errors import (
     EndOfFile,
     MalformedData,
+    OverLimit,
     SecureMessagingError,
     TransportError,
     TransportLimit,
     WrongLength,
 )
+from .limits import max_file_size
 from .sm import SecureMessaging, UnprotectedResponse, max_plain_for_response, wrapped_response_size
 from .transport import CardTransport
 
@@ -343,6 +345,12 @@ class FileReader:
         if ef.tag is not None and head and tlv.read_tag(head, 0)[0] != ef.tag:
             raise MalformedData(f"{ef.name} starts with the wrong tag", file=ef.name)
         total = hdr + value_len
+        limit = max_file_size(ef.name)
+        if total > limit:
+            # Before a single block is read or a buffer grown: the header's length is the
+            # card's word, and a 4-byte length field can claim 4 GiB.
+            raise OverLimit(f"{ef.name} claims {total} bytes; a genuine card's is at most "
+                            f"{limit}", file=ef.name)
         buf = bytearray(head[:total])
         if progress:
             progress(ef.name, len(buf), total)

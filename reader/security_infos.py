@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import tlv
-from .errors import MalformedData
+from .errors import MalformedData, OverLimit
+from .limits import MAX_OID_ARC_BYTES, MAX_OID_BYTES
 
 # 0.4.0.127.0.7.2.2 = bsi-de protocols
 ID_PK_DH = "0.4.0.127.0.7.2.2.1.1"
@@ -41,15 +42,24 @@ ECDSA_PLAIN = {  # BSI TR-03111 ecdsa-plain-signatures
 def decode_oid(body: bytes) -> str:
     if not body:
         raise MalformedData("empty OBJECT IDENTIFIER")
+    # Checked first: an arc of thousands of bytes made the shift loop quadratic and its decimal
+    # text overflow Python's int→str limit (a ValueError, not a typed error).
+    if len(body) > MAX_OID_BYTES:
+        raise OverLimit(f"OBJECT IDENTIFIER of {len(body)} bytes (at most {MAX_OID_BYTES})")
     arcs: list[int] = []
     value = 0
+    arc_bytes = 0
     for i, b in enumerate(body):
         if value == 0 and b == 0x80:
             raise MalformedData("non-minimal OBJECT IDENTIFIER")
+        arc_bytes += 1
+        if arc_bytes > MAX_OID_ARC_BYTES:
+            raise OverLimit(f"OBJECT IDENTIFIER arc longer than {MAX_OID_ARC_BYTES} bytes")
         value = (value << 7) | (b & 0x7F)
         if not b & 0x80:
             arcs.append(value)
             value = 0
+            arc_bytes = 0
         elif i == len(body) - 1:
             raise MalformedData("truncated OBJECT IDENTIFIER")
     first = arcs[0]
@@ -77,6 +87,15 @@ def _int(obj: tlv.Tlv) -> int:
     if obj.tag != 0x02 or not obj.value:
         raise MalformedData("INTEGER expected")
     return int.from_bytes(obj.value, "big", signed=True)
+
+
+def _key_id(obj: tlv.Tlv) -> int:
+    """A keyId (BSI TR-03110-3, ChipAuthenticationInfo): a non-negative INTEGER that chip
+    authentication sends back in DO'84' (a negative one crashed its encoding: OverflowError)."""
+    value = _int(obj)
+    if value < 0 or value.bit_length() > 64:
+        raise MalformedData(f"keyId {value if value.bit_length() <= 64 else '…'} out of range")
+    return value
 
 
 @dataclass(frozen=True)
@@ -162,13 +181,13 @@ def parse_security_infos(data: bytes) -> SecurityInfos:
                 pace.append(PaceInfo(oid, _int(rest[0]), param))
             # else a PACEDomainParameterInfo (explicit parameters): proprietary, not used here
         elif base in (ID_CA_DH, ID_CA_ECDH):
-            key_id = _int(rest[1]) if len(rest) > 1 else None
+            key_id = _key_id(rest[1]) if len(rest) > 1 else None
             ca.append(ChipAuthenticationInfo(oid, _int(rest[0]), key_id))
         elif oid in (ID_PK_DH, ID_PK_ECDH):
             spki = rest[0]
             if spki.tag != 0x30:
                 raise MalformedData("chip authentication public key is not a SEQUENCE")
-            key_id = _int(rest[1]) if len(rest) > 1 else None
+            key_id = _key_id(rest[1]) if len(rest) > 1 else None
             pks.append(ChipAuthenticationPublicKeyInfo(
                 oid, tlv.encode(spki.tag, spki.value), key_id))
         elif oid == ID_AA:

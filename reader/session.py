@@ -19,6 +19,8 @@ from .errors import (
     MalformedData,
     ReaderError,
     SecureMessagingError,
+    UnreadableCard,
+    is_card_fault,
 )
 from .files import Channel, EfId, FileReader, LinkStats, Progress, ReadStrategy
 from .lds import EfCom, Portrait
@@ -29,7 +31,8 @@ from .transport import CardTransport
 from .trust.active import active_authentication
 from .trust.chip import chip_authentication
 from .trust.results import AuthResult, CheckStatus
-from .trust.sod import parse_sod
+from .trust.signatures import error_text
+from .trust.sod import hashed_in_sod, parse_sod
 
 T = TypeVar("T")
 
@@ -166,14 +169,62 @@ def read_card(
     after DG14 (so every later file comes under keys only the genuine chip can hold) and active
     authentication after DG15. Passive authentication needs no card and is done by the caller
     (``reader.trust``) on ``CardRead.files``.
+
+    Raises :class:`~reader.errors.ReaderError` only: whatever else the card's data makes a
+    parser or a library raise becomes :class:`~reader.errors.UnreadableCard`. A card-data
+    failure (``is_card_fault``) carries the chip's ``id_number`` in its context when DG1 was
+    read, so the check-in can record it against the candidate.
     """
+    raw: dict[str, bytes] = {}
+    try:
+        return _read_card(transport, keys, raw, files=files, strategy=strategy,
+                          progress=progress, rng=rng, authenticate=authenticate,
+                          use_pace=use_pace)
+    except ReaderError as exc:
+        if is_card_fault(exc):
+            _note_identity(exc, raw)
+        raise
+    except Exception as exc:  # the card chose this input: never a traceback
+        error = UnreadableCard(f"the card's data broke the reader: {error_text(exc)}",
+                               files=",".join(raw))
+        _note_identity(error, raw)
+        raise error from exc
+
+
+def _note_identity(exc: ReaderError, raw: dict[str, bytes]) -> None:
+    """Which file failed, when the error does not say (the last one read: files are parsed as
+    they arrive, and before any, the failure is EF.CardAccess's, the only data opening the
+    card parses), and the ID in DG1 when it was read and parses: whose card failed."""
+    if not exc.context.get("file"):
+        exc.context["file"] = next(reversed(raw), "EF.CardAccess")
+    if "DG1" not in raw or "id_number" in exc.context:
+        return
+    try:
+        number = lds.parse_dg1(raw["DG1"]).id_number
+    except Exception:  # best effort, on data already known to be hostile
+        return
+    if number:
+        exc.context["id_number"] = number
+
+
+def _read_card(
+    transport: CardTransport,
+    keys: Sequence[AccessKey],
+    raw: dict[str, bytes],
+    *,
+    files: Sequence[str],
+    strategy: ReadStrategy | None,
+    progress: Progress | None,
+    rng: Callable[[int], bytes],
+    authenticate: bool,
+    use_pace: bool,
+) -> CardRead:
     started = time.perf_counter()
     stats = LinkStats()
     channel = Channel(transport, stats)
     opened = open_card(channel, keys, use_pace=use_pace, rng=rng)
     reader = FileReader(channel, strategy, extended_hint=parse_atr(transport.atr).extended_length)
 
-    raw: dict[str, bytes] = {}
     if opened.card_access_raw is not None:
         raw["EF.CardAccess"] = opened.card_access_raw
     timings: dict[str, float] = {}
@@ -217,7 +268,11 @@ def read_card(
                 warnings.append("refused.DG14")
             except MalformedData as exc:
                 chip = AuthResult(CheckStatus.ERROR, "trust.ca_key_unusable", exc.detail)
-            if infos is not None:
+            if infos is not None and hashed_in_sod(raw.get("EF.SOD"), 14, raw["DG14"]) is False:
+                # EF.SOD (when read already) does not vouch for this key: not worth a protocol.
+                chip = AuthResult(CheckStatus.FAILED, "trust.ca_failed",
+                                  "DG14 does not match its hash in EF.SOD")
+            elif infos is not None:
                 t0, n0 = time.perf_counter(), stats.apdus
                 chip = chip_authentication(channel, infos, proven=reader.sizer.good)
                 timings["CA"] = time.perf_counter() - t0
@@ -268,13 +323,19 @@ def read_card(
                 infos = parse_dg14(raw["DG14"])
             except MalformedData:
                 infos = None
-        t0, n0 = time.perf_counter(), stats.apdus
-        active = active_authentication(channel, raw.get("DG15"), infos, rng=rng,
-                                       extended=reader.sizer.extended,
-                                       part=reader.sizer.good or None,
-                                       proven=reader.sizer.good)
-        timings["AA"] = time.perf_counter() - t0
-        apdu_counts["AA"] = stats.apdus - n0
+        if "DG15" in raw and hashed_in_sod(raw.get("EF.SOD"), 15, raw["DG15"]) is False:
+            # ICAO 9303-11 §6.1 trusts the DG15 key through passive authentication: a key the
+            # SOD does not vouch for proves nothing, and is not put into any arithmetic.
+            active = AuthResult(CheckStatus.FAILED, "trust.aa_failed",
+                                "DG15 does not match its hash in EF.SOD")
+        else:
+            t0, n0 = time.perf_counter(), stats.apdus
+            active = active_authentication(channel, raw.get("DG15"), infos, rng=rng,
+                                           extended=reader.sizer.extended,
+                                           part=reader.sizer.good or None,
+                                           proven=reader.sizer.good)
+            timings["AA"] = time.perf_counter() - t0
+            apdu_counts["AA"] = stats.apdus - n0
 
     if "DG1" not in raw:
         raise MalformedData("the card has no DG1 (MRZ data)", file="DG1")

@@ -24,7 +24,7 @@ from proctoring.checkin import CheckInOutcome, CheckInService, Progress
 from proctoring.checkins import record_override
 from proctoring.models import Decision, Stage
 from proctoring.sessions import find_session
-from reader.errors import ReaderError
+from reader.errors import ReaderError, is_card_fault
 from reader.session import read_card
 from reader.transport import PcscTransport
 
@@ -107,6 +107,16 @@ def checkin_cmd(
                 transport.close()
             trust = assess_card(card, None)
         except ReaderError as exc:
+            if is_card_fault(exc):
+                # A forged or broken chip: recorded (REJECT, FORGED, an incident) before the
+                # error is shown, so the attempt is never lost.
+                try:
+                    rejected = CheckInService(store, engine).record_rejected_card(
+                        session, exc, actor=actor(), consent=consent, stage=stage_value)
+                except errors.ProctoringError as stored_exc:
+                    fail_with(stored_exc, as_json)
+                exc.context.update(checkin_id=str(rejected.checkin_id or ""),
+                                   incident_id=str(rejected.incident_id))
             fail_typed(exc, CARD_EXIT_CODES, as_json)
         warming.result()
         shown: list[str] = []

@@ -12,7 +12,6 @@ overwrite the next one.
 from __future__ import annotations
 
 import contextlib
-import io
 import threading
 import unicodedata
 from concurrent.futures import Future
@@ -27,7 +26,7 @@ from PIL import Image
 from biometrics import Challenge
 from biometrics.images import RgbImage
 from examdesk.commands.card import access_keys
-from proctoring.checkin import CheckInCancelled, CheckInOutcome, Progress, Step
+from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress, Step
 from proctoring.checkins import Reason, record_override
 from proctoring.models import Decision, SessionKind
 from reader.access import AccessKey
@@ -37,6 +36,7 @@ from reader.trust.report import TrustReport
 
 from .base import View
 from .checkin_job import CheckInRequest, run_checkin
+from .pictures import open_picture
 from .theme import (
     DECISION_LOOK,
     ERROR_LOOK,
@@ -103,11 +103,7 @@ def face_crop(frame: RgbImage | None) -> Image.Image | None:
 def portrait_image(card: CardRead) -> Image.Image | None:
     if card.portrait is None:
         return None
-    try:
-        with Image.open(io.BytesIO(card.portrait.data)) as im:
-            return im.convert("RGB")
-    except (OSError, ValueError):
-        return None
+    return open_picture(card.portrait.data)
 
 
 @dataclass(frozen=True)
@@ -153,6 +149,7 @@ class CheckInView(View):
         self._preview_job: str | None = None
         self._preview_seq = -1
         self._failure = ""
+        self._rejected = False  # the failure is a card rejected (and recorded), not an error
         self._roster_line = ""
         self.grid_columnconfigure(0, weight=1)
 
@@ -378,7 +375,7 @@ class CheckInView(View):
         elif self.state is State.DECIDED and self.outcome is not None:
             self._show_outcome()
         elif self.state is State.FAILED:
-            self.banner.show(ERROR_LOOK, self.t("app.banner.error"), self._failure)
+            self._failure_banner()
         self._stages()
 
     # --- a check-in ---------------------------------------------------------------------------
@@ -492,16 +489,33 @@ class CheckInView(View):
             self.state = State.IDLE
             self._show_idle("checkin.cancelled")
             return
+        if isinstance(exc, CardRejected):
+            # Recorded as a rejected check-in with an incident: a REJECT, in the decision's
+            # colours, with what the card did.
+            headline = self.t("app.verdict.REJECT")
+            sentence = _without_headline(self.app.error_text(exc), headline)
+            self._fail_now(f"{sentence}\n{self.app.error_text(exc.reader_error)}",
+                           rejected=True)
+            self._stored()
+            return
         self._fail_now(self.app.error_text(exc))
 
-    def _fail_now(self, message: str) -> None:
+    def _fail_now(self, message: str, *, rejected: bool = False) -> None:
         self.state = State.FAILED
         self._failure = message
-        self.banner.show(ERROR_LOOK, self.t("app.banner.error"), message)
+        self._rejected = rejected
+        self._failure_banner()
         self.prompt.configure(text="", fg_color=PANEL)
         self.step_label.configure(text=self.t("app.checkin.keys_hint"))
         self._buttons()
         self.key_entry.focus_set()
+
+    def _failure_banner(self) -> None:
+        if self._rejected:
+            self.banner.show(DECISION_LOOK["REJECT"], self.t("app.verdict.REJECT"),
+                             self._failure)
+        else:
+            self.banner.show(ERROR_LOOK, self.t("app.banner.error"), self._failure)
 
     # --- what the screen says -------------------------------------------------------------------
 

@@ -15,9 +15,16 @@ from pathlib import Path
 from typing import Protocol
 
 from biometrics import Camera, Challenge, Frame
-from proctoring.checkin import CheckInCancelled, CheckInOutcome, CheckInService, Progress
+from proctoring.checkin import (
+    CardRejected,
+    CheckInCancelled,
+    CheckInOutcome,
+    CheckInService,
+    Progress,
+)
 from proctoring.models import ExamSession, Stage
 from reader.access import AccessKey
+from reader.errors import ReaderError, is_card_fault
 from reader.session import CardRead, read_card
 from reader.trust.passive import VIETNAM
 from reader.trust.policy import Policy
@@ -88,6 +95,15 @@ def run_checkin(request: CheckInRequest, *, cards: CardSource, trust: TrustFiles
     transport = cards.open(request.card_wait)
     try:
         card = read_card(transport, list(request.keys), progress=listener.reading)
+    except ReaderError as exc:
+        if not is_card_fault(exc):
+            raise  # the key, the reader or the link: nothing happened worth recording
+        # A forged or broken chip: recorded (REJECT, FORGED, an incident), then shown.
+        rejected = service.record_rejected_card(
+            request.session, exc, actor=request.actor, consent=request.consent,
+            stage=request.stage, operator_id=request.operator_id)
+        raise CardRejected(exc.detail, exc, checkin_id=rejected.checkin_id,
+                           incident_id=rejected.incident_id, card_error=exc.key) from exc
     finally:
         transport.close()
     report = trust.assess(card)

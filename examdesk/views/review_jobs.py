@@ -6,7 +6,6 @@ which the review screen hands to the app's worker pool.
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from proctoring.crypto import KeyStore
 from proctoring.district import Office, central_errors, members, open_office, save_central_url
@@ -31,6 +30,7 @@ from proctoring.review import (
 )
 from reader.trust.passive import VIETNAM
 
+from .pictures import open_picture
 from .widgets import fit
 
 REPORT_DAYS = 30  # the export's period when the filters give no dates: the last month
@@ -144,12 +144,10 @@ def picture(p: Picture | None, box: tuple[int, int]) -> Shown:
         return Shown("none", None)
     if p.data is None:
         return Shown(p.state, None)
-    try:
-        with Image.open(io.BytesIO(p.data)) as image:
-            image.load()
-            return Shown(p.state, fit(image, box))
-    except (UnidentifiedImageError, OSError, ValueError):
+    image = open_picture(p.data, box)
+    if image is None:
         return Shown("undecodable", None)
+    return Shown(p.state, fit(image, box))
 
 
 def record(office: Office, incident_id: uuid.UUID, status: IncidentStatus, notes: str,

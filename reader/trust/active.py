@@ -57,6 +57,11 @@ def verify_rsa_9796_2(key: rsa.RSAPublicKey, challenge: bytes, signature: bytes)
     if s >= n:
         return "signature representative out of range"
     k = (n.bit_length() + 7) // 8
+    if k < 64 + 2 + 2:
+        # Room for a header byte, a SHA-512 digest and a two-byte trailer; load_public_key
+        # refuses such keys already (MIN_RSA_BITS), this guards direct callers (an 8-bit
+        # modulus once raised IndexError below).
+        return "RSA modulus too short for ISO 9796-2"
     f = pow(s, e, n).to_bytes(k, "big")
     if f[-1] == 0xBC:
         hash_name, trailer = "sha1", 1

@@ -31,7 +31,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from ecdsa.ellipticcurve import CurveFp, PointJacobi
 from ecdsa.numbertheory import is_prime
 
-from reader.errors import MalformedData, ReaderError
+from reader.errors import MalformedData, OverLimit, ReaderError
+from reader.limits import (
+    MAX_EC_COFACTOR,
+    MAX_EC_FIELD_BITS,
+    MAX_RSA_BITS,
+    MAX_RSA_EXPONENT_BITS,
+    MIN_RSA_BITS,
+)
 
 SIGNATURE_INVALID = "trust.signature_invalid"
 UNSUPPORTED_ALGORITHM = "trust.unsupported_algorithm"
@@ -375,6 +382,17 @@ def _rsa_key(info: Any) -> PublicKey:
         n, e = parsed["modulus"].native, parsed["public_exponent"].native
         if not isinstance(n, int) or not isinstance(e, int) or n < 3 or e < 3:
             raise ValueError("modulus or exponent out of range")
+    except Exception as exc:
+        raise MalformedData(f"RSA public key: {error_text(exc)}") from exc
+    # Before any arithmetic: the cost of a verification grows with both sizes, and the card
+    # (DG15) or the SOD chooses them (reader/limits.py).
+    if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS:
+        raise OverLimit(f"RSA key of {n.bit_length()} bits (accepted: {MIN_RSA_BITS}–"
+                        f"{MAX_RSA_BITS})")
+    if e.bit_length() > MAX_RSA_EXPONENT_BITS or not e & 1:
+        raise OverLimit(f"RSA public exponent of {e.bit_length()} bits"
+                        f"{'' if e & 1 else ', even'} (at most {MAX_RSA_EXPONENT_BITS}, odd)")
+    try:
         backend = rsa.RSAPublicNumbers(e, n).public_key()
     except Exception as exc:
         raise MalformedData(f"RSA public key: {error_text(exc)}") from exc
@@ -425,6 +443,16 @@ def _explicit_params(domain: Any) -> ExplicitCurve:
         raise MalformedData("explicit EC parameters: p, n or G missing")
     if p < 5 or n < 3:
         raise MalformedData("explicit EC parameters: p or n out of range")
+    # Before the primality tests and the scalar multiplication, whose cost grows with the
+    # sizes (an 8192-bit p took seconds; above 16384 bits python-ecdsa failed an assertion).
+    # By Hasse's bound n·h ≤ p + 1 + 2√p, so n has at most one bit more than p.
+    if p.bit_length() > MAX_EC_FIELD_BITS:
+        raise OverLimit(f"explicit EC parameters: a {p.bit_length()}-bit field (at most "
+                        f"{MAX_EC_FIELD_BITS})")
+    if n.bit_length() > p.bit_length() + 1:
+        raise MalformedData("explicit EC parameters: the order n is larger than the field")
+    if isinstance(h, int) and not 1 <= h <= MAX_EC_COFACTOR:
+        raise OverLimit(f"explicit EC parameters: cofactor {h if h < 1 << 64 else '…'}")
     return ExplicitCurve(p, a, b, base, n, h if isinstance(h, int) else None)
 
 

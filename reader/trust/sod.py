@@ -27,7 +27,7 @@ from reader import tlv
 from reader.errors import MalformedData, ReaderError
 
 from .certificates import Certificate
-from .signatures import digest_name, error_text
+from .signatures import compute_digest, digest_name, error_text
 from .signed_data import SignedAttributes, SignedData, SignerInfo, parse_signed_data
 
 SOD_TAG = 0x77
@@ -153,3 +153,21 @@ def _security_object(signed: SignedData, raw: bytes) -> Sod:
         signed_data=signed,
         raw=raw,
     )
+
+
+def hashed_in_sod(sod_raw: bytes | None, number: int, data: bytes) -> bool | None:
+    """Does EF.SOD list data group ``number`` with the digest of ``data``?
+
+    ``None`` when that cannot be told (no SOD, an unreadable one, an unknown hash): passive
+    authentication reports those. Used before a key from DG14/DG15 goes into any arithmetic: a
+    key the SOD does not vouch for is not worth a challenge (ICAO 9303-11 §6.1: the DG15 key is
+    trusted through passive authentication).
+    """
+    if sod_raw is None:
+        return None
+    try:
+        sod = parse_sod(sod_raw)
+        actual = compute_digest(sod.hash_algorithm, data)
+    except ReaderError:  # MalformedData, UnsupportedAlgorithm
+        return None
+    return sod.data_group_hashes.get(number) == actual

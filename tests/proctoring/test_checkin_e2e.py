@@ -180,3 +180,32 @@ def test_the_admitted_candidate_is_on_the_signed_roster(insert_card, desk: Desk,
     assert verified["ok"] and verified["valid"] and verified["trusted"]
     assert verified["integrity"] == "intact" and not verified["modified"]
     assert verified["content"]["status"] == "match"  # the PDF says what the database says
+
+
+def test_a_card_whose_data_breaks_the_read_is_recorded_as_rejected(
+        pcscd: str, desk: Desk) -> None:
+    """A hostile chip (its DG13 claims 4 GiB) ends the check-in with the card's error, exit 1,
+    and leaves a REJECT check-in (its incident: tests/proctoring/test_rejected_card.py)."""
+    from reader.virtual import VpcdConnection
+    from tests.conftest import VPCD_PORT, wait_for_reader_state
+    from tests.reader.hostile import hostile, profile
+
+    assert wait_for_reader_state(present=False), f"another card occupies {pcscd!r}"
+    link = VpcdConnection(hostile(DG13=b"\x6D\x84\xff\xff\xff\xf0" + b"\x30\x00" * 200),
+                          port=VPCD_PORT)
+    link.start()
+    try:
+        assert wait_for_reader_state(present=True), "pcscd did not see the virtual card"
+        result = desk.run("checkin", "--session", desk.session, "--json", "--camera",
+                          str(BLINK_THEN_FACE[0]), "--mrz", profile().access_data()["mrz"],
+                          check=False)
+    finally:
+        link.stop()
+        wait_for_reader_state(present=False)
+    assert result.returncode == 1, result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["key"] == "card.over_limit" and error["context"]["checkin_id"]
+    assert "Traceback" not in result.stderr
+    shown = json.dumps(json.loads(desk.run("session", "show", desk.session, "--json").stdout))
+    assert "REJECT" in shown
+    assert desk.run("audit", "verify", "--json").returncode == 0

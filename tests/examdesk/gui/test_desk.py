@@ -231,3 +231,32 @@ def test_thresholds_are_for_admins_and_english_works(desk: Desk) -> None:
     assert seen["fields"]["Sex"] == "Male (Nam)"  # glossed; the chip's own word kept
     desk.shot("16-english-admit")
     app.set_language("vi")
+
+
+def test_a_card_whose_data_breaks_the_read_is_rejected_and_recorded(desk: Desk) -> None:
+    """A hostile chip (its DG13 claims 4 GiB) on the reader: the desk says REJECT in words,
+    and the attempt is a stored check-in with a FORGED_CARD incident, not a lost one."""
+    from proctoring.checkins import incidents
+    from tests.reader.hostile import hostile
+
+    app = desk.app
+    app.show("checkin")
+    desk.press("Escape")
+    deck = app.services.deck
+    chip = hostile(DG13=b"\x6D\x84\xff\xff\xff\xf0" + b"\x30\x00" * 200)
+    with deck._lock:  # the demo deck's reader, with our card instead of a demo one
+        if deck.use_vpcd:
+            deck._swap_vpcd(chip)
+        else:
+            deck._loopback.put(chip)
+    view = desk.checkin
+    view.key_entry.delete(0, "end")
+    desk.type_into(view.key_entry, "001093014275")
+    desk.press("Return", view.key_entry)
+    desk.wait_until(lambda: view.snapshot()["state"] == "failed", "the rejected card")
+    banner = view.snapshot()["banner"]
+    assert "KHÔNG CHO VÀO" in banner and "lớn hơn mọi thẻ thật" in banner, banner
+    desk.shot("17-hostile-card")
+    found = incidents(app.services.store, session_id=app.session.id)
+    assert any(i.kind == "FORGED_CARD" and i.message_key == "checkin.card_rejected" and linked
+               for i, linked in found), found
