@@ -68,6 +68,7 @@ bench: setup pcscd
 	$(PY) bench/checkin.py --quick
 	$(PY) bench/roster.py --quick
 	$(PY) bench/proxy_search.py --quick
+	$(PY) bench/fuzz_chip.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info
