@@ -139,9 +139,10 @@ def _say(change: KeyChange, as_json: bool, lang: str | None) -> None:
            "what": catalog.text(f"keys.purpose.{change.purpose.value.lower()}", lang)}
     print(catalog.text(f"keys.{change.action}", lang, **ctx))
     if change.action == "rotated":
-        data = change.purpose.value == "DATA"
-        follow = ("keys.old_kept" if change.old_kept else "keys.old_lost" if data
-                  else "keys.old_signing")
+        if change.purpose.value == "DATA":
+            follow = "keys.old_kept" if change.old_kept else "keys.old_lost"
+        else:  # signed by the old key, or (lost) a replacement audit verify reports
+            follow = "keys.old_signing" if change.old_kept else "keys.signing_lost"
         print(catalog.text(follow, lang, **ctx))
     if change.displaced_key_id:
         print(catalog.text("keys.displaced", lang, **ctx))
@@ -226,7 +227,9 @@ def rotate_cmd(
     lang: LangOption = None,
 ) -> None:
     """Thay khoá — make a new key and record it (audited). The old data key stays on this
-    machine to open what it sealed; with --lost it is recorded as lost."""
+    machine to open what it sealed; the old signing key signs the change, so `audit verify`
+    follows it. With --lost the old key is recorded as lost (for the signing key, `audit
+    verify` then reports the unsigned change)."""
     from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import rotate_key
 

@@ -361,32 +361,31 @@ def test_recover_restores_the_key_and_keeps_the_one_in_its_place(
     assert len(_events(store, "key.backed_up")) == 1
 
 
-def test_rotating_the_signing_key_signs_the_old_end_first(store: Store, keys: KeyStore) -> None:
-    store.audit = audit.AuditLog(keys, checkpoint_every=3)
-    session = centre_and_session(store)  # two events: no checkpoint yet, but the key…
-    with pytest.raises(InvalidInput, match="no key to rotate"):
-        rotate_key(store, KeyPurpose.SIGNING, centre_id=session.centre_id, actor="t",
-                   reason="x")
-    centre_and_session(store, code="S2")  # …is made and recorded by the third event's
+def test_rotating_the_signing_key_is_a_change_the_old_key_signs(
+        store: Store, keys: KeyStore) -> None:
+    """(Was: "signs the old end first", when the change event itself was signed by the new key
+    and verify then called everything after it checkpoint_invalid. Now the old key signs the
+    change event itself: see test_signing_rotation.py.)"""
+    session = centre_and_session(store)
     [old] = [r for r in _records(store) if r.purpose is KeyPurpose.SIGNING]
     change = rotate_key(store, KeyPurpose.SIGNING, centre_id=session.centre_id, actor="t",
                         reason="nhân viên giữ khoá nghỉ việc")
     with store.read() as tx:
         checkpoints = tx.exec(select(audit.AuditCheckpoint)).all()
         head = tx.exec(select(audit.AuditHead)).one()
-    # The old key signed the chain up to the rotation (its event is the last, unsigned yet).
+    # The old key signed the chain up to and including the rotation.
     assert {c.public_key for c in checkpoints} == {old.public_key}
-    assert max(c.seq for c in checkpoints) == head.seq - 1
+    assert max(c.seq for c in checkpoints) == head.seq
     signing = _by_status(store, KeyPurpose.SIGNING)
     assert signing == {KeyStatus.RETIRED: [old.key_id], KeyStatus.CURRENT: [change.key_id]}
     new = keys.existing_signing_key(session.centre_id)
     assert new is not None and signing_fingerprint(new).startswith(change.key_id)
-    for n in range(3):  # the next checkpoint: signed with the new key
-        centre_and_session(store, code=f"S{n + 3}")
+    centre_and_session(store, code="S2")  # the next event: signed with the new key
     with store.read() as tx:
         last = tx.exec(select(audit.AuditCheckpoint)
                        .order_by(col(audit.AuditCheckpoint.seq).desc())).first()
-    assert last is not None and last.public_key == audit._raw_public(new.public_key())
+        assert audit.verify(tx, keys).ok
+    assert last is not None and last.public_key == audit.raw_public(new.public_key())
 
 
 def test_the_keys_commands(cli_env: Path, tmp_path: Path) -> None:
@@ -439,7 +438,8 @@ def test_every_keys_message_reads_in_both_languages() -> None:
     used += [f"keys.state.{s.value.lower()}" for s in KeyStatus]
     used += [f"keys.here.{h}" for h in ("yes", "no", "other", "unreachable")]
     used += [f"keys.{k}" for k in ("none", "status_line", "backed_up", "recovered", "rotated",
-                                    "old_kept", "old_lost", "old_signing", "displaced")]
+                                    "old_kept", "old_lost", "old_signing", "signing_lost",
+                                    "displaced")]
     missing = [k for k in used if not all(catalog.messages.get(k, {}).get(lang)
                                           for lang in ("vi", "en"))]
     assert missing == []
