@@ -166,10 +166,13 @@ def status_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
         print(catalog.text("keys.none", lang))
     for s in states:
         r = s.record
+        state = r.status.value.lower()
+        if state == "retired" and r.purpose.value == "SIGNING":
+            state = "retired_signing"  # it opens nothing: it signed, and signed the change
         print(catalog.text("keys.status_line", lang,
                            what=catalog.text(f"keys.purpose.{r.purpose.value.lower()}", lang),
                            key_id=r.key_id,
-                           status=catalog.text(f"keys.state.{r.status.value.lower()}", lang),
+                           status=catalog.text(f"keys.state.{state}", lang),
                            here=catalog.text(f"keys.here.{s.here}", lang)))
 
 

@@ -159,6 +159,8 @@ def test_rotating_the_signing_key_through_the_cli(
     code, out, _ = _run(cli, "keys", "status", "--json")
     assert {(k["status"], k["here"]) for k in json.loads(out)["keys"]
             if k["purpose"] == "SIGNING"} == {("CURRENT", "yes"), ("RETIRED", "yes")}
+    code, out, _ = _run(cli, "keys", "status", "--lang", "en")
+    assert "replaced (it signed the change)" in out and "NOT on this machine" not in out
     home = Path(os.environ["EXAMDESK_HOME"])
     monkeypatch.setenv("EXAMDESK_HOME", str(tmp_path / "auditor"))  # no keys here
     code, out, _ = _run(cli, "audit", "verify", "--key", str(key_file), "--json")

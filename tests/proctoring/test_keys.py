@@ -439,6 +439,7 @@ def test_every_keys_message_reads_in_both_languages() -> None:
     used += [f"keys.here.{h}" for h in ("yes", "no", "other", "unreachable")]
     used += [f"keys.{k}" for k in ("none", "status_line", "backed_up", "recovered", "rotated",
                                     "old_kept", "old_lost", "old_signing", "signing_lost",
+                                    "state.retired_signing",
                                     "displaced")]
     missing = [k for k in used if not all(catalog.messages.get(k, {}).get(lang)
                                           for lang in ("vi", "en"))]
