@@ -15,7 +15,8 @@ the rows it verifies either (:mod:`.audit_keys`: this station's key store, a key
 the district recorded on the centre's first sync). It requires a valid signature on every event
 from the first one after the legacy prefix to the head, and names a missing one, a gap, or a
 newest signature older than the head. A key change is an event signed by the old key
-(:meth:`AuditLog.record_rotation`).
+(:meth:`AuditLog.record_rotation`); a lost key's replacement cannot be, and is reported on
+every run as ``key_replaced`` (:meth:`AuditLog.record_replacement`).
 
 Legacy: events written before this format (``examdesk/audit-event/v1``, signed every 100th)
 form a prefix. It verifies when its links are intact and its last event is covered by a valid

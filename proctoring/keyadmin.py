@@ -310,12 +310,17 @@ def _rotate_signing(store: Store, *, centre_id: uuid.UUID, actor: str, reason: s
             new = add(tx, name, KeyPurpose.SIGNING, new_fp, centre_id=centre_id,
                       public_key=new_public)
         # Step 3: committed, so the staged key is the recorded one.
-        where = keys.put_raw(name, fresh)
-        if keys.find_raw(name) != fresh:
-            raise KeyUnavailable(f"{name}: the new key does not read back (it stays staged as "
-                                 f"{staged} and is put in place on its first use)",
-                                 path=keys.where())
-        keys.discard_copy(name, staged)
+        try:
+            where = keys.put_raw(name, fresh)
+            if keys.find_raw(name) != fresh:
+                raise KeyUnavailable("the new key does not read back", path=keys.where())
+        except KeyUnavailable as exc:
+            raise KeyUnavailable(f"{name}: the key change is recorded, but the new key could "
+                                 f"not be put in place ({exc.detail or exc}); it stays staged as "
+                                 f"{staged} and is put in place on its first use",
+                                 path=keys.where()) from exc
+        with contextlib.suppress(KeyUnavailable):  # a leftover copy of the current key only
+            keys.discard_copy(name, staged)
     finally:
         store.forget_keys()
     return KeyChange("rotated", KeyPurpose.SIGNING, centre_id, new.key_id,
