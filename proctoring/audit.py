@@ -15,7 +15,8 @@ the rows it verifies either (:mod:`.audit_keys`: this station's key store, a key
 the district recorded on the centre's first sync). It requires a valid signature on every event
 from the first one after the legacy prefix to the head, and names a missing one, a gap, or a
 newest signature older than the head. A key change is an event signed by the old key
-(:meth:`AuditLog.record_rotation`).
+(:meth:`AuditLog.record_rotation`); a lost key's replacement cannot be, and is reported on
+every run as ``key_replaced`` (:meth:`AuditLog.record_replacement`).
 
 Legacy: events written before this format (``examdesk/audit-event/v1``, signed every 100th)
 form a prefix. It verifies when its links are intact and its last event is covered by a valid
@@ -44,7 +45,7 @@ from enum import Enum
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlmodel import Session, col, select
 
@@ -59,6 +60,9 @@ _EVENT_V1 = "examdesk/audit-event/v1"  # legacy: checkpoints every 100th event
 _EVENT_V2 = "examdesk/audit-event/v2"  # every event signed in its own transaction
 _CHECKPOINT_V = "examdesk/audit-checkpoint/v1"
 ROTATION = "audit.key_rotated"  # the action of a signed key change
+# The action of a key change the old key could not sign (it was lost): recorded, signed by the
+# new key only, and always reported by ``audit verify`` (a visible break, never a silent one).
+REPLACEMENT = "audit.key_replaced"
 
 
 # --- canonical JSON and hashes -------------------------------------------------------------
@@ -164,7 +168,8 @@ class AuditLog:
         tx.flush()
 
     def append(self, tx: Session, *, centre_id: uuid.UUID, actor: str, action: str,
-               subject_id: uuid.UUID, payload: Mapping[str, Any], at: datetime) -> AuditEvent:
+               subject_id: uuid.UUID, payload: Mapping[str, Any], at: datetime,
+               signer: Ed25519PrivateKey | None = None) -> AuditEvent:
         """Add one event to the centre's chain and sign it, inside the caller's transaction."""
         # FOR UPDATE serialises appenders on PostgreSQL; SQLite write transactions already
         # hold the database's write lock (BEGIN IMMEDIATE, see store.py).
@@ -184,7 +189,7 @@ class AuditLog:
         tx.flush()
         if not self.legacy:
             # Signed before the transaction commits: no committed event is ever unsigned.
-            self._sign(tx, centre_id, event.seq, digest, at)
+            self._sign(tx, centre_id, event.seq, digest, at, signer)
         elif self.checkpoint_every > 0 and event.seq % self.checkpoint_every == 0:
             self._sign(tx, centre_id, event.seq, digest, at)
         return event
@@ -226,26 +231,44 @@ class AuditLog:
         return sealed
 
     def record_rotation(self, tx: Session, *, centre_id: uuid.UUID, new_public: str,
-                        actor: str, at: datetime) -> AuditEvent:
+                        actor: str, at: datetime,
+                        details: Mapping[str, Any] | None = None) -> AuditEvent:
         """Record a change of the centre's signing key as an event signed by the OLD key.
 
         Every later event must be signed by ``new_public``; ``audit verify`` follows the change
         only because the old key signed it. The caller puts the new private key in the key
-        store after this transaction commits (the key store's own rotation does that)."""
-        old = raw_public(self.keys.signing_key(centre_id).public_key())
-        new = new_public.strip().lower()
-        if len(new) != 64 or new == old:
-            raise ValueError("a key rotation needs a different 32-byte Ed25519 public key")
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(new))
+        store after this transaction commits (:func:`.keyadmin.rotate_key` does that).
+        ``details`` (the reason, the key ids) go into the payload next to the two keys."""
+        old = raw_public(keyrecords.signing_key(tx, self.keys, centre_id).public_key())
+        new = _new_public(new_public, old)
         from .audit_keys import remember_public_key  # the key history lives in the key store
 
         remember_public_key(self.keys, centre_id, new)
         return self.append(tx, centre_id=centre_id, actor=actor, action=ROTATION,
-                           subject_id=centre_id, payload={"old": old, "new": new}, at=at)
+                           subject_id=centre_id,
+                           payload={**(details or {}), "old": old, "new": new}, at=at)
+
+    def record_replacement(self, tx: Session, *, centre_id: uuid.UUID,
+                           new_key: Ed25519PrivateKey, old_public: str | None, actor: str,
+                           at: datetime, details: Mapping[str, Any] | None = None) -> AuditEvent:
+        """Record that the signing key was replaced WITHOUT the old key's signature (it is
+        lost): the event is signed by the new key only. ``audit verify`` reports it every time
+        (``key_replaced``, with the admin and the reason) and checks the later events with the
+        new key; nothing before it is called tampered. The caller records the new key and puts
+        it in place after commit, as for a rotation."""
+        new = raw_public(new_key.public_key())
+        from .audit_keys import remember_public_key
+
+        remember_public_key(self.keys, centre_id, new)
+        return self.append(tx, centre_id=centre_id, actor=actor, action=REPLACEMENT,
+                           subject_id=centre_id,
+                           payload={**(details or {}), "old": old_public, "new": new}, at=at,
+                           signer=new_key)
 
     def _sign(self, tx: Session, centre_id: uuid.UUID, seq: int, digest: str,
-              at: datetime) -> AuditCheckpoint:
-        key = keyrecords.signing_key(tx, self.keys, centre_id)  # checked against its record
+              at: datetime, signer: Ed25519PrivateKey | None = None) -> AuditCheckpoint:
+        # Checked against its record; ``signer`` only for the event that replaces a lost key.
+        key = signer or keyrecords.signing_key(tx, self.keys, centre_id)
         public = raw_public(key.public_key())
         if (centre_id, public) not in self._remembered:
             from .audit_keys import remember_public_key
@@ -265,6 +288,14 @@ class AuditLog:
         return cp
 
 
+def _new_public(new_public: str, old: str) -> str:
+    new = new_public.strip().lower()
+    if len(new) != 64 or new == old:
+        raise ValueError("a key rotation needs a different 32-byte Ed25519 public key")
+    Ed25519PublicKey.from_public_bytes(bytes.fromhex(new))
+    return new
+
+
 # --- verifying ---------------------------------------------------------------------------
 
 
@@ -274,7 +305,8 @@ class Problem:
 
     # modified | deleted | inserted | reordered | head_mismatch | log_wiped | checkpoint_invalid
     # | checkpoint_mismatch | checkpoint_untrusted | checkpoint_missing | checkpoint_gap
-    # | checkpoint_stale | key_unknown | row_* (audit_rows) | witness_* (audit_witness)
+    # | checkpoint_stale | key_unknown | key_replaced | row_* (audit_rows)
+    # | witness_* (audit_witness)
     kind: str
     seqs: tuple[int, ...]
     detail: str = ""
@@ -575,7 +607,10 @@ def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
                                 "with (this station's key store, --key FILE, the district)"))
         return problems
     rotations: dict[int, tuple[str, str]] = {}
+    replacements: dict[str, AuditEvent] = {}  # by hash: the event a checkpoint names
     for e in events:
+        if e.action == REPLACEMENT:
+            replacements[e.hash] = e
         if e.action == ROTATION:
             try:
                 data = json.loads(e.payload)
@@ -586,6 +621,14 @@ def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
     valid: set[int] = set()
     flagged: set[int] = set()
     for cp in checkpoints:
+        replaced = _replacement(centre_id, cp, replacements.get(cp.hash), in_force)
+        if replaced is not None:
+            # A lost key replaced on purpose: said every time, then followed — the events
+            # before it are not called tampered, the later ones must carry the new key.
+            problems.append(replaced)
+            valid.add(replaced.seqs[0])
+            in_force = cp.public_key
+            continue
         key_hex = in_force
         if key_hex is None:
             if cp.public_key not in accepted:
@@ -627,6 +670,28 @@ def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
         if change is not None and change[0] == key_hex:
             in_force = change[1]  # the old key signed the change: later events use the new one
     return _merge_runs(problems, [e.seq for e in events]) + _coverage(events, valid, flagged)
+
+
+def _replacement(centre_id: uuid.UUID, cp: AuditCheckpoint, event: AuditEvent | None,
+                 in_force: str | None) -> Problem | None:
+    """The ``key_replaced`` finding when ``cp`` signs an event that replaces a lost key, with
+    the new key that event names (None otherwise: the usual checks apply)."""
+    if event is None or cp.public_key == in_force or _format(event) is None:
+        return None
+    try:
+        data = json.loads(event.payload)
+        if str(data["new"]) != cp.public_key:
+            return None
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(cp.public_key)).verify(
+            bytes.fromhex(cp.signature),
+            checkpoint_message(centre_id, cp.seq, cp.hash, cp.signed_at))
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return None
+    reason = str(data.get("reason") or "").strip() or "—"
+    return Problem("key_replaced", (event.seq,),
+                   f"admin: {event.actor}; reason: {reason}; the events after it are checked "
+                   f"with the new key {cp.public_key[:16]}…, which the old key never vouched for",
+                   _ids([event]))
 
 
 def _merge_runs(problems: Sequence[Problem], seqs: Sequence[int]) -> list[Problem]:

@@ -52,6 +52,12 @@ def signing_key_name(centre_id: uuid.UUID) -> str:
     return f"audit-{centre_id}"
 
 
+def staged_key_name(name: str) -> str:
+    """Where a rotation puts the new key before its record commits (see
+    :meth:`KeyStore.finish_staged`)."""
+    return f"{name}.next"
+
+
 def retired_data_key_name(key_id: str) -> str:
     """Where a rotated data key stays, to open what it sealed."""
     return f"{DATA_KEY_NAME}.{key_id}"
@@ -234,6 +240,46 @@ class KeyStore:
         self._write_private(path, raw, replace=True)
         return str(path)
 
+    def finish_staged(self, name: str, recorded: str,
+                      fingerprint: Callable[[bytes], str]) -> bytes | None:
+        """Finish a rotation that committed but did not put its key in place.
+
+        A rotation stages the new key under :func:`staged_key_name` *before* its transaction
+        commits, and moves it to ``name`` only after. If the process dies in between, the
+        database records the new key while ``name`` still holds the old one (kept elsewhere
+        too): the staged key is then the recorded one — only a committed record can name it —
+        and is put in place here. Returns it, or None when no staged key matches ``recorded``.
+        A staged key that does not match (a rotation that never committed) is left alone."""
+        try:
+            staged, _ = self._find(staged_key_name(name))
+        except KeyUnavailable:
+            return None
+        if staged is None or fingerprint(staged) != recorded:
+            return None
+        with contextlib.suppress(KeyUnavailable):  # in use either way; placed on a later run
+            self.put_raw(name, staged)
+            self.discard_copy(name, staged_key_name(name))
+        return staged
+
+    def discard_copy(self, name: str, copy: str) -> bool:
+        """Delete the key ``copy`` only when it holds exactly the bytes ``name`` holds (a staged
+        key once it is in place): never the only copy of a key. True when it was deleted."""
+        kept = self.find_raw(name)
+        if kept is None or self.find_raw(copy) != kept:
+            return False
+        backend = self._keyring()
+        if backend is not None:
+            with contextlib.suppress(Exception):
+                backend.delete_password(KEYRING_SERVICE, self._account(copy))  # type: ignore[attr-defined]
+        path = self._key_path(copy)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise KeyUnavailable(str(exc), path=str(path)) from exc
+        return True
+
     # --- other secrets (a password, a URL with one) ----------------------------------------
 
     def secret(self, name: str) -> str | None:
@@ -370,6 +416,9 @@ class KeyStore:
         if found is not None:
             if recorded is None or fingerprint(found) == recorded:
                 return found
+            staged = self.finish_staged(name, recorded, fingerprint)
+            if staged is not None:
+                return staged
             if failure is not None:  # the right key may well be the one the keyring holds
                 raise self._failed(failure, name, recorded)
             raise KeyMismatch(f"{name}: this machine has key {fingerprint(found)[:16]}, the "
@@ -380,6 +429,9 @@ class KeyStore:
                 return None
             raise self._failed(failure, name, recorded)
         if recorded is not None:
+            staged = self.finish_staged(name, recorded, fingerprint)
+            if staged is not None:
+                return staged
             raise KeyMissing(f"{name}: key {recorded[:16]} is recorded but neither the keyring "
                              f"nor {self._key_path(name)} has it", name=name,
                              key_id=recorded[:16], path=where)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,12 +29,11 @@ from .crypto import (
     retired_data_key_name,
     signing_fingerprint,
     signing_key_name,
+    staged_key_name,
 )
 from .errors import InvalidInput, KeyMismatch, KeyMissing, KeyUnavailable
 from .keyrecords import add, current, raw_public_hex, records
 from .models import (
-    AuditCheckpoint,
-    AuditHead,
     Evidence,
     EvidenceBlob,
     KeyPurpose,
@@ -165,10 +165,13 @@ def rotate_key(store: Store, purpose: KeyPurpose, *, centre_id: uuid.UUID, actor
                reason: str, lost: bool = False) -> KeyChange:
     """Make a new key and record it as current. The old one is retired and, for the data key,
     kept under its id to open what it sealed; with ``lost`` (the old key is gone for good) it
-    is recorded as lost and what only it opens stays unreadable — the command says how much."""
+    is recorded as lost and what only it opens stays unreadable — the command says how much.
+    The audit signing key: see :func:`_rotate_signing` (the old key signs the change)."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("a rotation needs a written reason", field="reason")
+    if purpose is KeyPurpose.SIGNING:
+        return _rotate_signing(store, centre_id=centre_id, actor=actor, reason=reason, lost=lost)
     name = key_name(purpose, centre_id)
     keys = store.keys
     old_raw: bytes | None = None
@@ -197,10 +200,6 @@ def rotate_key(store: Store, purpose: KeyPurpose, *, centre_id: uuid.UUID, actor
                 raise InvalidInput("the key is on this machine: rotate without --lost (the old "
                                    "key is then kept to open what it sealed)", field="lost")
             at = store.now()
-            if old_raw is not None and purpose is KeyPurpose.SIGNING:
-                # The old key signs the chain's end: everything up to the rotation stays
-                # covered by a checkpoint it made.
-                _sign_the_end(tx, store, centre_id, at)
             if old_raw is not None and now is None:  # in use but never recorded (pre-0003)
                 now = add(tx, name, purpose, fingerprint(purpose, old_raw), centre_id=_owner(
                     purpose, centre_id), public_key=_public(purpose, old_raw))
@@ -237,6 +236,98 @@ def rotate_key(store: Store, purpose: KeyPurpose, *, centre_id: uuid.UUID, actor
                      displaced_key_id=displaced, unreadable=unreadable, where=where)
 
 
+def _rotate_signing(store: Store, *, centre_id: uuid.UUID, actor: str, reason: str,
+                    lost: bool) -> KeyChange:
+    """The centre's audit signing key: a rotation the old key signs (``audit.key_rotated``,
+    :meth:`.audit.AuditLog.record_rotation`), or with ``lost`` a replacement it cannot sign
+    (``audit.key_replaced``), which ``audit verify`` reports every time.
+
+    Why this order never leaves the station without a usable key (the database names the key
+    in force; ``name`` is where the key store looks for it):
+
+    1. the new key is staged under ``<name>.next`` and read back. A crash here: the database
+       still records the old key, ``name`` still holds it; the staged key is never used (no
+       record names it) and the next rotation overwrites it.
+    2. one transaction: the old key kept under ``<name>.<key id>`` (a copy: ``name`` keeps it
+       too), the key change event, the old record retired (or lost), the new one current. A
+       crash or rollback here is case 1.
+    3. after the commit, the staged key is put under ``name`` and the staged copy removed. A
+       crash before that: the database records the new key, ``name`` holds the old one, and
+       the first use of the key finds the staged one matching the record and puts it in place
+       (:meth:`.crypto.KeyStore.finish_staged`); the old key is still kept in step 2's copy.
+    """
+    name = signing_key_name(centre_id)
+    keys = store.keys
+    staged = staged_key_name(name)
+    fresh = os.urandom(32)
+    fresh_key = Ed25519PrivateKey.from_private_bytes(fresh)
+    new_fp = signing_fingerprint(fresh_key)
+    displaced = None
+    try:
+        with store.write() as tx:
+            now = current(records(tx, name))
+            old_raw: bytes | None = None
+            try:
+                old_raw = _load(keys, KeyPurpose.SIGNING, centre_id,
+                                now.fingerprint if now else None)
+            except KeyMissing:
+                if now is None:
+                    raise InvalidInput(f"{name}: no key to rotate yet (it is made on first "
+                                       "use)", field="key") from None
+                if not lost:
+                    raise
+            except KeyMismatch:
+                if not lost:
+                    raise
+                present = keys.find_raw(name)
+                assert present is not None
+                displaced = _keep(tx, keys, KeyPurpose.SIGNING, centre_id, name, present)
+            if old_raw is not None and lost:
+                raise InvalidInput("the key is on this machine: rotate without --lost (the old "
+                                   "key then signs the change)", field="lost")
+            if old_raw is not None and now is None:  # in use but never recorded (pre-0003)
+                now = add(tx, name, KeyPurpose.SIGNING, fingerprint(KeyPurpose.SIGNING, old_raw),
+                          centre_id=centre_id, public_key=_public(KeyPurpose.SIGNING, old_raw))
+            assert now is not None
+            _archive(keys, staged, fresh)  # step 1 (inside the block: after the checks)
+            at = store.now()
+            details = {"purpose": KeyPurpose.SIGNING, "old_key_id": now.key_id,
+                       "new_key_id": new_fp[:16], "reason": reason,
+                       "displaced_key_id": displaced}
+            new_public = raw_public_hex(fresh_key)
+            if old_raw is not None:
+                _archive(keys, f"{name}.{now.key_id}", old_raw)
+                store.audit.record_rotation(tx, centre_id=centre_id, new_public=new_public,
+                                            actor=actor, at=at, details=details)
+            else:
+                store.audit.record_replacement(tx, centre_id=centre_id, new_key=fresh_key,
+                                               old_public=now.public_key, actor=actor, at=at,
+                                               details=details)
+            now.status = KeyStatus.RETIRED if old_raw is not None else KeyStatus.LOST
+            now.retired_at = at
+            tx.add(now)
+            tx.flush()
+            new = add(tx, name, KeyPurpose.SIGNING, new_fp, centre_id=centre_id,
+                      public_key=new_public)
+        # Step 3: committed, so the staged key is the recorded one.
+        try:
+            where = keys.put_raw(name, fresh)
+            if keys.find_raw(name) != fresh:
+                raise KeyUnavailable("the new key does not read back", path=keys.where())
+        except KeyUnavailable as exc:
+            raise KeyUnavailable(f"{name}: the key change is recorded, but the new key could "
+                                 f"not be put in place ({exc.detail or exc}); it stays staged as "
+                                 f"{staged} and is put in place on its first use",
+                                 path=keys.where()) from exc
+        with contextlib.suppress(KeyUnavailable):  # a leftover copy of the current key only
+            keys.discard_copy(name, staged)
+    finally:
+        store.forget_keys()
+    return KeyChange("rotated", KeyPurpose.SIGNING, centre_id, new.key_id,
+                     old_key_id=now.key_id, old_kept=old_raw is not None,
+                     displaced_key_id=displaced, where=where)
+
+
 # --- status -----------------------------------------------------------------------------------
 
 
@@ -264,6 +355,10 @@ def key_states(store: Store) -> list[KeyState]:
     for r in rows:
         if r.status is KeyStatus.CURRENT:
             name = r.name
+            with contextlib.suppress(KeyUnavailable):
+                # A rotation that committed and stopped before putting its key in place is
+                # finished here as on the key's next use: then "on this machine" is true.
+                store.keys.finish_staged(name, r.fingerprint, partial(fingerprint, r.purpose))
         elif r.purpose is KeyPurpose.DATA:
             name = retired_data_key_name(r.key_id)
         else:
@@ -337,14 +432,6 @@ def _keep(tx: Session, keys: KeyStore, purpose: KeyPurpose, centre_id: uuid.UUID
         add(tx, name, purpose, fp, centre_id=_owner(purpose, centre_id),
             public_key=_public(purpose, present), status=KeyStatus.RETIRED)
     return fp[:16]
-
-
-def _sign_the_end(tx: Session, store: Store, centre_id: uuid.UUID, at: datetime) -> None:
-    head = tx.exec(select(AuditHead).where(AuditHead.centre_id == centre_id)).one()
-    last = tx.exec(select(func.max(AuditCheckpoint.seq))
-                   .where(AuditCheckpoint.centre_id == centre_id)).one()
-    if head.seq and last != head.seq:
-        store.audit.checkpoint(tx, centre_id, at)
 
 
 def _sealed_only_by(tx: Session, purpose: KeyPurpose, key_id: str) -> int:

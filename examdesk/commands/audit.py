@@ -68,7 +68,11 @@ def verify_cmd(key: KeyOption = None, district: DistrictOption = False,
         if not report.chains:
             print(catalog.text("audit.none", lang))
         for chain in report.chains:
-            key_name = "audit.chain_ok" if chain.ok else "audit.chain_bad"
+            key_name = ("audit.chain_ok" if chain.ok
+                        # A lost key replaced on purpose is a visible break, not tampering.
+                        else "audit.chain_key_replaced"
+                        if all(p.kind == "key_replaced" for p in chain.problems)
+                        else "audit.chain_bad")
             print(catalog.text(key_name, lang, centre=chain.centre_code, events=chain.events,
                                checkpoints=chain.checkpoints))
             for p in chain.problems:

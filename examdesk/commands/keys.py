@@ -139,9 +139,10 @@ def _say(change: KeyChange, as_json: bool, lang: str | None) -> None:
            "what": catalog.text(f"keys.purpose.{change.purpose.value.lower()}", lang)}
     print(catalog.text(f"keys.{change.action}", lang, **ctx))
     if change.action == "rotated":
-        data = change.purpose.value == "DATA"
-        follow = ("keys.old_kept" if change.old_kept else "keys.old_lost" if data
-                  else "keys.old_signing")
+        if change.purpose.value == "DATA":
+            follow = "keys.old_kept" if change.old_kept else "keys.old_lost"
+        else:  # signed by the old key, or (lost) a replacement audit verify reports
+            follow = "keys.old_signing" if change.old_kept else "keys.signing_lost"
         print(catalog.text(follow, lang, **ctx))
     if change.displaced_key_id:
         print(catalog.text("keys.displaced", lang, **ctx))
@@ -165,10 +166,13 @@ def status_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
         print(catalog.text("keys.none", lang))
     for s in states:
         r = s.record
+        state = r.status.value.lower()
+        if state == "retired" and r.purpose.value == "SIGNING":
+            state = "retired_signing"  # it opens nothing: it signed, and signed the change
         print(catalog.text("keys.status_line", lang,
                            what=catalog.text(f"keys.purpose.{r.purpose.value.lower()}", lang),
                            key_id=r.key_id,
-                           status=catalog.text(f"keys.state.{r.status.value.lower()}", lang),
+                           status=catalog.text(f"keys.state.{state}", lang),
                            here=catalog.text(f"keys.here.{s.here}", lang)))
 
 
@@ -226,7 +230,9 @@ def rotate_cmd(
     lang: LangOption = None,
 ) -> None:
     """Thay khoá — make a new key and record it (audited). The old data key stays on this
-    machine to open what it sealed; with --lost it is recorded as lost."""
+    machine to open what it sealed; the old signing key signs the change, so `audit verify`
+    follows it. With --lost the old key is recorded as lost (for the signing key, `audit
+    verify` then reports the unsigned change)."""
     from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import rotate_key
 

@@ -170,21 +170,17 @@ def test_a_key_file_that_is_not_one(tmp_path: Path) -> None:
 
 
 def _rotate(store: Store, centre: Centre) -> Ed25519PrivateKey:
-    """A key change as the key store's rotation will do it: the event signed by the old key,
-    then the new private key in place (here written straight into the test's key folder)."""
-    new = Ed25519PrivateKey.generate()
-    with store.write() as tx:
-        store.audit.record_rotation(tx, centre_id=centre.id,
-                                    new_public=raw_public(new.public_key()),
-                                    actor="test:rotate", at=store.now())
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        NoEncryption,
-        PrivateFormat,
-    )
+    """A key change as ``examdesk keys rotate --key signing`` does it: the event signed by the
+    old key, the new key recorded, then put in place after the commit. (Was: the event by
+    hand and the key file written straight, which the key records now refuse as a key that
+    is not the recorded one.)"""
+    from proctoring.keyadmin import rotate_key
+    from proctoring.models import KeyPurpose
 
-    raw = new.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    (store.keys.folder / f"audit-{centre.id}.key").write_bytes(raw)
+    rotate_key(store, KeyPurpose.SIGNING, centre_id=centre.id, actor="test:rotate",
+               reason="định kỳ")
+    new = store.keys.existing_signing_key(centre.id)
+    assert new is not None
     return new
 
 

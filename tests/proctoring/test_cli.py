@@ -137,3 +137,46 @@ def test_audit_verify_with_a_key_file_on_another_machine(
     (tmp_path / "bad.pub").write_text("not a key")
     code, _, err = _run(cli, "audit", "verify", "--key", str(tmp_path / "bad.pub"))
     assert code == 2 and "Ed25519" in err
+
+
+def test_rotating_the_signing_key_through_the_cli(
+        cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11: `keys rotate --key signing` — `audit verify` on the station and with the
+    original key file both say ok across it; after a lost key (`--lost`) verify names the
+    unsigned change in words and exits 8."""
+    assert _run(cli, "session", "create", "--title", "Toán", "--starts",
+                "12/06/2025 07:30", "--code", "T1")[0] == 0
+    code, out, _ = _run(cli, "audit", "key", "--json")
+    key_file = tmp_path / "hn01.pub"
+    key_file.write_text(json.loads(out)[0]["public_key"] + "\n")
+    code, out, err = _run(cli, "keys", "rotate", "--key", "signing", "--reason", "định kỳ",
+                          "--lang", "en")
+    assert code == 0 and "signed the change" in out, err
+    assert _run(cli, "session", "create", "--title", "Văn", "--starts",
+                "12/06/2025 09:30", "--code", "T2")[0] == 0
+    code, out, _ = _run(cli, "audit", "verify", "--lang", "en")
+    assert code == 0, out
+    code, out, _ = _run(cli, "keys", "status", "--json")
+    assert {(k["status"], k["here"]) for k in json.loads(out)["keys"]
+            if k["purpose"] == "SIGNING"} == {("CURRENT", "yes"), ("RETIRED", "yes")}
+    code, out, _ = _run(cli, "keys", "status", "--lang", "en")
+    assert "replaced (it signed the change)" in out and "NOT on this machine" not in out
+    home = Path(os.environ["EXAMDESK_HOME"])
+    monkeypatch.setenv("EXAMDESK_HOME", str(tmp_path / "auditor"))  # no keys here
+    code, out, _ = _run(cli, "audit", "verify", "--key", str(key_file), "--json")
+    assert code == 0 and json.loads(out)["ok"], out
+    monkeypatch.setenv("EXAMDESK_HOME", str(home))
+    # The key is lost: refused without --lost, then an unsigned change that verify reports.
+    for key in (home / "config" / "keys").glob("audit-*.key"):
+        if key.name.count(".") == 1:  # the key in use (not a kept, retired one)
+            key.unlink()
+    code, _, err = _run(cli, "keys", "rotate", "--key", "signing", "--reason", "x")
+    assert code == 3 and "Traceback" not in err
+    code, out, _ = _run(cli, "keys", "rotate", "--key", "signing", "--reason", "ổ đĩa hỏng",
+                        "--lost", "--lang", "vi")
+    assert code == 0 and "đã mất" in out
+    code, out, _ = _run(cli, "audit", "verify", "--lang", "en")
+    assert code == 8
+    assert "the signing key was replaced without the old key's signature at event" in out
+    assert "ổ đĩa hỏng" in out and "modified" not in out and "does not verify" not in out
+    assert "no event was found changed" in out and "TAMPERING" not in out

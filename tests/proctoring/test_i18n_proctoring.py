@@ -13,6 +13,7 @@ SOURCES = Path(__file__).resolve().parents[2] / "proctoring"
 PROBLEM_KINDS = ("modified", "deleted", "inserted", "reordered", "checkpoint_invalid",
                  "checkpoint_mismatch", "head_mismatch", "log_wiped", "checkpoint_untrusted",
                  "checkpoint_missing", "checkpoint_gap", "checkpoint_stale", "key_unknown",
+                 "key_replaced",
                  "row_modified", "row_unrecorded", "row_missing", "witness_behind",
                  "witness_key")
 

@@ -87,6 +87,10 @@ def _records(store: Store) -> list[KeyRecord]:
         return list(tx.exec(select(KeyRecord)).all())
 
 
+def _data_records(store: Store) -> list[KeyRecord]:
+    return [r for r in _records(store) if r.purpose is KeyPurpose.DATA]
+
+
 def _says(exc: KeyUnavailable, *words: str) -> None:
     """The message a user sees, in both languages, names the cause and the way out."""
     text = Catalog.load().both(exc.key, detail=exc.detail, **exc.context)
@@ -106,10 +110,11 @@ def test_a_failing_keyring_never_leads_to_a_new_data_key(
         session = centre_and_session(store)
         entries = add_roster(store, session)
         first = checkin(store, session, entries[0], PEOPLE[0][0])
-        [record] = _records(store)
+        # (Since every event is signed, the signing key is recorded too: only the data key's.)
+        [record] = _data_records(store)
         assert record.purpose is KeyPurpose.DATA and record.status is KeyStatus.CURRENT
     secrets_before = dict(ring.secrets)
-    assert len(secrets_before) == 1  # the data key (no checkpoint signed yet)
+    assert any(account.startswith("data-key@") for _, account in secrets_before)
 
     # The keyring stops answering at one step. "get": it raises. "set"/"read-back": it says it
     # has no such entry (another collection is open) and then fails to store a new one.
@@ -120,7 +125,7 @@ def test_a_failing_keyring_never_leads_to_a_new_data_key(
             checkin(store, session, entries[1], PEOPLE[1][0])
         with pytest.raises(KeyUnavailable):
             read_evidence(store, first.evidence_ids[0])
-        assert _records(store) == [record]
+        assert _data_records(store) == [record]
     if step == "get":
         assert isinstance(caught.value, KeyringUnavailable)
         _says(caught.value, "KeyringLocked", "keyring", "Unlock the keyring")
@@ -135,7 +140,7 @@ def test_a_failing_keyring_never_leads_to_a_new_data_key(
     with _open(url, folder) as store:
         assert read_evidence(store, first.evidence_ids[0]) == photo()
         assert store.data_key.fingerprint == record.fingerprint
-        assert _records(store) == [record]
+        assert _data_records(store) == [record]
 
 
 @pytest.mark.parametrize("step", ["get", "set", "read-back"])
@@ -159,7 +164,8 @@ def test_a_failing_keyring_never_leads_to_a_new_signing_key(
         centre_and_session(store, code="S2")
         with store.read() as tx:
             report = audit.verify(tx, store.keys)
-        assert report.ok and report.chains[0].key_source == "local"
+        # ("station": the audit merge's name for this machine's key store, was "local")
+        assert report.ok and report.chains[0].key_source == "station"
     assert session is not None
 
 
@@ -361,32 +367,31 @@ def test_recover_restores_the_key_and_keeps_the_one_in_its_place(
     assert len(_events(store, "key.backed_up")) == 1
 
 
-def test_rotating_the_signing_key_signs_the_old_end_first(store: Store, keys: KeyStore) -> None:
-    store.audit = audit.AuditLog(keys, checkpoint_every=3)
-    session = centre_and_session(store)  # two events: no checkpoint yet, but the key…
-    with pytest.raises(InvalidInput, match="no key to rotate"):
-        rotate_key(store, KeyPurpose.SIGNING, centre_id=session.centre_id, actor="t",
-                   reason="x")
-    centre_and_session(store, code="S2")  # …is made and recorded by the third event's
+def test_rotating_the_signing_key_is_a_change_the_old_key_signs(
+        store: Store, keys: KeyStore) -> None:
+    """(Was: "signs the old end first", when the change event itself was signed by the new key
+    and verify then called everything after it checkpoint_invalid. Now the old key signs the
+    change event itself: see test_signing_rotation.py.)"""
+    session = centre_and_session(store)
     [old] = [r for r in _records(store) if r.purpose is KeyPurpose.SIGNING]
     change = rotate_key(store, KeyPurpose.SIGNING, centre_id=session.centre_id, actor="t",
                         reason="nhân viên giữ khoá nghỉ việc")
     with store.read() as tx:
         checkpoints = tx.exec(select(audit.AuditCheckpoint)).all()
         head = tx.exec(select(audit.AuditHead)).one()
-    # The old key signed the chain up to the rotation (its event is the last, unsigned yet).
+    # The old key signed the chain up to and including the rotation.
     assert {c.public_key for c in checkpoints} == {old.public_key}
-    assert max(c.seq for c in checkpoints) == head.seq - 1
+    assert max(c.seq for c in checkpoints) == head.seq
     signing = _by_status(store, KeyPurpose.SIGNING)
     assert signing == {KeyStatus.RETIRED: [old.key_id], KeyStatus.CURRENT: [change.key_id]}
     new = keys.existing_signing_key(session.centre_id)
     assert new is not None and signing_fingerprint(new).startswith(change.key_id)
-    for n in range(3):  # the next checkpoint: signed with the new key
-        centre_and_session(store, code=f"S{n + 3}")
+    centre_and_session(store, code="S2")  # the next event: signed with the new key
     with store.read() as tx:
         last = tx.exec(select(audit.AuditCheckpoint)
                        .order_by(col(audit.AuditCheckpoint.seq).desc())).first()
-    assert last is not None and last.public_key == audit._raw_public(new.public_key())
+        assert audit.verify(tx, keys).ok
+    assert last is not None and last.public_key == audit.raw_public(new.public_key())
 
 
 def test_the_keys_commands(cli_env: Path, tmp_path: Path) -> None:
@@ -439,7 +444,9 @@ def test_every_keys_message_reads_in_both_languages() -> None:
     used += [f"keys.state.{s.value.lower()}" for s in KeyStatus]
     used += [f"keys.here.{h}" for h in ("yes", "no", "other", "unreachable")]
     used += [f"keys.{k}" for k in ("none", "status_line", "backed_up", "recovered", "rotated",
-                                    "old_kept", "old_lost", "old_signing", "displaced")]
+                                    "old_kept", "old_lost", "old_signing", "signing_lost",
+                                    "state.retired_signing",
+                                    "displaced")]
     missing = [k for k in used if not all(catalog.messages.get(k, {}).get(lang)
                                           for lang in ("vi", "en"))]
     assert missing == []
