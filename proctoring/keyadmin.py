@@ -178,32 +178,9 @@ def rotate_key(store: Store, purpose: KeyPurpose, *, centre_id: uuid.UUID, actor
     replaced = False
     try:
         with store.write() as tx:
-            found = records(tx, name)
-            now = current(found)
-            displaced = None
-            try:
-                old_raw = _load(keys, purpose, centre_id, now.fingerprint if now else None)
-            except KeyMissing:
-                if now is None:
-                    raise InvalidInput(f"{name}: no key to rotate yet (it is made on first "
-                                       "use)", field="key") from None
-                if not lost:
-                    raise
-            except KeyMismatch:
-                if not lost:
-                    raise
-                # Someone else's key sits there: keep it (it may have sealed or signed).
-                present = keys.find_raw(name)
-                assert present is not None
-                displaced = _keep(tx, keys, purpose, centre_id, name, present)
-            if old_raw is not None and lost:
-                raise InvalidInput("the key is on this machine: rotate without --lost (the old "
-                                   "key is then kept to open what it sealed)", field="lost")
+            now, old_raw, displaced = _old_key(tx, keys, purpose, centre_id, name, lost=lost,
+                                               why="is then kept to open what it sealed")
             at = store.now()
-            if old_raw is not None and now is None:  # in use but never recorded (pre-0003)
-                now = add(tx, name, purpose, fingerprint(purpose, old_raw), centre_id=_owner(
-                    purpose, centre_id), public_key=_public(purpose, old_raw))
-            assert now is not None
             unreadable = 0 if old_raw is not None else _sealed_only_by(tx, purpose, now.key_id)
             if old_raw is not None and purpose is KeyPurpose.DATA:
                 _archive(keys, retired_data_key_name(now.key_id), old_raw)
@@ -236,6 +213,38 @@ def rotate_key(store: Store, purpose: KeyPurpose, *, centre_id: uuid.UUID, actor
                      displaced_key_id=displaced, unreadable=unreadable, where=where)
 
 
+def _old_key(tx: Session, keys: KeyStore, purpose: KeyPurpose, centre_id: uuid.UUID,
+             name: str, *, lost: bool, why: str) -> tuple[KeyRecord, bytes | None, str | None]:
+    """What a rotation replaces: the current record, the old key's bytes (None when ``lost``)
+    and the id of a different key found in its place (kept, never deleted: it may have sealed
+    or signed something). A key in use but never recorded (before 0003) is recorded first."""
+    now = current(records(tx, name))
+    old_raw: bytes | None = None
+    displaced = None
+    try:
+        old_raw = _load(keys, purpose, centre_id, now.fingerprint if now else None)
+    except KeyMissing:
+        if now is None:
+            raise InvalidInput(f"{name}: no key to rotate yet (it is made on first use)",
+                               field="key") from None
+        if not lost:
+            raise
+    except KeyMismatch:
+        if not lost:
+            raise
+        present = keys.find_raw(name)
+        assert present is not None
+        displaced = _keep(tx, keys, purpose, centre_id, name, present)
+    if old_raw is not None and lost:
+        raise InvalidInput(f"the key is on this machine: rotate without --lost (the old key "
+                           f"{why})", field="lost")
+    if old_raw is not None and now is None:
+        now = add(tx, name, purpose, fingerprint(purpose, old_raw),
+                  centre_id=_owner(purpose, centre_id), public_key=_public(purpose, old_raw))
+    assert now is not None
+    return now, old_raw, displaced
+
+
 def _rotate_signing(store: Store, *, centre_id: uuid.UUID, actor: str, reason: str,
                     lost: bool) -> KeyChange:
     """The centre's audit signing key: a rotation the old key signs (``audit.key_rotated``,
@@ -265,30 +274,8 @@ def _rotate_signing(store: Store, *, centre_id: uuid.UUID, actor: str, reason: s
     displaced = None
     try:
         with store.write() as tx:
-            now = current(records(tx, name))
-            old_raw: bytes | None = None
-            try:
-                old_raw = _load(keys, KeyPurpose.SIGNING, centre_id,
-                                now.fingerprint if now else None)
-            except KeyMissing:
-                if now is None:
-                    raise InvalidInput(f"{name}: no key to rotate yet (it is made on first "
-                                       "use)", field="key") from None
-                if not lost:
-                    raise
-            except KeyMismatch:
-                if not lost:
-                    raise
-                present = keys.find_raw(name)
-                assert present is not None
-                displaced = _keep(tx, keys, KeyPurpose.SIGNING, centre_id, name, present)
-            if old_raw is not None and lost:
-                raise InvalidInput("the key is on this machine: rotate without --lost (the old "
-                                   "key then signs the change)", field="lost")
-            if old_raw is not None and now is None:  # in use but never recorded (pre-0003)
-                now = add(tx, name, KeyPurpose.SIGNING, fingerprint(KeyPurpose.SIGNING, old_raw),
-                          centre_id=centre_id, public_key=_public(KeyPurpose.SIGNING, old_raw))
-            assert now is not None
+            now, old_raw, displaced = _old_key(tx, keys, KeyPurpose.SIGNING, centre_id, name,
+                                               lost=lost, why="then signs the change")
             _archive(keys, staged, fresh)  # step 1 (inside the block: after the checks)
             at = store.now()
             details = {"purpose": KeyPurpose.SIGNING, "old_key_id": now.key_id,
