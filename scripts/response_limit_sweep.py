@@ -21,78 +21,16 @@ Prints a line per failure and per profile, then one JSON line; exits 1 on any fa
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import functools
 import json
 import sys
 import time
 from collections import Counter
-from datetime import date
-from typing import Any
+from pathlib import Path
 
-from reader.errors import ReaderError
-from reader.keys import BacKey, Can
-from reader.session import read_card
-from reader.transport import LoopbackTransport
-from reader.trust.policy import Policy, Verdict
-from reader.trust.report import assess
-from reader.trust.results import CheckStatus
-from reader.trust.store import TrustStore
-from reader.virtual import BuiltLds, VirtualCccd, build_lds, list_profiles, load_profile
-from reader.virtual.pki import test_csca_pem
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-TODAY = date(2026, 12, 3)
-CLONES = ("attack-clone", "attack-clone-claims-too-long")
-REAL_RSA = "pham-thi-hong+real"  # the strict RSA chip as real CCCDs answer
-VARIANTS = {REAL_RSA: ("pham-thi-hong", {"strict_short_response": False,
-                                         "response_chaining": True})}
-MODES = ("chip-extended", "chip-short", "reader")
-
-
-@functools.cache
-def built(name: str) -> BuiltLds:
-    return build_lds(load_profile(name))
-
-
-@functools.cache
-def store() -> TrustStore:
-    return TrustStore.from_files({"csca.pem": test_csca_pem()})
-
-
-def make(name: str, **chip: Any) -> VirtualCccd:
-    base, extra = VARIANTS.get(name, (name, {}))
-    profile = load_profile(base)
-    settings = {**extra, **chip}
-    if settings:
-        profile = dataclasses.replace(profile, chip=dataclasses.replace(profile.chip, **settings))
-    return VirtualCccd(profile, lds=built(base))
-
-
-def one(name: str, mode: str, limit: int) -> str:
-    """"ok", "unreadable", or what went wrong."""
-    if mode == "reader":
-        card = make(name)
-        transport = LoopbackTransport(card, max_response=limit + 2)
-    else:
-        extended = mode == "chip-extended"
-        card = make(name, max_response=min(limit, 65533), extended_length=extended,
-                     advertise_extended=extended)
-        transport = LoopbackTransport(card)
-    access = card.access_data()
-    try:
-        result = read_card(transport, [Can(access["can"]), BacKey.from_mrz(access["mrz"])],
-                           files=("DG1", "EF.SOD"))
-    except ReaderError:
-        return "unreadable"
-    verdict = assess(result, store(), Policy(), today=TODAY).verdict.verdict
-    checks = {result.active.status, result.chip.status}
-    if name in CLONES:
-        if verdict is Verdict.TRUSTED or CheckStatus.PASSED in checks:
-            return f"clone {verdict.value} (AA {result.active.status}, CA {result.chip.status})"
-    elif verdict is Verdict.FORGED or CheckStatus.FAILED in checks:
-        return (f"genuine {verdict.value} (AA {result.active.status}: {result.active.detail}; "
-                f"CA {result.chip.status}: {result.chip.detail})")
-    return "ok"
+from reader.virtual import list_profiles
+from tests.reader.limit_sweep import CLONES, MODES, OK, REAL_RSA, UNREADABLE, one
 
 
 def main() -> int:
@@ -120,7 +58,7 @@ def main() -> int:
         for mode in modes:
             for limit in limits:
                 outcome = one(name, mode, limit)
-                kind = outcome if outcome in ("ok", "unreadable") else "FAILED"
+                kind = outcome if outcome in (OK, UNREADABLE) else "FAILED"
                 per_profile[kind] += 1
                 if kind == "FAILED":
                     failures += 1

@@ -4,7 +4,6 @@ hand-made malformed files, and random or mutated bytes (only MalformedData may c
 from __future__ import annotations
 
 import dataclasses
-import functools
 import io
 import struct
 from collections.abc import Callable
@@ -29,20 +28,13 @@ from reader.lds import (
     parse_facial_record,
     sniff_image_format,
 )
-from reader.virtual import BuiltLds, CardProfile, VirtualCccd, build_lds, list_profiles
-from reader.virtual import load_profile as _load_profile
+from reader.virtual import VirtualCccd, list_profiles
+
+from .cards import built, load_profile
 
 PROFILES = list_profiles()
 
 
-@functools.cache
-def load_profile(name: str) -> CardProfile:
-    return _load_profile(name)
-
-
-@functools.cache
-def built(name: str) -> BuiltLds:
-    return build_lds(load_profile(name))
 
 
 def files(name: str) -> dict[str, bytes]:

@@ -10,96 +10,35 @@ sweep of every size from 32 to 65 536 is ``scripts/response_limit_sweep.py``.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from datetime import date
-from typing import Any
-
 import pytest
 
-from reader.errors import ReaderError
-from reader.keys import BacKey, Can
+from reader.keys import Can
 from reader.session import read_card
 from reader.transport import LoopbackTransport
 from reader.trust.policy import Policy, Verdict
 from reader.trust.report import assess
 from reader.trust.results import CheckStatus
-from reader.trust.store import TrustStore
-from reader.virtual import BuiltLds, CardProfile, VirtualCccd, build_lds, list_profiles
-from reader.virtual import load_profile as _load_profile
-from reader.virtual.pki import test_csca_pem
+from reader.virtual import list_profiles
+
+from .limit_sweep import CLONES, OK, REAL_RSA, TODAY, UNREADABLE, make, one, store
 
 LIMITS = [32, 33, 64, 80, 90, 127, 128, 231, 232, 255, 256, 257, 258, 261, 300, 1000, 65536]
-TODAY = date(2026, 12, 3)
-CLONES = ["attack-clone", "attack-clone-claims-too-long"]
 # The attack profiles with a genuine chip behave as their base profile on the wire.
 GENUINE = list_profiles(attacks=False)
-
-
-@functools.cache
-def load_profile(name: str) -> CardProfile:
-    return _load_profile(name)
-
-
-@functools.cache
-def built(name: str) -> BuiltLds:
-    return build_lds(load_profile(name))
-
-
-@functools.cache
-def store() -> TrustStore:
-    return TrustStore.from_files({"csca.pem": test_csca_pem()})
-
-
-# pham-thi-hong is the strict chip (no answer over 256 bytes to a short command, no 61xx); the
-# same chip as real CCCDs behave is swept too: RSA-2048 signatures are the longest answers.
-REAL_RSA = "pham-thi-hong+real"
-VARIANTS = {REAL_RSA: ("pham-thi-hong", {"strict_short_response": False,
-                                         "response_chaining": True})}
-
-
-def card(name: str, **chip: Any) -> VirtualCccd:
-    name, extra = VARIANTS.get(name, (name, {}))
-    chip = {**extra, **chip}
-    profile = load_profile(name)
-    if chip:
-        profile = dataclasses.replace(profile, chip=dataclasses.replace(profile.chip, **chip))
-    return VirtualCccd(profile, lds=built(name))
-
-
-def check(name: str, c: VirtualCccd, transport: LoopbackTransport) -> None:
-    data = c.access_data()
-    keys = [Can(data["can"]), BacKey.from_mrz(data["mrz"])]
-    try:
-        # DG2 and DG13 are left out to keep the sweep cheap: reading them at every block size
-        # is test_session_loopback's business. The trust checks read DG14, DG15 and EF.SOD.
-        result = read_card(transport, keys, files=("DG1", "EF.SOD"))
-    except ReaderError:
-        return  # nothing could be read at this size: no verdict at all, so never a wrong one
-    verdict = assess(result, store(), Policy(), today=TODAY).verdict.verdict
-    statuses = {result.active.status, result.chip.status}
-    if name in CLONES:
-        assert verdict is not Verdict.TRUSTED
-        assert CheckStatus.PASSED not in statuses
-    else:
-        assert CheckStatus.FAILED not in statuses, (result.active, result.chip)
-        assert verdict is not Verdict.FORGED
+card = make
 
 
 @pytest.mark.parametrize("limit", LIMITS)
 @pytest.mark.parametrize("name", [*GENUINE, REAL_RSA, *CLONES])
 @pytest.mark.parametrize("extended", [True, False], ids=["extended", "short"])
 def test_chip_buffer(name: str, limit: int, extended: bool) -> None:
-    c = card(name, max_response=min(limit, 65533), extended_length=extended,
-             advertise_extended=extended)
-    check(name, c, LoopbackTransport(c))
+    assert one(name, "chip-extended" if extended else "chip-short", limit) in (OK, UNREADABLE)
 
 
 @pytest.mark.parametrize("limit", LIMITS)
 @pytest.mark.parametrize("name", [*GENUINE, REAL_RSA, *CLONES])
 def test_reader_limit(name: str, limit: int) -> None:
-    c = card(name)
-    check(name, c, LoopbackTransport(c, max_response=limit + 2))  # + SW
+    assert one(name, "reader", limit) in (OK, UNREADABLE)
 
 
 @pytest.mark.parametrize("limit", [80, 90])

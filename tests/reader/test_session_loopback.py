@@ -4,7 +4,6 @@ CCCD, with the card's and the reader's limits, wrong keys, pulled-out cards and 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import math
 from typing import Any
@@ -19,8 +18,9 @@ from reader.keys import BacKey, Can, bac_keys_from_qr
 from reader.session import DEFAULT_FILES, CardRead, read_card
 from reader.sm import max_plain_for_response
 from reader.transport import LoopbackTransport
-from reader.virtual import BuiltLds, CardProfile, Faults, VirtualCccd, build_lds, list_profiles
-from reader.virtual import load_profile as _load_profile
+from reader.virtual import Faults, VirtualCccd, list_profiles
+
+from .cards import built, load_profile
 
 # These tests are about reading mechanics: the chip checks (PACE, CA, AA) have their own.
 BAC_ONLY: dict[str, Any] = {"authenticate": False, "use_pace": False}
@@ -31,15 +31,6 @@ CCID = {"max_command": 261, "max_response": 258}
 DES_BLOCK = 8  # BAC secure messaging is 3DES
 
 
-@functools.cache
-def load_profile(name: str) -> CardProfile:
-    return _load_profile(name)
-
-
-@functools.cache
-def built(name: str) -> BuiltLds:
-    # Building signs an SOD (and converts a JPEG 2000 portrait): once per profile is enough.
-    return build_lds(load_profile(name))
 
 
 def make_card(name: str = "nguyen-van-an", *, faults: Faults | None = None,

@@ -26,8 +26,9 @@ from reader.keys import BacKey
 from reader.session import DEFAULT_FILES, read_card
 from reader.sm import SecureMessaging, UnprotectedResponse
 from reader.transport import LoopbackTransport
-from reader.virtual import BuiltLds, CardProfile, VirtualCccd, build_lds
-from reader.virtual import load_profile as _load_profile
+from reader.virtual import VirtualCccd
+
+from .cards import built, load_profile
 
 # These tests are about reading mechanics: the chip checks (PACE, CA, AA) have their own.
 BAC_ONLY: dict[str, Any] = {"authenticate": False, "use_pace": False}
@@ -36,14 +37,6 @@ CCID = {"max_command": 261, "max_response": 258}
 Corrupt = Callable[[int, bytes], bytes]  # (index of the protected answer, answer) → answer
 
 
-@functools.cache
-def load_profile(name: str) -> CardProfile:
-    return _load_profile(name)
-
-
-@functools.cache
-def built(name: str) -> BuiltLds:
-    return build_lds(load_profile(name))
 
 
 def make_card(name: str = "nguyen-van-an", **chip: Any) -> VirtualCccd:
