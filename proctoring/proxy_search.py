@@ -339,22 +339,10 @@ def _open(tx: Session, office: Office, iid: uuid.UUID, a: _Admitted, b: _Admitte
                         message_key=("incident.proxy_cross_centre" if cross
                                      else "incident.proxy_other_session"),
                         details=json_ready(details), started_at=later.decided_at)
-    tx.add(incident)
-    tx.flush()
-    for c in (earlier, later):
-        tx.add(IncidentCheckIn(centre_id=office.centre_id, incident_id=iid,
-                               checkin_id=c.checkin_id))
-    tx.flush()
-    office.store.audit.append(tx, centre_id=office.centre_id, actor=actor,
-                              action="incident.opened", subject_id=iid,
-                              payload={"kind": IncidentKind.PROXY_SUSPECTED,
-                                       "scope": details["scope"],
-                                       "checkins": [earlier.checkin_id, later.checkin_id],
-                                       "centres": [earlier.centre_id, later.centre_id],
-                                       "distance": round(distance, 4),
-                                       "rows": row_bindings(tx, incidents=[iid])},
-                              at=now)
-    return iid
+    return _file(tx, office, incident, [earlier.checkin_id, later.checkin_id], actor, now,
+                 {"scope": details["scope"], "checkins": [earlier.checkin_id, later.checkin_id],
+                  "centres": [earlier.centre_id, later.centre_id],
+                  "distance": round(distance, 4)})
 
 
 def _open_unscreenable(tx: Session, office: Office, iid: uuid.UUID, bad: Unscreenable,
@@ -366,19 +354,28 @@ def _open_unscreenable(tx: Session, office: Office, iid: uuid.UUID, bad: Unscree
     details = {"evidence_id": bad.evidence_id, "checkin_id": bad.checkin_id,
                "reason": bad.reason, "detail": bad.detail[:200],
                "centre": codes.get(checkin.centre_id), "id_number": checkin.id_number}
-    tx.add(Incident(id=iid, centre_id=office.centre_id, session_id=checkin.session_id,
-                    kind=IncidentKind.FACE_UNSCREENABLE, severity=Severity.HIGH,
-                    message_key=f"incident.face_{bad.reason}", details=json_ready(details),
-                    started_at=checkin.decided_at))
+    incident = Incident(id=iid, centre_id=office.centre_id, session_id=checkin.session_id,
+                        kind=IncidentKind.FACE_UNSCREENABLE, severity=Severity.HIGH,
+                        message_key=f"incident.face_{bad.reason}", details=json_ready(details),
+                        started_at=checkin.decided_at)
+    return _file(tx, office, incident, [bad.checkin_id], actor, now,
+                 {"evidence_id": bad.evidence_id, "checkin": bad.checkin_id,
+                  "reason": bad.reason})
+
+
+def _file(tx: Session, office: Office, incident: Incident, checkin_ids: list[uuid.UUID],
+          actor: str, now: Any, payload: dict[str, Any]) -> uuid.UUID:
+    """An office incident, its links to the check-ins it is about and its audit event (which
+    binds the incident row as stored), in the caller's transaction."""
+    tx.add(incident)
     tx.flush()
-    tx.add(IncidentCheckIn(centre_id=office.centre_id, incident_id=iid,
-                           checkin_id=bad.checkin_id))
+    for checkin_id in checkin_ids:
+        tx.add(IncidentCheckIn(centre_id=office.centre_id, incident_id=incident.id,
+                               checkin_id=checkin_id))
     tx.flush()
     office.store.audit.append(tx, centre_id=office.centre_id, actor=actor,
-                              action="incident.opened", subject_id=iid,
-                              payload={"kind": IncidentKind.FACE_UNSCREENABLE,
-                                       "evidence_id": bad.evidence_id,
-                                       "checkin": bad.checkin_id, "reason": bad.reason,
-                                       "rows": row_bindings(tx, incidents=[iid])},
+                              action="incident.opened", subject_id=incident.id,
+                              payload={"kind": incident.kind, **payload,
+                                       "rows": row_bindings(tx, incidents=[incident.id])},
                               at=now)
-    return iid
+    return incident.id
