@@ -101,3 +101,16 @@ def test_the_four_packages_errors_share_the_keyed_error_base() -> None:
     assert exc.both(catalog) == catalog.both("card.wrong_key", sw="6300", attempt=2)
     assert exc.text(catalog, "en") == catalog.text("card.wrong_key", "en", sw="6300", attempt=2)
     assert exc.text(catalog, "en") != exc.text(catalog, "vi")
+
+
+def _relative_imports(path: Path) -> set[str]:
+    """The sibling modules ``path`` imports (``from .x import``, at any depth of the code)."""
+    return {node.module or "" for node in ast.walk(ast.parse(path.read_text("utf-8")))
+            if isinstance(node, ast.ImportFrom) and node.level == 1}
+
+
+def test_district_and_sync_do_not_import_each_other() -> None:
+    # Both build on proctoring.central (the address, the engine, the driver errors); a cycle
+    # only worked through a deferred import and broke whoever imported sync first.
+    assert "district" not in _relative_imports(REPO / "proctoring" / "sync.py")
+    assert "sync" not in _relative_imports(REPO / "proctoring" / "district.py")

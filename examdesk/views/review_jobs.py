@@ -15,8 +15,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from proctoring.central import central_errors, save_central_url
 from proctoring.crypto import KeyStore
-from proctoring.district import Office, central_errors, members, open_office, save_central_url
+from proctoring.district import Office, members, open_office
 from proctoring.models import Incident, IncidentKind, IncidentStatus
 from proctoring.review import (
     IncidentFile,
