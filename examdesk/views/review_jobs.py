@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from examdesk.timezone import VIETNAM
 from proctoring.central import central_errors, save_central_url
 from proctoring.crypto import KeyStore
 from proctoring.district import Office, members, open_office
@@ -29,7 +30,6 @@ from proctoring.review import (
     incident_file,
     list_incidents,
 )
-from reader.trust.passive import VIETNAM
 
 from .pictures import open_picture
 from .widgets import fit
