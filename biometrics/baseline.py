@@ -43,9 +43,3 @@ class DefaultPipeline:
             return None
         largest = max(locations, key=lambda loc: (loc[2] - loc[0]) * (loc[1] - loc[3]))
         return np.asarray(self._fr.face_encodings(image, [largest])[0], dtype=np.float64)
-
-    def distances(self, known: NDArray[Any], query: NDArray[Any]) -> NDArray[np.float64]:
-        return np.asarray(self._fr.face_distance(known, query), dtype=np.float64)
-
-    def matches(self, known: NDArray[Any], query: NDArray[Any]) -> list[bool]:
-        return list(self._fr.compare_faces(known, query, tolerance=DEFAULT_TOLERANCE))

@@ -8,16 +8,13 @@ language.
 
 from __future__ import annotations
 
+from examdesk.keyed_error import KeyedError
 
-class BiometricsError(Exception):
+
+class BiometricsError(KeyedError):
     """Base of every error the biometrics package raises on purpose."""
 
     key = "face.error"
-
-    def __init__(self, detail: str = "", **context: object) -> None:
-        super().__init__(detail or self.key)
-        self.detail = detail
-        self.context = context
 
 
 # --- the input --------------------------------------------------------------------------------

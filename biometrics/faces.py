@@ -14,8 +14,6 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from .camera import Camera
 from .config import Detection
 from .engine import Embedding, Face, FaceEngine
@@ -157,8 +155,3 @@ def collect(engine: FaceEngine, camera: Camera, count: int | None = None, *,
         raise last if last is not None else NoFace("no usable frame")
     best = sorted(good, key=lambda seen: score(seen.quality, limits), reverse=True)[:wanted]
     return [_encode(engine, seen) for seen in best]
-
-
-def embedding_matrix(embeddings: list[Embedding]) -> np.ndarray:
-    """Stack descriptors into the (n, 128) float32 C-contiguous layout of the conventions."""
-    return np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32).reshape(-1, 128))

@@ -63,7 +63,6 @@ from .checkins import (
     embedding_item,
     record_checkin,
     record_incident,
-    record_override,
     roster_lookup,
 )
 from .errors import ProctoringError
@@ -72,7 +71,6 @@ from .models import (
     Decision,
     EvidenceKind,
     ExamSession,
-    Incident,
     IncidentKind,
     SessionKind,
     Severity,
@@ -499,15 +497,6 @@ class CheckInService:
                         {"distance": round(d, 4), "stage": stage.value},
                         related_checkins=(cid,), roster_entry_id=roster.entry.id))
                     break
-
-    # --- overrides --------------------------------------------------------------------------
-
-    def override(self, checkin_id: uuid.UUID, decision: Decision, reason: str, *,
-                 operator_id: uuid.UUID | None, actor: str) -> Incident:
-        """An invigilator's decision over the machine's: only with a written reason, and always
-        an incident for review."""
-        return record_override(self.store, checkin_id, decision=decision, reason=reason,
-                               operator_id=operator_id, actor=actor)
 
 
 def _plain(context: dict[str, Any]) -> dict[str, Any]:

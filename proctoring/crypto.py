@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from examdesk.paths import config_dir
+
 from .errors import (
     EvidenceUnreadable,
     KeyMismatch,
@@ -164,8 +166,6 @@ class KeyStore:
     @classmethod
     def default(cls) -> KeyStore:
         """``config_dir()/keys``; ``EXAMDESK_KEYRING=0`` keeps keys in files only."""
-        from examdesk.paths import config_dir
-
         flag = os.environ.get("EXAMDESK_KEYRING", "1").strip().lower()
         return cls(config_dir() / "keys", use_keyring=flag not in ("0", "no", "off", "false"))
 

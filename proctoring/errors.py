@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from examdesk.keyed_error import KeyedError
 
-class ProctoringError(Exception):
+
+class ProctoringError(KeyedError):
     """Base of every error the proctoring package raises on purpose."""
 
     key = "proctoring.error"
-
-    def __init__(self, detail: str = "", **context: object) -> None:
-        super().__init__(detail or self.key)
-        self.detail = detail
-        self.context = context
 
 
 class DatabaseUnavailable(ProctoringError):

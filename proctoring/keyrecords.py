@@ -65,11 +65,6 @@ def signing_key(tx: Session, keys: KeyStore, centre_id: uuid.UUID) -> Ed25519Pri
     return key
 
 
-def recorded_signing_keys(tx: Session, centre_id: uuid.UUID) -> list[KeyRecord]:
-    """Every signing key the centre has had (oldest first): for verifying checkpoints."""
-    return records(tx, signing_key_name(centre_id))
-
-
 def raw_public_hex(key: Ed25519PrivateKey) -> str:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 

@@ -14,7 +14,7 @@ from sqlalchemy import String, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from reader.trust.passive import VIETNAM  # Asia/Ho_Chi_Minh: session codes use the local date
+from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 
 from .centres import get_centre
 from .errors import (

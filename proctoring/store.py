@@ -28,6 +28,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
+from examdesk.paths import data_dir
+
 from . import district_models, keyrecords, models  # noqa: F401  (registers the tables)
 from .audit import AuditLog
 from .crypto import DataKey, KeyStore
@@ -52,8 +54,6 @@ def database_url(url: str | None = None) -> URL:
     ``data_dir()``. ``postgresql://`` URLs are given the psycopg 3 driver."""
     text = url or os.environ.get(DB_URL_ENV)
     if not text:
-        from examdesk.paths import data_dir
-
         return make_url(f"sqlite:///{data_dir() / DB_FILE}")
     try:
         parsed = make_url(text)

@@ -40,14 +40,15 @@ from sqlmodel import Session, col, select
 from .audit import event_format
 from .audit_keys import anchor_key
 from .audit_rows import row_bindings
-from .crypto import DataKeys
-from .district import (
+from .central import (
     central_engine,
     central_errors,
     central_url,
     check_schema,
     safe_url,
+    save_central_url,
 )
+from .crypto import DataKeys
 from .district_models import SyncState
 from .errors import InvalidInput, ProctoringError
 from .keywrap import wrap_data_key
@@ -207,6 +208,16 @@ def sync_once(store: Store, central: str | None = None, *, centre_id: uuid.UUID 
     return SyncResult(centre.id, run.district_code, run.central, started, finished, run.pushed,
                       run.batches, dict(run.rows), run.blob_bytes, run.keys_sent,
                       run.checkpoints_sent, run.reviews, pending, error)
+
+
+def sync_and_save(store: Store, url: str, **sync: Any) -> tuple[SyncResult, str | None]:
+    """Sync with ``url`` and keep it (:func:`save_central_url`) only if the district accepted
+    it: a typo is never saved. Returns the result and where the address went (None: not kept).
+    ``sync`` goes to :func:`sync_once` (``centre_id``, ``district_key``, …)."""
+    result = sync_once(store, url, **sync)
+    if result.error is not None:
+        return result, None
+    return result, save_central_url(store.keys, url)
 
 
 def local_centre(store: Store, centre_id: uuid.UUID | None = None,

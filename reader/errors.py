@@ -6,16 +6,13 @@ text (``examdesk/i18n``), logs keep the key and the details. Nothing here knows 
 
 from __future__ import annotations
 
+from examdesk.keyed_error import KeyedError
 
-class ReaderError(Exception):
+
+class ReaderError(KeyedError):
     """Base of every error the reader raises on purpose."""
 
     key = "card.error"
-
-    def __init__(self, detail: str = "", **context: object) -> None:
-        super().__init__(detail or self.key)
-        self.detail = detail
-        self.context = context
 
 
 # --- the reader and the card as physical things -------------------------------------------

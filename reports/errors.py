@@ -7,16 +7,13 @@ may show. Nothing here knows any language.
 
 from __future__ import annotations
 
+from examdesk.keyed_error import KeyedError
 
-class ReportsError(Exception):
+
+class ReportsError(KeyedError):
     """Base of every error the reports package raises on purpose."""
 
     key = "reports.error"
-
-    def __init__(self, detail: str = "", **context: object) -> None:
-        super().__init__(detail or self.key)
-        self.detail = detail
-        self.context = context
 
 
 class FontMissing(ReportsError):

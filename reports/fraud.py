@@ -36,8 +36,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 from proctoring.csvfile import Cell, csv_bytes
-from reader.trust.passive import VIETNAM
 
 from .fonts import PdfFonts, find_fonts
 from .incidents import Category, CheckInEvidence, Finding, FraudData, Picture, Stats

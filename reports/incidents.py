@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 from proctoring.evidence import open_blob
 from proctoring.models import (
     Candidate,
@@ -39,7 +40,6 @@ from proctoring.models import (
     RosterEntry,
 )
 from proctoring.store import Store
-from reader.trust.passive import VIETNAM
 
 from .errors import PeriodReversed
 from .images import Fit, Thumbnail, ThumbSpec, thumbnail

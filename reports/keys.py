@@ -49,6 +49,8 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from examdesk.paths import config_dir
+
 from .errors import (
     IssuerOfAnotherCentre,
     KeyFilesExist,
@@ -67,15 +69,11 @@ _KDF_ROUNDS = 100_000
 
 def default_key_folder() -> Path:
     """``config_dir()/keys/pdf``: beside the data and audit keys, in a folder of its own."""
-    from examdesk.paths import config_dir  # lazily, as proctoring.store does
-
     return config_dir() / "keys" / "pdf"
 
 
 def default_trust_folder() -> Path:
     """``config_dir()/pdf-trust``: other CAs to trust (the ministry's, other centres')."""
-    from examdesk.paths import config_dir
-
     return config_dir() / "pdf-trust"
 
 

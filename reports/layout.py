@@ -22,7 +22,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
-from reader.trust.passive import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
+from examdesk.i18n import Catalog
+from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 
 from .fonts import PdfFonts
 
@@ -41,8 +42,6 @@ class Words(Protocol):
 
 def catalog_words(lang: str = "vi") -> Words:
     """Words from examdesk's i18n catalogue (``examdesk/i18n/reports.toml``)."""
-    from examdesk.i18n import Catalog  # imported here: reports must not need the UI to load
-
     catalog = Catalog.load()
 
     def words(key: str, /, **context: object) -> str:

@@ -23,7 +23,7 @@ import io
 import os
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,7 +84,6 @@ MARGIN = 10 * mm
 THUMB_W, THUMB_H = 30.0, 40.0  # points: a 3 × 4 portrait cell, the shape of a chip portrait
 # ~230 dpi in that cell: sharp on a laser printer, ~4 KB per picture.
 ROSTER_THUMB = ThumbSpec(96, 128, Fit.COVER, quality=80)
-COLUMNS = (40, 37, 37, 150, 74, 54, 60, 110, 136, 88)  # sums to the 786 pt between margins
 SIGNATURE_BOX = (230.0, 64.0)
 _IN_FLIGHT = 32  # decrypted pictures waiting for their thumbnail
 
@@ -284,7 +283,7 @@ def _section(roster: Roster, section: RosterSection, st: Styles, words: Words,
                colWidths=[96], style=[("ALIGN", (0, 0), (-1, -1), "CENTER"),
                                       ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                       ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
-    top = Table([[info, qr]], colWidths=[sum(COLUMNS) - 100, 100],
+    top = Table([[info, qr]], colWidths=[TABLE_WIDTH - 100, 100],
                 style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
                        ("LEFTPADDING", (0, 0), (-1, -1), 0)])
     flow += [top, Spacer(1, 4)]
@@ -304,24 +303,23 @@ def _pair(st: Styles, label: str, value: str) -> Paragraph:
 
 def _table(roster: Roster, section: RosterSection, st: Styles, words: Words,
            options: RosterOptions) -> LongTable:
-    head = [Paragraph(markup(words(f"roster.col.{c}")), st.head_cell)
-            for c in ("number", "chip", "live", "name", "id", "dob", "time", "result",
-                      "override", "signature")]
+    head = [Paragraph(markup(words(f"roster.col.{c.key}")), st.head_cell) for c in COLUMNS]
     rows: list[list[Any]] = [head]
     for row in section.rows:
-        rows.append(_row(roster, row, st, words, options))
-    table = LongTable(rows, colWidths=COLUMNS, repeatRows=1)
+        cell = _Cell(roster, row, st, words, options)
+        rows.append([c.value(cell) for c in COLUMNS])
+    table = LongTable(rows, colWidths=[c.width for c in COLUMNS], repeatRows=1)
     style = [
         ("GRID", (0, 0), (-1, -1), 0.4, RULE),
         ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("FONT", (0, 1), (-1, -1), st.cell.fontName, st.cell.fontSize, st.cell.leading),
-        ("ALIGN", (0, 1), (2, -1), "CENTER"),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
     ]
+    style += [("ALIGN", (i, 1), (i, -1), "CENTER") for i, c in enumerate(COLUMNS) if c.centred]
     for i, row in enumerate(section.rows, 1):
         if row.status == "ABSENT":
             style.append(("TEXTCOLOR", (0, i), (-1, i), GREY))
@@ -329,28 +327,62 @@ def _table(roster: Roster, section: RosterSection, st: Styles, words: Words,
     return table
 
 
-def _row(roster: Roster, row: RosterRow, st: Styles, words: Words,
-         options: RosterOptions) -> list[Any]:
-    c = row.checkin
+@dataclass(frozen=True)
+class _Cell:
+    """What a column's value is drawn from: one row of the roster, and how to print it."""
+
+    roster: Roster
+    row: RosterRow
+    st: Styles
+    words: Words
+    options: RosterOptions
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the roster table: its header (``roster.col.<key>`` in the catalogue), its
+    width in points and its cell for a row. Adding a column is one line of :data:`COLUMNS`."""
+
+    key: str
+    width: float
+    value: Callable[[_Cell], Any]
+    centred: bool = False
+
+
+def _name(c: _Cell) -> Paragraph:
+    row, st, words = c.row, c.st, c.words
     place = row.seat or row.vehicle
-    name = (f"<font name='{st.cell_bold.fontName}' size='8.5'>{markup(row.full_name)}</font><br/>"
-            f"<font size='7' color='#555555'>{markup(words('roster.pdf.reg'))} "
-            f"{markup(row.registration_number)}"
-            + (f" · {markup(place)}" if place else "") + "</font>")
-    # Plain strings where no markup is needed: a Table draws them without the Paragraph
-    # line-breaking machinery (a third of the layout time of a 500-candidate roster).
-    return [
-        str(row.position),
-        _picture(roster, c, "portrait", st, words),
-        _picture(roster, c, "frame", st, words),
-        Paragraph(name, st.cell),
-        nfc(row.id_number),
-        vn_date(row.date_of_birth),
-        _when(c),
-        Paragraph(_result(row, st, words, options), st.cell),
-        Paragraph(_override(c, words), st.cell_small) if c and c.overridden_at else "",
-        "",
-    ]
+    return Paragraph(
+        f"<font name='{st.cell_bold.fontName}' size='8.5'>{markup(row.full_name)}</font><br/>"
+        f"<font size='7' color='#555555'>{markup(words('roster.pdf.reg'))} "
+        f"{markup(row.registration_number)}" + (f" · {markup(place)}" if place else "")
+        + "</font>", st.cell)
+
+
+def _override_cell(c: _Cell) -> Any:
+    done = c.row.checkin
+    return (Paragraph(_override(done, c.words), c.st.cell_small)
+            if done and done.overridden_at else "")
+
+
+# Plain strings where no markup is needed: a Table draws them without the Paragraph
+# line-breaking machinery (a third of the layout time of a 500-candidate roster).
+COLUMNS: tuple[Column, ...] = (
+    Column("number", 40, lambda c: str(c.row.position), centred=True),
+    Column("chip", 37, lambda c: _picture(c.roster, c.row.checkin, "portrait", c.st, c.words),
+           centred=True),
+    Column("live", 37, lambda c: _picture(c.roster, c.row.checkin, "frame", c.st, c.words),
+           centred=True),
+    Column("name", 150, _name),
+    Column("id", 74, lambda c: nfc(c.row.id_number)),
+    Column("dob", 54, lambda c: vn_date(c.row.date_of_birth)),
+    Column("time", 60, lambda c: _when(c.row.checkin)),
+    Column("result", 110,
+           lambda c: Paragraph(_result(c.row, c.st, c.words, c.options), c.st.cell)),
+    Column("override", 136, _override_cell),
+    Column("signature", 88, lambda _c: ""),  # the candidate signs here, by hand
+)
+TABLE_WIDTH = sum(c.width for c in COLUMNS)  # 786 pt: the 785.2 pt between the margins
 
 
 def _picture(roster: Roster, c: RosterCheckIn | None, which: str, st: Styles,

@@ -34,7 +34,7 @@ def _seqs(seqs: tuple[int, ...]) -> str:
 
 
 def _district_witnesses(store: Store, central: str | None) -> list[Witness]:
-    from proctoring.district import central_engine, central_errors, central_url, safe_url
+    from proctoring.central import central_engine, central_errors, central_url, safe_url
     from proctoring.sync import local_centre
 
     centre = local_centre(store)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn, Protocol
 import typer
 
 from examdesk.i18n import Catalog
-from reader.trust.passive import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
+from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON output")]
 LangOption = Annotated[str | None, typer.Option("--lang", help="vi or en (default: EXAMDESK_LANG)")]

@@ -29,9 +29,9 @@ import typer
 from examdesk.commands.common import JsonOption, LangOption, fail, fail_typed
 from examdesk.commands.session import EXIT_OUTPUT, EXIT_TAMPERED, fail_with, stored
 from examdesk.i18n import Catalog, default_language
+from examdesk.timezone import VIETNAM
 from proctoring import errors as perrors
 from proctoring.models import Stage
-from reader.trust.passive import VIETNAM
 from reports import errors
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ import typer
 
 from examdesk.commands.common import JsonOption, LangOption, fail_typed
 from examdesk.i18n import Catalog, default_language
+from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 from proctoring import errors
 from proctoring.centres import ensure_centre, list_centres
 from proctoring.checkins import Attendance, attendance
@@ -40,7 +41,6 @@ from proctoring.sessions import (
     session_info,
 )
 from proctoring.store import Store
-from reader.trust.passive import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 
 app = typer.Typer(help="Kỳ thi — exam sessions and driving-test sessions.", no_args_is_help=True)
 

@@ -32,7 +32,7 @@ from examdesk.commands.common import JsonOption, LangOption, fail
 from examdesk.commands.session import fail_with, moment, open_store
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors, sync_errors
-from proctoring.district import CENTRAL_URL_ENV
+from proctoring.central import CENTRAL_URL_ENV
 
 if TYPE_CHECKING:
     from proctoring.district import Office
@@ -104,8 +104,8 @@ def sync_cmd(
     lang: LangOption = None,
 ) -> None:
     """Đồng bộ — send this centre's data to the district, receive review decisions."""
-    from proctoring.district import configured_central, forget_central_url, sync_and_save
-    from proctoring.sync import local_centre, sync_once, sync_status
+    from proctoring.central import configured_central, forget_central_url
+    from proctoring.sync import local_centre, sync_and_save, sync_once, sync_status
 
     lang = lang or default_language()
     catalog = Catalog.load()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from biometrics import Camera, Challenge, Frame
+from examdesk.timezone import VIETNAM
 from proctoring.checkin import (
     CardRejected,
     CheckInCancelled,
@@ -26,7 +27,6 @@ from proctoring.models import ExamSession, Stage
 from reader.access import AccessKey
 from reader.errors import ReaderError, is_card_fault
 from reader.session import CardRead, read_card
-from reader.trust.passive import VIETNAM
 from reader.trust.policy import Policy
 from reader.trust.report import TrustReport, assess
 from reader.trust.store import TrustStore

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import customtkinter as ctk
 
 from examdesk.commands.session import moment
-from proctoring.district import CENTRAL_URL_ENV
+from proctoring.central import CENTRAL_URL_ENV
 from proctoring.models import IncidentKind, IncidentStatus, Role
 from proctoring.review import IncidentRow
 

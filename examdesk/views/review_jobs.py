@@ -15,8 +15,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from examdesk.timezone import VIETNAM
+from proctoring.central import central_errors, save_central_url
 from proctoring.crypto import KeyStore
-from proctoring.district import Office, central_errors, members, open_office, save_central_url
+from proctoring.district import Office, members, open_office
 from proctoring.models import Incident, IncidentKind, IncidentStatus
 from proctoring.review import (
     IncidentFile,
@@ -28,7 +30,6 @@ from proctoring.review import (
     incident_file,
     list_incidents,
 )
-from reader.trust.passive import VIETNAM
 
 from .pictures import open_picture
 from .widgets import fit

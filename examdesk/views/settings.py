@@ -17,13 +17,8 @@ import customtkinter as ctk
 
 from biometrics import OperatingPoint
 from examdesk.settings import read_section, write_section
-from proctoring.district import (
-    CENTRAL_URL_ENV,
-    configured_central,
-    forget_central_url,
-    sync_and_save,
-)
-from proctoring.sync import SyncResult
+from proctoring.central import CENTRAL_URL_ENV, configured_central, forget_central_url
+from proctoring.sync import SyncResult, sync_and_save
 from reader.transport import ReaderState, list_readers
 
 from .base import View

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import customtkinter as ctk
 
 from examdesk.commands.session import CENTRE_ENV
-from proctoring.district import has_central
+from examdesk.timezone import VIETNAM
+from proctoring.central import has_central
 from proctoring.models import Role
 from proctoring.sync import SyncResult, SyncStatus, SyncWorker, local_centre
-from reader.trust.passive import VIETNAM
 
 from .theme import Look
 

@@ -35,10 +35,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 from reader.errors import MalformedData
 
 from .certificates import Certificate, CertificateSummary
@@ -53,7 +54,6 @@ from .signed_data import verify_signer
 from .sod import Sod, parse_sod
 from .store import Anchor, TrustStore
 
-VIETNAM = timezone(timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh, no daylight saving
 _DG_NAME = re.compile(r"DG([1-9]|1[0-6])")
 
 

@@ -171,3 +171,18 @@ def test_no_vietnamese_font_is_a_typed_error(tmp_path: Path) -> None:
     assert info.value.key == "reports.font_missing"
     fonts = find_fonts()
     assert fonts.regular_path.is_file()
+
+
+def test_roster_columns_are_described_once_and_fill_the_page() -> None:
+    from examdesk.i18n import Catalog
+    from reports.roster import COLUMNS, MARGIN, PAGE, TABLE_WIDTH
+
+    # Header, width and value of a column are one entry: the three can no longer drift apart.
+    assert [c.key for c in COLUMNS] == ["number", "chip", "live", "name", "id", "dob", "time",
+                                        "result", "override", "signature"]
+    assert TABLE_WIDTH == sum(c.width for c in COLUMNS)
+    assert TABLE_WIDTH == pytest.approx(PAGE[0] - 2 * MARGIN, abs=1)  # 786 of 785.2 pt
+    messages = Catalog.load().messages
+    for c in COLUMNS:
+        assert messages[f"roster.col.{c.key}"].keys() >= {"vi", "en"}, c.key
+    assert [c.key for c in COLUMNS if c.centred] == ["number", "chip", "live"]

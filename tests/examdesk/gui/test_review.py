@@ -164,7 +164,7 @@ def test_the_office_reviews_a_cross_centre_proxy(
     assert review.last_screen.screened == 4  # the four admitted check-ins of both centres
     assert review.connection is not None and review.connection.centres == ("HN01", "HP02")
     # Accepted, so kept like a key (this machine's store): the next sign-in needs no address.
-    from proctoring.district import saved_central_url
+    from proctoring.central import saved_central_url
     saved = saved_central_url(KeyStore.default())
     assert saved is not None and sa.make_url(saved).password == \
         sa.make_url(district.office_url).password
