@@ -278,8 +278,8 @@ def _read_card(
                 timings["CA"] = time.perf_counter() - t0
                 apdu_counts["CA"] = stats.apdus - n0
                 if chip.passed:
-                    channel.reauthenticate = _with_ca(opened.reopen, infos)
-                elif channel.sm is None or channel.sm.broken:
+                    channel.reopen_with(_with_ca(opened.reopen, infos))
+                elif channel.sm is None or channel.broken:
                     channel.recover()  # a clone: go on reading, without the proof
         else:
             chip = AuthResult(CheckStatus.NOT_SUPPORTED, "trust.ca_absent", "no DG14")

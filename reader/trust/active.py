@@ -192,7 +192,7 @@ def active_authentication(
     resp = None
     for long_answer, chunk in tries:
         form = "extended" if long_answer else f"in parts of {chunk}" if chunk else "short"
-        if channel.sm is not None and channel.sm.broken:
+        if channel.broken:
             try:
                 channel.recover()  # the last try closed the session
             except (CardRemoved, PcscUnavailable):
@@ -208,8 +208,7 @@ def active_authentication(
             # The reader could not carry the command or the answer (TransportLimit, or a
             # reader that just fails): the chip may have counted one more exchange than we
             # did, so the session must be re-opened before the next command.
-            if channel.sm is not None:
-                channel.sm.broken = True
+            channel.mark_broken()
             refusals.append(f"{form}: {exc.detail}")
             continue
         except UnprotectedResponse as exc:

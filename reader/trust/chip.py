@@ -126,8 +126,8 @@ def chip_authentication(channel: Channel, infos: SecurityInfos | None, *,
     except (WrongLength, TransportError) as exc:
         # The answer did not fit what the chip or the reader carries: no verdict on the chip
         # (issue 11, item 2b). The chip may have counted an exchange we did not see.
-        if channel.sm is not None and not isinstance(exc, WrongLength):
-            channel.sm.broken = True
+        if not isinstance(exc, WrongLength):
+            channel.mark_broken()
         # Its answer (7C 00, or nothing for MSE:Set KAT) is ~33 protected bytes at most.
         needed = wrapped_response_size(2, channel.sm.suite.block) if channel.sm else 0
         if isinstance(exc, WrongLength) and 0 < needed <= min(proven, 256):
@@ -146,8 +146,7 @@ def chip_authentication(channel: Channel, infos: SecurityInfos | None, *,
         return AuthResult(CheckStatus.FAILED, "trust.ca_failed", f"card refused: {exc.detail}",
                           algorithm)
     suite = session_suite(shared, chosen.info)
-    channel.sm = SecureMessaging.start(suite, bytes(suite.block))
-    channel.generation += 1  # the card starts afresh: no current file
+    channel.rekey(SecureMessaging.start(suite, bytes(suite.block)))
     # Implicit authentication: only the genuine chip can answer under the new keys. Any answer
     # whose MAC verifies under them proves it, whatever its status word (a chip with a tiny
     # buffer answers this 1-byte read with a protected 6700).
@@ -157,12 +156,12 @@ def chip_authentication(channel: Channel, infos: SecurityInfos | None, *,
     except (CardRemoved, PcscUnavailable):
         raise
     except TransportError as exc:
-        channel.sm.broken = True
+        channel.mark_broken()
         return AuthResult(CheckStatus.UNCHECKED, "trust.ca_unchecked",
                           f"the reader could not carry the chip's answer: {exc.detail}",
                           algorithm)
     except SecureMessagingError as exc:
-        channel.sm.broken = True
+        channel.mark_broken()
         return AuthResult(CheckStatus.FAILED, "trust.ca_failed",
                           f"the chip cannot answer under the agreed keys ({exc.detail})",
                           algorithm)
