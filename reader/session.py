@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from . import lds
 from .access import AccessKey, Opened, open_card
 from .atr import parse_atr
+from .authentication import active_authentication, chip_authentication
 from .dg13 import Dg13Fields, parse_dg13
 from .errors import (
     AccessDenied,
@@ -29,8 +30,6 @@ from .mrz import Td1Mrz
 from .security_infos import SecurityInfos, parse_dg14
 from .sm import SecureMessaging
 from .transport import CardTransport
-from .trust.active import active_authentication
-from .trust.chip import chip_authentication
 from .trust.results import AuthResult, CheckStatus
 from .trust.signatures import error_text
 from .trust.sod import hashed_in_sod, parse_sod
