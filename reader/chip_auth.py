@@ -30,6 +30,8 @@ from .sm import SecureMessaging
 
 @dataclass(frozen=True)
 class CaPlan:
+    """The chip authentication to run: a protocol DG14 offers and the chip's public key it
+    goes with (matched by key id)."""
     info: ChipAuthenticationInfo
     key: ChipAuthenticationPublicKeyInfo
 

@@ -81,20 +81,8 @@ class Channel:
 
     @property
     def transport(self) -> CardTransport:
+        """What carries the APDUs (a PC/SC reader or the loopback)."""
         return self._transport
-
-    @property
-    def stats(self) -> LinkStats:
-        return self._stats
-
-    @property
-    def sm(self) -> SecureMessaging | None:
-        """The session's secure messaging, None while commands go in plain."""
-        return self._sm
-
-    @property
-    def generation(self) -> int:
-        return self._generation
 
     @property
     def broken(self) -> bool:
@@ -102,9 +90,19 @@ class Channel:
         return self._sm is not None and self._sm.broken
 
     @property
+    def stats(self) -> LinkStats:
+        """What crossed the reader so far (the stats object's own counters change)."""
+        return self._stats
+
+    @property
     def can_recover(self) -> bool:
         """Whether ``recover`` knows how to re-open the card."""
         return self._reopen is not None
+
+    @property
+    def sm(self) -> SecureMessaging | None:
+        """The session's secure messaging, None while commands go in plain."""
+        return self._sm
 
     def establish(self, sm: SecureMessaging) -> None:
         """Access control (PACE or BAC) just agreed ``sm``: protect every command with it."""
@@ -117,6 +115,11 @@ class Channel:
     def reopen_with(self, reopen: Callable[[Channel], SecureMessaging]) -> None:
         """How ``recover`` re-opens the card: the way it was opened (and authenticated)."""
         self._reopen = reopen
+
+    @property
+    def generation(self) -> int:
+        """Bumps whenever the card may have forgotten its current EF (new keys, a recovery)."""
+        return self._generation
 
     def rekey(self, sm: SecureMessaging) -> None:
         """Chip authentication restarted secure messaging with new keys: the card starts

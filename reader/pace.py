@@ -147,38 +147,45 @@ class PaceStep(Enum):
 
 @dataclass(frozen=True)
 class _Ready:
-    step = PaceStep.READY
+    """Nothing received from the card yet."""
 
 
 @dataclass(frozen=True)
 class _Mapping:
+    """The card's nonce, decrypted with the password, and our mapping key for it."""
     nonce: bytes
     map_sk: int
-    step = PaceStep.MAPPING
 
 
 @dataclass(frozen=True)
 class _Agreeing:
+    """Our ephemeral key pair on the mapped generator (the private half, the encoded public
+    half the card must not echo)."""
     eph_sk: int
     eph_pk_ifd: bytes
-    step = PaceStep.AGREEING
 
 
 @dataclass(frozen=True)
 class _Confirming:
+    """The session keys, derived from the shared secret, and our ephemeral public key: the
+    card proves it derived the same keys with a token computed over that key (ours is over
+    the card's)."""
     suite: CipherSuite
     eph_pk_ifd: bytes
-    step = PaceStep.CONFIRMING
 
 
 @dataclass(frozen=True)
 class _Done:
+    """The card's token verified: the keys of the secure messaging now open."""
     suite: CipherSuite
-    step = PaceStep.DONE
 
 
 _PaceState = _Ready | _Mapping | _Agreeing | _Confirming | _Done
 _S = TypeVar("_S", _Ready, _Mapping, _Agreeing, _Confirming, _Done)
+_STEPS: dict[type[_PaceState], PaceStep] = {
+    _Ready: PaceStep.READY, _Mapping: PaceStep.MAPPING, _Agreeing: PaceStep.AGREEING,
+    _Confirming: PaceStep.CONFIRMING, _Done: PaceStep.DONE,
+}
 
 
 class PaceInitiator:
@@ -206,7 +213,7 @@ class PaceInitiator:
 
     @property
     def step(self) -> PaceStep:
-        return self._state.step
+        return _STEPS[type(self._state)]
 
     @property
     def suite(self) -> CipherSuite | None:
