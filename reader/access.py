@@ -94,14 +94,14 @@ def run_pace(
     step = channel.send_plain(pace.key_agreement(step))
     step = channel.send_plain(pace.mutual_auth(step))
     sm = pace.finish(step)
-    channel.sm = sm
+    channel.establish(sm)
     # 9303-11 §4.4: after PACE the application is selected under secure messaging.
     select_applet(channel)
     return sm
 
 
 def run_bac(channel: Channel, key: BacKey, rng: Callable[[int], bytes]) -> SecureMessaging:
-    channel.sm = None
+    channel.drop_session()
     select_applet(channel)
     challenge = channel.send_plain(apdu.get_challenge())
     if challenge.sw in (0x6982, 0x6D00, 0x6985):
@@ -110,7 +110,7 @@ def run_bac(channel: Channel, key: BacKey, rng: Callable[[int], bytes]) -> Secur
     bac = BacInitiator(key.mrz_information, rnd_ifd=rng(8), k_ifd=rng(16))
     answer = channel.send_plain(bac.authenticate(challenge.data))
     sm = bac.finish(answer)
-    channel.sm = sm
+    channel.establish(sm)
     return sm
 
 
@@ -132,11 +132,11 @@ def open_card(
     """Establish secure messaging with the first key that works.
 
     The channel is left under secure messaging and knows how to re-open the card the same way
-    (``channel.reauthenticate``) when a session is lost.
+    (``channel.reopen_with``) when a session is lost.
     """
     if not keys:
         raise WrongCardKey(0x6300, "no key to try")
-    channel.sm = None
+    channel.drop_session()
     card_access = read_card_access(channel) if use_pace else None
     raw, infos = card_access if card_access is not None else (None, None)
     pace_info = _pace_info(infos)
@@ -157,15 +157,15 @@ def open_card(
             except (WrongCardKey, SecureMessagingError, MalformedData) as exc:
                 # A wrong password shows up as a refused or unverifiable token.
                 last = exc
-                channel.sm = None
+                channel.drop_session()
                 continue
             else:
                 def reopen_pace(ch: Channel, password: PacePassword = password) -> SecureMessaging:
-                    ch.sm = None
+                    ch.drop_session()
                     assert pace_info is not None
                     return run_pace(ch, pace_info, password, random_scalar)
 
-                channel.reauthenticate = reopen_pace
+                channel.reopen_with(reopen_pace)
                 return Opened("PACE", password.name, key, attempts, infos, raw, reopen_pace)
         if isinstance(key, Can):
             continue
@@ -182,7 +182,7 @@ def open_card(
         def reopen_bac(ch: Channel, key: BacKey = key) -> SecureMessaging:
             return run_bac(ch, key, rng)
 
-        channel.reauthenticate = reopen_bac
+        channel.reopen_with(reopen_bac)
         return Opened("BAC", "MRZ", key, attempts, infos, raw, reopen_bac)
     if isinstance(last, AccessDenied):
         raise WrongCardKey(last.sw, "the chip refused BAC and PACE with these keys",

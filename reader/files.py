@@ -66,23 +66,79 @@ class LinkStats:
 class Channel:
     """Sends commands to the card, through secure messaging once access control is done.
 
-    ``reauthenticate`` is set by whoever established secure messaging; the channel calls it
-    when the session is lost (an unprotected answer, a reader that dropped an APDU).
+    The channel is the one owner of the session state (h11's rule): the secure-messaging keys,
+    how to re-open the card when the session is lost, and the generation that tells file
+    readers the card forgot its current EF. Only its methods change them; the access-control
+    and authentication code calls ``establish``, ``rekey``, ``mark_broken`` and ``recover``.
     """
 
     def __init__(self, transport: CardTransport, stats: LinkStats | None = None) -> None:
-        self.transport = transport
-        self.stats = stats or LinkStats()
-        self.sm: SecureMessaging | None = None
-        self.reauthenticate: Callable[[Channel], SecureMessaging] | None = None
-        self.generation = 0  # bumps on every recovery: the card forgot its current EF
+        self._transport = transport
+        self._stats = stats or LinkStats()
+        self._sm: SecureMessaging | None = None
+        self._reopen: Callable[[Channel], SecureMessaging] | None = None
+        self._generation = 0  # bumps on every new session key: the card forgot its current EF
+
+    @property
+    def transport(self) -> CardTransport:
+        """What carries the APDUs (a PC/SC reader or the loopback)."""
+        return self._transport
+
+    @property
+    def broken(self) -> bool:
+        """A session that must be re-opened before the next protected command."""
+        return self._sm is not None and self._sm.broken
+
+    @property
+    def stats(self) -> LinkStats:
+        """What crossed the reader so far (the stats object's own counters change)."""
+        return self._stats
+
+    @property
+    def can_recover(self) -> bool:
+        """Whether ``recover`` knows how to re-open the card."""
+        return self._reopen is not None
+
+    @property
+    def sm(self) -> SecureMessaging | None:
+        """The session's secure messaging, None while commands go in plain."""
+        return self._sm
+
+    def establish(self, sm: SecureMessaging) -> None:
+        """Access control (PACE or BAC) just agreed ``sm``: protect every command with it."""
+        self._sm = sm
+
+    def drop_session(self) -> None:
+        """Back to plain commands: before access control, or after it failed."""
+        self._sm = None
+
+    def reopen_with(self, reopen: Callable[[Channel], SecureMessaging]) -> None:
+        """How ``recover`` re-opens the card: the way it was opened (and authenticated)."""
+        self._reopen = reopen
+
+    @property
+    def generation(self) -> int:
+        """Bumps whenever the card may have forgotten its current EF (new keys, a recovery)."""
+        return self._generation
+
+    def rekey(self, sm: SecureMessaging) -> None:
+        """Chip authentication restarted secure messaging with new keys: the card starts
+        afresh, with no current file."""
+        self._sm = sm
+        self._generation += 1
+
+    def mark_broken(self) -> None:
+        """The chip may have counted an exchange we did not see (the reader failed to carry
+        it): the session must be re-opened before the next command."""
+        if self._sm is not None:
+            self._sm.broken = True
 
     def exchange(self, raw: bytes, part: int = 256) -> ResponseApdu:
         """Send ``raw``; a 61xx answer is completed with GET RESPONSE (ISO 7816-4 §5.3.4),
         asking for at most ``part`` bytes at a time."""
-        self.stats.sent(raw)
-        resp_bytes = self.transport.transmit(raw)
-        self.stats.received(resp_bytes)
+        self._stats.sent(raw)
+        resp_bytes = self._transport.transmit(raw)
+        self._stats.received(resp_bytes)
         resp = ResponseApdu.from_bytes(resp_bytes)
         data = resp.data
         # T=0 style chaining: 61xx means "more bytes, ask with GET RESPONSE".
@@ -91,9 +147,9 @@ class Channel:
             guard += 1
             le = min(resp.sw2 or 256, part)
             more = apdu.CommandApdu(0x00, 0xC0, 0x00, 0x00, b"", le).to_bytes()
-            self.stats.sent(more)
-            resp_bytes = self.transport.transmit(more)
-            self.stats.received(resp_bytes)
+            self._stats.sent(more)
+            resp_bytes = self._transport.transmit(more)
+            self._stats.received(resp_bytes)
             resp = ResponseApdu.from_bytes(resp_bytes)
             data += resp.data
         return ResponseApdu(data, resp.sw)
@@ -108,25 +164,26 @@ class Channel:
     def send(self, cmd: CommandApdu, *, part: int | None = None) -> ResponseApdu:
         """``part``: ask for the (protected) answer in parts of at most that many bytes (a
         short outer Le, then GET RESPONSE), for a reader that cannot carry it whole."""
-        if self.sm is not None and self.sm.broken:
+        if self.broken:
             self.recover()
-        if self.sm is None:
+        sm = self._sm
+        if sm is None:
             return self.send_plain(cmd)
-        wrapped = self.sm.wrap(cmd)
+        wrapped = sm.wrap(cmd)
         if part is not None and not wrapped.is_extended:
             # The outer Le is outside the MAC (9303-11 §9.8): only the transport sees it.
             wrapped = wrapped.with_le(max(1, min(part, 255)))
-            return self.sm.unwrap(self.exchange(wrapped.to_bytes(), part))
-        return self.sm.unwrap(self.exchange(wrapped.to_bytes()))
+            return sm.unwrap(self.exchange(wrapped.to_bytes(), part))
+        return sm.unwrap(self.exchange(wrapped.to_bytes()))
 
     def recover(self) -> None:
         """Re-establish secure messaging after the card or the reader dropped it."""
-        if self.reauthenticate is None:
+        if self._reopen is None:
             raise SecureMessagingError("secure messaging was lost and cannot be re-established")
-        self.sm = None
-        self.generation += 1
-        self.stats.recoveries += 1
-        self.sm = self.reauthenticate(self)
+        self._sm = None
+        self._generation += 1
+        self._stats.recoveries += 1
+        self._sm = self._reopen(self)
 
 
 @dataclass(frozen=True)
@@ -264,6 +321,10 @@ class FileReader:
         return apdu.read_binary(offset, le)
 
     def _read_once(self, ef: EfId, offset: int, le: int) -> bytes:
+        if self.channel.broken:
+            # Re-open before building the command: the new session has no current file, so
+            # a READ BINARY without an SFI, built before, would be refused (6986).
+            self.channel.recover()
         cmd = self._command(ef, offset, le)
         if self.sizer.needs_extended(le) and self.channel.sm is not None:
             # The protected answer will not fit a short response.
@@ -317,7 +378,7 @@ class FileReader:
             except SecureMessagingError:
                 # A garbled answer (noise, a glitch): its data was never used. Start SM
                 # afresh and ask again, but do not loop on a chip that keeps failing.
-                if sm_retries >= 2 or self.channel.reauthenticate is None:
+                if sm_retries >= 2 or not self.channel.can_recover:
                     raise
                 sm_retries += 1
                 self.channel.recover()

@@ -17,6 +17,8 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
+from typing import TypeVar
 
 from ecdsa import curves as ec_curves
 from ecdsa.ellipticcurve import INFINITY, PointJacobi
@@ -133,8 +135,65 @@ def _unpack(resp: ResponseApdu, tag: int) -> bytes:
     return inner.value
 
 
+class PaceStep(Enum):
+    """Where one PACE run stands: what the initiator has sent and waits to hear about."""
+
+    READY = "ready"  # nothing sent yet but MSE:Set AT and the empty GENERAL AUTHENTICATE
+    MAPPING = "mapping"  # the nonce is decrypted, our mapping key sent
+    AGREEING = "agreeing"  # the generator is mapped, our ephemeral key sent
+    CONFIRMING = "confirming"  # the session keys are derived, our token sent
+    DONE = "done"  # the card's token verified: secure messaging is open
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """Nothing received from the card yet."""
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    """The card's nonce, decrypted with the password, and our mapping key for it."""
+    nonce: bytes
+    map_sk: int
+
+
+@dataclass(frozen=True)
+class _Agreeing:
+    """Our ephemeral key pair on the mapped generator (the private half, the encoded public
+    half the card must not echo)."""
+    eph_sk: int
+    eph_pk_ifd: bytes
+
+
+@dataclass(frozen=True)
+class _Confirming:
+    """The session keys, derived from the shared secret, and our ephemeral public key: the
+    card proves it derived the same keys with a token computed over that key (ours is over
+    the card's)."""
+    suite: CipherSuite
+    eph_pk_ifd: bytes
+
+
+@dataclass(frozen=True)
+class _Done:
+    """The card's token verified: the keys of the secure messaging now open."""
+    suite: CipherSuite
+
+
+_PaceState = _Ready | _Mapping | _Agreeing | _Confirming | _Done
+_S = TypeVar("_S", _Ready, _Mapping, _Agreeing, _Confirming, _Done)
+_STEPS: dict[type[_PaceState], PaceStep] = {
+    _Ready: PaceStep.READY, _Mapping: PaceStep.MAPPING, _Agreeing: PaceStep.AGREEING,
+    _Confirming: PaceStep.CONFIRMING, _Done: PaceStep.DONE,
+}
+
+
 class PaceInitiator:
-    """The terminal's side of one PACE run (ECDH Generic Mapping)."""
+    """The terminal's side of one PACE run (ECDH Generic Mapping).
+
+    Its state is one value per step (``step`` tells which), holding exactly what that step
+    knows: a step called out of order is a :class:`RuntimeError`, never a half-set field.
+    """
 
     def __init__(
         self,
@@ -143,21 +202,28 @@ class PaceInitiator:
         *,
         random_scalar: Callable[[int], int] | None = None,
     ) -> None:
-        if not supported(info):
+        if info.parameter_id is None or not supported(info):
             raise ValueError(f"unsupported PACE variant {info.protocol} / {info.parameter_id}")
-        assert info.parameter_id is not None
         self.info = info
         self.password = password
         self.curve = CURVES[info.parameter_id]
         self.cipher, self.key_bits = info.cipher
         self._rand = random_scalar or (lambda n: secrets.randbelow(n - 1) + 1)
-        self._nonce: bytes | None = None
-        self._map_sk = 0
-        self._generator: PointJacobi | None = None
-        self._eph_sk = 0
-        self._eph_pk_ifd = b""
-        self._eph_pk_ic = b""
-        self._suite: CipherSuite | None = None
+        self._state: _PaceState = _Ready()
+
+    @property
+    def step(self) -> PaceStep:
+        return _STEPS[type(self._state)]
+
+    @property
+    def suite(self) -> CipherSuite | None:
+        """The session keys, once derived (CONFIRMING and DONE)."""
+        return self._state.suite if isinstance(self._state, _Confirming | _Done) else None
+
+    def _expect(self, kind: type[_S], first: str) -> _S:
+        if not isinstance(self._state, kind):
+            raise RuntimeError(f"PACE is at {self.step.value}: {first}() first")
+        return self._state
 
     # --- commands ------------------------------------------------------------------------
 
@@ -173,46 +239,48 @@ class PaceInitiator:
         return _general_authenticate(tlv.encode(0x7C, b""), last=False)
 
     def map_nonce(self, resp: ResponseApdu) -> CommandApdu:
+        self._expect(_Ready, "a new PaceInitiator")
         z = _unpack(resp, 0x80)
-        self._nonce = self.decrypt_nonce(z)
-        self._map_sk = self._rand(self.curve.order)
-        pk = self.curve.generator * self._map_sk
+        mapping = _Mapping(self.decrypt_nonce(z), self._rand(self.curve.order))
+        self._state = mapping
+        pk = self.curve.generator * mapping.map_sk
         return _general_authenticate(_dynamic(0x81, encode_point(pk, self.curve)), last=False)
 
     def key_agreement(self, resp: ResponseApdu) -> CommandApdu:
+        self._expect(_Mapping, "map_nonce")
         pk_map_ic = decode_point(_unpack(resp, 0x82), self.curve)
-        self._generator = self.map_generator(pk_map_ic)
-        self._eph_sk = self._rand(self.curve.order)
-        pk = self._generator * self._eph_sk
-        self._eph_pk_ifd = encode_point(pk, self.curve)
-        return _general_authenticate(_dynamic(0x83, self._eph_pk_ifd), last=False)
+        generator = self.map_generator(pk_map_ic)
+        eph_sk = self._rand(self.curve.order)
+        eph_pk_ifd = encode_point(generator * eph_sk, self.curve)
+        self._state = _Agreeing(eph_sk, eph_pk_ifd)
+        return _general_authenticate(_dynamic(0x83, eph_pk_ifd), last=False)
 
     def mutual_auth(self, resp: ResponseApdu) -> CommandApdu:
+        agreeing = self._expect(_Agreeing, "key_agreement")
         raw = _unpack(resp, 0x84)
         pk_ic = decode_point(raw, self.curve)
-        if raw == self._eph_pk_ifd:
+        if raw == agreeing.eph_pk_ifd:
             # 9303-11 §4.4.3.3: the chip must not echo our key (reflection attack).
             raise SecureMessagingError("the card returned our own ephemeral key")
-        self._eph_pk_ic = raw
-        shared = pk_ic * self._eph_sk
+        shared = pk_ic * agreeing.eph_sk
         if shared == INFINITY:
             raise SecureMessagingError("PACE key agreement gave the point at infinity")
         secret = shared.x().to_bytes(_field_len(self.curve), "big")
-        self._suite = self.session_suite(secret)
-        token = self.token(self._eph_pk_ic)
+        self._state = _Confirming(self.session_suite(secret), agreeing.eph_pk_ifd)
+        token = self.token(raw)
         return _general_authenticate(_dynamic(0x85, token), last=True)
 
     def finish(self, resp: ResponseApdu) -> SecureMessaging:
-        if self._suite is None:
-            raise RuntimeError("mutual_auth() first")
+        confirming = self._expect(_Confirming, "mutual_auth")
         if resp.sw in (0x6300,) or resp.sw & 0xFFF0 == 0x63C0:
             # The card could not verify our token: it derived other keys, i.e. another π.
             raise WrongCardKey(resp.sw, "the card refused the PACE password", during="pace",
                                password=self.password.name)
         t_ic = _unpack(resp, 0x86)
-        if not equal(t_ic, self.token(self._eph_pk_ifd)):
+        if not equal(t_ic, self.token(confirming.eph_pk_ifd)):
             raise SecureMessagingError("the card's PACE token does not verify")
-        return SecureMessaging.start(self._suite, bytes(self._suite.block))
+        self._state = _Done(confirming.suite)
+        return SecureMessaging.start(confirming.suite, bytes(confirming.suite.block))
 
     # --- the cryptography, exposed for the worked-example tests ---------------------------
 
@@ -227,12 +295,11 @@ class PaceInitiator:
 
     def map_generator(self, pk_map_ic: PointJacobi) -> PointJacobi:
         """G~ = s·G + H with H = SK_map,IFD · PK_map,IC (Generic Mapping, 9303-11 §4.4.3.3.1)."""
-        if self._nonce is None:
-            raise RuntimeError("map_nonce() first")
-        h = pk_map_ic * self._map_sk
+        mapping = self._expect(_Mapping, "map_nonce")
+        h = pk_map_ic * mapping.map_sk
         if h == INFINITY:
             raise SecureMessagingError("PACE mapping gave the point at infinity")
-        s = int.from_bytes(self._nonce, "big")
+        s = int.from_bytes(mapping.nonce, "big")
         g = self.curve.generator * s + h
         if g == INFINITY:
             raise SecureMessagingError("PACE mapped generator is the point at infinity")
@@ -247,10 +314,12 @@ class PaceInitiator:
 
     def token(self, public_key: bytes) -> bytes:
         """Authentication token over the other side's ephemeral public key (§4.4.3.4)."""
-        assert self._suite is not None
+        suite = self.suite
+        if suite is None:
+            raise RuntimeError(f"PACE is at {self.step.value}: mutual_auth() first")
         data = tlv.encode(0x7F49, tlv.encode(0x06, encode_oid(self.info.protocol))
                           + tlv.encode(0x86, public_key))
-        k_mac = self._suite.k_mac  # type: ignore[attr-defined]
+        k_mac = suite.k_mac  # type: ignore[attr-defined]
         if self.cipher == "AES":
             return aes_cmac(k_mac, data)[:8]
         return retail_mac(k_mac, pad(data, 8))

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from . import lds
-from .access import AccessKey, open_card
+from .access import AccessKey, Opened, open_card
 from .atr import parse_atr
+from .authentication import active_authentication, chip_authentication
 from .dg13 import Dg13Fields, parse_dg13
 from .errors import (
     AccessDenied,
@@ -28,8 +30,6 @@ from .mrz import Td1Mrz
 from .security_infos import SecurityInfos, parse_dg14
 from .sm import SecureMessaging
 from .transport import CardTransport
-from .trust.active import active_authentication
-from .trust.chip import chip_authentication
 from .trust.results import AuthResult, CheckStatus
 from .trust.signatures import error_text
 from .trust.sod import hashed_in_sod, parse_sod
@@ -207,6 +207,35 @@ def _note_identity(exc: ReaderError, raw: dict[str, bytes]) -> None:
         exc.context["id_number"] = number
 
 
+@dataclass
+class _Reading:
+    """One read in progress: the opened channel, its file reader, the files read so far and
+    what each step cost (time and APDUs)."""
+
+    channel: Channel
+    reader: FileReader
+    raw: dict[str, bytes]
+    progress: Progress | None
+    timings: dict[str, float] = field(default_factory=dict)
+    apdu_counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Time and count the APDUs of one step (a file, CA, AA); a step that raises leaves
+        no figure, as before."""
+        t0, n0 = time.perf_counter(), self.channel.stats.apdus
+        yield
+        self.timings[name] = time.perf_counter() - t0
+        self.apdu_counts[name] = self.channel.stats.apdus - n0
+
+    def fetch(self, ef: EfId) -> bytes:
+        with self.timed(ef.name):
+            data = self.reader.read(ef, self.progress)
+        self.raw[ef.name] = data
+        return data
+
+
 def _read_card(
     transport: CardTransport,
     keys: Sequence[AccessKey],
@@ -220,83 +249,99 @@ def _read_card(
     use_pace: bool,
 ) -> CardRead:
     started = time.perf_counter()
-    stats = LinkStats()
-    channel = Channel(transport, stats)
-    opened = open_card(channel, keys, use_pace=use_pace, rng=rng)
-    reader = FileReader(channel, strategy, extended_hint=parse_atr(transport.atr).extended_length)
-
-    if opened.card_access_raw is not None:
-        raw["EF.CardAccess"] = opened.card_access_raw
-    timings: dict[str, float] = {}
-    apdu_counts: dict[str, int] = {}
-    warnings: list[str] = []
-    not_run = AuthResult(CheckStatus.NOT_RUN)
-    chip, active = not_run, not_run
-
-    def fetch(ef: EfId) -> bytes:
-        t0, n0 = time.perf_counter(), stats.apdus
-        data = reader.read(ef, progress)
-        timings[ef.name] = time.perf_counter() - t0
-        apdu_counts[ef.name] = stats.apdus - n0
-        raw[ef.name] = data
-        return data
-
-    com = lds.parse_com(fetch(lds.EF_COM))
+    opened, reading = _open(transport, keys, raw, strategy=strategy, progress=progress,
+                            rng=rng, use_pace=use_pace)
+    com = lds.parse_com(reading.fetch(lds.EF_COM))
     # DG1 is what every caller needs (the MRZ identity); read it even when not asked for.
     wanted = list(files) if "DG1" in files else ["DG1", *files]
     # Authenticating needs the signed list before chip authentication; otherwise EF.SOD comes
     # in the caller's order and groups only it names are read after it.
-    signed = _signed_groups(fetch, warnings) if authenticate else None
+    signed = _signed_groups(reading.fetch, reading.warnings) if authenticate else None
     # EF.COM is not signed: a clone can leave DG14 and DG15 out of it to dodge chip and active
     # authentication. What to read and to authenticate comes from EF.SOD, which is signed;
     # a group EF.COM lists on top is read too (passive authentication then fails on it).
     present = set(com.data_groups) | set(signed or ())
+    chip = active = AuthResult(CheckStatus.NOT_RUN)
     infos: SecurityInfos | None = None
     if authenticate:
-        if 14 in present and "DG14" not in wanted:
-            wanted.append("DG14")
-        if 15 in present and "DG15" not in wanted:
-            wanted.append("DG15")
-        if 14 in present:
-            # Chip authentication first: everything read after it is bound to the chip.
-            wanted.remove("DG14")
-            try:
-                infos = parse_dg14(fetch(lds.dg(14)))
-            except FileNotFound:
-                warnings.append("missing.DG14")
-            except AccessDenied:
-                warnings.append("refused.DG14")
-            except MalformedData as exc:
-                chip = AuthResult(CheckStatus.ERROR, "trust.ca_key_unusable", exc.detail)
-            if infos is not None and hashed_in_sod(raw.get("EF.SOD"), 14, raw["DG14"]) is False:
-                # EF.SOD (when read already) does not vouch for this key: not worth a protocol.
-                chip = AuthResult(CheckStatus.FAILED, "trust.ca_failed",
-                                  "DG14 does not match its hash in EF.SOD")
-            elif infos is not None:
-                t0, n0 = time.perf_counter(), stats.apdus
-                chip = chip_authentication(channel, infos, proven=reader.sizer.good)
-                timings["CA"] = time.perf_counter() - t0
-                apdu_counts["CA"] = stats.apdus - n0
-                if chip.passed:
-                    channel.reauthenticate = _with_ca(opened.reopen, infos)
-                elif channel.sm is None or channel.sm.broken:
-                    channel.recover()  # a clone: go on reading, without the proof
-        else:
-            chip = AuthResult(CheckStatus.NOT_SUPPORTED, "trust.ca_absent", "no DG14")
+        chip, infos = _authenticate_chip(reading, opened, present, wanted)
+    _read_files(reading, wanted, present, sod_tried=authenticate)
+    if authenticate:
+        active = _authenticate_active(reading, infos, rng)
+    return _parse_files(reading, opened, com, transport.name, started, chip=chip, active=active)
+
+
+def _open(
+    transport: CardTransport,
+    keys: Sequence[AccessKey],
+    raw: dict[str, bytes],
+    *,
+    strategy: ReadStrategy | None,
+    progress: Progress | None,
+    rng: Callable[[int], bytes],
+    use_pace: bool,
+) -> tuple[Opened, _Reading]:
+    """Open the card with the first key that works, ready to read files."""
+    channel = Channel(transport, LinkStats())
+    opened = open_card(channel, keys, use_pace=use_pace, rng=rng)
+    reader = FileReader(channel, strategy, extended_hint=parse_atr(transport.atr).extended_length)
+    if opened.card_access_raw is not None:
+        raw["EF.CardAccess"] = opened.card_access_raw
+    return opened, _Reading(channel, reader, raw, progress)
+
+
+def _authenticate_chip(
+    reading: _Reading, opened: Opened, present: set[int], wanted: list[str]
+) -> tuple[AuthResult, SecurityInfos | None]:
+    """Chip authentication right after DG14, so every later file comes under keys only the
+    genuine chip can hold. Adds DG14 and DG15 to ``wanted`` when the card has them."""
+    for number in (14, 15):
+        if number in present and f"DG{number}" not in wanted:
+            wanted.append(f"DG{number}")
+    if 14 not in present:
+        return AuthResult(CheckStatus.NOT_SUPPORTED, "trust.ca_absent", "no DG14"), None
+    wanted.remove("DG14")
+    try:
+        infos = parse_dg14(reading.fetch(lds.dg(14)))
+    except FileNotFound:
+        reading.warnings.append("missing.DG14")
+        return AuthResult(CheckStatus.NOT_RUN), None
+    except AccessDenied:
+        reading.warnings.append("refused.DG14")
+        return AuthResult(CheckStatus.NOT_RUN), None
+    except MalformedData as exc:
+        return AuthResult(CheckStatus.ERROR, "trust.ca_key_unusable", exc.detail), None
+    if hashed_in_sod(reading.raw.get("EF.SOD"), 14, reading.raw["DG14"]) is False:
+        # EF.SOD (when read already) does not vouch for this key: not worth a protocol.
+        return AuthResult(CheckStatus.FAILED, "trust.ca_failed",
+                          "DG14 does not match its hash in EF.SOD"), infos
+    channel = reading.channel
+    with reading.timed("CA"):
+        chip = chip_authentication(channel, infos, proven=reading.reader.sizer.good)
+    if chip.passed:
+        channel.reopen_with(_with_ca(opened.reopen, infos))
+    elif channel.sm is None or channel.broken:
+        channel.recover()  # a clone: go on reading, without the proof
+    return chip, infos
+
+
+def _read_files(reading: _Reading, wanted: list[str], present: set[int], *,
+                sod_tried: bool) -> None:
+    """Read ``wanted`` in order; groups neither EF.COM nor EF.SOD lists are skipped, and groups
+    only EF.SOD lists wait for it when it comes later."""
+    present = set(present)
     queue = list(wanted)
     deferred: list[str] = []
-    sod_tried = authenticate
     while queue:
         name = queue.pop(0)
-        if name in raw:
+        if name in reading.raw:
             continue
         ef = lds.ef_by_name(name)
         if name == "EF.SOD":
             if sod_tried:
                 continue
             sod_tried = True
-            signed = _signed_groups(fetch, warnings)
-            present |= set(signed or ())
+            present |= set(_signed_groups(reading.fetch, reading.warnings) or ())
             queue.extend(deferred)  # groups EF.COM left out but EF.SOD hashes
             continue
         if name.startswith("DG"):
@@ -308,35 +353,50 @@ def _read_card(
                     deferred.append(name)
                 continue
         try:
-            fetch(ef)
+            reading.fetch(ef)
         except FileNotFound:
             # EF.COM or EF.SOD promised it: worth telling (the trust policy weighs it against
             # EF.SOD), not worth failing the read.
-            warnings.append(f"missing.{name}")
+            reading.warnings.append(f"missing.{name}")
         except AccessDenied:
             if not name.startswith("DG"):
                 raise
-            warnings.append(f"refused.{name}")
-    if authenticate:
-        if infos is None and "DG14" in raw:
-            try:
-                infos = parse_dg14(raw["DG14"])
-            except MalformedData:
-                infos = None
-        if "DG15" in raw and hashed_in_sod(raw.get("EF.SOD"), 15, raw["DG15"]) is False:
-            # ICAO 9303-11 §6.1 trusts the DG15 key through passive authentication: a key the
-            # SOD does not vouch for proves nothing, and is not put into any arithmetic.
-            active = AuthResult(CheckStatus.FAILED, "trust.aa_failed",
-                                "DG15 does not match its hash in EF.SOD")
-        else:
-            t0, n0 = time.perf_counter(), stats.apdus
-            active = active_authentication(channel, raw.get("DG15"), infos, rng=rng,
-                                           extended=reader.sizer.extended,
-                                           part=reader.sizer.good or None,
-                                           proven=reader.sizer.good)
-            timings["AA"] = time.perf_counter() - t0
-            apdu_counts["AA"] = stats.apdus - n0
+            reading.warnings.append(f"refused.{name}")
 
+
+def _authenticate_active(reading: _Reading, infos: SecurityInfos | None,
+                         rng: Callable[[int], bytes]) -> AuthResult:
+    """Active authentication with the DG15 key, once every file is read."""
+    raw = reading.raw
+    if infos is None and "DG14" in raw:
+        try:
+            infos = parse_dg14(raw["DG14"])
+        except MalformedData:
+            infos = None
+    if "DG15" in raw and hashed_in_sod(raw.get("EF.SOD"), 15, raw["DG15"]) is False:
+        # ICAO 9303-11 §6.1 trusts the DG15 key through passive authentication: a key the
+        # SOD does not vouch for proves nothing, and is not put into any arithmetic.
+        return AuthResult(CheckStatus.FAILED, "trust.aa_failed",
+                          "DG15 does not match its hash in EF.SOD")
+    sizer = reading.reader.sizer
+    with reading.timed("AA"):
+        return active_authentication(reading.channel, raw.get("DG15"), infos, rng=rng,
+                                     extended=sizer.extended, part=sizer.good or None,
+                                     proven=sizer.good)
+
+
+def _parse_files(
+    reading: _Reading,
+    opened: Opened,
+    com: EfCom,
+    reader_name: str,
+    started: float,
+    *,
+    chip: AuthResult,
+    active: AuthResult,
+) -> CardRead:
+    """Parse what was read into the result, with the cross-checks' warnings and the figures."""
+    raw, warnings = reading.raw, reading.warnings
     if "DG1" not in raw:
         raise MalformedData("the card has no DG1 (MRZ data)", file="DG1")
     document = _parse("DG1", lds.parse_dg1, raw)
@@ -350,18 +410,19 @@ def _read_card(
     warnings.extend(_cross_check(document, dg13))
 
     elapsed = time.perf_counter() - started
+    stats = reading.channel.stats
     return CardRead(
         access=opened.method,
         password=opened.password,
-        reader=transport.name,
+        reader=reader_name,
         com=com,
         document=document,
         dg13=dg13,
         portrait=portrait,
         files=raw,
         stats=ReadStats(
-            stats.apdus, stats.bytes_out, stats.bytes_in, stats.recoveries, elapsed, timings,
-            apdu_counts, opened.attempts,
+            stats.apdus, stats.bytes_out, stats.bytes_in, stats.recoveries, elapsed,
+            reading.timings, reading.apdu_counts, opened.attempts,
         ),
         warnings=tuple(warnings),
         chip=chip,

@@ -39,13 +39,19 @@ class CardTransport(Protocol):
 # --- loopback --------------------------------------------------------------------------------
 
 
+class CardLeftField(Exception):
+    """Raised by an in-process card that has left the reader's field (the virtual card's
+    ``CardPulled`` is one); the loopback transport turns it into :class:`CardRemoved`. A type,
+    not a name: an unrelated exception that happens to share a class name stays what it is."""
+
+
 class LoopbackCard(Protocol):
     """What an in-process card offers (reader.virtual.applet.VirtualCccd has these)."""
 
     atr: bytes
 
     def power_on(self) -> None: ...
-    def process(self, apdu: bytes) -> bytes: ...
+    def process(self, apdu: bytes) -> bytes: ...  # raises CardLeftField when pulled out
 
 
 class LoopbackTransport:
@@ -87,13 +93,9 @@ class LoopbackTransport:
         self.apdus += 1
         try:
             resp = self._card.process(apdu)
-        except Exception as exc:
-            # The virtual card signals "pulled out of the field" with its own exception type;
-            # the reader side must not import it, so recognise it by name.
-            if type(exc).__name__ == "CardPulled":
-                self._closed = True
-                raise CardRemoved("card left the field") from exc
-            raise
+        except CardLeftField as exc:
+            self._closed = True
+            raise CardRemoved("card left the field") from exc
         if self._max_response is not None and len(resp) > self._max_response:
             raise TransportLimit(f"response of {len(resp)} bytes exceeds {self._max_response}")
         return resp

@@ -1,5 +1,5 @@
-"""Active authentication, ICAO 9303-11 §6.1: the chip signs our random challenge with the
-private key whose public half is in DG15, which a copy of the data cannot do.
+"""Active authentication, ICAO 9303-11 §6.1, the PKI half: the DG15 key and the check of the
+chip's signature over our challenge (the protocol is :mod:`reader.active_auth`).
 
 RSA signatures use ISO/IEC 9796-2 digital signature scheme 1 (message recovery); ECDSA
 signatures are plain r‖s with the hash that DG14's ActiveAuthenticationInfo names.
@@ -8,8 +8,6 @@ signatures are plain r‖s with the hash that DG14's ActiveAuthenticationInfo na
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Callable
 
 import ecdsa
 from cryptography.exceptions import InvalidSignature
@@ -18,17 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from .. import tlv
-from ..apdu import CommandApdu, raise_for_status
-from ..errors import (
-    CardRemoved,
-    MalformedData,
-    PcscUnavailable,
-    ReaderError,
-    TransportError,
-)
-from ..files import Channel
-from ..security_infos import SecurityInfos
-from ..sm import UnprotectedResponse, wrapped_response_size
+from ..errors import MalformedData
 from .results import AuthResult, CheckStatus
 from .signatures import UnsupportedAlgorithm, load_public_key
 
@@ -129,115 +117,11 @@ def verify_active_authentication(
     return AuthResult(CheckStatus.PASSED, "", "", algorithm)
 
 
-def _signature_size(public_key_der: bytes) -> int:
+def signature_size(public_key_der: bytes) -> int:
+    """The length of the key's signatures in bytes (0 when the key cannot be loaded)."""
     try:
         key = load_public_key(public_key_der)
     except (MalformedData, UnsupportedAlgorithm):
         return 0
     byte_len = (key.bits + 7) // 8
     return byte_len if key.algorithm == "RSA" else 2 * byte_len
-
-
-def _internal_authenticate(challenge: bytes, long_answer: bool) -> CommandApdu:
-    return CommandApdu(0x00, 0x88, 0x00, 0x00, challenge, 65536 if long_answer else 256,
-                       long_answer)
-
-
-def _is_length(sw: int) -> bool:
-    return sw == 0x6700 or sw >> 8 == 0x6C
-
-
-def active_authentication(
-    channel: Channel,
-    dg15: bytes | None,
-    infos: SecurityInfos | None,
-    *,
-    rng: Callable[[int], bytes] = os.urandom,
-    extended: bool | None = None,
-    part: int | None = None,
-    proven: int = 0,
-) -> AuthResult:
-    """Challenge the chip and check its signature with the DG15 key.
-
-    ``extended`` is what is known of extended length on this card and reader (the ATR, or what
-    reading the files taught): ``False`` means never ask for an extended answer. ``part`` is the
-    largest answer known to pass (what reading the files taught). ``proven`` is the largest
-    protected answer this chip has already sent: a chip that claims a short signature answer no
-    larger than that is too long for it is refusing, not short of room (a clone must not turn
-    FORGED into "could not check" that way).
-
-    The answer is asked for short first (Le=00): real CCCDs send even a 2048-bit RSA signature,
-    ~283 protected bytes, to that. When the chip or the reader refuses it for its length (6700,
-    6Cxx, a reader limit), an extended answer is asked for where extended length may work, then
-    the answer in parts of ``part`` bytes (61xx and GET RESPONSE, ISO 7816-4 §5.3.4). A
-    length or transport refusal says nothing about cloning, so when no answer fits the result is
-    UNCHECKED ("could not check"), never FAILED (issue 11, item 2b).
-    """
-    if dg15 is None:
-        return AuthResult(CheckStatus.NOT_SUPPORTED, "trust.aa_absent", "the card has no DG15")
-    try:
-        public_key = dg15_public_key(dg15)
-    except MalformedData as exc:
-        return AuthResult(CheckStatus.ERROR, "trust.aa_key_unusable", exc.detail)
-    challenge = rng(8)
-    needed = _signature_size(public_key)
-    if channel.sm is not None and needed:
-        needed = wrapped_response_size(needed, channel.sm.suite.block)
-    tries: list[tuple[bool, int | None]] = [(False, None)]
-    if extended is not False:
-        tries.append((True, None))
-    if part is not None and part < 256:
-        tries.append((False, part))
-    refusals: list[str] = []
-    resp = None
-    for long_answer, chunk in tries:
-        form = "extended" if long_answer else f"in parts of {chunk}" if chunk else "short"
-        if channel.sm is not None and channel.sm.broken:
-            try:
-                channel.recover()  # the last try closed the session
-            except (CardRemoved, PcscUnavailable):
-                raise
-            except ReaderError as exc:
-                refusals.append(f"re-opening the card failed: {exc.detail}")
-                break
-        try:
-            answer = channel.send(_internal_authenticate(challenge, long_answer), part=chunk)
-        except (CardRemoved, PcscUnavailable):
-            raise  # the card or the reader went away: not a verdict on the chip
-        except TransportError as exc:
-            # The reader could not carry the command or the answer (TransportLimit, or a
-            # reader that just fails): the chip may have counted one more exchange than we
-            # did, so the session must be re-opened before the next command.
-            if channel.sm is not None:
-                channel.sm.broken = True
-            refusals.append(f"{form}: {exc.detail}")
-            continue
-        except UnprotectedResponse as exc:
-            if not _is_length(exc.sw):
-                return AuthResult(CheckStatus.FAILED, "trust.aa_failed",
-                                  f"card answered: {exc.detail}")
-            refusals.append(f"{form}: chip answered {exc.sw:04X} and closed the session")
-            continue
-        except ReaderError as exc:
-            # A chip that announces DG15 but will not sign is not the chip that was issued.
-            return AuthResult(CheckStatus.FAILED, "trust.aa_failed", f"card answered: {exc.detail}")
-        if _is_length(answer.sw):
-            if not long_answer and not chunk and 0 < needed <= min(proven, 256):
-                return AuthResult(CheckStatus.FAILED, "trust.aa_failed",
-                                  f"the chip answered {answer.sw:04X} to a {needed}-byte "
-                                  f"answer, though it has sent {proven} bytes at once")
-            refusals.append(f"{form}: chip answered {answer.sw:04X}")
-            continue
-        resp = answer
-        break
-    if resp is None:
-        return AuthResult(CheckStatus.UNCHECKED, "trust.aa_unchecked",
-                          "no answer fitted what the chip and the reader can carry ("
-                          + "; ".join(refusals) + ")")
-    try:
-        raise_for_status(resp, during="internal-authenticate")
-    except ReaderError as exc:
-        return AuthResult(CheckStatus.FAILED, "trust.aa_failed", f"card answered: {exc.detail}")
-    hash_name = infos.active_authentication.hash_name if (
-        infos is not None and infos.active_authentication is not None) else None
-    return verify_active_authentication(public_key, challenge, resp.data, hash_name)

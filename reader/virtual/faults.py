@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..transport import CardLeftField
 
-class CardPulled(Exception):
+
+class CardPulled(CardLeftField):
     """The card has left the reader's field; whoever carries its APDUs must drop the link."""
 
 

@@ -36,6 +36,8 @@ from examdesk.views.pictures import open_picture
 from reader import lds, tlv
 from reader.apdu import ResponseApdu
 from reader.atr import parse_atr
+from reader.chip_auth import commands as ca_commands
+from reader.chip_auth import plan
 from reader.crypto import AesSuite, Des3Suite
 from reader.dg13 import parse_dg13
 from reader.errors import ReaderError
@@ -46,8 +48,6 @@ from reader.session import read_card
 from reader.sm import SecureMessaging
 from reader.transport import LoopbackTransport
 from reader.trust.active import dg15_public_key, verify_active_authentication
-from reader.trust.chip import _commands as ca_commands
-from reader.trust.chip import plan
 from reader.trust.passive import passive_authentication
 from reader.trust.policy import Policy
 from reader.trust.report import assess

@@ -50,11 +50,15 @@ class CountingCard(EmrtdApplet):
         super().__init__(files, profile().mrz_information, can=profile().holder.can,
                          keys=built.keys, chip=profile().chip)
         self.internal_authenticates = 0
+        self.chip_authentications = 0  # MSE:Set AT/KAT for CA, and GENERAL AUTHENTICATE
 
     def process(self, apdu: bytes) -> bytes:
         ins = apdu[1] if len(apdu) > 1 else -1
         if ins == 0x88:
             self.internal_authenticates += 1
+        # Only under BAC (use_pace=False): PACE sends GENERAL AUTHENTICATE too.
+        if ins == 0x86 or (ins == 0x22 and len(apdu) > 3 and apdu[3] in (0xA4, 0xA6)):
+            self.chip_authentications += 1
         return super().process(apdu)
 
 

@@ -90,6 +90,21 @@ def test_a_card_with_a_negative_key_id_reads_with_chip_authentication_unusable()
     assert card.document.id_number == profile().holder.id_number
 
 
+def test_a_dg14_key_the_sod_does_not_vouch_for_is_never_used_for_chip_authentication() -> None:
+    # EF.SOD is read before DG14: a DG14 it does not hash is refused before any protocol runs
+    # with its key (a clone's own key would otherwise pass chip authentication).
+    card = hostile(DG14=dg14_with_key_id(1))
+    result = read(card, use_pace=False)
+    assert result.chip.status is CheckStatus.FAILED
+    assert result.chip.reason == "trust.ca_failed"
+    assert result.chip.detail == "DG14 does not match its hash in EF.SOD"
+    assert card.chip_authentications == 0
+    assert result.document.id_number == profile().holder.id_number
+    genuine_card = hostile()
+    assert read(genuine_card, use_pace=False).chip.passed
+    assert genuine_card.chip_authentications > 0
+
+
 # --- keys ----------------------------------------------------------------------------------------
 
 

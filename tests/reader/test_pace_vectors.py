@@ -10,7 +10,7 @@ import pytest
 
 from reader.apdu import ResponseApdu
 from reader.errors import SecureMessagingError, WrongCardKey
-from reader.pace import PaceInitiator, PacePassword, decode_point, encode_point
+from reader.pace import PaceInitiator, PacePassword, PaceStep, decode_point, encode_point
 from reader.security_infos import PaceInfo
 
 H = bytes.fromhex
@@ -88,9 +88,9 @@ def test_worked_example_byte_for_byte() -> None:
     assert ga3.data[4:] == PK_EPH_IFD
 
     ga4 = pace.mutual_auth(_ga(0x84, PK_EPH_IC))
-    assert pace._suite is not None
-    assert pace._suite.k_enc == KS_ENC  # type: ignore[attr-defined]
-    assert pace._suite.k_mac == KS_MAC  # type: ignore[attr-defined]
+    assert pace.suite is not None
+    assert pace.suite.k_enc == KS_ENC  # type: ignore[attr-defined]
+    assert pace.suite.k_mac == KS_MAC  # type: ignore[attr-defined]
     assert ga4.to_bytes() == H("008600000C7C0A8508C2B0BD78D94BA86600")
     assert pace.session_suite(SHARED).k_enc == KS_ENC  # type: ignore[attr-defined]
 
@@ -143,3 +143,37 @@ def test_can_password_is_the_ascii_can() -> None:
 def test_point_round_trip() -> None:
     pace = _initiator()
     assert encode_point(decode_point(PK_EPH_IC, pace.curve), pace.curve) == PK_EPH_IC
+
+
+# --- the state is explicit (issue 12, item 2) -----------------------------------------------------
+
+
+def test_each_step_moves_the_run_to_a_named_state() -> None:
+    pace = _initiator()
+    assert (pace.step, pace.suite) == (PaceStep.READY, None)
+    pace.map_nonce(_ga(0x80, Z))
+    assert pace.step is PaceStep.MAPPING
+    pace.key_agreement(_ga(0x82, PK_MAP_IC))
+    assert (pace.step, pace.suite) == (PaceStep.AGREEING, None)
+    pace.mutual_auth(_ga(0x84, PK_EPH_IC))
+    assert pace.step is PaceStep.CONFIRMING and pace.suite is not None
+    pace.finish(ResponseApdu.from_bytes(H("7C0A86083ABB9674BCE93C089000")))
+    assert pace.step is PaceStep.DONE and pace.suite is not None
+
+
+def test_a_step_out_of_order_is_refused_before_any_arithmetic() -> None:
+    # Before: mutual_auth without key_agreement multiplied by a zero key (the point at
+    # infinity, a SecureMessagingError as if the card were at fault) and token() asserted.
+    with pytest.raises(RuntimeError, match="key_agreement"):
+        _initiator().mutual_auth(_ga(0x84, PK_EPH_IC))
+    with pytest.raises(RuntimeError, match="map_nonce"):
+        _initiator().key_agreement(_ga(0x82, PK_MAP_IC))
+    with pytest.raises(RuntimeError, match="mutual_auth"):
+        _initiator().finish(_ga(0x86, bytes(8)))
+    with pytest.raises(RuntimeError, match="mutual_auth"):
+        _initiator().token(PK_EPH_IC)
+    pace = _initiator()
+    pace.map_nonce(_ga(0x80, Z))
+    with pytest.raises(RuntimeError):  # one run per initiator: no second nonce
+        pace.map_nonce(_ga(0x80, Z))
+    assert pace.step is PaceStep.MAPPING
