@@ -78,6 +78,7 @@ from .models import (
     Severity,
     Stage,
 )
+from .policy import CheckInRules
 from .store import Store
 
 
@@ -128,19 +129,6 @@ class RejectedCard:
     incident_id: uuid.UUID
     roster: RosterMatch | None
     reasons: tuple[Reason, ...]
-
-
-@dataclass(frozen=True)
-class CheckInRules:
-    """The centre's rules. Defaults follow the exam regulations' spirit: nothing doubtful is
-    admitted by the machine alone."""
-
-    require_liveness: bool = True
-    liveness_frames: int = 45
-    capture_frames: int = 90  # frames tried for the face comparison before giving the reason
-    reject_expired_card: bool = True
-    suspicious_card: Decision = Decision.REVIEW  # trust verdict SUSPICIOUS
-    evidence_width: int = 640  # live frames are stored at most this wide (JPEG)
 
 
 @dataclass(frozen=True)
@@ -433,7 +421,8 @@ class CheckInService:
             step(Step.LIVENESS, chosen.key, challenge=chosen.value)
             liveness = LivenessCheck(self.engine).run(kept, chosen, self.rules.liveness_frames)
             if not liveness.passed:
-                verdicts.add(Decision.REVIEW, liveness.reason or "checkin.liveness_failed",
+                verdicts.add(self.rules.liveness_failed,
+                             liveness.reason or "checkin.liveness_failed",
                              challenge=chosen.value)
 
         step(Step.FACE, "checkin.step.face")
@@ -454,12 +443,14 @@ class CheckInService:
             evidence.append(EvidenceItem(EvidenceKind.LIVE_FRAME, _jpeg(best), "image/jpeg", now))
         evidence.append(embedding_item(live, EvidenceKind.LIVE_EMBEDDING, now))
         if face.decision is FaceDecision.NO_MATCH:
-            verdicts.add(Decision.REJECT, "checkin.face_mismatch", distance=round(face.distance, 4))
+            verdicts.add(self.rules.face_decision(face.decision), "checkin.face_mismatch",
+                         distance=round(face.distance, 4))
             verdicts.incidents.append(NewIncident(
                 IncidentKind.FACE_MISMATCH, Severity.HIGH, "checkin.face_mismatch",
                 {"distance": round(face.distance, 4)}, roster_entry_id=roster.entry.id))
         elif face.decision is FaceDecision.REVIEW:
-            verdicts.add(Decision.REVIEW, "checkin.face_review", distance=round(face.distance, 4))
+            verdicts.add(self.rules.face_decision(face.decision), "checkin.face_review",
+                         distance=round(face.distance, 4))
 
         step(Step.DUPLICATES, "checkin.step.duplicates")
         self._judge_duplicates(session, roster, stage, live, verdicts)
