@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from biometrics.decision import Decision as FaceOutcome
+from biometrics.decision import FaceOutcome
 from examdesk.app import AppOptions, start_services
 from examdesk.cli import app
 from examdesk.i18n import Catalog
@@ -104,3 +104,12 @@ def test_the_desk_refuses_to_start_with_a_bad_rule(tmp_path: Path,
     with pytest.raises(RuleInvalid) as caught:
         start_services(AppOptions(), "app:startup")
     assert caught.value.context["rule"] == "suspicious_card"
+
+
+def test_every_rule_has_a_label_in_both_languages() -> None:
+    catalog = Catalog.load()
+    keys = [f"app.settings.rule.{name}" for name in CheckInRules().to_dict()]
+    keys += [f"app.settings.rule_choice.{d.value}" for d in (Decision.REVIEW, Decision.REJECT)]
+    for key in keys:
+        entry = catalog.messages.get(key)
+        assert entry is not None and entry.get("vi") and entry.get("en"), key
