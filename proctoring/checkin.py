@@ -45,12 +45,12 @@ from biometrics import (
     fuse,
 )
 from biometrics.camera import Frame
-from biometrics.decision import Decision as FaceDecision
-from biometrics.decision import decide
+from biometrics.decision import FaceOutcome, decide
 from biometrics.images import RgbImage
 from reader.errors import InvalidKeyInput, ReaderError
 from reader.keys import validate_id_number
 from reader.session import CardRead
+from reader.trust.policy import Verdict
 from reader.trust.report import TrustReport
 
 from .checkins import (
@@ -159,7 +159,7 @@ class CheckInOutcome:
                 "seat": self.roster.entry.seat,
                 "vehicle": self.roster.entry.vehicle,
             },
-            "trust": {"verdict": self.trust.verdict.verdict.value,
+            "trust": {"verdict": self.trust.verdict.level.value,
                       "access": self.trust.access},
             "face": None if self.face is None else self.face.to_dict(),
             "liveness": None if self.liveness is None else {
@@ -308,7 +308,7 @@ class CheckInService:
             decided_at=self.store.now(),
             roster_entry_id=None if roster is None else roster.entry.id,
             stage=stage,
-            trust_verdict=trust.verdict.verdict.value,
+            trust_verdict=trust.verdict.level.value,
             trust_findings=tuple(f.name for f in trust.verdict.findings),
             face_outcome=None if face is None else face.decision.value,
             face_distance=None if face is None else face.distance,
@@ -359,7 +359,7 @@ class CheckInService:
         recorded = record_checkin(self.store, CheckInInput(
             session_id=session.id, id_number=id_number, decision=Decision.REJECT,
             reasons=reasons, consent=consent, started_at=started, decided_at=self.store.now(),
-            roster_entry_id=entry, stage=stage, trust_verdict="FORGED",
+            roster_entry_id=entry, stage=stage, trust_verdict=Verdict.FORGED.value,
             trust_findings=(error.key,), operator_id=operator_id,
             incidents=(NewIncident(IncidentKind.FORGED_CARD, Severity.CRITICAL,
                                    "checkin.card_rejected",
@@ -371,22 +371,22 @@ class CheckInService:
     # --- the card ---------------------------------------------------------------------------
 
     def _judge_card(self, card: CardRead, trust: TrustReport, verdicts: _Verdicts) -> None:
-        verdict = trust.verdict.verdict.value
+        level = trust.verdict.level
+        decision = self.rules.card_decision(level)
         reasons = list(trust.verdict.reasons)
-        if verdict == "FORGED":
+        if level is Verdict.FORGED:
             for f in reasons:
-                verdicts.add(Decision.REJECT, f.message, f.detail, finding=f.name)
+                verdicts.add(decision, f.message, f.detail, finding=f.name)
             verdicts.incidents.append(NewIncident(
                 IncidentKind.FORGED_CARD, Severity.CRITICAL, "checkin.forged_card",
                 {"findings": [f.name for f in reasons]}))
-        elif verdict == "SUSPICIOUS":
+        elif level is Verdict.SUSPICIOUS:
             for f in reasons:
                 if f.name == "card.expired":
                     continue  # judged below, by the rule for expired cards
-                verdicts.add(self.rules.suspicious_card, f.message, f.detail, finding=f.name)
+                verdicts.add(decision, f.message, f.detail, finding=f.name)
         if trust.expired:
-            verdicts.add(Decision.REJECT if self.rules.reject_expired_card else Decision.REVIEW,
-                         "checkin.card_expired")
+            verdicts.add(self.rules.expired_card_decision(), "checkin.card_expired")
 
     # --- the face -----------------------------------------------------------------------------
 
@@ -442,13 +442,13 @@ class CheckInService:
         if best is not None:
             evidence.append(EvidenceItem(EvidenceKind.LIVE_FRAME, _jpeg(best), "image/jpeg", now))
         evidence.append(embedding_item(live, EvidenceKind.LIVE_EMBEDDING, now))
-        if face.decision is FaceDecision.NO_MATCH:
+        if face.decision is FaceOutcome.NO_MATCH:
             verdicts.add(self.rules.face_decision(face.decision), "checkin.face_mismatch",
                          distance=round(face.distance, 4))
             verdicts.incidents.append(NewIncident(
                 IncidentKind.FACE_MISMATCH, Severity.HIGH, "checkin.face_mismatch",
                 {"distance": round(face.distance, 4)}, roster_entry_id=roster.entry.id))
-        elif face.decision is FaceDecision.REVIEW:
+        elif face.decision is FaceOutcome.REVIEW:
             verdicts.add(self.rules.face_decision(face.decision), "checkin.face_review",
                          distance=round(face.distance, 4))
 
@@ -465,7 +465,7 @@ class CheckInService:
             gallery = Gallery([str(admitted.checkin_ids[i]) for i in others],
                               admitted.embeddings[others])
             for hit in gallery.search(live, k=min(3, len(others))):
-                if decide(hit.distance, point) is FaceDecision.NO_MATCH:
+                if decide(hit.distance, point) is FaceOutcome.NO_MATCH:
                     continue
                 # This face was admitted under another ID in this session: a proxy sits for
                 # one of the two, whichever card is the genuine one.
@@ -481,7 +481,7 @@ class CheckInService:
             earlier = admitted_faces(self.store, session.id, roster_entry_id=roster.entry.id)
             for cid, emb in zip(earlier.checkin_ids, earlier.embeddings, strict=True):
                 d = distance(live, emb)
-                if decide(d, point) is FaceDecision.NO_MATCH:
+                if decide(d, point) is FaceOutcome.NO_MATCH:
                     verdicts.add(Decision.REJECT, "checkin.face_changed_between_stages",
                                  distance=round(d, 4), stage=stage.value)
                     verdicts.incidents.append(NewIncident(

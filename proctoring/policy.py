@@ -1,8 +1,9 @@
 """The centre's check-in rules, from the settings file: what each finding decides.
 
 One place for the policy the check-in (:mod:`proctoring.checkin`) applies: whether liveness
-runs and on how many frames, what a doubtful card, an expired card, a failed liveness
-challenge and each face outcome (the face engine's MATCH / REVIEW / NO_MATCH) decide. The
+runs and on how many frames, what each trust verdict (TRUSTED / SUSPICIOUS / FORGED), an
+expired card, a failed liveness challenge and each face outcome (the face engine's MATCH /
+REVIEW / NO_MATCH) decide. The
 defaults follow the exam regulations' spirit: nothing doubtful is admitted by the machine
 alone, and a centre may only choose between REVIEW and REJECT for a doubtful finding (never
 ADMIT).
@@ -21,7 +22,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from biometrics.decision import Decision as FaceOutcome
+from biometrics.decision import FaceOutcome
+from reader.trust.policy import Verdict
 
 from .errors import ProctoringError
 from .models import Decision
@@ -83,6 +85,16 @@ class CheckInRules:
         if outcome is FaceOutcome.MATCH:
             return Decision.ADMIT
         return self.face_review if outcome is FaceOutcome.REVIEW else self.face_no_match
+
+    def card_decision(self, level: Verdict) -> Decision:
+        """What the card's trust verdict decides: a forged card is rejected whatever the rules
+        say; a suspicious one follows the centre's rule."""
+        if level is Verdict.FORGED:
+            return Decision.REJECT
+        return self.suspicious_card if level is Verdict.SUSPICIOUS else Decision.ADMIT
+
+    def expired_card_decision(self) -> Decision:
+        return Decision.REJECT if self.reject_expired_card else Decision.REVIEW
 
     def to_dict(self) -> dict[str, Any]:
         """The settings-file form (decisions as their stored words)."""

@@ -22,7 +22,9 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
+from proctoring.models import RosterStatus
 from reader.trust.passive import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
+from reader.trust.policy import Verdict
 
 from .fonts import PdfFonts
 
@@ -77,9 +79,12 @@ def decimal(value: float | None, lang: str, digits: int = 2) -> str:
     return text.replace(".", ",") if lang == "vi" else text
 
 
+# The words each stored value has (label() upper-cases the face outcome's lower-case values).
+# The face outcomes are biometrics.FaceOutcome's names, spelled out: importing biometrics would
+# load OpenCV into every report and verification.
 FACE_OUTCOMES = frozenset({"MATCH", "NO_MATCH", "REVIEW"})
-VERDICTS = frozenset({"TRUSTED", "SUSPICIOUS", "FORGED"})
-STATUSES = frozenset({"ADMIT", "REJECT", "REVIEW", "ABSENT"})
+VERDICTS = frozenset(v.value for v in Verdict)
+STATUSES = frozenset(s.value for s in RosterStatus)
 
 
 def label(words: Words, family: str, value: str | None, known: frozenset[str]) -> str:

@@ -113,3 +113,31 @@ def test_every_rule_has_a_label_in_both_languages() -> None:
     for key in keys:
         entry = catalog.messages.get(key)
         assert entry is not None and entry.get("vi") and entry.get("en"), key
+
+
+def test_the_trust_verdict_is_an_enum_level_and_maps_through_the_rules() -> None:
+    import dataclasses as dc
+
+    from reader.trust.policy import TrustVerdict, Verdict
+
+    # A report's verdict is report.verdict.level: report.verdict.verdict no longer exists.
+    assert [f.name for f in dc.fields(TrustVerdict)] == ["level", "findings"]
+    assert not hasattr(TrustVerdict((Verdict.TRUSTED), ()), "verdict")
+    rules = CheckInRules()
+    assert [rules.card_decision(v) for v in Verdict] == [
+        Decision.ADMIT, Decision.REVIEW, Decision.REJECT]
+    strict = CheckInRules.from_dict({"suspicious_card": "REJECT"})
+    assert strict.card_decision(Verdict.SUSPICIOUS) is Decision.REJECT
+    assert strict.card_decision(Verdict.FORGED) is Decision.REJECT  # never up to a rule
+    assert rules.expired_card_decision() is Decision.REJECT
+    assert CheckInRules(reject_expired_card=False).expired_card_decision() is Decision.REVIEW
+
+
+def test_roster_status_keeps_the_stored_words() -> None:
+    from proctoring.models import RosterStatus
+
+    assert [s.value for s in RosterStatus] == ["ADMIT", "REJECT", "REVIEW", "ABSENT"]
+    assert RosterStatus.of(None) is RosterStatus.ABSENT
+    assert [RosterStatus.of(d) for d in Decision] == [
+        RosterStatus.ADMIT, RosterStatus.REJECT, RosterStatus.REVIEW]
+    assert FaceOutcome.NO_MATCH.value == "no_match"  # what check-ins store, unchanged
