@@ -29,7 +29,7 @@ from reader.files import ReadStrategy
 from reader.keys import BacKey, Can
 from reader.session import read_card
 from reader.transport import PcscContext, PcscTransport
-from reader.trust.policy import Policy
+from reader.trust.policy import Policy, Verdict
 from reader.trust.report import assess
 from reader.trust.store import TrustStore
 from reader.virtual import VirtualCccd, VpcdConnection, load_profile
@@ -91,7 +91,7 @@ def bench_access(profile_name: str, reps: int) -> dict[str, dict[str, Any]]:
                 t1 = time.perf_counter()
                 report = assess(result, store, policy, today=TODAY)
                 t2 = time.perf_counter()
-                if report.verdict.verdict.value != "TRUSTED" or result.access != name:
+                if report.verdict.level is not Verdict.TRUSTED or result.access != name:
                     raise SystemExit(f"{name}: expected a trusted card, got {report.to_dict()}")
                 times.append(t2 - t0)
                 pa_times.append(t2 - t1)

@@ -12,7 +12,7 @@ A check-in, in order::
 
 from .camera import Camera, FileCamera, Frame, OpenCvCamera
 from .config import Detection, FaceSettings, OperatingPoint, Quality
-from .decision import Decision, Verification, compare, distance
+from .decision import FaceOutcome, Verification, compare, distance
 from .engine import Embedding, Face, FaceEngine, fuse, unit
 from .errors import (
     BiometricsError,
@@ -34,8 +34,8 @@ from .liveness import Challenge, LivenessCheck, LivenessVerdict
 from .matcher import Gallery
 
 __all__ = [
-    "BiometricsError", "Blurred", "Camera", "CameraUnavailable", "Challenge", "Decision",
-    "Detection", "Embedding", "EyesClosed", "Face", "FaceCutOff", "FaceEngine", "FaceSettings",
+    "BiometricsError", "Blurred", "Camera", "CameraUnavailable", "Challenge", "Detection",
+    "Embedding", "EyesClosed", "Face", "FaceCutOff", "FaceEngine", "FaceOutcome", "FaceSettings",
     "FaceTooSmall", "FileCamera", "Frame", "Gallery", "HeadTurned", "ImageUnreadable",
     "LivenessCheck", "LivenessVerdict", "NoFace", "OpenCvCamera", "OperatingPoint", "PoorImage",
     "Probe", "Quality", "Reference", "SeveralFaces", "TooBright", "TooDark", "Verification",

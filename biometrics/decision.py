@@ -14,7 +14,10 @@ from .config import OperatingPoint
 from .engine import Embedding, fuse
 
 
-class Decision(enum.Enum):
+class FaceOutcome(enum.Enum):
+    """What the face comparison says (not the check-in's decision: that is
+    ``proctoring.models.Decision``, which ``proctoring.policy`` maps this one to)."""
+
     MATCH = "match"
     """Below the review band: the candidate is the card holder."""
     REVIEW = "review"
@@ -29,7 +32,7 @@ class Decision(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    decision: Decision
+    decision: FaceOutcome
     distance: float
     accepted: bool
     """The binary answer at the operating threshold (what FMR/FNMR are measured on)."""
@@ -54,12 +57,12 @@ def distance(a: Embedding, b: Embedding) -> float:
     return math.sqrt(max(0.0, 2.0 - 2.0 * cos))
 
 
-def decide(d: float, point: OperatingPoint) -> Decision:
+def decide(d: float, point: OperatingPoint) -> FaceOutcome:
     if d < point.review_low:
-        return Decision.MATCH
+        return FaceOutcome.MATCH
     if d >= point.review_high:
-        return Decision.NO_MATCH
-    return Decision.REVIEW
+        return FaceOutcome.NO_MATCH
+    return FaceOutcome.REVIEW
 
 
 def compare(reference: Embedding, probes: Sequence[Embedding],

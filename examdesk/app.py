@@ -37,6 +37,8 @@ from examdesk.settings import read_section
 from proctoring.checkin import CheckInService
 from proctoring.crypto import KeyStore
 from proctoring.models import ExamSession, Role, Stage
+from proctoring.policy import SECTION as POLICY_SECTION
+from proctoring.policy import CheckInRules
 from proctoring.store import Store
 
 from .views.base import View
@@ -260,13 +262,16 @@ def start_services(options: AppOptions, actor: str) -> Services:
     else:
         places = Places.user()
     settings = AppSettings.load(places)
+    # The centre's check-in rules first: a bad value stops the start with its bilingual
+    # message before the database or the face process is opened.
+    rules = CheckInRules.from_dict(read_section(POLICY_SECTION, places.settings_file))
     face_settings = FaceSettings.from_dict(read_section("face", places.settings_file))
     engine = ProcessFaceEngine(face_settings)
     models_ready = threading.Event()
     hub = FrameHub()
     store = Store.open(places.db_url, keys=places.keys())
     services = Services(places, settings, store, engine, models_ready, hub, PcscCards(None),
-                        CheckInService(store, engine))
+                        CheckInService(store, engine, rules=rules))
     # The models load in the face process meanwhile; if that fails, the check-in's first face
     # call fails again with the same typed error (models missing, …) and says so on screen.
     engine.warm_up().add_done_callback(lambda _f: models_ready.set())

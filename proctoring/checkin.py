@@ -45,12 +45,12 @@ from biometrics import (
     fuse,
 )
 from biometrics.camera import Frame
-from biometrics.decision import Decision as FaceDecision
-from biometrics.decision import decide
+from biometrics.decision import FaceOutcome, decide
 from biometrics.images import RgbImage
 from reader.errors import InvalidKeyInput, ReaderError
 from reader.keys import validate_id_number
 from reader.session import CardRead
+from reader.trust.policy import Verdict
 from reader.trust.report import TrustReport
 
 from .checkins import (
@@ -76,6 +76,7 @@ from .models import (
     Severity,
     Stage,
 )
+from .policy import CheckInRules
 from .store import Store
 
 
@@ -129,19 +130,6 @@ class RejectedCard:
 
 
 @dataclass(frozen=True)
-class CheckInRules:
-    """The centre's rules. Defaults follow the exam regulations' spirit: nothing doubtful is
-    admitted by the machine alone."""
-
-    require_liveness: bool = True
-    liveness_frames: int = 45
-    capture_frames: int = 90  # frames tried for the face comparison before giving the reason
-    reject_expired_card: bool = True
-    suspicious_card: Decision = Decision.REVIEW  # trust verdict SUSPICIOUS
-    evidence_width: int = 640  # live frames are stored at most this wide (JPEG)
-
-
-@dataclass(frozen=True)
 class CheckInOutcome:
     checkin_id: uuid.UUID
     decision: Decision
@@ -169,7 +157,7 @@ class CheckInOutcome:
                 "seat": self.roster.entry.seat,
                 "vehicle": self.roster.entry.vehicle,
             },
-            "trust": {"verdict": self.trust.verdict.verdict.value,
+            "trust": {"verdict": self.trust.verdict.level.value,
                       "access": self.trust.access},
             "face": None if self.face is None else self.face.to_dict(),
             "liveness": None if self.liveness is None else {
@@ -318,7 +306,7 @@ class CheckInService:
             decided_at=self.store.now(),
             roster_entry_id=None if roster is None else roster.entry.id,
             stage=stage,
-            trust_verdict=trust.verdict.verdict.value,
+            trust_verdict=trust.verdict.level.value,
             trust_findings=tuple(f.name for f in trust.verdict.findings),
             face_outcome=None if face is None else face.decision.value,
             face_distance=None if face is None else face.distance,
@@ -369,7 +357,7 @@ class CheckInService:
         recorded = record_checkin(self.store, CheckInInput(
             session_id=session.id, id_number=id_number, decision=Decision.REJECT,
             reasons=reasons, consent=consent, started_at=started, decided_at=self.store.now(),
-            roster_entry_id=entry, stage=stage, trust_verdict="FORGED",
+            roster_entry_id=entry, stage=stage, trust_verdict=Verdict.FORGED.value,
             trust_findings=(error.key,), operator_id=operator_id,
             incidents=(NewIncident(IncidentKind.FORGED_CARD, Severity.CRITICAL,
                                    "checkin.card_rejected",
@@ -381,22 +369,22 @@ class CheckInService:
     # --- the card ---------------------------------------------------------------------------
 
     def _judge_card(self, card: CardRead, trust: TrustReport, verdicts: _Verdicts) -> None:
-        verdict = trust.verdict.verdict.value
+        level = trust.verdict.level
+        decision = self.rules.card_decision(level)
         reasons = list(trust.verdict.reasons)
-        if verdict == "FORGED":
+        if level is Verdict.FORGED:
             for f in reasons:
-                verdicts.add(Decision.REJECT, f.message, f.detail, finding=f.name)
+                verdicts.add(decision, f.message, f.detail, finding=f.name)
             verdicts.incidents.append(NewIncident(
                 IncidentKind.FORGED_CARD, Severity.CRITICAL, "checkin.forged_card",
                 {"findings": [f.name for f in reasons]}))
-        elif verdict == "SUSPICIOUS":
+        elif level is Verdict.SUSPICIOUS:
             for f in reasons:
                 if f.name == "card.expired":
                     continue  # judged below, by the rule for expired cards
-                verdicts.add(self.rules.suspicious_card, f.message, f.detail, finding=f.name)
+                verdicts.add(decision, f.message, f.detail, finding=f.name)
         if trust.expired:
-            verdicts.add(Decision.REJECT if self.rules.reject_expired_card else Decision.REVIEW,
-                         "checkin.card_expired")
+            verdicts.add(self.rules.expired_card_decision(), "checkin.card_expired")
 
     # --- the face -----------------------------------------------------------------------------
 
@@ -431,7 +419,8 @@ class CheckInService:
             step(Step.LIVENESS, chosen.key, challenge=chosen.value)
             liveness = LivenessCheck(self.engine).run(kept, chosen, self.rules.liveness_frames)
             if not liveness.passed:
-                verdicts.add(Decision.REVIEW, liveness.reason or "checkin.liveness_failed",
+                verdicts.add(self.rules.liveness_failed,
+                             liveness.reason or "checkin.liveness_failed",
                              challenge=chosen.value)
 
         step(Step.FACE, "checkin.step.face")
@@ -451,13 +440,15 @@ class CheckInService:
         if best is not None:
             evidence.append(EvidenceItem(EvidenceKind.LIVE_FRAME, _jpeg(best), "image/jpeg", now))
         evidence.append(embedding_item(live, EvidenceKind.LIVE_EMBEDDING, now))
-        if face.decision is FaceDecision.NO_MATCH:
-            verdicts.add(Decision.REJECT, "checkin.face_mismatch", distance=round(face.distance, 4))
+        if face.decision is FaceOutcome.NO_MATCH:
+            verdicts.add(self.rules.face_decision(face.decision), "checkin.face_mismatch",
+                         distance=round(face.distance, 4))
             verdicts.incidents.append(NewIncident(
                 IncidentKind.FACE_MISMATCH, Severity.HIGH, "checkin.face_mismatch",
                 {"distance": round(face.distance, 4)}, roster_entry_id=roster.entry.id))
-        elif face.decision is FaceDecision.REVIEW:
-            verdicts.add(Decision.REVIEW, "checkin.face_review", distance=round(face.distance, 4))
+        elif face.decision is FaceOutcome.REVIEW:
+            verdicts.add(self.rules.face_decision(face.decision), "checkin.face_review",
+                         distance=round(face.distance, 4))
 
         step(Step.DUPLICATES, "checkin.step.duplicates")
         self._judge_duplicates(session, roster, stage, live, verdicts)
@@ -472,7 +463,7 @@ class CheckInService:
             gallery = Gallery([str(admitted.checkin_ids[i]) for i in others],
                               admitted.embeddings[others])
             for hit in gallery.search(live, k=min(3, len(others))):
-                if decide(hit.distance, point) is FaceDecision.NO_MATCH:
+                if decide(hit.distance, point) is FaceOutcome.NO_MATCH:
                     continue
                 # This face was admitted under another ID in this session: a proxy sits for
                 # one of the two, whichever card is the genuine one.
@@ -488,7 +479,7 @@ class CheckInService:
             earlier = admitted_faces(self.store, session.id, roster_entry_id=roster.entry.id)
             for cid, emb in zip(earlier.checkin_ids, earlier.embeddings, strict=True):
                 d = distance(live, emb)
-                if decide(d, point) is FaceDecision.NO_MATCH:
+                if decide(d, point) is FaceOutcome.NO_MATCH:
                     verdicts.add(Decision.REJECT, "checkin.face_changed_between_stages",
                                  distance=round(d, 4), stage=stage.value)
                     verdicts.incidents.append(NewIncident(

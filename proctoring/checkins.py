@@ -44,6 +44,7 @@ from .models import (
     IncidentKind,
     IncidentStatus,
     RosterEntry,
+    RosterStatus,
     SessionKind,
     Severity,
     Stage,
@@ -395,7 +396,7 @@ def embedding_item(embeddings: np.ndarray, kind: EvidenceKind = EvidenceKind.LIV
 class AttendanceRow:
     entry: RosterEntry
     candidate: Candidate
-    status: str  # ADMIT / REJECT / REVIEW (the latest check-in's decision in force) or ABSENT
+    status: RosterStatus
     checkin: CheckIn | None
     portrait_id: uuid.UUID | None  # chip portrait evidence (None: none, or purged)
     frame_id: uuid.UUID | None  # first live frame of that check-in
@@ -407,7 +408,7 @@ class AttendanceRow:
                 "seat": self.entry.seat, "vehicle": self.entry.vehicle,
                 "id_number": c.id_number, "full_name": c.full_name,
                 "date_of_birth": c.date_of_birth.isoformat(), "sex": c.sex,
-                "status": self.status,
+                "status": self.status.value,
                 "checkin_id": str(self.checkin.id) if self.checkin else None,
                 "decided_at": self.checkin.decided_at.isoformat() if self.checkin else None,
                 "overridden": bool(self.checkin and self.checkin.overridden_at),
@@ -469,12 +470,12 @@ def attendance(store: Store, session_id: uuid.UUID, *, stage: Stage | None = Non
     for entry, candidate in entries:
         last = latest.get(entry.id)
         rows.append(AttendanceRow(
-            entry, candidate, last.decision.value if last else "ABSENT", last,
+            entry, candidate, RosterStatus.of(last.decision if last else None), last,
             pictures.get((last.id, EvidenceKind.CHIP_PORTRAIT)) if last else None,
             pictures.get((last.id, EvidenceKind.LIVE_FRAME)) if last else None))
-    count = {s: sum(1 for r in rows if r.status == s) for s in ("ADMIT", "REJECT", "REVIEW",
-                                                                 "ABSENT")}
-    totals = Totals(count["ADMIT"], count["REJECT"], count["REVIEW"], count["ABSENT"], strangers)
+    count = {s: sum(1 for r in rows if r.status is s) for s in RosterStatus}
+    totals = Totals(count[RosterStatus.ADMIT], count[RosterStatus.REJECT],
+                    count[RosterStatus.REVIEW], count[RosterStatus.ABSENT], strangers)
     return Attendance(tuple(rows), totals)
 
 

@@ -65,6 +65,21 @@ class Decision(StrEnum):
     REVIEW = "REVIEW"
 
 
+class RosterStatus(StrEnum):
+    """A roster line on the attendance list and the signed roster: the decision in force of
+    the candidate's latest check-in, or ABSENT (no check-in). The same words as ``Decision``
+    for the three decisions, so the signed facts read as they always did."""
+
+    ADMIT = "ADMIT"
+    REJECT = "REJECT"
+    REVIEW = "REVIEW"
+    ABSENT = "ABSENT"
+
+    @classmethod
+    def of(cls, decision: Decision | None) -> RosterStatus:
+        return cls.ABSENT if decision is None else cls(decision.value)
+
+
 class IncidentKind(StrEnum):
     PROXY_SUSPECTED = "PROXY_SUSPECTED"  # an admitted face came back under another ID
     FACE_MISMATCH = "FACE_MISMATCH"  # a different face at a later stage / later in the exam

@@ -27,8 +27,7 @@ import numpy as np
 from PIL import Image
 
 from biometrics import BiometricsError, Camera, FaceEngine, OperatingPoint
-from biometrics.decision import Decision as FaceDecision
-from biometrics.decision import decide, distance
+from biometrics.decision import FaceOutcome, decide, distance
 from biometrics.faces import capture
 from biometrics.images import RgbImage
 
@@ -127,7 +126,7 @@ class ExamMonitor:
             return False
         if obs.distance is None:
             return MISMATCH in self._open  # one face we could not encode: no news
-        if decide(obs.distance, self.point) is FaceDecision.NO_MATCH:
+        if decide(obs.distance, self.point) is FaceOutcome.NO_MATCH:
             self._mismatches += 1
         else:
             self._mismatches = 0

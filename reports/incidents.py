@@ -40,6 +40,7 @@ from proctoring.models import (
     RosterEntry,
 )
 from proctoring.store import Store
+from reader.trust.policy import Verdict
 
 from .errors import PeriodReversed
 from .images import Fit, Thumbnail, ThumbSpec, thumbnail
@@ -198,7 +199,7 @@ def collect_fraud(store: Store, period: Period, *, centre_code: str | None = Non
             select(CheckIn).where(col(CheckIn.decided_at) >= period.since)
             .where(col(CheckIn.decided_at) < period.until)
             .where((func.upper(col(CheckIn.face_outcome)) == "NO_MATCH")
-                   | (func.upper(col(CheckIn.trust_verdict)) == "FORGED"))).all()
+                   | (func.upper(col(CheckIn.trust_verdict)) == Verdict.FORGED.value))).all()
             if c.centre_id in wanted]
         # A check-in some incident is about (of any kind, any date) is reported there.
         with_incident: set[uuid.UUID] = set()
@@ -243,9 +244,10 @@ def _chunks(ids: list[uuid.UUID], size: int = 500) -> Iterable[list[uuid.UUID]]:
 
 def _checkin_categories(c: CheckIn) -> list[Category]:
     found = []
-    if (c.face_outcome or "").upper() == "NO_MATCH":  # biometrics writes "no_match"
+    # Stored as words (biometrics writes "no_match"; upper-case in older rows and imports).
+    if (c.face_outcome or "").upper() == "NO_MATCH":
         found.append(Category.FACE_MISMATCH)
-    if (c.trust_verdict or "").upper() == "FORGED":
+    if (c.trust_verdict or "").upper() == Verdict.FORGED.value:
         found.append(Category.FORGED_CARD)
     return found
 

@@ -24,6 +24,8 @@ from reportlab.platypus import Flowable
 
 from examdesk.i18n import Catalog
 from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
+from proctoring.models import RosterStatus
+from reader.trust.policy import Verdict
 
 from .fonts import PdfFonts
 
@@ -76,9 +78,12 @@ def decimal(value: float | None, lang: str, digits: int = 2) -> str:
     return text.replace(".", ",") if lang == "vi" else text
 
 
+# The words each stored value has (label() upper-cases the face outcome's lower-case values).
+# The face outcomes are biometrics.FaceOutcome's names, spelled out: importing biometrics would
+# load OpenCV into every report and verification.
 FACE_OUTCOMES = frozenset({"MATCH", "NO_MATCH", "REVIEW"})
-VERDICTS = frozenset({"TRUSTED", "SUSPICIOUS", "FORGED"})
-STATUSES = frozenset({"ADMIT", "REJECT", "REVIEW", "ABSENT"})
+VERDICTS = frozenset(v.value for v in Verdict)
+STATUSES = frozenset(s.value for s in RosterStatus)
 
 
 def label(words: Words, family: str, value: str | None, known: frozenset[str]) -> str:

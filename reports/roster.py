@@ -48,7 +48,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from proctoring.models import EvidenceKind, SessionKind, Stage
+from proctoring.models import EvidenceKind, RosterStatus, SessionKind, Stage
 from proctoring.store import Store
 
 from .audit_head import head_document
@@ -321,7 +321,7 @@ def _table(roster: Roster, section: RosterSection, st: Styles, words: Words,
     ]
     style += [("ALIGN", (i, 1), (i, -1), "CENTER") for i, c in enumerate(COLUMNS) if c.centred]
     for i, row in enumerate(section.rows, 1):
-        if row.status == "ABSENT":
+        if row.status == RosterStatus.ABSENT:
             style.append(("TEXTCOLOR", (0, i), (-1, i), GREY))
     table.setStyle(TableStyle(style))
     return table
@@ -407,7 +407,7 @@ def _when(c: RosterCheckIn | None) -> str:
 
 def _result(row: RosterRow, st: Styles, words: Words, options: RosterOptions) -> str:
     status = markup(label(words, "roster.status", row.status, STATUSES))
-    colour = "#B00020" if row.status in ("REJECT", "REVIEW") else "#000000"
+    colour = "#B00020" if row.status in (RosterStatus.REJECT, RosterStatus.REVIEW) else "#000000"
     text = f"<font name='{st.cell_bold.fontName}' color='{colour}'>{status}</font>"
     c = row.checkin
     if c is None:

@@ -164,7 +164,7 @@ def write_outputs(out: Path, card: CardRead, doc: dict[str, Any]) -> None:
 
 def _show_verdict(report: TrustReport, lang: str, console: Console) -> None:
     catalog = Catalog.load()
-    v = report.verdict.verdict
+    v = report.verdict.level
     style = {"TRUSTED": "bold green", "SUSPICIOUS": "bold yellow", "FORGED": "bold white on red"}
     console.print(f"[{style[v.value]}]{catalog.text('verdict.' + v.value, lang)}[/]")
     for finding in report.verdict.reasons:

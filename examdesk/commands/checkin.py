@@ -19,10 +19,13 @@ from examdesk.commands.common import fail, fail_typed
 from examdesk.commands.face import load_settings
 from examdesk.commands.session import actor, fail_with, stored
 from examdesk.i18n import Catalog, default_language
+from examdesk.settings import SettingsError, read_section
 from proctoring import errors
 from proctoring.checkin import CheckInOutcome, CheckInService, Progress
 from proctoring.checkins import record_override
 from proctoring.models import Decision, Stage
+from proctoring.policy import SECTION as POLICY_SECTION
+from proctoring.policy import CheckInRules, RuleInvalid
 from proctoring.sessions import find_session
 from reader.errors import ReaderError, is_card_fault
 from reader.session import read_card
@@ -42,6 +45,17 @@ def make_camera(sources: list[str]) -> Camera:
     source: Any = sources[0] if len(sources) == 1 else [Path(s) for s in sources]
     # Stills loop: a still camera keeps showing its pictures until the check-in is done.
     return FileCamera(source, loop=True, frame_size=(1280, 720))
+
+
+def load_rules(as_json: bool) -> CheckInRules:
+    """The centre's check-in rules from the settings file; a bad value ends the command with
+    its bilingual message (exit 2, as a bad option) before any card is read."""
+    try:
+        return CheckInRules.from_dict(read_section(POLICY_SECTION))
+    except RuleInvalid as exc:
+        fail(exc.key, as_json, 2, exc.detail, **exc.context)
+    except SettingsError as exc:
+        fail(exc.key, as_json, 2, exc.detail, **exc.context)
 
 
 def _banner(outcome: CheckInOutcome, lang: str) -> None:
@@ -86,6 +100,7 @@ def checkin_cmd(
 ) -> None:
     """Kiểm tra thí sinh — read the card, capture the face, decide ADMIT / REJECT / REVIEW and
     store it (with its evidence, encrypted, and its audit event)."""
+    rules = load_rules(as_json)  # a bad rule stops the command before anything is opened
     with stored(as_json) as store:  # closed however the command ends
         try:
             with store.read() as tx:
@@ -111,7 +126,7 @@ def checkin_cmd(
                 # A forged or broken chip: recorded (REJECT, FORGED, an incident) before the
                 # error is shown, so the attempt is never lost.
                 try:
-                    rejected = CheckInService(store, engine).record_rejected_card(
+                    rejected = CheckInService(store, engine, rules=rules).record_rejected_card(
                         session, exc, actor=actor(), consent=consent, stage=stage_value)
                 except errors.ProctoringError as stored_exc:
                     fail_with(stored_exc, as_json)
@@ -126,7 +141,7 @@ def checkin_cmd(
                 shown.append(p.key)
                 print(Catalog.load().text(p.key, lang, **p.context), file=sys.stderr)
 
-        service = CheckInService(store, engine)
+        service = CheckInService(store, engine, rules=rules)
         try:
             cam = make_camera(camera)
             try:

@@ -521,9 +521,9 @@ class CheckInView(View):
 
     def _show_card(self, card: CardRead, trust: TrustReport) -> None:
         t = self.t
-        verdict = trust.verdict.verdict.value
-        look = TRUST_LOOK[verdict]
-        self.trust_label.configure(text=f"{look.symbol} {t('verdict.' + verdict)}",
+        level = trust.verdict.level
+        look = TRUST_LOOK[level]
+        self.trust_label.configure(text=f"{look.symbol} {t('verdict.' + level.value)}",
                                    fg_color=look.background, text_color=look.foreground)
         fields = card.dg13.to_dict() if card.dg13 is not None else {}
         rows = []

@@ -1,7 +1,8 @@
-"""Settings: the reader, the camera, the language; the face thresholds and the district's
-address for centre admins only.
+"""Settings: the reader, the camera, the language; the face thresholds, the check-in rules and
+the district's address for centre admins only (an invigilator does not see the rules).
 
-Saved in settings.json (sections ``app`` and ``face``, the same file the command line uses);
+Saved in settings.json (sections ``app``, ``face`` and ``checkin``, the same file the command
+line uses; the rules apply to the next check-in);
 a change of reader or camera applies at once, without a restart. The district's address holds
 the centre's password: it is kept with the data key (OS keyring or an owner-only file, as
 ``examdesk sync --save`` does), and only after the district has accepted it.
@@ -18,11 +19,14 @@ import customtkinter as ctk
 from biometrics import OperatingPoint
 from examdesk.settings import read_section, write_section
 from proctoring.central import CENTRAL_URL_ENV, configured_central, forget_central_url
+from proctoring.policy import SECTION as POLICY_SECTION
+from proctoring.policy import CheckInRules, RuleInvalid
 from proctoring.sync import SyncResult, sync_and_save
 from reader.transport import ReaderState, list_readers
 
 from .base import View
 from .cards import PcscCards
+from .rules_panel import RulesPanel
 from .sync_state import env_centre
 from .theme import MUTED, PANEL, SEGMENTS
 
@@ -101,10 +105,12 @@ class SettingsView(View):
 
         self.save_button = ctk.CTkButton(self, font=f.large, height=44, command=self.save)
         t.bind(self.save_button, "app.settings.save")
-        self.save_button.grid(row=3, column=0, sticky="w", padx=20, pady=14)
+        self.rules = RulesPanel(self, t, f)
+        self.rules.grid(row=3, column=0, columnspan=2, sticky="nsew", padx=20, pady=(14, 0))
+        self.save_button.grid(row=4, column=0, sticky="w", padx=20, pady=14)
         self.message = ctk.CTkLabel(self, text="", font=f.base, anchor="w", justify="left",
                                     wraplength=900)
-        self.message.grid(row=4, column=0, columnspan=2, sticky="w", padx=20)
+        self.message.grid(row=5, column=0, columnspan=2, sticky="w", padx=20)
         t.on_change(self._sync_language)
 
     def _label(self, parent: Any, row: int, key: str) -> None:
@@ -145,6 +151,7 @@ class SettingsView(View):
                                 strict=True):
             _set(entry, f"{value:.4f}")
         self.source.configure(text=point.source)
+        self.rules.show(services.checkins.rules)
         self.app.run_job(_readers, done=self._readers, failed=lambda _e: self._readers([]))
         self._show_district()
 
@@ -161,6 +168,9 @@ class SettingsView(View):
             entry.configure(state="normal" if admin else "disabled")
         for widget in (self.district_url, self.district_save, self.district_forget):
             widget.configure(state="normal" if admin else "disabled")
+        # The rules are the centre's: an invigilator neither changes nor sees them.
+        (self.rules.grid if admin else self.rules.grid_remove)()
+        self.rules.set_editable(admin)
         self.t.rebind(self.admin_only, "app.settings.admin_can" if admin
                       else "app.settings.admin_only")
 
@@ -198,6 +208,15 @@ class SettingsView(View):
             except ValueError:
                 self.t.rebind(self.message, "app.settings.bad_thresholds")
                 return
+        rules = None
+        if self.app.operator is not None and self.app.operator.is_admin:
+            try:  # the same check as the settings file's at start
+                rules = CheckInRules.from_dict(self.rules.values())
+            except RuleInvalid as exc:
+                self.t.rebind(self.message, "app.plain", text=self.app.error_text(exc))
+                return
+            if rules == services.checkins.rules:
+                rules = None  # unchanged: the file keeps following the defaults it follows
         file = services.places.settings_file
 
         def job() -> None:
@@ -206,12 +225,16 @@ class SettingsView(View):
                 face = read_section("face", file)
                 face["operating_point"] = point.to_dict()
                 write_section("face", face, file)
+            if rules is not None:
+                write_section(POLICY_SECTION, rules.to_dict(), file)
 
         def saved(_none: None) -> None:
             camera_changed = settings.camera != services.settings.camera
             services.settings = settings
             if point is not None:
                 services.engine.settings = services.engine.settings.with_operating_point(point)
+            if rules is not None:
+                services.checkins.rules = rules  # the next check-in decides by them
             if not demo:
                 services.cards = PcscCards(settings.reader)
                 if camera_changed:

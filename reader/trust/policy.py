@@ -78,17 +78,19 @@ class Finding:
 
 @dataclass(frozen=True)
 class TrustVerdict:
-    verdict: Verdict
+    level: Verdict
+    """The card's verdict: the worst of its findings' (``level``, so that a report's verdict is
+    ``report.verdict.level``, never ``report.verdict.verdict``)."""
     findings: tuple[Finding, ...]
 
     @property
     def reasons(self) -> tuple[Finding, ...]:
         """The findings that made the verdict what it is (the worst ones)."""
-        return tuple(f for f in self.findings if f.verdict is self.verdict
-                     and self.verdict is not Verdict.TRUSTED)
+        return tuple(f for f in self.findings if f.verdict is self.level
+                     and self.level is not Verdict.TRUSTED)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict.value,
+        return {"verdict": self.level.value,
                 "reasons": [f.to_dict() for f in self.reasons],
                 "findings": [f.to_dict() for f in self.findings]}
 

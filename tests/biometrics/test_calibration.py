@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biometrics import Decision, FaceSettings, OperatingPoint
+from biometrics import FaceOutcome, FaceSettings, OperatingPoint
 from biometrics.calibration import (
     PairScores,
     equal_error_rate,
@@ -67,9 +67,9 @@ def test_review_band_mirrors_when_impostors_are_too_few_for_fmr_over_ten() -> No
 
 def test_decisions_follow_the_band() -> None:
     point = OperatingPoint(threshold=0.36, review_low=0.33, review_high=0.40)
-    assert decide(0.2, point) is Decision.MATCH
-    assert decide(0.35, point) is Decision.REVIEW
-    assert decide(0.40, point) is Decision.NO_MATCH
+    assert decide(0.2, point) is FaceOutcome.MATCH
+    assert decide(0.35, point) is FaceOutcome.REVIEW
+    assert decide(0.40, point) is FaceOutcome.NO_MATCH
 
 
 def test_a_folder_without_people_is_refused(tmp_path: Path) -> None:

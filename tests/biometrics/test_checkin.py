@@ -13,8 +13,8 @@ import pytest
 from biometrics import (
     BiometricsError,
     CameraUnavailable,
-    Decision,
     FaceEngine,
+    FaceOutcome,
     FileCamera,
     SeveralFaces,
     TooDark,
@@ -53,7 +53,7 @@ def test_check_in_skips_bad_frames_and_fuses_good_ones(engine: FaceEngine, photo
     assert blurred_sharpness < min(p.quality.sharpness for p in probes)
     result = compare(reference("people/person02/img1.jpg").embedding,
                      [p.embedding for p in probes], engine.settings.operating_point)
-    assert result.frames == 3 and result.decision is Decision.MATCH
+    assert result.frames == 3 and result.decision is FaceOutcome.MATCH
 
 
 def test_check_in_gives_the_reason_when_no_frame_is_usable(engine: FaceEngine, photo: Photo,

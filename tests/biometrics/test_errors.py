@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from biometrics import errors
-from biometrics.decision import Decision
+from biometrics.decision import FaceOutcome
 from biometrics.liveness import Challenge
 from examdesk.i18n import Catalog
 
@@ -58,6 +58,6 @@ def test_quality_errors_are_poor_images_and_all_are_biometrics_errors() -> None:
 
 def test_decisions_and_challenges_have_texts() -> None:
     catalog = Catalog.load()
-    for key in [d.key for d in Decision] + [c.key for c in Challenge] + [
+    for key in [d.key for d in FaceOutcome] + [c.key for c in Challenge] + [
             "face.liveness.no_face", "face.liveness.no_blink", "face.liveness.no_turn"]:
         assert catalog.messages[key]["vi"] and catalog.messages[key]["en"], key

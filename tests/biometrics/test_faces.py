@@ -13,10 +13,10 @@ import pytest
 
 from biometrics import (
     Blurred,
-    Decision,
     EyesClosed,
     FaceCutOff,
     FaceEngine,
+    FaceOutcome,
     FaceTooSmall,
     HeadTurned,
     NoFace,
@@ -40,7 +40,8 @@ Photo = Callable[[str], RgbImage]
 Ref = Callable[[str], Reference]
 
 
-def verdict(engine: FaceEngine, ref: Reference, image: RgbImage, *, still: bool = True) -> Decision:
+def verdict(engine: FaceEngine, ref: Reference, image: RgbImage, *,
+            still: bool = True) -> FaceOutcome:
     probe = capture(engine, image, still=still, check_quality=False)
     return compare(ref.embedding, [probe.embedding], engine.settings.operating_point).decision
 
@@ -48,8 +49,8 @@ def verdict(engine: FaceEngine, ref: Reference, image: RgbImage, *, still: bool 
 def test_same_person_matches_and_another_does_not(engine: FaceEngine, photo: Photo,
                                                   reference: Ref) -> None:
     ref = reference("people/person02/img1.jpg")
-    assert verdict(engine, ref, photo("people/person02/img6.jpg")) is Decision.MATCH
-    assert verdict(engine, ref, photo("people/person05/img30.jpg")) is Decision.NO_MATCH
+    assert verdict(engine, ref, photo("people/person02/img6.jpg")) is FaceOutcome.MATCH
+    assert verdict(engine, ref, photo("people/person05/img30.jpg")) is FaceOutcome.NO_MATCH
 
 
 def test_jpeg2000_chip_portrait_against_webcam_frames_of_the_holder(
@@ -61,10 +62,10 @@ def test_jpeg2000_chip_portrait_against_webcam_frames_of_the_holder(
     frame = webcam_frame(photo("people/person13/img24.jpg"))
     probe = capture(engine, frame)
     result = compare(ref.embedding, [probe.embedding], engine.settings.operating_point)
-    assert result.decision is Decision.MATCH and result.accepted
+    assert result.decision is FaceOutcome.MATCH and result.accepted
     proxy = capture(engine, webcam_frame(photo("people/person09/img39.jpg")))
     result = compare(ref.embedding, [proxy.embedding], engine.settings.operating_point)
-    assert result.decision is Decision.NO_MATCH and not result.accepted
+    assert result.decision is FaceOutcome.NO_MATCH and not result.accepted
 
 
 def test_fusing_frames_gives_one_decision(engine: FaceEngine, photo: Photo, reference: Ref) -> None:
@@ -72,7 +73,7 @@ def test_fusing_frames_gives_one_decision(engine: FaceEngine, photo: Photo, refe
     probes = [capture(engine, photo(f"people/obama/{n}"), still=True, check_quality=False)
               for n in ("obama1.jpg", "obama3.jpg", "obama-480p.jpg")]
     result = compare(ref.embedding, [p.embedding for p in probes], engine.settings.operating_point)
-    assert result.frames == 3 and result.decision is Decision.MATCH
+    assert result.frames == 3 and result.decision is FaceOutcome.MATCH
 
 
 @pytest.mark.parametrize("name, count", [("several/two_people.jpg", 2),

@@ -61,7 +61,7 @@ def one(name: str, mode: str, limit: int) -> str:
                            files=("DG1", "EF.SOD"))
     except ReaderError:
         return UNREADABLE
-    verdict = assess(result, store(), Policy(), today=TODAY).verdict.verdict
+    verdict = assess(result, store(), Policy(), today=TODAY).verdict.level
     checks = {result.active.status, result.chip.status}
     if name in CLONES:
         if verdict is Verdict.TRUSTED or CheckStatus.PASSED in checks:

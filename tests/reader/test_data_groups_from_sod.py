@@ -44,7 +44,7 @@ def findings(verdict: TrustVerdict) -> dict[str, str]:
 
 def test_a_genuine_card_reads_every_signed_group_but_dg3() -> None:
     result, verdict = read("nguyen-van-an")
-    assert verdict.verdict is Verdict.TRUSTED
+    assert verdict.level is Verdict.TRUSTED
     assert result.com.data_groups == (1, 2, 3, 13, 14, 15)
     assert {"DG1", "DG2", "DG13", "DG14", "DG15", "EF.SOD"} <= set(result.files)
     assert "DG3" not in result.files  # behind EAC: hashed in EF.SOD, refused, and that is fine
@@ -57,7 +57,7 @@ def test_a_clone_with_dg14_and_dg15_left_out_of_ef_com_is_still_forged() -> None
     assert {"DG14", "DG15"} <= set(result.files)  # read because EF.SOD hashes them
     assert result.chip.status is CheckStatus.FAILED
     assert result.active.status is CheckStatus.FAILED
-    assert verdict.verdict is Verdict.FORGED
+    assert verdict.level is Verdict.FORGED
     assert findings(verdict)["lds.com_sod_mismatch"] == "EF.SOD: DG14, DG15"
 
 
@@ -68,7 +68,7 @@ def test_a_clone_with_dg14_and_dg15_left_out_of_ef_com_is_still_forged() -> None
 def test_a_clone_without_the_signed_key_groups_is_forged(name: str, warning: str) -> None:
     result, verdict = read(name)
     assert {f"{warning}.DG14", f"{warning}.DG15"} <= set(result.warnings)
-    assert verdict.verdict is Verdict.FORGED
+    assert verdict.level is Verdict.FORGED
     assert findings(verdict)["lds.signed_group_unreadable"] == "DG14, DG15"
     reasons = [f.name for f in verdict.reasons]
     assert reasons == ["lds.signed_group_unreadable"]
@@ -77,7 +77,7 @@ def test_a_clone_without_the_signed_key_groups_is_forged(name: str, warning: str
 def test_ef_com_listing_an_unsigned_group_is_shown_and_goes_to_review() -> None:
     result, verdict = read("attack-com-lists-unsigned")
     assert 11 in result.com.data_groups
-    assert verdict.verdict is Verdict.SUSPICIOUS
+    assert verdict.level is Verdict.SUSPICIOUS
     assert [(f.name, f.detail) for f in verdict.reasons] == [
         ("lds.com_sod_mismatch", "EF.COM: DG11")]
 
@@ -104,13 +104,13 @@ def decide(policy: Policy, **kwargs: object) -> TrustVerdict:
 def test_refused_eac_groups_are_not_held_against_the_card() -> None:
     signed = (1, 2, 3, 13, 14, 15)
     assert decide(Policy(), com_groups=signed, signed_groups=signed,
-                  unreadable=(3,)).verdict is Verdict.TRUSTED
+                  unreadable=(3,)).level is Verdict.TRUSTED
     verdict = decide(Policy(), com_groups=signed, signed_groups=signed, unreadable=(3, 15))
-    assert verdict.verdict is Verdict.FORGED
+    assert verdict.level is Verdict.FORGED
     assert findings(verdict)["lds.signed_group_unreadable"] == "DG15"
     # A group neither signed nor listed is no concern of this finding.
     assert decide(Policy(), com_groups=signed, signed_groups=signed,
-                  unreadable=(11,)).verdict is Verdict.TRUSTED
+                  unreadable=(11,)).level is Verdict.TRUSTED
 
 
 def test_the_eac_groups_and_the_verdicts_come_from_the_policy_file(tmp_path: Path) -> None:
@@ -121,8 +121,8 @@ def test_the_eac_groups_and_the_verdicts_come_from_the_policy_file(tmp_path: Pat
     assert policy.eac_protected == frozenset({3})
     signed = (1, 2, 4)
     assert decide(policy, com_groups=signed, signed_groups=signed,
-                  unreadable=(4,)).verdict is Verdict.FORGED
-    assert decide(policy, com_groups=(1, 2), signed_groups=signed).verdict is Verdict.FORGED
+                  unreadable=(4,)).level is Verdict.FORGED
+    assert decide(policy, com_groups=(1, 2), signed_groups=signed).level is Verdict.FORGED
     path.write_text("eac_protected = [0]\n", "utf-8")
     with pytest.raises(PolicyError, match="eac_protected"):
         Policy.load(path)
@@ -132,7 +132,7 @@ def test_could_not_check_is_review_never_forged() -> None:
     unchecked = AuthResult(CheckStatus.UNCHECKED, "trust.aa_unchecked", "6700")
     verdict = Policy().decide(passive_status="VALID", store_has_csca=True, active=unchecked,
                               chip=unchecked, expired=False)
-    assert verdict.verdict is Verdict.SUSPICIOUS
+    assert verdict.level is Verdict.SUSPICIOUS
     assert {f.name for f in verdict.reasons} == {"active.unchecked", "chip.unchecked"}
 
 

@@ -50,7 +50,7 @@ def test_the_reported_case_is_trusted_not_forged(limit: int) -> None:
     result = read_card(LoopbackTransport(c), [Can("014275")], files=("DG1", "EF.SOD"))
     assert result.active.status is CheckStatus.PASSED
     assert result.chip.status is CheckStatus.PASSED
-    assert assess(result, store(), Policy(), today=TODAY).verdict.verdict is Verdict.TRUSTED
+    assert assess(result, store(), Policy(), today=TODAY).verdict.level is Verdict.TRUSTED
 
 
 def test_a_signature_no_answer_can_carry_is_could_not_check() -> None:
@@ -62,7 +62,7 @@ def test_a_signature_no_answer_can_carry_is_could_not_check() -> None:
     assert result.active.status is CheckStatus.UNCHECKED
     assert result.active.reason == "trust.aa_unchecked"
     trust = assess(result, store(), Policy(), today=TODAY).verdict
-    assert trust.verdict is Verdict.SUSPICIOUS
+    assert trust.level is Verdict.SUSPICIOUS
     assert [f.name for f in trust.reasons] == ["active.unchecked"]
 
 
@@ -83,7 +83,7 @@ def test_rsa_2048_through_a_short_only_reader_comes_in_parts() -> None:
     result = read_card(LoopbackTransport(c, max_command=261, max_response=258),
                        [Can(c.access_data()["can"])], files=("DG1", "EF.SOD"))
     assert result.active.status is CheckStatus.PASSED
-    assert assess(result, store(), Policy(), today=TODAY).verdict.verdict is Verdict.TRUSTED
+    assert assess(result, store(), Policy(), today=TODAY).verdict.level is Verdict.TRUSTED
 
 
 def test_a_clone_pleading_a_small_buffer_is_still_forged() -> None:
@@ -94,4 +94,4 @@ def test_a_clone_pleading_a_small_buffer_is_still_forged() -> None:
                        files=("DG1", "EF.SOD"))
     assert result.chip.status is CheckStatus.FAILED and "6700" in result.chip.detail
     assert result.active.status is CheckStatus.FAILED and "6700" in result.active.detail
-    assert assess(result, store(), Policy(), today=TODAY).verdict.verdict is Verdict.FORGED
+    assert assess(result, store(), Policy(), today=TODAY).verdict.level is Verdict.FORGED

@@ -233,6 +233,57 @@ def test_thresholds_are_for_admins_and_english_works(desk: Desk) -> None:
     app.set_language("vi")
 
 
+def test_check_in_rules_are_for_admins_only(desk: Desk) -> None:
+    """The centre's check-in rules: an invigilator does not see them; an admin sees each in
+    words, changes one (kept in the settings file, applied to the next check-in) and gets the
+    rule's bilingual error for a bad value instead of a save."""
+    from examdesk.settings import read_section
+    from proctoring.models import Decision
+    from proctoring.policy import CheckInRules
+
+    app = desk.app
+    services = app.services
+    settings = app.views["settings"]
+    signin = app.views["signin"]
+
+    def sign_in(role: Role) -> None:
+        app.show("signin")
+        signin.choose_role(role)
+        desk.press("Return", signin.name_entry)
+        assert app.operator is not None and app.operator.role is role
+        desk.press("F6")
+        assert app.current is settings
+
+    sign_in(Role.INVIGILATOR)
+    assert not settings.rules.winfo_ismapped()
+    sign_in(Role.CENTRE_ADMIN)
+    assert desk.fits(settings.rules) and desk.fits(settings.save_button)
+    rules = settings.rules.widgets
+    assert set(rules) == set(CheckInRules().to_dict())
+    assert rules["suspicious_card"].get() == "Kiểm tra"  # REVIEW, in words
+    assert rules["liveness_frames"].get() == "45" and rules["require_liveness"].get() == 1
+    desk.shot("15b-settings-rules-admin")
+
+    rules["liveness_frames"].delete(0, "end")
+    rules["liveness_frames"].insert(0, "5")
+    settings.save()
+    desk.pump(0.2)
+    said = str(settings.message.cget("text"))
+    assert "liveness_frames" in said and "10–600" in said  # the rule's own message, no save
+    assert services.checkins.rules == CheckInRules()
+
+    rules["liveness_frames"].delete(0, "end")
+    rules["liveness_frames"].insert(0, "45")
+    rules["suspicious_card"].set("Từ chối")
+    settings.save()
+    desk.wait_until(lambda: services.checkins.rules.suspicious_card is Decision.REJECT,
+                    "the saved rules")
+    assert read_section("checkin", services.places.settings_file)["suspicious_card"] == "REJECT"
+    rules["suspicious_card"].set("Kiểm tra")  # back to the default for the tests after
+    settings.save()
+    desk.wait_until(lambda: services.checkins.rules == CheckInRules(), "the default rules")
+
+
 def test_a_card_whose_data_breaks_the_read_is_rejected_and_recorded(desk: Desk) -> None:
     """A hostile chip (its DG13 claims 4 GiB) on the reader: the desk says REJECT in words,
     and the attempt is a stored check-in with a FORGED_CARD incident, not a lost one."""
