@@ -25,14 +25,12 @@ from .errors import (
     WrongCardKey,
 )
 from .files import Channel, FileReader, ReadStrategy
-from .keys import BacKey, Can
+from .keys import AccessKey, BacKey, Can
 from .pace import PaceInitiator, PacePassword, supported
 from .security_infos import PaceInfo, SecurityInfos, parse_security_infos
 from .sm import SecureMessaging
 
 EMRTD_AID = bytes.fromhex("A0000002471001")
-
-AccessKey = BacKey | Can
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ CAN the last 6 (``shared/reference/cccd-chip.md`` §1-2). The front-of-card QR c
 expiry, so :func:`expiry_candidates` derives it from the renewal ages in the law (§5).
 
 Bad input raises :class:`~reader.errors.InvalidKeyInput` with the precise reason.
+:func:`access_keys` (the command line's options) and :func:`parse_card_key` (what the desk's
+key field holds) turn what was given into the keys to try; both front ends share them here.
 """
 
 from __future__ import annotations
@@ -408,3 +410,68 @@ def bac_keys_from_qr(
         BacKey.from_id_number(qr.id_number, qr.date_of_birth, expiry)
         for expiry in expiry_candidates(qr.date_of_birth, qr.date_of_issue, today=today)
     ]
+
+
+# --- what was given → the keys to try ----------------------------------------------------------
+
+# The two kinds of key a chip opens with (reader.access tries them in the order given).
+AccessKey = BacKey | Can
+
+
+def _parse_date(text: str, what: str) -> date:
+    text = text.strip()
+    try:
+        if "/" in text:
+            d, m, y = text.split("/")
+            return date(int(y), int(m), int(d))
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidKeyInput(f"{what} {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def access_keys(id_number: str | None, dob: str | None, expiry: str | None, mrz: str | None,
+          qr: str | None, can: str | None) -> list[AccessKey]:
+    """The keys to try, most direct first. A CAN needs no expiry date, so whenever the CAN is
+    known (typed, or the last 6 digits of the ID) PACE-CAN comes before any guessed BAC key."""
+    given = [id_number is not None or dob is not None or expiry is not None, mrz is not None,
+             qr is not None, can is not None]
+    if sum(given) != 1:
+        raise InvalidKeyInput(
+            "give exactly one of --id [--dob --expiry], --mrz, --qr or --can")
+    if can is not None:
+        return [Can(can)]
+    if mrz is not None:
+        return [BacKey.from_mrz(mrz)]
+    if qr is not None:
+        payload = parse_qr(qr)
+        return [Can.from_id_number(payload.id_number), *bac_keys_from_qr(payload)]
+    assert id_number is not None
+    if dob is None and expiry is None:
+        return [Can.from_id_number(id_number)]
+    if not (dob and expiry):
+        raise InvalidKeyInput("--dob and --expiry go together")
+    if expiry.strip().lower() in ("none", "khong-thoi-han", "không thời hạn"):
+        exp = date(2099, 12, 31)
+    else:
+        exp = _parse_date(expiry, "--expiry")
+    key = BacKey.from_id_number(id_number, _parse_date(dob, "--dob"), exp)
+    keys: list[AccessKey] = [key]
+    if len(id_number.strip()) == 12:
+        keys.append(Can.from_id_number(id_number))
+    return keys
+
+
+def parse_card_key(text: str) -> list[AccessKey]:
+    """What the invigilator typed or scanned → the keys to try (the command line's rules):
+    a QR payload (has "|"), an MRZ (has "<"), a 6-digit CAN, or the 12-digit ID."""
+    text = text.strip()
+    if "|" in text:
+        return access_keys(None, None, None, None, text, None)
+    if "<" in text:
+        return access_keys(None, None, None, text, None, None)
+    digits = "".join(text.split())
+    if digits.isdigit() and len(digits) == 6:
+        return access_keys(None, None, None, None, None, digits)
+    if digits.isdigit() and len(digits) == 12:
+        return access_keys(digits, None, None, None, None, None)
+    raise InvalidKeyInput("type the 6-digit CAN, the 12-digit ID, or scan the QR / MRZ")

@@ -23,8 +23,7 @@ from examdesk.commands.common import fail_typed, today
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import config_dir, trust_dir
 from reader import errors
-from reader.access import AccessKey
-from reader.keys import BacKey, Can, bac_keys_from_qr, parse_qr
+from reader.keys import access_keys
 from reader.session import CardRead, read_card
 from reader.transport import PcscTransport, list_readers
 from reader.trust.policy import Policy, PolicyError
@@ -53,49 +52,6 @@ DG13_ORDER = (
 
 def _fail(exc: errors.ReaderError, as_json: bool) -> NoReturn:
     fail_typed(exc, EXIT_CODES, as_json)
-
-
-def _parse_date(text: str, what: str) -> date:
-    text = text.strip()
-    try:
-        if "/" in text:
-            d, m, y = text.split("/")
-            return date(int(y), int(m), int(d))
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise errors.InvalidKeyInput(f"{what} {text!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def access_keys(id_number: str | None, dob: str | None, expiry: str | None, mrz: str | None,
-          qr: str | None, can: str | None) -> list[AccessKey]:
-    """The keys to try, most direct first. A CAN needs no expiry date, so whenever the CAN is
-    known (typed, or the last 6 digits of the ID) PACE-CAN comes before any guessed BAC key."""
-    given = [id_number is not None or dob is not None or expiry is not None, mrz is not None,
-             qr is not None, can is not None]
-    if sum(given) != 1:
-        raise errors.InvalidKeyInput(
-            "give exactly one of --id [--dob --expiry], --mrz, --qr or --can")
-    if can is not None:
-        return [Can(can)]
-    if mrz is not None:
-        return [BacKey.from_mrz(mrz)]
-    if qr is not None:
-        payload = parse_qr(qr)
-        return [Can.from_id_number(payload.id_number), *bac_keys_from_qr(payload)]
-    assert id_number is not None
-    if dob is None and expiry is None:
-        return [Can.from_id_number(id_number)]
-    if not (dob and expiry):
-        raise errors.InvalidKeyInput("--dob and --expiry go together")
-    if expiry.strip().lower() in ("none", "khong-thoi-han", "không thời hạn"):
-        exp = date(2099, 12, 31)
-    else:
-        exp = _parse_date(expiry, "--expiry")
-    key = BacKey.from_id_number(id_number, _parse_date(dob, "--dob"), exp)
-    keys: list[AccessKey] = [key]
-    if len(id_number.strip()) == 12:
-        keys.append(Can.from_id_number(id_number))
-    return keys
 
 
 def card_json(card: CardRead, report: TrustReport | None) -> dict[str, Any]:

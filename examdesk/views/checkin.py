@@ -25,12 +25,11 @@ from PIL import Image
 
 from biometrics import Challenge
 from biometrics.images import RgbImage
-from examdesk.commands.card import access_keys
 from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress, Step
 from proctoring.checkins import Reason, record_override
 from proctoring.models import Decision, SessionKind
-from reader.access import AccessKey
 from reader.errors import InvalidKeyInput
+from reader.keys import parse_card_key
 from reader.session import CardRead
 from reader.trust.report import TrustReport
 
@@ -63,22 +62,6 @@ class State(Enum):
     RUNNING = "running"
     DECIDED = "decided"
     FAILED = "failed"
-
-
-def parse_card_key(text: str) -> list[AccessKey]:
-    """What the invigilator typed or scanned → the keys to try (the command line's rules):
-    a QR payload (has "|"), an MRZ (has "<"), a 6-digit CAN, or the 12-digit ID."""
-    text = text.strip()
-    if "|" in text:
-        return access_keys(None, None, None, None, text, None)
-    if "<" in text:
-        return access_keys(None, None, None, text, None, None)
-    digits = "".join(text.split())
-    if digits.isdigit() and len(digits) == 6:
-        return access_keys(None, None, None, None, None, digits)
-    if digits.isdigit() and len(digits) == 12:
-        return access_keys(digits, None, None, None, None, None)
-    raise InvalidKeyInput("type the 6-digit CAN, the 12-digit ID, or scan the QR / MRZ")
 
 
 def _without_headline(sentence: str, headline: str) -> str:

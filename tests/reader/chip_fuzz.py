@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 
 from biometrics.errors import BiometricsError
 from biometrics.images import decode
-from examdesk.views.checkin import parse_card_key
 from examdesk.views.pictures import open_picture
 from reader import lds, tlv
 from reader.apdu import ResponseApdu
@@ -41,7 +40,7 @@ from reader.chip_auth import plan
 from reader.crypto import AesSuite, Des3Suite
 from reader.dg13 import parse_dg13
 from reader.errors import ReaderError
-from reader.keys import BacKey, parse_qr
+from reader.keys import BacKey, parse_card_key, parse_qr
 from reader.mrz import parse_td1
 from reader.security_infos import parse_dg14, parse_security_infos
 from reader.session import read_card

@@ -14,13 +14,12 @@ from biometrics import CameraUnavailable, Frame
 from examdesk.app import GapMeter, UiQueue
 from examdesk.demo import VPCD_READER, DemoDeck, DemoFolderTaken, Scenario, prepare_demo_home
 from examdesk.views.cards import LoopbackCards, PcscCards
-from examdesk.views.checkin import parse_card_key
 from examdesk.views.checkin_job import _StopsOnCancel
 from examdesk.views.frames import PREVIEW_SIZE, FrameHub
 from examdesk.views.widgets import fold
 from proctoring.checkin import CheckInCancelled
 from reader.errors import InvalidKeyInput, NoCard
-from reader.keys import BacKey, Can
+from reader.keys import BacKey, Can, parse_card_key
 from reader.session import read_card
 
 
