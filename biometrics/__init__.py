@@ -10,7 +10,7 @@ A check-in, in order::
                      settings.operating_point)          # MATCH / REVIEW / NO_MATCH
 """
 
-from .camera import Camera, FileCamera, Frame, OpenCvCamera
+from .camera import Camera, FileCamera, Frame, OpenCvCamera, open_camera
 from .config import Detection, FaceSettings, OperatingPoint, Quality
 from .decision import FaceOutcome, Verification, compare, distance
 from .engine import Embedding, Face, FaceEngine, fuse, unit
@@ -39,5 +39,5 @@ __all__ = [
     "FaceTooSmall", "FileCamera", "Frame", "Gallery", "HeadTurned", "ImageUnreadable",
     "LivenessCheck", "LivenessVerdict", "NoFace", "OpenCvCamera", "OperatingPoint", "PoorImage",
     "Probe", "Quality", "Reference", "SeveralFaces", "TooBright", "TooDark", "Verification",
-    "capture", "collect", "compare", "distance", "enrol", "fuse", "unit",
+    "capture", "collect", "compare", "distance", "enrol", "fuse", "open_camera", "unit",
 ]

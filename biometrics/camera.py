@@ -7,6 +7,7 @@ a check-in never wants a frame that queued up while the encoder was busy.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,7 @@ from .errors import CameraUnavailable, ImageUnreadable
 from .images import RgbImage, fit_frame, from_bgr, load
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp")
+STILL_FRAME = (1280, 720)  # stills played as a camera are fitted into webcam-sized frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,3 +276,22 @@ class FileCamera(_Closing):
         self._closed = True
         if self._video is not None:
             self._video.release()
+
+
+def open_camera(spec: str | Sequence[str], *, fps: float | None = None) -> Camera:
+    """The camera a setting (sources joined by ``os.pathsep``) or ``--camera`` (a list) names,
+    for the command line and the desk alike: a device number (0, 1, …) is a webcam; a folder, a
+    video or several image files play as a camera (stills are fitted into 1280×720 frames, as a
+    webcam would deliver, and loop until the check-in is done). ``fps`` paces files like a
+    webcam, for a reader that reads continuously and would otherwise decode as fast as it can."""
+    if isinstance(spec, str):
+        sources = spec.split(os.pathsep) if os.pathsep in spec else [spec]
+    else:
+        sources = list(spec)
+    if len(sources) == 1 and sources[0].strip().isdigit():
+        return OpenCvCamera(int(sources[0]))
+    if len(sources) == 1 and Path(sources[0]).is_file() \
+            and Path(sources[0]).suffix.lower() not in IMAGE_SUFFIXES:
+        return FileCamera(sources[0], fps=fps)
+    source: str | list[Path] = sources[0] if len(sources) == 1 else [Path(s) for s in sources]
+    return FileCamera(source, loop=True, fps=fps, frame_size=STILL_FRAME)

@@ -44,7 +44,7 @@ from proctoring.store import Store
 from .views.base import View
 from .views.cards import CardSource, LoopbackCards, PcscCards
 from .views.checkin_job import TrustFiles
-from .views.frames import FrameHub
+from .views.frames import FrameHub, camera_factory, camera_label
 from .views.texts import Texts
 from .views.theme import ACCENT, MUTED, Fonts, make_fonts
 
@@ -295,40 +295,6 @@ def start_services(options: AppOptions, actor: str) -> Services:
         hub.switch(camera_factory(settings.camera))
         services.camera_label = camera_label(settings.camera)
     return services
-
-
-FILE_CAMERA_FPS = 15.0
-
-
-def camera_label(setting: str) -> str:
-    """Short enough for the status line: "0", "lop-12a.mp4", "1.png +6"."""
-    sources = [s for s in setting.split(os.pathsep) if s.strip()]
-    if not sources:
-        return "—"
-    first = Path(sources[0]).name or sources[0]
-    return first if len(sources) == 1 else f"{first} +{len(sources) - 1}"
-
-
-def camera_factory(setting: str) -> Callable[[], Any]:
-    """The camera setting as the command line reads it (``--camera``): a device number is a
-    webcam; a video, a folder or files (joined by ``os.pathsep``) play as a camera, paced like
-    one: the hub reads continuously and would otherwise decode stills as fast as it can."""
-    from biometrics import FileCamera
-    from examdesk.commands.checkin import make_camera
-
-    sources = setting.split(os.pathsep) if os.pathsep in setting else [setting]
-    if len(sources) == 1 and sources[0].strip().isdigit():
-        return lambda: make_camera([sources[0].strip()])
-
-    def files() -> Any:
-        camera = make_camera(sources)
-        if isinstance(camera, FileCamera):
-            return FileCamera(sources[0] if len(sources) == 1 else [Path(s) for s in sources],
-                              loop=camera.loop, fps=FILE_CAMERA_FPS,
-                              frame_size=camera.frame_size)
-        return camera
-
-    return files
 
 
 # --- the window -------------------------------------------------------------------------------

@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from biometrics import BiometricsError, Camera, Challenge, FaceEngine, FileCamera, OpenCvCamera
+from biometrics import BiometricsError, Challenge, FaceEngine, open_camera
 from examdesk.commands.card import EXIT_CODES as CARD_EXIT_CODES
-from examdesk.commands.card import access_keys, assess_card
+from examdesk.commands.card import assess_card
 from examdesk.commands.common import fail, fail_typed
 from examdesk.commands.face import load_settings
 from examdesk.commands.session import actor, fail_with, stored
@@ -28,23 +27,11 @@ from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules, RuleInvalid
 from proctoring.sessions import find_session
 from reader.errors import ReaderError, is_card_fault
+from reader.keys import access_keys
 from reader.session import read_card
 from reader.transport import PcscTransport
 
 EXIT_CAMERA = 3
-
-
-def make_camera(sources: list[str]) -> Camera:
-    """A device number (0, 1, …) is a webcam; a folder, a video or several image files play
-    as a camera (stills are fitted into 1280×720 frames, as a webcam would deliver)."""
-    if len(sources) == 1 and sources[0].isdigit():
-        return OpenCvCamera(int(sources[0]))
-    if len(sources) == 1 and Path(sources[0]).is_file() and Path(sources[0]).suffix.lower() \
-            not in (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp"):
-        return FileCamera(sources[0])
-    source: Any = sources[0] if len(sources) == 1 else [Path(s) for s in sources]
-    # Stills loop: a still camera keeps showing its pictures until the check-in is done.
-    return FileCamera(source, loop=True, frame_size=(1280, 720))
 
 
 def load_rules(as_json: bool) -> CheckInRules:
@@ -143,7 +130,7 @@ def checkin_cmd(
 
         service = CheckInService(store, engine, rules=rules)
         try:
-            cam = make_camera(camera)
+            cam = open_camera(camera)
             try:
                 outcome = service.check_in(session, card, trust, cam, consent=consent,
                                            stage=stage_value, actor=actor(), challenge=chosen,

@@ -9,15 +9,17 @@ makes the small preview picture there, off the Tk thread.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from biometrics import BiometricsError, Camera, CameraUnavailable, Frame
+from biometrics import BiometricsError, Camera, CameraUnavailable, Frame, open_camera
 from biometrics.images import RgbImage
 
 CameraFactory = Callable[[], Camera]
@@ -184,3 +186,23 @@ class HubReader:
 
     def close(self) -> None:
         self._closed = True
+
+
+FILE_CAMERA_FPS = 15.0
+
+
+def camera_label(setting: str) -> str:
+    """Short enough for the status line: "0", "lop-12a.mp4", "1.png +6"."""
+    sources = [s for s in setting.split(os.pathsep) if s.strip()]
+    if not sources:
+        return "—"
+    first = Path(sources[0]).name or sources[0]
+    return first if len(sources) == 1 else f"{first} +{len(sources) - 1}"
+
+
+def camera_factory(setting: str) -> Callable[[], Camera]:
+    """The camera setting as the command line reads it (``--camera``; see ``open_camera``),
+    for the hub: files are paced like a webcam, since the hub reads continuously."""
+    if setting.strip().isdigit():
+        return lambda: open_camera(setting)
+    return lambda: open_camera(setting, fps=FILE_CAMERA_FPS)

@@ -26,6 +26,7 @@ from reader.transport import ReaderState, list_readers
 
 from .base import View
 from .cards import PcscCards
+from .frames import camera_factory, camera_label
 from .rules_panel import RulesPanel
 from .sync_state import env_centre
 from .theme import MUTED, PANEL, SEGMENTS
@@ -238,8 +239,6 @@ class SettingsView(View):
             if not demo:
                 services.cards = PcscCards(settings.reader)
                 if camera_changed:
-                    from examdesk.app import camera_factory, camera_label
-
                     services.hub.switch(camera_factory(settings.camera))
                     services.camera_label = camera_label(settings.camera)
             self.t.rebind(self.message, "app.settings.saved", path=str(file))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from biometrics import CameraUnavailable, FileCamera, OpenCvCamera
+from biometrics import CameraUnavailable, FileCamera, OpenCvCamera, open_camera
+from biometrics.camera import STILL_FRAME
 
 ORL = ["orl/s27/1.png", "orl/s27/5.png", "orl/s27/2.png", "orl/s26/7.png", "orl/s26/5.png"]
 
@@ -157,3 +159,18 @@ def test_newest_frame_only(faces: Path) -> None:
         assert b.index - a.index > 5  # frames queued meanwhile were dropped, not replayed
     finally:
         camera.close()
+
+
+def test_open_camera_reads_a_setting_or_the_command_lines_list(folder: Path, video: Path) -> None:
+    # One function for the desk's setting (joined by os.pathsep) and `--camera` (a list).
+    stills = sorted(folder.iterdir())
+    for spec in (os.pathsep.join(map(str, stills)), [str(p) for p in stills]):
+        with open_camera(spec, fps=1000.0) as camera:
+            assert isinstance(camera, FileCamera) and camera.loop
+            assert camera.frame_size == STILL_FRAME
+            assert len(list(camera.frames(len(ORL) + 2))) == len(ORL) + 2  # stills loop
+    with open_camera(str(video)) as camera:  # a video plays once, at its own size
+        assert isinstance(camera, FileCamera) and not camera.loop
+        assert camera.read().image.shape == (112, 92, 3)
+    with open_camera([str(folder)]) as camera:
+        assert isinstance(camera, FileCamera) and camera.loop
