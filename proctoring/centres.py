@@ -12,6 +12,11 @@ from .errors import InvalidInput, NotFound
 from .models import Centre, Role, User
 from .store import Store
 
+# Which centre this desk or command works for, when none is named (the environment variable),
+# and the code of the one centre a fresh installation creates.
+CENTRE_ENV = "EXAMDESK_CENTRE"
+DEFAULT_CENTRE = "local"
+
 
 def _nfc(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())

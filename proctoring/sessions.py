@@ -7,7 +7,7 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, func
@@ -164,3 +164,21 @@ def close_session(store: Store, ref: str, *, actor: str,
                            subject_id=s.id, payload={"code": s.code}, at=now)
         return s
 
+
+
+def parse_moment(text: str, field: str) -> datetime:
+    """"2025-06-12 07:30", "12/06/2025 07:30" (Vietnam time) or ISO 8601 with an offset."""
+    text = text.strip()
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=VIETNAM).astimezone(UTC)
+        except ValueError:
+            continue
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)",
+                                  field=field) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=VIETNAM)
+    return value.astimezone(UTC)

@@ -42,7 +42,7 @@ from proctoring.models import (
 from proctoring.store import Store
 from reader.trust.policy import Verdict
 
-from .errors import PeriodReversed
+from .errors import NotADate, PeriodReversed
 from .images import Fit, Thumbnail, ThumbSpec, thumbnail
 
 EVIDENCE_THUMB = ThumbSpec(300, 300, Fit.CONTAIN, quality=82)
@@ -422,3 +422,13 @@ def _stats(findings: Sequence[Finding], sessions: dict[uuid.UUID, ExamSession],
                                   sum(g.checkins for g in group), dict(total),
                                   sum(g.open for g in group)))
     return tuple(line for _, line in lines), tuple(centre_lines)
+
+
+def parse_day(text: str, field: str) -> date:
+    """dd/mm/yyyy (on screen) or yyyy-mm-dd (ISO)."""
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise NotADate(f"{field} {text!r} is not a date", field=field, value=text.strip())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +13,7 @@ from examdesk.commands.reports import report_fail, write_output
 from examdesk.commands.session import stored
 from examdesk.i18n import Catalog, default_language
 from reports import errors
+from reports.incidents import parse_day
 
 if TYPE_CHECKING:
     from proctoring.store import Store
@@ -21,16 +21,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Gian lận — fraud reports for the education office.",
                   no_args_is_help=True)
-
-
-def parse_day(text: str, field: str) -> date:
-    """dd/mm/yyyy (on screen) or yyyy-mm-dd (ISO)."""
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text.strip(), fmt).date()
-        except ValueError:
-            continue
-    raise errors.NotADate(f"{field} {text!r} is not a date", field=field, value=text.strip())
 
 
 def report_setup(out: Path, start: str, end: str, as_json: bool) -> tuple[str, Period]:

@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import getpass
 import json
-import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption, fail, fail_typed
 from examdesk.commands.session import EXIT_OUTPUT, EXIT_TAMPERED, fail_with, stored
 from examdesk.i18n import Catalog, default_language
-from examdesk.timezone import VIETNAM
 from proctoring import errors as perrors
 from proctoring.models import Stage
 from reports import errors
+from reports.verify_text import quiet_pyhanko, verify_lines
 
 if TYPE_CHECKING:
     from proctoring.store import Store
@@ -184,13 +183,6 @@ def verify_exit(result: RosterVerification) -> int:
     return 0
 
 
-def quiet_pyhanko() -> None:
-    """pyHanko logs a traceback for every untrusted or broken signature; the verdict already
-    says it in one line, so the command line keeps only pyHanko's critical messages."""
-    for name in ("pyhanko", "pyhanko_certvalidator"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
 def verify_cmd(
     file: Annotated[Path, typer.Argument(help="the roster PDF")],
     trust: Annotated[list[Path] | None, typer.Option(
@@ -243,38 +235,3 @@ def verify_cmd(
         print(catalog.text(f"verify.audit_head.{head.status.value}", lang,
                            seq=head.witness.seq if head.witness else "—"))
     raise typer.Exit(code)
-
-
-def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str]:
-    from reports.verify import Integrity, SignerBinding
-
-    def t(key: str, **ctx: Any) -> str:
-        return catalog.text(key, lang, **ctx)
-
-    lines = [t(f"verify.integrity.{r.integrity.value}")]
-    if r.signed:
-        lines.append(t("verify.valid") if r.valid else t("verify.invalid"))
-    if r.signer is not None:
-        lines.append(t("verify.signer", name=r.signer.common_name,
-                       organisation=r.signer.organisation or "—", issuer=r.signer.issuer))
-    if r.signing_time is not None:
-        lines.append(t("verify.time", when=r.signing_time.astimezone(VIETNAM)
-                       .strftime("%d/%m/%Y %H:%M:%S")))
-    if r.signed:
-        lines.append(t("verify.trusted") if r.trusted
-                     else t("verify.untrusted", problem=r.trust_problem or "—"))
-    if r.binding is not SignerBinding.NOT_CHECKED:
-        lines.append(t(f"verify.binding.{r.binding.value}", centre=r.content.centre_code,
-                       signer_centre=r.signer.centre_code if r.signer else "—"))
-    c = r.content
-    reason = t(c.problem, **c.problem_context) if c.problem else ""
-    lines.append(t(f"verify.content.{c.status.value}", session=c.session_code or "—",
-                   n=len(c.differences), detail=c.detail, reason=reason))
-    for d in c.differences[:10]:
-        lines.append(t("verify.difference", position=d.position or "—",
-                       id=d.id_number or "—", field=d.field, pdf=d.pdf, db=d.database))
-    if c.unchecked_evidence:
-        lines.append(t("verify.unchecked", n=c.unchecked_evidence))
-    if r.detail and r.integrity in (Integrity.CHANGED, Integrity.UNREADABLE):
-        lines.append(f"  ({r.detail})")
-    return lines

@@ -21,16 +21,15 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption, fail_typed
 from examdesk.i18n import Catalog, default_language
-from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
+from examdesk.timezone import moment
 from proctoring import errors
-from proctoring.centres import ensure_centre, list_centres
+from proctoring.centres import CENTRE_ENV, DEFAULT_CENTRE, ensure_centre, list_centres
 from proctoring.checkins import Attendance, attendance
 from proctoring.models import Centre, SessionKind, SessionStatus, Stage
 from proctoring.sessions import (
@@ -38,6 +37,7 @@ from proctoring.sessions import (
     close_session,
     create_session,
     list_sessions,
+    parse_moment,
     session_info,
 )
 from proctoring.store import Store
@@ -59,8 +59,6 @@ EXIT_CODES: list[tuple[type[errors.ProctoringError], int]] = [
 ]
 EXIT_OUTPUT = 7
 EXIT_TAMPERED = 8
-CENTRE_ENV = "EXAMDESK_CENTRE"
-DEFAULT_CENTRE = "local"
 KINDS = {"online": SessionKind.ONLINE_EXAM, "online_exam": SessionKind.ONLINE_EXAM,
          "driving": SessionKind.DRIVING_TEST, "driving_test": SessionKind.DRIVING_TEST}
 
@@ -97,29 +95,6 @@ def stored(as_json: bool) -> Iterator[Store]:
         fail_with(exc, as_json)
     finally:
         store.close()
-
-
-def moment(when: datetime | None) -> str:
-    """dd/mm/yyyy HH:MM in Vietnam time."""
-    return "—" if when is None else when.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
-
-
-def parse_moment(text: str, field: str) -> datetime:
-    """"2025-06-12 07:30", "12/06/2025 07:30" (Vietnam time) or ISO 8601 with an offset."""
-    text = text.strip()
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=VIETNAM).astimezone(UTC)
-        except ValueError:
-            continue
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise errors.InvalidInput(f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)",
-                                  field=field) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=VIETNAM)
-    return value.astimezone(UTC)
 
 
 def _centre(store: Store, code: str | None, name: str | None) -> Centre:

@@ -7,7 +7,7 @@ from typing import Any
 
 import customtkinter as ctk
 
-from examdesk.commands.session import moment
+from examdesk.timezone import moment
 from proctoring.checkins import incidents
 from proctoring.models import Decision, Incident
 

@@ -14,9 +14,9 @@ from typing import Any
 import customtkinter as ctk
 from PIL import Image
 
-from examdesk.commands.reports import quiet_pyhanko, verify_lines
 from examdesk.paths import file_stem
 from reports.verify import RosterVerification
+from reports.verify_text import quiet_pyhanko, verify_lines
 
 from .base import View
 from .theme import PANEL

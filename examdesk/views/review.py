@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import customtkinter as ctk
 
-from examdesk.commands.session import moment
+from examdesk.timezone import moment
 from proctoring.central import CENTRAL_URL_ENV
 from proctoring.models import IncidentKind, IncidentStatus, Role
 from proctoring.review import IncidentRow

@@ -49,7 +49,7 @@ class Filters:
     end: str = ""
 
     def days(self) -> tuple[date | None, date | None]:
-        from examdesk.commands.fraud import parse_day
+        from reports.incidents import parse_day
 
         first = parse_day(self.start, "from") if self.start.strip() else None
         last = parse_day(self.end, "to") if self.end.strip() else None

@@ -8,7 +8,7 @@ from typing import Any
 
 import customtkinter as ctk
 
-from examdesk.commands.session import moment
+from examdesk.timezone import moment
 from proctoring.checkins import Attendance, attendance
 
 from .base import View

@@ -9,13 +9,12 @@ from typing import Any
 
 import customtkinter as ctk
 
-from examdesk.commands.session import CENTRE_ENV, DEFAULT_CENTRE, moment, parse_moment
-from examdesk.timezone import VIETNAM
+from examdesk.timezone import VIETNAM, moment
 from proctoring import errors
-from proctoring.centres import ensure_centre, list_centres
+from proctoring.centres import CENTRE_ENV, DEFAULT_CENTRE, ensure_centre, list_centres
 from proctoring.models import SessionKind, SessionStatus
 from proctoring.roster import ImportResult, import_roster
-from proctoring.sessions import SessionInfo, create_session, list_sessions
+from proctoring.sessions import SessionInfo, create_session, list_sessions, parse_moment
 from proctoring.store import Store
 
 from .base import View

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import customtkinter as ctk
 
-from examdesk.commands.session import CENTRE_ENV
 from examdesk.timezone import VIETNAM
 from proctoring.central import has_central
+from proctoring.centres import CENTRE_ENV
 from proctoring.models import Role
 from proctoring.sync import SyncResult, SyncStatus, SyncWorker, local_centre
 

@@ -20,7 +20,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
 from reportlab.pdfgen.canvas import Canvas
 
-from examdesk.commands.reports import EXIT_UNTRUSTED, verify_exit, verify_lines
+from examdesk.commands.reports import EXIT_UNTRUSTED, verify_exit
 from examdesk.commands.session import EXIT_TAMPERED
 from examdesk.i18n import Catalog
 from proctoring.store import Store
@@ -47,6 +47,7 @@ from reports.verify import (
     load_trust_roots,
     verify_roster,
 )
+from reports.verify_text import verify_lines
 
 from . import builders
 from .conftest import PASSWORD, open_store

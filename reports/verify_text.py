@@ -1,0 +1,52 @@
+"""A roster's verification in words, one line per finding: what `examdesk roster verify`
+prints and what the desk's printing screen shows."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from examdesk.i18n import Catalog
+from examdesk.timezone import VIETNAM
+
+from .verify import Integrity, RosterVerification, SignerBinding
+
+
+def quiet_pyhanko() -> None:
+    """pyHanko logs a traceback for every untrusted or broken signature; the verdict already
+    says it in one line, so the command line and the desk keep only pyHanko's critical messages."""
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str]:
+    def t(key: str, **ctx: Any) -> str:
+        return catalog.text(key, lang, **ctx)
+
+    lines = [t(f"verify.integrity.{r.integrity.value}")]
+    if r.signed:
+        lines.append(t("verify.valid") if r.valid else t("verify.invalid"))
+    if r.signer is not None:
+        lines.append(t("verify.signer", name=r.signer.common_name,
+                       organisation=r.signer.organisation or "—", issuer=r.signer.issuer))
+    if r.signing_time is not None:
+        lines.append(t("verify.time", when=r.signing_time.astimezone(VIETNAM)
+                       .strftime("%d/%m/%Y %H:%M:%S")))
+    if r.signed:
+        lines.append(t("verify.trusted") if r.trusted
+                     else t("verify.untrusted", problem=r.trust_problem or "—"))
+    if r.binding is not SignerBinding.NOT_CHECKED:
+        lines.append(t(f"verify.binding.{r.binding.value}", centre=r.content.centre_code,
+                       signer_centre=r.signer.centre_code if r.signer else "—"))
+    c = r.content
+    reason = t(c.problem, **c.problem_context) if c.problem else ""
+    lines.append(t(f"verify.content.{c.status.value}", session=c.session_code or "—",
+                   n=len(c.differences), detail=c.detail, reason=reason))
+    for d in c.differences[:10]:
+        lines.append(t("verify.difference", position=d.position or "—",
+                       id=d.id_number or "—", field=d.field, pdf=d.pdf, db=d.database))
+    if c.unchecked_evidence:
+        lines.append(t("verify.unchecked", n=c.unchecked_evidence))
+    if r.detail and r.integrity in (Integrity.CHANGED, Integrity.UNREADABLE):
+        lines.append(f"  ({r.detail})")
+    return lines
