@@ -17,7 +17,6 @@ services (proctoring, reader, biometrics, reports) decide.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 import time
@@ -25,39 +24,34 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import customtkinter as ctk
 
 from biometrics import FaceSettings
 from biometrics.remote import ProcessFaceEngine
-from examdesk.i18n import LANGUAGES, Catalog, default_language
-from examdesk.paths import config_dir, data_dir
+from examdesk.i18n import Catalog, default_language
+from examdesk.paths import data_dir
 from examdesk.settings import read_section
 from proctoring.checkin import CheckInService
-from proctoring.crypto import KeyStore
 from proctoring.models import ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules
 from proctoring.store import Store
 
 from .views.base import View
-from .views.cards import CardSource, LoopbackCards, PcscCards
-from .views.checkin_job import TrustFiles
+from .views.cards import LoopbackCards, PcscCards
+from .views.context import AppSettings, Operator, Places, Services
 from .views.frames import FrameHub, camera_factory, camera_label
 from .views.texts import Texts
 from .views.theme import ACCENT, MUTED, Fonts, make_fonts
 
-if TYPE_CHECKING:  # the demo's virtual-card code loads only with --demo
-    from .demo import DemoDeck, DemoHome
-
 T = TypeVar("T")
 POLL_MS = 10  # the UI queue is drained (and the gap measured) this often
 DRAIN_BUDGET_S = 0.02  # at most this long per tick: a flood of posts cannot freeze the window
-APP_SECTION = "app"
 
 
-# --- options, places, settings ----------------------------------------------------------------
+# --- options ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -69,79 +63,6 @@ class AppOptions:
     use_vpcd: bool | None = None  # demo: None = through pcscd when it has a free vpcd reader
     screenshot: Path | None = None  # demo: check the right person in, save the screen, quit
     geometry: str = "1366x768"
-
-
-@dataclass(frozen=True)
-class Places:
-    """Where this run keeps things: the user's folders, or the demo's own."""
-
-    config: Path
-    data: Path
-    db_url: str | None  # None: EXAMDESK_DB_URL or the SQLite file in ``data``
-    keyring: bool
-
-    @classmethod
-    def user(cls) -> Places:
-        flag = os.environ.get("EXAMDESK_KEYRING", "1").strip().lower()
-        return cls(config_dir(), data_dir(), None, flag not in ("0", "no", "off", "false"))
-
-    @property
-    def settings_file(self) -> Path:
-        return self.config / "settings.json"
-
-    @property
-    def trust(self) -> TrustFiles:
-        return TrustFiles(self.data / "trust", self.config / "trust-policy.toml")
-
-    @property
-    def pdf_keys(self) -> Path:
-        return self.config / "keys" / "pdf"
-
-    @property
-    def pdf_trust(self) -> Path:
-        return self.config / "pdf-trust"
-
-    @property
-    def rosters(self) -> Path:
-        return self.data / "rosters"
-
-    def keys(self) -> KeyStore:
-        return KeyStore(self.config / "keys", use_keyring=self.keyring)
-
-
-@dataclass(frozen=True)
-class AppSettings:
-    """The ``app`` section of settings.json."""
-
-    lang: str = "vi"
-    reader: str | None = None  # None: the first reader with a card
-    camera: str = "0"  # a device number, or a folder / files played as a camera
-
-    @classmethod
-    def load(cls, places: Places) -> AppSettings:
-        raw = read_section(APP_SECTION, places.settings_file)
-        lang = str(raw.get("lang", default_language()))
-        return cls(lang if lang in LANGUAGES else "vi", raw.get("reader") or None,
-                   str(raw.get("camera", "0")))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"lang": self.lang, "reader": self.reader, "camera": self.camera}
-
-
-@dataclass(frozen=True)
-class Operator:
-    """Who is signed in at this desk (named in the audit log as ``app:<name>``)."""
-
-    name: str
-    role: Role
-
-    @property
-    def actor(self) -> str:
-        return f"app:{self.name}"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.CENTRE_ADMIN
 
 
 # --- plumbing -----------------------------------------------------------------------------------
@@ -222,32 +143,6 @@ class Worker:
 
 
 # --- services -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Services:
-    places: Places
-    settings: AppSettings
-    store: Store
-    engine: ProcessFaceEngine
-    models_ready: threading.Event
-    hub: FrameHub
-    cards: CardSource
-    checkins: CheckInService
-    demo: DemoHome | None = None
-    deck: DemoDeck | None = None
-    camera_label: str = ""
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.hub.close()
-        if self.deck is not None:
-            with contextlib.suppress(Exception):
-                self.deck.close()
-        with contextlib.suppress(Exception):
-            self.engine.close()
-        with contextlib.suppress(Exception):
-            self.store.close()
 
 
 def start_services(options: AppOptions, actor: str) -> Services:

@@ -114,3 +114,51 @@ def test_district_and_sync_do_not_import_each_other() -> None:
     # only worked through a deferred import and broke whoever imported sync first.
     assert "district" not in _relative_imports(REPO / "proctoring" / "sync.py")
     assert "sync" not in _relative_imports(REPO / "proctoring" / "district.py")
+
+
+def _project_imports(path: Path, *, at_run_time: bool) -> list[tuple[int, str]]:
+    """The examdesk modules ``path`` imports (absolute, or relative inside examdesk/), at any
+    depth of the code; with ``at_run_time``, not those under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text("utf-8"))
+    package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-1])
+    hidden: set[int] = set()
+    if at_run_time:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                hidden |= {id(inner) for stmt in node.body for inner in ast.walk(stmt)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            # ``from . import x`` / ``from examdesk import app``: the names may be modules.
+            found += [(node.lineno, f"{module}.{a.name}") for a in node.names]
+            found.append((node.lineno, module))
+    return found
+
+
+def _hits(paths: list[Path], roots: tuple[str, ...], *, at_run_time: bool) -> list[str]:
+    return sorted({f"{p.relative_to(REPO)}:{line} {name}" for p in paths
+                   for line, name in _project_imports(p, at_run_time=at_run_time)
+                   if any(name == r or name.startswith(r + ".") for r in roots)})
+
+
+VIEWS = sorted((REPO / "examdesk" / "views").rglob("*.py"))
+APP_PY = REPO / "examdesk" / "app.py"
+
+
+def test_the_desk_does_not_import_the_command_line() -> None:
+    # The views and the window call the layers below; what the CLI and the desk share lives
+    # there (reader.keys, biometrics.camera, the time zone, …), never in examdesk/commands/.
+    assert _hits([*VIEWS, APP_PY], ("examdesk.commands",), at_run_time=False) == []
+
+
+def test_views_do_not_import_the_window_at_run_time() -> None:
+    # One way: app.py builds the window from the views; a view names the window only for the
+    # type checker, and takes the operator, places, settings and services from views/context.py.
+    assert _hits(VIEWS, ("examdesk.app",), at_run_time=True) == []
+    assert _hits([APP_PY], ("examdesk.views",), at_run_time=True)  # the scan sees app → views

@@ -18,6 +18,8 @@ from PIL import Image, ImageGrab
 from proctoring.models import Role
 from proctoring.sessions import session_info
 
+from .context import Operator
+
 if TYPE_CHECKING:
     from examdesk.app import ExamDeskApp
 
@@ -37,7 +39,6 @@ class Autopilot:
         self.gap_ms: float | None = None  # the event loop's longest gap during the check-in
 
     def start(self) -> None:
-        from examdesk.app import Operator
         from examdesk.demo import SESSION_CODE
 
         services = self.app.services

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import customtkinter as ctk
 
 if TYPE_CHECKING:
-    from examdesk.app import ExamDeskApp, Services
+    from examdesk.app import ExamDeskApp
+
+    from .context import Services
 
 
 class View(ctk.CTkFrame):

@@ -11,6 +11,7 @@ import customtkinter as ctk
 from proctoring.models import Role
 
 from .base import View
+from .context import Operator
 from .theme import MUTED, SEGMENTS
 
 # The education office opens the district review (views/review.py), not the desk.
@@ -95,8 +96,6 @@ class SignInView(View):
             self.t.rebind(self.message, "app.signin.name_missing")
             return
         self.t.rebind(self.message, "app.plain", text="")
-        from examdesk.app import Operator
-
         self.app.sign_in(Operator(name, self._chosen_role()))
 
     def on_return(self, event: Any) -> bool:
