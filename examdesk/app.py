@@ -121,15 +121,24 @@ class Worker:
         self._ui = ui
         self._on_error = on_error
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="desk-worker")
+        self._pending = 0  # touched on the Tk thread only: submit and _finish both run there
+
+    @property
+    def pending(self) -> int:
+        """Jobs submitted whose result has not yet been handed back on the UI queue (0: the
+        desk is settled, nothing will still change the screen)."""
+        return self._pending
 
     def submit(self, job: Callable[[], T], *, done: Callable[[T], Any] | None = None,
                failed: Callable[[BaseException], Any] | None = None) -> Future[T]:
         future = self._pool.submit(job)
+        self._pending += 1
         future.add_done_callback(lambda f: self._ui.post(self._finish, f, done, failed))
         return future
 
     def _finish(self, future: Future[T], done: Callable[[T], Any] | None,
                 failed: Callable[[BaseException], Any] | None) -> None:
+        self._pending -= 1
         if future.cancelled():
             return
         exc = future.exception()

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -194,10 +195,11 @@ class Desk:
 
 
 @pytest.fixture(scope="module")
-def desk(xvfb: str, keyboard: XKeyboard | None,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+def desk_app(xvfb: str, keyboard: XKeyboard | None,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """The demo app, its folder under a throw-away EXAMDESK_HOME, services started, its
-    virtual cards in process."""
+    virtual cards in process. One per module (starting one costs seconds); each test gets it
+    through ``desk`` below, brought to the state the test declares."""
     from examdesk.app import AppOptions, ExamDeskApp
 
     home = tmp_path_factory.mktemp("gui-home")
@@ -215,3 +217,151 @@ def desk(xvfb: str, keyboard: XKeyboard | None,
             yield d
         finally:
             app.close()
+
+
+# --- each test's starting state -------------------------------------------------------------------
+
+DESK_STATE = "desk_state"
+OPERATOR_NAME = "Giám thị demo"  # who the fixture signs in (a test that types a name, types it)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{DESK_STATE}(role=Role.INVIGILATOR, screen='checkin', card=None): the "
+        "state a desk test starts from (tests/examdesk/gui/conftest.py, fixture desk); "
+        "role=None: on the sign-in screen")
+
+
+@dataclass(frozen=True)
+class DeskState:
+    """What a desk test needs before its first key. Always also: the demo session open (unless
+    ``role`` is None), the check-in idle with an empty key entry and no override panel, the
+    screens in Vietnamese, the settings at the app's start values, no job still running."""
+
+    role: Any = "invigilator"  # a proctoring.models.Role; None: the sign-in screen, nobody new
+    screen: str = "checkin"
+    card: Any = None  # a demo Scenario: its card on the reader, its person at the camera
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The settings a fresh demo app starts with (what a test that changed them must not
+    leave to the next one)."""
+
+    rules: Any
+    thresholds: tuple[float, float, float]
+
+
+def _thresholds(app: Any) -> tuple[float, float, float]:
+    point = app.services.engine.settings.operating_point
+    return (point.threshold, point.review_low, point.review_high)
+
+
+@pytest.fixture(scope="module")
+def desk_defaults(desk_app: Desk) -> Defaults:
+    """Read right after start, before any test could change them."""
+    services = desk_app.app.services
+    return Defaults(services.checkins.rules, _thresholds(desk_app.app))
+
+
+@pytest.fixture
+def desk(desk_app: Desk, desk_defaults: Defaults, request: pytest.FixtureRequest) -> Desk:
+    """The module's app, brought to the state the test declares with
+    ``@pytest.mark.desk_state(...)`` (the defaults of DeskState otherwise), through what a user
+    does: the keys, the sign-in and session screens, the settings screen. So each test passes
+    alone and in any order."""
+    from proctoring.models import Role
+
+    marker = request.node.get_closest_marker(DESK_STATE)
+    wanted = DeskState(**(marker.kwargs if marker else {}))
+    role = Role(wanted.role) if wanted.role is not None else None
+    reach_state(desk_app, desk_defaults, role, wanted.screen, wanted.card)
+    return desk_app
+
+
+def settle(desk: Desk, timeout: float = 90.0) -> None:
+    """No job of the worker left: nothing started by an earlier test still changes the screen
+    (or the card) under this one."""
+    desk.wait_until(lambda: desk.app.worker.pending == 0, "the desk's jobs to finish", timeout)
+    desk.pump(0.05)
+
+
+def sign_in(desk: Desk, role: Any, name: str = OPERATOR_NAME) -> None:
+    """The sign-in screen, as at the desk: the role chosen, a name, Enter."""
+    app = desk.app
+    app.show("signin")
+    signin = app.views["signin"]
+    signin.choose_role(role)
+    signin.name_entry.delete(0, "end")
+    signin.name_entry.insert(0, name)
+    desk.press("Return", signin.name_entry)
+    assert app.operator is not None and app.operator.role is role and app.operator.name == name
+
+
+def reach_state(desk: Desk, defaults: Defaults, role: Any, screen: str, card: Any) -> None:
+    from examdesk.demo import SESSION_CODE, demo_camera
+    from proctoring.models import Role
+
+    app, view = desk.app, desk.checkin
+    if view.state.value == "running":  # a check-in left running: Esc stops it
+        app.show("checkin")
+        desk.press("Escape")
+    settle(desk)
+    app.set_language("vi")
+
+    # The settings an earlier test changed: back to the start values, as an admin would.
+    if app.services.checkins.rules != defaults.rules or _thresholds(app) != defaults.thresholds:
+        sign_in(desk, Role.CENTRE_ADMIN)
+        desk.press("F6")
+        settings = app.views["settings"]
+        assert app.current is settings
+        settle(desk)
+        settings.rules.show(defaults.rules)
+        for entry, value in zip((settings.threshold, settings.review_low, settings.review_high),
+                                defaults.thresholds, strict=True):
+            entry.delete(0, "end")
+            entry.insert(0, f"{value:.4f}")
+        settings.save()
+        settle(desk)
+        assert app.services.checkins.rules == defaults.rules, settings.message.cget("text")
+        assert _thresholds(app) == defaults.thresholds, settings.message.cget("text")
+
+    roster = app.views["roster"]
+    if roster.search.get():  # the roster unfiltered
+        roster.search.delete(0, "end")
+        desk.press("KeyRelease", roster.search)
+
+    signin = app.views["signin"]
+    if role is None:
+        app.show("signin")
+        signin.choose_role(Role.INVIGILATOR)
+        signin.name_entry.delete(0, "end")
+    else:
+        sign_in(desk, role)
+        if app.session is None or app.session.code != SESSION_CODE:
+            sessions = app.views["sessions"]
+            assert app.current is sessions
+            desk.wait_until(lambda: sessions.selected() is not None, "the session list")
+            assert sessions.selected().session.code == SESSION_CODE
+            desk.press("Return", sessions.table.tree)
+        assert app.session is not None and app.session.code == SESSION_CODE
+        app.show("checkin")
+        assert app.current is view
+        desk.press("Escape")  # clears a verdict, a failure or the override panel
+        view.key_entry.delete(0, "end")
+
+    if card is not None:  # the demo deck: the card on the reader, its holder at the camera
+        services = app.services
+        placed: list[Any] = []
+        app.run_job(lambda: services.deck.present(card), done=placed.append)
+        settle(desk)
+        (presented,) = placed
+        services.hub.switch(lambda: demo_camera(presented.card.photos))
+
+    if screen != app.current.name:
+        app.show(screen)
+    settle(desk)
+    assert app.current is app.views[screen], (screen, app.current)
+    assert app.texts.lang == "vi"
+    assert view.state.value == "idle" and view.key_entry.get() == ""
+    assert not view.override_panel.winfo_ismapped()

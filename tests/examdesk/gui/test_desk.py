@@ -2,9 +2,13 @@
 pcscd's vpcd reader when it is free, in process otherwise), a file camera playing real ORL
 photos, the demo session and roster.
 
-One app for the module; the tests run in order, as a shift at the desk would: sign in, open
-the session, check candidates in, override, look at the roster and incidents, print and sign.
-Each state is saved as a screenshot in /tmp/examdesk-gui-shots/.
+One app for the module (starting one costs seconds), but no test relies on another: each
+declares the state it starts from (``desk_state``: who is signed in, which screen, which demo
+card is on the reader) and the ``desk`` fixture brings the app there through the keys and
+screens a user would use (conftest.py), so any test passes alone and in any order. In file
+order they read as a shift at the desk: sign in, open the session, check candidates in,
+override, look at the roster and incidents, print and sign. Each state is saved as a
+screenshot in /tmp/examdesk-gui-shots/.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 import pytest
 
 from examdesk.app import POLL_MS
-from examdesk.demo import SESSION_CODE
+from examdesk.demo import SESSION_CODE, Scenario
 from proctoring.checkin import CheckInCancelled
 from proctoring.models import Role
 from reports.verify import load_trust_roots, verify_roster
@@ -24,7 +28,12 @@ from tests.examdesk.gui.conftest import SHOTS, Desk
 GAP_GOAL_S = 0.100  # the issue's goal for the longest gap; reported by the test below
 FROZEN_S = 1.0  # a sanity bound: a gap this long is a window that froze, on any machine
 
+# What the tests start from (conftest.py's ``desk``): signed in, the demo session open, the
+# check-in screen idle with an empty key entry, Vietnamese, the settings as at start.
+AT_THE_DESK = pytest.mark.desk_state(role=Role.INVIGILATOR, screen="checkin")
 
+
+@pytest.mark.desk_state(role=None, screen="signin")
 def test_sign_in_and_open_the_session(desk: Desk) -> None:
     app = desk.app
     assert app.current is app.views["signin"]
@@ -34,6 +43,7 @@ def test_sign_in_and_open_the_session(desk: Desk) -> None:
     desk.type_into(signin.name_entry, "Trần Thị Giám Thị")
     desk.press("Return")
     assert app.operator is not None and app.operator.name == "Trần Thị Giám Thị"
+    assert app.operator.role is Role.INVIGILATOR  # the role the screen offers first
     assert app.current is app.views["sessions"]
     desk.wait_until(lambda: app.views["sessions"].selected() is not None, "the session list")
     assert app.views["sessions"].selected().session.code == SESSION_CODE
@@ -45,6 +55,7 @@ def test_sign_in_and_open_the_session(desk: Desk) -> None:
     desk.shot("03-check-in-ready")
 
 
+@AT_THE_DESK
 def test_the_right_person_is_admitted(desk: Desk) -> None:
     desk.press("Control-Key-1")  # demo: the right person's card on the reader
     desk.wait_until(lambda: desk.checkin.snapshot()["prompt"] != "", "the liveness prompt")
@@ -72,12 +83,13 @@ def test_the_right_person_is_admitted(desk: Desk) -> None:
     assert after["state"] == "idle" and "Nguyễn Văn An" in after["banner"]
 
 
+@pytest.mark.desk_state(role=Role.INVIGILATOR, screen="checkin", card=Scenario.RIGHT_PERSON)
 def test_the_window_never_freezes_during_a_check_in(desk: Desk,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """The longest gap between two ticks of the event loop (after(10)) over a whole check-in
     typed at the keyboard: card read, trust, liveness, face, duplicates, storage."""
     desk.checkin.key_entry.delete(0, "end")
-    desk.type_into(desk.checkin.key_entry, "014275")  # the CAN of the card still on the reader
+    desk.type_into(desk.checkin.key_entry, "014275")  # the CAN of An's card on the reader
     desk.app.gaps.reset()
     desk.press("Return")
     seen = desk.wait_decided()
@@ -94,6 +106,7 @@ def test_the_window_never_freezes_during_a_check_in(desk: Desk,
     assert ticks > 0 and longest < FROZEN_S
 
 
+@AT_THE_DESK
 def test_escape_cancels_a_running_check_in(desk: Desk,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     """Esc during the liveness check: the screen is cleared at once, and the job stops at the
@@ -121,6 +134,7 @@ def test_escape_cancels_a_running_check_in(desk: Desk,
     assert desk.wait_decided()["decision"] == "ADMIT"
 
 
+@AT_THE_DESK
 def test_someone_elses_face_is_not_admitted(desk: Desk) -> None:
     desk.press("Escape")
     desk.press("Control-Key-2")  # An's card, someone else (ORL s12) in front of the camera
@@ -134,8 +148,12 @@ def test_someone_elses_face_is_not_admitted(desk: Desk) -> None:
     assert "ghi đè" in desk.checkin.step_label.cget("text")
 
 
+@AT_THE_DESK
 def test_an_override_needs_a_written_reason(desk: Desk) -> None:
     view = desk.checkin
+    desk.press("Control-Key-2")  # a refused candidate to override: An's card, another face
+    refused = desk.wait_decided()
+    assert refused["decision"] in ("REJECT", "REVIEW"), refused
     machine = view.snapshot()["decision"]
     desk.press("Control-o")
     assert view.override_panel.winfo_ismapped()
@@ -172,11 +190,12 @@ def test_an_override_needs_a_written_reason(desk: Desk) -> None:
     desk.press("KeyRelease", roster.search)
 
 
+@AT_THE_DESK
 @pytest.mark.parametrize(("key", "name", "reason"), [
     ("Control-Key-3", "11-forged-card", "Dữ liệu trên chip đã bị sửa"),
     ("Control-Key-4", "12-cloned-chip", "chip"),
     ("Control-Key-5", "13-not-on-roster", "không có trong danh sách"),
-])
+], ids=["forged", "cloned", "not-on-roster"])
 def test_forged_cloned_and_strangers_are_rejected(desk: Desk, key: str, name: str,
                                                   reason: str) -> None:
     desk.press("F2")
@@ -188,6 +207,7 @@ def test_forged_cloned_and_strangers_are_rejected(desk: Desk, key: str, name: st
     desk.shot(name)
 
 
+@AT_THE_DESK
 def test_printing_a_signed_roster(desk: Desk) -> None:
     desk.press("Escape")
     desk.press("Control-p")  # Ctrl+P: to the print screen, print and sign
@@ -207,6 +227,7 @@ def test_printing_a_signed_roster(desk: Desk) -> None:
     desk.shot("14-print-signed")
 
 
+@AT_THE_DESK
 def test_thresholds_are_for_admins_and_english_works(desk: Desk) -> None:
     app = desk.app
     desk.press("F6")
@@ -233,6 +254,7 @@ def test_thresholds_are_for_admins_and_english_works(desk: Desk) -> None:
     app.set_language("vi")
 
 
+@AT_THE_DESK
 def test_check_in_rules_are_for_admins_only(desk: Desk) -> None:
     """The centre's check-in rules: an invigilator does not see them; an admin sees each in
     words, changes one (kept in the settings file, applied to the next check-in) and gets the
@@ -284,6 +306,7 @@ def test_check_in_rules_are_for_admins_only(desk: Desk) -> None:
     desk.wait_until(lambda: services.checkins.rules == CheckInRules(), "the default rules")
 
 
+@AT_THE_DESK
 def test_a_card_whose_data_breaks_the_read_is_rejected_and_recorded(desk: Desk) -> None:
     """A hostile chip (its DG13 claims 4 GiB) on the reader: the desk says REJECT in words,
     and the attempt is a stored check-in with a FORGED_CARD incident, not a lost one."""

@@ -127,6 +127,36 @@ def test_the_ui_queue_runs_posts_in_order_within_its_budget() -> None:
     assert meter.longest == pytest.approx(0.04) and meter.ticks == 3
 
 
+def test_the_worker_counts_a_job_pending_until_its_result_reaches_the_screen() -> None:
+    """What the desk tests wait on between tests (conftest.py's settle): a job is pending from
+    its submit until its done/failed callback ran on the UI queue, not merely until its thread
+    finished."""
+    from examdesk.app import Worker
+
+    queue = UiQueue()
+    errors: list[BaseException] = []
+    seen: list[object] = []
+    worker = Worker(queue, errors.append, threads=1)
+    try:
+        release = threading.Event()
+        ok = worker.submit(lambda: release.wait(30) and "done", done=seen.append)
+        bad = worker.submit(lambda: 1 / 0)
+        assert worker.pending == 2
+        release.set()
+        ok.result(timeout=30)
+        with pytest.raises(ZeroDivisionError):
+            bad.result(timeout=30)
+        assert worker.pending == 2 and seen == []  # finished, but not yet on the screen
+        deadline = time.monotonic() + 30
+        while worker.pending and time.monotonic() < deadline:
+            queue.drain(1.0, errors.append)
+            time.sleep(0.001)
+        assert worker.pending == 0 and seen == ["done"]
+        assert len(errors) == 1 and isinstance(errors[0], ZeroDivisionError)
+    finally:
+        worker.close()
+
+
 def test_what_the_invigilator_types_becomes_card_keys() -> None:
     assert parse_card_key(" 014275 ") == [Can("014275")]
     assert parse_card_key("001093014275") == [Can("014275")]
