@@ -286,7 +286,7 @@ def settle(desk: Desk, timeout: float = 90.0) -> None:
     desk.pump(0.05)
 
 
-def sign_in(desk: Desk, role: Any, name: str = OPERATOR_NAME) -> None:
+def press_sign_in(desk: Desk, role: Any, name: str) -> None:
     """The sign-in screen, as at the desk: the role chosen, a name, Enter."""
     app = desk.app
     app.show("signin")
@@ -295,6 +295,12 @@ def sign_in(desk: Desk, role: Any, name: str = OPERATOR_NAME) -> None:
     signin.name_entry.delete(0, "end")
     signin.name_entry.insert(0, name)
     desk.press("Return", signin.name_entry)
+
+
+def sign_in(desk: Desk, role: Any, name: str = OPERATOR_NAME) -> None:
+    """Signed in as ``role``, checked."""
+    press_sign_in(desk, role, name)
+    app = desk.app
     assert app.operator is not None and app.operator.role is role and app.operator.name == name
 
 

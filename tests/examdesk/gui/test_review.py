@@ -29,7 +29,7 @@ from proctoring.district import add_centre
 from proctoring.models import Decision, IncidentKind, IncidentStatus, Role, Severity
 from proctoring.store import Store
 from proctoring.sync import sync_once
-from tests.examdesk.gui.conftest import Desk
+from tests.examdesk.gui.conftest import Desk, press_sign_in
 from tests.proctoring.helpers import photo
 from tests.sync import conftest as district_fixtures
 from tests.sync.builders import admit, person, session_with_roster
@@ -96,16 +96,6 @@ def _forged_card(store: Store) -> None:
                                "checkin.forged_card")]), actor="test:centre")
 
 
-def _sign_in(desk: Desk, role: Role, name: str) -> None:
-    app = desk.app
-    app.show("signin")
-    signin = app.views["signin"]
-    signin.choose_role(role)
-    signin.name_entry.delete(0, "end")
-    signin.name_entry.insert(0, name)
-    desk.press("Return", signin.name_entry)
-
-
 def _key(desk: Desk, widget: Any, keysym: str) -> None:
     """A key pressed while ``widget`` has the focus (a CTkEntry's inner Tk entry)."""
     inner = getattr(widget, "_entry", widget)
@@ -136,7 +126,7 @@ def test_the_office_reviews_a_cross_centre_proxy(
         assert sync_once(store, district.centre_urls[code]).ok
 
     # No district address yet: the typed error, in words.
-    _sign_in(desk, Role.EDUCATION_OFFICE, OFFICER)
+    press_sign_in(desk, Role.EDUCATION_OFFICE, OFFICER)
     review = app.views["review"]
     assert app.current is review and not app.side.winfo_ismapped()
     assert not app.sync_badge.winfo_ismapped()  # the office has no desk to sync
@@ -282,7 +272,7 @@ def test_the_desk_shows_the_sync_state(office_desk: Desk, district: DistrictEnv,
     desk, app = office_desk, office_desk.app
     badge = app.sync_badge
     monkeypatch.delenv("EXAMDESK_CENTRAL_URL", raising=False)
-    _sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
+    press_sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
     desk.wait_until(lambda: badge.text == "○ Ngoại tuyến", "offline mode on the badge", 30)
     assert app.current is not app.views["review"] and app.side.winfo_ismapped()
     assert badge.winfo_ismapped()
@@ -290,13 +280,13 @@ def test_the_desk_shows_the_sync_state(office_desk: Desk, district: DistrictEnv,
     # A wrong password: the badge says so in words, the full sentence goes to the status line.
     creds = add_centre(district.admin_url, "DEMO", password="pw-demo")
     monkeypatch.setenv("EXAMDESK_CENTRAL_URL", district.url_as(creds.role, "wrong-password"))
-    _sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
+    press_sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
     desk.wait_until(lambda: badge.text.startswith("✖ Sở từ chối tài khoản"),
                     "the refused login on the badge", 30)
     assert "từ chối" in app.status_text
 
     monkeypatch.setenv("EXAMDESK_CENTRAL_URL", district.url_as(creds.role, creds.password))
-    _sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
+    press_sign_in(desk, Role.INVIGILATOR, "Giám thị demo")
     desk.wait_until(lambda: badge.text.startswith("✔ Đồng bộ"), "a successful sync", 60)
     assert badge.text.endswith("chờ 0"), badge.text
     desk.shot("review-06-desk-synced")
@@ -308,7 +298,7 @@ def test_the_desk_shows_the_sync_state(office_desk: Desk, district: DistrictEnv,
     # No variable: a centre admin types the address in Settings. A refused login is not kept;
     # the accepted one is (as a secret), the badge syncs with it, and deleting it goes offline.
     monkeypatch.delenv("EXAMDESK_CENTRAL_URL")
-    _sign_in(desk, Role.CENTRE_ADMIN, "Quản trị demo")
+    press_sign_in(desk, Role.CENTRE_ADMIN, "Quản trị demo")
     desk.wait_until(lambda: badge.text == "○ Ngoại tuyến", "offline mode on the badge", 30)
     desk.press("F6")
     settings = app.views["settings"]
