@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption
-from examdesk.commands.session import EXIT_TAMPERED, stored
+from examdesk.commands.errors import EXIT_TAMPERED
+from examdesk.commands.session import stored
 from examdesk.i18n import Catalog, default_language
 from proctoring import audit
 from proctoring.audit_keys import anchor_key, read_key_file

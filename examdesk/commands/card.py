@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from examdesk.commands.common import fail_typed, today
+from examdesk.commands.common import today
+from examdesk.commands.errors import EXIT_OUTPUT, fail_error
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import config_dir, trust_dir
 from reader import errors
@@ -32,16 +33,6 @@ from reader.trust.store import TrustStore
 
 app = typer.Typer(help="Thẻ căn cước gắn chip — the chip ID card.", no_args_is_help=True)
 
-EXIT_CODES: list[tuple[type[errors.ReaderError], int]] = [
-    (errors.InvalidKeyInput, 2),
-    (errors.NoReader, 3),
-    (errors.PcscUnavailable, 3),
-    (errors.NoCard, 3),
-    (errors.WrongCardKey, 4),
-    (errors.CardRemoved, 5),
-    (errors.NotAnIdCard, 6),
-]
-EXIT_OUTPUT = 7
 
 DG13_ORDER = (
     "id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity", "religion",
@@ -51,7 +42,7 @@ DG13_ORDER = (
 
 
 def _fail(exc: errors.ReaderError, as_json: bool) -> NoReturn:
-    fail_typed(exc, EXIT_CODES, as_json)
+    fail_error(exc, as_json)
 
 
 def card_json(card: CardRead, report: TrustReport | None) -> dict[str, Any]:

@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 
 from biometrics import BiometricsError, Challenge, FaceEngine, open_camera
-from examdesk.commands.card import EXIT_CODES as CARD_EXIT_CODES
 from examdesk.commands.card import assess_card
-from examdesk.commands.common import fail, fail_typed
+from examdesk.commands.common import fail
+from examdesk.commands.errors import fail_error
 from examdesk.commands.face import load_settings
 from examdesk.commands.session import actor, fail_with, stored
 from examdesk.i18n import Catalog, default_language
@@ -119,7 +119,7 @@ def checkin_cmd(
                     fail_with(stored_exc, as_json)
                 exc.context.update(checkin_id=str(rejected.checkin_id or ""),
                                    incident_id=str(rejected.incident_id))
-            fail_typed(exc, CARD_EXIT_CODES, as_json)
+            fail_error(exc, as_json)
         warming.result()
         shown: list[str] = []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -30,10 +31,21 @@ def fail(key: str, as_json: bool, code: int, detail: str = "", /, **context: Any
             "vi": catalog.text(key, "vi", **ctx),
             "en": catalog.text(key, "en", **ctx),
             "detail": detail,
-            "context": {k: str(v) for k, v in context.items()},
+            "context": {k: jsonable(v) for k, v in context.items()},
         }}, ensure_ascii=False))
     print(catalog.both(key, **ctx), file=sys.stderr)
     raise typer.Exit(code)
+
+
+def jsonable(value: object) -> object:
+    """A context value as JSON shows it: numbers stay numbers (rounded), the rest as text."""
+    if isinstance(value, float):
+        return round(value, 4) if math.isfinite(value) else None
+    if isinstance(value, int | str | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return str(value)
 
 
 class TypedError(Protocol):

@@ -23,7 +23,9 @@ from biometrics.engine import FaceEngine
 from biometrics.evaluation import CalibrationReport, EvaluationReport, calibrate, evaluate
 from biometrics.faces import capture, enrol
 from biometrics.images import load
+from examdesk.commands.errors import fail_error
 from examdesk.i18n import Catalog, default_language
+from examdesk.keyed_error import KeyedError
 from examdesk.settings import SettingsError, read_section, write_section
 
 app = typer.Typer(help="Khuôn mặt — face verification: chip portrait against the candidate.",
@@ -32,52 +34,19 @@ app = typer.Typer(help="Khuôn mặt — face verification: chip portrait agains
 SECTION = "face"
 EXIT_BAD_INPUT = 2
 EXIT_FACE = 3
-EXIT_CODES: list[tuple[type[Exception], int]] = [
-    (errors.ImageUnreadable, EXIT_BAD_INPUT),
-    (errors.DatasetError, EXIT_BAD_INPUT),
-    (errors.NoFace, EXIT_FACE),
-    (errors.SeveralFaces, EXIT_FACE),
-    (errors.PoorImage, EXIT_FACE),
-]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="processes (default: cores)")]
 
 
-class BadInput(Exception):
+class BadInput(KeyedError):
+    """An option of a face command that cannot be used (exit 2)."""
+
     key = "face.bad_input"
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.context: dict[str, object] = {}
 
-
-def _fail(exc: errors.BiometricsError | SettingsError | BadInput, as_json: bool) -> NoReturn:
-    catalog = Catalog.load()
-    ctx: dict[str, Any] = {"detail": exc.detail, **exc.context}
-    if as_json:
-        print(json.dumps({"error": {
-            "key": exc.key,
-            "vi": catalog.text(exc.key, "vi", **ctx),
-            "en": catalog.text(exc.key, "en", **ctx),
-            "detail": exc.detail,
-            "context": {k: _jsonable(v) for k, v in exc.context.items()},
-        }}, ensure_ascii=False))
-    print(catalog.both(exc.key, **ctx), file=sys.stderr)
-    code = EXIT_BAD_INPUT if isinstance(exc, BadInput) else next(
-        (c for t, c in EXIT_CODES if isinstance(exc, t)), 1)
-    raise typer.Exit(code)
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, float):
-        return round(value, 4) if math.isfinite(value) else None
-    if isinstance(value, int | str | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value)
+def _fail(exc: KeyedError | SettingsError, as_json: bool) -> NoReturn:
+    fail_error(exc, as_json, ((BadInput, EXIT_BAD_INPUT),))
 
 
 def load_settings() -> FaceSettings:

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail, fail_typed
-from examdesk.commands.session import EXIT_OUTPUT, EXIT_TAMPERED, fail_with, stored
+from examdesk.commands.common import JsonOption, LangOption, fail
+from examdesk.commands.errors import EXIT_TAMPERED, fail_error
+from examdesk.commands.session import fail_with, stored
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors as perrors
 from proctoring.models import Stage
@@ -44,22 +45,10 @@ if TYPE_CHECKING:
 EXIT_UNTRUSTED = 9
 PASSWORD_ENV = "EXAMDESK_KEY_PASSWORD"
 
-REPORT_EXIT_CODES: list[tuple[type[errors.ReportsError], int]] = [
-    (errors.WrongKeyPassword, 2),  # before its base class
-    (errors.PasswordTooShort, 2),
-    (errors.InvalidPeriod, 2),
-    (errors.NotAPdf, 2),
-    (errors.NoSignatureField, 2),
-    (errors.IssuerOfAnotherCentre, 2),
-    (errors.SigningKeyUnreadable, 3),
-    (errors.FontMissing, 3),
-    (errors.KeyFilesExist, EXIT_OUTPUT),
-    (errors.OutputUnwritable, EXIT_OUTPUT),
-]
 
 
 def report_fail(exc: errors.ReportsError, as_json: bool) -> NoReturn:
-    fail_typed(exc, REPORT_EXIT_CODES, as_json)
+    fail_error(exc, as_json)
 
 
 def read_password(file: Path | None, as_json: bool, *, confirm: bool = False,

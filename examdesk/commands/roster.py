@@ -10,8 +10,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption, fail
+from examdesk.commands.errors import EXIT_OUTPUT
 from examdesk.commands.reports import print_cmd, verify_cmd
-from examdesk.commands.session import EXIT_OUTPUT, actor, stored
+from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors
 from proctoring.roster import export_roster, import_roster

@@ -25,7 +25,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail_typed
+from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.errors import fail_error
 from examdesk.i18n import Catalog, default_language
 from examdesk.timezone import moment
 from proctoring import errors
@@ -44,21 +45,6 @@ from proctoring.store import Store
 
 app = typer.Typer(help="Kỳ thi — exam sessions and driving-test sessions.", no_args_is_help=True)
 
-EXIT_CODES: list[tuple[type[errors.ProctoringError], int]] = [
-    (errors.InvalidInput, 2),
-    (errors.AuditKeyInvalid, 2),
-    (errors.RosterInvalid, 2),
-    (errors.RosterUnreadable, 2),
-    (errors.OverrideNeedsReason, 2),
-    (errors.ConsentRequired, 2),
-    (errors.DatabaseUnavailable, 3),
-    (errors.KeyUnavailable, 3),
-    (errors.NotFound, 4),
-    (errors.AmbiguousReference, 4),
-    (errors.SessionClosed, 5),
-]
-EXIT_OUTPUT = 7
-EXIT_TAMPERED = 8
 KINDS = {"online": SessionKind.ONLINE_EXAM, "online_exam": SessionKind.ONLINE_EXAM,
          "driving": SessionKind.DRIVING_TEST, "driving_test": SessionKind.DRIVING_TEST}
 
@@ -75,7 +61,7 @@ def actor() -> str:
 
 
 def fail_with(exc: errors.ProctoringError, as_json: bool) -> NoReturn:
-    fail_typed(exc, EXIT_CODES, as_json)
+    fail_error(exc, as_json)
 
 
 def open_store(as_json: bool) -> Store:

@@ -28,37 +28,15 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.session import fail_with, moment, open_store
+from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.errors import exit_code_for_key, fail_error
+from examdesk.commands.session import moment, open_store
 from examdesk.i18n import Catalog, default_language
-from proctoring import errors, sync_errors
+from proctoring import errors
 from proctoring.central import CENTRAL_URL_ENV
 
 if TYPE_CHECKING:
     from proctoring.district import Office
-
-EXIT_REFUSED = 6
-EXIT_UNSAFE = 8
-EXIT_SCHEMA = 9
-
-# By message key, so a SyncResult's error (a key and a detail) maps like a raised error.
-EXIT_BY_KEY: dict[str, int] = {
-    sync_errors.NotConfigured.key: 2,
-    sync_errors.CentreAmbiguous.key: 2,
-    sync_errors.ReviewNeedsNotes.key: 2,
-    errors.InvalidInput.key: 2,
-    sync_errors.CentralUnavailable.key: 3,
-    errors.DatabaseUnavailable.key: 3,
-    errors.KeyUnavailable.key: 3,
-    errors.KeyringUnavailable.key: 3,
-    errors.KeyMissing.key: 3,
-    errors.KeyMismatch.key: 3,
-    sync_errors.AccessRefused.key: EXIT_REFUSED,
-    sync_errors.NotADistrict.key: EXIT_REFUSED,
-    sync_errors.ChainDiverged.key: EXIT_UNSAFE,
-    sync_errors.DistrictKeyChanged.key: EXIT_UNSAFE,
-    sync_errors.SchemaMismatch.key: EXIT_SCHEMA,
-}
 
 CentralOption = Annotated[str | None, typer.Option(
     "--central", help=f"district database URL with your login (default ${CENTRAL_URL_ENV})")]
@@ -66,9 +44,7 @@ CentralOption = Annotated[str | None, typer.Option(
 
 def district_fail(exc: errors.ProctoringError, as_json: bool) -> NoReturn:
     """Typed errors → one bilingual line and the exit status above."""
-    if exc.key in EXIT_BY_KEY:
-        fail(exc.key, as_json, EXIT_BY_KEY[exc.key], exc.detail, **exc.context)
-    fail_with(exc, as_json)
+    fail_error(exc, as_json)
 
 
 @contextmanager
@@ -156,7 +132,7 @@ def sync_cmd(
         print(catalog.both(result.error.key, detail=result.error.detail), file=sys.stderr)
         if save:
             print(catalog.both("sync.not_saved"), file=sys.stderr)
-        raise typer.Exit(EXIT_BY_KEY.get(result.error.key, 1))
+        raise typer.Exit(exit_code_for_key(result.error.key))
     if not as_json:
         print(catalog.text("sync.done", lang, events=result.pushed_events,
                            checkins=result.rows.get("checkin", 0),

@@ -1,0 +1,143 @@
+"""The one place where a typed error ends a command: its bilingual line and its exit status.
+
+Every package raises errors derived from :class:`examdesk.keyed_error.KeyedError` (a message key,
+a detail, a context). A command runs its body inside :func:`cli_errors` (or is decorated with
+:func:`handles_errors`); whatever typed error escapes is printed once — Vietnamese then English
+on stderr, and with ``--json`` an error object on stdout — and the process exits with the status
+below. A command whose options give an error a different meaning passes its own ``extra`` rows,
+looked up before the shared table.
+
+| exit | meaning |
+|---|---|
+| 1 | any other failure (the message says what) |
+| 2 | a value given is not valid (an option, a file, a key typed, a rule in the settings) |
+| 3 | something needed is not there: the reader, the card, the database, a key, a font, a face |
+| 4 | the card refused its key / the record named does not exist or is ambiguous |
+| 5 | the card was taken away / the session is closed |
+| 6 | not an ID card / the district refused these credentials |
+| 7 | the output cannot be written |
+| 8 | refused for safety: tampering found, or the district's chain or key changed |
+| 9 | the district database has another schema version / a document is not trusted |
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import NoReturn, ParamSpec, TypeVar
+
+from biometrics import errors as face_errors
+from examdesk.commands.common import fail
+from examdesk.keyed_error import KeyedError
+from examdesk.settings import SettingsError
+from proctoring import errors as store_errors
+from proctoring import sync_errors
+from reader import errors as card_errors
+from reports import errors as report_errors
+
+ExitTable = Sequence[tuple[type[Exception], int]]
+
+EXIT_OUTPUT = 7
+EXIT_TAMPERED = 8
+
+# Most specific first: the first row whose type the error is decides.
+EXIT_CODES: ExitTable = (
+    # the district (sync, office)
+    (sync_errors.NotConfigured, 2),
+    (sync_errors.CentreAmbiguous, 2),
+    (sync_errors.ReviewNeedsNotes, 2),
+    (sync_errors.CentralUnavailable, 3),
+    (sync_errors.AccessRefused, 6),
+    (sync_errors.NotADistrict, 6),
+    (sync_errors.ChainDiverged, EXIT_TAMPERED),
+    (sync_errors.DistrictKeyChanged, EXIT_TAMPERED),
+    (sync_errors.SchemaMismatch, 9),
+    # the store
+    (store_errors.InvalidInput, 2),
+    (store_errors.AuditKeyInvalid, 2),
+    (store_errors.RosterInvalid, 2),
+    (store_errors.RosterUnreadable, 2),
+    (store_errors.OverrideNeedsReason, 2),
+    (store_errors.ConsentRequired, 2),
+    (store_errors.DatabaseUnavailable, 3),
+    (store_errors.KeyUnavailable, 3),
+    (store_errors.NotFound, 4),
+    (store_errors.AmbiguousReference, 4),
+    (store_errors.SessionClosed, 5),
+    # the card
+    (card_errors.InvalidKeyInput, 2),
+    (card_errors.NoReader, 3),
+    (card_errors.PcscUnavailable, 3),
+    (card_errors.NoCard, 3),
+    (card_errors.WrongCardKey, 4),
+    (card_errors.CardRemoved, 5),
+    (card_errors.NotAnIdCard, 6),
+    # the face
+    (face_errors.ImageUnreadable, 2),
+    (face_errors.DatasetError, 2),
+    (face_errors.NoFace, 3),
+    (face_errors.SeveralFaces, 3),
+    (face_errors.PoorImage, 3),
+    # documents
+    (report_errors.WrongKeyPassword, 2),  # before its base class
+    (report_errors.PasswordTooShort, 2),
+    (report_errors.InvalidPeriod, 2),
+    (report_errors.NotAPdf, 2),
+    (report_errors.NoSignatureField, 2),
+    (report_errors.IssuerOfAnotherCentre, 2),
+    (report_errors.SigningKeyUnreadable, 3),
+    (report_errors.FontMissing, 3),
+    (report_errors.KeyFilesExist, EXIT_OUTPUT),
+    (report_errors.OutputUnwritable, EXIT_OUTPUT),
+)
+
+# What a command stops on: the project's typed errors and the settings file's.
+Handled = (KeyedError, SettingsError)
+
+
+def exit_code(exc: BaseException, extra: ExitTable = ()) -> int:
+    """The status a command ends with for *exc*: the command's own rows, then the shared table;
+    1 when neither names it."""
+    return next((code for kind, code in (*extra, *EXIT_CODES) if isinstance(exc, kind)), 1)
+
+
+def exit_code_for_key(key: str, extra: ExitTable = ()) -> int:
+    """The same status for an error reported as a message key rather than raised (a background
+    sync's result records the key of what went wrong)."""
+    return next((code for kind, code in (*extra, *EXIT_CODES)
+                 if getattr(kind, "key", None) == key), 1)
+
+
+def fail_error(exc: KeyedError | SettingsError, as_json: bool,
+               extra: ExitTable = ()) -> NoReturn:
+    """End the command on *exc*: its own key, detail and context, the status of the table."""
+    fail(exc.key, as_json, exit_code(exc, extra), exc.detail, **exc.context)
+
+
+@contextmanager
+def cli_errors(as_json: bool, extra: ExitTable = ()) -> Iterator[None]:
+    """Run a command's body; a typed error escaping it ends the command as the table says."""
+    try:
+        yield
+    except Handled as exc:
+        fail_error(exc, as_json, extra)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def handles_errors(extra: ExitTable = ()) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a typer command so its whole body runs in :func:`cli_errors`; ``--json`` is read
+    from the command's ``as_json`` parameter. Typer reads the wrapped signature."""
+
+    def decorate(command: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(command)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            with cli_errors(bool(kwargs.get("as_json", False)), extra):
+                return command(*args, **kwargs)
+
+        return run
+
+    return decorate
