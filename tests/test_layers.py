@@ -162,3 +162,36 @@ def test_views_do_not_import_the_window_at_run_time() -> None:
     # type checker, and takes the operator, places, settings and services from views/context.py.
     assert _hits(VIEWS, ("examdesk.app",), at_run_time=True) == []
     assert _hits([APP_PY], ("examdesk.views",), at_run_time=True)  # the scan sees app → views
+
+
+SERVICES = sorted((REPO / "examdesk" / "services").rglob("*.py"))
+UI_LIBRARIES = ("typer", "rich", "click", "tkinter", "customtkinter", "PIL.ImageTk")
+
+
+def _third_party_imports(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found += [(node.lineno, node.module or "")]
+            found += [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
+    return found
+
+
+def test_the_use_cases_know_neither_the_command_line_nor_the_desk() -> None:
+    # examdesk/services is what both call: it takes typed inputs and returns values or typed
+    # errors; rendering (typer/rich, Tk) and the two front ends stay above it.
+    assert SERVICES, "examdesk/services holds the use cases"
+    assert _hits(SERVICES, APP, at_run_time=False) == []
+    ui = sorted(f"{p.relative_to(REPO)}:{line} {name}" for p in SERVICES
+                for line, name in _third_party_imports(p)
+                if any(name == r or name.startswith(r + ".") for r in UI_LIBRARIES))
+    assert ui == []
+
+
+def test_importing_the_use_cases_loads_no_front_end() -> None:
+    loaded = _loaded("examdesk.services", walk=True)
+    assert "examdesk.services.card" in loaded  # the walk did walk
+    assert _under(loaded, APP) == []
+    assert _under(loaded, UI_LIBRARIES) == []

@@ -5,14 +5,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,16 +17,17 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
 from examdesk.commands.common import today
-from examdesk.commands.errors import EXIT_OUTPUT, fail_error
+from examdesk.commands.errors import EXIT_OUTPUT, handles_errors
 from examdesk.i18n import Catalog, default_language
-from examdesk.paths import config_dir, trust_dir
+from examdesk.paths import trust_dir
+from examdesk.services import trust as services_trust
+from examdesk.services.card import TrustPaths, read_and_verify, save_card
+from examdesk.services.trust import default_policy_file
 from reader import errors
 from reader.keys import access_keys
-from reader.session import CardRead, read_card
+from reader.session import CardRead
 from reader.transport import PcscTransport, list_readers
-from reader.trust.policy import Policy, PolicyError
-from reader.trust.report import TrustReport, assess
-from reader.trust.store import TrustStore
+from reader.trust.report import TrustReport
 
 app = typer.Typer(help="Thẻ căn cước gắn chip — the chip ID card.", no_args_is_help=True)
 
@@ -41,27 +39,11 @@ DG13_ORDER = (
 )
 
 
-def _fail(exc: errors.ReaderError, as_json: bool) -> NoReturn:
-    fail_error(exc, as_json)
-
-
-def card_json(card: CardRead, report: TrustReport | None) -> dict[str, Any]:
-    doc = card.to_dict()
-    if report is not None:
-        doc["passive"] = report.passive.to_dict()
-        doc["expired"] = report.expired
-        doc["verdict"] = report.verdict.to_dict()
-    return doc
-
-
 def assess_card(card: CardRead, policy_file: Path | None) -> TrustReport:
-    try:
-        policy = Policy.load(policy_file or (config_dir() / "trust-policy.toml"))
-    except PolicyError as exc:
-        raise errors.MalformedData(f"trust policy: {exc}") from exc
-    folder = trust_dir()
-    store = TrustStore.load(folder) if folder.exists() else None
-    return assess(card, store, policy, today=today())
+    """The check-in's assessment with this centre's trust files (kept for
+    ``examdesk/commands/checkin.py`` until it calls the check-in service)."""
+    return services_trust.assess_card(card, trust_dir(), policy_file or default_policy_file(),
+                                      today())
 
 
 @contextlib.contextmanager
@@ -85,28 +67,6 @@ def _progress(enabled: bool, lang: str) -> Iterator[Any]:
             current[0] = name
 
         yield update
-
-
-def write_outputs(out: Path, card: CardRead, doc: dict[str, Any]) -> None:
-    """Write everything or nothing: files land in a temporary folder first, then move in."""
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".examdesk-", dir=out))
-    try:
-        names: list[str] = []
-        if card.portrait is not None:
-            names.append("portrait" + card.portrait.extension)
-            (tmp / names[-1]).write_bytes(card.portrait.data)
-        for name, data in card.files.items():
-            names.append(f"{name}.bin")
-            (tmp / names[-1]).write_bytes(data)
-        names.append("card.json")
-        (tmp / "card.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), "utf-8")
-        for name in names:
-            # Personal data: readable by the invigilator's account only.
-            os.chmod(tmp / name, 0o600)
-            os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _show_verdict(report: TrustReport, lang: str, console: Console) -> None:
@@ -161,26 +121,25 @@ def _show(card: CardRead, lang: str, report: TrustReport | None = None) -> None:
 
 
 @app.command("readers")
+@handles_errors()
 def readers_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
 ) -> None:
     """Liệt kê đầu đọc — list PC/SC readers and whether a card is present."""
-    try:
-        states = list_readers()
-    except errors.ReaderError as exc:
-        _fail(exc, as_json)
+    states = list_readers()
     if as_json:
         print(json.dumps([{"name": s.reader, "card": s.present, "atr": s.atr.hex().upper()}
                           for s in states]))
         return
     if not states:
-        _fail(errors.NoReader("no reader"), as_json)
+        raise errors.NoReader("no reader")
     for s in states:
         mark = "●" if s.present else "○"
         print(f"{mark} {s.reader}" + (f"  ATR {s.atr.hex().upper()}" if s.present else ""))
 
 
 @app.command("read")
+@handles_errors()
 def read_cmd(
     id_number: Annotated[str | None, typer.Option("--id", help="12-digit ID (or 9-char doc no.)")]
     = None,
@@ -202,22 +161,15 @@ def read_cmd(
 ) -> None:
     """Đọc thẻ — read a chip ID card: fields, portrait, raw data groups, and whether the chip
     is genuine (passive, active and chip authentication)."""
-    try:
-        keys = access_keys(id_number, dob, expiry, mrz, qr, can)
-        show_progress = sys.stderr.isatty()
-        with _progress(show_progress, lang) as progress:
-            transport = PcscTransport.open(reader, wait=wait)
-            try:
-                card = read_card(transport, keys, progress=progress, authenticate=verify)
-            finally:
-                transport.close()
-        report = assess_card(card, policy) if verify else None
-    except errors.ReaderError as exc:
-        _fail(exc, as_json)
-    doc = card_json(card, report)
+    keys = access_keys(id_number, dob, expiry, mrz, qr, can)
+    trust = TrustPaths(trust_dir(), policy or default_policy_file()) if verify else None
+    with _progress(sys.stderr.isatty(), lang) as progress:
+        reading = read_and_verify(lambda: PcscTransport.open(reader, wait=wait), keys,
+                                  trust=trust, today=today(), progress=progress)
+    doc = reading.to_dict()
     if out is not None:
         try:
-            write_outputs(out, card, doc)
+            save_card(out, reading)
         except OSError as exc:
             print(Catalog.load().both("io.output", path=str(out), detail=exc.strerror or exc),
                   file=sys.stderr)
@@ -225,7 +177,7 @@ def read_cmd(
     if as_json:
         print(json.dumps(doc, ensure_ascii=False))
     else:
-        _show(card, lang, report)
+        _show(reading.card, lang, reading.trust)
 
 
 @app.command("emulate")
