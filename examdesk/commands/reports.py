@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.errors import EXIT_TAMPERED, fail_error
-from examdesk.commands.session import fail_with, stored
+from examdesk.commands.errors import EXIT_TAMPERED, cli_errors, fail_error
 from examdesk.i18n import Catalog, default_language
+from examdesk.services.roster import RosterRequest, SigningKey, print_roster
 from proctoring import errors as perrors
 from proctoring.models import Stage
 from reports import errors
@@ -36,7 +36,6 @@ from reports.verify_text import quiet_pyhanko, verify_lines
 
 if TYPE_CHECKING:
     from proctoring.store import Store
-    from reports.signing import Signer
     from reports.verify import RosterVerification
 
 # reportlab and pyHanko load only when a command needs them: `examdesk roster import` and
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
 
 EXIT_UNTRUSTED = 9
 PASSWORD_ENV = "EXAMDESK_KEY_PASSWORD"
-
 
 
 def report_fail(exc: errors.ReportsError, as_json: bool) -> NoReturn:
@@ -81,14 +79,15 @@ def write_output(path: Path, data: bytes, as_json: bool) -> None:
         report_fail(exc, as_json)
 
 
-def parse_stages(text: str | None, as_json: bool) -> list[Stage] | None:
+def parse_stages(text: str | None) -> tuple[Stage, ...] | None:
+    """``--stage theory,yard``; an unknown stage is the store's ``InvalidInput`` (exit 2)."""
     if not text:
         return None
     try:
-        return [Stage(s.strip().lower()) for s in text.split(",") if s.strip()]
+        return tuple(Stage(s.strip().lower()) for s in text.split(",") if s.strip())
     except ValueError:
-        fail_with(perrors.InvalidInput(f"--stage {text!r}: theory, simulation, yard, road",
-                                       field="stage"), as_json)
+        raise perrors.InvalidInput(f"--stage {text!r}: theory, simulation, yard, road",
+                                   field="stage") from None
 
 
 # --- roster print ---------------------------------------------------------------------------
@@ -115,45 +114,25 @@ def print_cmd(
 ) -> None:
     """In danh sách — the session's roster as PDF with photos, totals, QR, signature box;
     signed (PAdES) with --sign."""
-    from reports.layout import catalog_words
-    from reports.roster import RosterOptions, roster_pdf
-    from reports.signing import load_signer, sign_pdf
+    from proctoring.store import Store
 
     lang = lang or default_language()
-    stages = parse_stages(stage, as_json)
-    signer: Signer | None = None
-    if sign is not None:  # before the work: a wrong password should not cost a render
-        password = read_password(password_file, as_json)
-        try:
-            signer = load_signer(sign, password)
-        except errors.ReportsError as exc:
-            report_fail(exc, as_json)
-    words = catalog_words(lang)
-    with stored(as_json) as store:
-        try:
-            made = roster_pdf(store, session, words, stages=stages,
-                              options=RosterOptions(lang=lang, room=room))
-            data = made.data
-            if signer is not None:
-                data = sign_pdf(data, signer, words,
-                                reason=reason or words("signing.default_reason"),
-                                location=location)
-        except errors.ReportsError as exc:
-            report_fail(exc, as_json)
-    write_output(out, data, as_json)
-    result = {"path": str(out), "session": made.session_code, "session_id": str(made.session_id),
-              "pages": made.pages, "candidates": made.candidates, "bytes": len(data),
-              "content_hash": made.content_hash, "signed": signer is not None,
-              "signer": signer.common_name if signer else None}
+    with cli_errors(as_json):
+        request = RosterRequest(session, out, lang, parse_stages(stage), room=room,
+                                reason=reason, location=location)
+        key = (SigningKey(sign, read_password(password_file, as_json)) if sign is not None
+               else None)
+        with Store.open() as store:
+            printed = print_roster(store, request, sign=key)
     if as_json:
-        print(json.dumps(result, ensure_ascii=False))
+        print(json.dumps(printed.to_dict(), ensure_ascii=False))
         return
     catalog = Catalog.load()
-    print(catalog.text("roster.printed", lang, path=out, session=made.session_code,
-                       pages=made.pages, candidates=made.candidates))
-    if signer is not None:
-        print(catalog.text("roster.signed_by", lang, signer=signer.common_name))
-    print(f"SHA-256 {made.content_hash}")
+    print(catalog.text("roster.printed", lang, path=out, session=printed.session_code,
+                       pages=printed.pages, candidates=printed.candidates))
+    if printed.signer is not None:
+        print(catalog.text("roster.signed_by", lang, signer=printed.signer))
+    print(f"SHA-256 {printed.content_hash}")
 
 
 # --- roster verify --------------------------------------------------------------------------
@@ -199,18 +178,17 @@ def verify_cmd(
             store = Store.open()
         except perrors.ProctoringError:
             store = None  # verifying the signature needs no database: say "not checked"
-    try:
-        result = verify_roster(data, path=str(file),
-                               roots=load_trust_roots(extra=trust or []), store=store)
-        # The audit head the roster carried when it was made must still be in the chain.
-        head = check_head(store, data)
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
-    except perrors.ProctoringError as exc:  # the database failed while comparing the content
-        fail_with(exc, as_json)
-    finally:
-        if store is not None:
-            store.close()
+    # A typed error here: the trust roots are unreadable, or the database failed while the
+    # content was compared.
+    with cli_errors(as_json):
+        try:
+            result = verify_roster(data, path=str(file),
+                                   roots=load_trust_roots(extra=trust or []), store=store)
+            # The audit head the roster carried when it was made must still be in the chain.
+            head = check_head(store, data)
+        finally:
+            if store is not None:
+                store.close()
     code = verify_exit(result)
     if head.status is HeadStatus.MISSING:
         code = EXIT_TAMPERED

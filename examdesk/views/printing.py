@@ -3,95 +3,27 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from tkinter import filedialog
 from typing import Any
 
 import customtkinter as ctk
-from PIL import Image
 
 from examdesk.paths import file_stem
-from reports.verify import RosterVerification
-from reports.verify_text import quiet_pyhanko, verify_lines
+from examdesk.services.roster import (
+    PrintedRoster,
+    RootFolders,
+    RosterRequest,
+    SigningKey,
+    print_roster,
+)
+from reports.verify_text import verify_lines
 
 from .base import View
 from .theme import PANEL
 from .widgets import PictureBox
 
 PAGE_PREVIEW = (420, 297)  # A4 landscape, small
-
-
-@dataclass(frozen=True)
-class PrintRequest:
-    session_ref: str
-    out: Path
-    lang: str
-    sign_with: Path | None
-    password: str
-    reason: str
-    location: str
-    room: str
-
-
-@dataclass(frozen=True)
-class Printed:
-    path: Path
-    session_code: str
-    pages: int
-    candidates: int
-    signer: str | None
-    verification: RosterVerification | None
-    first_page: Image.Image | None
-
-
-def print_roster(request: PrintRequest, *, store: Any, key_folder: Path,
-                 trust_folder: Path) -> Printed:
-    """The worker's job: render, sign, write (owner-only), verify, and a picture of page 1."""
-    from reports.keys import write_private
-    from reports.layout import catalog_words
-    from reports.roster import RosterOptions, roster_pdf
-    from reports.signing import load_signer, sign_pdf
-    from reports.verify import load_trust_roots, verify_roster
-
-    quiet_pyhanko()
-    signer = (load_signer(request.sign_with, request.password.encode("utf-8"))
-              if request.sign_with is not None else None)
-    words = catalog_words(request.lang)
-    made = roster_pdf(store, request.session_ref, words,
-                      options=RosterOptions(lang=request.lang, room=request.room or None))
-    data = made.data
-    if signer is not None:
-        data = sign_pdf(data, signer, words,
-                        reason=request.reason or words("signing.default_reason"),
-                        location=request.location or None)
-    write_private(request.out, data)
-    verification = None
-    if signer is not None:
-        roots = load_trust_roots(key_folder=key_folder, trust_folder=trust_folder)
-        verification = verify_roster(data, path=str(request.out), roots=roots, store=store)
-    return Printed(request.out, made.session_code, made.pages, made.candidates,
-                   signer.common_name if signer else None, verification,
-                   first_page(request.out))
-
-
-def first_page(pdf: Path) -> Image.Image | None:
-    """Page 1 as a small picture (poppler's pdftoppm, when installed) for the screen."""
-    tool = shutil.which("pdftoppm")
-    if tool is None:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "page"
-        try:
-            subprocess.run([tool, "-png", "-r", "40", "-f", "1", "-l", "1", "-singlefile",
-                            str(pdf), str(target)], check=True, capture_output=True, timeout=30)
-            with Image.open(target.with_suffix(".png")) as im:
-                return im.convert("RGB")
-        except (OSError, subprocess.SubprocessError):
-            return None
 
 
 class PrintView(View):
@@ -101,7 +33,7 @@ class PrintView(View):
         super().__init__(master, app)
         t, f = self.t, self.fonts
         self.grid_columnconfigure(1, weight=1)
-        self.printed: Printed | None = None
+        self.printed: PrintedRoster | None = None
         t.bind(ctk.CTkLabel(self, font=f.title, anchor="w"), "app.print.title").grid(
             row=0, column=0, columnspan=2, sticky="w", padx=20, pady=(16, 8))
         form = ctk.CTkFrame(self, corner_radius=10, fg_color=PANEL)
@@ -190,15 +122,17 @@ class PrintView(View):
         if signing and not p12:
             self.t.rebind(self.result, "app.print.no_certificate")
             return
-        request = PrintRequest(str(session.id), out, self.t.lang,
-                               Path(p12).expanduser() if signing else None,
-                               self.password_entry.get(), self.reason_entry.get().strip(),
-                               self.location_entry.get().strip(), self.room_entry.get().strip())
+        request = RosterRequest(str(session.id), out, self.t.lang,
+                                room=self.room_entry.get().strip(),
+                                reason=self.reason_entry.get().strip(),
+                                location=self.location_entry.get().strip())
+        key = (SigningKey(Path(p12).expanduser(), self.password_entry.get().encode("utf-8"))
+               if signing else None)
         self.button.configure(state="disabled")
         self.t.rebind(self.result, "app.print.working")
         places, store = services.places, services.store
 
-        def done(printed: Printed) -> None:
+        def done(printed: PrintedRoster) -> None:
             self.button.configure(state="normal")
             self.printed = printed
             self._show_result()
@@ -209,8 +143,9 @@ class PrintView(View):
             self.page.show(None)
             self.t.rebind(self.result, "app.plain", text=self.app.error_text(exc))
 
-        self.app.run_job(lambda: print_roster(request, store=store, key_folder=places.pdf_keys,
-                                              trust_folder=places.pdf_trust),
+        roots = RootFolders(places.pdf_keys, places.pdf_trust)
+        self.app.run_job(lambda: print_roster(store, request, sign=key, verify_with=roots,
+                                              preview=True),
                          done=done, failed=failed)
 
     def _show_result(self) -> None:

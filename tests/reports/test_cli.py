@@ -146,3 +146,12 @@ def test_a_signed_roster_witnesses_the_audit_head(cli: CliRunner, tmp_path: Path
     engine.dispose()
     code, out, _ = _run(cli, "roster", "verify", str(pdf), "--lang", "en")
     assert code == 8 and f"NO LONGER holds event {seq}" in out
+
+
+def test_an_unknown_stage_is_refused_before_printing(cli: CliRunner, tmp_path: Path) -> None:
+    pdf = tmp_path / "out" / "TH.pdf"
+    code, out, err = _run(cli, "roster", "print", "--session", "TH-0612", "--out", str(pdf),
+                          "--stage", "theory,swimming", "--json")
+    assert code == 2, err
+    assert json.loads(out)["error"]["context"]["field"] == "stage"
+    assert "swimming" in err and not pdf.exists()

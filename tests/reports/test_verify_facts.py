@@ -20,8 +20,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
 from reportlab.pdfgen.canvas import Canvas
 
+from examdesk.commands.errors import EXIT_TAMPERED
 from examdesk.commands.reports import EXIT_UNTRUSTED, verify_exit
-from examdesk.commands.session import EXIT_TAMPERED
 from examdesk.i18n import Catalog
 from proctoring.store import Store
 from reports import pdfmeta
