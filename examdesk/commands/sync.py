@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption
-from examdesk.commands.errors import exit_code_for_key, fail_error
-from examdesk.commands.session import moment, open_store
+from examdesk.commands.errors import cli_errors, exit_code_for_key, fail_error
+from examdesk.commands.session import moment
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors
 from proctoring.central import CENTRAL_URL_ENV
+from proctoring.store import Store
 
 if TYPE_CHECKING:
     from proctoring.district import Office
@@ -80,54 +81,33 @@ def sync_cmd(
     lang: LangOption = None,
 ) -> None:
     """Đồng bộ — send this centre's data to the district, receive review decisions."""
-    from proctoring.central import configured_central, forget_central_url
-    from proctoring.sync import local_centre, sync_and_save, sync_once, sync_status
+    from examdesk.services.sync import SyncRequest, forget_address, sync_now, sync_state
 
     lang = lang or default_language()
     catalog = Catalog.load()
     if save and not central:
         raise typer.BadParameter("--save needs --central ADDRESS")
-    store = open_store(as_json)
-    if forget:
-        try:
-            had = forget_central_url(store.keys)
-        except errors.ProctoringError as exc:
-            district_fail(exc, as_json)
-        finally:
-            store.close()
-        if as_json:
-            print(json.dumps({"forgotten": had}))
-        else:
-            print(catalog.text("sync.forgotten" if had else "sync.nothing_saved", lang))
-        return
-    try:
-        where = local_centre(store, code=centre) if centre else local_centre(store)
-        if status:
-            state = sync_status(store, where.id)
-            address = configured_central(store.keys)
+    with cli_errors(as_json), Store.open() as store:
+        if forget:
+            had = forget_address(store)
             if as_json:
-                print(json.dumps({**state.to_dict(), "address": address}, ensure_ascii=False))
+                print(json.dumps({"forgotten": had}))
             else:
-                print(_status_line(state.to_dict(), catalog, lang))
-                print(catalog.text("sync.address", lang, address=address) if address
-                      else catalog.text("sync.no_address", lang))
+                print(catalog.text("sync.forgotten" if had else "sync.nothing_saved", lang))
             return
-        options: dict[str, Any] = {"centre_id": where.id, "district_key": district_key,
-                                   "register_as": register_as}
-        saved_to = None
-        if save and central:
-            result, saved_to = sync_and_save(store, central, **options)
-        else:
-            result = sync_once(store, central, **options)
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
-    finally:
-        store.close()
-    doc = result.to_dict()
-    if save:
-        doc["saved"] = saved_to
+        if status:
+            state = sync_state(store, centre)
+            if as_json:
+                print(json.dumps(state.to_dict(), ensure_ascii=False))
+            else:
+                print(_status_line(state.status.to_dict(), catalog, lang))
+                print(catalog.text("sync.address", lang, address=state.address)
+                      if state.address else catalog.text("sync.no_address", lang))
+            return
+        synced = sync_now(store, SyncRequest(central, centre, register_as, district_key, save))
+    result = synced.result
     if as_json:
-        print(json.dumps(doc, ensure_ascii=False))
+        print(json.dumps(synced.to_dict(with_saved=save), ensure_ascii=False))
     if result.error is not None:
         print(catalog.both(result.error.key, detail=result.error.detail), file=sys.stderr)
         if save:
@@ -139,8 +119,8 @@ def sync_cmd(
                            blobs=result.rows.get("evidence_blob", 0),
                            reviews=result.reviews_applied, pending=result.pending,
                            district=result.district_code))
-        if saved_to is not None:
-            print(catalog.text("sync.saved", lang, where=saved_to))
+        if synced.saved_to is not None:
+            print(catalog.text("sync.saved", lang, where=synced.saved_to))
 
 
 def _status_line(state: dict[str, Any], catalog: Catalog, lang: str) -> str:

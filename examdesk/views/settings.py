@@ -17,11 +17,17 @@ from typing import Any
 import customtkinter as ctk
 
 from biometrics import OperatingPoint
+from examdesk.services.sync import (
+    Synced,
+    SyncRequest,
+    district_address,
+    forget_address,
+    sync_now,
+)
 from examdesk.settings import read_section, write_section
-from proctoring.central import CENTRAL_URL_ENV, configured_central, forget_central_url
+from proctoring.central import CENTRAL_URL_ENV
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules, RuleInvalid
-from proctoring.sync import SyncResult, sync_and_save
 from reader.transport import ReaderState, list_readers
 
 from .base import View
@@ -256,7 +262,7 @@ class SettingsView(View):
         services = self.services
         if services is None:
             return
-        keys = services.store.keys
+        store = services.store
 
         def done(address: str | None) -> None:
             admin = self.app.operator is not None and self.app.operator.is_admin
@@ -271,7 +277,7 @@ class SettingsView(View):
                 lines.append(self.district_message)
             self.district_note.configure(text="\n".join(lines))
 
-        self.app.run_job(lambda: configured_central(keys), done=done,
+        self.app.run_job(lambda: district_address(store), done=done,
                          failed=lambda e: self._district_said(self.app.error_text(e)))
 
     def _district_said(self, text: str) -> None:
@@ -290,13 +296,12 @@ class SettingsView(View):
         self._district_said(self.t("app.settings.district_checking"))
         self.district_save.configure(state="disabled")
 
-        def job() -> tuple[SyncResult, str | None]:
-            # A sync is the test: the district must accept this login before it is kept.
-            return sync_and_save(store, url, centre_id=env_centre(store))
+        # A sync is the test: the district must accept this login before it is kept.
+        request = SyncRequest(url, env_centre(), save=True)
 
-        def done(outcome: tuple[SyncResult, str | None]) -> None:
+        def done(synced: Synced) -> None:
             self.district_save.configure(state="normal")
-            result, where = outcome
+            result, where = synced.result, synced.saved_to
             if result.error is not None or where is None:
                 error = result.error
                 text = self.t(error.key, detail=error.detail) if error else ""
@@ -313,19 +318,19 @@ class SettingsView(View):
             self._district_said(self.t("app.settings.district_refused",
                                        text=self.app.error_text(exc)))
 
-        self.app.run_job(job, done=done, failed=failed)
+        self.app.run_job(lambda: sync_now(store, request), done=done, failed=failed)
 
     def forget_district(self) -> None:
         services = self.services
         if services is None or not (self.app.operator and self.app.operator.is_admin):
             return
-        keys = services.store.keys
+        store = services.store
 
         def done(_had: bool) -> None:
             self._district_said(self.t("app.settings.district_forgotten"))
             self.app.sync_badge.address_changed()
 
-        self.app.run_job(lambda: forget_central_url(keys), done=done,
+        self.app.run_job(lambda: forget_address(store), done=done,
                          failed=lambda e: self._district_said(self.app.error_text(e)))
 
 

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import customtkinter as ctk
 
+from examdesk.services.sync import background_sync
 from examdesk.timezone import VIETNAM
-from proctoring.central import has_central
 from proctoring.centres import CENTRE_ENV
 from proctoring.models import Role
-from proctoring.sync import SyncResult, SyncStatus, SyncWorker, local_centre
+from proctoring.sync import SyncResult, SyncStatus, SyncWorker
 
 from .theme import Look
 
@@ -88,11 +88,10 @@ def _when(t: Any, at: datetime | None, full: bool = False) -> str:
     return local.strftime("%H:%M" if local.date() == today and not full else "%d/%m/%Y %H:%M")
 
 
-def env_centre(store: Any) -> Any:
-    """The centre to sync, when the database holds several: ``$EXAMDESK_CENTRE`` like the
-    command line's; None lets the sync pick the only one."""
-    code = os.environ.get(CENTRE_ENV) or None
-    return local_centre(store, code=code).id if code else None
+def env_centre() -> str | None:
+    """The code of the centre to sync, when the database holds several: ``$EXAMDESK_CENTRE``
+    like the command line's; None lets the sync pick the only one."""
+    return os.environ.get(CENTRE_ENV) or None
 
 
 class SyncBadge(ctk.CTkLabel):
@@ -168,13 +167,10 @@ class SyncBadge(ctk.CTkLabel):
         store = services.store
 
         def make() -> SyncWorker | None:
-            if not has_central(store.keys):
-                return None
-            # No address given: each run resolves it like `examdesk sync` (variable, then the
-            # saved one), so a change in Settings needs no restart of the worker.
-            return SyncWorker(store, None, interval=SYNC_INTERVAL_S,
-                              centre_id=env_centre(store),
-                              on_result=lambda r: self.app.post(self._result, r))
+            # None without an address. With one, each run resolves it like `examdesk sync`
+            # (variable, then the saved one): a change in Settings needs no new worker.
+            return background_sync(store, centre_code=env_centre(), interval=SYNC_INTERVAL_S,
+                                   on_result=lambda r: self.app.post(self._result, r))
 
         def made(worker: SyncWorker | None) -> None:
             if worker is None:
