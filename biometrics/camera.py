@@ -209,6 +209,7 @@ class FileCamera(_Closing):
         self.loop = loop
         self.fail_at = fail_at
         self.frame_size = frame_size
+        self.fps = fps  # None: as fast as the reader asks
         self._interval = 1.0 / fps if fps else 0.0
         self._next_time = time.monotonic()
         self._index = 0

@@ -19,8 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from biometrics import BiometricsError, Camera, CameraUnavailable, Frame, open_camera
+from biometrics import BiometricsError, Camera, CameraUnavailable, Frame
 from biometrics.images import RgbImage
+from examdesk.services.camera import camera_opener
 
 CameraFactory = Callable[[], Camera]
 PREVIEW_SIZE = (416, 234)  # 16:9, fits the check-in screen at 1366×768
@@ -188,9 +189,6 @@ class HubReader:
         self._closed = True
 
 
-FILE_CAMERA_FPS = 15.0
-
-
 def camera_label(setting: str) -> str:
     """Short enough for the status line: "0", "lop-12a.mp4", "1.png +6"."""
     sources = [s for s in setting.split(os.pathsep) if s.strip()]
@@ -201,8 +199,6 @@ def camera_label(setting: str) -> str:
 
 
 def camera_factory(setting: str) -> Callable[[], Camera]:
-    """The camera setting as the command line reads it (``--camera``; see ``open_camera``),
-    for the hub: files are paced like a webcam, since the hub reads continuously."""
-    if setting.strip().isdigit():
-        return lambda: open_camera(setting)
-    return lambda: open_camera(setting, fps=FILE_CAMERA_FPS)
+    """The camera setting as the command line reads it (``--camera``), for the hub: it reads
+    continuously, so files are paced like a webcam (see ``services.camera``)."""
+    return camera_opener(setting, continuous=True)
