@@ -486,7 +486,7 @@ class CheckInView(View):
             text = t("app.checkin.enter_button", label=t(key)) if marked else t(key)
             _configure(button, text=text)
         if s.phase is Phase.IDLE:
-            hint = t("app.checkin.hint_ready")
+            hint = t("app.checkin.hint_ready") if s.can_start else ""  # the banner says why
         elif s.phase is Phase.RUNNING:
             hint = self._step_text(s, reading=True)
         elif s.phase is Phase.FAILED:
