@@ -24,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import customtkinter as ctk
 
@@ -45,6 +45,9 @@ from .views.context import AppSettings, Operator, Places, Services
 from .views.frames import FrameHub, camera_factory, camera_label
 from .views.texts import Texts
 from .views.theme import ACCENT, MUTED, Fonts, make_fonts
+
+if TYPE_CHECKING:  # the demo's code loads only with --demo
+    from .views.demo_presenter import DemoPresenter
 
 T = TypeVar("T")
 POLL_MS = 10  # the UI queue is drained (and the gap measured) this often
@@ -323,6 +326,13 @@ class ExamDeskApp:
             view.grid(row=0, column=0, sticky="nsew")
             view.grid_remove()
             self.views[view.name] = view
+        self.presenter: DemoPresenter | None = None
+        if self.options.demo:
+            from .views.demo_presenter import DemoPresenter
+
+            checkin = self.views["checkin"]
+            assert isinstance(checkin, CheckInView)
+            self.presenter = DemoPresenter(self, checkin)
         t.on_change(self._refresh_header)
 
     def _build_demo_controls(self, side: Any, row: int) -> None:
@@ -481,8 +491,9 @@ class ExamDeskApp:
         if self.operator is None or self.session is None:
             self.set_status("app.status.pick_session")
             return
-        self.show("checkin")
-        self.views["checkin"].present(scenario)
+        if self.presenter is not None:
+            self.show("checkin")
+            self.presenter.present(scenario)
 
     # --- jobs, errors, status -----------------------------------------------------------------
 

@@ -5,8 +5,10 @@ press Enter to check; Enter again admits when the verdict allows it; Esc cancels
 or clears the screen for the next candidate; Ctrl+O overrides with a written reason.
 
 Everything slow runs in a worker (views/checkin_job.py); this screen only draws what comes
-back. A job's messages carry its number, so a cancelled check-in that finishes late cannot
-overwrite the next one.
+back. What it shows is one value, ``CheckInState`` (views/checkin_state.py), changed only by
+that module's pure transitions and drawn whole by ``render``; a job's reports carry its
+number, so a cancelled check-in that finishes late cannot overwrite the next one. The demo's
+card presenting lives in views/demo_presenter.py, outside this screen.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import unicodedata
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
 from typing import Any
 
 import customtkinter as ctk
@@ -25,7 +26,7 @@ from PIL import Image
 
 from biometrics import Challenge
 from biometrics.images import RgbImage
-from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress, Step
+from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress
 from proctoring.checkins import Reason, record_override
 from proctoring.models import Decision, SessionKind
 from reader.errors import InvalidKeyInput
@@ -33,11 +34,14 @@ from reader.keys import parse_card_key
 from reader.session import CardRead
 from reader.trust.report import TrustReport
 
+from . import checkin_state as desk
 from .base import View
 from .checkin_job import CheckInRequest, run_checkin
+from .checkin_state import CheckInState, EntryAction, Note, Phase
 from .pictures import open_picture
 from .theme import (
     DECISION_LOOK,
+    DISABLED,
     ERROR_LOOK,
     IDLE_LOOK,
     MUTED,
@@ -47,7 +51,7 @@ from .theme import (
     TRUST_LOOK,
     WORKING_LOOK,
 )
-from .widgets import FieldList, PictureBox, VerdictBanner, enable
+from .widgets import FieldList, PictureBox, VerdictBanner
 
 FACE_BOX = (136, 181)  # a chip portrait's 3:4
 START, OVERRIDE = "#1f6aa5", "#5f370e"
@@ -55,13 +59,6 @@ CARD_FIELDS = ("full_name", "id_number", "date_of_birth", "sex", "place_of_origi
                "date_of_expiry")
 # The chip writes the sex in Vietnamese; an English screen glosses it (the chip's word stays).
 SEX_KEYS = {"Nam": "app.sex.male", "Nữ": "app.sex.female"}
-
-
-class State(Enum):
-    IDLE = "idle"
-    RUNNING = "running"
-    DECIDED = "decided"
-    FAILED = "failed"
 
 
 def _without_headline(sentence: str, headline: str) -> str:
@@ -114,26 +111,23 @@ class _Listener:
 
 
 class CheckInView(View):
+    """The screen holds one ``CheckInState`` (views/checkin_state.py), replaces it only through
+    that module's transitions (``_apply``), and draws all of it in ``render``."""
+
     name = "checkin"
 
     def __init__(self, master: Any, app: Any) -> None:
         super().__init__(master, app)
         t, f = self.t, self.fonts
-        self.state = State.IDLE
-        self.outcome: CheckInOutcome | None = None
-        self.decision: Decision | None = None  # the decision in force (after any override)
-        self.override_reason = ""
-        self.card: CardRead | None = None
-        self.trust: TrustReport | None = None
-        self.last_progress: Progress | None = None
-        self._token = 0
+        self._state = CheckInState()
+        self._challenge: Challenge | None = None  # None: a random one per check-in
+        # The worker's handles, not what the screen shows: the running job and its cancel flag.
         self._cancel: threading.Event | None = None
         self._job: Future[Finished] | None = None
         self._preview_job: str | None = None
         self._preview_seq = -1
-        self._failure = ""
-        self._rejected = False  # the failure is a card rejected (and recorded), not an error
-        self._roster_line = ""
+        self._entry_serial = 0  # the key box's last applied action (checkin_state.Entry)
+        self._pictures: dict[str, tuple[Image.Image | None, str]] = {}  # what each box shows
         self.grid_columnconfigure(0, weight=1)
 
         self.banner = VerdictBanner(self, f)
@@ -157,8 +151,17 @@ class CheckInView(View):
         self.reasons_label.grid(row=0, column=0, sticky="ew", padx=14, pady=6)
         self._build_actions()
         self._build_override()
-        t.on_change(self._redraw)
-        self._show_idle()
+        t.on_change(self._language_changed)
+        self.render()
+
+    @property
+    def state(self) -> Phase:
+        return self._state.phase
+
+    @property
+    def current(self) -> CheckInState:
+        """The screen's state, as a value (for the demo presenter and tests)."""
+        return self._state
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -215,15 +218,16 @@ class CheckInView(View):
         t.bind(ctk.CTkLabel(bar, font=f.bold), "app.checkin.key").grid(row=0, column=0,
                                                                       padx=(0, 8))
         self.key_entry = ctk.CTkEntry(bar, font=f.large, width=250, height=42)
+        # Before the entry's own binding inserts the character (instance tags come first).
+        self.key_entry.bind("<Key>", self._key_pressed)
         self.key_entry.grid(row=0, column=1, padx=(0, 10))
+        # Their words come from render(): only the button Enter presses says "(Enter)".
         self.start_button = ctk.CTkButton(bar, font=f.bold, height=42, width=150,
                                           fg_color=START, command=self.start)
-        t.bind(self.start_button, "app.checkin.start")
         self.start_button.grid(row=0, column=2, padx=4)
         self.admit_button = ctk.CTkButton(bar, font=f.bold, height=42, width=150,
                                           fg_color=DECISION_LOOK["ADMIT"].background,
                                           command=self.admit)
-        t.bind(self.admit_button, "app.checkin.admit")
         self.admit_button.grid(row=0, column=3, padx=4)
         self.override_button = ctk.CTkButton(bar, font=f.bold, height=42, width=150,
                                              fg_color=OVERRIDE, command=self.open_override)
@@ -282,7 +286,7 @@ class CheckInView(View):
     def shown(self) -> None:
         self._stages()
         self._preview_tick()
-        if self.state is not State.RUNNING:
+        if self._state.phase is not Phase.RUNNING:
             self.key_entry.focus_set()
 
     def hidden(self) -> None:
@@ -292,7 +296,6 @@ class CheckInView(View):
 
     def session_changed(self) -> None:
         self.escape()
-        self._stages()
 
     def _stages(self) -> None:
         session = self.app.session
@@ -324,76 +327,302 @@ class CheckInView(View):
         elif newest is None and services.hub.error is not None:
             self.preview.show(None, self.app.error_text(services.hub.error))
 
-    def _show_idle(self, note_key: str = "app.checkin.ready", **context: object) -> None:
-        self.banner.show(IDLE_LOOK, self.t("app.banner.idle"), self.t(note_key, **context))
-        self.prompt.configure(text="", fg_color=PANEL)
-        self.reasons_label.configure(text="")
-        self.face_label.configure(text="")
-        self.liveness_label.configure(text="")
-        self.trust_label.configure(text="", fg_color=PANEL)
-        self.fields.set([])
-        self.chip_box.show(None)
-        self.live_box.show(None)
-        self.step_label.configure(text=self.t("app.checkin.keys_hint"))
-        self._buttons()
-
-    def _buttons(self) -> None:
-        running = self.state is State.RUNNING
-        decided = self.state is State.DECIDED
-        enable(self.start_button, not running, START)
-        enable(self.admit_button, decided and self.decision is Decision.ADMIT,
-               DECISION_LOOK["ADMIT"].background)
-        enable(self.override_button, decided, OVERRIDE)
-
-    def _redraw(self) -> None:
-        """After a language switch: everything that is not one bound key."""
-        if self.state is State.IDLE:
-            self._show_idle()
-            return
-        if self.card is not None and self.trust is not None:
-            self._show_card(self.card, self.trust)
-        if self.state is State.RUNNING:
-            self.banner.show(WORKING_LOOK, self.t("app.banner.working"), self._step_text())
-            self.step_label.configure(text=self._step_text())
-        elif self.state is State.DECIDED and self.outcome is not None:
-            self._show_outcome()
-        elif self.state is State.FAILED:
-            self._failure_banner()
+    def _language_changed(self) -> None:
+        self.render()
         self._stages()
+
+    # --- the state ----------------------------------------------------------------------------
+
+    def _apply(self, new: CheckInState) -> bool:
+        """The one way the screen's state changes: the next value from a transition, then one
+        render. A check-in that stops being the current one is told to stop. True when
+        something changed (a stale report changes nothing)."""
+        old, self._state = self._state, new
+        if new is old:
+            return False
+        if old.phase is Phase.RUNNING and new.token != old.token and self._cancel is not None:
+            self._cancel.set()
+        if new.phase is not Phase.RUNNING:
+            self._cancel = None
+        self.render()
+        return True
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    def render(self) -> None:
+        """Everything the screen shows, from the state alone (after every change and every
+        language switch). Widgets are reconfigured only where the text or look changed:
+        a customtkinter configure redraws its canvas, and a check-in reports many steps."""
+        s, t = self._state, self.t
+        self._render_banner(s)
+        self._render_card(s)
+        self._render_result(s)
+        prompt = s.prompt
+        if prompt is not None:
+            _configure(self.prompt, text=t(prompt.key, **prompt.context),
+                       fg_color=PROMPT.background, text_color=PROMPT.foreground)
+        else:
+            _configure(self.prompt, text="", fg_color=PANEL)
+        self._render_keys(s)
+        placed = self.override_panel.winfo_manager() == "place"  # mapped or not (F3 meanwhile)
+        if s.overriding and not placed:
+            self.override_panel.place(relx=0.5, rely=0.45, anchor="center")
+            self.override_panel.lift()
+        elif not s.overriding and placed:
+            self.override_panel.place_forget()
+
+    def _render_banner(self, s: CheckInState) -> None:
+        t = self.t
+        if s.phase is Phase.IDLE:
+            self.banner.show(IDLE_LOOK, t("app.banner.idle"), t(s.note.key, **dict(s.note.context)))
+        elif s.phase is Phase.RUNNING:
+            self.banner.show(WORKING_LOOK, t("app.banner.working"), self._step_text(s))
+        elif s.phase is Phase.DECIDED:
+            self._render_decision(s)
+        else:
+            failure = s.failure or desk.Failure(key=desk.KEY_MISSING)
+            error = failure.error
+            if failure.rejected and isinstance(error, CardRejected):
+                # Recorded as a rejected check-in with an incident: a REJECT, in the decision's
+                # colours, with what the card did.
+                headline = t("app.verdict.REJECT")
+                sentence = _without_headline(self.app.error_text(error), headline)
+                self.banner.show(DECISION_LOOK["REJECT"], headline,
+                                 f"{sentence}\n{self.app.error_text(error.reader_error)}")
+            else:
+                message = (self.app.error_text(error) if error is not None
+                           else t(failure.key or desk.KEY_MISSING))
+                self.banner.show(ERROR_LOOK, t("app.banner.error"), message)
+
+    def _render_decision(self, s: CheckInState) -> None:
+        outcome, decision, t = s.outcome, s.decision, self.t
+        if outcome is None or decision is None:
+            return
+        look = DECISION_LOOK[decision.value]
+        headline = t(f"app.verdict.{decision.value}")
+        sentence = _without_headline(t(f"checkin.decision.{decision.value.lower()}"), headline)
+        if s.override_reason:
+            sentence = t("app.checkin.overridden_banner", machine=t(
+                f"app.verdict.{outcome.decision.value}"), reason=s.override_reason)
+        who = ""
+        if outcome.roster is not None:
+            c, e = outcome.roster.candidate, outcome.roster.entry
+            place = e.seat or e.vehicle
+            who = " · ".join(x for x in (c.full_name, e.registration_number, place, c.id_number)
+                             if x)
+        elif s.card is not None and s.card.dg13 is not None:
+            who = " · ".join(x for x in (s.card.dg13.full_name, s.card.id_number) if x)
+        self.banner.show(look, headline, sentence, who)
+
+    def _render_card(self, s: CheckInState) -> None:
+        t = self.t
+        card, trust = s.card, s.trust
+        if card is None or trust is None:
+            _configure(self.trust_label, text="", fg_color=PANEL)
+            self._fields([])
+            self._picture("chip", self.chip_box, None, "")
+            return
+        level = trust.verdict.level
+        look = TRUST_LOOK[level]
+        _configure(self.trust_label, text=f"{look.symbol} {t('verdict.' + level.value)}",
+                   fg_color=look.background, text_color=look.foreground)
+        fields = card.dg13.to_dict() if card.dg13 is not None else {}
+        rows = []
+        for name in CARD_FIELDS:
+            value = fields.get(name)
+            if name == "date_of_expiry" and fields.get("no_expiry"):
+                value = t("field.no_expiry")
+            if value in (None, ""):
+                continue
+            if name == "sex" and isinstance(value, str):
+                value = t(SEX_KEYS.get(unicodedata.normalize("NFC", value).strip(), "app.plain"),
+                          text=value)
+            if name.startswith("date_") and isinstance(value, str):
+                try:
+                    value = date.fromisoformat(value).strftime("%d/%m/%Y")
+                except ValueError:
+                    pass
+            rows.append((t("field." + name), str(value)))
+        outcome = s.outcome
+        if outcome is not None and outcome.roster is not None:
+            entry = outcome.roster.entry
+            rows.append((t("app.col.registration"), entry.registration_number))
+            place = entry.seat or entry.vehicle
+            if place:
+                rows.append((t("app.col.seat"), place))
+        self._fields(rows)
+        self._picture("chip", self.chip_box, s.portrait, t("app.checkin.no_portrait"))
+
+    def _render_result(self, s: CheckInState) -> None:
+        t, outcome = self.t, s.outcome
+        if s.phase is not Phase.DECIDED or outcome is None:
+            for label in (self.reasons_label, self.face_label, self.liveness_label):
+                _configure(label, text="")
+            self._picture("live", self.live_box, None, "")
+            return
+        self._picture("live", self.live_box, s.live_face, t("app.checkin.no_live"))
+        _configure(self.reasons_label, text=self._reasons_text(outcome.reasons))
+        face = outcome.face
+        if face is not None:
+            _configure(self.face_label, text=t(
+                "app.checkin.face", result=t(f"face.decision.{face.decision.value}").split(":")[0],
+                distance=self._number(face.distance), threshold=self._number(face.point.threshold)))
+        else:
+            _configure(self.face_label, text=t("app.checkin.face_not_compared"))
+        liveness = outcome.liveness
+        _configure(self.liveness_label, text="" if liveness is None else t(
+            "app.checkin.liveness_passed" if liveness.passed else "app.checkin.liveness_failed",
+            challenge=t(f"app.challenge.{liveness.challenge.value}")))
+
+    def _render_keys(self, s: CheckInState) -> None:
+        """The buttons, the key box and the line under them: what Enter does now is the one
+        button marked "(Enter)" and the first words of the line."""
+        t = self.t
+        _enable(self.start_button, s.can_start, START)
+        _enable(self.admit_button, s.enter_admits, DECISION_LOOK["ADMIT"].background)
+        _enable(self.override_button, s.phase is Phase.DECIDED, OVERRIDE)
+        for button, key, marked in ((self.start_button, "app.checkin.start", s.enter_starts),
+                                    (self.admit_button, "app.checkin.admit", s.enter_admits)):
+            text = t("app.checkin.enter_button", label=t(key)) if marked else t(key)
+            _configure(button, text=text)
+        if s.phase is Phase.IDLE:
+            hint = t("app.checkin.hint_ready") if s.can_start else ""  # the banner says why
+        elif s.phase is Phase.RUNNING:
+            hint = self._step_text(s, reading=True)
+        elif s.phase is Phase.FAILED:
+            hint = t("app.checkin.hint_after_reject" if s.takes_fresh_key else
+                     "app.checkin.hint_failed")
+        elif s.refusal_said:
+            hint = t("app.checkin.cannot_admit")
+        else:
+            hint = t("app.checkin.after_admit" if s.enter_admits else "app.checkin.after_refuse")
+        _configure(self.step_label, text=hint)
+        entry = self.key_entry
+        if s.entry.serial != self._entry_serial:
+            self._entry_serial = s.entry.serial
+            _configure(entry, state="normal")
+            if s.entry.action is EntryAction.CLEAR:
+                entry.delete(0, "end")
+            elif s.entry.action is EntryAction.SELECT:
+                entry.select_range(0, "end")
+                entry.icursor("end")
+        # The key of a running check-in is shown, not edited: a scan meanwhile goes nowhere
+        # rather than onto the end of the key being read.
+        _configure(entry, state="disabled" if s.phase is Phase.RUNNING else "normal")
+
+    def _step_text(self, s: CheckInState, *, reading: bool = False) -> str:
+        p = s.progress
+        if p is not None:
+            return self.t(p.key, **p.context)
+        if reading and s.reading is not None:
+            return self.t("progress.reading", file=s.reading)
+        return self.t("progress.waiting")
+
+    def _fields(self, rows: list[tuple[str, str]]) -> None:
+        if list(self.fields.values().items()) != rows:
+            self.fields.set(rows)
+
+    def _picture(self, name: str, box: PictureBox, image: Image.Image | None,
+                 message: str) -> None:
+        drawn = self._pictures.get(name)
+        if drawn is None or drawn[0] is not image or (image is None and drawn[1] != message):
+            self._pictures[name] = (image, message)
+            box.show(image, message)
+
+    def _number(self, value: float) -> str:
+        text = f"{value:.3f}"
+        return text.replace(".", ",") if self.t.lang == "vi" else text  # 0,307 in Vietnamese
+
+    def _reasons_text(self, reasons: tuple[Reason, ...]) -> str:
+        if not reasons:
+            return "• " + self.t("app.checkin.no_reasons")
+        # Two findings can say the same thing (a clone fails active and chip authentication:
+        # one sentence): each sentence once, in the order found.
+        lines = dict.fromkeys("• " + self.t(r.key, detail=r.detail, **dict(r.context))
+                              for r in reasons)
+        return "\n".join(lines)
+
+    # --- keys and buttons ---------------------------------------------------------------------
+
+    def on_return(self, event: Any) -> bool:
+        s = self._state
+        if s.overriding:
+            self.submit_override()
+        elif s.phase is Phase.DECIDED:
+            if s.enter_admits:
+                self.admit()
+            else:
+                self._apply(desk.enter_refused(s))
+        elif s.phase in (Phase.IDLE, Phase.FAILED):
+            self.start()
+        return True
+
+    def on_escape(self, event: Any) -> bool:
+        if self._state.overriding:
+            self.close_override()
+        else:
+            self.escape()
+        return True
+
+    def on_override(self, event: Any) -> bool:
+        self.open_override()
+        return True
+
+    def _key_pressed(self, event: Any) -> None:
+        """A character typed or scanned over a verdict is the next candidate's key: the desk
+        returns to ready with an empty box first, then the entry takes the character (a
+        barcode scanner's burst after a verdict starts a fresh check-in, never appended to
+        the last key)."""
+        char = getattr(event, "char", "")
+        if char and char.isprintable() and self._state.takes_fresh_key:
+            self._apply(desk.fresh_key(self._state))
+
+    def admit(self) -> None:
+        """The verdict (or an override) admits: the candidate goes in, the desk is cleared for
+        the next one. The admission itself was stored with the decision."""
+        if self._apply(desk.admitted(self._state)):
+            self.key_entry.focus_set()
+
+    def escape(self) -> None:
+        """Cancel a running check-in (between steps), or clear the screen."""
+        self._apply(desk.escaped(self._state))
+        self.key_entry.focus_set()
 
     # --- a check-in ---------------------------------------------------------------------------
 
+    def ask_challenge(self, challenge: Challenge | None) -> None:
+        """The liveness challenge every check-in asks from now on (None: a random one each
+        time). A camera that plays photos (the demo's) can only show some."""
+        self._challenge = challenge
+
+    def enter_key(self, text: str) -> None:
+        """The key as if typed into an empty box, then Enter (the demo presenter's hand)."""
+        self.key_entry.delete(0, "end")
+        self.key_entry.insert(0, text)
+        self.start()
+
     def start(self) -> None:
         services, operator, session = self.services, self.app.operator, self.app.session
-        if self.state is State.RUNNING or operator is None or session is None:
+        if not self._state.can_start or operator is None or session is None:
             return
         if services is None:
-            self.step_label.configure(text=self.t("app.status.starting"))
+            self.app.set_status("app.status.starting")
             return
         try:
             keys = parse_card_key(self.key_entry.get())
         except InvalidKeyInput:
-            self._fail_now(self.t("app.checkin.key_missing"))
+            self._apply(desk.key_refused(self._state))
+            self.key_entry.focus_set()
             return
-        self._token += 1
-        token = self._token
+        self.app.set_status("app.status.ready")
+        self._apply(desk.started(self._state))
+        token = self._state.token
         cancel = threading.Event()
         self._cancel = cancel
-        self.close_override()
-        self.app.set_status("app.status.ready")
-        self.state = State.RUNNING
-        self.outcome, self.decision, self.card, self.trust = None, None, None, None
-        self.last_progress = None
-        self.override_reason = ""
-        self._show_idle()
-        self.banner.show(WORKING_LOOK, self.t("app.banner.working"), self.t("progress.waiting"))
-        self.step_label.configure(text=self.t("progress.waiting"))
-        self._buttons()
         request = CheckInRequest(
             session, tuple(keys), consent=bool(self.consent.get()), actor=operator.actor,
             stage=self.app.stage if session.kind is SessionKind.DRIVING_TEST else None,
-            # The demo camera plays photos: ORL s27 can blink, nobody in them turns their head.
-            challenge=Challenge.BLINK if services.demo is not None else None)
+            challenge=self._challenge)
         listener = _Listener(self, token)
         previous = self._job
 
@@ -413,50 +642,19 @@ class CheckInView(View):
                                      failed=lambda e: self._on_failed(token, e))
 
     def _on_reading(self, token: int, file: str) -> None:
-        if token == self._token and self.state is State.RUNNING:
-            self.step_label.configure(text=self.t("progress.reading", file=file))
+        self._apply(desk.reading(self._state, token, file))
 
     def _on_card(self, token: int, card: CardRead, trust: TrustReport,
                  picture: Image.Image | None) -> None:
-        if token != self._token or self.state is not State.RUNNING:
-            return
-        self.card, self.trust = card, trust
-        self._show_card(card, trust)
-        self.chip_box.show(picture, self.t("app.checkin.no_portrait"))
+        self._apply(desk.card_read(self._state, token, card, trust, picture))
 
     def _on_progress(self, token: int, progress: Progress) -> None:
-        if token != self._token or self.state is not State.RUNNING:
-            return
-        self.last_progress = progress
-        text = self._step_text()
-        self.banner.show(WORKING_LOOK, self.t("app.banner.working"), text)
-        self.step_label.configure(text=text)
-        if progress.step is Step.LIVENESS:
-            self.prompt.configure(text=self.t(progress.key, **progress.context),
-                                  fg_color=PROMPT.background, text_color=PROMPT.foreground)
-        elif progress.step is not Step.FACE:
-            self.prompt.configure(text="", fg_color=PANEL)
-        elif progress.key == "checkin.step.face":
-            self.prompt.configure(text=self.t(progress.key), fg_color=PROMPT.background,
-                                  text_color=PROMPT.foreground)
-
-    def _step_text(self) -> str:
-        p = self.last_progress
-        if p is None:
-            return self.t("progress.waiting")
-        return self.t(p.key, **p.context)
+        self._apply(desk.progressed(self._state, token, progress))
 
     def _on_done(self, token: int, finished: Finished) -> None:
-        if token != self._token:
-            return
-        self.state = State.DECIDED
-        self.outcome = finished.outcome
-        self.decision = finished.outcome.decision
-        self.live_box.show(finished.live_face, self.t("app.checkin.no_live"))
-        self.prompt.configure(text="", fg_color=PANEL)
-        self._show_outcome()
-        self.key_entry.focus_set()
-        self._stored()
+        if self._apply(desk.decided(self._state, token, finished.outcome, finished.live_face)):
+            self.key_entry.focus_set()
+        self._stored()  # stored even when Esc came too late to stop it
 
     def _stored(self) -> None:
         """A check-in or an override was stored: the roster and incidents reload, and the
@@ -466,183 +664,14 @@ class CheckInView(View):
         self.app.sync_badge.data_changed()
 
     def _on_failed(self, token: int, exc: BaseException) -> None:
-        if token != self._token:
-            return
         if isinstance(exc, CheckInCancelled):
-            self.state = State.IDLE
-            self._show_idle("checkin.cancelled")
+            self._apply(desk.cancelled(self._state, token))
             return
-        if isinstance(exc, CardRejected):
-            # Recorded as a rejected check-in with an incident: a REJECT, in the decision's
-            # colours, with what the card did.
-            headline = self.t("app.verdict.REJECT")
-            sentence = _without_headline(self.app.error_text(exc), headline)
-            self._fail_now(f"{sentence}\n{self.app.error_text(exc.reader_error)}",
-                           rejected=True)
-            self._stored()
-            return
-        self._fail_now(self.app.error_text(exc))
-
-    def _fail_now(self, message: str, *, rejected: bool = False) -> None:
-        self.state = State.FAILED
-        self._failure = message
-        self._rejected = rejected
-        self._failure_banner()
-        self.prompt.configure(text="", fg_color=PANEL)
-        self.step_label.configure(text=self.t("app.checkin.keys_hint"))
-        self._buttons()
-        self.key_entry.focus_set()
-
-    def _failure_banner(self) -> None:
-        if self._rejected:
-            self.banner.show(DECISION_LOOK["REJECT"], self.t("app.verdict.REJECT"),
-                             self._failure)
-        else:
-            self.banner.show(ERROR_LOOK, self.t("app.banner.error"), self._failure)
-
-    # --- what the screen says -------------------------------------------------------------------
-
-    def _show_card(self, card: CardRead, trust: TrustReport) -> None:
-        t = self.t
-        level = trust.verdict.level
-        look = TRUST_LOOK[level]
-        self.trust_label.configure(text=f"{look.symbol} {t('verdict.' + level.value)}",
-                                   fg_color=look.background, text_color=look.foreground)
-        fields = card.dg13.to_dict() if card.dg13 is not None else {}
-        rows = []
-        for name in CARD_FIELDS:
-            value = fields.get(name)
-            if name == "date_of_expiry" and fields.get("no_expiry"):
-                value = t("field.no_expiry")
-            if value in (None, ""):
-                continue
-            if name == "sex" and isinstance(value, str):
-                value = t(SEX_KEYS.get(unicodedata.normalize("NFC", value).strip(), "app.plain"),
-                          text=value)
-            if name.startswith("date_") and isinstance(value, str):
-                try:
-                    value = date.fromisoformat(value).strftime("%d/%m/%Y")
-                except ValueError:
-                    pass
-            rows.append((t("field." + name), str(value)))
-        outcome = self.outcome
-        if outcome is not None and outcome.roster is not None:
-            entry = outcome.roster.entry
-            rows.append((t("app.col.registration"), entry.registration_number))
-            place = entry.seat or entry.vehicle
-            if place:
-                rows.append((t("app.col.seat"), place))
-        self.fields.set(rows)
-
-    def _show_outcome(self) -> None:
-        outcome, decision = self.outcome, self.decision
-        if outcome is None or decision is None:
-            return
-        t = self.t
-        look = DECISION_LOOK[decision.value]
-        headline = t(f"app.verdict.{decision.value}")
-        sentence = _without_headline(t(f"checkin.decision.{decision.value.lower()}"), headline)
-        if self.override_reason:
-            sentence = t("app.checkin.overridden_banner", machine=t(
-                f"app.verdict.{outcome.decision.value}"), reason=self.override_reason)
-        who = ""
-        if outcome.roster is not None:
-            c, e = outcome.roster.candidate, outcome.roster.entry
-            place = e.seat or e.vehicle
-            who = " · ".join(x for x in (c.full_name, e.registration_number, place, c.id_number)
-                             if x)
-        elif self.card is not None and self.card.dg13 is not None:
-            who = " · ".join(x for x in (self.card.dg13.full_name, self.card.id_number) if x)
-        self.banner.show(look, headline, sentence, who)
-        self.reasons_label.configure(text=self._reasons_text(outcome.reasons))
-        if self.card is not None and self.trust is not None:
-            self._show_card(self.card, self.trust)
-        face = outcome.face
-        if face is not None:
-            self.face_label.configure(text=t(
-                "app.checkin.face", result=t(f"face.decision.{face.decision.value}").split(":")[0],
-                distance=self._number(face.distance), threshold=self._number(face.point.threshold)))
-        else:
-            self.face_label.configure(text=t("app.checkin.face_not_compared"))
-        liveness = outcome.liveness
-        if liveness is not None:
-            self.liveness_label.configure(text=t(
-                "app.checkin.liveness_passed" if liveness.passed else
-                "app.checkin.liveness_failed",
-                challenge=t(f"app.challenge.{liveness.challenge.value}")))
-        else:
-            self.liveness_label.configure(text="")
-        self.step_label.configure(text=t(
-            "app.checkin.after_admit" if decision is Decision.ADMIT else
-            "app.checkin.after_refuse"))
-        self._buttons()
-
-    def _number(self, value: float) -> str:
-        text = f"{value:.3f}"
-        return text.replace(".", ",") if self.t.lang == "vi" else text  # 0,307 in Vietnamese
-
-    def _reasons_text(self, reasons: tuple[Reason, ...]) -> str:
-        if not reasons:
-            return "• " + self.t("app.checkin.no_reasons")
-        # Two findings can say the same thing (a clone fails active and chip authentication:
-        # one sentence): each sentence once, in the order found.
-        lines = dict.fromkeys("• " + self.t(r.key, detail=r.detail, **dict(r.context))
-                              for r in reasons)
-        return "\n".join(lines)
-
-    # --- keys and buttons ---------------------------------------------------------------------
-
-    def on_return(self, event: Any) -> bool:
-        if self.override_panel.winfo_ismapped():
-            self.submit_override()
-        elif self.state is State.DECIDED:
-            if self.decision is Decision.ADMIT:
-                self.admit()
-            else:
-                self.step_label.configure(text=self.t("app.checkin.cannot_admit"))
-        elif self.state in (State.IDLE, State.FAILED):
-            self.start()
-        return True
-
-    def on_escape(self, event: Any) -> bool:
-        if self.override_panel.winfo_ismapped():
-            self.close_override()
-        else:
-            self.escape()
-        return True
-
-    def on_override(self, event: Any) -> bool:
-        self.open_override()
-        return True
-
-    def admit(self) -> None:
-        """The verdict (or an override) admits: the candidate goes in, the desk is cleared for
-        the next one. The admission itself was stored with the decision."""
-        if self.state is not State.DECIDED or self.decision is not Decision.ADMIT:
-            return
-        name = ""
-        if self.outcome is not None and self.outcome.roster is not None:
-            name = self.outcome.roster.candidate.full_name
-        self.state = State.IDLE
-        self.outcome = self.card = self.trust = None
-        self.decision = None
-        self.key_entry.delete(0, "end")
-        self._show_idle("app.checkin.admitted_next", name=name)
-        self.key_entry.focus_set()
-
-    def escape(self) -> None:
-        """Cancel a running check-in (between steps), or clear the screen."""
-        running = self.state is State.RUNNING
-        if running and self._cancel is not None:
-            self._cancel.set()
-        self._token += 1  # whatever a job still says is about a cancelled check-in
-        self.close_override()
-        self.state = State.IDLE
-        self.outcome = self.card = self.trust = None
-        self.decision = None
-        self._show_idle("checkin.cancelled" if running else "app.checkin.ready")
-        self._cancel = None
-        self.key_entry.focus_set()
+        rejected = isinstance(exc, CardRejected)
+        if self._apply(desk.failed(self._state, token, exc, rejected=rejected)):
+            self.key_entry.focus_set()
+        if rejected:
+            self._stored()  # recorded as a rejected check-in with an incident
 
     # --- override -----------------------------------------------------------------------------
 
@@ -650,16 +679,15 @@ class CheckInView(View):
         return {self.t(f"app.verdict.{d.value}"): d for d in Decision}
 
     def open_override(self) -> None:
-        if self.state is not State.DECIDED or self.outcome is None:
+        s = self._state
+        if s.overriding or not self._apply(desk.override_opened(s)):
             return
         labels = self._decision_labels()
         self.override_choice.configure(values=list(labels))
-        wanted = Decision.ADMIT if self.decision is not Decision.ADMIT else Decision.REJECT
+        wanted = Decision.ADMIT if s.decision is not Decision.ADMIT else Decision.REJECT
         self.override_choice.set(self.t(f"app.verdict.{wanted.value}"))
         self.reason_entry.delete(0, "end")
         self.t.rebind(self.override_message, "app.plain", text="")
-        self.override_panel.place(relx=0.5, rely=0.45, anchor="center")
-        self.override_panel.lift()
         self.reason_entry.focus_set()
 
     def _reason_typed(self) -> None:
@@ -667,11 +695,13 @@ class CheckInView(View):
             self.t.rebind(self.override_message, "app.plain", text="")
 
     def close_override(self) -> None:
-        self.override_panel.place_forget()
+        if self._apply(desk.override_closed(self._state)):
+            self.key_entry.focus_set()
 
     def submit_override(self) -> None:
-        services, operator, outcome = self.services, self.app.operator, self.outcome
-        if services is None or operator is None or outcome is None:
+        services, operator, s = self.services, self.app.operator, self._state
+        outcome = s.outcome
+        if services is None or operator is None or outcome is None or not s.overriding:
             return
         reason = " ".join(self.reason_entry.get().split())
         if not reason:
@@ -680,23 +710,19 @@ class CheckInView(View):
             self.reason_entry.focus_set()
             return
         chosen = self._decision_labels().get(self.override_choice.get())
-        if chosen is None or chosen is self.decision:
+        if chosen is None or chosen is s.decision:
             self.t.rebind(self.override_message, "app.override.same")
             return
-        store, token = services.store, self._token
+        store, token = services.store, s.token
         self.override_ok.configure(state="disabled")
 
         def done(_incident: Any) -> None:
             self.override_ok.configure(state="normal")
-            if token != self._token:
-                return
-            self.decision = chosen
-            self.override_reason = reason
-            self.close_override()
-            self._show_outcome()
-            self.app.set_status("checkin.overridden",
-                                decision=self.t.lazy(f"app.verdict.{chosen.value}"))
             self._stored()
+            if self._apply(desk.overridden(self._state, token, chosen, reason)):
+                self.key_entry.focus_set()
+                self.app.set_status("checkin.overridden",
+                                    decision=self.t.lazy(f"app.verdict.{chosen.value}"))
 
         def refused(exc: BaseException) -> None:
             self.override_ok.configure(state="normal")
@@ -707,43 +733,43 @@ class CheckInView(View):
                                                  actor=operator.actor),
                          done=done, failed=refused)
 
-    # --- the demo -----------------------------------------------------------------------------
+    # --- outside hands (the demo presenter) ---------------------------------------------------
 
-    def present(self, scenario: Any) -> None:
-        """Demo: the next card onto the reader, its holder (or someone else) in front of the
-        camera, the CAN typed in, the check-in started."""
-        services = self.services
-        if services is None or services.deck is None:
-            return
-        if self.state is State.RUNNING:
-            self.escape()
-        deck = services.deck
-        self.state = State.IDLE
-        self._show_idle("app.demo.presenting")
-        enable(self.start_button, False, START)
-        token = self._token
-        self.app.run_job(lambda: deck.present(scenario),
-                         done=lambda p: self._presented(token, p))
+    def hold(self, note_key: str) -> int:
+        """Someone outside prepares the next card (the demo deck): a running check-in is
+        cancelled, the banner says ``note_key``, Check waits. Returns the token to pass to
+        ``release`` (stale if Esc is pressed meanwhile)."""
+        self._apply(desk.holding(self._state, Note(note_key)))
+        return self._state.token
 
-    def _presented(self, token: int, presented: Any) -> None:
-        services = self.services
-        if services is None or token != self._token:  # Esc meanwhile: the card stays put
-            self._buttons()
-            return
-        from examdesk.demo import demo_camera
+    def holding(self, token: int) -> bool:
+        return self._state.holding and self._state.token == token
 
-        photos = presented.card.photos
-        services.hub.switch(lambda: demo_camera(photos))
-        self.key_entry.delete(0, "end")
-        self.key_entry.insert(0, presented.can)
-        self.start()
+    def release(self, token: int) -> None:
+        self._apply(desk.released(self._state, token))
 
     # --- for tests and screen readers ---------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        return {"state": self.state.value, "banner": self.banner.text,
-                "decision": self.decision.value if self.decision else None,
+        s = self._state
+        return {"state": s.phase.value, "banner": self.banner.text,
+                "decision": s.decision.value if s.decision else None,
                 "reasons": str(self.reasons_label.cget("text")),
                 "fields": self.fields.values(), "trust": str(self.trust_label.cget("text")),
                 "prompt": str(self.prompt.cget("text")),
-                "face": str(self.face_label.cget("text"))}
+                "face": str(self.face_label.cget("text")),
+                "entry": self.key_entry.get(), "step": str(self.step_label.cget("text")),
+                "buttons": {"start": str(self.start_button.cget("text")),
+                            "admit": str(self.admit_button.cget("text"))}}
+
+
+def _configure(widget: Any, **options: Any) -> None:
+    """Only the options that changed (each customtkinter configure redraws the widget)."""
+    changed = {k: v for k, v in options.items() if widget.cget(k) != v}
+    if changed:
+        widget.configure(**changed)
+
+
+def _enable(button: Any, on: bool, colour: str) -> None:
+    """A disabled button greyed whole (widgets.enable), reconfigured only on a change."""
+    _configure(button, state="normal" if on else "disabled", fg_color=colour if on else DISABLED)
