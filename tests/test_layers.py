@@ -162,3 +162,18 @@ def test_views_do_not_import_the_window_at_run_time() -> None:
     # type checker, and takes the operator, places, settings and services from views/context.py.
     assert _hits(VIEWS, ("examdesk.app",), at_run_time=True) == []
     assert _hits([APP_PY], ("examdesk.views",), at_run_time=True)  # the scan sees app → views
+
+
+SERVICES = sorted((REPO / "examdesk" / "services").rglob("*.py"))
+UI_LIBRARIES = ("typer", "rich", "click", "tkinter", "customtkinter")
+
+
+def test_services_import_neither_the_app_nor_a_user_interface() -> None:
+    # The use cases both the command line and the desk call (examdesk/services/): they print
+    # nothing and draw nothing, so they import no command, no view, no window, no UI library.
+    assert SERVICES  # the scan sees the package
+    assert _hits(SERVICES, APP, at_run_time=False) == []
+    assert _hits(SERVICES, UI_LIBRARIES, at_run_time=False) == []
+    loaded = _loaded(*(f"examdesk.services.{p.stem}" for p in SERVICES if p.stem != "__init__"),
+                     walk=False)
+    assert _under(loaded, (*APP, *UI_LIBRARIES)) == []

@@ -22,14 +22,12 @@ from rich.table import Table
 from examdesk.commands.common import today
 from examdesk.commands.errors import EXIT_OUTPUT, fail_error
 from examdesk.i18n import Catalog, default_language
-from examdesk.paths import config_dir, trust_dir
+from examdesk.services.trust_files import TrustFiles
 from reader import errors
 from reader.keys import access_keys
 from reader.session import CardRead, read_card
 from reader.transport import PcscTransport, list_readers
-from reader.trust.policy import Policy, PolicyError
-from reader.trust.report import TrustReport, assess
-from reader.trust.store import TrustStore
+from reader.trust.report import TrustReport
 
 app = typer.Typer(help="Thẻ căn cước gắn chip — the chip ID card.", no_args_is_help=True)
 
@@ -55,13 +53,9 @@ def card_json(card: CardRead, report: TrustReport | None) -> dict[str, Any]:
 
 
 def assess_card(card: CardRead, policy_file: Path | None) -> TrustReport:
-    try:
-        policy = Policy.load(policy_file or (config_dir() / "trust-policy.toml"))
-    except PolicyError as exc:
-        raise errors.MalformedData(f"trust policy: {exc}") from exc
-    folder = trust_dir()
-    store = TrustStore.load(folder) if folder.exists() else None
-    return assess(card, store, policy, today=today())
+    """The card against this computer's trust store and policy (``--policy`` instead of the
+    settings' file): the same assessment as the check-in's, through the same service."""
+    return TrustFiles.user(policy_file).assess(card, today=today())
 
 
 @contextlib.contextmanager
