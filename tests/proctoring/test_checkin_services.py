@@ -93,3 +93,28 @@ def test_the_override_service_changes_the_decision_and_opens_an_incident(store: 
         stored = tx.get(CheckIn, done.id)
         assert stored is not None and stored.decision == Decision.ADMIT
         assert stored.id_number == entry_id and stored.override_reason == "Đã đối chiếu giấy tờ"
+
+
+def test_waiting_for_the_face_models_is_cancellable_and_hands_on_a_failed_load() -> None:
+    """The desk's models_ready is an Event, the command line's a Future: one wait for both."""
+    from concurrent.futures import Future
+
+    from biometrics.errors import ModelsMissing
+    from examdesk.services.checkin import wait_for_models
+    from proctoring.checkin import CheckInCancelled
+
+    cancel = threading.Event()
+    cancel.set()  # Esc before the models are loaded: stop at once, never hang
+    for never in (threading.Event(), Future()):
+        with pytest.raises(CheckInCancelled):
+            wait_for_models(never, cancel)
+    failed: Future[None] = Future()
+    failed.set_exception(ModelsMissing("no dlib models"))
+    with pytest.raises(ModelsMissing):
+        wait_for_models(failed, threading.Event())
+    loaded: Future[None] = Future()
+    loaded.set_result(None)
+    ready = threading.Event()
+    ready.set()
+    for done in (loaded, ready, None):
+        wait_for_models(done, cancel)  # ready: no wait, even with cancel set
