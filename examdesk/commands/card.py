@@ -19,10 +19,8 @@ from rich.table import Table
 from examdesk.commands.common import today
 from examdesk.commands.errors import EXIT_OUTPUT, handles_errors
 from examdesk.i18n import Catalog, default_language
-from examdesk.paths import trust_dir
-from examdesk.services import trust as services_trust
-from examdesk.services.card import TrustPaths, read_and_verify, save_card
-from examdesk.services.trust import default_policy_file
+from examdesk.services.card import read_and_verify, save_card
+from examdesk.services.trust import TrustFiles
 from reader import errors
 from reader.keys import access_keys
 from reader.session import CardRead
@@ -37,13 +35,6 @@ DG13_ORDER = (
     "place_of_origin", "place_of_residence", "identifying_features", "date_of_issue",
     "date_of_expiry", "father_name", "mother_name", "spouse_name", "old_id_number", "field_16",
 )
-
-
-def assess_card(card: CardRead, policy_file: Path | None) -> TrustReport:
-    """The check-in's assessment with this centre's trust files (kept for
-    ``examdesk/commands/checkin.py`` until it calls the check-in service)."""
-    return services_trust.assess_card(card, trust_dir(), policy_file or default_policy_file(),
-                                      today())
 
 
 @contextlib.contextmanager
@@ -162,7 +153,7 @@ def read_cmd(
     """Đọc thẻ — read a chip ID card: fields, portrait, raw data groups, and whether the chip
     is genuine (passive, active and chip authentication)."""
     keys = access_keys(id_number, dob, expiry, mrz, qr, can)
-    trust = TrustPaths(trust_dir(), policy or default_policy_file()) if verify else None
+    trust = TrustFiles.user(policy) if verify else None
     with _progress(sys.stderr.isatty(), lang) as progress:
         reading = read_and_verify(lambda: PcscTransport.open(reader, wait=wait), keys,
                                   trust=trust, today=today(), progress=progress)

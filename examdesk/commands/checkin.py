@@ -12,26 +12,26 @@ import typer
 from rich.console import Console
 
 from biometrics import BiometricsError, Challenge, FaceEngine, open_camera
-from examdesk.commands.card import assess_card
 from examdesk.commands.common import fail
-from examdesk.commands.errors import fail_error
+from examdesk.commands.errors import ExitTable, cli_errors, fail_error
 from examdesk.commands.face import load_settings
-from examdesk.commands.session import actor, fail_with, stored
+from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
+from examdesk.services.cards import PcscCards
+from examdesk.services.checkin import CheckInRequest, QuietListener, run_checkin
+from examdesk.services.override import override_checkin
+from examdesk.services.trust import TrustFiles
 from examdesk.settings import SettingsError, read_section
-from proctoring import errors
-from proctoring.checkin import CheckInOutcome, CheckInService, Progress
-from proctoring.checkins import record_override
+from proctoring.checkin import CardRejected, CheckInOutcome, CheckInService, Progress
 from proctoring.models import Decision, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules, RuleInvalid
 from proctoring.sessions import find_session
-from reader.errors import ReaderError, is_card_fault
 from reader.keys import access_keys
-from reader.session import read_card
-from reader.transport import PcscTransport
 
 EXIT_CAMERA = 3
+# The camera and the face: whatever fails there ends a check-in with 3, as it always did.
+CHECKIN_EXITS: ExitTable = ((BiometricsError, EXIT_CAMERA),)
 
 
 def load_rules(as_json: bool) -> CheckInRules:
@@ -65,6 +65,20 @@ def _banner(outcome: CheckInOutcome, lang: str) -> None:
                       f"{outcome.face.point.threshold:.3f})[/dim]")
 
 
+class _Progress(QuietListener):
+    """The steps on stderr, each once, when a person watches the terminal."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.shown: set[str] = set()
+
+    def progress(self, progress: Progress) -> None:
+        if sys.stderr.isatty() and progress.key not in self.shown:
+            self.shown.add(progress.key)
+            print(Catalog.load().text(progress.key, self.lang, **progress.context),
+                  file=sys.stderr)
+
+
 def checkin_cmd(
     session_ref: Annotated[str, typer.Option("--session", help="session id or code")],
     camera: Annotated[list[str], typer.Option(
@@ -88,63 +102,35 @@ def checkin_cmd(
     """Kiểm tra thí sinh — read the card, capture the face, decide ADMIT / REJECT / REVIEW and
     store it (with its evidence, encrypted, and its audit event)."""
     rules = load_rules(as_json)  # a bad rule stops the command before anything is opened
-    with stored(as_json) as store:  # closed however the command ends
+    with stored(as_json) as store, cli_errors(as_json, CHECKIN_EXITS):
         try:
             with store.read() as tx:
                 session = find_session(tx, session_ref)
             stage_value = Stage(stage) if stage else None
             chosen = Challenge(challenge) if challenge else None
-        except errors.ProctoringError as exc:
-            fail_with(exc, as_json)
         except ValueError as exc:
             fail("checkin.bad_option", as_json, 2, str(exc))
         engine = FaceEngine(load_settings())
         warming = engine.warm_up()  # the models load while the card is read
+        request = CheckInRequest(session, tuple(access_keys(id_number, dob, expiry, mrz, qr, can)),
+                                 consent=consent, actor=actor(), stage=stage_value,
+                                 challenge=chosen, card_wait=wait)
         try:
-            keys = access_keys(id_number, dob, expiry, mrz, qr, can)
-            transport = PcscTransport.open(reader, wait=wait)
-            try:
-                card = read_card(transport, keys)
-            finally:
-                transport.close()
-            trust = assess_card(card, None)
-        except ReaderError as exc:
-            if is_card_fault(exc):
-                # A forged or broken chip: recorded (REJECT, FORGED, an incident) before the
-                # error is shown, so the attempt is never lost.
-                try:
-                    rejected = CheckInService(store, engine, rules=rules).record_rejected_card(
-                        session, exc, actor=actor(), consent=consent, stage=stage_value)
-                except errors.ProctoringError as stored_exc:
-                    fail_with(stored_exc, as_json)
-                exc.context.update(checkin_id=str(rejected.checkin_id or ""),
-                                   incident_id=str(rejected.incident_id))
-            fail_error(exc, as_json)
-        warming.result()
-        shown: list[str] = []
-
-        def progress(p: Progress) -> None:
-            if sys.stderr.isatty() and p.key not in shown:
-                shown.append(p.key)
-                print(Catalog.load().text(p.key, lang, **p.context), file=sys.stderr)
-
-        service = CheckInService(store, engine, rules=rules)
-        try:
-            cam = open_camera(camera)
-            try:
-                outcome = service.check_in(session, card, trust, cam, consent=consent,
-                                           stage=stage_value, actor=actor(), challenge=chosen,
-                                           on_progress=progress)
-            finally:
-                cam.close()
-        except BiometricsError as exc:
-            fail(exc.key, as_json, EXIT_CAMERA, exc.detail, **exc.context)
-        except errors.ProctoringError as exc:
-            fail_with(exc, as_json)
-        if as_json:
-            print(json.dumps(outcome.to_dict(), ensure_ascii=False))
-        else:
-            _banner(outcome, lang)
+            outcome = run_checkin(request, cards=PcscCards(reader), trust=TrustFiles.user(),
+                                  service=CheckInService(store, engine, rules=rules),
+                                  camera=lambda: open_camera(camera), models_ready=warming,
+                                  listener=_Progress(lang))
+        except CardRejected as exc:
+            # Recorded (REJECT, FORGED, an incident) before the error is shown: the command
+            # ends on what the card did, naming what was stored.
+            shown = exc.reader_error
+            shown.context.update(checkin_id=str(exc.context.get("checkin_id") or ""),
+                                 incident_id=str(exc.context.get("incident_id") or ""))
+            fail_error(shown, as_json)
+    if as_json:
+        print(json.dumps(outcome.to_dict(), ensure_ascii=False))
+    else:
+        _banner(outcome, lang)
 
 
 def override_cmd(
@@ -156,20 +142,14 @@ def override_cmd(
 ) -> None:
     """Ghi đè quyết định — an invigilator's decision over the machine's, with a written reason;
     it becomes an incident for the education office."""
-    with stored(as_json) as store:  # closed however the command ends
-        try:
-            target = uuid.UUID(checkin_id.strip())
-            chosen = Decision(decision.strip().upper())
-        except ValueError as exc:
-            fail("checkin.bad_option", as_json, 2, str(exc))
-        try:
-            incident = record_override(store, target, decision=chosen, reason=reason,
-                                       operator_id=None, actor=actor())
-        except errors.ProctoringError as exc:
-            fail_with(exc, as_json)
-        if as_json:
-            print(json.dumps({"checkin_id": str(target), "decision": chosen.value,
-                              "incident_id": str(incident.id),
-                              "incident_kind": str(incident.kind)}, ensure_ascii=False))
-        else:
-            print(Catalog.load().text("checkin.overridden", lang, decision=chosen.value))
+    try:
+        target = uuid.UUID(checkin_id.strip())
+        chosen = Decision(decision.strip().upper())
+    except ValueError as exc:
+        fail("checkin.bad_option", as_json, 2, str(exc))
+    with stored(as_json) as store, cli_errors(as_json):  # closed however the command ends
+        done = override_checkin(store, target, chosen, reason, actor=actor())
+    if as_json:
+        print(json.dumps(done.to_dict(), ensure_ascii=False))
+    else:
+        print(Catalog.load().text("checkin.overridden", lang, decision=chosen.value))

@@ -1,7 +1,7 @@
 """Read a chip ID card and, unless told not to, prove it genuine with this centre's trust files.
 
 ``examdesk card read`` is this use case; the check-in reads a card the same way and assesses it
-with :func:`examdesk.services.trust.assess_card`.
+with :class:`examdesk.services.trust.TrustFiles`.
 """
 
 from __future__ import annotations
@@ -22,15 +22,7 @@ from reader.session import CardRead, read_card
 from reader.transport import CardTransport
 from reader.trust.report import TrustReport
 
-from .trust import assess_card
-
-
-@dataclass(frozen=True)
-class TrustPaths:
-    """Where the centre's trust files are: the CSCA store folder and the trust policy file."""
-
-    trust_dir: Path
-    policy_file: Path
+from .trust import TrustFiles
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ class CardReading:
 
 
 def read_and_verify(open_transport: Callable[[], CardTransport], keys: Sequence[AccessKey], *,
-                    trust: TrustPaths | None, today: date,
+                    trust: TrustFiles | None, today: date,
                     progress: Progress | None = None) -> CardReading:
     """Open the card (``open_transport`` waits for it), read it with one of ``keys`` and, with
     ``trust``, run the chip's own proofs (active and chip authentication) and assess it with
@@ -63,8 +55,7 @@ def read_and_verify(open_transport: Callable[[], CardTransport], keys: Sequence[
         card = read_card(transport, keys, progress=progress, authenticate=trust is not None)
     finally:
         transport.close()
-    report = (assess_card(card, trust.trust_dir, trust.policy_file, today)
-              if trust is not None else None)
+    report = trust.assess(card, today=today) if trust is not None else None
     return CardReading(card, report)
 
 

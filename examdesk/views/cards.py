@@ -10,33 +10,21 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
+from examdesk.services.cards import CardSource as Opens
+from examdesk.services.cards import PcscCards
 from reader.errors import NoCard
-from reader.transport import CardTransport, LoopbackCard, LoopbackTransport, PcscTransport
+from reader.transport import CardTransport, LoopbackCard, LoopbackTransport
+
+__all__ = ["CardSource", "LoopbackCards", "PcscCards"]
 
 
-class CardSource(Protocol):
-    def open(self, wait: float) -> CardTransport:
-        """A connection to the card on the reader; ``NoCard`` when none came in ``wait`` s."""
-        ...
+class CardSource(Opens, Protocol):
+    """What the check-in service asks of a reader (``open``), and what the status bar shows."""
 
     @property
     def label(self) -> str:
         """Shown in the status bar: which reader."""
         ...
-
-
-class PcscCards:
-    """A real reader through pcscd (``reader=None``: the first reader with a card)."""
-
-    def __init__(self, reader: str | None) -> None:
-        self.reader = reader
-
-    @property
-    def label(self) -> str:
-        return self.reader or "PC/SC"
-
-    def open(self, wait: float) -> CardTransport:
-        return PcscTransport.open(self.reader, wait=wait)
 
 
 class LoopbackCards:

@@ -4,7 +4,7 @@ Keyboard: type or scan the card key (CAN, the 12-digit ID, the front QR, the bac
 press Enter to check; Enter again admits when the verdict allows it; Esc cancels a check-in
 or clears the screen for the next candidate; Ctrl+O overrides with a written reason.
 
-Everything slow runs in a worker (views/checkin_job.py); this screen only draws what comes
+Everything slow runs in a worker (services/checkin.py); this screen only draws what comes
 back. What it shows is one value, ``CheckInState`` (views/checkin_state.py), changed only by
 that module's pure transitions and drawn whole by ``render``; a job's reports carry its
 number, so a cancelled check-in that finishes late cannot overwrite the next one. The demo's
@@ -26,8 +26,10 @@ from PIL import Image
 
 from biometrics import Challenge
 from biometrics.images import RgbImage
+from examdesk.services.checkin import CheckInRequest, run_checkin
+from examdesk.services.override import override_checkin
 from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress
-from proctoring.checkins import Reason, record_override
+from proctoring.checkins import Reason
 from proctoring.models import Decision, SessionKind
 from reader.errors import InvalidKeyInput
 from reader.keys import parse_card_key
@@ -36,7 +38,6 @@ from reader.trust.report import TrustReport
 
 from . import checkin_state as desk
 from .base import View
-from .checkin_job import CheckInRequest, run_checkin
 from .checkin_state import CheckInState, EntryAction, Note, Phase
 from .pictures import open_picture
 from .theme import (
@@ -633,7 +634,7 @@ class CheckInView(View):
                 with contextlib.suppress(BaseException):
                     previous.result(timeout=30)
             outcome = run_checkin(request, cards=services.cards, trust=services.places.trust,
-                                  service=services.checkins, camera=services.hub,
+                                  service=services.checkins, camera=services.hub.reader,
                                   models_ready=services.models_ready, listener=listener,
                                   cancel=cancel)
             return Finished(outcome, face_crop(outcome.best_frame))
@@ -728,9 +729,8 @@ class CheckInView(View):
             self.override_ok.configure(state="normal")
             self.t.rebind(self.override_message, "app.plain", text=self.app.error_text(exc))
 
-        self.app.run_job(lambda: record_override(store, outcome.checkin_id, decision=chosen,
-                                                 reason=reason, operator_id=None,
-                                                 actor=operator.actor),
+        self.app.run_job(lambda: override_checkin(store, outcome.checkin_id, chosen, reason,
+                                                  actor=operator.actor),
                          done=done, failed=refused)
 
     # --- outside hands (the demo presenter) ---------------------------------------------------

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from biometrics.remote import ProcessFaceEngine
 from examdesk.i18n import LANGUAGES, default_language
 from examdesk.paths import config_dir, data_dir
+from examdesk.services.trust import POLICY_FILE, TrustFiles
 from examdesk.settings import read_section
 from proctoring.checkin import CheckInService
 from proctoring.crypto import KeyStore
@@ -26,7 +27,6 @@ from proctoring.models import Role
 from proctoring.store import Store
 
 from .cards import CardSource
-from .checkin_job import TrustFiles
 from .frames import FrameHub
 
 if TYPE_CHECKING:  # the demo's virtual-card code loads only with --demo
@@ -55,7 +55,7 @@ class Places:
 
     @property
     def trust(self) -> TrustFiles:
-        return TrustFiles(self.data / "trust", self.config / "trust-policy.toml")
+        return TrustFiles(self.data / "trust", self.config / POLICY_FILE)
 
     @property
     def pdf_keys(self) -> Path:

@@ -11,8 +11,9 @@ import pytest
 from sqlmodel import select
 
 from biometrics import Camera, FaceEngine
+from examdesk.services.checkin import CheckInRequest, run_checkin
+from examdesk.services.trust import TrustFiles
 from examdesk.views.cards import LoopbackCards
-from examdesk.views.checkin_job import CheckInRequest, TrustFiles, run_checkin
 from proctoring.checkin import CardRejected, CheckInService
 from proctoring.models import (
     CheckIn,
@@ -96,13 +97,12 @@ def desk_checkin(store: Store, tmp_path: Path, card: EmrtdApplet, session: ExamS
     key = key or BacKey.from_mrz(profile().access_data()["mrz"])
     run_checkin(CheckInRequest(session, (key,), consent=True, actor="t"), cards=cards,
                 trust=TrustFiles(tmp_path / "trust", tmp_path / "policy.toml"),
-                service=CheckInService(store, FaceEngine()), camera=_NoCamera(),
+                service=CheckInService(store, FaceEngine()), camera=_no_camera,
                 models_ready=threading.Event(), listener=_Listener(), cancel=threading.Event())
 
 
-class _NoCamera:
-    def reader(self) -> Camera:
-        raise AssertionError("a rejected card never reaches the camera")
+def _no_camera() -> Camera:
+    raise AssertionError("a rejected card never reaches the camera")
 
 
 def test_the_desk_job_records_a_hostile_card_and_says_so(store: Store, tmp_path: Path) -> None:

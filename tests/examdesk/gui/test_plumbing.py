@@ -13,8 +13,8 @@ import pytest
 from biometrics import CameraUnavailable, Frame
 from examdesk.app import GapMeter, UiQueue
 from examdesk.demo import VPCD_READER, DemoDeck, DemoFolderTaken, Scenario, prepare_demo_home
+from examdesk.services.checkin import StopsOnCancel
 from examdesk.views.cards import LoopbackCards, PcscCards
-from examdesk.views.checkin_job import _StopsOnCancel
 from examdesk.views.frames import PREVIEW_SIZE, FrameHub
 from examdesk.views.widgets import fold
 from proctoring.checkin import CheckInCancelled
@@ -98,7 +98,7 @@ def test_an_unplugged_camera_is_an_error_for_the_check_in_not_a_hang() -> None:
 
 def test_the_check_in_camera_stops_at_the_next_frame_after_esc() -> None:
     camera, cancel = Counting(10), threading.Event()
-    feed = _StopsOnCancel(camera, cancel)
+    feed = StopsOnCancel(camera, cancel)
     assert feed.read().index == 1
     cancel.set()
     with pytest.raises(CheckInCancelled):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from examdesk.services.card import CardReading, TrustPaths, read_and_verify, save_card
-from examdesk.services.trust import assess_card, load_policy
+from examdesk.services.card import CardReading, read_and_verify, save_card
+from examdesk.services.trust import TrustFiles
 from reader.errors import MalformedData, WrongCardKey
 from reader.keys import Can
 from reader.transport import LoopbackTransport
@@ -57,12 +57,12 @@ def card() -> VirtualCccd:
 
 
 @pytest.fixture
-def trusted(tmp_path: Path) -> TrustPaths:
+def trusted(tmp_path: Path) -> TrustFiles:
     """A centre that imported the test CSCA and keeps the default policy."""
     csca = tmp_path / "csca.pem"
     csca.write_bytes(test_csca_pem())
     TrustStore.load(tmp_path / "trust").import_file(csca)
-    return TrustPaths(tmp_path / "trust", tmp_path / "no-policy.toml")
+    return TrustFiles(tmp_path / "trust", tmp_path / "no-policy.toml")
 
 
 def _can(card: VirtualCccd) -> list[Can]:
@@ -70,7 +70,7 @@ def _can(card: VirtualCccd) -> list[Can]:
 
 
 def test_a_genuine_card_with_the_centres_csca_is_trusted(card: VirtualCccd,
-                                                         trusted: TrustPaths) -> None:
+                                                         trusted: TrustFiles) -> None:
     opened = Opened(card)
     reading = read_and_verify(opened, _can(card), trust=trusted, today=DAY)
     assert reading.trust is not None
@@ -84,7 +84,7 @@ def test_a_genuine_card_with_the_centres_csca_is_trusted(card: VirtualCccd,
 def test_without_the_csca_the_same_card_is_only_suspicious(card: VirtualCccd,
                                                            tmp_path: Path) -> None:
     # No trust store folder at all: an unknown issuer, not a failure.
-    paths = TrustPaths(tmp_path / "never-imported", tmp_path / "no-policy.toml")
+    paths = TrustFiles(tmp_path / "never-imported", tmp_path / "no-policy.toml")
     reading = read_and_verify(Opened(card), _can(card), trust=paths, today=DAY)
     assert reading.trust is not None
     assert reading.trust.verdict.level is Verdict.SUSPICIOUS
@@ -95,7 +95,7 @@ def test_the_policy_file_decides_a_finding(card: VirtualCccd, tmp_path: Path) ->
     policy = tmp_path / "policy.toml"
     policy.write_text('[verdicts]\n"passive.no_csca" = "trusted"\n', "utf-8")
     reading = read_and_verify(Opened(card), _can(card),
-                              trust=TrustPaths(tmp_path / "none", policy), today=DAY)
+                              trust=TrustFiles(tmp_path / "none", policy), today=DAY)
     assert reading.trust is not None and reading.trust.verdict.level is Verdict.TRUSTED
 
 
@@ -107,7 +107,7 @@ def test_without_trust_nothing_is_proved(card: VirtualCccd) -> None:
 
 
 def test_the_connection_is_closed_when_the_card_refuses_the_key(card: VirtualCccd,
-                                                                trusted: TrustPaths) -> None:
+                                                                trusted: TrustFiles) -> None:
     opened = Opened(card)
     with pytest.raises(WrongCardKey):
         read_and_verify(opened, [Can("000000")], trust=trusted, today=DAY)
@@ -122,14 +122,14 @@ def test_a_bad_policy_file_is_the_typed_card_error(card: VirtualCccd, tmp_path: 
     policy = tmp_path / "policy.toml"
     policy.write_text(text, "utf-8")
     with pytest.raises(MalformedData) as caught:
-        load_policy(policy)
+        TrustFiles(tmp_path / "trust", policy).policy()
     assert caught.value.detail.startswith("trust policy: ")
     read = read_and_verify(Opened(card), _can(card), trust=None, today=DAY).card
     with pytest.raises(MalformedData):
-        assess_card(read, tmp_path / "trust", policy, DAY)
+        TrustFiles(tmp_path / "trust", policy).assess(read, today=DAY)
 
 
-def test_save_card_writes_owner_only_files(card: VirtualCccd, trusted: TrustPaths,
+def test_save_card_writes_owner_only_files(card: VirtualCccd, trusted: TrustFiles,
                                            tmp_path: Path) -> None:
     reading = read_and_verify(Opened(card), _can(card), trust=trusted, today=DAY)
     out = tmp_path / "out"
