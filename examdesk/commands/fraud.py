@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.reports import report_fail, write_output
+from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.errors import BadOption, handles_errors
+from examdesk.commands.reports import write_output
 from examdesk.commands.session import stored
 from examdesk.i18n import Catalog, default_language
-from reports import errors
 from reports.incidents import parse_day
 
 if TYPE_CHECKING:
@@ -23,36 +23,36 @@ app = typer.Typer(help="Gian lận — fraud reports for the education office.",
                   no_args_is_help=True)
 
 
-def report_setup(out: Path, start: str, end: str, as_json: bool) -> tuple[str, Period]:
+class BadFormat(BadOption):
+    """``--out`` names neither a PDF nor a CSV file (context: ``path``)."""
+
+    key = "fraud.bad_format"
+
+
+def report_setup(out: Path, start: str, end: str) -> tuple[str, Period]:
     """The report's format from ``--out`` (".pdf" or ".csv") and its period (``--from``,
-    ``--to``); on a wrong one the error line and exit 2."""
+    ``--to``); a wrong one raises its typed error (exit 2)."""
     from reports.incidents import Period
 
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".csv"):
-        fail("fraud.bad_format", as_json, 2, path=str(out))
-    try:
-        return suffix, Period(parse_day(start, "--from"), parse_day(end, "--to"))
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
+        raise BadFormat(str(out), path=str(out))
+    return suffix, Period(parse_day(start, "--from"), parse_day(end, "--to"))
 
 
-def render_report(store: Store, period: Period, centre: str | None, suffix: str, lang: str,
-                  as_json: bool) -> tuple[FraudData, bytes]:
+def render_report(store: Store, period: Period, centre: str | None, suffix: str,
+                  lang: str) -> tuple[FraudData, bytes]:
     """The period's findings (of one centre if given) and the file's bytes, CSV or PDF."""
     # Imported here: reportlab costs ~0.5 s, which no other command should pay at start-up.
     from reports.fraud import fraud_csv, fraud_pdf
     from reports.incidents import EVIDENCE_THUMB, collect_fraud
     from reports.layout import catalog_words
 
-    try:
-        # The CSV lists evidence by id: no picture needs decrypting for it.
-        data = collect_fraud(store, period, centre_code=centre,
-                             pictures=None if suffix == ".csv" else EVIDENCE_THUMB)
-        payload = (fraud_csv(data) if suffix == ".csv"
-                   else fraud_pdf(data, catalog_words(lang), lang=lang))
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
+    # The CSV lists evidence by id: no picture needs decrypting for it.
+    data = collect_fraud(store, period, centre_code=centre,
+                         pictures=None if suffix == ".csv" else EVIDENCE_THUMB)
+    payload = (fraud_csv(data) if suffix == ".csv"
+               else fraud_pdf(data, catalog_words(lang), lang=lang))
     return data, payload
 
 
@@ -62,6 +62,7 @@ def print_written(period: Period, data: FraudData, out: Path, lang: str) -> None
 
 
 @app.command("report")
+@handles_errors()
 def report_cmd(
     start: Annotated[str, typer.Option("--from", help="first day, dd/mm/yyyy (Vietnam time)")],
     end: Annotated[str, typer.Option("--to", help="last day, included")],
@@ -74,9 +75,9 @@ def report_cmd(
     """Báo cáo gian lận — face mismatches, overrides, proxies, forged cards, absences in
     online exams, with statistics per centre and session and the evidence side by side."""
     lang = lang or default_language()
-    suffix, period = report_setup(out, start, end, as_json)
-    with stored(as_json) as store:
-        data, payload = render_report(store, period, centre, suffix, lang, as_json)
+    suffix, period = report_setup(out, start, end)
+    with stored() as store:
+        data, payload = render_report(store, period, centre, suffix, lang)
     write_output(out, payload, as_json)
     counts = {c.value: n for c, n in data.by_category().items()}
     if as_json:

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption
-from examdesk.commands.reports import read_password, report_fail
+from examdesk.commands.errors import handles_errors
+from examdesk.commands.reports import read_password
 from examdesk.commands.session import CENTRE_ENV
 from examdesk.i18n import Catalog, default_language
-from reports import errors
+from proctoring.errors import InvalidInput
 from reports.keys import create_centre_keys
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def _only_centre() -> str | None:
 
 
 @app.command("create")
+@handles_errors()
 def create_cmd(
     centre: Annotated[str | None, typer.Option(
         "--centre", help=f"centre code (default ${CENTRE_ENV})")] = None,
@@ -83,19 +85,13 @@ def create_cmd(
     lang = lang or default_language()
     code = centre or os.environ.get(CENTRE_ENV) or _only_centre()
     if not code:
-        from examdesk.commands.common import fail
-
-        fail("proctoring.invalid_input", as_json, 2, "--centre CODE is needed", field="centre")
+        raise InvalidInput("--centre CODE is needed", field="centre")
     password = read_password(password_file, as_json, confirm=True)
     issuer_password = (read_password(issuer_password_file, as_json)
                        if issuer_password_file is not None else None)
-    try:
-        made = create_centre_keys(centre_code=code,
-                                  centre_name=name or _centre_name(code) or code,
-                                  password=password, folder=out, signer_name=signer,
-                                  issuer=issuer, issuer_password=issuer_password, force=force)
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
+    made = create_centre_keys(centre_code=code, centre_name=name or _centre_name(code) or code,
+                              password=password, folder=out, signer_name=signer,
+                              issuer=issuer, issuer_password=issuer_password, force=force)
     if as_json:
         print(json.dumps(made.to_dict(), ensure_ascii=False))
     else:
@@ -111,15 +107,12 @@ CentreOption = Annotated[str | None, typer.Option(
     "--centre", help=f"centre code (default ${CENTRE_ENV}, or the only centre)")]
 
 
-def _purpose(text: str, as_json: bool) -> KeyPurpose:
+def _purpose(text: str) -> KeyPurpose:
     from proctoring.models import KeyPurpose
 
     chosen = {"data": KeyPurpose.DATA, "signing": KeyPurpose.SIGNING}.get(text.strip().lower())
     if chosen is None:
-        from examdesk.commands.common import fail
-
-        fail("proctoring.invalid_input", as_json, 2, f"--key {text!r}: data or signing",
-             field="key")
+        raise InvalidInput(f"--key {text!r}: data or signing", field="key")
     return chosen
 
 
@@ -149,6 +142,7 @@ def _say(change: KeyChange, as_json: bool, lang: str | None) -> None:
 
 
 @app.command("status")
+@handles_errors()
 def status_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
     """Các khoá của cơ sở dữ liệu — the keys this database records, and whether this machine
     holds each (never makes one)."""
@@ -156,7 +150,7 @@ def status_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
     from proctoring.keyadmin import key_states
 
     lang = lang or default_language()
-    with stored(as_json) as store:
+    with stored() as store:
         states = key_states(store)
     if as_json:
         print(json.dumps({"keys": [s.to_dict() for s in states]}, ensure_ascii=False))
@@ -177,6 +171,7 @@ def status_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
 
 
 @app.command("backup")
+@handles_errors()
 def backup_cmd(
     key: KeyOption,
     out: Annotated[Path, typer.Option("--out", help="the backup file to write (mode 0600; "
@@ -189,14 +184,15 @@ def backup_cmd(
     from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import backup_key
 
-    purpose = _purpose(key, as_json)
-    with stored(as_json) as store:
+    purpose = _purpose(key)
+    with stored() as store:
         owner = _admin_centre(store, centre)
         change = backup_key(store, purpose, centre_id=owner, out=out, actor=actor())
     _say(change, as_json, lang)
 
 
 @app.command("recover")
+@handles_errors()
 def recover_cmd(
     key: KeyOption,
     source: Annotated[Path, typer.Option("--from", help="a backup (from `examdesk keys backup` "
@@ -210,8 +206,8 @@ def recover_cmd(
     from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import read_backup, recover_key
 
-    purpose = _purpose(key, as_json)
-    with stored(as_json) as store:
+    purpose = _purpose(key)
+    with stored() as store:
         raw = read_backup(source)
         owner = _admin_centre(store, centre)
         change = recover_key(store, purpose, raw, centre_id=owner, actor=actor())
@@ -219,6 +215,7 @@ def recover_cmd(
 
 
 @app.command("rotate")
+@handles_errors()
 def rotate_cmd(
     key: KeyOption,
     reason: Annotated[str, typer.Option("--reason", help="why (kept in the audit log)")],
@@ -236,8 +233,8 @@ def rotate_cmd(
     from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import rotate_key
 
-    purpose = _purpose(key, as_json)
-    with stored(as_json) as store:
+    purpose = _purpose(key)
+    with stored() as store:
         owner = _admin_centre(store, centre)
         change = rotate_key(store, purpose, centre_id=owner, actor=actor(),
                             reason=reason, lost=lost)
