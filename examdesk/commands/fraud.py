@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Gian lận — fraud reports for the education office.",
                   no_args_is_help=True)
 
+# The report's options, the same for a centre's report and the district's (`review report`).
+FirstDay = Annotated[str, typer.Option("--from", help="first day, dd/mm/yyyy (Vietnam time)")]
+LastDay = Annotated[str, typer.Option("--to", help="last day, included")]
+ReportFile = Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.csv")]
+CentreFilter = Annotated[str | None, typer.Option("--centre", help="only this centre's code")]
+
 
 class BadFormat(BadOption):
     """``--out`` names neither a PDF nor a CSV file (context: ``path``)."""
@@ -56,19 +62,29 @@ def render_report(store: Store, period: Period, centre: str | None, suffix: str,
     return data, payload
 
 
-def print_written(period: Period, data: FraudData, out: Path, lang: str) -> None:
-    print(Catalog.load().text("fraud.written", lang, start=f"{period.start:%d/%m/%Y}",
-                              end=f"{period.end:%d/%m/%Y}", count=len(data.findings), path=out))
+def deliver(out: Path, payload: bytes, period: Period, data: FraudData, as_json: bool,
+            lang: str) -> None:
+    """Write the report (owner-only) and say what it holds: a JSON summary or one line."""
+    write_output(out, payload, as_json)
+    if as_json:
+        print(json.dumps({"path": str(out), "from": period.start.isoformat(),
+                          "to": period.end.isoformat(), "findings": len(data.findings),
+                          "by_category": {c.value: n for c, n in data.by_category().items()},
+                          "sessions": len(data.sessions), "centres": len(data.centres)},
+                         ensure_ascii=False))
+    else:
+        print(Catalog.load().text("fraud.written", lang, start=f"{period.start:%d/%m/%Y}",
+                                  end=f"{period.end:%d/%m/%Y}", count=len(data.findings),
+                                  path=out))
 
 
 @app.command("report")
 @handles_errors()
 def report_cmd(
-    start: Annotated[str, typer.Option("--from", help="first day, dd/mm/yyyy (Vietnam time)")],
-    end: Annotated[str, typer.Option("--to", help="last day, included")],
-    out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.csv")],
-    centre: Annotated[str | None, typer.Option("--centre", help="only this centre's code")]
-    = None,
+    start: FirstDay,
+    end: LastDay,
+    out: ReportFile,
+    centre: CentreFilter = None,
     as_json: JsonOption = False,
     lang: LangOption = None,
 ) -> None:
@@ -78,12 +94,4 @@ def report_cmd(
     suffix, period = report_setup(out, start, end)
     with stored() as store:
         data, payload = render_report(store, period, centre, suffix, lang)
-    write_output(out, payload, as_json)
-    counts = {c.value: n for c, n in data.by_category().items()}
-    if as_json:
-        print(json.dumps({"path": str(out), "from": period.start.isoformat(),
-                          "to": period.end.isoformat(), "findings": len(data.findings),
-                          "by_category": counts, "sessions": len(data.sessions),
-                          "centres": len(data.centres)}, ensure_ascii=False))
-    else:
-        print_written(period, data, out, lang)
+    deliver(out, payload, period, data, as_json, lang)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +17,7 @@ import typer
 from examdesk.commands.common import JsonOption, LangOption
 from examdesk.commands.errors import handles_errors
 from examdesk.commands.reports import read_password
-from examdesk.commands.session import CENTRE_ENV
+from examdesk.commands.session import CENTRE_ENV, actor, stored
 from examdesk.i18n import Catalog, default_language
 from proctoring.errors import InvalidInput
 from reports.keys import create_centre_keys
@@ -122,6 +123,16 @@ def _admin_centre(store: Store, code: str | None) -> uuid.UUID:
     return local_centre(store, code=code or os.environ.get(CENTRE_ENV)).id
 
 
+def _change(key: str, centre: str | None, as_json: bool, lang: str | None,
+            act: Callable[[Store, KeyPurpose, uuid.UUID], KeyChange]) -> None:
+    """One audited change of the key named by ``--key`` for the centre, said afterwards."""
+
+    purpose = _purpose(key)
+    with stored() as store:
+        change = act(store, purpose, _admin_centre(store, centre))
+    _say(change, as_json, lang)
+
+
 def _say(change: KeyChange, as_json: bool, lang: str | None) -> None:
     if as_json:
         print(json.dumps(change.to_dict(), ensure_ascii=False))
@@ -146,7 +157,6 @@ def _say(change: KeyChange, as_json: bool, lang: str | None) -> None:
 def status_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
     """Các khoá của cơ sở dữ liệu — the keys this database records, and whether this machine
     holds each (never makes one)."""
-    from examdesk.commands.session import stored
     from proctoring.keyadmin import key_states
 
     lang = lang or default_language()
@@ -181,14 +191,10 @@ def backup_cmd(
     lang: LangOption = None,
 ) -> None:
     """Sao lưu khoá — write the current key to a new private file (audited)."""
-    from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import backup_key
 
-    purpose = _purpose(key)
-    with stored() as store:
-        owner = _admin_centre(store, centre)
-        change = backup_key(store, purpose, centre_id=owner, out=out, actor=actor())
-    _say(change, as_json, lang)
+    _change(key, centre, as_json, lang, lambda store, purpose, owner: backup_key(
+        store, purpose, centre_id=owner, out=out, actor=actor()))
 
 
 @app.command("recover")
@@ -203,15 +209,10 @@ def recover_cmd(
 ) -> None:
     """Khôi phục khoá — put a key this database recorded back on this machine (audited). A
     different key found in its place is kept, not deleted."""
-    from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import read_backup, recover_key
 
-    purpose = _purpose(key)
-    with stored() as store:
-        raw = read_backup(source)
-        owner = _admin_centre(store, centre)
-        change = recover_key(store, purpose, raw, centre_id=owner, actor=actor())
-    _say(change, as_json, lang)
+    _change(key, centre, as_json, lang, lambda store, purpose, owner: recover_key(
+        store, purpose, read_backup(source), centre_id=owner, actor=actor()))
 
 
 @app.command("rotate")
@@ -230,12 +231,7 @@ def rotate_cmd(
     machine to open what it sealed; the old signing key signs the change, so `audit verify`
     follows it. With --lost the old key is recorded as lost (for the signing key, `audit
     verify` then reports the unsigned change)."""
-    from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import rotate_key
 
-    purpose = _purpose(key)
-    with stored() as store:
-        owner = _admin_centre(store, centre)
-        change = rotate_key(store, purpose, centre_id=owner, actor=actor(),
-                            reason=reason, lost=lost)
-    _say(change, as_json, lang)
+    _change(key, centre, as_json, lang, lambda store, purpose, owner: rotate_key(
+        store, purpose, centre_id=owner, actor=actor(), reason=reason, lost=lost))

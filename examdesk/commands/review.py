@@ -24,12 +24,22 @@ import typer
 
 from examdesk.commands.common import JsonOption, LangOption
 from examdesk.commands.errors import handles_errors
+from examdesk.commands.fraud import (
+    CentreFilter,
+    FirstDay,
+    LastDay,
+    ReportFile,
+    deliver,
+    render_report,
+    report_setup,
+)
 from examdesk.commands.reports import write_output
 from examdesk.commands.session import actor, moment
 from examdesk.commands.sync import CentralOption, office_login
 from examdesk.i18n import Catalog, default_language
 from proctoring.errors import InvalidInput
 from proctoring.models import IncidentKind, IncidentStatus
+from reports.incidents import parse_day
 
 app = typer.Typer(help="Xét duyệt — the education office's review of incidents.",
                   no_args_is_help=True)
@@ -67,7 +77,6 @@ def list_cmd(
     lang: LangOption = None,
 ) -> None:
     """Danh sách sự cố — incidents across centres, newest first."""
-    from examdesk.commands.fraud import parse_day
     from proctoring.review import IncidentQuery, list_incidents
     from reports.incidents import Period
 
@@ -170,26 +179,17 @@ def decide_cmd(
 @app.command("report")
 @handles_errors()
 def report_cmd(
-    start: Annotated[str, typer.Option("--from", help="first day, dd/mm/yyyy")],
-    end: Annotated[str, typer.Option("--to", help="last day, included")],
-    out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.csv")],
-    centre: Annotated[str | None, typer.Option("--centre", help="only this centre's code")]
-    = None,
+    start: FirstDay,
+    end: LastDay,
+    out: ReportFile,
+    centre: CentreFilter = None,
     central: CentralOption = None,
     as_json: JsonOption = False,
     lang: LangOption = None,
 ) -> None:
     """Báo cáo toàn sở — the fraud report over every centre of the district."""
-    from examdesk.commands.fraud import print_written, render_report, report_setup
-
     lang = lang or default_language()
     suffix, period = report_setup(out, start, end)
     with office_login(central, as_json) as office:
         data, payload = render_report(office.store, period, centre, suffix, lang)
-    write_output(out, payload, as_json)
-    if as_json:
-        print(json.dumps({"path": str(out), "findings": len(data.findings),
-                          "by_category": {c.value: n for c, n in data.by_category().items()},
-                          "centres": len(data.centres)}, ensure_ascii=False))
-    else:
-        print_written(period, data, out, lang)
+    deliver(out, payload, period, data, as_json, lang)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +36,16 @@ class StoreUnwritable(KeyedError):
 
 # Every card-side error of these commands is about the file or the name given.
 TRUST_EXITS = ((StoreUnwritable, EXIT_WRITE), (ReaderError, EXIT_REFUSED))
+
+
+@contextmanager
+def _changing() -> Iterator[TrustStore]:
+    """The trust store, for a change to its folder: a folder that cannot be written is
+    StoreUnwritable (exit 7)."""
+    folder = trust_dir()
+    store = TrustStore.load(folder)
+    with os_errors(StoreUnwritable, path=str(folder)):
+        yield store
 
 
 def _entry_lines(e: StoreEntry, catalog: Catalog, lang: str) -> list[str]:
@@ -84,8 +96,7 @@ def import_cmd(
 ) -> None:
     """Nhập chứng thư — add a CSCA certificate, a master list or a CRL to the trust store."""
     lang = lang or default_language()
-    store = TrustStore.load(trust_dir())
-    with os_errors(StoreUnwritable, path=str(trust_dir())):
+    with _changing() as store:
         result = store.import_file(file)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -138,8 +149,7 @@ def remove_cmd(
 ) -> None:
     """Xoá — remove one file (certificate, master list or CRL) from the trust store."""
     lang = lang or default_language()
-    store = TrustStore.load(trust_dir())
-    with os_errors(StoreUnwritable, path=str(trust_dir())):
+    with _changing() as store:
         store.remove(name)
     if as_json:
         print(json.dumps({"removed": name}, ensure_ascii=False))
