@@ -19,42 +19,39 @@ from examdesk.commands.errors import handles_errors
 from examdesk.commands.reports import read_password
 from examdesk.commands.session import CENTRE_ENV, actor, stored
 from examdesk.i18n import Catalog, default_language
-from proctoring.errors import InvalidInput
+from proctoring.errors import InvalidInput, ProctoringError
 from reports.keys import create_centre_keys
 
 if TYPE_CHECKING:
     from proctoring.keyadmin import KeyChange
-    from proctoring.models import KeyPurpose
+    from proctoring.models import Centre, KeyPurpose
     from proctoring.store import Store
 
 app = typer.Typer(help="Khoá — signing keys for rosters; the data and audit keys.",
                   no_args_is_help=True)
 
 
-def _centre_name(code: str) -> str | None:
-    """The centre's name from the database when it is there (never creates anything)."""
+def _known_centres() -> list[Centre]:
+    """The database's centres when it opens, else none: `keys create` works without one (a
+    signing certificate needs no database) and never creates anything in it."""
     from proctoring.centres import list_centres
-    from proctoring.errors import ProctoringError
     from proctoring.store import Store
 
     try:
         with Store.open() as store:
-            return next((c.name for c in list_centres(store) if c.code == code), None)
+            return list_centres(store)
     except ProctoringError:
-        return None
+        return []
+
+
+def _centre_name(code: str) -> str | None:
+    """The centre's name from the database when it is there."""
+    return next((c.name for c in _known_centres() if c.code == code), None)
 
 
 def _only_centre() -> str | None:
     """Like the session commands: with one centre in the database, that is the one."""
-    from proctoring.centres import list_centres
-    from proctoring.errors import ProctoringError
-    from proctoring.store import Store
-
-    try:
-        with Store.open() as store:
-            centres = list_centres(store)
-    except ProctoringError:
-        return None
+    centres = _known_centres()
     return centres[0].code if len(centres) == 1 else None
 
 
