@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from examdesk.i18n.words import face_key
+
 from .config import OperatingPoint
 from .engine import Embedding, fuse
 
@@ -27,7 +29,7 @@ class FaceOutcome(enum.Enum):
 
     @property
     def key(self) -> str:
-        return f"face.decision.{self.value}"
+        return face_key(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from .commands import (
     sync,
     trust,
 )
+from .commands.errors import handles_errors
 
 app = typer.Typer(
     name="examdesk",
@@ -35,8 +36,9 @@ app.add_typer(trust.app, name="trust")
 app.add_typer(face.app, name="face")
 app.add_typer(keys.app, name="keys")
 app.add_typer(fraud.app, name="fraud")
-app.command("checkin")(checkin.checkin_cmd)
-app.command("override")(checkin.override_cmd)
+# Their stores end in the one error context (``stored`` no longer ends a command itself).
+app.command("checkin")(handles_errors()(checkin.checkin_cmd))
+app.command("override")(handles_errors()(checkin.override_cmd))
 app.add_typer(session.app, name="session")
 app.add_typer(roster.app, name="roster")
 app.add_typer(audit.app, name="audit")

@@ -47,6 +47,7 @@ from biometrics import (
 from biometrics.camera import Frame
 from biometrics.decision import FaceOutcome, decide
 from biometrics.images import RgbImage
+from examdesk.i18n.words import decision_sentence_key
 from reader.errors import InvalidKeyInput, ReaderError
 from reader.keys import validate_id_number
 from reader.session import CardRead
@@ -316,7 +317,7 @@ class CheckInService:
             incidents=tuple(verdicts.incidents),
             checkin_id=checkin_id,
         ), actor=actor)
-        step(Step.DONE, f"checkin.decision.{verdicts.decision.value.lower()}")
+        step(Step.DONE, decision_sentence_key(verdicts.decision))
         return CheckInOutcome(recorded.checkin.id, verdicts.decision, tuple(verdicts.reasons),
                               roster, trust, face, liveness, recorded.incident_ids, frame)
 

@@ -18,8 +18,8 @@ import pytest
 from tests.conftest import REPO
 
 LOWER = ("reader", "biometrics", "proctoring", "reports")
-FOUNDATION = ("examdesk", "examdesk.paths", "examdesk.i18n", "examdesk.timezone",
-              "examdesk.keyed_error")
+FOUNDATION = ("examdesk", "examdesk.paths", "examdesk.i18n", "examdesk.i18n.words",
+              "examdesk.timezone", "examdesk.keyed_error")
 APP = ("examdesk.app", "examdesk.views", "examdesk.commands", "examdesk.cli")
 
 _LOADED = """

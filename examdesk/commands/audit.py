@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption
-from examdesk.commands.errors import EXIT_TAMPERED
+from examdesk.commands.errors import EXIT_TAMPERED, handles_errors
 from examdesk.commands.session import stored
 from examdesk.i18n import Catalog, default_language
 from proctoring import audit
@@ -49,13 +49,14 @@ def _district_witnesses(store: Store, central: str | None) -> list[Witness]:
 
 
 @app.command("verify")
+@handles_errors()
 def verify_cmd(key: KeyOption = None, district: DistrictOption = False,
                central: CentralOption = None, as_json: JsonOption = False,
                lang: LangOption = None) -> None:
     """Kiểm tra nhật ký — find modified, deleted, inserted, reordered or unsigned events and
     rows that differ from their events (exit 8)."""
     lang = lang or default_language()
-    with stored(as_json) as store:
+    with stored() as store:
         key_files = [read_key_file(k) for k in key or []]
         witnesses = _district_witnesses(store, central) if district else []
         with store.read() as tx:
@@ -90,11 +91,12 @@ def verify_cmd(key: KeyOption = None, district: DistrictOption = False,
 
 
 @app.command("checkpoint")
+@handles_errors()
 def checkpoint_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
     """Ký điểm kiểm tra — sign the current end of every centre's chain now."""
     lang = lang or default_language()
     signed = []
-    with stored(as_json) as store:
+    with stored() as store:
         for centre in list_centres(store):
             with store.write() as tx:
                 cp = store.audit.checkpoint(tx, centre.id, store.now())
@@ -109,11 +111,12 @@ def checkpoint_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None
 
 
 @app.command("key")
+@handles_errors()
 def key_cmd(as_json: JsonOption = False) -> None:
     """Khoá công khai — print each centre's audit public key (hex) for 'audit verify --key'
     on another machine; keep a copy away from this one."""
     out = []
-    with stored(as_json) as store:
+    with stored() as store:
         for centre in list_centres(store):
             out.append({"centre": centre.code, "centre_id": str(centre.id),
                         "public_key": anchor_key(store.keys, centre.id)})

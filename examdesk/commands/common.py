@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, NoReturn, Protocol
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -46,27 +45,6 @@ def jsonable(value: object) -> object:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return str(value)
-
-
-class TypedError(Protocol):
-    """The errors of reader, proctoring and reports: a message key, a detail, a context."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def detail(self) -> str: ...
-
-    @property
-    def context(self) -> Mapping[str, Any]: ...
-
-
-def fail_typed(exc: TypedError, exit_codes: Sequence[tuple[type[Exception], int]],
-               as_json: bool) -> NoReturn:
-    """`fail` with the error's own key, detail and context; the exit status is the first of
-    ``exit_codes`` whose type the error is (1 if none)."""
-    code = next((c for t, c in exit_codes if isinstance(exc, t)), 1)
-    fail(exc.key, as_json, code, exc.detail, **exc.context)
 
 
 def day(when: datetime | date | None) -> str:

@@ -22,9 +22,10 @@ from typing import Annotated
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
+from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.errors import handles_errors, os_errors
 from examdesk.commands.session import actor
-from examdesk.commands.sync import CentralOption, district_fail, office_login
+from examdesk.commands.sync import CentralOption, office_login
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors
 
@@ -37,18 +38,16 @@ PasswordFile = Annotated[Path | None, typer.Option(
     "--password-file", help="file whose first line is the password (default: made up)")]
 
 
-def _password(path: Path | None, as_json: bool) -> str | None:
+def _password(path: Path | None) -> str | None:
     if path is None:
         return None
-    try:
+    with os_errors(errors.InvalidInput, field="--password-file"):
         text = path.read_text("utf-8")
-    except OSError as exc:
-        fail("proctoring.invalid_input", as_json, 2, exc.strerror or str(exc),
-             field="--password-file")
     return text.splitlines()[0] if text else None
 
 
 @app.command("init")
+@handles_errors()
 def init_cmd(
     admin_url: AdminOption,
     code: Annotated[str, typer.Option("--code", help="the district's code, e.g. SGD-HN")],
@@ -64,12 +63,9 @@ def init_cmd(
     from proctoring.district import init_district
 
     lang = lang or default_language()
-    try:
-        setup = init_district(admin_url, code=code, name=name, keys=KeyStore.default(),
-                              actor=actor(), office_role=office_role,
-                              office_password=_password(password_file, as_json))
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
+    setup = init_district(admin_url, code=code, name=name, keys=KeyStore.default(),
+                          actor=actor(), office_role=office_role,
+                          office_password=_password(password_file))
     if as_json:
         print(json.dumps(setup.to_dict(), ensure_ascii=False))
         return
@@ -81,6 +77,7 @@ def init_cmd(
 
 
 @app.command("add-centre")
+@handles_errors()
 def add_centre_cmd(
     code: Annotated[str, typer.Argument(help="the centre's code, as the centre uses it")],
     admin_url: AdminOption,
@@ -94,11 +91,7 @@ def add_centre_cmd(
     from proctoring.district import add_centre
 
     lang = lang or default_language()
-    try:
-        made = add_centre(admin_url, code, password=_password(password_file, as_json),
-                          role=role)
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
+    made = add_centre(admin_url, code, password=_password(password_file), role=role)
     if as_json:
         print(json.dumps({"code": code, **made.to_dict()}, ensure_ascii=False))
     else:
@@ -107,6 +100,7 @@ def add_centre_cmd(
 
 
 @app.command("centres")
+@handles_errors()
 def centres_cmd(central: CentralOption = None, as_json: JsonOption = False,
                 lang: LangOption = None) -> None:
     """Các trung tâm — each centre's account, and how much of its log the district holds."""
@@ -126,6 +120,7 @@ def centres_cmd(central: CentralOption = None, as_json: JsonOption = False,
 
 
 @app.command("screen")
+@handles_errors()
 def screen_cmd(
     central: CentralOption = None,
     threshold: Annotated[float | None, typer.Option(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from biometrics import errors as face_errors
 from examdesk.commands.common import fail
@@ -40,6 +40,29 @@ ExitTable = Sequence[tuple[type[Exception], int]]
 
 EXIT_OUTPUT = 7
 EXIT_TAMPERED = 8
+
+
+class BadOption(KeyedError):
+    """An option's value a command cannot use (exit 2). A command's own kinds subclass it with
+    their message key, so parsing an option raises instead of ending the command itself."""
+
+    key = "proctoring.invalid_input"
+
+
+class OutputFailed(KeyedError):
+    """The file a command writes cannot be written (exit 7; context: ``path``)."""
+
+    key = "io.output"
+
+
+@contextmanager
+def os_errors(kind: type[KeyedError], **context: Any) -> Iterator[None]:
+    """An ``OSError`` in the body becomes *kind*, its detail the system's words, with
+    *context*: the one conversion for a file a command reads or writes itself."""
+    try:
+        yield
+    except OSError as exc:
+        raise kind(exc.strerror or str(exc), **context) from exc
 
 # Most specific first: the first row whose type the error is decides.
 EXIT_CODES: ExitTable = (
@@ -90,6 +113,9 @@ EXIT_CODES: ExitTable = (
     (report_errors.FontMissing, 3),
     (report_errors.KeyFilesExist, EXIT_OUTPUT),
     (report_errors.OutputUnwritable, EXIT_OUTPUT),
+    # the command's own
+    (BadOption, 2),
+    (OutputFailed, EXIT_OUTPUT),
 )
 
 # What a command stops on: the project's typed errors and the settings file's.

@@ -8,7 +8,7 @@ import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,30 +23,23 @@ from biometrics.engine import FaceEngine
 from biometrics.evaluation import CalibrationReport, EvaluationReport, calibrate, evaluate
 from biometrics.faces import capture, enrol
 from biometrics.images import load
-from examdesk.commands.errors import fail_error
+from examdesk.commands.errors import BadOption, handles_errors
 from examdesk.i18n import Catalog, default_language
-from examdesk.keyed_error import KeyedError
-from examdesk.settings import SettingsError, read_section, write_section
+from examdesk.settings import read_section, write_section
 
 app = typer.Typer(help="Khuôn mặt — face verification: chip portrait against the candidate.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 SECTION = "face"
-EXIT_BAD_INPUT = 2
-EXIT_FACE = 3
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="processes (default: cores)")]
 
 
-class BadInput(KeyedError):
+class BadInput(BadOption):
     """An option of a face command that cannot be used (exit 2)."""
 
     key = "face.bad_input"
-
-
-def _fail(exc: KeyedError | SettingsError, as_json: bool) -> NoReturn:
-    fail_error(exc, as_json, ((BadInput, EXIT_BAD_INPUT),))
 
 
 def load_settings() -> FaceSettings:
@@ -64,10 +57,21 @@ def _progress(label: str) -> Iterator[Any]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+@contextlib.contextmanager
+def _about(image: Path) -> Iterator[None]:
+    """A face error in the body names the photo it is about."""
+    try:
+        yield
+    except errors.BiometricsError as exc:
+        exc.context.setdefault("image", str(image))
+        raise
+
+
 # --- verify -----------------------------------------------------------------------------------
 
 
 @app.command("verify")
+@handles_errors()
 def verify_cmd(
     image_a: Annotated[Path, typer.Argument(help="reference: the chip portrait (JPEG, JPEG 2000)")],
     image_b: Annotated[Path, typer.Argument(help="probe: the candidate's photo")],
@@ -77,20 +81,11 @@ def verify_cmd(
     lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
 ) -> None:
     """So khớp hai ảnh — is the person in IMAGE_B the person in IMAGE_A?"""
-    try:
-        engine = FaceEngine(load_settings())
-        try:
-            reference = enrol(engine, load(image_a))
-        except errors.BiometricsError as exc:
-            exc.context.setdefault("image", str(image_a))
-            raise
-        try:
-            probe = capture(engine, load(image_b), still=True, check_quality=not no_quality)
-        except errors.BiometricsError as exc:
-            exc.context.setdefault("image", str(image_b))
-            raise
-    except (errors.BiometricsError, SettingsError) as exc:
-        _fail(exc, as_json)
+    engine = FaceEngine(load_settings())
+    with _about(image_a):
+        reference = enrol(engine, load(image_a))
+    with _about(image_b):
+        probe = capture(engine, load(image_b), still=True, check_quality=not no_quality)
     result = compare(reference.embedding, [probe.embedding], engine.settings.operating_point)
     catalog = Catalog.load()
     if as_json:
@@ -113,6 +108,7 @@ def verify_cmd(
 
 
 @app.command("calibrate")
+@handles_errors()
 def calibrate_cmd(
     folder: Annotated[Path, typer.Argument(help="one sub-folder of photos per person")],
     far: Annotated[float, typer.Option("--far", help="target false match rate")] = 1e-3,
@@ -122,20 +118,17 @@ def calibrate_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Hiệu chỉnh ngưỡng — choose the threshold and review band for a target FMR."""
-    try:
-        if not 0.0 < far <= 0.1:
-            raise BadInput(f"--far must be in (0, 0.1], not {far:g}")
-        settings = load_settings()
-        images = LabelledImages.scan(folder)
-        with _progress("calibrate") as progress:
-            report = calibrate(images, settings, far, workers=workers, progress=progress)
-        saved = None
-        if save:
-            section = read_section(SECTION)
-            section["operating_point"] = report.point.to_dict()
-            saved = write_section(SECTION, section)
-    except (errors.BiometricsError, SettingsError, BadInput) as exc:
-        _fail(exc, as_json)
+    if not 0.0 < far <= 0.1:
+        raise BadInput(f"--far must be in (0, 0.1], not {far:g}")
+    settings = load_settings()
+    images = LabelledImages.scan(folder)
+    with _progress("calibrate") as progress:
+        report = calibrate(images, settings, far, workers=workers, progress=progress)
+    saved = None
+    if save:
+        section = read_section(SECTION)
+        section["operating_point"] = report.point.to_dict()
+        saved = write_section(SECTION, section)
     if as_json:
         print(json.dumps({**report.to_dict(), "saved": str(saved) if saved else None},
                          ensure_ascii=False))
@@ -175,19 +168,17 @@ def _show_calibration(report: CalibrationReport) -> None:
 
 
 @app.command("evaluate")
+@handles_errors()
 def evaluate_cmd(
     folder: Annotated[Path, typer.Argument(help="one sub-folder of photos per person")],
     workers: WorkersOpt = 2,
     as_json: JsonOpt = False,
 ) -> None:
     """Đánh giá — error rates of our pipeline and of face_recognition's defaults."""
-    try:
-        settings = load_settings()
-        images = LabelledImages.scan(folder)
-        with _progress("evaluate") as progress:
-            report = evaluate(images, settings, workers=workers, progress=progress)
-    except (errors.BiometricsError, SettingsError) as exc:
-        _fail(exc, as_json)
+    settings = load_settings()
+    images = LabelledImages.scan(folder)
+    with _progress("evaluate") as progress:
+        report = evaluate(images, settings, workers=workers, progress=progress)
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
         return

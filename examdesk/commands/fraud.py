@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.reports import report_fail, write_output
+from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.errors import BadOption, handles_errors
+from examdesk.commands.reports import write_output
 from examdesk.commands.session import stored
 from examdesk.i18n import Catalog, default_language
-from reports import errors
 from reports.incidents import parse_day
 
 if TYPE_CHECKING:
@@ -22,67 +22,76 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Gian lận — fraud reports for the education office.",
                   no_args_is_help=True)
 
+# The report's options, the same for a centre's report and the district's (`review report`).
+FirstDay = Annotated[str, typer.Option("--from", help="first day, dd/mm/yyyy (Vietnam time)")]
+LastDay = Annotated[str, typer.Option("--to", help="last day, included")]
+ReportFile = Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.csv")]
+CentreFilter = Annotated[str | None, typer.Option("--centre", help="only this centre's code")]
 
-def report_setup(out: Path, start: str, end: str, as_json: bool) -> tuple[str, Period]:
+
+class BadFormat(BadOption):
+    """``--out`` names neither a PDF nor a CSV file (context: ``path``)."""
+
+    key = "fraud.bad_format"
+
+
+def report_setup(out: Path, start: str, end: str) -> tuple[str, Period]:
     """The report's format from ``--out`` (".pdf" or ".csv") and its period (``--from``,
-    ``--to``); on a wrong one the error line and exit 2."""
+    ``--to``); a wrong one raises its typed error (exit 2)."""
     from reports.incidents import Period
 
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".csv"):
-        fail("fraud.bad_format", as_json, 2, path=str(out))
-    try:
-        return suffix, Period(parse_day(start, "--from"), parse_day(end, "--to"))
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
+        raise BadFormat(str(out), path=str(out))
+    return suffix, Period(parse_day(start, "--from"), parse_day(end, "--to"))
 
 
-def render_report(store: Store, period: Period, centre: str | None, suffix: str, lang: str,
-                  as_json: bool) -> tuple[FraudData, bytes]:
+def render_report(store: Store, period: Period, centre: str | None, suffix: str,
+                  lang: str) -> tuple[FraudData, bytes]:
     """The period's findings (of one centre if given) and the file's bytes, CSV or PDF."""
     # Imported here: reportlab costs ~0.5 s, which no other command should pay at start-up.
     from reports.fraud import fraud_csv, fraud_pdf
     from reports.incidents import EVIDENCE_THUMB, collect_fraud
     from reports.layout import catalog_words
 
-    try:
-        # The CSV lists evidence by id: no picture needs decrypting for it.
-        data = collect_fraud(store, period, centre_code=centre,
-                             pictures=None if suffix == ".csv" else EVIDENCE_THUMB)
-        payload = (fraud_csv(data) if suffix == ".csv"
-                   else fraud_pdf(data, catalog_words(lang), lang=lang))
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
+    # The CSV lists evidence by id: no picture needs decrypting for it.
+    data = collect_fraud(store, period, centre_code=centre,
+                         pictures=None if suffix == ".csv" else EVIDENCE_THUMB)
+    payload = (fraud_csv(data) if suffix == ".csv"
+               else fraud_pdf(data, catalog_words(lang), lang=lang))
     return data, payload
 
 
-def print_written(period: Period, data: FraudData, out: Path, lang: str) -> None:
-    print(Catalog.load().text("fraud.written", lang, start=f"{period.start:%d/%m/%Y}",
-                              end=f"{period.end:%d/%m/%Y}", count=len(data.findings), path=out))
+def deliver(out: Path, payload: bytes, period: Period, data: FraudData, as_json: bool,
+            lang: str) -> None:
+    """Write the report (owner-only) and say what it holds: a JSON summary or one line."""
+    write_output(out, payload, as_json)
+    if as_json:
+        print(json.dumps({"path": str(out), "from": period.start.isoformat(),
+                          "to": period.end.isoformat(), "findings": len(data.findings),
+                          "by_category": {c.value: n for c, n in data.by_category().items()},
+                          "sessions": len(data.sessions), "centres": len(data.centres)},
+                         ensure_ascii=False))
+    else:
+        print(Catalog.load().text("fraud.written", lang, start=f"{period.start:%d/%m/%Y}",
+                                  end=f"{period.end:%d/%m/%Y}", count=len(data.findings),
+                                  path=out))
 
 
 @app.command("report")
+@handles_errors()
 def report_cmd(
-    start: Annotated[str, typer.Option("--from", help="first day, dd/mm/yyyy (Vietnam time)")],
-    end: Annotated[str, typer.Option("--to", help="last day, included")],
-    out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.csv")],
-    centre: Annotated[str | None, typer.Option("--centre", help="only this centre's code")]
-    = None,
+    start: FirstDay,
+    end: LastDay,
+    out: ReportFile,
+    centre: CentreFilter = None,
     as_json: JsonOption = False,
     lang: LangOption = None,
 ) -> None:
     """Báo cáo gian lận — face mismatches, overrides, proxies, forged cards, absences in
     online exams, with statistics per centre and session and the evidence side by side."""
     lang = lang or default_language()
-    suffix, period = report_setup(out, start, end, as_json)
-    with stored(as_json) as store:
-        data, payload = render_report(store, period, centre, suffix, lang, as_json)
-    write_output(out, payload, as_json)
-    counts = {c.value: n for c, n in data.by_category().items()}
-    if as_json:
-        print(json.dumps({"path": str(out), "from": period.start.isoformat(),
-                          "to": period.end.isoformat(), "findings": len(data.findings),
-                          "by_category": counts, "sessions": len(data.sessions),
-                          "centres": len(data.centres)}, ensure_ascii=False))
-    else:
-        print_written(period, data, out, lang)
+    suffix, period = report_setup(out, start, end)
+    with stored() as store:
+        data, payload = render_report(store, period, centre, suffix, lang)
+    deliver(out, payload, period, data, as_json, lang)

@@ -8,55 +8,55 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption
-from examdesk.commands.reports import read_password, report_fail
-from examdesk.commands.session import CENTRE_ENV
+from examdesk.commands.errors import handles_errors
+from examdesk.commands.reports import read_password
+from examdesk.commands.session import CENTRE_ENV, actor, stored
 from examdesk.i18n import Catalog, default_language
-from reports import errors
+from proctoring.errors import InvalidInput, ProctoringError
 from reports.keys import create_centre_keys
 
 if TYPE_CHECKING:
     from proctoring.keyadmin import KeyChange
-    from proctoring.models import KeyPurpose
+    from proctoring.models import Centre, KeyPurpose
     from proctoring.store import Store
 
 app = typer.Typer(help="Khoá — signing keys for rosters; the data and audit keys.",
                   no_args_is_help=True)
 
 
-def _centre_name(code: str) -> str | None:
-    """The centre's name from the database when it is there (never creates anything)."""
+def _known_centres() -> list[Centre]:
+    """The database's centres when it opens, else none: `keys create` works without one (a
+    signing certificate needs no database) and never creates anything in it."""
     from proctoring.centres import list_centres
-    from proctoring.errors import ProctoringError
     from proctoring.store import Store
 
     try:
         with Store.open() as store:
-            return next((c.name for c in list_centres(store) if c.code == code), None)
+            return list_centres(store)
     except ProctoringError:
-        return None
+        return []
+
+
+def _centre_name(code: str) -> str | None:
+    """The centre's name from the database when it is there."""
+    return next((c.name for c in _known_centres() if c.code == code), None)
 
 
 def _only_centre() -> str | None:
     """Like the session commands: with one centre in the database, that is the one."""
-    from proctoring.centres import list_centres
-    from proctoring.errors import ProctoringError
-    from proctoring.store import Store
-
-    try:
-        with Store.open() as store:
-            centres = list_centres(store)
-    except ProctoringError:
-        return None
+    centres = _known_centres()
     return centres[0].code if len(centres) == 1 else None
 
 
 @app.command("create")
+@handles_errors()
 def create_cmd(
     centre: Annotated[str | None, typer.Option(
         "--centre", help=f"centre code (default ${CENTRE_ENV})")] = None,
@@ -83,19 +83,13 @@ def create_cmd(
     lang = lang or default_language()
     code = centre or os.environ.get(CENTRE_ENV) or _only_centre()
     if not code:
-        from examdesk.commands.common import fail
-
-        fail("proctoring.invalid_input", as_json, 2, "--centre CODE is needed", field="centre")
+        raise InvalidInput("--centre CODE is needed", field="centre")
     password = read_password(password_file, as_json, confirm=True)
     issuer_password = (read_password(issuer_password_file, as_json)
                        if issuer_password_file is not None else None)
-    try:
-        made = create_centre_keys(centre_code=code,
-                                  centre_name=name or _centre_name(code) or code,
-                                  password=password, folder=out, signer_name=signer,
-                                  issuer=issuer, issuer_password=issuer_password, force=force)
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
+    made = create_centre_keys(centre_code=code, centre_name=name or _centre_name(code) or code,
+                              password=password, folder=out, signer_name=signer,
+                              issuer=issuer, issuer_password=issuer_password, force=force)
     if as_json:
         print(json.dumps(made.to_dict(), ensure_ascii=False))
     else:
@@ -111,15 +105,12 @@ CentreOption = Annotated[str | None, typer.Option(
     "--centre", help=f"centre code (default ${CENTRE_ENV}, or the only centre)")]
 
 
-def _purpose(text: str, as_json: bool) -> KeyPurpose:
+def _purpose(text: str) -> KeyPurpose:
     from proctoring.models import KeyPurpose
 
     chosen = {"data": KeyPurpose.DATA, "signing": KeyPurpose.SIGNING}.get(text.strip().lower())
     if chosen is None:
-        from examdesk.commands.common import fail
-
-        fail("proctoring.invalid_input", as_json, 2, f"--key {text!r}: data or signing",
-             field="key")
+        raise InvalidInput(f"--key {text!r}: data or signing", field="key")
     return chosen
 
 
@@ -127,6 +118,16 @@ def _admin_centre(store: Store, code: str | None) -> uuid.UUID:
     from proctoring.sync import local_centre
 
     return local_centre(store, code=code or os.environ.get(CENTRE_ENV)).id
+
+
+def _change(key: str, centre: str | None, as_json: bool, lang: str | None,
+            act: Callable[[Store, KeyPurpose, uuid.UUID], KeyChange]) -> None:
+    """One audited change of the key named by ``--key`` for the centre, said afterwards."""
+
+    purpose = _purpose(key)
+    with stored() as store:
+        change = act(store, purpose, _admin_centre(store, centre))
+    _say(change, as_json, lang)
 
 
 def _say(change: KeyChange, as_json: bool, lang: str | None) -> None:
@@ -149,14 +150,14 @@ def _say(change: KeyChange, as_json: bool, lang: str | None) -> None:
 
 
 @app.command("status")
+@handles_errors()
 def status_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
     """Các khoá của cơ sở dữ liệu — the keys this database records, and whether this machine
     holds each (never makes one)."""
-    from examdesk.commands.session import stored
     from proctoring.keyadmin import key_states
 
     lang = lang or default_language()
-    with stored(as_json) as store:
+    with stored() as store:
         states = key_states(store)
     if as_json:
         print(json.dumps({"keys": [s.to_dict() for s in states]}, ensure_ascii=False))
@@ -177,6 +178,7 @@ def status_cmd(as_json: JsonOption = False, lang: LangOption = None) -> None:
 
 
 @app.command("backup")
+@handles_errors()
 def backup_cmd(
     key: KeyOption,
     out: Annotated[Path, typer.Option("--out", help="the backup file to write (mode 0600; "
@@ -186,17 +188,14 @@ def backup_cmd(
     lang: LangOption = None,
 ) -> None:
     """Sao lưu khoá — write the current key to a new private file (audited)."""
-    from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import backup_key
 
-    purpose = _purpose(key, as_json)
-    with stored(as_json) as store:
-        owner = _admin_centre(store, centre)
-        change = backup_key(store, purpose, centre_id=owner, out=out, actor=actor())
-    _say(change, as_json, lang)
+    _change(key, centre, as_json, lang, lambda store, purpose, owner: backup_key(
+        store, purpose, centre_id=owner, out=out, actor=actor()))
 
 
 @app.command("recover")
+@handles_errors()
 def recover_cmd(
     key: KeyOption,
     source: Annotated[Path, typer.Option("--from", help="a backup (from `examdesk keys backup` "
@@ -207,18 +206,14 @@ def recover_cmd(
 ) -> None:
     """Khôi phục khoá — put a key this database recorded back on this machine (audited). A
     different key found in its place is kept, not deleted."""
-    from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import read_backup, recover_key
 
-    purpose = _purpose(key, as_json)
-    with stored(as_json) as store:
-        raw = read_backup(source)
-        owner = _admin_centre(store, centre)
-        change = recover_key(store, purpose, raw, centre_id=owner, actor=actor())
-    _say(change, as_json, lang)
+    _change(key, centre, as_json, lang, lambda store, purpose, owner: recover_key(
+        store, purpose, read_backup(source), centre_id=owner, actor=actor()))
 
 
 @app.command("rotate")
+@handles_errors()
 def rotate_cmd(
     key: KeyOption,
     reason: Annotated[str, typer.Option("--reason", help="why (kept in the audit log)")],
@@ -233,12 +228,7 @@ def rotate_cmd(
     machine to open what it sealed; the old signing key signs the change, so `audit verify`
     follows it. With --lost the old key is recorded as lost (for the signing key, `audit
     verify` then reports the unsigned change)."""
-    from examdesk.commands.session import actor, stored
     from proctoring.keyadmin import rotate_key
 
-    purpose = _purpose(key, as_json)
-    with stored(as_json) as store:
-        owner = _admin_centre(store, centre)
-        change = rotate_key(store, purpose, centre_id=owner, actor=actor(),
-                            reason=reason, lost=lost)
-    _say(change, as_json, lang)
+    _change(key, centre, as_json, lang, lambda store, purpose, owner: rotate_key(
+        store, purpose, centre_id=owner, actor=actor(), reason=reason, lost=lost))

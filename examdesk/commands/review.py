@@ -18,17 +18,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.reports import report_fail, write_output
+from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.errors import handles_errors
+from examdesk.commands.fraud import (
+    CentreFilter,
+    FirstDay,
+    LastDay,
+    ReportFile,
+    deliver,
+    render_report,
+    report_setup,
+)
+from examdesk.commands.reports import write_output
 from examdesk.commands.session import actor, moment
 from examdesk.commands.sync import CentralOption, office_login
 from examdesk.i18n import Catalog, default_language
+from proctoring.errors import InvalidInput
 from proctoring.models import IncidentKind, IncidentStatus
-from reports import errors as rerrors
+from reports.incidents import parse_day
 
 app = typer.Typer(help="Xét duyệt — the education office's review of incidents.",
                   no_args_is_help=True)
@@ -37,18 +48,21 @@ FromOption = Annotated[str | None, typer.Option("--from", help="first day, dd/mm
 ToOption = Annotated[str | None, typer.Option("--to", help="last day, included")]
 
 
-def _enum(kind: type[IncidentKind] | type[IncidentStatus], text: str | None, field: str,
-          as_json: bool) -> IncidentKind | IncidentStatus | None:
+Choice = TypeVar("Choice", IncidentKind, IncidentStatus)
+
+
+def _enum(kind: type[Choice], text: str | None, field: str) -> Choice | None:
     if not text:
         return None
-    try:
-        return kind(text.strip().upper())
-    except ValueError:
+    chosen = next((m for m in kind if m.value == text.strip().upper()), None)
+    if chosen is None:
         choices = ", ".join(m.value.lower() for m in kind)
-        fail("proctoring.invalid_input", as_json, 2, f"{text!r}: {choices}", field=field)
+        raise InvalidInput(f"{text!r}: {choices}", field=field)
+    return chosen
 
 
 @app.command("list")
+@handles_errors()
 def list_cmd(
     central: CentralOption = None,
     centre: Annotated[str | None, typer.Option("--centre", help="centre code")] = None,
@@ -63,21 +77,17 @@ def list_cmd(
     lang: LangOption = None,
 ) -> None:
     """Danh sách sự cố — incidents across centres, newest first."""
-    from examdesk.commands.fraud import parse_day
     from proctoring.review import IncidentQuery, list_incidents
     from reports.incidents import Period
 
     lang = lang or default_language()
-    try:
-        first = parse_day(start, "--from") if start else None
-        last = parse_day(end, "--to") if end else None
-        since = Period(first, first).since if first else None
-        until = Period(last, last).until if last else None
-    except rerrors.ReportsError as exc:
-        report_fail(exc, as_json)
+    first = parse_day(start, "--from") if start else None
+    last = parse_day(end, "--to") if end else None
+    since = Period(first, first).since if first else None
+    until = Period(last, last).until if last else None
     query = IncidentQuery(centre=centre, session=session,
-                          kind=_enum(IncidentKind, kind, "--kind", as_json),  # type: ignore[arg-type]
-                          status=_enum(IncidentStatus, status, "--status", as_json),  # type: ignore[arg-type]
+                          kind=_enum(IncidentKind, kind, "--kind"),
+                          status=_enum(IncidentStatus, status, "--status"),
                           since=since, until=until, limit=limit)
     with office_login(central, as_json) as office:
         rows = list_incidents(office, query)
@@ -95,6 +105,7 @@ def list_cmd(
 
 
 @app.command("show")
+@handles_errors()
 def show_cmd(
     incident: Annotated[str, typer.Argument(help="incident id or its first characters")],
     central: CentralOption = None,
@@ -134,6 +145,7 @@ def show_cmd(
 
 
 @app.command("decide")
+@handles_errors()
 def decide_cmd(
     incident: Annotated[str, typer.Argument(help="incident id or its first characters")],
     notes: Annotated[str, typer.Option("--notes", help="why (required)")],
@@ -152,8 +164,7 @@ def decide_cmd(
                               (IncidentStatus.DISMISSED, dismiss),
                               (IncidentStatus.OPEN, reopen)) if on]
     if len(chosen) != 1:
-        fail("proctoring.invalid_input", as_json, 2, "one of --confirm, --dismiss, --reopen",
-             field="decision")
+        raise InvalidInput("one of --confirm, --dismiss, --reopen", field="decision")
     with office_login(central, as_json) as office:
         done = decide(office, incident, status=chosen[0], notes=notes, actor=actor())
     if as_json:
@@ -166,27 +177,19 @@ def decide_cmd(
 
 
 @app.command("report")
+@handles_errors()
 def report_cmd(
-    start: Annotated[str, typer.Option("--from", help="first day, dd/mm/yyyy")],
-    end: Annotated[str, typer.Option("--to", help="last day, included")],
-    out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.csv")],
-    centre: Annotated[str | None, typer.Option("--centre", help="only this centre's code")]
-    = None,
+    start: FirstDay,
+    end: LastDay,
+    out: ReportFile,
+    centre: CentreFilter = None,
     central: CentralOption = None,
     as_json: JsonOption = False,
     lang: LangOption = None,
 ) -> None:
     """Báo cáo toàn sở — the fraud report over every centre of the district."""
-    from examdesk.commands.fraud import print_written, render_report, report_setup
-
     lang = lang or default_language()
-    suffix, period = report_setup(out, start, end, as_json)
+    suffix, period = report_setup(out, start, end)
     with office_login(central, as_json) as office:
-        data, payload = render_report(office.store, period, centre, suffix, lang, as_json)
-    write_output(out, payload, as_json)
-    if as_json:
-        print(json.dumps({"path": str(out), "findings": len(data.findings),
-                          "by_category": {c.value: n for c, n in data.by_category().items()},
-                          "centres": len(data.centres)}, ensure_ascii=False))
-    else:
-        print_written(period, data, out, lang)
+        data, payload = render_report(office.store, period, centre, suffix, lang)
+    deliver(out, payload, period, data, as_json, lang)

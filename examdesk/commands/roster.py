@@ -9,8 +9,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.errors import EXIT_OUTPUT
+from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.errors import OutputFailed, handles_errors, os_errors
 from examdesk.commands.reports import print_cmd, verify_cmd
 from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
@@ -49,6 +49,7 @@ def _invalid(exc: errors.RosterInvalid, as_json: bool) -> NoReturn:
 
 
 @app.command("import")
+@handles_errors()
 def import_cmd(
     file: Annotated[Path, typer.Argument(help=".csv (UTF-8) or .xlsx, one candidate per row")],
     session: SessionOption,
@@ -57,7 +58,7 @@ def import_cmd(
 ) -> None:
     """Nhập danh sách — add every row to the session's roster, or none if any row is wrong."""
     lang = lang or default_language()
-    with stored(as_json) as store:
+    with stored() as store:
         try:
             result = import_roster(store, session, file, actor=actor())
         except errors.RosterInvalid as exc:
@@ -70,6 +71,7 @@ def import_cmd(
 
 
 @app.command("export")
+@handles_errors()
 def export_cmd(
     session: SessionOption,
     out: Annotated[Path, typer.Option("--out", help="file to write: .csv or .xlsx")],
@@ -78,17 +80,15 @@ def export_cmd(
 ) -> None:
     """Xuất danh sách — the roster with each candidate's attendance, as CSV or Excel."""
     lang = lang or default_language()
-    with stored(as_json) as store:
-        try:
-            count = export_roster(store, session, out)
-        except OSError as exc:
-            fail("io.output", as_json, EXIT_OUTPUT, exc.strerror or str(exc), path=str(out))
+    with stored() as store, os_errors(OutputFailed, path=str(out)):
+        count = export_roster(store, session, out)
     if as_json:
         print(json.dumps({"path": str(out), "rows": count}, ensure_ascii=False))
     else:
         print(Catalog.load().text("roster.exported", lang, count=count, path=str(out)))
 
 
-# The signed roster PDF and its verification live in examdesk/commands/reports.py.
-app.command("print")(print_cmd)
-app.command("verify")(verify_cmd)
+# The signed roster PDF and its verification live in examdesk/commands/reports.py. Their
+# stores end in the one error context (``stored`` no longer ends a command itself).
+app.command("print")(handles_errors()(print_cmd))
+app.command("verify")(handles_errors()(verify_cmd))

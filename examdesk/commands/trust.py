@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, day, fail
+from examdesk.commands.common import JsonOption, LangOption, day
+from examdesk.commands.errors import handles_errors, os_errors
 from examdesk.i18n import Catalog, default_language
+from examdesk.keyed_error import KeyedError
 from examdesk.paths import trust_dir
 from reader.errors import ReaderError
 from reader.trust.store import ImportResult, StoreEntry, TrustStore
@@ -24,9 +28,24 @@ EXIT_REFUSED = 2  # the file or name given cannot be used
 EXIT_WRITE = 7  # the trust store folder cannot be written
 
 
+class StoreUnwritable(KeyedError):
+    """The trust store folder cannot be written (context: ``path``)."""
 
-def _refused(exc: ReaderError, as_json: bool) -> NoReturn:
-    fail(exc.key, as_json, EXIT_REFUSED, exc.detail, **exc.context)
+    key = "trust.store_write"
+
+
+# Every card-side error of these commands is about the file or the name given.
+TRUST_EXITS = ((StoreUnwritable, EXIT_WRITE), (ReaderError, EXIT_REFUSED))
+
+
+@contextmanager
+def _changing() -> Iterator[TrustStore]:
+    """The trust store, for a change to its folder: a folder that cannot be written is
+    StoreUnwritable (exit 7)."""
+    folder = trust_dir()
+    store = TrustStore.load(folder)
+    with os_errors(StoreUnwritable, path=str(folder)):
+        yield store
 
 
 def _entry_lines(e: StoreEntry, catalog: Catalog, lang: str) -> list[str]:
@@ -69,6 +88,7 @@ def _show_import(result: ImportResult, lang: str) -> None:
 
 
 @app.command("import")
+@handles_errors(TRUST_EXITS)
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="CSCA certificate (PEM/DER), master list .ml, CRL")],
     as_json: JsonOption = False,
@@ -76,14 +96,8 @@ def import_cmd(
 ) -> None:
     """Nhập chứng thư — add a CSCA certificate, a master list or a CRL to the trust store."""
     lang = lang or default_language()
-    store = TrustStore.load(trust_dir())
-    try:
+    with _changing() as store:
         result = store.import_file(file)
-    except ReaderError as exc:
-        _refused(exc, as_json)
-    except OSError as exc:
-        fail("trust.store_write", as_json, EXIT_WRITE, exc.strerror or str(exc),
-              path=str(trust_dir()))
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -127,6 +141,7 @@ def list_cmd(
 
 
 @app.command("remove")
+@handles_errors(TRUST_EXITS)
 def remove_cmd(
     name: Annotated[str, typer.Argument(help="file name in the trust store (see trust list)")],
     as_json: JsonOption = False,
@@ -134,14 +149,8 @@ def remove_cmd(
 ) -> None:
     """Xoá — remove one file (certificate, master list or CRL) from the trust store."""
     lang = lang or default_language()
-    store = TrustStore.load(trust_dir())
-    try:
+    with _changing() as store:
         store.remove(name)
-    except ReaderError as exc:
-        _refused(exc, as_json)
-    except OSError as exc:
-        fail("trust.store_write", as_json, EXIT_WRITE, exc.strerror or str(exc),
-              path=str(trust_dir()))
     if as_json:
         print(json.dumps({"removed": name}, ensure_ascii=False))
     else:

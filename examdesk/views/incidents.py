@@ -7,6 +7,7 @@ from typing import Any
 
 import customtkinter as ctk
 
+from examdesk.i18n.words import decision_key
 from examdesk.timezone import moment
 from proctoring.checkins import incidents
 from proctoring.models import Decision, Incident
@@ -92,7 +93,7 @@ class IncidentsView(View):
         details: dict[str, object] = dict(incident.details or {})
         for name in ("from", "to"):  # an override's decisions, in the screen's words
             if details.get(name) in DECISIONS:
-                details[name] = self.t(f"app.verdict.{details[name]}")
+                details[name] = self.t(decision_key(str(details[name])))
         return self.t(incident.message_key, **details)
 
     def _show(self) -> None:

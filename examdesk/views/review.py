@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import customtkinter as ctk
 
+from examdesk.i18n.words import decision_key
 from examdesk.timezone import moment
 from proctoring.central import CENTRAL_URL_ENV
 from proctoring.models import IncidentKind, IncidentStatus, Role
@@ -90,7 +91,7 @@ class SideCard(ctk.CTkFrame):
             (t("office.field.id"), c.id_number),
             (t("office.field.time"), moment(c.decided_at)),
             (t("office.field.decision"),
-             f"{t(f'app.verdict.{c.decision.value}')}{distance}"),
+             f"{t(decision_key(c.decision))}{distance}"),
         ])
 
     def _picture(self, box: PictureBox, pic: Shown) -> None:

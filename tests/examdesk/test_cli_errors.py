@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Annotated, Any
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
-from examdesk.commands.errors import EXIT_CODES, cli_errors, exit_code, exit_code_for_key
+from examdesk.cli import app as cli_app
+from examdesk.commands.errors import (
+    EXIT_CODES,
+    cli_errors,
+    exit_code,
+    exit_code_for_key,
+    handles_errors,
+)
 from examdesk.keyed_error import KeyedError
 from proctoring import errors as store_errors
 from proctoring import sync_errors
@@ -56,3 +66,112 @@ def test_the_context_prints_once_in_both_languages_and_exits(
 def test_other_exceptions_pass_through() -> None:
     with pytest.raises(ZeroDivisionError), cli_errors(as_json=False):
         raise ZeroDivisionError
+
+
+# --- the decorator and the commands converted to it ---------------------------------------------
+
+toy = typer.Typer()
+
+
+@toy.command()
+@handles_errors(((card_errors.NoCard, 2),))
+def toy_cmd(count: Annotated[int, typer.Option("--count", help="how many")] = 1,
+            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """A toy command."""
+    raise card_errors.NoCard("none", count=count)
+
+
+def test_a_decorated_command_keeps_its_options_and_reads_json() -> None:
+    runner = CliRunner()
+    shown = runner.invoke(toy, ["--help"])
+    assert shown.exit_code == 0 and "--count" in shown.stdout and "how many" in shown.stdout
+    ended = runner.invoke(toy, ["--count", "3", "--json"])
+    assert ended.exit_code == 2  # the command's own row before the table's 3
+    error = json.loads(ended.stdout)["error"]
+    assert error["key"] == "card.no_card" and error["context"]["count"] == 3
+    assert runner.invoke(toy, ["--count", "3"]).stdout == ""  # no JSON without --json
+
+
+def _leaves(group: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """Every command under a (click) group, with the words that call it."""
+    out = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            out += _leaves(command, (*path, name))
+        else:
+            out.append(((*path, name), command))
+    return out
+
+
+def test_every_command_still_shows_every_option_in_its_help() -> None:
+    # A decorator that hid the signature from typer would drop the options here.
+    runner = CliRunner()
+    leaves = _leaves(typer.main.get_command(cli_app))
+    assert len(leaves) > 30
+    for path, command in leaves:
+        shown = runner.invoke(cli_app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert shown.exit_code == 0, path
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert param.opts[0] in shown.stdout, (path, param.opts[0])
+
+
+def test_options_are_parsed_into_typed_errors() -> None:
+    from examdesk.commands import data, fraud, keys, review, session
+    from proctoring.models import IncidentKind
+
+    with pytest.raises(data.BadAge) as bad_age:
+        data.parse_age("soon")
+    assert bad_age.value.context == {"value": "soon"} and exit_code(bad_age.value) == 2
+    with pytest.raises(fraud.BadFormat) as bad_format:
+        fraud.report_setup(Path("report.txt"), "01/06/2025", "30/06/2025")
+    assert exit_code(bad_format.value) == 2
+    for parse in (lambda: session._status("maybe"), lambda: session._kind("boat"),
+                  lambda: keys._purpose("secret"),
+                  lambda: review._enum(IncidentKind, "theft", "--kind")):
+        with pytest.raises(store_errors.InvalidInput) as invalid:
+            parse()
+        assert exit_code(invalid.value) == 2
+
+
+def test_the_store_of_a_command_lets_typed_errors_reach_its_context(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from examdesk.commands.session import stored
+
+    monkeypatch.setenv("EXAMDESK_HOME", str(tmp_path))
+    monkeypatch.delenv("EXAMDESK_DB_URL", raising=False)
+    with pytest.raises(store_errors.InvalidInput), stored():
+        raise store_errors.InvalidInput("x", field="y")
+
+
+@pytest.mark.parametrize(("args", "key", "status"), [
+    (["data", "purge", "--older-than", "soon"], "data.bad_age", 2),
+    (["fraud", "report", "--from", "01/06/2025", "--to", "30/06/2025", "--out", "r.txt"],
+     "fraud.bad_format", 2),
+    (["district", "init", "--admin-url", "postgresql://nobody@127.0.0.1:1/none", "--code",
+      "SGD", "--name", "x", "--password-file", "missing.txt"], "proctoring.invalid_input", 2),
+    (["trust", "import", "csca.pem"], "trust.store_write", 7),
+    (["trust", "import", "missing.pem"], "trust.import_unreadable", 2),
+])
+def test_statuses_and_keys_of_errors_a_command_finds_itself(
+        args: list[str], key: str, status: int, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from examdesk.paths import trust_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EXAMDESK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("EXAMDESK_DB_URL", raising=False)
+    trust_dir().parent.mkdir(parents=True)
+    trust_dir().write_text("a file where the trust store's folder should be")
+    (tmp_path / "csca.pem").write_bytes(_a_csca())
+    ended = CliRunner().invoke(cli_app, [*args, "--json"])
+    assert (json.loads(ended.stdout)["error"]["key"], ended.exit_code) == (key, status)
+    assert ended.stderr.strip()
+
+
+def _a_csca() -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from ..reader.trust.builders import certificate
+
+    return certificate("Test CSCA", ec.generate_private_key(ec.SECP256R1()), ca=True).pem

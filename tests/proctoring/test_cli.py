@@ -54,6 +54,10 @@ def test_sessions_from_create_to_close(cli: CliRunner, tmp_path: Path) -> None:
     code, out, _ = _run(cli, "roster", "export", "--session", "B2", "--out",
                         str(tmp_path / "out.xlsx"), "--json")
     assert code == 0 and json.loads(out)["rows"] == 4
+    code, out, err = _run(cli, "roster", "export", "--session", "B2", "--out",
+                          str(tmp_path / "out.xlsx" / "out.csv"), "--json")  # a file, not a folder
+    assert (code, json.loads(out)["error"]["key"]) == (7, "io.output") and "out.csv" in err
+    assert _run(cli, "session", "list", "--status", "maybe")[0] == 2
     assert _run(cli, "session", "close", "B2")[0] == 0
     code, _, err = _run(cli, "session", "close", "B2")
     assert code == 5 and "đã đóng" in err and "is closed" in err
