@@ -19,6 +19,7 @@ from rich.table import Table
 from examdesk.commands.common import today
 from examdesk.commands.errors import EXIT_OUTPUT, handles_errors
 from examdesk.i18n import Catalog, default_language
+from examdesk.i18n.words import verdict_key
 from examdesk.services.card import read_and_verify, save_card
 from examdesk.services.trust import TrustFiles
 from reader import errors
@@ -64,7 +65,7 @@ def _show_verdict(report: TrustReport, lang: str, console: Console) -> None:
     catalog = Catalog.load()
     v = report.verdict.level
     style = {"TRUSTED": "bold green", "SUSPICIOUS": "bold yellow", "FORGED": "bold white on red"}
-    console.print(f"[{style[v.value]}]{catalog.text('verdict.' + v.value, lang)}[/]")
+    console.print(f"[{style[v.value]}]{catalog.text(verdict_key(v), lang)}[/]")
     for finding in report.verdict.reasons:
         console.print(f"  • {catalog.text(finding.message, lang, detail=finding.detail)}")
     passive = report.passive

@@ -6,17 +6,18 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
 from biometrics import BiometricsError, Challenge, FaceEngine, open_camera
-from examdesk.commands.common import fail
-from examdesk.commands.errors import ExitTable, cli_errors, fail_error
+from examdesk.commands.errors import BadOption, ExitTable, cli_errors
 from examdesk.commands.face import load_settings
 from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
+from examdesk.i18n.words import decision_key, decision_sentence_key
 from examdesk.services.cards import PcscCards
 from examdesk.services.checkin import CheckInRequest, QuietListener, run_checkin
 from examdesk.services.override import override_checkin
@@ -29,20 +30,34 @@ from proctoring.policy import CheckInRules, RuleInvalid
 from proctoring.sessions import find_session
 from reader.keys import access_keys
 
+T = TypeVar("T")
+
 EXIT_CAMERA = 3
-# The camera and the face: whatever fails there ends a check-in with 3, as it always did.
-CHECKIN_EXITS: ExitTable = ((BiometricsError, EXIT_CAMERA),)
+CHECKIN_EXITS: ExitTable = (
+    # The camera and the face: whatever fails there ends a check-in with 3, as it always did.
+    (BiometricsError, EXIT_CAMERA),
+    # A check-in rule the settings file gets wrong: a bad value given, before any card is read.
+    (RuleInvalid, 2),
+    (SettingsError, 2),
+)
 
 
-def load_rules(as_json: bool) -> CheckInRules:
-    """The centre's check-in rules from the settings file; a bad value ends the command with
-    its bilingual message (exit 2, as a bad option) before any card is read."""
+class BadCheckinOption(BadOption):
+    key = "checkin.bad_option"
+
+
+def load_rules() -> CheckInRules:
+    """The centre's check-in rules from the settings file (``RuleInvalid`` / ``SettingsError``
+    for a bad value or file)."""
+    return CheckInRules.from_dict(read_section(POLICY_SECTION))
+
+
+def _parsed(parse: Callable[[], T]) -> T:
+    """An option's value; a value it cannot be is the typed ``checkin.bad_option`` (exit 2)."""
     try:
-        return CheckInRules.from_dict(read_section(POLICY_SECTION))
-    except RuleInvalid as exc:
-        fail(exc.key, as_json, 2, exc.detail, **exc.context)
-    except SettingsError as exc:
-        fail(exc.key, as_json, 2, exc.detail, **exc.context)
+        return parse()
+    except ValueError as exc:
+        raise BadCheckinOption(str(exc)) from None
 
 
 def _banner(outcome: CheckInOutcome, lang: str) -> None:
@@ -50,7 +65,7 @@ def _banner(outcome: CheckInOutcome, lang: str) -> None:
     console = Console()
     style = {"ADMIT": "bold white on green", "REVIEW": "bold black on yellow",
              "REJECT": "bold white on red"}[outcome.decision.value]
-    key = f"checkin.decision.{outcome.decision.value.lower()}"
+    key = decision_sentence_key(outcome.decision)
     console.print(f"[{style}] {catalog.text(key, lang)} [/]")
     if outcome.roster is not None:
         c = outcome.roster.candidate
@@ -101,32 +116,30 @@ def checkin_cmd(
 ) -> None:
     """Kiểm tra thí sinh — read the card, capture the face, decide ADMIT / REJECT / REVIEW and
     store it (with its evidence, encrypted, and its audit event)."""
-    rules = load_rules(as_json)  # a bad rule stops the command before anything is opened
-    with stored(as_json) as store, cli_errors(as_json, CHECKIN_EXITS):
-        try:
+    with cli_errors(as_json, CHECKIN_EXITS):
+        rules = load_rules()  # a bad rule stops the command before anything is opened
+        stage_value = _parsed(lambda: Stage(stage)) if stage else None
+        chosen = _parsed(lambda: Challenge(challenge)) if challenge else None
+        keys = tuple(access_keys(id_number, dob, expiry, mrz, qr, can))
+        with stored() as store:
             with store.read() as tx:
                 session = find_session(tx, session_ref)
-            stage_value = Stage(stage) if stage else None
-            chosen = Challenge(challenge) if challenge else None
-        except ValueError as exc:
-            fail("checkin.bad_option", as_json, 2, str(exc))
-        engine = FaceEngine(load_settings())
-        warming = engine.warm_up()  # the models load while the card is read
-        request = CheckInRequest(session, tuple(access_keys(id_number, dob, expiry, mrz, qr, can)),
-                                 consent=consent, actor=actor(), stage=stage_value,
-                                 challenge=chosen, card_wait=wait)
-        try:
-            outcome = run_checkin(request, cards=PcscCards(reader), trust=TrustFiles.user(),
-                                  service=CheckInService(store, engine, rules=rules),
-                                  camera=lambda: open_camera(camera), models_ready=warming,
-                                  listener=_Progress(lang))
-        except CardRejected as exc:
-            # Recorded (REJECT, FORGED, an incident) before the error is shown: the command
-            # ends on what the card did, naming what was stored.
-            shown = exc.reader_error
-            shown.context.update(checkin_id=str(exc.context.get("checkin_id") or ""),
-                                 incident_id=str(exc.context.get("incident_id") or ""))
-            fail_error(shown, as_json)
+            engine = FaceEngine(load_settings())
+            warming = engine.warm_up()  # the models load while the card is read
+            request = CheckInRequest(session, keys, consent=consent, actor=actor(),
+                                     stage=stage_value, challenge=chosen, card_wait=wait)
+            try:
+                outcome = run_checkin(request, cards=PcscCards(reader), trust=TrustFiles.user(),
+                                      service=CheckInService(store, engine, rules=rules),
+                                      camera=lambda: open_camera(camera), models_ready=warming,
+                                      listener=_Progress(lang))
+            except CardRejected as exc:
+                # Recorded (REJECT, FORGED, an incident) before the error is shown: the
+                # command ends on what the card did, naming what was stored.
+                shown = exc.reader_error
+                shown.context.update(checkin_id=str(exc.context.get("checkin_id") or ""),
+                                     incident_id=str(exc.context.get("incident_id") or ""))
+                raise shown from exc
     if as_json:
         print(json.dumps(outcome.to_dict(), ensure_ascii=False))
     else:
@@ -142,14 +155,14 @@ def override_cmd(
 ) -> None:
     """Ghi đè quyết định — an invigilator's decision over the machine's, with a written reason;
     it becomes an incident for the education office."""
-    try:
-        target = uuid.UUID(checkin_id.strip())
-        chosen = Decision(decision.strip().upper())
-    except ValueError as exc:
-        fail("checkin.bad_option", as_json, 2, str(exc))
-    with stored(as_json) as store, cli_errors(as_json):  # closed however the command ends
-        done = override_checkin(store, target, chosen, reason, actor=actor())
+    with cli_errors(as_json):
+        target = _parsed(lambda: uuid.UUID(checkin_id.strip()))
+        chosen = _parsed(lambda: Decision(decision.strip().upper()))
+        with stored() as store:  # closed however the command ends
+            done = override_checkin(store, target, chosen, reason, actor=actor())
     if as_json:
         print(json.dumps(done.to_dict(), ensure_ascii=False))
     else:
-        print(Catalog.load().text("checkin.overridden", lang, decision=chosen.value))
+        catalog = Catalog.load()
+        print(catalog.text("checkin.overridden", lang,
+                           decision=catalog.text(decision_key(chosen), lang)))

@@ -108,7 +108,7 @@ def centres_cmd(central: CentralOption = None, as_json: JsonOption = False,
     from proctoring.district import members
 
     lang = lang or default_language()
-    with office_login(central, as_json) as office:
+    with office_login(central) as office:
         found = members(office)
     if as_json:
         print(json.dumps([m.to_dict() for m in found], ensure_ascii=False))
@@ -133,7 +133,7 @@ def screen_cmd(
     from proctoring.proxy_search import DEFAULT_THRESHOLD, screen_district
 
     lang = lang or default_language()
-    with office_login(central, as_json) as office:
+    with office_login(central) as office:
         result = screen_district(office, actor=actor(), threshold=threshold or DEFAULT_THRESHOLD)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))

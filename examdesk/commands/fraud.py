@@ -65,7 +65,7 @@ def render_report(store: Store, period: Period, centre: str | None, suffix: str,
 def deliver(out: Path, payload: bytes, period: Period, data: FraudData, as_json: bool,
             lang: str) -> None:
     """Write the report (owner-only) and say what it holds: a JSON summary or one line."""
-    write_output(out, payload, as_json)
+    write_output(out, payload)
     if as_json:
         print(json.dumps({"path": str(out), "from": period.start.isoformat(),
                           "to": period.end.isoformat(), "findings": len(data.findings),

@@ -21,17 +21,16 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.errors import EXIT_TAMPERED, cli_errors, fail_error
+from examdesk.commands.errors import EXIT_TAMPERED, cli_errors
 from examdesk.i18n import Catalog, default_language
 from examdesk.services.roster import RosterRequest, SigningKey, print_roster
 from proctoring import errors as perrors
 from proctoring.models import Stage
-from reports import errors
 from reports.verify_text import quiet_pyhanko, verify_lines
 
 if TYPE_CHECKING:
@@ -43,10 +42,6 @@ if TYPE_CHECKING:
 
 EXIT_UNTRUSTED = 9
 PASSWORD_ENV = "EXAMDESK_KEY_PASSWORD"
-
-
-def report_fail(exc: errors.ReportsError, as_json: bool) -> NoReturn:
-    fail_error(exc, as_json)
 
 
 def read_password(file: Path | None, as_json: bool, *, confirm: bool = False,
@@ -69,14 +64,12 @@ def read_password(file: Path | None, as_json: bool, *, confirm: bool = False,
     fail("reports.password_missing", as_json, 2)
 
 
-def write_output(path: Path, data: bytes, as_json: bool) -> None:
-    """Owner-only: a roster or a fraud report holds personal data (Decree 13/2023/ND-CP)."""
+def write_output(path: Path, data: bytes) -> None:
+    """Owner-only: a roster or a fraud report holds personal data (Decree 13/2023/ND-CP); a
+    file that cannot be written is the typed ``OutputUnwritable`` (exit 7)."""
     from reports.keys import write_private
 
-    try:
-        write_private(path, data)
-    except errors.ReportsError as exc:
-        report_fail(exc, as_json)
+    write_private(path, data)
 
 
 def parse_stages(text: str | None) -> tuple[Stage, ...] | None:

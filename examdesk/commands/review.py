@@ -89,7 +89,7 @@ def list_cmd(
                           kind=_enum(IncidentKind, kind, "--kind"),
                           status=_enum(IncidentStatus, status, "--status"),
                           since=since, until=until, limit=limit)
-    with office_login(central, as_json) as office:
+    with office_login(central) as office:
         rows = list_incidents(office, query)
     if as_json:
         print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
@@ -118,7 +118,7 @@ def show_cmd(
     from proctoring.review import incident_file
 
     lang = lang or default_language()
-    with office_login(central, as_json) as office:
+    with office_login(central) as office:
         dossier = incident_file(office, incident)
     written: list[str] = []
     if out is not None:
@@ -127,7 +127,7 @@ def show_cmd(
             for label, picture in (("portrait", side.portrait), ("frame", side.frame)):
                 if picture is not None and picture.data is not None:
                     target = out / f"{n}-{side.centre_code}-{label}.jpg"
-                    write_output(target, picture.data, as_json)
+                    write_output(target, picture.data)
                     written.append(str(target))
     if as_json:
         print(json.dumps({**dossier.to_dict(), "written": written}, ensure_ascii=False))
@@ -165,7 +165,7 @@ def decide_cmd(
                               (IncidentStatus.OPEN, reopen)) if on]
     if len(chosen) != 1:
         raise InvalidInput("one of --confirm, --dismiss, --reopen", field="decision")
-    with office_login(central, as_json) as office:
+    with office_login(central) as office:
         done = decide(office, incident, status=chosen[0], notes=notes, actor=actor())
     if as_json:
         print(json.dumps({"id": str(done.id), "status": done.status.value,
@@ -190,6 +190,6 @@ def report_cmd(
     """Báo cáo toàn sở — the fraud report over every centre of the district."""
     lang = lang or default_language()
     suffix, period = report_setup(out, start, end)
-    with office_login(central, as_json) as office:
+    with office_login(central) as office:
         data, payload = render_report(office.store, period, centre, suffix, lang)
     deliver(out, payload, period, data, as_json, lang)

@@ -21,12 +21,12 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption
-from examdesk.commands.errors import fail_error, handles_errors
+from examdesk.commands.errors import handles_errors
 from examdesk.i18n import Catalog, default_language
 from examdesk.timezone import moment
 from proctoring import errors
@@ -60,25 +60,10 @@ def actor() -> str:
         return f"cli:uid{os.getuid()}"
 
 
-# fail_with and open_store remain for checkin.py, reports.py and sync.py, which move to the
-# service layer and the one error context elsewhere; nothing here uses them.
-def fail_with(exc: errors.ProctoringError, as_json: bool) -> NoReturn:
-    fail_error(exc, as_json)
-
-
-def open_store(as_json: bool) -> Store:
-    try:
-        return Store.open()
-    except errors.ProctoringError as exc:
-        fail_with(exc, as_json)
-
-
 @contextmanager
-def stored(as_json: bool = False) -> Iterator[Store]:
+def stored() -> Iterator[Store]:
     """The store for one command, closed however the command ends. Its typed errors end the
-    command in the command's error context (``@handles_errors``), not here. ``as_json`` is
-    unused: checkin.py and reports.py still pass it (their commands are wrapped where they are
-    registered)."""
+    command in the command's error context (``cli_errors`` / ``@handles_errors``), not here."""
     with Store.open() as store:
         yield store
 

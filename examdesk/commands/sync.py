@@ -24,15 +24,14 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from examdesk.commands.common import JsonOption, LangOption
-from examdesk.commands.errors import cli_errors, exit_code_for_key, fail_error
+from examdesk.commands.errors import cli_errors, exit_code_for_key
 from examdesk.commands.session import moment
 from examdesk.i18n import Catalog, default_language
-from proctoring import errors
 from proctoring.central import CENTRAL_URL_ENV
 from proctoring.store import Store
 
@@ -43,21 +42,14 @@ CentralOption = Annotated[str | None, typer.Option(
     "--central", help=f"district database URL with your login (default ${CENTRAL_URL_ENV})")]
 
 
-def district_fail(exc: errors.ProctoringError, as_json: bool) -> NoReturn:
-    """Typed errors → one bilingual line and the exit status above."""
-    fail_error(exc, as_json)
-
-
 @contextmanager
-def office_login(central: str | None, as_json: bool) -> Iterator[Office]:
-    """The district as the education office, closed after; its typed errors → `district_fail`."""
+def office_login(central: str | None) -> Iterator[Office]:
+    """The district as the education office, closed after (its typed errors end the command
+    in the command's error context)."""
     from proctoring.district import open_office
 
-    try:
-        with open_office(central) as office:
-            yield office
-    except errors.ProctoringError as exc:
-        district_fail(exc, as_json)
+    with open_office(central) as office:
+        yield office
 
 
 def sync_cmd(

@@ -26,6 +26,7 @@ from PIL import Image
 
 from biometrics import Challenge
 from biometrics.images import RgbImage
+from examdesk.i18n.words import decision_key, decision_sentence_key, verdict_key
 from examdesk.services.checkin import CheckInRequest, run_checkin
 from examdesk.services.override import override_checkin
 from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress
@@ -386,7 +387,7 @@ class CheckInView(View):
             if failure.rejected and isinstance(error, CardRejected):
                 # Recorded as a rejected check-in with an incident: a REJECT, in the decision's
                 # colours, with what the card did.
-                headline = t("app.verdict.REJECT")
+                headline = t(decision_key(Decision.REJECT))
                 sentence = _without_headline(self.app.error_text(error), headline)
                 self.banner.show(DECISION_LOOK["REJECT"], headline,
                                  f"{sentence}\n{self.app.error_text(error.reader_error)}")
@@ -400,11 +401,11 @@ class CheckInView(View):
         if outcome is None or decision is None:
             return
         look = DECISION_LOOK[decision.value]
-        headline = t(f"app.verdict.{decision.value}")
-        sentence = _without_headline(t(f"checkin.decision.{decision.value.lower()}"), headline)
+        headline = t(decision_key(decision))
+        sentence = _without_headline(t(decision_sentence_key(decision)), headline)
         if s.override_reason:
             sentence = t("app.checkin.overridden_banner", machine=t(
-                f"app.verdict.{outcome.decision.value}"), reason=s.override_reason)
+                decision_key(outcome.decision)), reason=s.override_reason)
         who = ""
         if outcome.roster is not None:
             c, e = outcome.roster.candidate, outcome.roster.entry
@@ -425,7 +426,7 @@ class CheckInView(View):
             return
         level = trust.verdict.level
         look = TRUST_LOOK[level]
-        _configure(self.trust_label, text=f"{look.symbol} {t('verdict.' + level.value)}",
+        _configure(self.trust_label, text=f"{look.symbol} {t(verdict_key(level))}",
                    fg_color=look.background, text_color=look.foreground)
         fields = card.dg13.to_dict() if card.dg13 is not None else {}
         rows = []
@@ -677,7 +678,7 @@ class CheckInView(View):
     # --- override -----------------------------------------------------------------------------
 
     def _decision_labels(self) -> dict[str, Decision]:
-        return {self.t(f"app.verdict.{d.value}"): d for d in Decision}
+        return {self.t(decision_key(d)): d for d in Decision}
 
     def open_override(self) -> None:
         s = self._state
@@ -686,7 +687,7 @@ class CheckInView(View):
         labels = self._decision_labels()
         self.override_choice.configure(values=list(labels))
         wanted = Decision.ADMIT if s.decision is not Decision.ADMIT else Decision.REJECT
-        self.override_choice.set(self.t(f"app.verdict.{wanted.value}"))
+        self.override_choice.set(self.t(decision_key(wanted)))
         self.reason_entry.delete(0, "end")
         self.t.rebind(self.override_message, "app.plain", text="")
         self.reason_entry.focus_set()
@@ -723,7 +724,7 @@ class CheckInView(View):
             if self._apply(desk.overridden(self._state, token, chosen, reason)):
                 self.key_entry.focus_set()
                 self.app.set_status("checkin.overridden",
-                                    decision=self.t.lazy(f"app.verdict.{chosen.value}"))
+                                    decision=self.t.lazy(decision_key(chosen)))
 
         def refused(exc: BaseException) -> None:
             self.override_ok.configure(state="normal")
