@@ -26,7 +26,7 @@ from PIL import Image
 
 from biometrics import Challenge
 from biometrics.images import RgbImage
-from examdesk.i18n.words import decision_key, decision_sentence_key, verdict_key
+from examdesk.i18n.words import decision_key, decision_sentence_key, face_key, verdict_key
 from examdesk.services.checkin import CheckInRequest, run_checkin
 from examdesk.services.override import override_checkin
 from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress
@@ -467,7 +467,7 @@ class CheckInView(View):
         face = outcome.face
         if face is not None:
             _configure(self.face_label, text=t(
-                "app.checkin.face", result=t(f"face.decision.{face.decision.value}").split(":")[0],
+                "app.checkin.face", result=t(face_key(face.decision)).split(":")[0],
                 distance=self._number(face.distance), threshold=self._number(face.point.threshold)))
         else:
             _configure(self.face_label, text=t("app.checkin.face_not_compared"))
