@@ -67,6 +67,7 @@ from .checkins import (
 )
 from .errors import ProctoringError
 from .evidence import EvidenceItem
+from .face_population import PointInForce, point_in_force
 from .models import (
     Decision,
     EvidenceKind,
@@ -434,7 +435,7 @@ class CheckInService:
             return None, liveness, None
         live = fuse([p.embedding for p in probes])
         face = compare(reference.embedding, [p.embedding for p in probes],
-                       self.engine.settings.operating_point)
+                       self.operating_point(session).point)
         best = kept.frames.get(probes[0].frame_index)
         now = self.store.now()
         if best is not None:
@@ -454,9 +455,16 @@ class CheckInService:
         self._judge_duplicates(session, roster, stage, live, verdicts)
         return face, liveness, best
 
+    def operating_point(self, session: ExamSession) -> PointInForce:
+        """The centre's own (or its district's) population calibration when it has one, else
+        the settings' point (the shipped default unless the site set one): read at each
+        check-in, so a calibration that arrives by sync applies from the next candidate."""
+        return point_in_force(self.store, session.centre_id,
+                              self.engine.settings.operating_point)
+
     def _judge_duplicates(self, session: ExamSession, roster: RosterMatch, stage: Stage | None,
                           live: np.ndarray, verdicts: _Verdicts) -> None:
-        point = self.engine.settings.operating_point
+        point = self.operating_point(session).point
         admitted = admitted_faces(self.store, session.id)
         others = [i for i, e in enumerate(admitted.roster_entry_ids) if e != roster.entry.id]
         if others:

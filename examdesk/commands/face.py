@@ -145,17 +145,34 @@ def verify_cmd(
 
 @app.command("calibrate")
 def calibrate_cmd(
-    folder: Annotated[Path, typer.Argument(help="one sub-folder of photos per person")],
+    folder: Annotated[Path | None, typer.Argument(
+        help="one sub-folder of photos per person (not with --population)")] = None,
     far: Annotated[float, typer.Option("--far", help="target false match rate")] = 1e-3,
     save: Annotated[bool, typer.Option("--save/--no-save",
                                        help="store the threshold in the settings file")] = True,
+    population: Annotated[bool, typer.Option(
+        "--population", help="calibrate on the centre's own check-ins in the store (the "
+        "95 % upper bound of the FMR meets --far)")] = False,
+    district: Annotated[bool, typer.Option(
+        "--district", help="with --population: the whole district, sent to every centre")]
+    = False,
+    central: Annotated[str | None, typer.Option(
+        "--central", help="with --district: the district database URL")] = None,
+    centre: Annotated[str | None, typer.Option(
+        "--centre", help="centre code, when the database holds several")] = None,
     workers: WorkersOpt = 2,
     as_json: JsonOpt = False,
 ) -> None:
     """Hiệu chỉnh ngưỡng — choose the threshold and review band for a target FMR."""
+    if population or district:
+        _calibrate_population(far, save=save, district=district, central=central,
+                              centre=centre, as_json=as_json)
+        return
     try:
         if not 0.0 < far <= 0.1:
             raise BadInput(f"--far must be in (0, 0.1], not {far:g}")
+        if folder is None:
+            raise BadInput("give a folder of photos, or --population")
         settings = load_settings()
         images = LabelledImages.scan(folder)
         with _progress("calibrate") as progress:
@@ -174,6 +191,85 @@ def calibrate_cmd(
     _show_calibration(report)
     if saved:
         print(Catalog.load().both("face.saved", path=str(saved)))
+
+
+def _calibrate_population(far: float, *, save: bool, district: bool, central: str | None,
+                          centre: str | None, as_json: bool) -> None:
+    from examdesk.commands.session import actor, stored
+    from examdesk.commands.sync import office_login
+    from proctoring.face_population import calibrate_centre, calibrate_district
+    from proctoring.sync import local_centre
+
+    if not 0.0 < far <= 0.1:
+        _fail(BadInput(f"--far must be in (0, 0.1], not {far:g}"), as_json)
+    sent = 0
+    if district:
+        with office_login(central, as_json) as office:
+            try:
+                result, rows = calibrate_district(office.store, office.centre_id,
+                                                  actor=actor(), target_fmr=far, save=save)
+            except errors.BiometricsError as exc:
+                _fail(exc, as_json)
+            sent = len(rows)
+    else:
+        with stored(as_json) as store:
+            where = local_centre(store, code=centre)
+            try:
+                result, _row = calibrate_centre(store, where.id, actor=actor(), target_fmr=far,
+                                                save=save)
+            except errors.BiometricsError as exc:
+                _fail(exc, as_json)
+    catalog = Catalog.load()
+    if as_json:
+        print(json.dumps({**result.to_dict(), "saved": save, "sent_to_centres": sent},
+                         ensure_ascii=False))
+        return
+    p, fmr, fnmr = result.point, result.fmr, result.fnmr
+    console = _console()
+    console.print(f"{p.source}")
+    console.print(f"threshold {p.threshold:.4f}: FMR {fmr.errors}/{fmr.pairs} = {_pct(fmr.rate)}"
+                  f" (95 % upper bound {_pct(fmr.upper)}, target {p.target_fmr:g}); "
+                  f"FNMR {fnmr.errors}/{fnmr.pairs} = {_pct(fnmr.rate)} "
+                  f"(95 % upper bound {_pct(fnmr.upper)})")
+    console.print(f"review band [{p.review_low:.4f}, {p.review_high:.4f})")
+    if save and district:
+        print(catalog.both("face.population.sent", count=sent))
+    elif save:
+        print(catalog.both("face.population.saved"))
+
+
+EXIT_DRIFTED = 4
+
+
+@app.command("drift")
+def drift_cmd(
+    centre: Annotated[str | None, typer.Option(
+        "--centre", help="centre code, when the database holds several")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Kiểm tra trôi ngưỡng — re-estimate the FMR of the centre's calibration on today's
+    check-ins; exit 4 (and a warning for the office) when its 95 % bound misses the target."""
+    from examdesk.commands.session import stored
+    from proctoring.face_population import drift
+    from proctoring.sync import local_centre
+
+    with stored(as_json) as store:
+        where = local_centre(store, code=centre)
+        try:
+            check = drift(store, where.id)
+        except errors.BiometricsError as exc:
+            _fail(exc, as_json)
+    key = "face.population.drifted" if check.drifted else "face.population.holds"
+    text = Catalog.load().both(key, threshold=f"{check.threshold:.4f}",
+                               upper=f"{check.fmr.upper:.2e}", target=f"{check.target_fmr:g}")
+    if as_json:
+        print(json.dumps({**check.to_dict(), "message": text}, ensure_ascii=False))
+    else:
+        print(text)
+        print(f"FMR {check.fmr.errors}/{check.fmr.pairs}, FNMR {check.fnmr.errors}/"
+              f"{check.fnmr.pairs} (95 % upper bound {_pct(check.fnmr.upper)})")
+    if check.drifted:
+        raise typer.Exit(EXIT_DRIFTED)
 
 
 def _console() -> Console:

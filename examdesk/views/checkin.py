@@ -561,7 +561,9 @@ class CheckInView(View):
         if face is not None:
             self.face_label.configure(text=t(
                 "app.checkin.face", result=t(f"face.decision.{face.decision.value}").split(":")[0],
-                distance=self._number(face.distance), threshold=self._number(face.point.threshold)))
+                distance=self._number(face.distance), threshold=self._number(face.point.threshold))
+                + "\n" + t("app.checkin.point_default" if face.point.source.startswith("default")
+                           else "app.checkin.point_calibrated"))
         else:
             self.face_label.configure(text=t("app.checkin.face_not_compared"))
         liveness = outcome.liveness

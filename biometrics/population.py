@@ -1,0 +1,248 @@
+"""Calibration on the people a centre checks: the operating point whose FMR *bound* meets the target.
+
+The data (gathered by ``proctoring.face_population`` from the store, in memory only):
+
+- impostor pairs: the chip portraits of different ID numbers, each against each (one portrait
+  per ID number), and each confirmed check-in's live capture against every other ID number's
+  portrait (the comparison a proxy makes at the desk);
+- genuine pairs: admitted check-ins whose review confirmed them, chip portrait against live.
+
+A sample FMR of k in N is only an estimate. The threshold is chosen so that the one-sided
+95 % Clopper–Pearson *upper bound* of the FMR meets the target (:mod:`.bounds`): the largest
+threshold accepting at most k impostor pairs, k the most false matches whose bound is still at
+or below the target. With too few pairs even k = 0 does not meet it, and the calibration is
+refused with the number needed (about 3/target for none).
+
+Impostor pairs grow with the square of the people (10 000 ID numbers: 50 million pairs), so
+the distances are never all held: they are computed block by block and only the smallest few
+are kept — all the threshold search needs (at most the k allowed at ten times the target, for
+the review band).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .bounds import fmr_upper_bound, max_false_matches, pairs_needed
+from .config import OperatingPoint
+from .errors import BiometricsError
+
+CONFIDENCE = 0.95
+MIN_GENUINE_PAIRS = 30
+"""Below this the FNMR bound says little (none missed in 30 still allows 10 %)."""
+BLOCK = 2048
+
+
+class TooFewPairs(BiometricsError):
+    """Not enough pairs for the FMR bound (or the FNMR) the calibration must state.
+    ``context``: ``kind`` (impostor/genuine), ``have``, ``needed``, ``target``."""
+
+    key = "face.population.too_few_pairs"
+
+
+class DriftCheckImpossible(BiometricsError):
+    """There is no population calibration yet to re-check."""
+
+    key = "face.population.no_calibration"
+
+
+@dataclass(frozen=True, slots=True)
+class ImpostorTail:
+    """How many impostor pairs there were, and the smallest of their distances (sorted)."""
+
+    pairs: int
+    smallest: NDArray[np.float64]
+    complete: bool
+    """True when every distance was kept (fewer pairs than the tail's size)."""
+
+    def accepted_at(self, threshold: float) -> int:
+        """Impostor pairs at or below *threshold* (exact while it is inside the kept tail)."""
+        k = int(np.searchsorted(self.smallest, threshold, side="right"))
+        if k == len(self.smallest) and not self.complete:
+            raise ValueError("threshold beyond the kept tail")
+        return k
+
+
+def impostor_tail(references: NDArray[np.floating], reference_ids: Sequence[str],
+                  probes: NDArray[np.floating] | None = None,
+                  probe_ids: Sequence[str] | None = None, *, keep: int,
+                  block: int = BLOCK) -> ImpostorTail:
+    """Distances between unit descriptors of different IDs, streamed in blocks.
+
+    Without *probes*: every pair i < j of *references* (portrait against portrait). With them:
+    every reference against every probe of another ID (each ordered pair once)."""
+    # float64 as the desk computes a distance (decision.distance): a threshold placed just
+    # below an impostor pair's distance must refuse that pair there too.
+    refs = np.ascontiguousarray(references, dtype=np.float64)
+    rid = np.asarray(reference_ids)
+    symmetric = probes is None
+    prb = refs if probes is None else np.ascontiguousarray(probes, dtype=np.float64)
+    pid = rid if probe_ids is None else np.asarray(probe_ids)
+    kept = np.empty(0, np.float64)
+    pairs = 0
+    keep = max(1, keep)
+    for r0 in range(0, len(refs), block):
+        r = refs[r0:r0 + block]
+        c_start = r0 if symmetric else 0
+        for c0 in range(c_start, len(prb), block):
+            dots = r @ prb[c0:c0 + block].T
+            mask = rid[r0:r0 + block, None] != pid[None, c0:c0 + block]
+            if symmetric and c0 == r0:
+                mask &= np.triu(np.ones(dots.shape, bool), 1)
+            values = dots[mask]
+            pairs += len(values)
+            d = np.sqrt(np.clip(2.0 - 2.0 * values, 0.0, None))
+            kept = np.concatenate([kept, d])
+            if len(kept) > keep:
+                kept = np.partition(kept, keep - 1)[:keep]
+    kept.sort()
+    return ImpostorTail(pairs, kept, complete=pairs <= keep)
+
+
+def merge_tails(a: ImpostorTail, b: ImpostorTail, keep: int) -> ImpostorTail:
+    both = np.sort(np.concatenate([a.smallest, b.smallest]))
+    complete = a.complete and b.complete and len(both) <= keep
+    return ImpostorTail(a.pairs + b.pairs, both[:keep], complete)
+
+
+def tail_size(pairs: int, target_fmr: float, confidence: float = CONFIDENCE) -> int:
+    """How many of the smallest distances the band at ten times the target needs."""
+    wide = min(0.5, target_fmr * 10)
+    return max(1, max_false_matches(pairs, wide, confidence) + 2)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundedRate:
+    errors: int
+    pairs: int
+    upper: float
+    """One-sided upper confidence bound."""
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.pairs if self.pairs else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"errors": self.errors, "pairs": self.pairs, "rate": _round(self.rate),
+                "upper_bound": _round(self.upper)}
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationCalibration:
+    point: OperatingPoint
+    fmr: BoundedRate
+    fnmr: BoundedRate
+    confidence: float
+    identities: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"operating_point": self.point.to_dict(), "fmr": self.fmr.to_dict(),
+                "fnmr": self.fnmr.to_dict(), "confidence": self.confidence,
+                "identities": self.identities}
+
+
+def _bounded(errors: int, pairs: int, confidence: float) -> BoundedRate:
+    return BoundedRate(errors, pairs, fmr_upper_bound(errors, pairs, confidence)
+                       if pairs else 1.0)
+
+
+def threshold_for_bound(tail: ImpostorTail, target_fmr: float,
+                        confidence: float = CONFIDENCE) -> tuple[float, int]:
+    """(threshold, false matches): the largest threshold whose FMR upper bound meets the
+    target. Raises :class:`TooFewPairs` when no threshold can."""
+    k = max_false_matches(tail.pairs, target_fmr, confidence) if tail.pairs else -1
+    if k < 0:
+        needed = pairs_needed(target_fmr, 0, confidence)
+        raise TooFewPairs(f"{tail.pairs} impostor pairs; {needed} needed for an FMR bound of "
+                          f"{target_fmr:g} at {confidence:.0%}", kind="impostor",
+                          have=tail.pairs, needed=needed, target=target_fmr)
+    if k >= len(tail.smallest):
+        if not tail.complete:
+            raise ValueError(f"the kept tail ({len(tail.smallest)}) is shorter than {k + 1}")
+        return 2.0, len(tail.smallest)  # every impostor pair may match: no limit from them
+    # Just below the (k+1)-th smallest: at most k accepted (ties step further down).
+    threshold = float(np.nextafter(tail.smallest[k], -np.inf))
+    return threshold, tail.accepted_at(threshold)
+
+
+def calibrate_population(tail: ImpostorTail, genuine: NDArray[np.float64], *,
+                         target_fmr: float = 1e-3, confidence: float = CONFIDENCE,
+                         identities: int = 0, source: str,
+                         min_genuine: int = MIN_GENUINE_PAIRS) -> PopulationCalibration:
+    """The operating point for *target_fmr* (upper bound) with its FMR and FNMR and bounds.
+
+    The review band follows :mod:`.calibration`: from the bound-threshold at target/10 (MATCH
+    below) to the one at target×10 (NO_MATCH at or above); with too few pairs for target/10 the
+    lower edge mirrors the upper one."""
+    if not 0.0 < target_fmr <= 0.1:
+        raise ValueError(f"target FMR must be in (0, 0.1], not {target_fmr:g}")
+    gen = np.sort(np.asarray(genuine, dtype=np.float64))
+    if len(gen) < min_genuine:
+        raise TooFewPairs(f"{len(gen)} confirmed genuine pairs; {min_genuine} needed",
+                          kind="genuine", have=len(gen), needed=min_genuine, target=target_fmr)
+    threshold, false_matches = threshold_for_bound(tail, target_fmr, confidence)
+    high, _ = threshold_for_bound(tail, min(0.5, target_fmr * 10), confidence)
+    high = max(high, threshold)
+    try:
+        low, _ = threshold_for_bound(tail, target_fmr / 10, confidence)
+        low = min(low, threshold)
+    except TooFewPairs:
+        low = threshold - (high - threshold)
+    misses = int(len(gen) - np.searchsorted(gen, threshold, side="right"))
+    point = OperatingPoint(threshold=threshold, review_low=low, review_high=high,
+                           target_fmr=target_fmr, source=source)
+    return PopulationCalibration(point, _bounded(false_matches, tail.pairs, confidence),
+                                 _bounded(misses, len(gen), confidence), confidence, identities)
+
+
+@dataclass(frozen=True, slots=True)
+class DriftCheck:
+    """The operating point in force re-estimated on the data as it is now."""
+
+    threshold: float
+    target_fmr: float
+    fmr: BoundedRate
+    fnmr: BoundedRate
+    calibrated_pairs: int
+
+    @property
+    def drifted(self) -> bool:
+        """The FMR bound no longer meets the target: recalibrate."""
+        return self.fmr.upper > self.target_fmr
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "target_fmr": self.target_fmr,
+                "fmr": self.fmr.to_dict(), "fnmr": self.fnmr.to_dict(),
+                "calibrated_pairs": self.calibrated_pairs, "drifted": self.drifted}
+
+
+def drift_check(tail: ImpostorTail, genuine: NDArray[np.float64], threshold: float,
+                target_fmr: float, *, calibrated_pairs: int = 0,
+                confidence: float = CONFIDENCE) -> DriftCheck:
+    """FMR and FNMR (with bounds) at *threshold* on today's pairs."""
+    gen = np.sort(np.asarray(genuine, dtype=np.float64))
+    try:
+        accepted = tail.accepted_at(threshold)
+    except ValueError:
+        # More than the kept tail passes: far above the target; say at least that many.
+        accepted = len(tail.smallest)
+    misses = int(len(gen) - np.searchsorted(gen, threshold, side="right"))
+    return DriftCheck(threshold, target_fmr,
+                      _bounded(accepted, tail.pairs, confidence) if tail.pairs
+                      else BoundedRate(0, 0, 1.0),
+                      _bounded(misses, len(gen), confidence), calibrated_pairs)
+
+
+def is_default(point: OperatingPoint) -> bool:
+    """Whether *point* is the shipped default rather than a calibration of this site."""
+    return point.source.startswith("default")
+
+
+def _round(value: float) -> float | None:
+    return round(value, 8) if math.isfinite(value) else None
