@@ -1,4 +1,4 @@
-"""Calibration on the people a centre checks: the operating point whose FMR *bound* meets the target.
+"""Calibration on the people a centre checks: the operating point whose FMR *bound* meets it.
 
 The data (gathered by ``proctoring.face_population`` from the store, in memory only):
 
@@ -182,11 +182,11 @@ def calibrate_population(tail: ImpostorTail, genuine: NDArray[np.float64], *,
     lower edge mirrors the upper one."""
     if not 0.0 < target_fmr <= 0.1:
         raise ValueError(f"target FMR must be in (0, 0.1], not {target_fmr:g}")
+    threshold, false_matches = threshold_for_bound(tail, target_fmr, confidence)
     gen = np.sort(np.asarray(genuine, dtype=np.float64))
     if len(gen) < min_genuine:
         raise TooFewPairs(f"{len(gen)} confirmed genuine pairs; {min_genuine} needed",
                           kind="genuine", have=len(gen), needed=min_genuine, target=target_fmr)
-    threshold, false_matches = threshold_for_bound(tail, target_fmr, confidence)
     high, _ = threshold_for_bound(tail, min(0.5, target_fmr * 10), confidence)
     high = max(high, threshold)
     try:

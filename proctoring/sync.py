@@ -51,8 +51,8 @@ from .central import (
 )
 from .crypto import DataKeys
 from .district_models import SyncState
-from .face_population import apply_district_calibrations, calibration_position
 from .errors import InvalidInput, ProctoringError
+from .face_population import apply_district_calibrations, calibration_position
 from .keywrap import wrap_data_key
 from .models import Centre, Incident, IncidentStatus
 from .outbox import MUTABLE, SYNCED, Batch, checkpoint_rows, event_hash_at, read_batch, table
