@@ -46,6 +46,14 @@ class TooFewPairs(BiometricsError):
     key = "face.population.too_few_pairs"
 
 
+class TooFewImpostorPairs(TooFewPairs):
+    key = "face.population.too_few_impostor_pairs"
+
+
+class TooFewGenuinePairs(TooFewPairs):
+    key = "face.population.too_few_genuine_pairs"
+
+
 class DriftCheckImpossible(BiometricsError):
     """There is no population calibration yet to re-check."""
 
@@ -159,9 +167,10 @@ def threshold_for_bound(tail: ImpostorTail, target_fmr: float,
     k = max_false_matches(tail.pairs, target_fmr, confidence) if tail.pairs else -1
     if k < 0:
         needed = pairs_needed(target_fmr, 0, confidence)
-        raise TooFewPairs(f"{tail.pairs} impostor pairs; {needed} needed for an FMR bound of "
-                          f"{target_fmr:g} at {confidence:.0%}", kind="impostor",
-                          have=tail.pairs, needed=needed, target=target_fmr)
+        raise TooFewImpostorPairs(f"{tail.pairs} impostor pairs; {needed} needed for an FMR "
+                                  f"bound of {target_fmr:g} at {confidence:.0%}",
+                                  kind="impostor", have=tail.pairs, needed=needed,
+                                  target=target_fmr)
     if k >= len(tail.smallest):
         if not tail.complete:
             raise ValueError(f"the kept tail ({len(tail.smallest)}) is shorter than {k + 1}")
@@ -185,8 +194,9 @@ def calibrate_population(tail: ImpostorTail, genuine: NDArray[np.float64], *,
     threshold, false_matches = threshold_for_bound(tail, target_fmr, confidence)
     gen = np.sort(np.asarray(genuine, dtype=np.float64))
     if len(gen) < min_genuine:
-        raise TooFewPairs(f"{len(gen)} confirmed genuine pairs; {min_genuine} needed",
-                          kind="genuine", have=len(gen), needed=min_genuine, target=target_fmr)
+        raise TooFewGenuinePairs(f"{len(gen)} confirmed genuine pairs; {min_genuine} needed",
+                                 kind="genuine", have=len(gen), needed=min_genuine,
+                                 target=target_fmr)
     high, _ = threshold_for_bound(tail, min(0.5, target_fmr * 10), confidence)
     high = max(high, threshold)
     try:

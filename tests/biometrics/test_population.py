@@ -94,7 +94,7 @@ def test_too_few_impostor_pairs_are_refused_with_the_number_needed() -> None:
         calibrate_population(tail, genuine, target_fmr=1e-3, source="test")
     assert caught.value.context["needed"] == 2995
     assert caught.value.context["have"] == 1770
-    assert caught.value.key == "face.population.too_few_pairs"
+    assert caught.value.key == "face.population.too_few_impostor_pairs"
 
 
 def test_too_few_genuine_pairs_are_refused() -> None:
@@ -124,3 +124,16 @@ def test_calibration_reports_fnmr_with_its_bound_and_drift_is_seen() -> None:
     closer = impostor_tail(v, ids, keep=tail_size(n, 1e-2))
     closer = type(closer)(closer.pairs, closer.smallest * 0.85, closer.complete)
     assert drift_check(closer, genuine, p.threshold, 1e-2).drifted
+
+
+def test_every_calibration_message_is_in_both_languages() -> None:
+    from examdesk.i18n import Catalog
+
+    catalog = Catalog.load()
+    for key in ("face.population.too_few_pairs", "face.population.too_few_impostor_pairs",
+                "face.population.too_few_genuine_pairs", "face.population.no_calibration",
+                "face.population.drifted", "face.population.holds", "face.population.saved",
+                "face.population.sent", "app.checkin.point_default",
+                "app.checkin.point_calibrated"):
+        entry = catalog.messages.get(key)
+        assert entry is not None and entry.get("vi") and entry.get("en"), key
