@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .bounds import fmr_upper_bound, max_false_matches, pairs_needed
+from .bounds import TooFewPairs, fmr_upper_bound, max_false_matches, min_pairs
 from .config import OperatingPoint
 from .errors import BiometricsError
 
@@ -39,18 +39,17 @@ MIN_GENUINE_PAIRS = 30
 BLOCK = 2048
 
 
-class TooFewPairs(BiometricsError):
-    """Not enough pairs for the FMR bound (or the FNMR) the calibration must state.
-    ``context``: ``kind`` (impostor/genuine), ``have``, ``needed``, ``target``."""
-
-    key = "face.population.too_few_pairs"
-
-
 class TooFewImpostorPairs(TooFewPairs):
+    """Not enough pairs of different ID numbers for the FMR bound to meet the target.
+    ``context``: ``kind``, ``have``, ``needed``, ``target`` (and ``pairs`` as
+    :class:`~.bounds.TooFewPairs` has it)."""
+
     key = "face.population.too_few_impostor_pairs"
 
 
 class TooFewGenuinePairs(TooFewPairs):
+    """Not enough confirmed check-ins to state the FNMR with a useful bound."""
+
     key = "face.population.too_few_genuine_pairs"
 
 
@@ -166,11 +165,11 @@ def threshold_for_bound(tail: ImpostorTail, target_fmr: float,
     target. Raises :class:`TooFewPairs` when no threshold can."""
     k = max_false_matches(tail.pairs, target_fmr, confidence) if tail.pairs else -1
     if k < 0:
-        needed = pairs_needed(target_fmr, 0, confidence)
+        needed = min_pairs(target_fmr, confidence)
         raise TooFewImpostorPairs(f"{tail.pairs} impostor pairs; {needed} needed for an FMR "
                                   f"bound of {target_fmr:g} at {confidence:.0%}",
-                                  kind="impostor", have=tail.pairs, needed=needed,
-                                  target=target_fmr)
+                                  kind="impostor", have=tail.pairs, pairs=tail.pairs,
+                                  needed=needed, target=target_fmr)
     if k >= len(tail.smallest):
         if not tail.complete:
             raise ValueError(f"the kept tail ({len(tail.smallest)}) is shorter than {k + 1}")
@@ -195,8 +194,8 @@ def calibrate_population(tail: ImpostorTail, genuine: NDArray[np.float64], *,
     gen = np.sort(np.asarray(genuine, dtype=np.float64))
     if len(gen) < min_genuine:
         raise TooFewGenuinePairs(f"{len(gen)} confirmed genuine pairs; {min_genuine} needed",
-                                 kind="genuine", have=len(gen), needed=min_genuine,
-                                 target=target_fmr)
+                                 kind="genuine", have=len(gen), pairs=len(gen),
+                                 needed=min_genuine, target=target_fmr)
     high, _ = threshold_for_bound(tail, min(0.5, target_fmr * 10), confidence)
     high = max(high, threshold)
     try:

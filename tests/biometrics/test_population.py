@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from biometrics.bounds import fmr_upper_bound, max_false_matches, pairs_needed
+from biometrics.bounds import fmr_upper_bound, max_false_matches, min_pairs
 from biometrics.population import (
     TooFewPairs,
     calibrate_population,
@@ -41,7 +41,7 @@ def test_the_upper_bound_is_where_the_binomial_tail_reaches_five_percent(k: int,
 
 def test_zero_false_matches_need_about_three_over_the_target() -> None:
     # The rule of three: 1 − 0.05^(1/n) ≤ 1e-3 first holds at n = 2995.
-    assert pairs_needed(1e-3) == 2995
+    assert min_pairs(1e-3) == 2995
     assert fmr_upper_bound(0, 2995) <= 1e-3 < fmr_upper_bound(0, 2994)
     assert max_false_matches(2994, 1e-3) == -1
     k = max_false_matches(100_000, 1e-3)
@@ -130,7 +130,7 @@ def test_every_calibration_message_is_in_both_languages() -> None:
     from examdesk.i18n import Catalog
 
     catalog = Catalog.load()
-    for key in ("face.population.too_few_pairs", "face.population.too_few_impostor_pairs",
+    for key in ("face.population.too_few_impostor_pairs",
                 "face.population.too_few_genuine_pairs", "face.population.no_calibration",
                 "face.population.drifted", "face.population.holds", "face.population.saved",
                 "face.population.sent", "app.checkin.point_default",

@@ -35,8 +35,8 @@ def test_too_little_data_is_refused_and_nothing_is_kept(store: Store) -> None:
     population(store, session, 10)  # 45 portrait pairs + 90 live-vs-portrait = 135 < 299
     with pytest.raises(TooFewPairs) as caught:
         calibrate_centre(store, session.centre_id, actor=ACTOR, target_fmr=TARGET)
-    assert caught.value.context == {"kind": "impostor", "have": 135, "needed": 299,
-                                    "target": TARGET}
+    assert caught.value.context == {"kind": "impostor", "have": 135, "pairs": 135,
+                                    "needed": 299, "target": TARGET}
     with store.read() as tx:
         assert tx.exec(select(FaceCalibration)).all() == []
     default = OperatingPoint()
