@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -270,6 +271,86 @@ def drift_cmd(
               f"{check.fnmr.pairs} (95 % upper bound {_pct(check.fnmr.upper)})")
     if check.drifted:
         raise typer.Exit(EXIT_DRIFTED)
+
+
+# --- the site's second embedder --------------------------------------------------------------
+
+
+def _embedder_spec() -> Any:
+    from biometrics.onnx_embedder import SECTION as EMBEDDER
+    from biometrics.onnx_embedder import EmbedderSettingsInvalid, EmbedderSpec
+
+    spec = EmbedderSpec.from_dict(read_section(EMBEDDER))
+    if spec is None:
+        raise EmbedderSettingsInvalid("no model in the face_embedder section", field="model")
+    return spec
+
+
+@app.command("embedder")
+def embedder_cmd(as_json: JsonOpt = False) -> None:
+    """Kiểm tra mô hình thứ hai — load the ONNX model the settings name, check its pinned
+    SHA-256, run it once."""
+    from biometrics.onnx_embedder import OnnxEmbedder
+
+    try:
+        spec = _embedder_spec()
+        embedder = OnnxEmbedder(spec)
+        dim = len(embedder.embed_crop(np.full((112, 112, 3), 128, np.uint8)))
+    except (errors.BiometricsError, SettingsError) as exc:
+        _fail(exc, as_json)
+    except ValueError as exc:
+        _fail(BadInput(str(exc)), as_json)
+    if as_json:
+        print(json.dumps({"model": str(spec.model), "sha256": spec.sha256, "dimensions": dim,
+                          "fused": spec.fusion is not None}, ensure_ascii=False))
+        return
+    print(Catalog.load().both("face.embedder.ok", path=str(spec.model), sha256=spec.sha256,
+                              dim=dim))
+
+
+@app.command("fuse")
+def fuse_cmd(
+    folder: Annotated[Path, typer.Argument(help="one sub-folder of photos per person")],
+    far: Annotated[float, typer.Option("--far", help="target false match rate")] = 1e-3,
+    weight: Annotated[float, typer.Option("--weight", min=0.0, max=1.0,
+                                          help="the ONNX model's share of the fused score")]
+    = 0.5,
+    save: Annotated[bool, typer.Option("--save/--no-save",
+                                       help="store the fusion in the settings file")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hợp nhất điểm — fit dlib + ONNX fusion on half the people, measure both on the other."""
+    from biometrics.fused_eval import calibrate_fusion, encode_both
+    from biometrics.onnx_embedder import SECTION as EMBEDDER
+
+    try:
+        if not 0.0 < far <= 0.1:
+            raise BadInput(f"--far must be in (0, 0.1], not {far:g}")
+        spec = _embedder_spec()
+        images = LabelledImages.scan(folder)
+        with _progress("fuse") as progress:
+            data = encode_both(images, load_settings(), spec, progress=progress)
+        report = calibrate_fusion(data, far, weight=weight)
+        saved = None
+        if save:
+            section = read_section(EMBEDDER)
+            section["fusion"] = report.fusion.to_dict()
+            section["operating_point"] = report.fused_point.to_dict()
+            saved = write_section(EMBEDDER, section)
+    except (errors.BiometricsError, SettingsError, BadInput) as exc:
+        _fail(exc, as_json)
+    if as_json:
+        print(json.dumps({**report.to_dict(), "saved": str(saved) if saved else None},
+                         ensure_ascii=False))
+        return
+    console = _console()
+    for m in (report.dlib, report.fused):
+        console.print(f"{m.name}: threshold {m.point.threshold:.4f} (fitted on half the people);"
+                      f" on the other half FMR {_pct(m.fmr)} (95 % upper bound "
+                      f"{_pct(m.fmr_upper)}) of {m.impostor_pairs}, FNMR {_pct(m.fnmr)} of "
+                      f"{m.genuine_pairs}")
+    if saved:
+        print(Catalog.load().both("face.saved", path=str(saved)))
 
 
 def _console() -> Console:
