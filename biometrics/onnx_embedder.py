@@ -40,7 +40,7 @@ from .images import RgbImage
 SECTION = "face_embedder"
 """The settings file's section: ``{"model": path, "sha256": hex, "fusion": {...}}``."""
 MAX_MODEL_BYTES = 256 << 20
-"""SFace is 37 MB; a file far larger is not a face embedder and is not read into memory."""
+"""SFace is 24 MB; a file far larger is not a face embedder and is not read into memory."""
 CROP_SIZE = 112
 # Where SFace / ArcFace expect the five points in the 112×112 crop (x, y): the subject's right
 # eye (image left), left eye, nose tip, right and left mouth corners (OpenCV's face_recognize.cpp).
