@@ -237,6 +237,16 @@ def apply_district_calibrations(store: Store, centre_id: uuid.UUID,
                 continue
             fields = {k: r[k] for k in FaceCalibration.model_fields if k in r}
             row = FaceCalibration(**fields)
+            problem = implausible(row)
+            if problem:
+                # Never applied (a threshold of 1.9 would admit anyone); the refusal is on the
+                # centre's chain, which the office sees on the next push.
+                store.audit.append(tx, centre_id=centre_id,
+                                   actor=f"district:{row.calibrated_by}"[:100],
+                                   action="face.calibration_refused", subject_id=row.id,
+                                   payload={**payload(row), "problem": problem},
+                                   at=store.now())
+                continue
             tx.add(row)
             tx.flush()
             store.audit.append(tx, centre_id=centre_id,
@@ -246,6 +256,20 @@ def apply_district_calibrations(store: Store, centre_id: uuid.UUID,
             applied += 1
         tx.add(state)
     return applied
+
+
+def implausible(row: FaceCalibration) -> str | None:
+    """Why a calibration cannot be a real one (None if it can): the band out of order or out
+    of [0, 2], a target outside (0, 0.1], or an FMR bound that does not meet its target."""
+    if not 0.0 <= row.review_low <= row.threshold <= row.review_high <= 2.0:
+        return "thresholds out of order or range"
+    if not 0.0 < row.target_fmr <= 0.1:
+        return "target FMR out of range"
+    if not 0.0 <= row.fmr_upper <= row.target_fmr * (1 + 1e-9):
+        return "FMR bound above the target"
+    if row.impostor_pairs <= 0 or not 0 <= row.false_matches <= row.impostor_pairs:
+        return "pair counts impossible"
+    return None
 
 
 def calibration_position(store: Store, centre_id: uuid.UUID) -> int:

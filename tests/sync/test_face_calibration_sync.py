@@ -69,6 +69,27 @@ def test_a_district_calibration_reaches_each_centre_by_sync_and_is_audited(
                           "action = 'face.calibration_received'") == 1
     assert sync_once(hp, district.centre_urls["HP02"]).calibrations_applied == 1
 
+    # A calibration that cannot be real (written straight into the district database, a
+    # threshold above its own NO_MATCH edge) is refused by the centre, and audited.
+    admin = district.admin()
+    t = FaceCalibration.__table__  # type: ignore[attr-defined]
+    try:
+        with admin.begin() as conn:
+            good = conn.execute(sa.select(t).where(t.c.centre_id == hn_id)).mappings().one()
+            conn.execute(sa.insert(t).values({**good, "id": uuid.uuid4(), "threshold": 1.9,
+                                              "district_seq": good["district_seq"] + 1000}))
+    finally:
+        admin.dispose()
+    lax = sync_once(hn, district.centre_urls["HN01"])
+    assert lax.ok and lax.calibrations_applied == 0
+    assert point_in_force(hn, hn_id, OperatingPoint()).point.threshold == result.point.threshold
+    with hn.read() as tx:
+        refused = tx.exec(select(AuditEvent).where(
+            AuditEvent.action == "face.calibration_refused")).one()
+    assert json.loads(refused.payload)["problem"] == "thresholds out of order or range"
+    assert sync_once(hn, district.centre_urls["HN01"]).calibrations_applied == 0  # once
+
+
 
 def test_a_centre_sees_only_its_own_calibration_and_cannot_write_one(
         district: DistrictEnv, centres: dict[str, Store]) -> None:
