@@ -140,6 +140,29 @@ class BoundedRate:
                 "upper_bound": _round(self.upper)}
 
 
+TRADEOFF_TARGETS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeOff:
+    """What one target FMR would mean for this population: None where there are too few pairs
+    (``needed`` says how many impostor pairs it would take)."""
+
+    target_fmr: float
+    threshold: float | None
+    genuine_review: float | None
+    """Share of genuine candidates sent to the invigilator (inside the REVIEW band)."""
+    genuine_refused: float | None
+    """Share of genuine candidates at or above the band (NO_MATCH)."""
+    impostor_admitted: float | None
+    """Share of impostor pairs below the band (MATCH without a second look)."""
+    fmr_upper: float | None
+    needed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
 @dataclass(frozen=True, slots=True)
 class PopulationCalibration:
     point: OperatingPoint
@@ -147,11 +170,14 @@ class PopulationCalibration:
     fnmr: BoundedRate
     confidence: float
     identities: int
+    tradeoff: tuple[TradeOff, ...] = ()
+    """Other targets this population could have: see :func:`tradeoff`."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"operating_point": self.point.to_dict(), "fmr": self.fmr.to_dict(),
                 "fnmr": self.fnmr.to_dict(), "confidence": self.confidence,
-                "identities": self.identities}
+                "identities": self.identities,
+                "tradeoff": [t.to_dict() for t in self.tradeoff]}
 
 
 def _bounded(errors: int, pairs: int, confidence: float) -> BoundedRate:
@@ -208,6 +234,38 @@ def calibrate_population(tail: ImpostorTail, genuine: NDArray[np.float64], *,
                            target_fmr=target_fmr, source=source)
     return PopulationCalibration(point, _bounded(false_matches, tail.pairs, confidence),
                                  _bounded(misses, len(gen), confidence), confidence, identities)
+
+
+def tradeoff(tail: ImpostorTail, genuine: NDArray[np.float64],
+             targets: Sequence[float] = TRADEOFF_TARGETS,
+             confidence: float = CONFIDENCE) -> list[TradeOff]:
+    """For each target FMR, the operating point's cost in words an admin can weigh: genuine
+    candidates to review or refused, impostors admitted outright."""
+    gen = np.sort(np.asarray(genuine, dtype=np.float64))
+    rows = []
+    for target in targets:
+        try:
+            result = calibrate_population(tail, gen, target_fmr=target, confidence=confidence,
+                                          source="trade-off", min_genuine=1)
+        except ValueError:  # beyond the kept tail: not shown rather than guessed
+            rows.append(TradeOff(target, None, None, None, None, None))
+            continue
+        except TooFewPairs as exc:
+            needed = exc.context.get("needed")
+            rows.append(TradeOff(target, None, None, None, None, None,
+                                 int(needed) if isinstance(needed, int) else None))
+            continue
+        p = result.point
+        low = int(np.searchsorted(gen, p.review_low, side="left"))
+        high = int(np.searchsorted(gen, p.review_high, side="left"))
+        try:
+            admitted = tail.accepted_at(float(np.nextafter(p.review_low, -np.inf)))
+        except ValueError:
+            admitted = len(tail.smallest)
+        rows.append(TradeOff(target, p.threshold, (high - low) / len(gen),
+                             (len(gen) - high) / len(gen), admitted / tail.pairs,
+                             result.fmr.upper))
+    return rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from biometrics.config import OperatingPoint
 from biometrics.population import (
     CONFIDENCE,
+    TRADEOFF_TARGETS,
     DriftCheck,
     DriftCheckImpossible,
     ImpostorTail,
@@ -37,6 +38,7 @@ from biometrics.population import (
     impostor_tail,
     merge_tails,
     tail_size,
+    tradeoff,
 )
 
 from .calibration_models import FaceCalibration
@@ -127,7 +129,10 @@ def population_scores(store: Store, centre_id: uuid.UUID | None, *, target_fmr: 
     n = len(ids)
     id_set = set(ids)
     cross = sum(n - (1 if i in id_set else 0) for i in live_ids)
-    keep = tail_size(n * (n - 1) // 2 + cross, target_fmr, confidence)
+    # Enough of the smallest distances for the band of the target and of every target the
+    # trade-off table shows.
+    keep = tail_size(n * (n - 1) // 2 + cross, max(target_fmr, TRADEOFF_TARGETS[-1]),
+                     confidence)
     tail = impostor_tail(refs, ids, keep=keep)
     if lives:
         tail = merge_tails(tail, impostor_tail(refs, ids, np.vstack(lives), live_ids,
@@ -178,6 +183,8 @@ def calibrate_centre(store: Store, centre_id: uuid.UUID, *, actor: str,
     result = calibrate_population(scores.tail, scores.genuine, target_fmr=target_fmr,
                                   confidence=confidence, identities=scores.identities,
                                   source=_source("centre", scores, now))
+    result = replace(result, tradeoff=tuple(tradeoff(scores.tail, scores.genuine,
+                                                     confidence=confidence)))
     if not save:
         return result, None
     with store.write() as tx:
@@ -201,6 +208,8 @@ def calibrate_district(store: Store, office_centre_id: uuid.UUID, *, actor: str,
     result = calibrate_population(scores.tail, scores.genuine, target_fmr=target_fmr,
                                   confidence=confidence, identities=scores.identities,
                                   source=_source("district", scores, now))
+    result = replace(result, tradeoff=tuple(tradeoff(scores.tail, scores.genuine,
+                                                     confidence=confidence)))
     if not save:
         return result, []
     rows: list[FaceCalibration] = []

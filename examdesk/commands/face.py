@@ -233,6 +233,19 @@ def _calibrate_population(far: float, *, save: bool, district: bool, central: st
                   f"FNMR {fnmr.errors}/{fnmr.pairs} = {_pct(fnmr.rate)} "
                   f"(95 % upper bound {_pct(fnmr.upper)})")
     console.print(f"review band [{p.review_low:.4f}, {p.review_high:.4f})")
+    table = Table(title="target FMR → cost on this population")
+    for column in ("target FMR", "threshold", "genuine to REVIEW", "genuine refused",
+                   "impostors admitted", "FMR 95 % bound"):
+        table.add_column(column, justify="right")
+    for t in result.tradeoff:
+        if t.threshold is None:
+            table.add_row(f"{t.target_fmr:g}", "—", f"needs {t.needed} pairs" if t.needed
+                          else "—", "—", "—", "—")
+        else:
+            table.add_row(f"{t.target_fmr:g}", f"{t.threshold:.4f}", _pct(t.genuine_review),
+                          _pct(t.genuine_refused), _pct(t.impostor_admitted),
+                          _pct(t.fmr_upper))
+    console.print(table)
     if save and district:
         print(catalog.both("face.population.sent", count=sent))
     elif save:

@@ -137,3 +137,24 @@ def test_every_calibration_message_is_in_both_languages() -> None:
                 "app.checkin.point_calibrated"):
         entry = catalog.messages.get(key)
         assert entry is not None and entry.get("vi") and entry.get("en"), key
+
+
+def test_the_trade_off_says_what_each_target_costs() -> None:
+    from biometrics.population import tradeoff
+
+    v, ids = _people(120)
+    n = 120 * 119 // 2
+    tail = impostor_tail(v, ids, keep=n)  # every distance: the direct count below is exact
+    genuine = np.sort(np.random.default_rng(2).uniform(0.2, 1.2, 200))
+    rows = {t.target_fmr: t for t in tradeoff(tail, genuine)}
+    assert rows[1e-4].threshold is None and rows[1e-4].needed == min_pairs(1e-4)
+    row = rows[1e-2]
+    point = calibrate_population(tail, genuine, target_fmr=1e-2, source="x").point
+    assert row.threshold == point.threshold
+    inside = ((genuine >= point.review_low) & (genuine < point.review_high)).mean()
+    assert row.genuine_review == pytest.approx(inside)
+    assert row.genuine_refused == pytest.approx((genuine >= point.review_high).mean())
+    assert row.impostor_admitted == pytest.approx(
+        (tail.smallest < point.review_low).sum() / n)
+    # A stricter target sends more genuine candidates past the MATCH edge.
+    assert rows[1e-3].threshold is not None and rows[1e-3].threshold <= row.threshold

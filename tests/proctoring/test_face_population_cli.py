@@ -43,6 +43,16 @@ def test_calibrate_refuses_then_keeps_and_drift_reports(cli: CliRunner, db_url: 
     out = json.loads(result.stdout)
     assert out["fmr"]["upper_bound"] <= 0.01 and out["fnmr"]["pairs"] == 40
     assert out["operating_point"]["source"].startswith("centre population: 40 ID numbers")
+    # The trade-off an admin weighs: stricter targets need more pairs than 40 people give.
+    table = {row["target_fmr"]: row for row in out["tradeoff"]}
+    assert table[0.0001]["threshold"] is None and table[0.0001]["needed"] == 29956
+    assert table[0.01]["threshold"] == out["operating_point"]["threshold"]
+    assert 0.0 <= table[0.01]["genuine_review"] <= 1.0
+    assert table[0.01]["fmr_upper"] <= 0.01
+    shown = cli.invoke(app, ["face", "calibrate", "--population", "--far", "0.01",
+                             "--no-save"])
+    assert shown.exit_code == 0 and "needs 29956 pairs" in shown.stdout
+    assert "genuine to REVIEW" in shown.stdout
 
     result = cli.invoke(app, ["face", "drift", "--json"])
     assert result.exit_code == 0, result.stderr
