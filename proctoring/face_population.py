@@ -336,13 +336,24 @@ def point_in_force(store: Store, centre_id: uuid.UUID,
                                        source=row.source), row.scope, row)
 
 
-def drift(store: Store, centre_id: uuid.UUID) -> DriftCheck:
-    """The centre's calibration in force, re-estimated on its check-ins as they are now."""
+def drift(store: Store, centre_id: uuid.UUID, *, actor: str | None = None) -> DriftCheck:
+    """The centre's calibration in force, re-estimated on its check-ins as they are now.
+
+    With *actor*, the check is recorded on the centre's chain (``face.drift_checked``, numbers
+    only, ``drifted`` true when the FMR bound no longer meets the target): the next sync puts
+    it in front of the office."""
     with store.read() as tx:
         row = latest_calibration(tx, centre_id)
     if row is None:
         raise DriftCheckImpossible("no population calibration for this centre yet")
     scores = population_scores(store, centre_id, target_fmr=row.target_fmr,
                                confidence=row.confidence)
-    return drift_check(scores.tail, scores.genuine, row.threshold, row.target_fmr,
-                       calibrated_pairs=row.impostor_pairs, confidence=row.confidence)
+    check = drift_check(scores.tail, scores.genuine, row.threshold, row.target_fmr,
+                        calibrated_pairs=row.impostor_pairs, confidence=row.confidence)
+    if actor is not None:
+        with store.write() as tx:
+            store.audit.append(tx, centre_id=centre_id, actor=actor,
+                               action="face.drift_checked", subject_id=row.id,
+                               payload={"calibration_id": row.id, **check.to_dict()},
+                               at=store.now())
+    return check

@@ -262,15 +262,16 @@ def drift_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Kiểm tra trôi ngưỡng — re-estimate the FMR of the centre's calibration on today's
-    check-ins; exit 4 (and a warning for the office) when its 95 % bound misses the target."""
-    from examdesk.commands.session import stored
+    check-ins; exit 4 (and a warning for the office) when its 95 % bound misses the target.
+    The check is recorded in the audit log, which the next sync takes to the district."""
+    from examdesk.commands.session import actor, stored
     from proctoring.face_population import drift
     from proctoring.sync import local_centre
 
     with stored(as_json) as store:
         where = local_centre(store, code=centre)
         try:
-            check = drift(store, where.id)
+            check = drift(store, where.id, actor=actor())
         except errors.BiometricsError as exc:
             _fail(exc, as_json)
     key = "face.population.drifted" if check.drifted else "face.population.holds"

@@ -70,8 +70,14 @@ def test_a_centre_calibration_is_kept_audited_and_used(store: Store) -> None:
     # The desk's check-in service reads it for the next candidate.
     desk = CheckInService(store, FaceEngine())
     assert desk.operating_point(session).point == in_force.point
-    check = drift(store, session.centre_id)
+    check = drift(store, session.centre_id, actor=ACTOR)
     assert not check.drifted and check.fmr.pairs == result.fmr.pairs
+    # Recorded for the office (the next sync pushes it), numbers only.
+    with store.read() as tx:
+        noted = tx.exec(select(AuditEvent).where(
+            AuditEvent.action == "face.drift_checked")).one()
+        assert audit.verify(tx, store.keys).ok
+    assert '"drifted":false' in noted.payload.replace(" ", "")
 
 
 def test_genuine_pairs_are_only_check_ins_no_review_contradicts(store: Store) -> None:
