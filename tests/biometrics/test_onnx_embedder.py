@@ -138,7 +138,8 @@ def test_alignment_puts_the_five_points_where_sface_expects_them_whatever_the_po
     h, w = image.shape[:2]
     turn = cv2.getRotationMatrix2D((w / 2, h / 2), 15.0, 0.8)
     turned = np.ascontiguousarray(cv2.warpAffine(image, turn, (w, h),
-                                                 borderMode=cv2.BORDER_REPLICATE))
+                                                 borderMode=cv2.BORDER_REPLICATE),
+                                  dtype=np.uint8)
     crop2, _ = align(turned, five_points(_landmarks(engine, turned)))
     diff = np.abs(crop.astype(np.int16) - crop2.astype(np.int16)).mean()
     assert diff < 20.0, diff
