@@ -172,12 +172,15 @@ class PopulationCalibration:
     identities: int
     tradeoff: tuple[TradeOff, ...] = ()
     """Other targets this population could have: see :func:`tradeoff`."""
+    left_out: int = 0
+    """Stored descriptors that could not be used (unreadable or not descriptors)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"operating_point": self.point.to_dict(), "fmr": self.fmr.to_dict(),
                 "fnmr": self.fnmr.to_dict(), "confidence": self.confidence,
                 "identities": self.identities,
-                "tradeoff": [t.to_dict() for t in self.tradeoff]}
+                "tradeoff": [t.to_dict() for t in self.tradeoff],
+                "left_out": self.left_out}
 
 
 def _bounded(errors: int, pairs: int, confidence: float) -> BoundedRate:

@@ -44,6 +44,7 @@ from biometrics.population import (
 from .calibration_models import FaceCalibration
 from .checkins import EMBEDDING_DIM
 from .district_models import DistrictMember, SyncState
+from .errors import EvidenceUnreadable
 from .evidence import open_blob
 from .models import (
     CheckIn,
@@ -66,10 +67,15 @@ class PopulationScores:
     tail: ImpostorTail
     genuine: np.ndarray  # float64 distances, sorted
     identities: int
+    unreadable: int = 0
+    """Descriptors left out: sealed with a key this machine lacks, or altered (the tag fails)."""
 
 
 def _descriptor(store: Store, row: Evidence, blob: EvidenceBlob) -> np.ndarray | None:
-    plain = open_blob(store, row, blob)
+    try:
+        plain = open_blob(store, row, blob)
+    except EvidenceUnreadable:
+        return None  # counted by the caller; one bad blob must not stop the calibration
     if not plain or len(plain) % (4 * EMBEDDING_DIM):
         return None  # not a descriptor: skipped rather than trusted
     matrix = np.frombuffer(plain, dtype="<f4").reshape(-1, EMBEDDING_DIM)
@@ -97,6 +103,7 @@ def population_scores(store: Store, centre_id: uuid.UUID | None, *, target_fmr: 
                  .where(col(IncidentRow.status).in_(_UNSETTLED)))
     if centre_id is not None:
         query = query.where(CheckIn.centre_id == centre_id)
+    unreadable = 0
     chips: dict[str, np.ndarray] = {}  # id number -> its latest chip descriptor
     per_checkin: dict[uuid.UUID, dict[str, Any]] = {}
     with store.read() as tx:
@@ -104,6 +111,7 @@ def population_scores(store: Store, centre_id: uuid.UUID | None, *, target_fmr: 
         for checkin, ev, blob in tx.exec(query.execution_options(yield_per=_YIELD)):
             vector = _descriptor(store, ev, blob)
             if vector is None:
+                unreadable += 1
                 continue
             entry = per_checkin.setdefault(checkin.id, {
                 "id": checkin.id_number,
@@ -137,7 +145,7 @@ def population_scores(store: Store, centre_id: uuid.UUID | None, *, target_fmr: 
     if lives:
         tail = merge_tails(tail, impostor_tail(refs, ids, np.vstack(lives), live_ids,
                                                keep=keep), keep)
-    return PopulationScores(tail, np.sort(np.asarray(genuine, np.float64)), n)
+    return PopulationScores(tail, np.sort(np.asarray(genuine, np.float64)), n, unreadable)
 
 
 # --- keeping a calibration ------------------------------------------------------------------
@@ -184,7 +192,8 @@ def calibrate_centre(store: Store, centre_id: uuid.UUID, *, actor: str,
                                   confidence=confidence, identities=scores.identities,
                                   source=_source("centre", scores, now))
     result = replace(result, tradeoff=tuple(tradeoff(scores.tail, scores.genuine,
-                                                     confidence=confidence)))
+                                                     confidence=confidence)),
+                     left_out=scores.unreadable)
     if not save:
         return result, None
     with store.write() as tx:
@@ -209,7 +218,8 @@ def calibrate_district(store: Store, office_centre_id: uuid.UUID, *, actor: str,
                                   confidence=confidence, identities=scores.identities,
                                   source=_source("district", scores, now))
     result = replace(result, tradeoff=tuple(tradeoff(scores.tail, scores.genuine,
-                                                     confidence=confidence)))
+                                                     confidence=confidence)),
+                     left_out=scores.unreadable)
     if not save:
         return result, []
     rows: list[FaceCalibration] = []

@@ -233,6 +233,9 @@ def _calibrate_population(far: float, *, save: bool, district: bool, central: st
                   f"FNMR {fnmr.errors}/{fnmr.pairs} = {_pct(fnmr.rate)} "
                   f"(95 % upper bound {_pct(fnmr.upper)})")
     console.print(f"review band [{p.review_low:.4f}, {p.review_high:.4f})")
+    if result.left_out:
+        console.print(f"[yellow]! {result.left_out} stored descriptors could not be opened "
+                      "and were left out (another data key, or altered)[/yellow]")
     table = Table(title="target FMR → cost on this population")
     for column in ("target FMR", "threshold", "genuine to REVIEW", "genuine refused",
                    "impostors admitted", "FMR 95 % bound"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from biometrics.bounds import fmr_upper_bound
@@ -21,7 +22,14 @@ from proctoring.face_population import (
     point_in_force,
     population_scores,
 )
-from proctoring.models import AuditEvent, Decision, Incident, IncidentStatus
+from proctoring.models import (
+    AuditEvent,
+    Decision,
+    Evidence,
+    EvidenceKind,
+    Incident,
+    IncidentStatus,
+)
 from proctoring.store import Store
 
 from .helpers import centre_and_session
@@ -118,3 +126,25 @@ def test_drift_needs_a_calibration_first(store: Store) -> None:
     session = centre_and_session(store)
     with pytest.raises(DriftCheckImpossible):
         drift(store, session.centre_id)
+
+
+def test_an_altered_descriptor_is_left_out_not_trusted_and_not_fatal(store: Store) -> None:
+    session = centre_and_session(store)
+    done = population(store, session, 35)
+    # The insider flips a byte of one sealed live descriptor in the database.
+    with store.read() as tx:
+        target = tx.exec(select(Evidence).where(
+            Evidence.checkin_id == done[0].checkin.id,
+            Evidence.kind == EvidenceKind.LIVE_EMBEDDING)).one()
+    with store.engine.begin() as conn:
+        blob = conn.execute(sa.text("SELECT ciphertext FROM evidence_blob WHERE id = :id"),
+                            {"id": target.id.hex if store.backend == "sqlite" else target.id}
+                            ).scalar_one()
+        changed = bytes([blob[0] ^ 1]) + bytes(blob[1:])
+        conn.execute(sa.text("UPDATE evidence_blob SET ciphertext = :c WHERE id = :id"),
+                     {"c": changed, "id": target.id.hex if store.backend == "sqlite"
+                      else target.id})
+    scores = population_scores(store, session.centre_id, target_fmr=TARGET)
+    assert scores.unreadable == 1
+    assert len(scores.genuine) == 34  # that check-in no longer makes a genuine pair
+    assert scores.identities == 35  # its chip portrait still does impostor pairs
