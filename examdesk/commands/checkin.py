@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 
 from biometrics import BiometricsError, Challenge, FaceEngine, open_camera
+from biometrics.fused_check import SecondModel
+from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from examdesk.commands.card import EXIT_CODES as CARD_EXIT_CODES
 from examdesk.commands.card import assess_card
 from examdesk.commands.common import fail, fail_typed
@@ -32,6 +34,15 @@ from reader.session import read_card
 from reader.transport import PcscTransport
 
 EXIT_CAMERA = 3
+
+
+def load_second_model(as_json: bool) -> SecondModel | None:
+    """The site's second face model (pinned ONNX file and fitted fusion), or None; a wrong
+    hash or a bad section ends the command with its bilingual message (exit 2)."""
+    try:
+        return SecondModel.from_settings(read_section(EMBEDDER_SECTION))
+    except (BiometricsError, SettingsError) as exc:
+        fail(exc.key, as_json, 2, exc.detail, **exc.context)
 
 
 def load_rules(as_json: bool) -> CheckInRules:
@@ -88,6 +99,7 @@ def checkin_cmd(
     """Kiểm tra thí sinh — read the card, capture the face, decide ADMIT / REJECT / REVIEW and
     store it (with its evidence, encrypted, and its audit event)."""
     rules = load_rules(as_json)  # a bad rule stops the command before anything is opened
+    second = load_second_model(as_json)  # so does a second model that is not the pinned one
     with stored(as_json) as store:  # closed however the command ends
         try:
             with store.read() as tx:
@@ -128,7 +140,7 @@ def checkin_cmd(
                 shown.append(p.key)
                 print(Catalog.load().text(p.key, lang, **p.context), file=sys.stderr)
 
-        service = CheckInService(store, engine, rules=rules)
+        service = CheckInService(store, engine, rules=rules, second=second)
         try:
             cam = open_camera(camera)
             try:
