@@ -134,7 +134,7 @@ def test_every_calibration_message_is_in_both_languages() -> None:
                 "face.population.too_few_genuine_pairs", "face.population.no_calibration",
                 "face.population.drifted", "face.population.holds", "face.population.saved",
                 "face.population.sent", "app.checkin.point_default",
-                "app.checkin.point_calibrated"):
+                "app.checkin.point_calibrated", "sync.face_calibration_received"):
         entry = catalog.messages.get(key)
         assert entry is not None and entry.get("vi") and entry.get("en"), key
 
