@@ -48,6 +48,15 @@ def test_zero_false_matches_need_about_three_over_the_target() -> None:
     assert fmr_upper_bound(k, 100_000) <= 1e-3 < fmr_upper_bound(k + 1, 100_000)
 
 
+@pytest.mark.parametrize("pairs", [1, 50, 299, 300, 2994, 2995, 3000, 10_000, 123_457])
+@pytest.mark.parametrize("target", [1e-3, 1e-2, 0.1])
+def test_the_one_pass_count_of_allowed_false_matches_is_the_bisections(pairs: int,
+                                                                       target: float) -> None:
+    from biometrics.population import allowed_false_matches
+
+    assert allowed_false_matches(pairs, target) == max_false_matches(pairs, target)
+
+
 def _people(n: int, seed: int = 7) -> tuple[np.ndarray, list[str]]:
     """Stand-ins for descriptors (never faces): unit vectors in 16 of 128 dimensions, so that
     impostor distances spread from ~0.6 to 2 as real ones do."""
