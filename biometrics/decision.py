@@ -50,6 +50,10 @@ class Verification:
             "review_band": [self.point.review_low, self.point.review_high],
             "target_fmr": self.point.target_fmr,
             "frames": self.frames,
+            # Whether the threshold is the shipped default or this site's own calibration:
+            # the check-in screen says so (a default is not calibrated on these people).
+            "point_source": self.point.source,
+            "point_is_default": self.point.source.startswith("default"),
         }
 
 

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import customtkinter as ctk
 
 from biometrics import FaceSettings
+from biometrics.fused_check import SecondModel
+from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.remote import ProcessFaceEngine
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import data_dir
@@ -172,13 +174,16 @@ def start_services(options: AppOptions, actor: str) -> Services:
     # The centre's check-in rules first: a bad value stops the start with its bilingual
     # message before the database or the face process is opened.
     rules = CheckInRules.from_dict(read_section(POLICY_SECTION, places.settings_file))
+    # The site's second face model, if installed and fitted: a file whose hash is not the
+    # pinned one stops the start here with its bilingual message (never a silent dlib-only desk).
+    second = SecondModel.from_settings(read_section(EMBEDDER_SECTION, places.settings_file))
     face_settings = FaceSettings.from_dict(read_section("face", places.settings_file))
     engine = ProcessFaceEngine(face_settings)
     models_ready = threading.Event()
     hub = FrameHub()
     store = Store.open(places.db_url, keys=places.keys())
     services = Services(places, settings, store, engine, models_ready, hub, PcscCards(None),
-                        CheckInService(store, engine, rules=rules))
+                        CheckInService(store, engine, rules=rules, second=second))
     # The models load in the face process meanwhile; if that fails, the check-in's first face
     # call fails again with the same typed error (models missing, …) and says so on screen.
     engine.warm_up().add_done_callback(lambda _f: models_ready.set())

@@ -46,7 +46,9 @@ from biometrics import (
 )
 from biometrics.camera import Frame
 from biometrics.decision import FaceOutcome, decide
-from biometrics.images import RgbImage
+from biometrics.faces import Probe, Reference
+from biometrics.fused_check import SecondModel
+from biometrics.images import RgbImage, decode
 from examdesk.i18n.words import decision_sentence_key
 from reader.errors import InvalidKeyInput, ReaderError
 from reader.keys import validate_id_number
@@ -68,6 +70,7 @@ from .checkins import (
 )
 from .errors import ProctoringError
 from .evidence import EvidenceItem
+from .face_population import PointInForce, point_in_force
 from .models import (
     Decision,
     EvidenceKind,
@@ -193,12 +196,17 @@ class _KeepFrames:
         self.width = width
         self.keep = keep
         self.frames: OrderedDict[int, RgbImage] = OrderedDict()
+        self.scales: dict[int, float] = {}
+        """Kept width over source width, per frame: maps source landmarks onto the kept."""
 
     def read(self, timeout: float = 2.0) -> Frame:
         frame = self.camera.read(timeout)
-        self.frames[frame.index] = _downscale(frame.image, self.width)
+        small = _downscale(frame.image, self.width)
+        self.frames[frame.index] = small
+        self.scales[frame.index] = small.shape[1] / frame.image.shape[1]
         while len(self.frames) > self.keep:
-            self.frames.popitem(last=False)
+            gone, _ = self.frames.popitem(last=False)
+            self.scales.pop(gone, None)
         return frame
 
     def close(self) -> None:
@@ -228,11 +236,14 @@ class CheckInService:
         *,
         rules: CheckInRules | None = None,
         rng: random.Random | None = None,
+        second: SecondModel | None = None,
     ) -> None:
         self.store = store
         self.engine = engine
         self.rules = rules or CheckInRules()
         self.rng = rng or random.Random()
+        self.second = second
+        """The site's second face model fused with dlib (None: dlib alone)."""
 
     def check_in(
         self,
@@ -435,7 +446,9 @@ class CheckInService:
             return None, liveness, None
         live = fuse([p.embedding for p in probes])
         face = compare(reference.embedding, [p.embedding for p in probes],
-                       self.engine.settings.operating_point)
+                       self.operating_point(session).point)
+        if self.second is not None:
+            face = self._fused(card, reference, probes, kept, face)
         best = kept.frames.get(probes[0].frame_index)
         now = self.store.now()
         if best is not None:
@@ -455,9 +468,39 @@ class CheckInService:
         self._judge_duplicates(session, roster, stage, live, verdicts)
         return face, liveness, best
 
+    def _fused(self, card: CardRead, reference: Reference, probes: list[Probe],
+               kept: _KeepFrames, dlib: Verification) -> Verification:
+        """The decision on dlib's distance fused with the site's second model's. The portrait
+        is decoded again (it is small) and its 68 landmarks placed; each live capture's
+        landmarks are scaled to the kept (downscaled) frame. When the second model cannot
+        see a face, dlib's decision stands alone: never a silent pass."""
+        assert self.second is not None and card.portrait is not None
+        try:
+            image = decode(card.portrait.data)
+            chip = self.second.embedder.embed(image, self.engine.landmarks(image,
+                                                                           reference.face))
+            lives = []
+            for p in probes:
+                frame = kept.frames.get(p.frame_index)
+                scale = kept.scales.get(p.frame_index)
+                if frame is not None and scale is not None:
+                    lives.append(self.second.embedder.embed(frame, p.landmarks * scale))
+            if not lives:
+                return dlib
+            return self.second.verify(dlib.distance, chip, lives)
+        except (BiometricsError, ValueError):
+            return dlib
+
+    def operating_point(self, session: ExamSession) -> PointInForce:
+        """The centre's own (or its district's) population calibration when it has one, else
+        the settings' point (the shipped default unless the site set one): read at each
+        check-in, so a calibration that arrives by sync applies from the next candidate."""
+        return point_in_force(self.store, session.centre_id,
+                              self.engine.settings.operating_point)
+
     def _judge_duplicates(self, session: ExamSession, roster: RosterMatch, stage: Stage | None,
                           live: np.ndarray, verdicts: _Verdicts) -> None:
-        point = self.engine.settings.operating_point
+        point = self.operating_point(session).point
         admitted = admitted_faces(self.store, session.id)
         others = [i for i, e in enumerate(admitted.roster_entry_ids) if e != roster.entry.id]
         if others:

@@ -75,6 +75,8 @@ _CENTRE_WRITES: Mapping[str, str] = {
     "incident_checkin": "INSERT", "evidence": "INSERT", "evidence_blob": "INSERT",
     "audit_event": "INSERT", "audit_checkpoint": "INSERT", "audit_head": "",
     "centre_key": "INSERT", "review_notice": "", "district": "", "district_member": "",
+    # Read only: a centre's own calibrations are kept locally, the district's flow down.
+    "face_calibration": "",
 }
 _CENTRE_UPDATES: Mapping[str, tuple[str, ...]] = {
     **MUTABLE, "audit_head": ("seq", "hash", "updated_at")}
@@ -85,6 +87,7 @@ _OFFICE_WRITES: Mapping[str, tuple[str, tuple[str, ...], str]] = {
                             "updated_at"), _OWN),
     "incident_checkin": ("INSERT", (), _OWN),
     "review_notice": ("INSERT", (), "true"),
+    "face_calibration": ("INSERT", (), "true"),  # the district's point, one row per centre
     "proxy_screen": ("INSERT", (), "true"),
     "audit_event": ("INSERT", (), _OWN),
     "audit_checkpoint": ("INSERT", (), _OWN),

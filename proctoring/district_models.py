@@ -121,6 +121,9 @@ class SyncState(SQLModel, table=True):
     box_public_key: str | None = Field(default=None, max_length=64)
     pushed_seq: int = Field(default=0, sa_type=sa.BigInteger)  # confirmed by the district
     notice_seq: int = Field(default=0, sa_type=sa.BigInteger)
+    # The district's face calibrations applied so far (face_calibration.district_seq).
+    calibration_seq: int = Field(default=0, sa_type=sa.BigInteger,
+                                 sa_column_kwargs={"server_default": "0"})
     last_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_success_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_error_key: str | None = Field(default=None, max_length=100)

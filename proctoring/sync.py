@@ -15,7 +15,8 @@ One run (:func:`sync_once`, what ``examdesk sync`` and the app's background work
    from the head the district actually has: nothing is lost, nothing is applied twice. (Rows are
    upserted by UUID as well, so even a re-sent row changes nothing.)
 3. **pull**: review notices for this centre after the last one applied, in ``seq`` order,
-   applied locally in one transaction with an audit event each and the new position; those
+   applied locally in one transaction with an audit event each and the new position, then the
+   district's face calibrations for this centre the same way (:mod:`.face_population`); those
    receipt events are pushed in the same run.
 
 The local ``sync_state`` row remembers the outcome for :func:`sync_status` (the app's status
@@ -51,6 +52,7 @@ from .central import (
 from .crypto import DataKeys
 from .district_models import SyncState
 from .errors import InvalidInput, ProctoringError
+from .face_population import apply_district_calibrations, calibration_position
 from .keywrap import wrap_data_key
 from .models import Centre, Incident, IncidentStatus
 from .outbox import MUTABLE, SYNCED, Batch, checkpoint_rows, event_hash_at, read_batch, table
@@ -96,6 +98,7 @@ class SyncResult:
     keys_sent: int = 0
     checkpoints_sent: int = 0
     reviews_applied: int = 0
+    calibrations_applied: int = 0
     pending: int = 0  # local events the district has not confirmed (after this run)
     error: ErrorInfo | None = None
 
@@ -111,7 +114,8 @@ class SyncResult:
                 "pushed_events": self.pushed_events, "batches": self.batches,
                 "rows": dict(self.rows), "blob_bytes": self.blob_bytes,
                 "keys_sent": self.keys_sent, "checkpoints_sent": self.checkpoints_sent,
-                "reviews_applied": self.reviews_applied, "pending": self.pending,
+                "reviews_applied": self.reviews_applied,
+                "calibrations_applied": self.calibrations_applied, "pending": self.pending,
                 "error": self.error.to_dict() if self.error else None}
 
 
@@ -158,6 +162,7 @@ class _Run:
     keys_sent: int = 0
     checkpoints_sent: int = 0
     reviews: int = 0
+    calibrations: int = 0
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -188,7 +193,8 @@ def sync_once(store: Store, central: str | None = None, *, centre_id: uuid.UUID 
                 _connect(engine, store, centre, run, district_key, register_as)
                 _push(engine, store, centre.id, run, batch_events, batch_bytes, on_batch)
                 _send_missing_checkpoints(engine, store, centre.id, run)
-                if _pull(engine, store, centre.id, run):
+                reviews = _pull(engine, store, centre.id, run)
+                if reviews + _pull_calibrations(engine, store, centre.id, run):
                     # The receipts of the decisions just applied go up in the same run.
                     _push(engine, store, centre.id, run, batch_events, batch_bytes, on_batch)
         finally:
@@ -207,7 +213,7 @@ def sync_once(store: Store, central: str | None = None, *, centre_id: uuid.UUID 
         pending = -1  # the local database itself failed: the error above says so
     return SyncResult(centre.id, run.district_code, run.central, started, finished, run.pushed,
                       run.batches, dict(run.rows), run.blob_bytes, run.keys_sent,
-                      run.checkpoints_sent, run.reviews, pending, error)
+                      run.checkpoints_sent, run.reviews, run.calibrations, pending, error)
 
 
 def sync_and_save(store: Store, url: str, **sync: Any) -> tuple[SyncResult, str | None]:
@@ -434,6 +440,24 @@ def _pull(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run) -> int:
         if not batch:
             return run.reviews - before
         run.reviews += _apply_notices(store, centre_id, batch)
+
+
+def _pull_calibrations(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run) -> int:
+    """Apply the district's new face calibrations for this centre; returns how many."""
+    calibrations = table("face_calibration")
+    before = run.calibrations
+    while True:
+        after = calibration_position(store, centre_id)
+        with engine.connect() as conn:
+            batch = [dict(r._mapping) for r in conn.execute(
+                sa.select(calibrations).where(calibrations.c.centre_id == centre_id,
+                                              calibrations.c.district_seq > after)
+                .order_by(calibrations.c.district_seq).limit(_NOTICES_PER_PULL))]
+        if not batch:
+            return run.calibrations - before
+        run.calibrations += apply_district_calibrations(store, centre_id, batch)
+        if calibration_position(store, centre_id) <= after:
+            return run.calibrations - before  # nothing moved: never loop on the same rows
 
 
 def _apply_notices(store: Store, centre_id: uuid.UUID, notices: list[dict[str, Any]]) -> int:

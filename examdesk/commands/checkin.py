@@ -13,6 +13,9 @@ import typer
 from rich.console import Console
 
 from biometrics import BiometricsError, Challenge, FaceEngine, open_camera
+from biometrics.fused_check import SecondModel
+from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
+from biometrics.onnx_embedder import EmbedderError
 from examdesk.commands.errors import BadOption, ExitTable, cli_errors
 from examdesk.commands.face import load_settings
 from examdesk.commands.session import actor, stored
@@ -34,6 +37,8 @@ T = TypeVar("T")
 
 EXIT_CAMERA = 3
 CHECKIN_EXITS: ExitTable = (
+    # The site's second face model not being the one it pinned: a setting to correct.
+    (EmbedderError, 2),
     # The camera and the face: whatever fails there ends a check-in with 3, as it always did.
     (BiometricsError, EXIT_CAMERA),
     # A check-in rule the settings file gets wrong: a bad value given, before any card is read.
@@ -44,6 +49,12 @@ CHECKIN_EXITS: ExitTable = (
 
 class BadCheckinOption(BadOption):
     key = "checkin.bad_option"
+
+
+def load_second_model() -> SecondModel | None:
+    """The site's second face model (pinned ONNX file and fitted fusion), or None; a wrong hash
+    or a bad section is its typed error (exit 2)."""
+    return SecondModel.from_settings(read_section(EMBEDDER_SECTION))
 
 
 def load_rules() -> CheckInRules:
@@ -118,6 +129,7 @@ def checkin_cmd(
     store it (with its evidence, encrypted, and its audit event)."""
     with cli_errors(as_json, CHECKIN_EXITS):
         rules = load_rules()  # a bad rule stops the command before anything is opened
+        second = load_second_model()  # so does a second model that is not the pinned one
         stage_value = _parsed(lambda: Stage(stage)) if stage else None
         chosen = _parsed(lambda: Challenge(challenge)) if challenge else None
         keys = tuple(access_keys(id_number, dob, expiry, mrz, qr, can))
@@ -130,7 +142,8 @@ def checkin_cmd(
                                      stage=stage_value, challenge=chosen, card_wait=wait)
             try:
                 outcome = run_checkin(request, cards=PcscCards(reader), trust=TrustFiles.user(),
-                                      service=CheckInService(store, engine, rules=rules),
+                                      service=CheckInService(store, engine, rules=rules,
+                                                             second=second),
                                       camera=lambda: open_camera(camera), models_ready=warming,
                                       listener=_Progress(lang))
             except CardRejected as exc:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -110,16 +111,33 @@ def verify_cmd(
 @app.command("calibrate")
 @handles_errors()
 def calibrate_cmd(
-    folder: Annotated[Path, typer.Argument(help="one sub-folder of photos per person")],
+    folder: Annotated[Path | None, typer.Argument(
+        help="one sub-folder of photos per person (not with --population)")] = None,
     far: Annotated[float, typer.Option("--far", help="target false match rate")] = 1e-3,
     save: Annotated[bool, typer.Option("--save/--no-save",
                                        help="store the threshold in the settings file")] = True,
+    population: Annotated[bool, typer.Option(
+        "--population", help="calibrate on the centre's own check-ins in the store (the "
+        "95 % upper bound of the FMR meets --far)")] = False,
+    district: Annotated[bool, typer.Option(
+        "--district", help="with --population: the whole district, sent to every centre")]
+    = False,
+    central: Annotated[str | None, typer.Option(
+        "--central", help="with --district: the district database URL")] = None,
+    centre: Annotated[str | None, typer.Option(
+        "--centre", help="centre code, when the database holds several")] = None,
     workers: WorkersOpt = 2,
     as_json: JsonOpt = False,
 ) -> None:
     """Hiệu chỉnh ngưỡng — choose the threshold and review band for a target FMR."""
+    if population or district:
+        _calibrate_population(far, save=save, district=district, central=central,
+                              centre=centre, as_json=as_json)
+        return
     if not 0.0 < far <= 0.1:
         raise BadInput(f"--far must be in (0, 0.1], not {far:g}")
+    if folder is None:
+        raise BadInput("give a folder of photos, or --population")
     settings = load_settings()
     images = LabelledImages.scan(folder)
     with _progress("calibrate") as progress:
@@ -134,6 +152,171 @@ def calibrate_cmd(
                          ensure_ascii=False))
         return
     _show_calibration(report)
+    if saved:
+        print(Catalog.load().both("face.saved", path=str(saved)))
+
+
+def _calibrate_population(far: float, *, save: bool, district: bool, central: str | None,
+                          centre: str | None, as_json: bool) -> None:
+    from examdesk.commands.session import actor, stored
+    from examdesk.commands.sync import office_login
+    from proctoring.face_population import calibrate_centre, calibrate_district
+    from proctoring.sync import local_centre
+
+    if not 0.0 < far <= 0.1:
+        raise BadInput(f"--far must be in (0, 0.1], not {far:g}")
+    sent = 0
+    if district:
+        with office_login(central) as office:
+            result, rows = calibrate_district(office.store, office.centre_id,
+                                              actor=actor(), target_fmr=far, save=save)
+            sent = len(rows)
+    else:
+        with stored() as store:
+            where = local_centre(store, code=centre)
+            result, _row = calibrate_centre(store, where.id, actor=actor(), target_fmr=far,
+                                            save=save)
+    catalog = Catalog.load()
+    if as_json:
+        print(json.dumps({**result.to_dict(), "saved": save, "sent_to_centres": sent},
+                         ensure_ascii=False))
+        return
+    p, fmr, fnmr = result.point, result.fmr, result.fnmr
+    console = _console()
+    console.print(f"{p.source}")
+    console.print(f"threshold {p.threshold:.4f}: FMR {fmr.errors}/{fmr.pairs} = {_pct(fmr.rate)}"
+                  f" (95 % upper bound {_pct(fmr.upper)}, target {p.target_fmr:g}); "
+                  f"FNMR {fnmr.errors}/{fnmr.pairs} = {_pct(fnmr.rate)} "
+                  f"(95 % upper bound {_pct(fnmr.upper)})")
+    console.print(f"review band [{p.review_low:.4f}, {p.review_high:.4f})")
+    if result.left_out:
+        console.print(f"[yellow]! {result.left_out} stored descriptors could not be opened "
+                      "and were left out (another data key, or altered)[/yellow]")
+    table = Table(title="target FMR → cost on this population")
+    for column in ("target FMR", "threshold", "genuine to REVIEW", "genuine refused",
+                   "impostors admitted", "FMR 95 % bound"):
+        table.add_column(column, justify="right")
+    for t in result.tradeoff:
+        if t.threshold is None:
+            table.add_row(f"{t.target_fmr:g}", "—", f"needs {t.needed} pairs" if t.needed
+                          else "—", "—", "—", "—")
+        else:
+            table.add_row(f"{t.target_fmr:g}", f"{t.threshold:.4f}", _pct(t.genuine_review),
+                          _pct(t.genuine_refused), _pct(t.impostor_admitted),
+                          _pct(t.fmr_upper))
+    console.print(table)
+    if save and district:
+        print(catalog.both("face.population.sent", count=sent))
+    elif save:
+        print(catalog.both("face.population.saved"))
+
+
+EXIT_DRIFTED = 4
+
+
+@app.command("drift")
+@handles_errors()
+def drift_cmd(
+    centre: Annotated[str | None, typer.Option(
+        "--centre", help="centre code, when the database holds several")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Kiểm tra trôi ngưỡng — re-estimate the FMR of the centre's calibration on today's
+    check-ins; exit 4 (and a warning for the office) when its 95 % bound misses the target.
+    The check is recorded in the audit log, which the next sync takes to the district."""
+    from examdesk.commands.session import actor, stored
+    from proctoring.face_population import drift
+    from proctoring.sync import local_centre
+
+    with stored() as store:
+        where = local_centre(store, code=centre)
+        check = drift(store, where.id, actor=actor())
+    key = "face.population.drifted" if check.drifted else "face.population.holds"
+    text = Catalog.load().both(key, threshold=f"{check.threshold:.4f}",
+                               upper=f"{check.fmr.upper:.2e}", target=f"{check.target_fmr:g}")
+    if as_json:
+        print(json.dumps({**check.to_dict(), "message": text}, ensure_ascii=False))
+    else:
+        print(text)
+        print(f"FMR {check.fmr.errors}/{check.fmr.pairs}, FNMR {check.fnmr.errors}/"
+              f"{check.fnmr.pairs} (95 % upper bound {_pct(check.fnmr.upper)})")
+    if check.drifted:
+        raise typer.Exit(EXIT_DRIFTED)
+
+
+# --- the site's second embedder --------------------------------------------------------------
+
+
+def _embedder_spec() -> Any:
+    from biometrics.onnx_embedder import SECTION as EMBEDDER
+    from biometrics.onnx_embedder import EmbedderSettingsInvalid, EmbedderSpec
+
+    spec = EmbedderSpec.from_dict(read_section(EMBEDDER))
+    if spec is None:
+        raise EmbedderSettingsInvalid("no model in the face_embedder section", field="model")
+    return spec
+
+
+@app.command("embedder")
+@handles_errors()
+def embedder_cmd(as_json: JsonOpt = False) -> None:
+    """Kiểm tra mô hình thứ hai — load the ONNX model the settings name, check its pinned
+    SHA-256, run it once."""
+    from biometrics.onnx_embedder import OnnxEmbedder
+
+    spec = _embedder_spec()
+    embedder = OnnxEmbedder(spec)
+    try:
+        dim = len(embedder.embed_crop(np.full((112, 112, 3), 128, np.uint8)))
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    if as_json:
+        print(json.dumps({"model": str(spec.model), "sha256": spec.sha256, "dimensions": dim,
+                          "fused": spec.fusion is not None}, ensure_ascii=False))
+        return
+    print(Catalog.load().both("face.embedder.ok", path=str(spec.model), sha256=spec.sha256,
+                              dim=dim))
+
+
+@app.command("fuse")
+@handles_errors()
+def fuse_cmd(
+    folder: Annotated[Path, typer.Argument(help="one sub-folder of photos per person")],
+    far: Annotated[float, typer.Option("--far", help="target false match rate")] = 1e-3,
+    weight: Annotated[float, typer.Option("--weight", min=0.0, max=1.0,
+                                          help="the ONNX model's share of the fused score")]
+    = 0.5,
+    save: Annotated[bool, typer.Option("--save/--no-save",
+                                       help="store the fusion in the settings file")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hợp nhất điểm — fit dlib + ONNX fusion on half the people, measure both on the other."""
+    from biometrics.fused_eval import calibrate_fusion, encode_both
+    from biometrics.onnx_embedder import SECTION as EMBEDDER
+
+    if not 0.0 < far <= 0.1:
+        raise BadInput(f"--far must be in (0, 0.1], not {far:g}")
+    spec = _embedder_spec()
+    images = LabelledImages.scan(folder)
+    with _progress("fuse") as progress:
+        data = encode_both(images, load_settings(), spec, progress=progress)
+    report = calibrate_fusion(data, far, weight=weight)
+    saved = None
+    if save:
+        section = read_section(EMBEDDER)
+        section["fusion"] = report.fusion.to_dict()
+        section["operating_point"] = report.fused_point.to_dict()
+        saved = write_section(EMBEDDER, section)
+    if as_json:
+        print(json.dumps({**report.to_dict(), "saved": str(saved) if saved else None},
+                         ensure_ascii=False))
+        return
+    console = _console()
+    for m in (report.dlib, report.fused):
+        console.print(f"{m.name}: threshold {m.point.threshold:.4f} (fitted on half the people);"
+                      f" on the other half FMR {_pct(m.fmr)} (95 % upper bound "
+                      f"{_pct(m.fmr_upper)}) of {m.impostor_pairs}, FNMR {_pct(m.fnmr)} of "
+                      f"{m.genuine_pairs}")
     if saved:
         print(Catalog.load().both("face.saved", path=str(saved)))
 

@@ -111,6 +111,9 @@ def sync_cmd(
                            blobs=result.rows.get("evidence_blob", 0),
                            reviews=result.reviews_applied, pending=result.pending,
                            district=result.district_code))
+        if result.calibrations_applied:
+            print(catalog.text("sync.face_calibration_received", lang,
+                               district=result.district_code))
         if synced.saved_to is not None:
             print(catalog.text("sync.saved", lang, where=synced.saved_to))
 

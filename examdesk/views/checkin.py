@@ -468,7 +468,9 @@ class CheckInView(View):
         if face is not None:
             _configure(self.face_label, text=t(
                 "app.checkin.face", result=t(face_key(face.decision)).split(":")[0],
-                distance=self._number(face.distance), threshold=self._number(face.point.threshold)))
+                distance=self._number(face.distance), threshold=self._number(face.point.threshold))
+                + "\n" + t("app.checkin.point_default" if face.point.source.startswith("default")
+                           else "app.checkin.point_calibrated"))
         else:
             _configure(self.face_label, text=t("app.checkin.face_not_compared"))
         liveness = outcome.liveness
