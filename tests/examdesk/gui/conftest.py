@@ -158,6 +158,9 @@ class Desk:
         env = {**os.environ, "DISPLAY": self.display}
         # No window manager: the keyboard follows the pointer, so put it over the entry.
         subprocess.run([tool, "mousemove", str(x), str(y)], env=env, check=True, timeout=10)
+        letters = "".join(c for c in text if not c.isascii())
+        if self.keyboard is not None and letters and self.keyboard.bind(letters):
+            self.pump(0.2)  # Tk reads the new keymap before the first key
         for ascii_run, chars in itertools.groupby(text, key=str.isascii):
             run = "".join(chars)
             if ascii_run or self.keyboard is None:

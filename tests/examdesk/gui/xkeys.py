@@ -59,10 +59,15 @@ class XKeyboard:
         self._bound: dict[str, int] = {}
         self._next = 0  # round robin: the letter bound longest ago gives up its keycode
 
-    def tap(self, char: str) -> None:
-        """Press and release the key for ``char`` (bound to a spare keycode first if new)."""
-        code = self._bound.get(char)
-        if code is None:
+    def bind(self, chars: str) -> bool:
+        """Give each letter of ``chars`` a keycode before any is typed; True when the keymap
+        changed. The caller then lets Tk read the MappingNotify: a key pressed in the same
+        instant as its binding was, under load, read with the old map and lost ("thi hộ"
+        arrived as "thi h")."""
+        changed = False
+        for char in dict.fromkeys(chars):
+            if char in self._bound:
+                continue
             # The caller lets Tk read each letter before the next: a keycode taken back here
             # no longer has unread events.
             code = self._spare[self._next % len(self._spare)]
@@ -71,6 +76,15 @@ class XKeyboard:
             self._x.XChangeKeyboardMapping(self._dpy, code, 1,
                                            (ctypes.c_ulong * 1)(keysym(char)), 1)
             self._bound[char] = code
+            changed = True
+        self._x.XSync(self._dpy, 0)
+        return changed
+
+    def tap(self, char: str) -> None:
+        """Press and release the key for ``char`` (bound to a spare keycode first if new)."""
+        if char not in self._bound:
+            self.bind(char)
+        code = self._bound[char]
         self._xtst.XTestFakeKeyEvent(self._dpy, code, 1, 0)
         self._xtst.XTestFakeKeyEvent(self._dpy, code, 0, 0)
         self._x.XSync(self._dpy, 0)
