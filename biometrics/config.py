@@ -78,6 +78,13 @@ class OperatingPoint:
         return dataclasses.asdict(self)
 
 
+ORL_POINT = OperatingPoint(
+    threshold=0.3594, review_low=0.3349, review_high=0.3979, target_fmr=1e-3,
+    source="ORL (40 people, 400 photos), FMR 1e-3: the default before issue 14")
+"""The point shipped until issue 14, calibrated on ORL (Cambridge, 1992–94): on East Asian
+faces it lets about 6 % of impostor pairs through. Kept to show beside the new default."""
+
+
 @dataclass(frozen=True, slots=True)
 class FaceSettings:
     still: Detection = field(default_factory=lambda: Detection(min_face_px=80, fallback=True))
