@@ -205,3 +205,13 @@ def test_cohort_normalisation_leaves_the_own_person_out(encoded: EncodedSet) -> 
     assert np.allclose(top.mean, [np.sort(b)[-2:].mean() for b in by_hand])
     z = s_norm(refs @ refs.T, stats, None)
     assert np.allclose(z[0, 5], (refs[0] @ refs[5] - stats.mean[0]) / stats.std[0])
+
+
+def test_the_shipped_point_is_the_east_asian_calibration() -> None:
+    # Issue 14: the ORL point let 6 % of East Asian impostor pairs through; the default now
+    # comes from the East Asian faces, auto-admits at its threshold, and is stricter.
+    shipped = OperatingPoint()
+    assert "East Asian" in shipped.source and shipped != ORL_POINT
+    assert shipped.review_low == shipped.threshold < shipped.review_high
+    assert shipped.threshold < ORL_POINT.review_low
+    assert FaceSettings().operating_point == shipped
