@@ -11,10 +11,16 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .baseline import DEFAULT_TOLERANCE
+from .bounds import binomial_upper_bound
 from .bulk import EncodedSet, Progress, encode_set
 from .calibration import (
     ErrorRates,
@@ -26,8 +32,9 @@ from .calibration import (
     pair_scores_raw,
     review_rates,
 )
-from .config import FaceSettings, OperatingPoint
+from .config import ORL_POINT, FaceSettings, OperatingPoint
 from .dataset import LabelledImages
+from .protocol import CheckinReport, checkin_protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +85,66 @@ class PipelineRates:
 
 
 @dataclass(frozen=True, slots=True)
+class PointRates:
+    """One operating point on these pairs, with the 95 % upper bounds of both error rates."""
+
+    name: str
+    point: OperatingPoint
+    false_matches: int
+    impostor_pairs: int
+    false_non_matches: int
+    genuine_pairs: int
+
+    @property
+    def fmr(self) -> float:
+        return self.false_matches / self.impostor_pairs if self.impostor_pairs else math.nan
+
+    @property
+    def fmr_upper(self) -> float:
+        return (binomial_upper_bound(self.false_matches, self.impostor_pairs)
+                if self.impostor_pairs else math.nan)
+
+    @property
+    def fnmr(self) -> float:
+        return self.false_non_matches / self.genuine_pairs if self.genuine_pairs else math.nan
+
+    @property
+    def fnmr_upper(self) -> float:
+        return (binomial_upper_bound(self.false_non_matches, self.genuine_pairs)
+                if self.genuine_pairs else math.nan)
+
+    @classmethod
+    def of(cls, name: str, point: OperatingPoint, scores: PairScores) -> PointRates:
+        t = point.threshold
+        fm = int(np.searchsorted(scores.impostor, t, side="right"))
+        accepted = int(np.searchsorted(scores.genuine, t, side="right"))
+        return cls(name, point, fm, len(scores.impostor), len(scores.genuine) - accepted,
+                   len(scores.genuine))
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(v: float) -> float | None:
+            return round(v, 6) if math.isfinite(v) else None
+
+        return {"name": self.name, "threshold": self.point.threshold,
+                "review_band": [self.point.review_low, self.point.review_high],
+                "source": self.point.source, "false_matches": self.false_matches,
+                "impostor_pairs": self.impostor_pairs, "fmr": r(self.fmr),
+                "fmr_upper95": r(self.fmr_upper), "false_non_matches": self.false_non_matches,
+                "genuine_pairs": self.genuine_pairs, "fnmr": r(self.fnmr),
+                "fnmr_upper95": r(self.fnmr_upper)}
+
+
+@dataclass(frozen=True, slots=True)
 class EvaluationReport:
     data: SetSummary
     point: OperatingPoint
     ours: PipelineRates
     baseline: PipelineRates
     warnings: list[str] = field(default_factory=list)
+    points: list[PointRates] = field(default_factory=list)
+    """The configured point, the shipped default and the old ORL one, on these pairs."""
+    checkin: CheckinReport | None = None
+    cache_hits: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,13 +152,17 @@ class EvaluationReport:
             "operating_point": self.point.to_dict(),
             "ours": self.ours.to_dict(),
             "baseline": self.baseline.to_dict(),
+            "points": [p.to_dict() for p in self.points],
+            "checkin": self.checkin.to_dict() if self.checkin is not None else None,
+            "cache_hits": self.cache_hits,
             "warnings": self.warnings,
         }
 
 
 def calibrate(images: LabelledImages, settings: FaceSettings, target_fmr: float = 1e-3, *,
-              workers: int | None = None, progress: Progress | None = None) -> CalibrationReport:
-    encoded = encode_set(images, settings, workers=workers, progress=progress)
+              workers: int | None = None, progress: Progress | None = None,
+              cache: Path | None = None) -> CalibrationReport:
+    encoded = encode_set(images, settings, workers=workers, progress=progress, cache=cache)
     scores = pair_scores(encoded.labels, encoded.references, encoded.probes, encoded.found)
     source = (f"{images.root.name}: {len(images)} photos, {images.identities} people, "
               f"{dt.date.today().isoformat()}")
@@ -111,9 +176,23 @@ def calibrate(images: LabelledImages, settings: FaceSettings, target_fmr: float 
                              warnings)
 
 
+def named_points(settings: FaceSettings) -> list[tuple[str, OperatingPoint]]:
+    """The points an evaluation shows: the configured one, the shipped default (if the
+    configuration differs from it) and the old ORL-calibrated default."""
+    out = [("configured", settings.operating_point)]
+    if settings.operating_point != OperatingPoint():
+        out.append(("shipped default", OperatingPoint()))
+    if settings.operating_point != ORL_POINT:
+        out.append(("ORL-calibrated (before issue 14)", ORL_POINT))
+    return out
+
+
 def evaluate(images: LabelledImages, settings: FaceSettings, *, workers: int | None = None,
-             progress: Progress | None = None) -> EvaluationReport:
-    encoded = encode_set(images, settings, baseline=True, workers=workers, progress=progress)
+             progress: Progress | None = None, cache: Path | None = None,
+             groups: Mapping[str, str] | None = None,
+             points: Sequence[tuple[str, OperatingPoint]] | None = None) -> EvaluationReport:
+    encoded = encode_set(images, settings, baseline=True, workers=workers, progress=progress,
+                         cache=cache)
     assert encoded.baseline is not None and encoded.baseline_found is not None
     ours = pair_scores(encoded.labels, encoded.references, encoded.probes, encoded.found)
     base = pair_scores_raw(encoded.labels, encoded.baseline, encoded.baseline_found)
@@ -128,6 +207,9 @@ def evaluate(images: LabelledImages, settings: FaceSettings, *, workers: int | N
                                round(encoded.baseline_seconds_per_image * 1000, 1),
                                error_rates(base, DEFAULT_TOLERANCE)),
         warnings=_sample_warnings(ours, 1e-3),
+        points=[PointRates.of(name, p, ours) for name, p in (points or named_points(settings))],
+        checkin=checkin_protocol(encoded, settings, groups),
+        cache_hits=encoded.cache_hits,
     )
 
 

@@ -18,12 +18,13 @@ from rich.table import Table
 
 from biometrics import errors
 from biometrics.config import FaceSettings
-from biometrics.dataset import LabelledImages
+from biometrics.dataset import LabelledImages, read_groups
 from biometrics.decision import compare
 from biometrics.engine import FaceEngine
 from biometrics.evaluation import CalibrationReport, EvaluationReport, calibrate, evaluate
 from biometrics.faces import capture, enrol
 from biometrics.images import load
+from biometrics.protocol import CheckinReport
 from examdesk.commands.errors import BadOption, handles_errors
 from examdesk.i18n import Catalog, default_language
 from examdesk.settings import read_section, write_section
@@ -35,6 +36,9 @@ SECTION = "face"
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="processes (default: cores)")]
+CacheOpt = Annotated[Path | None, typer.Option(
+    "--cache", help="folder that keeps each photo's descriptors between runs (keyed by the "
+                    "photo's SHA-256 and the pipeline's settings and model files)")]
 
 
 class BadInput(BadOption):
@@ -127,6 +131,7 @@ def calibrate_cmd(
     centre: Annotated[str | None, typer.Option(
         "--centre", help="centre code, when the database holds several")] = None,
     workers: WorkersOpt = 2,
+    cache: CacheOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hiệu chỉnh ngưỡng — choose the threshold and review band for a target FMR."""
@@ -141,7 +146,8 @@ def calibrate_cmd(
     settings = load_settings()
     images = LabelledImages.scan(folder)
     with _progress("calibrate") as progress:
-        report = calibrate(images, settings, far, workers=workers, progress=progress)
+        report = calibrate(images, settings, far, workers=workers, progress=progress,
+                           cache=cache)
     saved = None
     if save:
         section = read_section(SECTION)
@@ -355,13 +361,17 @@ def _show_calibration(report: CalibrationReport) -> None:
 def evaluate_cmd(
     folder: Annotated[Path, typer.Argument(help="one sub-folder of photos per person")],
     workers: WorkersOpt = 2,
+    cache: CacheOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Đánh giá — error rates of our pipeline and of face_recognition's defaults."""
+    """Đánh giá — error rates of our pipeline and of face_recognition's defaults, per photo
+    pair and per check-in (a groups.csv beside the folders splits the people by population)."""
     settings = load_settings()
     images = LabelledImages.scan(folder)
+    groups = read_groups(images)
     with _progress("evaluate") as progress:
-        report = evaluate(images, settings, workers=workers, progress=progress)
+        report = evaluate(images, settings, workers=workers, progress=progress, cache=cache,
+                          groups=groups)
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
         return
@@ -384,8 +394,40 @@ def _show_evaluation(report: EvaluationReport) -> None:
                       _pct(r.fmr), _pct(r.eer), _pct(r.fnmr_at_fmr_1e2), _pct(r.fnmr_at_fmr_1e3),
                       f"{p.ms_per_image:.0f}")
     console.print(table)
+    points = Table(title="operating points on these pairs (upper 95 % bounds, Clopper–Pearson)")
+    for column in ("point", "threshold", "review band", "FMR", "FMR ≤ (95 %)", "FNMR",
+                   "FNMR ≤ (95 %)", "source"):
+        points.add_column(column, justify="left" if column in ("point", "source") else "right")
+    for pr in report.points:
+        points.add_row(pr.name, f"{pr.point.threshold:.4f}",
+                       f"[{pr.point.review_low:.4f}, {pr.point.review_high:.4f})",
+                       f"{_pct(pr.fmr)} ({pr.false_matches}/{pr.impostor_pairs})",
+                       _pct(pr.fmr_upper),
+                       f"{_pct(pr.fnmr)} ({pr.false_non_matches}/{pr.genuine_pairs})",
+                       _pct(pr.fnmr_upper), pr.point.source)
+    console.print(points)
+    if report.checkin is not None:
+        _show_checkin(console, report.checkin)
     for w in report.warnings:
         console.print(f"[yellow]! {w}[/yellow]")
+
+
+def _show_checkin(console: Console, checkin: CheckinReport) -> None:
+    table = Table(title=f"check-ins: chip portrait against up to {checkin.frames} fused frames "
+                        f"(other photos of the person); failures to acquire go to REVIEW")
+    for column in ("group", "pipeline", "attempts", "ADMIT", "REVIEW", "REJECT",
+                   "no usable face", "ADMIT ≤ (95 %)"):
+        table.add_column(column, justify="left" if column in ("group", "pipeline") else "right")
+    for g in checkin.groups:
+        for pipeline, side, o in (
+                ("examdesk", "genuine", g.genuine), ("examdesk", "impostor", g.impostor),
+                ("face_recognition 0.6", "genuine", g.baseline_genuine),
+                ("face_recognition 0.6", "impostor", g.baseline_impostor)):
+            r = o.rates()
+            table.add_row(f"{g.group} ({g.identities} people)", f"{pipeline}, {side}",
+                          str(o.attempts), _pct(r["admit"]), _pct(r["review"]),
+                          _pct(r["reject"]), _pct(r["fta"]), _pct(r["admit_upper95"]))
+    console.print(table)
 
 
 if __name__ == "__main__":

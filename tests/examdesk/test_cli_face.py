@@ -171,8 +171,37 @@ def test_evaluate_reports_both_pipelines_on_the_same_pairs(small_set: Path) -> N
     assert doc["baseline"]["threshold"] == 0.6
     # face_recognition's defaults miss some of these 92×112 faces; ours finds them all.
     assert doc["ours"]["faces_found"] == 24 >= doc["baseline"]["faces_found"]
+    # Issue 14: both operating points with the 95 % bound of their FMR, and the check-in
+    # protocol (ADMIT / REVIEW / REJECT per group) against face_recognition's default.
+    names = [p["name"] for p in doc["points"]]
+    assert "ORL-calibrated (before issue 14)" in names and names[0] == "configured"
+    assert all(p["fmr_upper95"] >= p["fmr"] for p in doc["points"])
+    (group,) = doc["checkin"]["groups"]
+    assert group["group"] == "set" and group["identities"] == 6
+    assert group["examdesk"]["genuine"]["attempts"] == 24
+    assert group["face_recognition_default"]["impostor"]["attempts"] == 24 * 5
     code, out, _ = invoke("evaluate", str(small_set), "--workers", "1")
     assert code == 0 and "face_recognition defaults" in out and "FNMR@FMR=1e-3" in out
+    assert "FMR ≤ (95 %)" in out and "ADMIT" in out and "ORL-calibrated" in out
+
+
+def test_evaluate_cache_and_groups(small_set: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (small_set / "groups.csv").write_text("s11,a\ns12,a\ns13,a\ns14,b\ns15,b\ns16,b\n")
+    code, out, err = invoke("evaluate", str(small_set), "--json", "--workers", "1",
+                            "--cache", str(cache))
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["cache_hits"] == 0
+    assert [g["group"] for g in first["checkin"]["groups"]] == ["a", "b"]
+    # Impostors are drawn from the portrait's own group: 12 photos × 2 other people.
+    assert first["checkin"]["groups"][0]["examdesk"]["impostor"]["attempts"] == 24
+    code, out, _ = invoke("evaluate", str(small_set), "--json", "--cache", str(cache))
+    again = json.loads(out)
+    assert again["cache_hits"] == 24 and again["ours"] == first["ours"]
+    (small_set / "groups.csv").write_text("s11,a\n")
+    code, _, err = invoke("evaluate", str(small_set), "--cache", str(cache))
+    assert code == 2 and "groups.csv" in err
 
 
 # --- the settings file --------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from biometrics.config import ORL_POINT
+from examdesk.settings import write_section
 from reader.virtual import faces_dir
 from reader.virtual.pki import test_csca_pem
 from tests.conftest import InsertedCard
@@ -68,6 +70,11 @@ class Desk:
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
     d = Desk(tmp_path / "home")
+    # This desk checks ORL people: a centre serving them runs on its own calibration (issue
+    # 14), the ORL one. The shipped default is calibrated on East Asian faces; on it ORL s27
+    # measures 0.308 from his chip portrait and goes to REVIEW.
+    write_section("face", {"operating_point": ORL_POINT.to_dict()},
+                  tmp_path / "home" / "config" / "settings.json")
     csca = tmp_path / "csca.pem"
     csca.write_bytes(test_csca_pem())
     d.run("trust", "import", str(csca))

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from biometrics import Challenge, FaceEngine, OperatingPoint
+from biometrics import Challenge, FaceEngine, FaceSettings, OperatingPoint
+from biometrics.config import ORL_POINT
 from examdesk.settings import read_section, write_section
 from proctoring.checkin import CheckInService
 from proctoring.models import Decision
@@ -46,7 +47,10 @@ def backend() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def engine() -> FaceEngine:
-    e = FaceEngine()
+    # These desks check ORL people (and people/ photos): a centre serving them runs on its own
+    # calibration (issue 14), the ORL one. The shipped default is calibrated on East Asian
+    # faces; on it ORL s27 measures 0.308 from his chip portrait and goes to REVIEW.
+    e = FaceEngine(FaceSettings().with_operating_point(ORL_POINT))
     e.load()
     return e
 

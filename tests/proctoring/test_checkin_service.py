@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from biometrics import CameraUnavailable, Challenge, FaceEngine, FileCamera
+from biometrics import CameraUnavailable, Challenge, FaceEngine, FaceSettings, FileCamera
+from biometrics.config import ORL_POINT
 from proctoring.checkin import CheckInCancelled, CheckInService, Progress
 from proctoring.models import CheckIn, Decision, Evidence, SessionKind, Stage
 from proctoring.store import Store
@@ -37,7 +38,10 @@ TODAY = date(2026, 11, 28)
 
 @pytest.fixture(scope="module")
 def engine() -> FaceEngine:
-    e = FaceEngine()
+    # These desks check ORL people (and people/ photos): a centre serving them runs on its own
+    # calibration (issue 14), the ORL one. The shipped default is calibrated on East Asian
+    # faces; on it ORL s27 measures 0.308 from his chip portrait and goes to REVIEW.
+    e = FaceEngine(FaceSettings().with_operating_point(ORL_POINT))
     e.load()
     return e
 

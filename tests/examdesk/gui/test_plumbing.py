@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from biometrics import CameraUnavailable, Frame
+from biometrics.config import ORL_POINT, OperatingPoint
 from examdesk.app import GapMeter, UiQueue
 from examdesk.demo import VPCD_READER, DemoDeck, DemoFolderTaken, Scenario, prepare_demo_home
 from examdesk.services.checkin import StopsOnCancel
+from examdesk.settings import read_section
 from examdesk.views.cards import LoopbackCards, PcscCards
 from examdesk.views.frames import PREVIEW_SIZE, FrameHub
 from examdesk.views.widgets import fold
@@ -189,6 +191,11 @@ def test_the_demo_folder_and_its_cards(tmp_path: Path) -> None:
     home = prepare_demo_home(tmp_path / "demo", actor="test")
     again = prepare_demo_home(tmp_path / "demo", actor="test")  # rebuilt, not refused
     assert again.db_url == home.db_url and home.signer_p12.exists()
+    # The demo's people are ORL's: its centre runs on the ORL calibration (issue 14), so the
+    # right person is admitted; the shipped default (East Asian faces) would send him to REVIEW.
+    point = read_section("face", home.config / "settings.json")["operating_point"]
+    assert point["threshold"] == ORL_POINT.threshold != OperatingPoint().threshold
+    assert point["source"].startswith("demo centre")
 
     slot = LoopbackCards()
     with pytest.raises(NoCard):
