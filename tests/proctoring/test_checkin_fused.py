@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from biometrics import Challenge, FaceEngine
-from biometrics.config import OperatingPoint
+from biometrics.config import ORL_POINT, OperatingPoint
 from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import EmbedderHashMismatch, Fusion, ScoreNorm
 from proctoring.checkin import CheckInService
@@ -34,7 +34,9 @@ def test_the_fused_score_decides_and_weight_zero_is_dlib_alone(
     session = centre_and_session(store)
     add_roster(store, session, PEOPLE)
     card, trust = read()
-    dlib_point = OperatingPoint()
+    # The point the shared engine runs on (these ORL / people photos' own calibration), so that
+    # weight 0 must give exactly its decisions.
+    dlib_point = ORL_POINT
     plain = CheckInService(store, engine).check_in(
         session, card, trust, camera(OWN_FACE), consent=True, actor="t",
         challenge=Challenge.BLINK)

@@ -68,8 +68,9 @@ def test_the_right_person_is_admitted(desk: Desk) -> None:
     assert seen["fields"]["Số định danh"] == "001093014275"
     assert seen["trust"].startswith("✔ Thẻ thật")
     assert seen["face"].startswith("KHỚP")
-    # The demo centre has no calibration of its own: the desk says the threshold is the default.
-    assert "Ngưỡng mặc định, chưa hiệu chỉnh" in seen["face"]
+    # The demo centre runs on its own people's (ORL) calibration, not the shipped East Asian
+    # default: the desk says which point is in force.
+    assert "Ngưỡng đã hiệu chỉnh" in seen["face"] and "mặc định" not in seen["face"]
     assert desk.checkin.chip_box.showing and desk.checkin.live_box.showing
     # The whole check-in screen fits a 1366×768 laptop screen.
     root, view = desk.app.root, desk.checkin
