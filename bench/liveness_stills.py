@@ -5,8 +5,8 @@ A folder's photos are played in order and looped, as ``examdesk checkin --camera
 plays them, for 12 frames; each photo is measured once (the live detector on the photo fitted
 into a 1280×720 frame) and the sequence judged as the check-in judges it, the identity check
 included. Folders: people/*, east-asian/* (608 of them hold a single photo: a still), several/,
-partial/, reflection/. ORL folders are not stills of this kind: ten shots of one sitting,
-they are the bona fide sequences of ``examdesk face liveness-evaluate``.
+partial/, reflection/. ORL folders are not stills of this kind: ten shots of one person in one
+setting, they are the bona fide sequences of ``examdesk face liveness-evaluate``.
 
     .venv/bin/python bench/liveness_stills.py [--quick]     # ~2 min on 2 busy cores (full)
 

@@ -52,7 +52,7 @@ class ContinuityLimits:
     """Frames closer than this in time count as this far apart (timestamps jitter)."""
     max_scene_change: float = 15.0
     """Mean grey-level change of the frame outside both face boxes, brightness aside (real
-    video: under 8 in 95 % of frame pairs; ORL's ten shots of one sitting: under 12; the
+    video: under 8 in 95 % of frame pairs; ORL's ten shots of one person: under 12; the
     shared folders' different photos: 21 in the median)."""
     frozen_mad: float = 0.5
     """Face fingerprints closer than this (mean grey levels) are the same picture."""
@@ -93,7 +93,8 @@ def sample(image: NDArray[np.uint8], box: tuple[int, int, int, int],
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     left, top, right, bottom = (max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3]))
     crop = grey[top:max(top + 1, bottom), left:max(left + 1, right)]
-    thumb = cv2.resize(crop, (THUMB, THUMB), interpolation=cv2.INTER_NEAREST)
+    thumb = np.asarray(cv2.resize(crop, (THUMB, THUMB), interpolation=cv2.INTER_NEAREST),
+                       dtype=np.uint8)
     scene = cv2.resize(grey, SCENE, interpolation=cv2.INTER_AREA).astype(np.float32)
     span = (int(landmarks[:, 0].min()), int(landmarks[:, 1].min()),
             math.ceil(landmarks[:, 0].max()), math.ceil(landmarks[:, 1].max()))

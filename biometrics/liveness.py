@@ -1,14 +1,15 @@
 """Is a live person in front of the camera, or a photo held up to it?
 
-A random challenge (blink, turn left, turn right) is shown to the candidate; the frames that
-follow must show it being done, by one continuous presence (:mod:`continuity`): the same face
-tracked from frame to frame, moving at a speed a head can, never the same picture twice, and
-the same person by embedding distance on a few sampled frames. A sequence of different photos
-(each "pose" another still) or a frozen picture fails with that reason, whatever it shows. A print or a phone screen cannot close its eyes, and cannot
-turn its head in 3-D; asking for one of three things at random means a prepared video has
-to guess. Each frame is measured (eye aspect ratio from the 68 landmarks, head pose from
-``cv2.solvePnP``) and the verdict names the frames that prove it, so the invigilator and the
-audit log can see why it passed.
+Random challenges (blink, turn left, turn right; two different ones in a random order by
+default, see :func:`run_plan`) are shown to the candidate; the frames that follow each must
+show it being done, by one continuous presence (:mod:`continuity`): the same face tracked from
+frame to frame, moving at a speed a head can, never the same picture twice, and the same
+person by embedding distance on a few sampled frames. A sequence of different photos (each
+"pose" another still) or a frozen picture fails with that reason, whatever it shows. A print
+or a phone screen cannot close its eyes, and cannot turn its head in 3-D; asking in a random
+order means a prepared video has to guess. Each frame is measured (eye aspect ratio from the
+68 landmarks, head pose from ``cv2.solvePnP``) and the verdict names the frames that prove it,
+so the invigilator and the audit log can see why it passed.
 
 Directions are the candidate's own: "turn left" means their left, which in an unmirrored
 camera frame moves the nose to the image's right (a positive yaw, see :mod:`geometry`).
@@ -36,6 +37,8 @@ from .faces import the_face
 from .geometry import eyes_aspect_ratio, head_pose
 from .images import RgbImage
 
+Rng = random.Random  # inside Challenge, "random" is its classmethod
+
 
 class Challenge(enum.Enum):
     BLINK = "blink"
@@ -53,7 +56,7 @@ class Challenge(enum.Enum):
         return (rng or random.SystemRandom()).choice(list(cls))
 
     @classmethod
-    def plan(cls, count: int, rng: random.Random | None = None) -> tuple[Challenge, ...]:
+    def plan(cls, count: int, rng: Rng | None = None) -> tuple[Challenge, ...]:
         """*count* different challenges in a random order (blink then turn left, turn right
         then turn left, …): a recording made for one order fails the others."""
         return tuple((rng or random.SystemRandom()).sample(list(cls), max(1, min(count,

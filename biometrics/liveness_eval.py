@@ -10,7 +10,7 @@ movement alone) beside the current one. Terms follow ISO/IEC 30107-3:
   rightly refused by either rule; BPCER is therefore counted over those the movement-only rule
   accepts, i.e. it is the refusals continuity adds.
 
-Bona fide: ORL sequences (ten shots of one person in one sitting, in their order, played as a
+Bona fide: ORL sequences (ten shots of one person in one setting, in their order, played as a
 camera) and windows of real video (``video/short_hamilton_clip.mp4``, frames 90–220, one
 person turning and talking). Attacks: ``still`` (one photo, repeated), ``photo_sequence`` (a
 folder of different photos of one person, played as a camera, as in issue 15),
@@ -164,7 +164,10 @@ def presentations(root: Path, *, quick: bool = False, seed: int = 15,
                   length: int = 10) -> list[Presentation]:
     """The labelled set; ``quick`` takes a seeded subset (a few of each kind)."""
     rng = random.Random(seed)
-    rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
+
+    def rel(path: Path) -> str:
+        return path.relative_to(root).as_posix()
+
     orl = sorted(_folders(root / "orl"), key=lambda p: int(p.name[1:]))
     folders = [p for p in _folders(root / "people") if len(_photos(p)) >= 2]
     folders += [p for p in _folders(root / "east-asian") if len(_photos(p)) >= 2]
@@ -190,14 +193,14 @@ def presentations(root: Path, *, quick: bool = False, seed: int = 15,
     for photo in singles:
         out.append(Presentation("still", rel(photo), (rel(photo),) * length))
     for folder in folders:
-        shots = [rel(p) for p in _photos(folder)]
-        played = tuple(shots[i % len(shots)] for i in range(length))  # looped, as played
+        stills = [rel(p) for p in _photos(folder)]
+        played = tuple(stills[i % len(stills)] for i in range(length))  # looped, as played
         out.append(Presentation("photo_sequence", rel(folder), played))
     pairs = [tuple(rng.sample(orl, 2)) for _ in range(len(orl))] if len(orl) >= 2 else []
     for a, b in pairs[:6] if quick else pairs:
-        shots = [rel(p) for p in sorted(_photos(a), key=lambda p: int(p.stem))]
+        ones = [rel(p) for p in sorted(_photos(a), key=lambda p: int(p.stem))]
         others = [rel(p) for p in sorted(_photos(b), key=lambda p: int(p.stem))]
-        mixed = tuple(shots[i] if i % 2 == 0 else others[i] for i in range(length))
+        mixed = tuple(ones[i] if i % 2 == 0 else others[i] for i in range(length))
         out.append(Presentation("mixed_people", f"{a.name}+{b.name}", mixed))
     for photo in singles:
         out.append(Presentation("pan_zoom", rel(photo),

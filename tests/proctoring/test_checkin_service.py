@@ -16,8 +16,8 @@ from sqlmodel import select
 from biometrics import CameraUnavailable, Challenge, FaceEngine, FileCamera
 from examdesk.i18n import Catalog
 from proctoring.checkin import CheckInCancelled, CheckInService, Progress
-from proctoring.policy import CheckInRules
 from proctoring.models import CheckIn, Decision, Evidence, SessionKind, Stage
+from proctoring.policy import CheckInRules
 from proctoring.store import Store
 from reader.keys import Can
 from reader.session import CardRead, read_card
