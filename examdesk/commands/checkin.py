@@ -124,9 +124,11 @@ def checkin_cmd(
         shown: list[str] = []
 
         def progress(p: Progress) -> None:
-            if sys.stderr.isatty() and p.key not in shown:
-                shown.append(p.key)
-                print(Catalog.load().text(p.key, lang, **p.context), file=sys.stderr)
+            # Each sentence once; a retried challenge says "try 2 of 2", a new sentence.
+            text = Catalog.load().text(p.key, lang, **p.context)
+            if sys.stderr.isatty() and text not in shown:
+                shown.append(text)
+                print(text, file=sys.stderr)
 
         service = CheckInService(store, engine, rules=rules)
         try:
