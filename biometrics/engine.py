@@ -231,6 +231,14 @@ class FaceEngine:
         chip: RgbImage = dlib.get_face_chip(image, shape, CHIP_SIZE, CHIP_PADDING)
         return chip
 
+    def describe(self, chip: RgbImage) -> Embedding:
+        """The plain descriptor of a face chip made earlier by :meth:`chip` (the liveness check
+        keeps chips of the frames it measured and encodes only the few it samples)."""
+        models = self._get()
+        with self._encode_lock:
+            raw = np.asarray(models.encoder.compute_face_descriptor(chip), dtype=np.float64)
+        return unit(raw)
+
     def encode(self, image: RgbImage, face: Face, *, jitters: int = 0) -> Encoding:
         """128-D descriptors of *face*: plain, and averaged with *jitters* fixed augmentations."""
         jitters = max(0, min(jitters, MAX_JITTERS))

@@ -1,11 +1,15 @@
 """Is a live person in front of the camera, or a photo held up to it?
 
-A random challenge (blink, turn left, turn right) is shown to the candidate; the frames that
-follow must show it being done. A print or a phone screen cannot close its eyes, and cannot
-turn its head in 3-D; asking for one of three things at random means a prepared video has
-to guess. Each frame is measured (eye aspect ratio from the 68 landmarks, head pose from
-``cv2.solvePnP``) and the verdict names the frames that prove it, so the invigilator and the
-audit log can see why it passed.
+Random challenges (blink, turn left, turn right; two different ones in a random order by
+default, see :func:`run_plan`) are shown to the candidate; the frames that follow each must
+show it being done, by one continuous presence (:mod:`continuity`): the same face tracked from
+frame to frame, moving at a speed a head can, never the same picture twice, and the same
+person by embedding distance on a few sampled frames. A sequence of different photos (each
+"pose" another still) or a frozen picture fails with that reason, whatever it shows. A print
+or a phone screen cannot close its eyes, and cannot turn its head in 3-D; asking in a random
+order means a prepared video has to guess. Each frame is measured (eye aspect ratio from the
+68 landmarks, head pose from ``cv2.solvePnP``) and the verdict names the frames that prove it,
+so the invigilator and the audit log can see why it passed.
 
 Directions are the candidate's own: "turn left" means their left, which in an unmirrored
 camera frame moves the nose to the image's right (a positive yaw, see :mod:`geometry`).
@@ -13,20 +17,27 @@ camera frame moves the nose to the image's right (a positive yaw, see :mod:`geom
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from . import continuity
 from .camera import Camera
 from .config import Detection
+from .continuity import ContinuityLimits, Sample
 from .engine import FaceEngine
 from .errors import BiometricsError
 from .faces import the_face
 from .geometry import eyes_aspect_ratio, head_pose
 from .images import RgbImage
+
+Rng = random.Random  # inside Challenge, "random" is its classmethod
 
 
 class Challenge(enum.Enum):
@@ -43,6 +54,13 @@ class Challenge(enum.Enum):
     def random(cls, rng: random.Random | None = None) -> Challenge:
         # SystemRandom by default: a proxy must not be able to predict the next challenge.
         return (rng or random.SystemRandom()).choice(list(cls))
+
+    @classmethod
+    def plan(cls, count: int, rng: Rng | None = None) -> tuple[Challenge, ...]:
+        """*count* different challenges in a random order (blink then turn left, turn right
+        then turn left, …): a recording made for one order fails the others."""
+        return tuple((rng or random.SystemRandom()).sample(list(cls), max(1, min(count,
+                                                                              len(cls)))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +80,10 @@ class Limits:
     max_jump: float = 0.6
     """A face moving more than this many face widths between measured frames is another
     face (someone else stepping in): the sequence restarts there."""
+    nominal_fps: float = 10.0
+    """Frames without a timestamp (a list of images) are taken as this far apart (for the
+    speed bound; a busy desk measures 5–15 frames a second)."""
+    continuity: ContinuityLimits = field(default_factory=ContinuityLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +98,18 @@ class FrameMeasurement:
     width: int = 0
     error: str = ""
     """Message key when no single face was measured (face.no_face, face.several_faces)."""
+    time: float = math.nan
+    """Seconds after the prompt was shown (NaN: not known, see ``Limits.nominal_fps``)."""
+    sample: Sample | None = field(default=None, compare=False, repr=False)
+    """What the continuity check compares (box, landmarks, fingerprints)."""
+    chip: RgbImage | None = field(default=None, compare=False, repr=False)
+    """The aligned face, kept so the identity check can encode a few sampled frames."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "found": self.found,
                 "eye_aspect": _round(self.eye_aspect), "yaw": _round(self.yaw),
-                "pitch": _round(self.pitch), "roll": _round(self.roll), "error": self.error}
+                "pitch": _round(self.pitch), "roll": _round(self.roll), "error": self.error,
+                "time": _round(self.time)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +122,18 @@ class LivenessVerdict:
     reason: str = ""
     """Message key of why it failed (empty when passed)."""
     details: dict[str, float] = field(default_factory=dict)
+    track: tuple[int, ...] = ()
+    """Indices of the continuous run of frames the evidence comes from."""
+    previous: tuple[LivenessVerdict, ...] = ()
+    """The challenges of the same attempt passed before this one (see :func:`run_plan`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"challenge": self.challenge.value, "passed": self.passed,
                 "evidence": list(self.evidence), "reason": self.reason,
-                "details": self.details,
+                "details": self.details, "track": [self.track[0], self.track[-1]]
+                if self.track else [],
+                "previous": [{"challenge": v.challenge.value, "evidence": list(v.evidence)}
+                             for v in self.previous],
                 "measurements": [m.to_dict() for m in self.measurements]}
 
 
@@ -114,62 +150,215 @@ class LivenessCheck:
         self.detection = detection or engine.settings.live
         self.limits = limits or Limits()
 
-    def measure(self, image: RgbImage, index: int) -> FrameMeasurement:
+    def measure(self, image: RgbImage, index: int, time: float = math.nan) -> FrameMeasurement:
         faces = self.engine.detect(image, self.detection)
         try:
             face = the_face(faces, self.engine.settings.quality.min_face_px)
         except BiometricsError as exc:
-            return FrameMeasurement(index, False, error=exc.key)
+            return FrameMeasurement(index, False, error=exc.key, time=time)
         landmarks = self.engine.landmarks(image, face)
         pose = head_pose(landmarks, (image.shape[1], image.shape[0]))
+        box = (face.left, face.top, face.right, face.bottom)
         return FrameMeasurement(index, True, eyes_aspect_ratio(landmarks), pose.yaw, pose.pitch,
-                                pose.roll, face.center, face.width)
+                                pose.roll, face.center, face.width, time=time,
+                                sample=continuity.sample(image, box, landmarks),
+                                chip=self.engine.chip(image, face))
 
     def run(self, camera: Camera, challenge: Challenge, frames: int = 30,
-            timeout: float = 2.0) -> LivenessVerdict:
-        """Read *frames* frames from *camera* and judge *challenge* on them."""
+            timeout: float = 2.0, prompted_at: float | None = None) -> LivenessVerdict:
+        """Read *frames* frames from *camera* and judge *challenge* on them. *prompted_at*
+        (``time.monotonic()``, default: now) is when the prompt was shown: a frame grabbed
+        before it is no evidence, and the movement must follow it."""
+        start = _monotonic() if prompted_at is None else prompted_at
         measured = []
         for _ in range(frames):
             frame = camera.read(timeout)
-            measured.append(self.measure(frame.image, frame.index))
+            after = frame.timestamp - start
+            if after < 0:  # queued before the prompt: it cannot show the answer to it
+                measured.append(FrameMeasurement(frame.index, False, error=continuity.EARLY,
+                                                 time=after))
+                continue
+            measured.append(self.measure(frame.image, frame.index, after))
             verdict = judge(challenge, measured, self.limits)
             if verdict.passed:  # stop as soon as it is proven: the candidate is waiting
-                return verdict
+                return self.confirm(verdict)
         return judge(challenge, measured, self.limits)
 
     def check(self, challenge: Challenge, images: Sequence[RgbImage]) -> LivenessVerdict:
-        return judge(challenge, [self.measure(im, i) for i, im in enumerate(images)], self.limits)
+        verdict = judge(challenge, [self.measure(im, i) for i, im in enumerate(images)],
+                        self.limits)
+        return self.confirm(verdict) if verdict.passed else verdict
+
+    def confirm(self, verdict: LivenessVerdict) -> LivenessVerdict:
+        """The identity half of continuity: the evidence frames and the ends of their track
+        show one person (a few frames encoded, ~0.2 s each), or the verdict fails."""
+        limits = self.limits.continuity
+        by_index = {m.index: m for m in verdict.measurements}
+        chips = [by_index[i].chip for i in _identity_samples(verdict, limits.identity_samples)]
+        embeddings = [self.engine.describe(c) for c in chips if c is not None]
+        spread = max((float(np.linalg.norm(a - b)) for k, a in enumerate(embeddings)
+                      for b in embeddings[k + 1:]), default=0.0)
+        details = {**verdict.details, "identity_spread": round(spread, 4)}
+        if spread > limits.max_identity_distance:
+            return dataclasses.replace(verdict, passed=False, reason=continuity.OTHER_PERSON,
+                                       details=details)
+        return dataclasses.replace(verdict, details=details)
+
+
+    def same_person(self, a: LivenessVerdict, b: LivenessVerdict) -> bool:
+        """The first evidence frames of two passed challenges show one person."""
+        first = [next((m.chip for m in v.measurements if m.index == v.evidence[0]), None)
+                 for v in (a, b)]
+        if first[0] is None or first[1] is None:
+            return True  # nothing kept to compare (measured without chips)
+        distance = float(np.linalg.norm(self.engine.describe(first[0])
+                                        - self.engine.describe(first[1])))
+        return distance <= self.limits.continuity.max_identity_distance
+
+
+def run_plan(check: LivenessCheck, camera: Camera, plan: Sequence[Challenge], frames: int,
+             *, on_prompt: Callable[[int, Challenge], None] | None = None,
+             timeout: float = 2.0) -> LivenessVerdict:
+    """The challenges of *plan* one after the other, each on up to *frames* frames read after
+    its prompt (*on_prompt* shows it: ``(number from 0, challenge)``). All must pass, and by
+    one person: the verdict is the last one's, with the earlier ones in ``previous``, or the
+    first that failed."""
+    passed: list[LivenessVerdict] = []
+    for number, challenge in enumerate(plan):
+        if on_prompt is not None:
+            on_prompt(number, challenge)
+        verdict = check.run(camera, challenge, frames, timeout)
+        if verdict.passed and passed and not check.same_person(passed[0], verdict):
+            verdict = dataclasses.replace(verdict, passed=False,
+                                          reason=continuity.OTHER_PERSON)
+        verdict = dataclasses.replace(verdict, previous=tuple(passed))
+        if not verdict.passed:
+            return verdict
+        passed.append(verdict)
+    return passed[-1]
+
+
+def _identity_samples(verdict: LivenessVerdict, count: int) -> list[int]:
+    """The evidence frames, then frames spread evenly over the stretch of the track between
+    them (where another person's photo could be slipped in), *count* in all at most."""
+    picked = list(dict.fromkeys(verdict.evidence))
+    lo, hi = min(verdict.evidence), max(verdict.evidence)
+    between = [i for i in verdict.track if lo < i < hi and i not in picked]
+    room = max(0, count - len(picked))
+    if between and room:
+        step = len(between) / room
+        picked += list(dict.fromkeys(between[int(k * step)] for k in range(room)))
+    return picked
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()
 
 
 def judge(challenge: Challenge, measurements: Sequence[FrameMeasurement],
-          limits: Limits | None = None) -> LivenessVerdict:
-    """Does the sequence show the challenge being done by one face?"""
+          limits: Limits | None = None, *, continuity_on: bool = True) -> LivenessVerdict:
+    """Does the sequence show the challenge being done by one face, continuously?
+
+    (The identity check by embedding needs the encoder: :meth:`LivenessCheck.confirm`.)
+    ``continuity_on=False`` is the rule before continuity (the movement alone, the face only
+    split where it jumps across the picture), kept for the evaluation's comparison."""
     limits = limits or Limits()
     ms = tuple(measurements)
     found = [m for m in ms if m.found]
     if len(found) < 2:
+        if any(m.error == continuity.EARLY for m in ms) and not found:
+            return LivenessVerdict(challenge, False, (), ms, continuity.EARLY)
         return LivenessVerdict(challenge, False, (), ms, "face.liveness.no_face")
-    for track in _tracks(found, limits):
-        evidence = (_blink(track, limits) if challenge is Challenge.BLINK
-                    else _turn(track, limits, +1 if challenge is Challenge.TURN_LEFT else -1))
+    tracks, breaks = _tracks(found, limits, continuity_on)
+    early = False
+    for track in tracks:
+        evidence = _action(challenge, track, limits, continuity_on)
+        if evidence and continuity_on and not _after_prompt(track, evidence, challenge, limits):
+            early = True
+            continue
         if evidence:
-            return LivenessVerdict(challenge, True, evidence, ms, "", _details(ms, evidence))
-    reason = ("face.liveness.no_blink" if challenge is Challenge.BLINK
-              else "face.liveness.no_turn")
-    return LivenessVerdict(challenge, False, (), ms, reason, _spread(found))
+            return LivenessVerdict(challenge, True, evidence, ms, "", _details(ms, evidence),
+                                   tuple(m.index for m in track))
+    details = {**_spread(found), "breaks": float(len(breaks)), "links": float(len(found) - 1)}
+    return LivenessVerdict(challenge, False, (), ms,
+                           _reason(challenge, found, breaks, early, limits), details)
 
 
-def _tracks(found: list[FrameMeasurement], limits: Limits) -> list[list[FrameMeasurement]]:
-    """Split into runs where the face stays the same one (no jump across the picture)."""
+def _action(challenge: Challenge, track: list[FrameMeasurement], limits: Limits,
+            smooth: bool = True) -> tuple[int, ...]:
+    if challenge is Challenge.BLINK:
+        return _blink(track, limits)
+    return _turn(track, limits, +1 if challenge is Challenge.TURN_LEFT else -1,
+                 limits.continuity.turn_through if smooth else 0)
+
+
+def _times(found: Sequence[FrameMeasurement], limits: Limits) -> dict[int, float]:
+    """Each frame's time after the prompt; frame numbers at the nominal rate when unknown."""
+    return {m.index: m.time if math.isfinite(m.time) else m.index / limits.nominal_fps
+            for m in found}
+
+
+def _after_prompt(track: list[FrameMeasurement], evidence: tuple[int, ...],
+                  challenge: Challenge, limits: Limits) -> bool:
+    """The movement itself (the closed eyes, the later of the two poses) came after a human
+    could react to the prompt: a recording that plays the answer at once did not wait for it."""
+    by_index = {m.index: m for m in track}
+    moved = by_index[evidence[1] if challenge is Challenge.BLINK else max(evidence)]
+    # A list of images has no timestamps: only a camera's frames can be timed.
+    return not math.isfinite(moved.time) or moved.time >= limits.continuity.min_reaction
+
+
+def _tracks(found: list[FrameMeasurement], limits: Limits,
+            continuity_on: bool = True) -> tuple[list[list[FrameMeasurement]], list[str]]:
+    """Split into runs of one continuous presence; also return why each break happened."""
+    times = _times(found, limits)
     tracks: list[list[FrameMeasurement]] = [[found[0]]]
+    breaks: list[str] = []
+    seen: list[Sample] = [found[0].sample] if found[0].sample is not None else []
     for m in found[1:]:
         prev = tracks[-1][-1]
-        jump = math.dist(m.center, prev.center) / max(1, prev.width)
-        if jump > limits.max_jump:
+        reason = ""
+        if math.dist(m.center, prev.center) / max(1, prev.width) > limits.max_jump:
+            reason = continuity.CUT
+        elif continuity_on and m.sample is not None and prev.sample is not None:
+            reason, _ = continuity.link(prev.sample, m.sample,
+                                        times[m.index] - times[prev.index], limits.continuity)
+            if not reason and any(continuity.same_picture(m.sample, s, limits.continuity)
+                                  for s in seen[:-1]):
+                reason = continuity.FROZEN  # a loop: a picture seen earlier comes back
+        if m.sample is not None:
+            seen.append(m.sample)
+        if reason:
+            breaks.append(reason)
             tracks.append([m])
         else:
             tracks[-1].append(m)
-    return tracks
+    return tracks, breaks
+
+
+def _reason(challenge: Challenge, found: list[FrameMeasurement], breaks: list[str],
+            early: bool, limits: Limits) -> str:
+    """Why the challenge was not proven, in the words most useful to the invigilator: the
+    continuity break when the movement is only seen across one (a cut between photos that
+    differ in pose), or when the sequence is mostly breaks (stills, a frozen picture)."""
+    if early and not breaks:
+        return continuity.EARLY
+    if _action(challenge, found, limits, smooth=False):
+        # Seen only across a break, or as a jump from one pose to the other with nothing in
+        # between: one photo, then another (a frozen picture alone shows no movement).
+        return continuity.CUT
+    if breaks and len(breaks) * 2 > len(found) - 1:
+        return _most_common(breaks)
+    if early:
+        return continuity.EARLY
+    return "face.liveness.no_blink" if challenge is Challenge.BLINK else "face.liveness.no_turn"
+
+
+def _most_common(breaks: list[str]) -> str:
+    order = (continuity.CUT, continuity.FROZEN, continuity.TOO_FAST)
+    return max(order, key=lambda r: (breaks.count(r), -order.index(r)))
 
 
 def _blink(track: list[FrameMeasurement], limits: Limits) -> tuple[int, ...]:
@@ -191,17 +380,24 @@ def _blink(track: list[FrameMeasurement], limits: Limits) -> tuple[int, ...]:
     return ()
 
 
-def _turn(track: list[FrameMeasurement], limits: Limits, sign: int) -> tuple[int, ...]:
+def _turn(track: list[FrameMeasurement], limits: Limits, sign: int,
+          through: int = 0) -> tuple[int, ...]:
     """A frontal frame and a frame turned the asked way (by pose, not by position), in either
-    order: facing the camera then turning, or turning back to face it."""
+    order: facing the camera then turning, or turning back to face it. With *through* > 0 the
+    head must also be seen on its way, in at least that many frames between the two whose yaw
+    lies between theirs: a head turns through the angles in between, a cut from a frontal
+    photo to a turned one does not."""
     posed = [m for m in track if math.isfinite(m.yaw)]
     for k, m in enumerate(posed):
-        for later in posed[k + 1:]:
+        for j, later in enumerate(posed[k + 1:], start=k + 1):
             for frontal, turned in ((m, later), (later, m)):
                 if abs(frontal.yaw) > limits.frontal_yaw:
                     continue
                 away = sign * turned.yaw
-                if away >= limits.turned_yaw and away - sign * frontal.yaw >= limits.turn_change:
+                if away < limits.turned_yaw or away - sign * frontal.yaw < limits.turn_change:
+                    continue
+                low, high = sorted((frontal.yaw, turned.yaw))
+                if sum(low < x.yaw < high for x in posed[k + 1:j]) >= through:
                     return (m.index, later.index)
     return ()
 

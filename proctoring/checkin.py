@@ -49,6 +49,7 @@ from biometrics.decision import FaceOutcome, decide
 from biometrics.faces import Probe, Reference
 from biometrics.fused_check import SecondModel
 from biometrics.images import RgbImage, decode
+from biometrics.liveness import run_plan
 from examdesk.i18n.words import decision_sentence_key
 from reader.errors import InvalidKeyInput, ReaderError
 from reader.keys import validate_id_number
@@ -427,13 +428,12 @@ class CheckInService:
         kept = _KeepFrames(camera, self.rules.evidence_width)
         liveness = None
         if self.rules.require_liveness:
-            chosen = challenge or Challenge.random(self.rng)
-            step(Step.LIVENESS, chosen.key, challenge=chosen.value)
-            liveness = LivenessCheck(self.engine).run(kept, chosen, self.rules.liveness_frames)
+            liveness = self._liveness(kept, challenge, step)
             if not liveness.passed:
                 verdicts.add(self.rules.liveness_failed,
                              liveness.reason or "checkin.liveness_failed",
-                             challenge=chosen.value)
+                             challenge=liveness.challenge.value,
+                             attempts=self.rules.liveness_attempts)
 
         step(Step.FACE, "checkin.step.face")
         try:
@@ -497,6 +497,35 @@ class CheckInService:
         check-in, so a calibration that arrives by sync applies from the next candidate."""
         return point_in_force(self.store, session.centre_id,
                               self.engine.settings.operating_point)
+
+    def _liveness(self, camera: Camera, challenge: Challenge | None,
+                  step: Callable[..., None]) -> LivenessVerdict:
+        """The centre's number of challenges in a random order (or only *challenge*, when the
+        caller names one: the CLI's --challenge, the demo's blink), tried up to the centre's
+        number of attempts; each prompt says which challenge of how many and which attempt,
+        and a failed attempt's reason is shown before the next one starts."""
+        rules = self.rules
+        check = LivenessCheck(self.engine)
+        verdict: LivenessVerdict | None = None
+        for attempt in range(1, rules.liveness_attempts + 1):
+            plan = (challenge,) if challenge else Challenge.plan(rules.liveness_challenges,
+                                                                  self.rng)
+
+            def prompt(number: int, asked: Challenge, plan_size: int = len(plan),
+                       attempt: int = attempt) -> None:
+                step(Step.LIVENESS, f"checkin.liveness.{asked.value}", challenge=asked.value,
+                     number=number + 1, of=plan_size, attempt=attempt,
+                     attempts=rules.liveness_attempts)
+
+            verdict = run_plan(check, camera, plan, rules.liveness_frames, on_prompt=prompt)
+            if verdict.passed:
+                return verdict
+            if attempt < rules.liveness_attempts:
+                step(Step.LIVENESS, verdict.reason or "checkin.liveness_failed",
+                     challenge=verdict.challenge.value, attempt=attempt,
+                     attempts=rules.liveness_attempts)
+        assert verdict is not None  # liveness_attempts >= 1 (CheckInRules checks it)
+        return verdict
 
     def _judge_duplicates(self, session: ExamSession, roster: RosterMatch, stage: Stage | None,
                           live: np.ndarray, verdicts: _Verdicts) -> None:

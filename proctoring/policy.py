@@ -60,7 +60,12 @@ class CheckInRules:
     require_liveness: bool = field(default=True, metadata=_flag())
     """Run the liveness challenge (blink / turn) before the face comparison."""
     liveness_frames: int = field(default=45, metadata=_count(10, 600))
-    """Camera frames the challenge may take (at ~15 fps, 45 is three seconds)."""
+    """Camera frames each challenge may take (at ~15 fps, 45 is three seconds)."""
+    liveness_challenges: int = field(default=2, metadata=_count(1, 3))
+    """Challenges asked one after the other, each a different one, in a random order (blink
+    then turn left, turn right then blink, …): a recording made for one order fails."""
+    liveness_attempts: int = field(default=2, metadata=_count(1, 5))
+    """Tries of the challenges before the check-in goes to the liveness_failed decision."""
     liveness_failed: Decision = field(default=Decision.REVIEW, metadata=_choice(*_DOUBTFUL))
     """The liveness challenge was not done (a photo held up, or no blink in time)."""
     reject_expired_card: bool = field(default=True, metadata=_flag())

@@ -99,10 +99,11 @@ class _Progress(QuietListener):
         self.shown: set[str] = set()
 
     def progress(self, progress: Progress) -> None:
-        if sys.stderr.isatty() and progress.key not in self.shown:
-            self.shown.add(progress.key)
-            print(Catalog.load().text(progress.key, self.lang, **progress.context),
-                  file=sys.stderr)
+        # Each sentence once; a retried challenge says "try 2 of 2", a new sentence.
+        text = Catalog.load().text(progress.key, self.lang, **progress.context)
+        if sys.stderr.isatty() and text not in self.shown:
+            self.shown.add(text)
+            print(text, file=sys.stderr)
 
 
 def checkin_cmd(

@@ -430,5 +430,40 @@ def _show_checkin(console: Console, checkin: CheckinReport) -> None:
     console.print(table)
 
 
+# --- liveness-evaluate ------------------------------------------------------------------------
+
+
+@app.command("liveness-evaluate")
+@handles_errors()
+def liveness_evaluate_cmd(
+    folder: Annotated[Path | None, typer.Argument(
+        help="the shared faces folder (orl/, people/, east-asian/, video/); default: "
+             "../shared/faces")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="a small seeded subset")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="the subset's and pairs' seed")] = 15,
+) -> None:
+    """Đánh giá người thật — APCER per attack type and BPCER of the liveness check.
+
+    Prints a table, then one JSON line (the last line of the output)."""
+    from biometrics.liveness import LivenessCheck
+    from biometrics.liveness_eval import evaluate as evaluate_liveness
+    from biometrics.liveness_eval import presentations, table
+    from reader.virtual.faces import faces_dir
+
+    root = folder or faces_dir()
+    if not (root / "orl").is_dir():
+        raise errors.DatasetError(f"{root} has no orl/ folder", folder=str(root))
+    items = presentations(root, quick=quick, seed=seed)
+    check = LivenessCheck(FaceEngine(load_settings()))
+    with _progress("liveness") as progress:
+        report = evaluate_liveness(check, root, items, progress)
+    console = _console()
+    for line in table(report):
+        console.print(line, markup=False)
+    for line in report.refused:
+        console.print(f"  refused bona fide: {line}", markup=False)
+    print(json.dumps({**report.to_dict(), "quick": quick, "seed": seed}, ensure_ascii=False))
+
+
 if __name__ == "__main__":
     app()

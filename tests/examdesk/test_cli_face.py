@@ -251,3 +251,37 @@ def test_a_corrupt_settings_file_is_reported_not_overwritten(home: Path) -> None
     code, _, err = invoke("verify", photo("people/obama/obama.jpg"),
                           photo("people/obama/obama2.jpg"))
     assert code == 1 and "settings" in err.lower()
+
+
+# --- liveness-evaluate ------------------------------------------------------------------------
+
+
+def test_liveness_evaluate_prints_apcer_per_attack_and_bpcer_then_one_json_line(
+        tmp_path: Path) -> None:
+    # A small set from the real photos: two ORL people (s26 turns, s27 blinks) and issue 15's
+    # folder of stills (whose photos also make the still and the simulated pan/zoom attacks).
+    root = tmp_path / "faces"
+    for person in ("s26", "s27"):
+        (root / "orl").mkdir(parents=True, exist_ok=True)
+        (root / "orl" / person).symlink_to(FACES / "orl" / person)
+    (root / "people").mkdir()
+    (root / "people" / "alex_lacamoire").symlink_to(FACES / "people" / "alex_lacamoire")
+    code, out, err = invoke("liveness-evaluate", str(root), "--quick")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    report = json.loads(lines[-1])
+    text = "\n".join(lines[:-1])
+    assert "APCER" in text and "BPCER" in text and "pan_zoom" in text and "simulated" in text
+    attacks = report["attacks"]
+    assert set(attacks) == {"still", "photo_sequence", "mixed_people", "pan_zoom"}
+    assert all(report["apcer"][k] == 0.0 for k in attacks), attacks
+    assert attacks["photo_sequence"]["total"] == 3  # one folder × three challenges
+    assert attacks["photo_sequence"]["accepted_before"] >= 1  # it "turned" before continuity
+    assert report["bona_fide_pass"]["orl"]["passed"] == report["bona_fide_pass"]["orl"][
+        "passed_before"] >= 2  # s27 blinks, s26 turns: both still pass
+    assert report["bpcer"] == 0.0 and report["simulated"] == ["pan_zoom"]
+
+
+def test_liveness_evaluate_refuses_a_folder_without_orl(tmp_path: Path) -> None:
+    code, _, err = invoke("liveness-evaluate", str(tmp_path))
+    assert code == 2 and "orl" in err

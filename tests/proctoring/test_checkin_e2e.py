@@ -216,3 +216,20 @@ def test_a_card_whose_data_breaks_the_read_is_recorded_as_rejected(
     shown = json.dumps(json.loads(desk.run("session", "show", desk.session, "--json").stdout))
     assert "REJECT" in shown
     assert desk.run("audit", "verify", "--json").returncode == 0
+
+
+def test_issue_15_a_folder_of_different_stills_is_not_a_head_turn(insert_card, desk: Desk
+                                                                   ) -> None:
+    # The reproduction: `examdesk checkin --camera ../shared/faces/people/alex_lacamoire
+    # --challenge turn_left` with the shipped card, whose chip portrait is one of those
+    # stills. It was ADMITted ("liveness passed"); three unrelated photos are not one person
+    # turning their head.
+    inserted = insert_card("nguyen-van-an")
+    result = desk.run("checkin", "--session", desk.session, "--challenge", "turn_left",
+                      "--json", *can(inserted), "--camera",
+                      str(faces_dir() / "people" / "alex_lacamoire"), check=False)
+    out = json.loads(result.stdout)
+    assert out["decision"] != "ADMIT", out
+    assert not out["liveness"]["passed"]
+    assert out["liveness"]["reason"] == "face.liveness.cut"
+    assert "face.liveness.cut" in {r["key"] for r in out["reasons"]}

@@ -4,6 +4,7 @@ card read (in process) and a file camera of real photos."""
 from __future__ import annotations
 
 import dataclasses
+import random
 import threading
 from datetime import date
 from pathlib import Path
@@ -14,8 +15,10 @@ from sqlmodel import select
 
 from biometrics import CameraUnavailable, Challenge, FaceEngine, FaceSettings, FileCamera
 from biometrics.config import ORL_POINT
+from examdesk.i18n import Catalog
 from proctoring.checkin import CheckInCancelled, CheckInService, Progress
 from proctoring.models import CheckIn, Decision, Evidence, SessionKind, Stage
+from proctoring.policy import CheckInRules
 from proctoring.store import Store
 from reader.keys import Can
 from reader.session import CardRead, read_card
@@ -176,3 +179,35 @@ def test_driving_test_a_different_face_at_a_later_stage(store: Store,
     with store.read() as tx:
         rows = {c.stage: c.decision for c in tx.exec(select(CheckIn)).all()}
     assert rows == {"theory": "ADMIT", "yard": "REJECT"}
+
+
+def test_two_challenges_retried_then_review_with_the_reason_in_words(
+        store: Store, engine: FaceEngine) -> None:
+    # Issue 15: the candidate's own photos, different stills, played as a camera. Two
+    # challenges in a random order, each attempt stops at the first that fails; after the
+    # centre's attempts (2 by default) the check-in goes to REVIEW with the reason.
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    card, trust = read()
+    stills = [ORL / "s27" / f"{n}.png" for n in (1, 10)] + [faces_dir() / "orl/s26/5.png"]
+    steps: list[Progress] = []
+    rules = CheckInRules(liveness_frames=10)
+    outcome = CheckInService(store, engine, rules=rules, rng=random.Random(7)).check_in(
+        session, card, trust, camera(stills), consent=True, actor="t",
+        on_progress=steps.append)
+    liveness = [p for p in steps if p.step.value == "liveness"]
+    prompts = [p for p in liveness if p.key.startswith("checkin.liveness.")]
+    assert [(p.context["number"], p.context["of"], p.context["attempt"]) for p in prompts] == [
+        (1, 2, 1), (1, 2, 2)]
+    said = [p.key for p in liveness if not p.key.startswith("checkin.liveness.")]
+    assert said and said[0].startswith("face.liveness.")  # the first failure, before the retry
+    assert outcome.liveness is not None and not outcome.liveness.passed
+    assert outcome.liveness.reason in ("face.liveness.cut", "face.liveness.frozen")
+    keys = {r.key: r for r in outcome.reasons}
+    assert outcome.liveness.reason in keys
+    assert keys[outcome.liveness.reason].context["attempts"] == 2
+    assert outcome.decision in (Decision.REVIEW, Decision.REJECT)  # REJECT: s26 is not An
+    catalog = Catalog.load()
+    for p in prompts + [p for p in liveness if p.key in said]:
+        text = catalog.text(p.key, "vi", **p.context)
+        assert "{" not in text and "?" not in text, text

@@ -31,6 +31,9 @@ BAD: list[tuple[dict[str, Any], str, str]] = [
     ({"liveness_failed": "maybe"}, "liveness_failed", "REVIEW, REJECT"),
     ({"face_review": 2}, "face_review", "REVIEW, REJECT"),
     ({"face_no_match": "ADMIT"}, "face_no_match", "REVIEW, REJECT"),
+    ({"liveness_challenges": 4}, "liveness_challenges", "1–3"),
+    ({"liveness_attempts": 0}, "liveness_attempts", "1–5"),
+    ({"liveness_attempts": True}, "liveness_attempts", "1–5"),
 ]
 
 
