@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 from .models import IncidentStatus, _centre_fk, _created, _updated, _uuid_pk
 from .types import UtcDateTime, enum_type
@@ -130,3 +130,13 @@ class SyncState(SQLModel, table=True):
     last_error_detail: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _created()
     updated_at: datetime = _updated()
+
+
+def sync_state(tx: Session, centre_id: uuid.UUID) -> SyncState:
+    """The centre's sync bookkeeping row, made (empty) on first use."""
+    found = tx.exec(select(SyncState).where(SyncState.centre_id == centre_id)).first()
+    if found is None:
+        found = SyncState(centre_id=centre_id)
+        tx.add(found)
+        tx.flush()
+    return found

@@ -43,7 +43,7 @@ from biometrics.population import (
 
 from .calibration_models import FaceCalibration
 from .checkins import EMBEDDING_DIM
-from .district_models import DistrictMember, SyncState
+from .district_models import DistrictMember, SyncState, sync_state
 from .errors import EvidenceUnreadable
 from .evidence import open_blob
 from .models import (
@@ -246,7 +246,7 @@ def apply_district_calibrations(store: Store, centre_id: uuid.UUID,
     one transaction; returns how many were applied."""
     applied = 0
     with store.write() as tx:
-        state = _sync_state(tx, centre_id)
+        state = sync_state(tx, centre_id)
         for r in rows:
             seq = int(r["district_seq"])
             if seq <= state.calibration_seq or r["centre_id"] != centre_id:
@@ -297,13 +297,6 @@ def calibration_position(store: Store, centre_id: uuid.UUID) -> int:
         return state.calibration_seq if state is not None else 0
 
 
-def _sync_state(tx: Session, centre_id: uuid.UUID) -> SyncState:
-    found = tx.exec(select(SyncState).where(SyncState.centre_id == centre_id)).first()
-    if found is None:
-        found = SyncState(centre_id=centre_id)
-        tx.add(found)
-        tx.flush()
-    return found
 
 
 # --- the point in force ---------------------------------------------------------------------

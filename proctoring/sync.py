@@ -50,7 +50,7 @@ from .central import (
     save_central_url,
 )
 from .crypto import DataKeys
-from .district_models import SyncState
+from .district_models import SyncState, sync_state
 from .errors import InvalidInput, ProctoringError
 from .face_population import apply_district_calibrations, calibration_position
 from .keywrap import wrap_data_key
@@ -261,7 +261,7 @@ def _connect(engine: Engine, store: Store, centre: Centre, run: _Run,
         raise NotADistrict("the district database has no office yet (district init)")
     run.district_code, box = str(found.code), str(found.box_public_key)
     with store.write() as tx:
-        state = _state(tx, centre.id)
+        state = sync_state(tx, centre.id)
         pinned = (district_key or "").lower() or state.box_public_key
         if pinned and pinned != box:
             raise DistrictKeyChanged(f"the district offers office key {box[:16]}…, this centre "
@@ -431,7 +431,7 @@ def _pull(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run) -> int:
     before = run.reviews
     while True:
         with store.read() as tx:
-            after = _state(tx, centre_id).notice_seq
+            after = sync_state(tx, centre_id).notice_seq
         with engine.connect() as conn:
             batch = [dict(r._mapping) for r in conn.execute(
                 sa.select(notices).where(notices.c.centre_id == centre_id,
@@ -466,7 +466,7 @@ def _apply_notices(store: Store, centre_id: uuid.UUID, notices: list[dict[str, A
     applied: the position is re-read under the write lock)."""
     applied = 0
     with store.write() as tx:
-        state = _state(tx, centre_id)
+        state = sync_state(tx, centre_id)
         for n in notices:
             if n["seq"] <= state.notice_seq:
                 continue
@@ -497,18 +497,11 @@ def _apply_notices(store: Store, centre_id: uuid.UUID, notices: list[dict[str, A
 # --- state and status ---------------------------------------------------------------------------
 
 
-def _state(tx: Session, centre_id: uuid.UUID) -> SyncState:
-    found = tx.exec(select(SyncState).where(SyncState.centre_id == centre_id)).first()
-    if found is None:
-        found = SyncState(centre_id=centre_id)
-        tx.add(found)
-        tx.flush()
-    return found
 
 
 def _note(store: Store, centre_id: uuid.UUID, **values: Any) -> None:
     with store.write() as tx:
-        state = _state(tx, centre_id)
+        state = sync_state(tx, centre_id)
         for name, value in values.items():
             setattr(state, name, value)
         tx.add(state)
@@ -517,7 +510,7 @@ def _note(store: Store, centre_id: uuid.UUID, **values: Any) -> None:
 def _note_pushed(store: Store, centre_id: uuid.UUID, seq: int) -> None:
     """Only forward: a concurrent sync that confirmed more must not be undone by a slower one."""
     with store.write() as tx:
-        state = _state(tx, centre_id)
+        state = sync_state(tx, centre_id)
         if seq > state.pushed_seq:
             state.pushed_seq = seq
             tx.add(state)
