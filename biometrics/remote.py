@@ -4,7 +4,8 @@ dlib holds the GIL for the whole of each call: loading the models stalls every o
 of the process for ~0.55 s, a chip portrait's padded detection ~0.1 s, a camera frame's
 detection and landmarks up to ~0.08 s (measured on 2 cores). On a worker thread that is still
 a frozen window, so the GUI gives the check-in a :class:`ProcessFaceEngine`: the same
-``FaceEngine`` interface (``detect``, ``landmarks``, ``chip``, ``encode``, ``load``), each call
+``FaceEngine`` interface (``detect``, ``landmarks``, ``chip``, ``describe``, ``encode``,
+``load``), each call
 sent to a child process that holds the real models. Everything else of the check-in
 (liveness judgement, quality, fusion, the decision, storage) stays in the caller's thread.
 
@@ -20,7 +21,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .config import Detection, FaceSettings
-from .engine import Encoding, Face, FaceEngine
+from .engine import Embedding, Encoding, Face, FaceEngine
 from .errors import BiometricsError
 from .geometry import Landmarks
 from .images import RgbImage
@@ -68,6 +69,8 @@ def _dispatch(engine: FaceEngine, op: str, args: tuple[Any, ...]) -> Any:
         return engine.landmarks(args[0], args[1])
     if op == "chip":
         return engine.chip(args[0], args[1])
+    if op == "describe":
+        return engine.describe(args[0])
     if op == "encode":
         return engine.encode(args[0], args[1], jitters=args[2])
     raise ValueError(f"unknown face operation {op!r}")
@@ -179,6 +182,12 @@ class ProcessFaceEngine(FaceEngine):
     def chip(self, image: RgbImage, face: Face) -> RgbImage:
         chip: RgbImage = self._call("chip", image, face)
         return chip
+
+    def describe(self, chip: RgbImage) -> Embedding:
+        # The liveness check's identity samples: in the parent this loaded dlib's models and
+        # held the GIL for each descriptor (a 251 ms frozen window during a check-in).
+        embedding: Embedding = self._call("describe", chip)
+        return embedding
 
     def encode(self, image: RgbImage, face: Face, *, jitters: int = 0) -> Encoding:
         encoding: Encoding = self._call("encode", image, face, jitters)

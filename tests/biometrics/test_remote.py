@@ -26,6 +26,11 @@ def test_the_face_process_answers_like_the_engine_and_survives_a_crash() -> None
         there = remote.encode(photo, faces[0], jitters=2)  # the image the child already has
         assert np.allclose(here.averaged, there.averaged, atol=1e-6)
         assert np.allclose(local.landmarks(photo, faces[0]), remote.landmarks(photo, faces[0]))
+        # The liveness check's identity samples: described in the child, never by loading
+        # dlib in this process (where it holds the GIL and freezes the window).
+        chip = remote.chip(photo, faces[0])
+        assert np.allclose(remote.describe(chip), local.describe(chip), atol=1e-6)
+        assert remote._models is None, "describe loaded dlib in the parent"
         remote._process.kill()  # died between two calls: a new child takes over
         remote._process.join(5)
         assert remote.detect(photo, settings.still) == faces
