@@ -151,7 +151,9 @@ def test_someone_elses_face_is_not_admitted(desk: Desk) -> None:
     assert "Khuôn mặt" in seen["reasons"] or "người thật" in seen["reasons"]
     # ORL s12 never blinks; the demo camera loops their six photos, which continuity names
     # (issue 15): the liveness reason is on the screen in words, never as its key.
-    liveness = desk.checkin.outcome.liveness
+    outcome = desk.checkin.current.outcome
+    assert outcome is not None
+    liveness = outcome.liveness
     assert liveness is not None and not liveness.passed
     assert liveness.reason == "face.liveness.frozen"
     assert desk.checkin.t(liveness.reason) in seen["reasons"]
