@@ -166,10 +166,16 @@ class CheckInOutcome:
                       "access": self.trust.access},
             "face": None if self.face is None else self.face.to_dict(),
             "liveness": None if self.liveness is None else {
-                "challenge": self.liveness.challenge.value, "passed": self.liveness.passed,
-                "reason": self.liveness.reason},
+                **_challenge_dict(self.liveness),
+                # the challenges of the same try asked before the last, in the order asked
+                "previous": [_challenge_dict(v) for v in self.liveness.previous]},
             "incidents": [str(i) for i in self.incident_ids],
         }
+
+
+def _challenge_dict(verdict: LivenessVerdict) -> dict[str, Any]:
+    return {"challenge": verdict.challenge.value, "passed": verdict.passed,
+            "reason": verdict.reason}
 
 
 _RANK = {Decision.ADMIT: 0, Decision.REVIEW: 1, Decision.REJECT: 2}

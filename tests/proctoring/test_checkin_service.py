@@ -6,17 +6,26 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
+import uuid
 from datetime import date
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from sqlmodel import select
 
-from biometrics import CameraUnavailable, Challenge, FaceEngine, FaceSettings, FileCamera
+from biometrics import (
+    CameraUnavailable,
+    Challenge,
+    FaceEngine,
+    FaceSettings,
+    FileCamera,
+    LivenessVerdict,
+)
 from biometrics.config import ORL_POINT
 from examdesk.i18n import Catalog
-from proctoring.checkin import CheckInCancelled, CheckInService, Progress
+from proctoring.checkin import CheckInCancelled, CheckInOutcome, CheckInService, Progress
 from proctoring.models import CheckIn, Decision, Evidence, SessionKind, Stage
 from proctoring.policy import CheckInRules
 from proctoring.store import Store
@@ -211,3 +220,17 @@ def test_two_challenges_retried_then_review_with_the_reason_in_words(
     for p in prompts + [p for p in liveness if p.key in said]:
         text = catalog.text(p.key, "vi", **p.context)
         assert "{" not in text and "?" not in text, text
+
+
+def test_the_json_outcome_lists_every_challenge_asked() -> None:
+    """The CLI's --json (``CheckInOutcome.to_dict``) lists the challenges passed before the
+    last one too, each with its challenge, result and reason, not only the last (issue 15)."""
+    blink = LivenessVerdict(Challenge.BLINK, True, (3, 5, 7), ())
+    turn = LivenessVerdict(Challenge.TURN_LEFT, False, (), (), reason="face.liveness.cut",
+                           previous=(blink,))
+    trust = cast(TrustReport, SimpleNamespace(
+        verdict=SimpleNamespace(level=SimpleNamespace(value="GENUINE")), access="PACE"))
+    outcome = CheckInOutcome(uuid.uuid4(), Decision.REVIEW, (), None, trust, None, turn, (), None)
+    assert outcome.to_dict()["liveness"] == {
+        "challenge": "turn_left", "passed": False, "reason": "face.liveness.cut",
+        "previous": [{"challenge": "blink", "passed": True, "reason": ""}]}
