@@ -24,7 +24,7 @@ from typing import Any
 import customtkinter as ctk
 from PIL import Image
 
-from biometrics import Challenge
+from biometrics import Challenge, LivenessVerdict
 from biometrics.images import RgbImage
 from examdesk.i18n.words import decision_key, decision_sentence_key, face_key, verdict_key
 from examdesk.services.checkin import CheckInRequest, run_checkin
@@ -180,6 +180,10 @@ class CheckInView(View):
         self.prompt = ctk.CTkLabel(box, text="", font=f.prompt, height=44, corner_radius=8,
                                    wraplength=400, fg_color=PANEL)
         self.prompt.grid(row=2, column=0, sticky="ew", padx=10, pady=(6, 8))
+        # Why the last try failed, under the retry's prompt (in words, with ✖, not colour alone)
+        self.failed_try = ctk.CTkLabel(box, text="", font=f.small, wraplength=400,
+                                       justify="left", anchor="w")
+        self.failed_try.grid(row=3, column=0, sticky="ew", padx=10, pady=(0, 8))
 
     def _build_faces(self, parent: Any) -> None:
         t, f = self.t, self.fonts
@@ -365,6 +369,11 @@ class CheckInView(View):
                        fg_color=PROMPT.background, text_color=PROMPT.foreground)
         else:
             _configure(self.prompt, text="", fg_color=PANEL)
+        failure = s.failed_try
+        # While the reason is itself the prompt (before the retry's prompt) it is not said twice.
+        _configure(self.failed_try, text="" if failure is None or failure is prompt else t(
+            "app.checkin.failed_try", attempt=str(failure.context.get("attempt", "")),
+            reason=t(failure.key, **failure.context)))
         self._render_keys(s)
         placed = self.override_panel.winfo_manager() == "place"  # mapped or not (F3 meanwhile)
         if s.overriding and not placed:
@@ -473,10 +482,22 @@ class CheckInView(View):
                            else "app.checkin.point_calibrated"))
         else:
             _configure(self.face_label, text=t("app.checkin.face_not_compared"))
-        liveness = outcome.liveness
-        _configure(self.liveness_label, text="" if liveness is None else t(
-            "app.checkin.liveness_passed" if liveness.passed else "app.checkin.liveness_failed",
-            challenge=t(f"app.challenge.{liveness.challenge.value}")))
+        _configure(self.liveness_label, text=self._liveness_text(outcome.liveness))
+
+    def _liveness_text(self, liveness: LivenessVerdict | None) -> str:
+        """The liveness result, then every challenge asked in the deciding try, each with
+        ✔/✖ and in words (never colour alone): the ones passed before it (``previous``),
+        then the last. A failure's reason is in the verdict's reasons above."""
+        if liveness is None:
+            return ""
+        t = self.t
+        lines = [t("app.checkin.liveness_passed" if liveness.passed
+                   else "app.checkin.liveness_failed")]
+        for v in (*liveness.previous, liveness):
+            lines.append(t("app.checkin.challenge_passed" if v.passed
+                           else "app.checkin.challenge_failed",
+                           challenge=t(f"app.challenge.{v.challenge.value}")))
+        return "\n".join(lines)
 
     def _render_keys(self, s: CheckInState) -> None:
         """The buttons, the key box and the line under them: what Enter does now is the one
@@ -761,6 +782,8 @@ class CheckInView(View):
                 "fields": self.fields.values(), "trust": str(self.trust_label.cget("text")),
                 "prompt": str(self.prompt.cget("text")),
                 "face": str(self.face_label.cget("text")),
+                "liveness": str(self.liveness_label.cget("text")),
+                "failed_try": str(self.failed_try.cget("text")),
                 "entry": self.key_entry.get(), "step": str(self.step_label.cget("text")),
                 "buttons": {"start": str(self.start_button.cget("text")),
                             "admit": str(self.admit_button.cget("text"))}}

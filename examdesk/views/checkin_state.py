@@ -103,6 +103,7 @@ class CheckInState:
     portrait: Image.Image | None = None  # the chip's portrait, decoded by the worker
     progress: Progress | None = None
     prompt: Progress | None = None  # what the candidate is asked to do at the camera
+    failed_try: Progress | None = None  # why the last liveness try failed, kept by the retry
     outcome: CheckInOutcome | None = None
     live_face: Image.Image | None = None
     decision: Decision | None = None  # in force: the machine's, or the override's
@@ -253,17 +254,27 @@ def card_read(state: CheckInState, token: int, card: CardRead, trust: TrustRepor
     return dataclasses.replace(state, card=card, trust=trust, portrait=portrait)
 
 
+LIVENESS_PROMPT = "checkin.liveness."  # proctoring's prompt keys; any other liveness key
+# the workflow reports is the reason a try failed, said before the next try starts
+
+
 def progressed(state: CheckInState, token: int, progress: Progress) -> CheckInState:
+    """A step of the running check-in. A failed liveness try's reason is kept
+    (``failed_try``) after the next try's prompt replaces it, so the invigilator still reads
+    why the candidate is asked again; it goes when liveness is over (the next try passed, or
+    the tries ran out: the verdict then says why) or the check-in ends."""
     if not _current(state, token):
         return state
-    prompt = state.prompt
+    prompt, failed_try = state.prompt, state.failed_try
     if progress.step is Step.LIVENESS:
         prompt = progress
+        if not progress.key.startswith(LIVENESS_PROMPT):
+            failed_try = progress
     elif progress.step is not Step.FACE:
-        prompt = None
+        prompt, failed_try = None, None
     elif progress.key == "checkin.step.face":  # "look at the camera"; its sub-steps keep it
-        prompt = progress
-    return dataclasses.replace(state, progress=progress, prompt=prompt)
+        prompt, failed_try = progress, None
+    return dataclasses.replace(state, progress=progress, prompt=prompt, failed_try=failed_try)
 
 
 def decided(state: CheckInState, token: int, outcome: CheckInOutcome,
@@ -271,7 +282,8 @@ def decided(state: CheckInState, token: int, outcome: CheckInOutcome,
     if not _current(state, token):
         return state
     return dataclasses.replace(state, phase=Phase.DECIDED, outcome=outcome,
-                               decision=outcome.decision, live_face=live_face, prompt=None)
+                               decision=outcome.decision, live_face=live_face, prompt=None,
+                               failed_try=None)
 
 
 def failed(state: CheckInState, token: int, error: BaseException, *,
@@ -280,7 +292,7 @@ def failed(state: CheckInState, token: int, error: BaseException, *,
     The key stays, selected: Enter checks again (a card put back), typing replaces it."""
     if not _current(state, token):
         return state
-    return dataclasses.replace(state, phase=Phase.FAILED, prompt=None,
+    return dataclasses.replace(state, phase=Phase.FAILED, prompt=None, failed_try=None,
                                failure=Failure(error=error, rejected=rejected),
                                entry=state.entry.then(EntryAction.SELECT))
 

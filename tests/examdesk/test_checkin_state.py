@@ -100,6 +100,35 @@ def test_a_check_in_runs_from_ready_to_a_verdict() -> None:
     assert state.enter_admits and not state.enter_starts and state.prompt is None
 
 
+def liveness_prompt(challenge: str, number: int, attempt: int) -> Progress:
+    return Progress(Step.LIVENESS, f"checkin.liveness.{challenge}",
+                    {"challenge": challenge, "number": number, "of": 2, "attempt": attempt,
+                     "attempts": 2})
+
+
+def test_a_failed_tries_reason_stays_next_to_the_retry_prompt() -> None:
+    """Issue 15: the reason a liveness try failed stays (``failed_try``) when the retry's
+    prompt replaces it, until the retry passes (the face step follows) or the check-in ends."""
+    state = running()
+    state = desk.progressed(state, state.token, liveness_prompt("blink", 1, 1))
+    assert state.failed_try is None
+    reason = Progress(Step.LIVENESS, "face.liveness.cut",
+                      {"challenge": "turn_left", "attempt": 1, "attempts": 2})
+    state = desk.progressed(state, state.token, reason)
+    assert state.prompt == reason and state.failed_try == reason
+    for prompt in (liveness_prompt("turn_right", 1, 2), liveness_prompt("blink", 2, 2)):
+        state = desk.progressed(state, state.token, prompt)
+        assert state.prompt == prompt and state.failed_try == reason  # kept under the retry
+    passed = desk.progressed(state, state.token, Progress(Step.FACE, "checkin.step.face"))
+    assert passed.failed_try is None
+    # the check-in ends while the retry runs: a verdict, an error, Esc
+    assert desk.decided(state, state.token, outcome(Decision.REVIEW), PICTURE).failed_try is None
+    assert desk.failed(state, state.token, NoCard("gone")).failed_try is None
+    assert desk.escaped(state).failed_try is None
+    # a stale report about an older check-in changes nothing
+    assert desk.progressed(passed, passed.token - 1, reason).failed_try is None
+
+
 def test_enter_admits_an_admitting_verdict_and_only_that() -> None:
     admitting = decided(Decision.ADMIT)
     after = desk.admitted(admitting)
