@@ -145,7 +145,16 @@ def test_escape_cancels_a_running_check_in(desk: Desk,
 def test_someone_elses_face_is_not_admitted(desk: Desk) -> None:
     desk.press("Escape")
     desk.press("Control-Key-2")  # An's card, someone else (ORL s12) in front of the camera
+    # The first try fails: its reason stays, in words, under the second try's prompt.
+    view = desk.checkin
+    desk.wait_until(lambda: "Lần 1 không đạt" in view.snapshot()["failed_try"],
+                    "the first try's reason under the retry prompt")
+    retry = view.snapshot()
+    assert "lần 2/2" in retry["prompt"] and "chớp mắt" in retry["prompt"], retry
+    assert retry["failed_try"].startswith("✖") and "face.liveness" not in retry["failed_try"]
+    desk.shot("06-retry-with-reason")
     seen = desk.wait_decided()
+    assert seen["failed_try"] == "", seen  # the check-in is over: the verdict says why
     assert seen["decision"] in ("REJECT", "REVIEW"), seen
     assert "KHÔNG CHO VÀO" in seen["banner"] or "CẦN KIỂM TRA" in seen["banner"]
     assert "Khuôn mặt" in seen["reasons"] or "người thật" in seen["reasons"]
@@ -158,6 +167,11 @@ def test_someone_elses_face_is_not_admitted(desk: Desk) -> None:
     assert liveness.reason == "face.liveness.frozen"
     assert desk.checkin.t(liveness.reason) in seen["reasons"]
     assert "face.liveness" not in seen["reasons"]
+    # Every challenge asked is listed, with ✔/✖ and in words (never colour alone).
+    lines = seen["liveness"].splitlines()
+    assert lines[0] == "Chưa xác nhận người thật", lines
+    asked = (*liveness.previous, liveness)
+    assert len(lines) == 1 + len(asked) and lines[-1] == "✖ chớp mắt: không đạt", lines
     desk.shot("06-someone-else")
     desk.press("Return")  # Enter must not admit a refused candidate
     assert desk.checkin.snapshot()["state"] == "decided"
