@@ -144,6 +144,35 @@ def max_false_matches(pairs: int, target: float,
     return lo
 
 
+def allowed_false_matches(pairs: int, target: float,
+                          confidence: float = DEFAULT_CONFIDENCE) -> int:
+    """The most false matches among *pairs* whose upper bound still meets *target*; −1 when
+    even none does. The same number as :func:`max_false_matches`, in one pass.
+
+    The bound of k is at or below the target exactly when P(X ≤ k | n, target) ≤ 1 −
+    confidence (the distribution function falls as the rate grows), so the answer is the last
+    k whose cumulative binomial probability at the target is still at most α: one cumulative
+    sum of the probabilities (in log space) instead of a bisection per k. That matters here:
+    50 million pairs allow k in the millions at ten times the target.
+    """
+    if pairs <= 0:
+        return -1
+    log_alpha = math.log(1.0 - confidence)
+    lp, lq = math.log(target), math.log1p(-target)
+    log_first = pairs * lq  # P(X = 0)
+    if log_first > log_alpha:
+        return -1
+    # The CDF reaches α well before the mean plus a few standard deviations.
+    limit = min(pairs, int(pairs * target + 10.0 * math.sqrt(pairs * target + 1.0) + 10.0))
+    i = np.arange(limit, dtype=np.float64)
+    # log P(X = i+1) − log P(X = i) = log((n − i)/(i + 1)) + log(p/q)
+    steps = np.log((pairs - i) / (i + 1.0)) + (lp - lq)
+    log_pmf = np.concatenate([[log_first], log_first + np.cumsum(steps)])
+    log_cdf = np.logaddexp.accumulate(log_pmf)
+    below = np.flatnonzero(log_cdf <= log_alpha)
+    return int(below[-1]) if len(below) else -1
+
+
 def threshold_for_fmr_bound(impostor_scores: Sequence[float] | NDArray[np.floating],
                             target: float,
                             confidence: float = DEFAULT_CONFIDENCE) -> BoundedThreshold:

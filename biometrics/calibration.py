@@ -6,7 +6,12 @@ rejected. A pair where either picture yielded no face has distance +inf: it coun
 non-match when genuine (the candidate would not get in) and as a correct rejection when not
 (so failures to acquire are inside FNMR, never hidden).
 
-The review band. The operating threshold is the distance at the target FMR (1e-3 by default).
+The review band of :func:`operating_point` (point estimates; ``fused_eval`` still compares
+embedders with it). Calibrations — the shipped default, ``face calibrate FOLDER`` and
+``--population`` — use :func:`.operating_point.operating_point_for` instead: threshold by the
+FMR's 95 % upper bound, REVIEW from there to the distance at FMR min(10 × target, 1e-2).
+
+The operating threshold is the distance at the target FMR (1e-3 by default).
 Around it, distances whose automatic answer is least certain go to the invigilator: the band
 runs from the threshold at FMR/10 (below it a false match is ten times rarer than we accept:
 MATCH) to the threshold at FMR×10 (above it, fewer than 1 in 100 impostors still remain and

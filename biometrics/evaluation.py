@@ -27,13 +27,13 @@ from .calibration import (
     PairScores,
     enough_impostors,
     error_rates,
-    operating_point,
     pair_scores,
     pair_scores_raw,
     review_rates,
 )
 from .config import ORL_POINT, FaceSettings, OperatingPoint
 from .dataset import LabelledImages
+from .operating_point import operating_point_for, require_pairs
 from .protocol import CheckinReport, checkin_protocol
 
 
@@ -159,21 +159,30 @@ class EvaluationReport:
         }
 
 
+def impostor_pair_count(labels: Sequence[str]) -> int:
+    """Pairs of photos of two different people: every one is an impostor pair, found faces or
+    not (a picture without a face is a rightly rejected pair)."""
+    n = len(labels)
+    same = sum(c * (c - 1) // 2 for c in collections.Counter(labels).values())
+    return n * (n - 1) // 2 - same
+
+
 def calibrate(images: LabelledImages, settings: FaceSettings, target_fmr: float = 1e-3, *,
               workers: int | None = None, progress: Progress | None = None,
               cache: Path | None = None) -> CalibrationReport:
+    """The operating point of this folder by :func:`.operating_point.operating_point_for` (the
+    rule of the shipped default and of the population calibration). Raises
+    :class:`~.bounds.TooFewPairs` before any photo is encoded when the folder has too few
+    impostor pairs to prove *target_fmr* at the 95 % bound."""
+    require_pairs(impostor_pair_count(images.labels), target_fmr)
     encoded = encode_set(images, settings, workers=workers, progress=progress, cache=cache)
     scores = pair_scores(encoded.labels, encoded.references, encoded.probes, encoded.found)
     source = (f"{images.root.name}: {len(images)} photos, {images.identities} people, "
               f"{dt.date.today().isoformat()}")
-    point = operating_point(scores, target_fmr, source)
-    warnings = _sample_warnings(scores, target_fmr)
-    if not enough_impostors(scores, target_fmr / 10):
-        warnings.append(f"too few impostor pairs for FMR {target_fmr / 10:g}: the lower edge "
-                        "of the review band mirrors the upper one")
+    point = operating_point_for(scores.impostor, target_fmr, source=source)
     return CalibrationReport(SetSummary.of(images, encoded, scores), point,
                              error_rates(scores, point.threshold), review_rates(scores, point),
-                             warnings)
+                             _sample_warnings(scores, target_fmr))
 
 
 def named_points(settings: FaceSettings) -> list[tuple[str, OperatingPoint]]:

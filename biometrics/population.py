@@ -15,8 +15,12 @@ refused with the number needed (about 3/target for none).
 
 Impostor pairs grow with the square of the people (10 000 ID numbers: 50 million pairs), so
 the distances are never all held: they are computed block by block and only the smallest few
-are kept — all the threshold search needs (at most the k allowed at ten times the target, for
-the review band).
+are kept — all the threshold search needs (:func:`.operating_point.distances_needed`: the
+review band's edge at min(10 × target, 1e-2) reads the most).
+
+The operating point — threshold and REVIEW band — comes from
+:func:`.operating_point.operating_point_for`, the rule the shipped default and a photo folder's
+calibration use too.
 """
 
 from __future__ import annotations
@@ -29,9 +33,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .bounds import TooFewPairs, fmr_upper_bound, min_pairs
+# allowed_false_matches moved to .bounds (the operating point rule needs it); still importable
+# from here.
+from .bounds import TooFewPairs, fmr_upper_bound
+from .bounds import allowed_false_matches as allowed_false_matches
 from .config import OperatingPoint
 from .errors import BiometricsError
+from .operating_point import bound_threshold, distances_needed, operating_point_for
 
 CONFIDENCE = 0.95
 MIN_GENUINE_PAIRS = 30
@@ -118,38 +126,10 @@ def merge_tails(a: ImpostorTail, b: ImpostorTail, keep: int) -> ImpostorTail:
     return ImpostorTail(a.pairs + b.pairs, both[:keep], complete)
 
 
-def allowed_false_matches(pairs: int, target: float, confidence: float = CONFIDENCE) -> int:
-    """The most false matches among *pairs* whose upper bound still meets *target*; −1 when
-    even none does. The same number as :func:`.bounds.max_false_matches`, in one pass.
-
-    The bound of k is at or below the target exactly when P(X ≤ k | n, target) ≤ 1 −
-    confidence (the distribution function falls as the rate grows), so the answer is the last
-    k whose cumulative binomial probability at the target is still at most α: one cumulative
-    sum of the probabilities (in log space) instead of a bisection per k. That matters here:
-    50 million pairs allow k in the millions at ten times the target.
-    """
-    if pairs <= 0:
-        return -1
-    log_alpha = math.log(1.0 - confidence)
-    lp, lq = math.log(target), math.log1p(-target)
-    log_first = pairs * lq  # P(X = 0)
-    if log_first > log_alpha:
-        return -1
-    # The CDF reaches α well before the mean plus a few standard deviations.
-    limit = min(pairs, int(pairs * target + 10.0 * math.sqrt(pairs * target + 1.0) + 10.0))
-    i = np.arange(limit, dtype=np.float64)
-    # log P(X = i+1) − log P(X = i) = log((n − i)/(i + 1)) + log(p/q)
-    steps = np.log((pairs - i) / (i + 1.0)) + (lp - lq)
-    log_pmf = np.concatenate([[log_first], log_first + np.cumsum(steps)])
-    log_cdf = np.logaddexp.accumulate(log_pmf)
-    below = np.flatnonzero(log_cdf <= log_alpha)
-    return int(below[-1]) if len(below) else -1
-
-
 def tail_size(pairs: int, target_fmr: float, confidence: float = CONFIDENCE) -> int:
-    """How many of the smallest distances the band at ten times the target needs."""
-    wide = min(0.5, target_fmr * 10)
-    return max(1, allowed_false_matches(pairs, wide, confidence) + 2)
+    """How many of the smallest distances the operating point for *target_fmr* needs (and
+    for any smaller target: the count only grows with it)."""
+    return distances_needed(pairs, target_fmr, confidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,23 +196,24 @@ def _bounded(errors: int, pairs: int, confidence: float) -> BoundedRate:
                        if pairs else 1.0)
 
 
+def _refusal(tail: ImpostorTail, exc: TooFewPairs, target_fmr: float,
+             confidence: float) -> TooFewImpostorPairs:
+    needed = exc.context["needed"]
+    return TooFewImpostorPairs(f"{tail.pairs} impostor pairs; {needed} needed for an FMR "
+                               f"bound of {target_fmr:g} at {confidence:.0%}",
+                               kind="impostor", have=tail.pairs, pairs=tail.pairs,
+                               needed=needed, target=target_fmr)
+
+
 def threshold_for_bound(tail: ImpostorTail, target_fmr: float,
                         confidence: float = CONFIDENCE) -> tuple[float, int]:
     """(threshold, false matches): the largest threshold whose FMR upper bound meets the
-    target. Raises :class:`TooFewPairs` when no threshold can."""
-    k = allowed_false_matches(tail.pairs, target_fmr, confidence)
-    if k < 0:
-        needed = min_pairs(target_fmr, confidence)
-        raise TooFewImpostorPairs(f"{tail.pairs} impostor pairs; {needed} needed for an FMR "
-                                  f"bound of {target_fmr:g} at {confidence:.0%}",
-                                  kind="impostor", have=tail.pairs, pairs=tail.pairs,
-                                  needed=needed, target=target_fmr)
-    if k >= len(tail.smallest):
-        if not tail.complete:
-            raise ValueError(f"the kept tail ({len(tail.smallest)}) is shorter than {k + 1}")
-        return 2.0, len(tail.smallest)  # every impostor pair may match: no limit from them
-    # Just below the (k+1)-th smallest: at most k accepted (ties step further down).
-    threshold = float(np.nextafter(tail.smallest[k], -np.inf))
+    target. Raises :class:`TooFewImpostorPairs` when no threshold can."""
+    try:
+        threshold = bound_threshold(tail.smallest, target_fmr, pairs=tail.pairs,
+                                    confidence=confidence)
+    except TooFewPairs as exc:
+        raise _refusal(tail, exc, target_fmr, confidence) from exc
     return threshold, tail.accepted_at(threshold)
 
 
@@ -242,27 +223,23 @@ def calibrate_population(tail: ImpostorTail, genuine: NDArray[np.float64], *,
                          min_genuine: int = MIN_GENUINE_PAIRS) -> PopulationCalibration:
     """The operating point for *target_fmr* (upper bound) with its FMR and FNMR and bounds.
 
-    The review band follows :mod:`.calibration`: from the bound-threshold at target/10 (MATCH
-    below) to the one at target×10 (NO_MATCH at or above); with too few pairs for target/10 the
-    lower edge mirrors the upper one."""
+    Threshold and REVIEW band follow :func:`.operating_point.operating_point_for`, as the
+    shipped default does: MATCH below the threshold, REVIEW up to the distance at the
+    point-estimate FMR of min(10 × target, 1e-2), NO_MATCH from there."""
     if not 0.0 < target_fmr <= 0.1:
         raise ValueError(f"target FMR must be in (0, 0.1], not {target_fmr:g}")
-    threshold, false_matches = threshold_for_bound(tail, target_fmr, confidence)
+    try:
+        point = operating_point_for(tail.smallest, target_fmr, source=source,
+                                    pairs=tail.pairs, confidence=confidence)
+    except TooFewPairs as exc:
+        raise _refusal(tail, exc, target_fmr, confidence) from exc
     gen = np.sort(np.asarray(genuine, dtype=np.float64))
     if len(gen) < min_genuine:
         raise TooFewGenuinePairs(f"{len(gen)} confirmed genuine pairs; {min_genuine} needed",
                                  kind="genuine", have=len(gen), pairs=len(gen),
                                  needed=min_genuine, target=target_fmr)
-    high, _ = threshold_for_bound(tail, min(0.5, target_fmr * 10), confidence)
-    high = max(high, threshold)
-    try:
-        low, _ = threshold_for_bound(tail, target_fmr / 10, confidence)
-        low = min(low, threshold)
-    except TooFewPairs:
-        low = threshold - (high - threshold)
-    misses = int(len(gen) - np.searchsorted(gen, threshold, side="right"))
-    point = OperatingPoint(threshold=threshold, review_low=low, review_high=high,
-                           target_fmr=target_fmr, source=source)
+    false_matches = tail.accepted_at(point.threshold)
+    misses = int(len(gen) - np.searchsorted(gen, point.threshold, side="right"))
     return PopulationCalibration(point, _bounded(false_matches, tail.pairs, confidence),
                                  _bounded(misses, len(gen), confidence), confidence, identities)
 
