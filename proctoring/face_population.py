@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -181,19 +182,26 @@ def _source(scope: str, scores: PopulationScores, at: Any) -> str:
             f" / {len(scores.genuine)} genuine pairs, {at.date().isoformat()}")
 
 
+def _calibrated(store: Store, centre_id: uuid.UUID | None, scope: str, now: datetime,
+                target_fmr: float, confidence: float) -> PopulationCalibration:
+    """The calibration on one centre's check-ins (``centre_id``) or every centre's (None), with
+    its trade-off table and the count of descriptors that did not open."""
+    scores = population_scores(store, centre_id, target_fmr=target_fmr, confidence=confidence)
+    result = calibrate_population(scores.tail, scores.genuine, target_fmr=target_fmr,
+                                  confidence=confidence, identities=scores.identities,
+                                  source=_source(scope, scores, now))
+    return replace(result, tradeoff=tuple(tradeoff(scores.tail, scores.genuine,
+                                                    confidence=confidence)),
+                   left_out=scores.unreadable)
+
+
 def calibrate_centre(store: Store, centre_id: uuid.UUID, *, actor: str,
                      target_fmr: float = 1e-3, confidence: float = CONFIDENCE,
                      save: bool = True) -> tuple[PopulationCalibration, FaceCalibration | None]:
     """Calibrate on the centre's own check-ins; with *save*, keep it as its operating point
     (audited on the centre's chain)."""
-    scores = population_scores(store, centre_id, target_fmr=target_fmr, confidence=confidence)
     now = store.now()
-    result = calibrate_population(scores.tail, scores.genuine, target_fmr=target_fmr,
-                                  confidence=confidence, identities=scores.identities,
-                                  source=_source("centre", scores, now))
-    result = replace(result, tradeoff=tuple(tradeoff(scores.tail, scores.genuine,
-                                                     confidence=confidence)),
-                     left_out=scores.unreadable)
+    result = _calibrated(store, centre_id, "centre", now, target_fmr, confidence)
     if not save:
         return result, None
     with store.write() as tx:
@@ -212,14 +220,8 @@ def calibrate_district(store: Store, office_centre_id: uuid.UUID, *, actor: str,
     """Calibrate on every centre's check-ins (the office's store opens every centre's
     evidence); with *save*, send the point to every member centre: per centre a row and an
     event on the office's chain, whose seq orders the centres' pulls."""
-    scores = population_scores(store, None, target_fmr=target_fmr, confidence=confidence)
     now = store.now()
-    result = calibrate_population(scores.tail, scores.genuine, target_fmr=target_fmr,
-                                  confidence=confidence, identities=scores.identities,
-                                  source=_source("district", scores, now))
-    result = replace(result, tradeoff=tuple(tradeoff(scores.tail, scores.genuine,
-                                                     confidence=confidence)),
-                     left_out=scores.unreadable)
+    result = _calibrated(store, None, "district", now, target_fmr, confidence)
     if not save:
         return result, []
     rows: list[FaceCalibration] = []
