@@ -14,6 +14,7 @@ card presenting lives in views/demo_presenter.py, outside this screen.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import unicodedata
 from concurrent.futures import Future
@@ -54,6 +55,8 @@ from .theme import (
     WORKING_LOOK,
 )
 from .widgets import FieldList, PictureBox, VerdictBanner
+
+log = logging.getLogger(__name__)
 
 FACE_BOX = (136, 181)  # a chip portrait's 3:4
 START, OVERRIDE = "#1f6aa5", "#5f370e"
@@ -693,6 +696,9 @@ class CheckInView(View):
             self._apply(desk.cancelled(self._state, token))
             return
         rejected = isinstance(exc, CardRejected)
+        # The screen says it in words; the log keeps the technical detail for support.
+        log.warning("check-in failed: %s: %s", getattr(exc, "key", type(exc).__name__),
+                    getattr(exc, "detail", "") or exc)
         if self._apply(desk.failed(self._state, token, exc, rejected=rejected)):
             self.key_entry.focus_set()
         if rejected:

@@ -48,15 +48,25 @@ def fit_preview(image: RgbImage, size: tuple[int, int] = PREVIEW_SIZE) -> RgbIma
 
 
 class FrameHub:
-    """Reads one camera continuously; hands out the newest frame to any number of readers."""
+    """Reads one camera continuously; hands out the newest frame to any number of readers.
+
+    The hub's thread never dies of a camera's fault: whatever a camera raises becomes the
+    hub's error (a ``CameraUnavailable`` for the readers) and the thread waits for the next
+    camera. Without that, one odd exception left every later check-in with "no picture from
+    the camera" until the app restarted.
+    """
+
+    OPEN_GRACE_S = 10.0  # a webcam may take seconds to open: readers wait for its first frame
 
     def __init__(self, preview_size: tuple[int, int] = PREVIEW_SIZE) -> None:
         self.preview_size = preview_size
         self._cond = threading.Condition()
         self._newest: HubFrame | None = None
         self._seq = 0
+        self._generation = 0  # one per switch: a failure of a replaced camera is not news
         self._generation_start = 1  # first frame number of the current camera
         self._pending: CameraFactory | None = None
+        self._opening = False
         self._error: BiometricsError | None = None
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -68,11 +78,12 @@ class FrameHub:
         can take a second). Frames taken before the switch are never handed out again."""
         with self._cond:
             self._pending = factory
+            self._generation += 1
             self._error = None
             self._newest = None
             self._generation_start = self._seq + 1
             self._cond.notify_all()
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="frame-hub", daemon=True)
                 self._thread.start()
 
@@ -95,17 +106,21 @@ class FrameHub:
 
     def _run(self) -> None:
         camera: Camera | None = None
+        generation = 0
         try:
             while True:
                 with self._cond:
                     if self._stop:
                         return
                     factory, self._pending = self._pending, None
+                    if factory is not None:
+                        generation = self._generation
+                        self._opening = True
                 if factory is not None:
                     if camera is not None:
-                        camera.close()
+                        _close_quietly(camera)
                         camera = None
-                    camera = self._open(factory)
+                    camera = self._open(factory, generation)
                 if camera is None:
                     with self._cond:
                         if not self._stop and self._pending is None:
@@ -113,33 +128,41 @@ class FrameHub:
                     continue
                 try:
                     frame = camera.read(1.0)
-                except CameraUnavailable as exc:
-                    camera.close()
+                    preview = fit_preview(frame.image, self.preview_size)
+                except Exception as exc:  # any camera fault is the readers' error
+                    _close_quietly(camera)
                     camera = None
-                    self._fail(exc)
+                    self._fail(_unavailable(exc), generation)
                     continue
-                preview = fit_preview(frame.image, self.preview_size)
                 with self._cond:
                     if self._pending is not None:
                         continue  # taken by the camera being replaced
                     self._seq += 1
                     self._newest = HubFrame(Frame(frame.image, self._seq, frame.timestamp),
                                             preview)
+                    self._error = None  # the camera delivers again
                     self._cond.notify_all()
         finally:
             if camera is not None:
-                camera.close()
+                _close_quietly(camera)
 
-    def _open(self, factory: CameraFactory) -> Camera | None:
+    def _open(self, factory: CameraFactory, generation: int) -> Camera | None:
         try:
-            return factory()
-        except BiometricsError as exc:
-            self._fail(exc)
-            return None
-
-    def _fail(self, exc: BiometricsError) -> None:
+            camera: Camera | None = factory()
+        except Exception as exc:  # a camera that cannot open: an error, not a crash
+            camera = None
+            self._fail(_unavailable(exc), generation)
         with self._cond:
+            if generation == self._generation:
+                self._opening = False
+        return camera
+
+    def _fail(self, exc: BiometricsError, generation: int) -> None:
+        with self._cond:
+            if generation != self._generation:
+                return  # the camera that failed was already replaced
             self._error = exc
+            self._opening = False
             self._cond.notify_all()
 
     # --- readers ----------------------------------------------------------------------------
@@ -151,8 +174,9 @@ class FrameHub:
 
     def wait_newer(self, after: int, timeout: float) -> HubFrame:
         """The newest frame numbered above ``after``; ``CameraUnavailable`` when the camera
-        failed or nothing came within ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
+        failed or nothing came within ``timeout`` seconds (a camera still opening gets up to
+        ``OPEN_GRACE_S`` for its first frame)."""
+        start = time.monotonic()
         with self._cond:
             while True:
                 newest = self._newest
@@ -160,14 +184,40 @@ class FrameHub:
                     return newest
                 if self._error is not None:
                     raise CameraUnavailable(self._error.detail, **self._error.context)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._stop:
-                    raise CameraUnavailable(f"no frame from the camera in {timeout:g} s")
-                self._cond.wait(remaining)
+                if self._stop:
+                    raise CameraUnavailable("the camera was closed")
+                opening = self._opening or self._pending is not None
+                waited = time.monotonic() - start
+                limit = max(timeout, self.OPEN_GRACE_S) if opening else timeout
+                if waited >= limit:
+                    raise CameraUnavailable(self._silence(waited, newest))
+                # Wake at least every half second: the camera may finish opening meanwhile.
+                self._cond.wait(min(limit - waited, 0.5))
+
+    def _silence(self, waited: float, newest: HubFrame | None) -> str:
+        """Why a reader got nothing, for the log (the screen says it in words)."""
+        alive = self._thread is not None and self._thread.is_alive()
+        last = (f"the last frame came {time.monotonic() - newest.frame.timestamp:.1f} s ago"
+                if newest is not None else "no frame since the camera was switched")
+        return (f"no frame from the camera in {waited:.1f} s ({last}; "
+                f"hub thread {'running' if alive else 'stopped'})")
 
     def reader(self) -> HubReader:
         """A ``Camera`` for the check-in: only frames of the current camera, each once."""
         return HubReader(self, self.generation_start - 1)
+
+
+def _unavailable(exc: Exception) -> BiometricsError:
+    if isinstance(exc, BiometricsError):
+        return exc
+    return CameraUnavailable(f"the camera failed: {type(exc).__name__}: {exc}")
+
+
+def _close_quietly(camera: Camera) -> None:
+    try:
+        camera.close()
+    except Exception:  # closing a broken camera must not stop the hub
+        pass
 
 
 class HubReader:

@@ -98,6 +98,85 @@ def test_an_unplugged_camera_is_an_error_for_the_check_in_not_a_hang() -> None:
         hub.close()
 
 
+class Broken(Counting):
+    """A camera whose driver raises something that is not a camera error (cv2.error, an
+    OSError from a USB hiccup) once it is told to."""
+
+    def read(self, timeout: float = 2.0) -> Frame:
+        if self.fail.is_set():
+            raise RuntimeError("driver said: select timeout")
+        return super().read(timeout)
+
+
+def test_any_camera_fault_is_the_check_ins_error_and_the_hub_lives_on() -> None:
+    """Before, an exception that was not a CameraUnavailable ended the hub's thread silently:
+    every later check-in, after any number of camera switches, failed with "no picture"."""
+    hub = FrameHub()
+    try:
+        broken = Broken(10)
+        hub.switch(lambda: broken)
+        reader = hub.reader()
+        reader.read()
+        broken.fail.set()
+        with pytest.raises(CameraUnavailable, match="select timeout"):
+            for _ in range(100):
+                reader.read(timeout=2.0)
+        hub.switch(lambda: Counting(200))
+        assert hub.reader().read(timeout=5.0).image[0, 0, 0] == 200
+    finally:
+        hub.close()
+
+
+class FailsWhenReplaced(Counting):
+    """A camera whose read in progress fails because the hub is switching away from it (a
+    webcam unplugged to plug in another)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.switched = threading.Event()
+
+    def read(self, timeout: float = 2.0) -> Frame:
+        if self.index >= 1:
+            self.switched.wait(5)
+            time.sleep(0.05)  # the switch is done when the old camera's read fails
+            raise CameraUnavailable("unplugged to plug in the next camera")
+        return super().read(timeout)
+
+
+def test_a_replaced_cameras_failure_is_not_the_next_cameras_error() -> None:
+    hub = FrameHub()
+    try:
+        old = FailsWhenReplaced(10)
+        hub.switch(lambda: old)
+        hub.reader().read()
+
+        def slow_new() -> Counting:
+            time.sleep(0.5)  # still opening when the old camera's failure comes in
+            return Counting(200)
+
+        hub.switch(slow_new)
+        old.switched.set()
+        assert hub.reader().read(timeout=2.0).image[0, 0, 0] == 200
+        assert hub.error is None
+    finally:
+        hub.close()
+
+
+def test_a_camera_slow_to_open_is_waited_for_not_an_error() -> None:
+    """A webcam can take seconds to open; the check-in that starts right after a camera
+    switch waits for its first frame instead of failing after the per-frame time-out."""
+    hub = FrameHub()
+    try:
+        def slow() -> Counting:
+            time.sleep(1.0)
+            return Counting(200)
+
+        hub.switch(slow)
+        assert hub.reader().read(timeout=0.3).image[0, 0, 0] == 200
+    finally:
+        hub.close()
+
+
 def test_the_check_in_camera_stops_at_the_next_frame_after_esc() -> None:
     camera, cancel = Counting(10), threading.Event()
     feed = StopsOnCancel(camera, cancel)
