@@ -196,6 +196,10 @@ class FileCamera(_Closing):
     """A video file, a folder of images or a list of image files, played as camera frames.
 
     ``frame_size`` fits each still into a webcam-sized frame (see ``images.fit_frame``).
+    ``sensor_noise`` adds what every webcam adds, a grey level or two of noise that changes
+    each frame: without it a still shown twice is a bit-for-bit copy, which the liveness check
+    rightly takes for a frozen or replayed feed (a looping demo then passed or failed by which
+    frames a busy reader happened to skip). Stills only: a video's frames carry their own.
     ``loop`` restarts at the end instead of failing; ``fail_at=k`` raises
     ``CameraUnavailable`` when frame k is asked for, as if the webcam had been unplugged.
     Frames are decoded one at a time: a long video is never held in memory.
@@ -203,13 +207,16 @@ class FileCamera(_Closing):
 
     def __init__(self, source: str | Path | Sequence[str | Path], *, loop: bool = False,
                  fail_at: int | None = None, fps: float | None = None,
-                 frame_size: tuple[int, int] | None = None) -> None:
+                 frame_size: tuple[int, int] | None = None, sensor_noise: bool = False,
+                 seed: int = 0) -> None:
         playlist = None if isinstance(source, str | Path) else [Path(p) for p in source]
         self.source = Path(source) if isinstance(source, str | Path) else Path("<playlist>")
         self.loop = loop
         self.fail_at = fail_at
         self.frame_size = frame_size
         self.fps = fps  # None: as fast as the reader asks
+        self.sensor_noise = sensor_noise
+        self._noise = np.random.default_rng(seed) if sensor_noise else None
         self._interval = 1.0 / fps if fps else 0.0
         self._next_time = time.monotonic()
         self._index = 0
@@ -250,6 +257,8 @@ class FileCamera(_Closing):
         image = self._next_image()
         if self.frame_size is not None:
             image = fit_frame(image, self.frame_size)
+        if self._noise is not None and self._video is None:
+            image = add_sensor_noise(image, self._noise)
         frame = Frame(image, self._index, time.monotonic())
         self._index += 1
         return frame
@@ -279,12 +288,24 @@ class FileCamera(_Closing):
             self._video.release()
 
 
-def open_camera(spec: str | Sequence[str], *, fps: float | None = None) -> Camera:
+def add_sensor_noise(image: RgbImage, rng: np.random.Generator) -> RgbImage:
+    """Each pixel of each channel moved by -1, 0 or +1 grey level (saturating at 0 and 255):
+    a webcam's noise floor, far below what a detector or the landmarks notice, yet no two
+    frames alike. Integer noise and cv2's saturating arithmetic: a few ms for a 1280×720 frame
+    (Gaussian floats take ~60 ms)."""
+    noise = rng.integers(0, 3, image.shape, dtype=np.uint8)
+    one = np.ones_like(image)  # a per-pixel array: cv2 takes a bare 1 for the first channel only
+    return np.ascontiguousarray(cv2.subtract(cv2.add(image, noise), one))
+
+
+def open_camera(spec: str | Sequence[str], *, fps: float | None = None,
+                sensor_noise: bool = False) -> Camera:
     """The camera a setting (sources joined by ``os.pathsep``) or ``--camera`` (a list) names,
     for the command line and the desk alike: a device number (0, 1, …) is a webcam; a folder, a
     video or several image files play as a camera (stills are fitted into 1280×720 frames, as a
     webcam would deliver, and loop until the check-in is done). ``fps`` paces files like a
-    webcam, for a reader that reads continuously and would otherwise decode as fast as it can."""
+    webcam, for a reader that reads continuously and would otherwise decode as fast as it can;
+    ``sensor_noise`` gives stills a webcam's noise (see :class:`FileCamera`)."""
     if isinstance(spec, str):
         sources = spec.split(os.pathsep) if os.pathsep in spec else [spec]
     else:
@@ -295,4 +316,5 @@ def open_camera(spec: str | Sequence[str], *, fps: float | None = None) -> Camer
             and Path(sources[0]).suffix.lower() not in IMAGE_SUFFIXES:
         return FileCamera(sources[0], fps=fps)
     source: str | list[Path] = sources[0] if len(sources) == 1 else [Path(s) for s in sources]
-    return FileCamera(source, loop=True, fps=fps, frame_size=STILL_FRAME)
+    return FileCamera(source, loop=True, fps=fps, frame_size=STILL_FRAME,
+                      sensor_noise=sensor_noise)
