@@ -1,0 +1,295 @@
+"""Stations (issue 17): several desks, each with its own key store, on one centre database —
+enrolment, the data key sealed to each station, revocation and data-key rotation, and one audit
+chain per station. Every test runs on SQLite and on PostgreSQL; each desk is its own Store with
+its own key folder, as two machines would be."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlmodel import SQLModel
+
+from examdesk.i18n import Catalog
+from proctoring import audit
+from proctoring.centres import ensure_centre
+from proctoring.crypto import DATA_KEY_NAME, KeyStore, associated_data
+from proctoring.evidence import read_evidence
+from proctoring.keywrap import SUITE
+from proctoring.models import SessionKind, Stage
+from proctoring.sessions import create_session
+from proctoring.station_errors import (
+    StationKeysExist,
+    StationPending,
+    StationRevoked,
+    StationSelf,
+    StationStageUnknown,
+)
+from proctoring.stations import (
+    approve,
+    box_key_name,
+    enrol,
+    list_stations,
+    local_identity,
+    parse_stages,
+    revoke,
+    rotate_data_key,
+    signing_key_name,
+)
+from proctoring.store import Store
+
+from .helpers import ACTOR, add_roster, centre_and_session, checkin
+
+DESKS = ("a", "b", "c", "d")
+WHEN = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
+
+
+class Desks:
+    """Desks on one database: ``desk(name)`` opens (once) a Store with that desk's key folder."""
+
+    def __init__(self, url: str, root: Path) -> None:
+        self.url, self.root = url, root
+        self.open: dict[str, Store] = {}
+
+    def keys(self, name: str) -> KeyStore:
+        return KeyStore(self.root / f"desk-{name}" / "keys", use_keyring=False)
+
+    def __call__(self, name: str) -> Store:
+        if name not in self.open:
+            self.open[name] = Store.open(self.url, keys=self.keys(name))
+        return self.open[name]
+
+    def close(self) -> None:
+        for s in self.open.values():
+            s.close()
+
+
+@pytest.fixture
+def desks(db_url: str, tmp_path: Path) -> Iterator[Desks]:
+    d = Desks(db_url, tmp_path)
+    try:
+        yield d
+    finally:
+        d.close()
+
+
+def _centre(store: Store) -> uuid.UUID:
+    return ensure_centre(store, "HN01", "Trung tâm Hà Nội", actor=ACTOR).id
+
+
+def _two_stations(desks: Desks) -> tuple[uuid.UUID, object]:
+    """Desk a (the centre's first desk, it holds the data key) and desk b (a new machine),
+    both enrolled and active; a session with a roster and one check-in by desk a."""
+    a = desks("a")
+    session = centre_and_session(a)
+    entries = add_roster(a, session)
+    centre_id = session.centre_id
+    first = enrol(a, centre_id=centre_id, name="Phòng lý thuyết", stages="theory", actor=ACTOR)
+    assert first.status == "ACTIVE" and first.sealed_keys == 1
+    second = enrol(desks("b"), centre_id=centre_id, name="Sân 1", stages="theory,track",
+                   actor=ACTOR)
+    assert second.status == "PENDING" and second.stages == ("theory", "yard")
+    approve(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR)
+    return centre_id, (session, entries)
+
+
+def test_stages_are_the_test_stages_with_the_ground_names() -> None:
+    assert parse_stages("track, Theory ,theory") == (Stage.THEORY, Stage.YARD)
+    assert parse_stages("") == ()
+    with pytest.raises(StationStageUnknown) as caught:
+        parse_stages("theory,parking")
+    assert "parking" in Catalog.load().both(caught.value.key, **caught.value.context)
+
+
+def test_enrol_makes_keys_in_the_desk_store_and_never_replaces_them(desks: Desks) -> None:
+    a = desks("a")
+    centre_id = _centre(a)
+    enrol(a, centre_id=centre_id, name="Sân 1", stages="yard", actor=ACTOR)
+    keys = desks.keys("a")
+    before = (keys.find_raw(signing_key_name(centre_id)), keys.find_raw(box_key_name(centre_id)))
+    assert all(k is not None and len(k) == 32 for k in before)
+    with pytest.raises(StationKeysExist) as caught:
+        enrol(a, centre_id=centre_id, name="Sân 2", stages="yard", actor=ACTOR)
+    text = Catalog.load().both(caught.value.key, **caught.value.context)
+    assert "không bao giờ thay khoá" in text and "never replaces" in text
+    after = (keys.find_raw(signing_key_name(centre_id)), keys.find_raw(box_key_name(centre_id)))
+    assert after == before
+    # The database holds the public halves only.
+    with a.read() as tx:
+        raw = tx.connection().execute(sa.text("SELECT * FROM station")).mappings().all()
+    text_rows = repr(raw)
+    assert before[0].hex() not in text_rows and before[1].hex() not in text_rows
+    listed = list_stations(a, centre_id)
+    assert [(s.name, s.stages, s.status, s.this_desk) for s in listed] == [
+        ("Sân 1", ("yard",), "ACTIVE", True)]
+
+
+def test_a_new_desk_reads_the_evidence_once_approved_without_key_files(desks: Desks) -> None:
+    a = desks("a")
+    session = centre_and_session(a)
+    entries = add_roster(a, session)
+    before = checkin(a, session, entries[0], "001093014275")  # single-desk time
+    enrol(a, centre_id=session.centre_id, name="Phòng lý thuyết", stages="theory",
+          actor=ACTOR)
+    b = desks("b")
+    enrol(b, centre_id=session.centre_id, name="Sân 1", stages="yard", actor=ACTOR)
+    assert desks.keys("b").find_raw(DATA_KEY_NAME) is None  # no key file was copied
+    with pytest.raises(StationPending):
+        read_evidence(b, before.evidence_ids[0])
+    with pytest.raises(StationPending):  # nor may it write before approval
+        create_session(b, centre_id=session.centre_id, kind=session.kind, title="x",
+                       starts_at=session.starts_at, code="S2", actor=ACTOR)
+    approve(a, centre_id=session.centre_id, ref="Sân 1", actor=ACTOR)
+    b.forget_keys()
+    assert read_evidence(b, before.evidence_ids[0]) == read_evidence(a, before.evidence_ids[0])
+    # B writes evidence that A opens: one key, two desks.
+    later = checkin(b, session, entries[1], "001190012345")
+    assert read_evidence(a, later.evidence_ids[0]) == read_evidence(b, later.evidence_ids[0])
+    assert desks.keys("b").find_raw(DATA_KEY_NAME) is None
+
+
+def test_a_revoked_station_is_refused_and_locked_out_of_later_evidence(desks: Desks) -> None:
+    centre_id, (session, entries) = _two_stations(desks)
+    a, b = desks("a"), desks("b")
+    old = checkin(b, session, entries[0], "001093014275")
+    # What the thief can carry away: B's keys, and every data key sealed to B up to now.
+    b_keys = local_identity(desks.keys("b"), centre_id)
+    assert b_keys is not None
+    with b.read() as tx:
+        b_station = tx.connection().execute(sa.text(
+            "SELECT id FROM station WHERE name = 'Sân 1'")).scalar()
+        sealed_to_b = tx.connection().execute(sa.text(
+            "SELECT key_id, sealed FROM station_data_key WHERE station_id = :s"),
+            {"s": b_station}).all()
+    stolen = {}
+    for key_id, sealed in sealed_to_b:
+        info = (b"examdesk/station-key-wrap/v1\x00" + centre_id.bytes
+                + uuid.UUID(str(b_station)).bytes + key_id.encode())
+        stolen[key_id] = SUITE.decrypt(bytes(sealed), b_keys.box, info=info)
+    assert stolen
+
+    with pytest.raises(StationSelf):
+        revoke(b, centre_id=centre_id, ref="Sân 1", actor=ACTOR, reason="tự thu hồi")
+    revoke(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR, reason="máy bị mất cắp")
+    with pytest.raises(StationRevoked) as caught:  # its next write, through the real service
+        checkin(b, session, entries[1], "001190012345")
+    text = Catalog.load().both(caught.value.key, **caught.value.context)
+    assert "Sân 1 đã bị thu hồi" in text and "Station Sân 1 was revoked" in text
+    with b.read() as tx:  # its sealed copies are gone from the database
+        assert tx.connection().execute(sa.text(
+            "SELECT count(*) FROM station_data_key WHERE station_id = :s"),
+            {"s": b_station}).scalar() == 0
+
+    rotation = rotate_data_key(a, centre_id=centre_id, actor=ACTOR, reason="máy bị mất cắp")
+    assert rotation.stations == ("Phòng lý thuyết",)
+    new = checkin(a, session, entries[1], "001190012345")
+    with a.read() as tx:
+        ev, blob = (SQLModel.metadata.tables[t] for t in ("evidence", "evidence_blob"))
+        row = tx.connection().execute(
+            sa.select(ev.c.id, ev.c.kind, blob.c.key_id, blob.c.nonce, blob.c.ciphertext)
+            .join(blob, blob.c.id == ev.c.id).where(ev.c.id == new.evidence_ids[0])).one()
+        sealed_rows = tx.connection().execute(sa.text(
+            "SELECT station_id, key_id, sealed FROM station_data_key")).all()
+    assert row.key_id == rotation.new_key_id and row.key_id not in stolen
+    evidence_id = row.id
+    ad = associated_data(evidence_id, str(row.kind))
+    for raw in stolen.values():  # every data key B ever held
+        with pytest.raises(InvalidTag):
+            AESGCM(raw).decrypt(bytes(row.nonce), bytes(row.ciphertext), ad)
+    for station_id, key_id, sealed in sealed_rows:  # every sealed copy, opened with B's key
+        info = (b"examdesk/station-key-wrap/v1\x00" + centre_id.bytes
+                + uuid.UUID(str(station_id)).bytes + key_id.encode())
+        for as_b in (info, info.replace(uuid.UUID(str(station_id)).bytes,
+                                        uuid.UUID(str(b_station)).bytes)):
+            with pytest.raises((InvalidTag, ValueError)):
+                SUITE.decrypt(bytes(sealed), b_keys.box, info=as_b)
+    # The current station reads old and new evidence; a desk approved later reads both too.
+    a.forget_keys()
+    assert read_evidence(a, old.evidence_ids[0]) and read_evidence(a, new.evidence_ids[0])
+    c = desks("c")
+    enrol(c, centre_id=centre_id, name="Sân 2", stages="yard", actor=ACTOR)
+    approve(a, centre_id=centre_id, ref="Sân 2", actor=ACTOR)
+    assert read_evidence(c, old.evidence_ids[0]) == read_evidence(a, old.evidence_ids[0])
+    assert read_evidence(c, new.evidence_ids[0]) == read_evidence(a, new.evidence_ids[0])
+    with a.read() as tx:
+        assert audit.verify(tx, a.keys).ok
+
+
+def test_each_station_signs_its_own_chain_under_concurrent_writers(desks: Desks) -> None:
+    a = desks("a")
+    centre_id = _centre(a)
+    enrol(a, centre_id=centre_id, name="Cửa 1", stages="", actor=ACTOR)
+    for name in DESKS[1:]:
+        enrol(desks(name), centre_id=centre_id, name=f"Cửa {name}", stages="", actor=ACTOR)
+        approve(a, centre_id=centre_id, ref=f"Cửa {name}", actor=ACTOR)
+    per_desk = 12
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(DESKS))
+
+    def work(name: str) -> None:
+        store = desks.open[name]
+        try:
+            start.wait()
+            for i in range(per_desk):
+                create_session(store, centre_id=centre_id, kind=SessionKind.ONLINE_EXAM,
+                               title=f"{name}{i}", starts_at=WHEN, code=f"{name}-{i}",
+                               actor=ACTOR)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in DESKS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    with a.read() as tx:
+        report = audit.verify(tx, a.keys)
+        counts = dict(tx.connection().execute(sa.text(
+            "SELECT s.name, count(*) FROM station_audit_event e JOIN station s "
+            "ON s.id = e.station_id WHERE e.action = 'session.created' GROUP BY s.name")).all())
+    assert report.ok, [c.to_dict() for c in report.chains if not c.ok]
+    stations = {c.station_name: c for c in report.chains if c.station_id is not None}
+    assert set(stations) == {"Cửa 1", "Cửa b", "Cửa c", "Cửa d"}
+    assert counts == dict.fromkeys(stations, per_desk)
+    # Desk a trusts the others' keys only through its own signed approvals.
+    assert stations["Cửa b"].key_source == "approved"
+    assert stations["Cửa 1"].key_source == "approved+station"
+
+
+def test_a_broken_station_chain_is_named_and_the_others_stay_intact(desks: Desks) -> None:
+    _, (session, entries) = _two_stations(desks)
+    a, b = desks("a"), desks("b")
+    checkin(b, session, entries[0], "001093014275")
+    checkin(a, session, entries[1], "001190012345")
+    checkin(b, session, entries[2], "079205000123")
+    with b.write() as tx:  # the insider edits one of station b's events with raw SQL
+        tx.connection().execute(sa.text(
+            "UPDATE station_audit_event SET actor = 'someone else' WHERE seq = 2 AND "
+            "station_id = (SELECT id FROM station WHERE name = 'Sân 1')"))
+    with a.read() as tx:
+        report = audit.verify(tx, a.keys)
+    assert not report.ok
+    bad = [c for c in report.chains if not c.ok]
+    assert [(c.station_name, [p.kind for p in c.problems]) for c in bad] == [
+        ("Sân 1", ["modified"])]
+    assert bad[0].problems[0].seqs == (2,)
+
+
+def test_the_single_desk_default_writes_the_centre_chain_as_before(store: Store) -> None:
+    session = centre_and_session(store)
+    entries = add_roster(store, session)
+    checkin(store, session, entries[0], "001093014275")
+    with store.read() as tx:
+        report = audit.verify(tx, store.keys)
+        stations = tx.connection().execute(sa.text(
+            "SELECT count(*) FROM station_audit_event")).scalar()
+    assert report.ok and stations == 0
+    assert [c.station_id for c in report.chains] == [None]
