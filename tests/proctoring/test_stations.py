@@ -293,3 +293,56 @@ def test_the_single_desk_default_writes_the_centre_chain_as_before(store: Store)
             "SELECT count(*) FROM station_audit_event")).scalar()
     assert report.ok and stations == 0
     assert [c.station_id for c in report.chains] == [None]
+
+
+def test_a_database_from_0005_upgrades_with_its_data_and_takes_stations(
+        db_url: str, tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+
+    from proctoring.store import HEAD_REVISION, MIGRATIONS, create_engine, database_url, metadata
+
+    def alembic(engine: sa.Engine, target: str, down: bool) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, target)
+
+    keys = KeyStore(tmp_path / "desk-a" / "keys", use_keyring=False)
+    engine = create_engine(database_url(db_url))
+    with engine.connect() as conn:  # PostgreSQL's test database is at the head already
+        at_head = sa.inspect(conn).has_table("station")
+    alembic(engine, "0005", down=at_head)
+    old = Store(engine, keys)  # the previous release's schema, filled by a single desk
+    session = centre_and_session(old)
+    entries = add_roster(old, session)
+    before = checkin(old, session, entries[0], "001093014275")
+    with old.read() as tx:
+        counts = {t: tx.connection().execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
+                  for t in ("checkin", "evidence_blob", "audit_event", "key_record")}
+    old.close()
+
+    store = Store.open(db_url, keys=keys)
+    try:
+        with store.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert context.get_current_revision() == HEAD_REVISION
+            assert compare_metadata(context, metadata()) == []
+        with store.read() as tx:
+            assert {t: tx.connection().execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
+                    for t in counts} == counts
+            assert audit.verify(tx, keys).ok
+        assert read_evidence(store, before.evidence_ids[0])
+        enrol(store, centre_id=session.centre_id, name="Phòng 1", stages="", actor=ACTOR)
+        store.forget_keys()
+        later = checkin(store, session, entries[1], "001190012345")
+        assert read_evidence(store, later.evidence_ids[0])
+        assert read_evidence(store, before.evidence_ids[0])
+        with store.read() as tx:
+            report = audit.verify(tx, keys)
+        assert report.ok and [c.station_name for c in report.chains] == ["", "Phòng 1"]
+    finally:
+        store.close()
