@@ -346,3 +346,14 @@ def test_a_database_from_0005_upgrades_with_its_data_and_takes_stations(
         assert report.ok and [c.station_name for c in report.chains] == ["", "Phòng 1"]
     finally:
         store.close()
+
+
+def test_a_centre_with_stations_does_not_sync_half_of_its_log(desks: Desks) -> None:
+    from proctoring.sync import sync_once
+
+    a = desks("a")
+    centre_id = _centre(a)
+    enrol(a, centre_id=centre_id, name="Cửa 1", stages="", actor=ACTOR)
+    result = sync_once(a, "postgresql://nobody@127.0.0.1:9/none", centre_id=centre_id)
+    assert result.error is not None and result.error.key == "sync.stations_not_yet"
+    assert "Cửa 1" in Catalog.load().both(result.error.key, station="Cửa 1")
