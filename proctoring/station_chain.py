@@ -49,6 +49,7 @@ from .station_models import (
 
 APPROVED = "station.approved"
 ENROLLED = "station.enrolled"
+REVOKED = "station.revoked"
 
 
 def start_station_chain(tx: Session, station: Station) -> None:
@@ -88,24 +89,53 @@ def append_station(tx: Session, station: Station, key: Ed25519PrivateKey, *, act
 # --- verifying ---------------------------------------------------------------------------------
 
 
-def _approvals(report: ChainReport, events: Sequence[Any]) -> dict[str, str]:
-    """Station keys vouched for by a valid, untouched approval event of a trusted chain."""
-    if report.key_source == "none":
-        return {}
+def _trusted_events(report: ChainReport, events: Sequence[Any], action: str
+                    ) -> list[tuple[str, Any]]:
+    """(station signing key, event) of the valid, untouched ``action`` events of a chain
+    checked with a trusted key: what the approving or revoking desk signed."""
+    if report.key_source in ("none", "pending"):
+        return []
     if any(not p.seqs and p.kind.startswith(("key_", "checkpoint_", "log_"))
            for p in report.problems):
-        return {}
+        return []
     bad = {s for p in report.problems for s in p.seqs}
-    found = {}
+    found = []
     for e in events:
-        if e.action != APPROVED or e.seq in bad:
+        if e.action != action or e.seq in bad:
             continue
         try:
-            key = str(json.loads(e.payload)["signing_public"])
+            found.append((str(json.loads(e.payload)["signing_public"]), e))
         except (ValueError, KeyError, TypeError):
             continue
-        found[key] = "approved"
     return found
+
+
+def _approvals(report: ChainReport, events: Sequence[Any]) -> dict[str, str]:
+    """Station keys vouched for by an approval on a trusted chain."""
+    return {key: "approved" for key, _ in _trusted_events(report, events, APPROVED)}
+
+
+def _revocations(report: ChainReport, events: Sequence[Any]) -> dict[str, datetime]:
+    return {key: e.occurred_at for key, e in _trusted_events(report, events, REVOKED)}
+
+
+def _after_revocation(report: ChainReport, station: Station, events: Sequence[Any],
+                      revoked_at: datetime) -> ChainReport:
+    """A station a trusted chain revoked: its row must still say so, and it wrote nothing
+    after (a desk that kept the database's password can still write rows by hand)."""
+    from dataclasses import replace
+
+    extra = []
+    if station.status is not StationStatus.REVOKED:
+        extra.append(Problem("station_reinstated", (),
+                             f"revoked at {revoked_at.isoformat()}, its row now says "
+                             f"{station.status.value}"))
+    late = tuple(e.seq for e in events if e.occurred_at > revoked_at)
+    if late:
+        extra.append(Problem("station_revoked_wrote", late,
+                             f"revoked at {revoked_at.isoformat()}",
+                             tuple(str(e.id) for e in events if e.seq in late)))
+    return replace(report, problems=(*report.problems, *extra)) if extra else report
 
 
 def _load(tx: Session, station: Station) -> tuple[list[StationAuditEvent], Any, list[Any]]:
@@ -143,6 +173,7 @@ def verify_stations(tx: Session, centre: Centre, keys: KeyStore | None,
         own = mine.signing_public if mine is not None else None
     files = {k for k, source in roots if source == "file"}
     vouched = _approvals(centre_report, centre_events)
+    revoked = _revocations(centre_report, centre_events)
     done: dict[uuid.UUID, tuple[ChainReport, list[StationAuditEvent]]] = {}
     progress = True
     while progress:
@@ -164,6 +195,7 @@ def verify_stations(tx: Session, centre: Centre, keys: KeyStore | None,
                                   station_id=s.id, station_name=s.name)
             done[s.id] = (report, events)
             vouched.update(_approvals(report, events))
+            revoked.update(_revocations(report, events))
             progress = True
     for s in stations:
         if s.id in done:
@@ -186,4 +218,9 @@ def verify_stations(tx: Session, centre: Centre, keys: KeyStore | None,
             report = chain_report(centre, events, head, checkpoints, [], station_id=s.id,
                                   station_name=s.name)
         done[s.id] = (report, events)
+    for s in stations:
+        if s.signing_public in revoked:
+            report, events = done[s.id]
+            done[s.id] = (_after_revocation(report, s, events, revoked[s.signing_public]),
+                          events)
     return [done[s.id] for s in stations]

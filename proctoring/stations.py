@@ -396,7 +396,14 @@ def enrol(store: Store, *, centre_id: uuid.UUID, name: str, stages: str | None,
 
 def _approve(tx: Session, store: Store, row: Station, data: DataKey, *, actor: str,
              centre_chain: bool) -> list[str]:
-    sealed = _seal_all(tx, row, data)
+    return _record_approval(tx, store, row, _seal_all(tx, row, data), actor=actor,
+                            centre_chain=centre_chain)
+
+
+def _record_approval(tx: Session, store: Store, row: Station, sealed: list[str], *, actor: str,
+                     centre_chain: bool) -> list[str]:
+    """Every sealing is an approval event signed by this desk: a key is never given to a
+    station without one (``audit verify`` trusts the station's key only through it)."""
     at = store.now()
     row.status, row.approved_by, row.approved_at = StationStatus.ACTIVE, actor, at
     tx.add(row)
@@ -427,8 +434,9 @@ def approve(store: Store, *, centre_id: uuid.UUID, ref: str, actor: str) -> Stat
                 raise StationNoDataKey("this desk does not hold the centre's data key",
                                        station=row.name)
             sealed = _seal_all(tx, row, data)
-            if row.status is not StationStatus.ACTIVE:
-                sealed = _approve(tx, store, row, data, actor=actor, centre_chain=own is None)
+            if sealed or row.status is not StationStatus.ACTIVE:
+                _record_approval(tx, store, row, sealed, actor=actor,
+                                 centre_chain=own is None)
     finally:
         store.forget_keys()
     return StationInfo.of(row, sealed_keys=len(sealed))
@@ -471,10 +479,13 @@ class DataKeyRotation:
     old_key_id: str
     new_key_id: str
     stations: tuple[str, ...]  # the stations the new key is sealed to
+    # ACTIVE stations holding no sealed copy of the old key (set so by hand?): not given the
+    # new one; `station approve` on them records a signed approval if they are genuine.
+    skipped: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {"old_key_id": self.old_key_id, "new_key_id": self.new_key_id,
-                "stations": list(self.stations)}
+                "stations": list(self.stations), "skipped": list(self.skipped)}
 
 
 def rotate_data_key(store: Store, *, centre_id: uuid.UUID, actor: str,
@@ -506,8 +517,15 @@ def rotate_data_key(store: Store, *, centre_id: uuid.UUID, actor: str,
             tx.add(now)
             tx.flush()
             add(tx, DATA_KEY_NAME, KeyPurpose.DATA, fresh.fingerprint)
-            active = list(tx.exec(select(Station).where(
+            # Only stations holding the current key get the new one: a row set ACTIVE by hand
+            # (or a revoked one set back) holds no sealed copy, since only a desk that opens
+            # the key can make one, and every such sealing is a signed approval.
+            holders = set(tx.exec(select(StationDataKey.station_id)
+                                  .where(StationDataKey.key_id == old.key_id)).all())
+            candidates = list(tx.exec(select(Station).where(
                 Station.status == StationStatus.ACTIVE)).all())
+            active = [s for s in candidates if s.id in holders]
+            skipped = tuple(s.name for s in candidates if s.id not in holders)
             for s in active:
                 tx.add(StationDataKey(centre_id=s.centre_id, station_id=s.id,
                                       key_id=fresh.key_id, sealed=seal_to(fresh, s)))
@@ -527,7 +545,8 @@ def rotate_data_key(store: Store, *, centre_id: uuid.UUID, actor: str,
                 tx, centre_id=centre_id, actor=actor, action="station.data_key_rotated",
                 subject_id=centre_id,
                 payload={"old_key_id": old.key_id, "new_key_id": fresh.key_id,
-                         "reason": reason, "stations": [s.id for s in active]}, at=at)
+                         "reason": reason, "stations": [s.id for s in active],
+                         "skipped": list(skipped)}, at=at)
     except BaseException:
         if replaced is not None:
             with contextlib.suppress(KeyUnavailable):
@@ -535,7 +554,7 @@ def rotate_data_key(store: Store, *, centre_id: uuid.UUID, actor: str,
         raise
     finally:
         store.forget_keys()
-    return DataKeyRotation(old.key_id, fresh.key_id, tuple(s.name for s in active))
+    return DataKeyRotation(old.key_id, fresh.key_id, tuple(s.name for s in active), skipped)
 
 
 def list_stations(store: Store, centre_id: uuid.UUID) -> list[StationInfo]:

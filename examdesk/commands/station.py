@@ -155,5 +155,8 @@ def rotate_cmd(
     if as_json:
         print(json.dumps(done.to_dict(), ensure_ascii=False))
         return
-    print(Catalog.load().text("station.rotated", lang, old=done.old_key_id,
-                              new=done.new_key_id, stations=", ".join(done.stations) or "—"))
+    catalog = Catalog.load()
+    print(catalog.text("station.rotated", lang, old=done.old_key_id, new=done.new_key_id,
+                       stations=", ".join(done.stations) or "—"))
+    if done.skipped:
+        print(catalog.text("station.rotated_skipped", lang, stations=", ".join(done.skipped)))

@@ -357,3 +357,53 @@ def test_a_centre_with_stations_does_not_sync_half_of_its_log(desks: Desks) -> N
     result = sync_once(a, "postgresql://nobody@127.0.0.1:9/none", centre_id=centre_id)
     assert result.error is not None and result.error.key == "sync.stations_not_yet"
     assert "Cửa 1" in Catalog.load().both(result.error.key, station="Cửa 1")
+
+
+def test_a_station_row_slipped_in_by_an_insider_gets_no_key_and_is_named(
+        desks: Desks) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from proctoring.station_chain import append_station, start_station_chain
+    from proctoring.station_models import Station, StationStatus
+
+    centre_id, _ = _two_stations(desks)
+    a = desks("a")
+    signing, box = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
+    with a.write() as tx:  # the insider's own station, ACTIVE, with a chain it signed itself
+        fake = Station(centre_id=centre_id, name="Giả", signing_public=signing.public_key()
+                       .public_bytes_raw().hex(), box_public=box.public_key()
+                       .public_bytes_raw().hex(), status=StationStatus.ACTIVE,
+                       enrolled_by="x", enrolled_at=WHEN)
+        tx.add(fake)
+        tx.flush()
+        start_station_chain(tx, fake)
+        append_station(tx, fake, signing, actor="x", action="station.approved",
+                       subject_id=fake.id, at=WHEN,
+                       payload={"signing_public": fake.signing_public})
+    rotation = rotate_data_key(a, centre_id=centre_id, actor=ACTOR, reason="định kỳ")
+    assert rotation.skipped == ("Giả",) and "Giả" not in rotation.stations
+    with a.read() as tx:
+        sealed = SQLModel.metadata.tables["station_data_key"]
+        assert tx.connection().execute(sa.select(sa.func.count()).select_from(sealed)
+                                       .where(sealed.c.station_id == fake.id)).scalar() == 0
+        report = audit.verify(tx, a.keys)
+    bad = [(c.station_name, [p.kind for p in c.problems]) for c in report.chains if not c.ok]
+    assert bad == [("Giả", ["key_unknown"])]
+
+
+def test_a_revoked_station_set_back_to_active_by_hand_is_reported(desks: Desks) -> None:
+    centre_id, _ = _two_stations(desks)
+    a, b = desks("a"), desks("b")
+    revoke(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR, reason="máy bị mất cắp")
+    with a.write() as tx:
+        tx.connection().execute(sa.text(
+            "UPDATE station SET status = 'ACTIVE' WHERE name = 'Sân 1'"))
+    create_session(b, centre_id=centre_id, kind=SessionKind.ONLINE_EXAM, title="x",
+                   starts_at=WHEN, code="S9", actor=ACTOR)  # the thief writes again
+    rotation = rotate_data_key(a, centre_id=centre_id, actor=ACTOR, reason="máy bị mất cắp")
+    assert rotation.skipped == ("Sân 1",)
+    with a.read() as tx:
+        report = audit.verify(tx, a.keys)
+    bad = {c.station_name: [p.kind for p in c.problems] for c in report.chains if not c.ok}
+    assert bad == {"Sân 1": ["station_reinstated", "station_revoked_wrote"]}
