@@ -70,3 +70,10 @@ class StationsNotSynced(SyncError):
     (context: ``station``): the sync refuses rather than ship check-ins without their events."""
 
     key = "sync.stations_not_yet"
+
+
+class StationsRotateData(InvalidInput):
+    """``keys rotate --key data`` on a centre with stations (context: ``station``): the new key
+    would reach no station; ``station rotate-data-key`` seals it to each."""
+
+    key = "station.rotate_with_stations"

@@ -407,3 +407,19 @@ def test_a_revoked_station_set_back_to_active_by_hand_is_reported(desks: Desks) 
         report = audit.verify(tx, a.keys)
     bad = {c.station_name: [p.kind for p in c.problems] for c in report.chains if not c.ok}
     assert bad == {"Sân 1": ["station_reinstated", "station_revoked_wrote"]}
+
+
+def test_keys_rotate_refuses_the_data_key_of_a_centre_with_stations(desks: Desks) -> None:
+    from proctoring.keyadmin import rotate_key
+    from proctoring.models import KeyPurpose
+    from proctoring.station_errors import StationsRotateData
+
+    centre_id, (session, entries) = _two_stations(desks)
+    a, b = desks("a"), desks("b")
+    with pytest.raises(StationsRotateData) as caught:
+        rotate_key(a, KeyPurpose.DATA, centre_id=centre_id, actor=ACTOR, reason="định kỳ")
+    assert "station rotate-data-key" in Catalog.load().both(caught.value.key,
+                                                             **caught.value.context)
+    a.forget_keys()
+    done = checkin(a, session, entries[0], "001093014275")  # every desk still works
+    assert read_evidence(b, done.evidence_ids[0])
