@@ -451,8 +451,9 @@ class ExamDeskApp:
         station = station_caption(t, self.services.station if self.services else None)
         if self.session is not None:
             s = self.session
+            # Two lines when the desk is a station: the header keeps its one row of widgets.
             self.session_label.configure(
-                text=" · ".join(p for p in (station, f"{s.code} · {s.title}") if p))
+                text="\n".join(p for p in (station, f"{s.code} · {s.title}") if p))
         elif station:
             self.session_label.configure(text=station)
         if self.operator is not None:
