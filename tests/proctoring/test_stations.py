@@ -423,3 +423,23 @@ def test_keys_rotate_refuses_the_data_key_of_a_centre_with_stations(desks: Desks
     a.forget_keys()
     done = checkin(a, session, entries[0], "001093014275")  # every desk still works
     assert read_evidence(b, done.evidence_ids[0])
+
+
+def test_another_desk_verifies_every_chain_once_given_the_centre_key(desks: Desks) -> None:
+    from proctoring.audit_keys import anchor_key
+
+    centre_id, _ = _two_stations(desks)
+    a, b = desks("a"), desks("b")
+    with b.read() as tx:
+        alone = audit.verify(tx, b.keys)
+    found = {c.station_name or "centre": (c.ok, c.key_source) for c in alone.chains}
+    # Its own chain by its own key; nothing else is trusted from the database's word.
+    assert found == {"centre": (False, "none"), "Phòng lý thuyết": (False, "none"),
+                     "Sân 1": (True, "station")}
+    centre_key = anchor_key(a.keys, centre_id)
+    assert centre_key is not None
+    with b.read() as tx:
+        given = audit.verify(tx, b.keys, key_files=[centre_key])
+    assert given.ok, [c.to_dict() for c in given.chains if not c.ok]
+    assert {c.station_name: c.key_source for c in given.chains} == {
+        "": "file", "Phòng lý thuyết": "approved", "Sân 1": "approved+station"}
