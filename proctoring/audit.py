@@ -435,7 +435,7 @@ def verify(tx: Session, keys: KeyStore | None, *, key_files: Sequence[str] = (),
 
     centres = tx.exec(select(Centre).order_by(col(Centre.code))).all()
     chains = []
-    loaded: dict[uuid.UUID, list[AuditEvent]] = {}
+    loaded: dict[uuid.UUID, Sequence[Any]] = {}  # centre and station chains
     for c in centres:
         mine = [w for w in witnesses if w.centre_id == c.id]
         trusted = trusted_keys(tx, keys, c.id, key_files)

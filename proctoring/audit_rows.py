@@ -134,7 +134,7 @@ def _chain(event: AuditEvent) -> uuid.UUID:
     return getattr(event, "station_id", None) or event.centre_id
 
 
-def check_rows(tx: Session, chains: Mapping[uuid.UUID, Sequence[AuditEvent]]
+def check_rows(tx: Session, chains: Mapping[uuid.UUID, Sequence[Any]]
                ) -> tuple[dict[uuid.UUID, list[Problem]], dict[uuid.UUID, dict[str, int]]]:
     """Every bound row against the latest event that recorded it, across every chain in the
     database (on the district, the office's review of a centre's incident is in the office's

@@ -457,7 +457,7 @@ def revoke(store: Store, *, centre_id: uuid.UUID, ref: str, actor: str,
             if row.status is StationStatus.REVOKED:
                 return StationInfo.of(row)
             at = store.now()
-            removed = tx.exec(delete(StationDataKey)  # type: ignore[call-overload]
+            removed = tx.exec(delete(StationDataKey)
                               .where(col(StationDataKey.station_id) == row.id)).rowcount
             row.status, row.revoked_by, row.revoked_at = StationStatus.REVOKED, actor, at
             row.revoke_reason = reason
