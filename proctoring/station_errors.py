@@ -77,3 +77,10 @@ class StationsRotateData(InvalidInput):
     would reach no station; ``station rotate-data-key`` seals it to each."""
 
     key = "station.rotate_with_stations"
+
+
+class StationLastHolder(InvalidInput):
+    """Revoking this station would leave no desk able to open the current data key (context:
+    ``station``): enrol and approve another desk first."""
+
+    key = "station.last_holder"

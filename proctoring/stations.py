@@ -63,6 +63,7 @@ from .keywrap import SUITE
 from .models import Centre, KeyPurpose, KeyStatus, Stage
 from .station_errors import (
     StationKeysExist,
+    StationLastHolder,
     StationNameTaken,
     StationNoDataKey,
     StationNotFound,
@@ -456,6 +457,7 @@ def revoke(store: Store, *, centre_id: uuid.UUID, ref: str, actor: str,
                 raise StationSelf("a desk cannot revoke its own station", station=row.name)
             if row.status is StationStatus.REVOKED:
                 return StationInfo.of(row)
+            _keep_a_holder(tx, store, row, own)
             at = store.now()
             removed = tx.exec(delete(StationDataKey)
                               .where(col(StationDataKey.station_id) == row.id)).rowcount
@@ -472,6 +474,23 @@ def revoke(store: Store, *, centre_id: uuid.UUID, ref: str, actor: str,
     finally:
         store.forget_keys()
     return StationInfo.of(row)
+
+
+def _keep_a_holder(tx: Session, store: Store, row: Station,
+                   own: tuple[Station, Identity] | None) -> None:
+    """Refuse a revocation that would leave no desk able to open the current data key: the
+    revoked station's copies are removed, and a key nobody holds is a key lost."""
+    now = current_data_key_id(tx)
+    if now is None:
+        return
+    others = tx.exec(select(StationDataKey.station_id).join(
+        Station, col(Station.id) == col(StationDataKey.station_id)).where(
+        StationDataKey.key_id == now, Station.status == StationStatus.ACTIVE,
+        Station.id != row.id)).first()
+    if others is not None or (own is None and _holder_key(store, tx) is not None):
+        return
+    raise StationLastHolder(f"station {row.name} is the last desk holding data key {now}",
+                            station=row.name)
 
 
 @dataclass(frozen=True)

@@ -443,3 +443,26 @@ def test_another_desk_verifies_every_chain_once_given_the_centre_key(desks: Desk
     assert given.ok, [c.to_dict() for c in given.chains if not c.ok]
     assert {c.station_name: c.key_source for c in given.chains} == {
         "": "file", "Phòng lý thuyết": "approved", "Sân 1": "approved+station"}
+
+
+def test_the_last_desk_holding_the_data_key_cannot_be_revoked(desks: Desks) -> None:
+    from proctoring.station_errors import StationLastHolder
+
+    centre_id, (session, entries) = _two_stations(desks)
+    a = desks("a")
+    revoke(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR, reason="máy bị mất cắp")
+    # A desk that is no station and holds no key: enrolled nowhere, it writes the centre's
+    # chain with the centre key it was given (a copy of desk a's key folder without the data
+    # key and the station keys stands for it).
+    c_keys = desks.keys("c")
+    for name in a.keys.folder.iterdir():
+        if name.name.startswith("audit-"):
+            c_keys.folder.mkdir(parents=True, exist_ok=True)
+            (c_keys.folder / name.name).write_bytes(name.read_bytes())
+            (c_keys.folder / name.name).chmod(0o600)
+    c = desks("c")
+    with pytest.raises(StationLastHolder) as caught:
+        revoke(c, centre_id=centre_id, ref="Phòng lý thuyết", actor=ACTOR, reason="nhầm")
+    assert "last desk" in Catalog.load().both(caught.value.key, **caught.value.context)
+    a.forget_keys()
+    assert read_evidence(a, checkin(a, session, entries[0], "001093014275").evidence_ids[0])
