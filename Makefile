@@ -61,7 +61,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: setup pcscd
+bench: setup pcscd postgres
 	$(PY) bench/read_card.py --quick
 	$(PY) bench/face_pipeline.py --quick
 	$(PY) bench/matcher.py --quick
@@ -69,6 +69,7 @@ bench: setup pcscd
 	$(PY) bench/roster.py --quick
 	$(PY) bench/proxy_search.py --quick
 	$(PY) bench/fuzz_chip.py --quick
+	$(PY) bench/stations.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -39,12 +39,14 @@ from proctoring.checkin import CheckInService
 from proctoring.models import ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules
+from proctoring.stations import this_station
 from proctoring.store import Store
 
 from .views.base import View
 from .views.cards import LoopbackCards, PcscCards
 from .views.context import AppSettings, Operator, Places, Services
 from .views.frames import FrameHub, camera_factory, camera_label
+from .views.station_caption import station_caption
 from .views.texts import Texts
 from .views.theme import ACCENT, MUTED, Fonts, make_fonts
 
@@ -184,6 +186,7 @@ def start_services(options: AppOptions, actor: str) -> Services:
     store = Store.open(places.db_url, keys=places.keys())
     services = Services(places, settings, store, engine, models_ready, hub, PcscCards(None),
                         CheckInService(store, engine, rules=rules, second=second))
+    services.station = this_station(store)  # None for a desk working alone
     # The models load in the face process meanwhile; if that fails, the check-in's first face
     # call fails again with the same typed error (models missing, …) and says so on screen.
     engine.warm_up().add_done_callback(lambda _f: models_ready.set())
@@ -445,9 +448,14 @@ class ExamDeskApp:
 
     def _refresh_header(self) -> None:
         t = self.texts
+        station = station_caption(t, self.services.station if self.services else None)
         if self.session is not None:
             s = self.session
-            self.session_label.configure(text=f"{s.code} · {s.title}")
+            # Two lines when the desk is a station: the header keeps its one row of widgets.
+            self.session_label.configure(
+                text="\n".join(p for p in (station, f"{s.code} · {s.title}") if p))
+        elif station:
+            self.session_label.configure(text=station)
         if self.operator is not None:
             role = t(f"app.role.{self.operator.role.value}")
             self.operator_label.configure(text=f"{self.operator.name} · {role}")

@@ -19,6 +19,7 @@ from .commands import (
     review,
     roster,
     session,
+    station,
     sync,
     trust,
 )
@@ -47,6 +48,7 @@ app.command("app")(app_command.app_cmd)
 app.command("sync")(sync.sync_cmd)
 app.add_typer(district.app, name="district")
 app.add_typer(review.app, name="review")
+app.add_typer(station.app, name="station")
 
 
 def main() -> None:

@@ -59,6 +59,9 @@ GENESIS = "0" * 64
 _EVENT_V1 = "examdesk/audit-event/v1"  # legacy: checkpoints every 100th event
 _EVENT_V2 = "examdesk/audit-event/v2"  # every event signed in its own transaction
 _CHECKPOINT_V = "examdesk/audit-checkpoint/v1"
+# A station's own chain (issue 17, :mod:`.station_chain`): the station is hashed and signed too.
+_EVENT_STATION = "examdesk/station-audit-event/v1"
+_CHECKPOINT_STATION = "examdesk/station-audit-checkpoint/v1"
 ROTATION = "audit.key_rotated"  # the action of a signed key change
 # The action of a key change the old key could not sign (it was lost): recorded, signed by the
 # new key only, and always reported by ``audit verify`` (a visible break, never a silent one).
@@ -109,7 +112,13 @@ def canonical_json(value: Any) -> str:
 
 
 def event_hash(*, centre_id: uuid.UUID, occurred_at: datetime, actor: str, action: str,
-               subject_id: uuid.UUID, payload: str, prev_hash: str, version: int = 2) -> str:
+               subject_id: uuid.UUID, payload: str, prev_hash: str, version: int = 2,
+               station_id: uuid.UUID | None = None) -> str:
+    if station_id is not None:
+        material = canonical_json([_EVENT_STATION, str(centre_id), str(station_id),
+                                   _iso(occurred_at), actor, action, str(subject_id), payload,
+                                   prev_hash])
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
     material = canonical_json([_EVENT_V2 if version == 2 else _EVENT_V1, str(centre_id),
                                _iso(occurred_at), actor, action, str(subject_id), payload,
                                prev_hash])
@@ -117,8 +126,14 @@ def event_hash(*, centre_id: uuid.UUID, occurred_at: datetime, actor: str, actio
 
 
 def event_format(*, centre_id: uuid.UUID, occurred_at: datetime, actor: str, action: str,
-                 subject_id: uuid.UUID, payload: str, prev_hash: str, hash: str) -> int | None:
-    """2 or 1 when the stored hash is the content's (new or legacy format), None when neither."""
+                 subject_id: uuid.UUID, payload: str, prev_hash: str, hash: str,
+                 station_id: uuid.UUID | None = None) -> int | None:
+    """2 or 1 when the stored hash is the content's (new or legacy format), None when neither;
+    a station's event: 3 or None."""
+    if station_id is not None:
+        return 3 if event_hash(centre_id=centre_id, occurred_at=occurred_at, actor=actor,
+                               action=action, subject_id=subject_id, payload=payload,
+                               prev_hash=prev_hash, station_id=station_id) == hash else None
     for version in (2, 1):
         if event_hash(centre_id=centre_id, occurred_at=occurred_at, actor=actor, action=action,
                       subject_id=subject_id, payload=payload, prev_hash=prev_hash,
@@ -130,11 +145,15 @@ def event_format(*, centre_id: uuid.UUID, occurred_at: datetime, actor: str, act
 def _format(e: AuditEvent) -> int | None:
     return event_format(centre_id=e.centre_id, occurred_at=e.occurred_at, actor=e.actor,
                         action=e.action, subject_id=e.subject_id, payload=e.payload,
-                        prev_hash=e.prev_hash, hash=e.hash)
+                        prev_hash=e.prev_hash, hash=e.hash,
+                        station_id=getattr(e, "station_id", None))
 
 
 def checkpoint_message(centre_id: uuid.UUID, seq: int, digest: str,
-                       signed_at: datetime) -> bytes:
+                       signed_at: datetime, station_id: uuid.UUID | None = None) -> bytes:
+    if station_id is not None:
+        return canonical_json([_CHECKPOINT_STATION, str(centre_id), str(station_id), seq,
+                               digest, _iso(signed_at)]).encode("utf-8")
     return canonical_json([_CHECKPOINT_V, str(centre_id), seq, digest,
                            _iso(signed_at)]).encode("utf-8")
 
@@ -161,6 +180,12 @@ class AuditLog:
     legacy: bool = False
     # Public keys already written to this station's key history (keys.remember_public_key).
     _remembered: set[tuple[uuid.UUID, str]] = field(default_factory=set, repr=False, compare=False)
+    # This desk's station keys per centre (None: no station here), read once from the key store.
+    _identities: dict[uuid.UUID, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def forget_station(self) -> None:
+        """Read this desk's station keys again (after an enrolment)."""
+        self._identities.clear()
 
     def start_chain(self, tx: Session, centre_id: uuid.UUID) -> None:
         """The head row a new centre's chain grows from (same transaction as the centre)."""
@@ -169,8 +194,21 @@ class AuditLog:
 
     def append(self, tx: Session, *, centre_id: uuid.UUID, actor: str, action: str,
                subject_id: uuid.UUID, payload: Mapping[str, Any], at: datetime,
-               signer: Ed25519PrivateKey | None = None) -> AuditEvent:
-        """Add one event to the centre's chain and sign it, inside the caller's transaction."""
+               signer: Ed25519PrivateKey | None = None, centre_chain: bool = False) -> Any:
+        """Add one event to the centre's chain and sign it, inside the caller's transaction.
+
+        On a desk enrolled as a station of the centre the event goes to the station's own chain,
+        signed with the station's key (:mod:`.station_chain`), and a revoked or not yet
+        approved station is refused here — every write appends an event, so every write is
+        refused. ``centre_chain`` forces the centre's chain (the centre key's own changes)."""
+        if signer is None and not centre_chain and not self.legacy:
+            station = self._station(tx, centre_id)
+            if station is not None:
+                from .station_chain import append_station
+
+                row, identity = station
+                return append_station(tx, row, identity.signing, actor=actor, action=action,
+                                      subject_id=subject_id, payload=payload, at=at)
         # FOR UPDATE serialises appenders on PostgreSQL; SQLite write transactions already
         # hold the database's write lock (BEGIN IMMEDIATE, see store.py).
         head = tx.exec(
@@ -193,6 +231,22 @@ class AuditLog:
         elif self.checkpoint_every > 0 and event.seq % self.checkpoint_every == 0:
             self._sign(tx, centre_id, event.seq, digest, at)
         return event
+
+    def _station(self, tx: Session, centre_id: uuid.UUID) -> tuple[Any, Any] | None:
+        """This desk's station of the centre, checked to be allowed to write; None when the
+        desk is no station there (the single-desk path, unchanged)."""
+        from .stations import check_may_write, local_identity, station_of
+
+        if centre_id not in self._identities:
+            self._identities[centre_id] = local_identity(self.keys, centre_id)
+        identity = self._identities[centre_id]
+        if identity is None:
+            return None
+        row = station_of(tx, identity)
+        if row is None:
+            return None
+        check_may_write(row)
+        return row, identity
 
     def checkpoint(self, tx: Session, centre_id: uuid.UUID, at: datetime) -> AuditCheckpoint | None:
         """Sign the current end of the chain now (None when the chain is empty)."""
@@ -246,7 +300,8 @@ class AuditLog:
         remember_public_key(self.keys, centre_id, new)
         return self.append(tx, centre_id=centre_id, actor=actor, action=ROTATION,
                            subject_id=centre_id,
-                           payload={**(details or {}), "old": old, "new": new}, at=at)
+                           payload={**(details or {}), "old": old, "new": new}, at=at,
+                           centre_chain=True)
 
     def record_replacement(self, tx: Session, *, centre_id: uuid.UUID,
                            new_key: Ed25519PrivateKey, old_public: str | None, actor: str,
@@ -336,6 +391,9 @@ class ChainReport:
     legacy_events: int = 0  # the prefix written before every event was signed
     last_hash: str = GENESIS
     rows: Mapping[str, int] = field(default_factory=dict)  # row binding counts (audit_rows)
+    # A station's own chain (issue 17): which station; None for the centre's chain.
+    station_id: uuid.UUID | None = None
+    station_name: str = ""
 
     @property
     def ok(self) -> bool:
@@ -343,6 +401,8 @@ class ChainReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"centre_id": str(self.centre_id), "centre_code": self.centre_code,
+                "station_id": str(self.station_id) if self.station_id else None,
+                "station_name": self.station_name or None,
                 "events": self.events, "last_seq": self.last_seq, "last_hash": self.last_hash,
                 "checkpoints": self.checkpoints, "key_source": self.key_source, "ok": self.ok,
                 "legacy_events": self.legacy_events, "rows": dict(self.rows),
@@ -375,7 +435,7 @@ def verify(tx: Session, keys: KeyStore | None, *, key_files: Sequence[str] = (),
 
     centres = tx.exec(select(Centre).order_by(col(Centre.code))).all()
     chains = []
-    loaded: dict[uuid.UUID, list[AuditEvent]] = {}
+    loaded: dict[uuid.UUID, Sequence[Any]] = {}  # centre and station chains
     for c in centres:
         mine = [w for w in witnesses if w.centre_id == c.id]
         trusted = trusted_keys(tx, keys, c.id, key_files)
@@ -394,9 +454,20 @@ def verify(tx: Session, keys: KeyStore | None, *, key_files: Sequence[str] = (),
             report = _with_rows(report, extra, report.rows)
         chains.append(report)
         loaded[c.id] = events
+        from .station_chain import verify_stations
+
+        # Every station's own chain, its key trusted through the approvals signed on chains
+        # already verified (from the keys above, which never come from the database).
+        roots = trusted_keys(tx, keys, c.id, key_files)
+        for station_report, station_events in verify_stations(tx, c, keys, roots,
+                                                              report, events):
+            chains.append(station_report)
+            assert station_report.station_id is not None
+            loaded[station_report.station_id] = station_events
     if rows:
         found, counts = check_rows(tx, loaded)
-        chains = [_with_rows(c, found.get(c.centre_id, []), counts.get(c.centre_id, {}))
+        chains = [_with_rows(c, found.get(c.station_id or c.centre_id, []),
+                             counts.get(c.centre_id, {}) if c.station_id is None else {})
                   for c in chains]
     return VerifyReport(tuple(chains))
 
@@ -416,14 +487,22 @@ def _verify_chain(tx: Session, centre: Centre,
     checkpoints = list(tx.exec(select(AuditCheckpoint)
                                .where(AuditCheckpoint.centre_id == centre.id)
                                .order_by(col(AuditCheckpoint.seq))).all())
+    return chain_report(centre, events, head, checkpoints, trusted), events
+
+
+def chain_report(centre: Centre, events: Sequence[Any], head: Any,
+                 checkpoints: Sequence[Any], trusted: Sequence[tuple[str, str]], *,
+                 station_id: uuid.UUID | None = None, station_name: str = "") -> ChainReport:
+    """Everything ``audit verify`` finds in one chain: the centre's, or (``station_id``) one
+    station's, whose rows have the same columns plus the station."""
     problems = diagnose(events, head_seq=head.seq if head is not None else None)
     problems += _check_head(events, head)
     if not events:
-        # Creating a centre appends its first event in the same transaction: a centre with no
-        # event at all had its log deleted (or was inserted around the log).
+        # Creating a centre (or enrolling a station) appends its first event in the same
+        # transaction: a chain with no event at all had its log deleted.
         problems.append(Problem("log_wiped", (), "the centre exists but its log is empty"))
     named = {s for q in problems for s in q.seqs}
-    for p in _check_checkpoints(centre.id, events, checkpoints, trusted):
+    for p in _check_checkpoints(centre.id, events, checkpoints, trusted, station_id):
         # An event already named as modified, inserted, … also fails its signature, and the
         # head and a checkpoint can both see the same missing tail: say each thing once.
         if p.seqs and set(p.seqs) <= named:
@@ -431,10 +510,10 @@ def _verify_chain(tx: Session, centre: Centre,
         problems.append(p)
     legacy = _legacy_prefix(events)
     sources = sorted({source for _, source in trusted})
-    report = ChainReport(centre.id, centre.code, len(events), events[-1].seq if events else 0,
-                         len(checkpoints), "+".join(sources) or "none", tuple(problems),
-                         legacy_events=legacy, last_hash=events[-1].hash if events else GENESIS)
-    return report, events
+    return ChainReport(centre.id, centre.code, len(events), events[-1].seq if events else 0,
+                       len(checkpoints), "+".join(sources) or "none", tuple(problems),
+                       legacy_events=legacy, last_hash=events[-1].hash if events else GENESIS,
+                       station_id=station_id, station_name=station_name)
 
 
 def _legacy_prefix(events: Sequence[AuditEvent]) -> int:
@@ -593,7 +672,8 @@ def _check_head(events: Sequence[AuditEvent], head: AuditHead | None) -> list[Pr
 
 def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
                        checkpoints: Sequence[AuditCheckpoint],
-                       trusted: Sequence[tuple[str, str]]) -> list[Problem]:
+                       trusted: Sequence[tuple[str, str]],
+                       station_id: uuid.UUID | None = None) -> list[Problem]:
     """Signatures with a key from outside the database, key changes only when the key in force
     signed them, and every event covered: its own signature (legacy prefix: one at or after
     it)."""
@@ -621,7 +701,7 @@ def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
     valid: set[int] = set()
     flagged: set[int] = set()
     for cp in checkpoints:
-        replaced = _replacement(centre_id, cp, replacements.get(cp.hash), in_force)
+        replaced = _replacement(centre_id, cp, replacements.get(cp.hash), in_force, station_id)
         if replaced is not None:
             # A lost key replaced on purpose: said every time, then followed — the events
             # before it are not called tampered, the later ones must carry the new key.
@@ -643,7 +723,7 @@ def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
                 raise InvalidSignature
             key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(cp.public_key))
             key.verify(bytes.fromhex(cp.signature),
-                       checkpoint_message(centre_id, cp.seq, cp.hash, cp.signed_at))
+                       checkpoint_message(centre_id, cp.seq, cp.hash, cp.signed_at, station_id))
         except (InvalidSignature, ValueError):
             problems.append(Problem("checkpoint_invalid", (cp.seq,),
                                     "the signature does not verify with the centre's key"))
@@ -673,7 +753,7 @@ def _check_checkpoints(centre_id: uuid.UUID, events: Sequence[AuditEvent],
 
 
 def _replacement(centre_id: uuid.UUID, cp: AuditCheckpoint, event: AuditEvent | None,
-                 in_force: str | None) -> Problem | None:
+                 in_force: str | None, station_id: uuid.UUID | None = None) -> Problem | None:
     """The ``key_replaced`` finding when ``cp`` signs an event that replaces a lost key, with
     the new key that event names (None otherwise: the usual checks apply)."""
     if event is None or cp.public_key == in_force or _format(event) is None:
@@ -684,7 +764,7 @@ def _replacement(centre_id: uuid.UUID, cp: AuditCheckpoint, event: AuditEvent | 
             return None
         Ed25519PublicKey.from_public_bytes(bytes.fromhex(cp.public_key)).verify(
             bytes.fromhex(cp.signature),
-            checkpoint_message(centre_id, cp.seq, cp.hash, cp.signed_at))
+            checkpoint_message(centre_id, cp.seq, cp.hash, cp.signed_at, station_id))
     except (InvalidSignature, ValueError, KeyError, TypeError):
         return None
     reason = str(data.get("reason") or "").strip() or "—"

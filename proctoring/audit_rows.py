@@ -129,7 +129,12 @@ def row_bindings(tx: Session, *, checkins: Sequence[uuid.UUID] = (),
     return out
 
 
-def check_rows(tx: Session, chains: Mapping[uuid.UUID, Sequence[AuditEvent]]
+def _chain(event: AuditEvent) -> uuid.UUID:
+    """The chain an event belongs to: its station's (issue 17), else its centre's."""
+    return getattr(event, "station_id", None) or event.centre_id
+
+
+def check_rows(tx: Session, chains: Mapping[uuid.UUID, Sequence[Any]]
                ) -> tuple[dict[uuid.UUID, list[Problem]], dict[uuid.UUID, dict[str, int]]]:
     """Every bound row against the latest event that recorded it, across every chain in the
     database (on the district, the office's review of a centre's incident is in the office's
@@ -149,7 +154,7 @@ def check_rows(tx: Session, chains: Mapping[uuid.UUID, Sequence[AuditEvent]]
                 if e.action in _LEGACY_ACTIONS:
                     legacy.add(e.subject_id)
                 continue
-            order = (e.occurred_at, e.seq, str(e.centre_id))
+            order = (e.occurred_at, e.seq, str(getattr(e, "station_id", None) or e.centre_id))
             for key, digest in bound.items():
                 if key not in latest or latest[key][0] <= order:
                     latest[key] = (order, str(digest), e)
@@ -166,7 +171,7 @@ def check_rows(tx: Session, chains: Mapping[uuid.UUID, Sequence[AuditEvent]]
                 if rows.digest(name, row_id) == digest:
                     counts[owner]["bound"] += 1
                 else:
-                    problems[event.centre_id].append(Problem(
+                    problems[_chain(event)].append(Problem(
                         "row_modified", (event.seq,),
                         f"{name} {row_id} differs from what event {event.seq} recorded",
                         (str(event.id),)))
@@ -182,7 +187,7 @@ def check_rows(tx: Session, chains: Mapping[uuid.UUID, Sequence[AuditEvent]]
         except ValueError:
             continue
         if name in rows.rows and row_id not in rows.rows[name]:
-            problems[event.centre_id].append(Problem(
+            problems[_chain(event)].append(Problem(
                 "row_missing", (event.seq,), f"{name} {row_id} recorded by event {event.seq} "
                 "is gone", (str(event.id),)))
     return dict(problems), {k: dict(v) for k, v in counts.items()}

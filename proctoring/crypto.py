@@ -211,6 +211,13 @@ class KeyStore:
         assert raw is not None
         return X25519PrivateKey.from_private_bytes(raw)
 
+    def new_key(self, name: str) -> bytes:
+        """The key ``name``, made now when it does not exist (a station's key at enrolment):
+        an existing one is returned, never replaced; with two makers at once, one key wins."""
+        raw = self._load(name, None, lambda _raw: "", create=True)
+        assert raw is not None
+        return raw
+
     def where(self) -> str:
         """Where new keys go, for messages: "keyring" or the folder."""
         try:

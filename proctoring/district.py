@@ -77,6 +77,9 @@ _CENTRE_WRITES: Mapping[str, str] = {
     "centre_key": "INSERT", "review_notice": "", "district": "", "district_member": "",
     # Read only: a centre's own calibrations are kept locally, the district's flow down.
     "face_calibration": "",
+    # Stations (issue 17) do not travel to the district yet: a centre reads its own rows only.
+    "station": "", "station_data_key": "", "station_audit_event": "", "station_audit_head": "",
+    "station_audit_checkpoint": "",
 }
 _CENTRE_UPDATES: Mapping[str, tuple[str, ...]] = {
     **MUTABLE, "audit_head": ("seq", "hash", "updated_at")}

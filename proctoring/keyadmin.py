@@ -172,6 +172,7 @@ def rotate_key(store: Store, purpose: KeyPurpose, *, centre_id: uuid.UUID, actor
         raise InvalidInput("a rotation needs a written reason", field="reason")
     if purpose is KeyPurpose.SIGNING:
         return _rotate_signing(store, centre_id=centre_id, actor=actor, reason=reason, lost=lost)
+    _refuse_with_stations(store)
     name = key_name(purpose, centre_id)
     keys = store.keys
     old_raw: bytes | None = None
@@ -313,6 +314,19 @@ def _rotate_signing(store: Store, *, centre_id: uuid.UUID, actor: str, reason: s
     return KeyChange("rotated", KeyPurpose.SIGNING, centre_id, new.key_id,
                      old_key_id=now.key_id, old_kept=old_raw is not None,
                      displaced_key_id=displaced, where=where)
+
+
+def _refuse_with_stations(store: Store) -> None:
+    """With stations (issue 17) the data key lives sealed to each of them: a new key put in
+    this desk's store alone would reach none. ``examdesk station rotate-data-key`` seals it."""
+    from .station_errors import StationsRotateData
+    from .station_models import Station
+
+    with store.read() as tx:
+        found = tx.exec(select(Station.name)).first()
+    if found is not None:
+        raise StationsRotateData("the centre has stations: rotate with `station rotate-data-key`",
+                                 station=found)
 
 
 # --- status -----------------------------------------------------------------------------------

@@ -30,7 +30,13 @@ from sqlmodel import Session, SQLModel
 
 from examdesk.paths import data_dir
 
-from . import calibration_models, district_models, keyrecords, models  # noqa: F401  (registers the tables)
+from . import (  # noqa: F401  (registers the tables)
+    calibration_models,
+    district_models,
+    keyrecords,
+    models,
+    station_models,
+)
 from .audit import AuditLog
 from .crypto import DataKey, KeyStore
 from .errors import DatabaseUnavailable
@@ -43,7 +49,7 @@ DEFAULT_RETENTION = timedelta(days=90)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (a test keeps the two equal): a database already
 # there opens with one SELECT instead of loading Alembic, which every CLI command would pay.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0007_stations17_stations"
 # Before this revision events were signed every 100th only: see Store.open's seal.
 _SIGNED_EVERY_EVENT = "0004"
 _WRITE = "examdesk_write"
@@ -151,6 +157,9 @@ class Store:
         self._reader = (engine.execution_options(isolation_level="REPEATABLE READ")
                         if engine.url.get_backend_name() == "postgresql" else engine)
         self._data_key: DataKey | None = None
+        # Whether the data key came sealed to this desk's station (issue 17, stations.py):
+        # then every write checks it is still the current key and the station may write.
+        self._station_key = False
         self._lock = threading.Lock()
 
     @classmethod
@@ -207,6 +216,11 @@ class Store:
                 self._data_key = self.keys.data_key()
             if self._data_key is None:
                 with self.read() as tx:
+                    sealed = _station_data_keys(tx, self.keys)
+                if sealed is not None:
+                    self._data_key, self._station_key = sealed, True
+                    return sealed
+                with self.read() as tx:
                     facts = keyrecords.data_key_facts(tx)
                 if facts.recorded is not None:
                     self._data_key = self.keys.data_key(recorded=facts.recorded,
@@ -220,15 +234,24 @@ class Store:
         """The data key, recorded (if this is its first use) in the caller's transaction: the
         first sealed blob and the key's record commit together."""
         with self._lock:
+            if self._data_key is None or self._station_key:
+                sealed = (_station_data_keys(tx, self.keys, self._data_key)
+                          if self.keys.records_data_key else None)
+                if sealed is not None:
+                    self._data_key, self._station_key = sealed, True
+                    return sealed
             if self._data_key is None:
                 self._data_key = (keyrecords.data_key(tx, self.keys)
                                   if self.keys.records_data_key else self.keys.data_key())
             return self._data_key
 
     def forget_keys(self) -> None:
-        """Drop the cached data key (after an admin rotated or recovered it)."""
+        """Drop the cached data key (after an admin rotated or recovered it) and this desk's
+        station keys (after an enrolment)."""
         with self._lock:
             self._data_key = None
+            self._station_key = False
+            self.audit.forget_station()
 
     def now(self) -> datetime:
         return self.clock()
@@ -249,6 +272,14 @@ class Store:
                 yield session
         except OperationalError as exc:
             raise DatabaseUnavailable(str(exc.orig), url=self.url) from exc
+
+
+def _station_data_keys(tx: Session, keys: KeyStore,
+                       cached: DataKey | None = None) -> DataKey | None:
+    """The data keys sealed to this desk's station, None when the desk is no station here."""
+    from .stations import station_data_keys
+
+    return station_data_keys(tx, keys, cached)
 
 
 def _safe(url: URL) -> str:

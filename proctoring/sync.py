@@ -185,6 +185,7 @@ def sync_once(store: Store, central: str | None = None, *, centre_id: uuid.UUID 
     error: ErrorInfo | None = None
     try:
         _note(store, centre.id, last_attempt_at=started)
+        _refuse_stations(store, centre.id)
         url = central_url(central, store.keys)
         run.central = safe_url(url)
         engine = central_engine(url)
@@ -214,6 +215,19 @@ def sync_once(store: Store, central: str | None = None, *, centre_id: uuid.UUID 
     return SyncResult(centre.id, run.district_code, run.central, started, finished, run.pushed,
                       run.batches, dict(run.rows), run.blob_bytes, run.keys_sent,
                       run.checkpoints_sent, run.reviews, run.calibrations, pending, error)
+
+
+def _refuse_stations(store: Store, centre_id: uuid.UUID) -> None:
+    """Station chains (issue 17) do not travel to the district yet: their check-ins would
+    arrive without the events that record them. Said, not done halfway."""
+    from .station_errors import StationsNotSynced
+    from .station_models import Station
+
+    with store.read() as tx:
+        found = tx.exec(select(Station.name).where(Station.centre_id == centre_id)).first()
+    if found is not None:
+        raise StationsNotSynced("the centre has stations; their chains are not synced yet",
+                                station=found)
 
 
 def sync_and_save(store: Store, url: str, **sync: Any) -> tuple[SyncResult, str | None]:

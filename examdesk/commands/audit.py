@@ -75,8 +75,10 @@ def verify_cmd(key: KeyOption = None, district: DistrictOption = False,
                         else "audit.chain_key_replaced"
                         if all(p.kind == "key_replaced" for p in chain.problems)
                         else "audit.chain_bad")
+            if chain.station_id is not None:  # a station's own chain (issue 17): named
+                key_name = "audit.station_" + key_name.removeprefix("audit.")
             print(catalog.text(key_name, lang, centre=chain.centre_code, events=chain.events,
-                               checkpoints=chain.checkpoints))
+                               checkpoints=chain.checkpoints, station=chain.station_name))
             for p in chain.problems:
                 print("  ✗ " + catalog.text(p.key, lang, seqs=_seqs(p.seqs), detail=p.detail))
             print("  " + catalog.text("audit.key_source", lang, source=chain.key_source))

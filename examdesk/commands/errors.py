@@ -32,7 +32,7 @@ from examdesk.commands.common import fail
 from examdesk.keyed_error import KeyedError
 from examdesk.settings import SettingsError
 from proctoring import errors as store_errors
-from proctoring import sync_errors
+from proctoring import station_errors, sync_errors
 from reader import errors as card_errors
 from reports import errors as report_errors
 
@@ -77,6 +77,7 @@ EXIT_CODES: ExitTable = (
     (sync_errors.DistrictKeyChanged, EXIT_TAMPERED),
     (sync_errors.SchemaMismatch, 9),
     # the store
+    (station_errors.StationRefused, EXIT_TAMPERED),  # a revoked or unapproved desk writing
     (store_errors.InvalidInput, 2),
     (store_errors.AuditKeyInvalid, 2),
     (store_errors.RosterInvalid, 2),

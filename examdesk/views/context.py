@@ -24,6 +24,7 @@ from examdesk.settings import read_section
 from proctoring.checkin import CheckInService
 from proctoring.crypto import KeyStore
 from proctoring.models import Role
+from proctoring.stations import StationInfo
 from proctoring.store import Store
 
 from .cards import CardSource
@@ -121,6 +122,7 @@ class Services:
     demo: DemoHome | None = None
     deck: DemoDeck | None = None
     camera_label: str = ""
+    station: StationInfo | None = None  # this desk's station at the centre (issue 17)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -10,7 +10,12 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
-from proctoring import district_models, models  # noqa: F401  (the tables)
+from proctoring import (  # noqa: F401  (the tables)
+    calibration_models,
+    district_models,
+    models,
+    station_models,
+)
 
 # Any 64-bit number: it only has to be the same for every examdesk process.
 _PG_MIGRATION_LOCK = 0x6578616D6465736B  # "examdesk"

@@ -1,0 +1,228 @@
+"""Several desks on one centre database: storing check-ins concurrently, against one desk alone.
+
+Groundwork for issue 17's acceptance run. Each desk is its own process with its own key store,
+enrolled as a station of one centre (the first desk holds the data key and approves the
+others). Each stores check-ins through the real storage path — the check-in row, its sealed
+evidence (a real photo, a live frame, an embedding: AES-256-GCM under the data key sealed to
+its station), its audit event on the station's own signed chain — into one session.
+Not measured here (yet): the card read and the face work of a check-in, which run on each
+desk's own CPU and do not touch the centre database; the SIGKILL and outage runs.
+
+First one desk alone (the baseline of the same run), then every desk at once; then the check
+that everything was stored once and every chain verifies.
+
+    .venv/bin/python bench/stations.py [--quick] [--desks 4] [--n 50] [--db URL]
+
+Without --db: a fresh database on the local PostgreSQL (scripts/start-postgres), dropped at the
+end; with --db sqlite:///FILE the same on SQLite. Prints a few lines, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+WHEN = datetime(2026, 12, 3, 0, 30, tzinfo=UTC)
+
+
+def _desk_keys(root: Path, desk: int) -> Any:
+    from proctoring.crypto import KeyStore
+
+    return KeyStore(root / f"desk-{desk}" / "keys", use_keyring=False)
+
+
+def _id_number(desk: int, i: int) -> str:
+    # Province 001, century/sex digit 0 (male, 1900s), year 90, then a serial per desk.
+    return f"001090{desk:02d}{i:04d}"
+
+
+def _setup(url: str, root: Path, desks: int, per_desk: int) -> uuid.UUID:
+    """The centre, a session with a roster for every desk's candidates, every desk enrolled."""
+    from proctoring.centres import ensure_centre
+    from proctoring.models import Candidate, RosterEntry, SessionKind
+    from proctoring.sessions import create_session
+    from proctoring.stations import approve, enrol
+    from proctoring.store import Store
+
+    first = Store.open(url, keys=_desk_keys(root, 0))
+    try:
+        centre = ensure_centre(first, "HN01", "Trung tâm sát hạch", actor="bench")
+        session = create_session(first, centre_id=centre.id, kind=SessionKind.ONLINE_EXAM,
+                                  title="Bench", starts_at=WHEN, code="BENCH", actor="bench")
+        with first.write() as tx:
+            position = 0
+            for desk in range(desks):
+                for i in range(per_desk * 2):  # the baseline's and the concurrent run's
+                    position += 1
+                    cand = Candidate(centre_id=centre.id, id_number=_id_number(desk, i),
+                                     full_name=f"Thí sinh {desk}-{i}",
+                                     date_of_birth=date(1990, 1, 1), sex="M")
+                    tx.add(cand)
+                    tx.flush()
+                    tx.add(RosterEntry(centre_id=centre.id, session_id=session.id,
+                                       candidate_id=cand.id,
+                                       registration_number=f"{position:05d}",
+                                       position=position))
+        enrol(first, centre_id=centre.id, name="Bàn 0", stages="", actor="bench")
+        for desk in range(1, desks):
+            other = Store.open(url, keys=_desk_keys(root, desk))
+            try:
+                enrol(other, centre_id=centre.id, name=f"Bàn {desk}", stages="", actor="bench")
+            finally:
+                other.close()
+            approve(first, centre_id=centre.id, ref=f"Bàn {desk}", actor="bench")
+        return session.id
+    finally:
+        first.close()
+
+
+def _desk(url: str, root: str, desk: int, session_id: str, first: int, n: int,
+          start: Any, out: Any) -> None:
+    """One desk's process: n check-ins, each timed; the times go back through ``out``."""
+    from sqlmodel import select
+
+    from proctoring.checkins import CheckInInput, Reason, record_checkin
+    from proctoring.evidence import EvidenceItem
+    from proctoring.models import Candidate, Decision, EvidenceKind, RosterEntry
+    from proctoring.store import Store
+    from reader.virtual.faces import faces_dir
+
+    photo = (faces_dir() / "people" / "obama" / "obama.jpg").read_bytes()
+    frame = (faces_dir() / "people" / "obama" / "obama2.jpg").read_bytes()
+    store = Store.open(url, keys=_desk_keys(Path(root), desk))
+    try:
+        with store.read() as tx:  # the roster lookup is the check-in's, not what is timed
+            entries = dict(tx.exec(select(Candidate.id_number, RosterEntry.id).join(
+                RosterEntry, RosterEntry.candidate_id == Candidate.id).where(
+                RosterEntry.session_id == uuid.UUID(session_id))).all())
+        rng = np.random.default_rng(desk)
+        times = []
+        start.wait()
+        for i in range(first, first + n):
+            number = _id_number(desk, i)
+            vec = rng.standard_normal((1, 128)).astype(np.float32)
+            vec /= np.linalg.norm(vec)
+            item = CheckInInput(
+                session_id=uuid.UUID(session_id), id_number=number, decision=Decision.ADMIT,
+                reasons=[Reason("checkin.face_match", "bench")], consent=True,
+                started_at=datetime.now(UTC), roster_entry_id=entries[number],
+                trust_verdict="SUSPICIOUS", face_outcome="MATCH", face_distance=0.3,
+                liveness="PASSED", evidence=[
+                    EvidenceItem(EvidenceKind.CHIP_PORTRAIT, photo, "image/jpeg"),
+                    EvidenceItem(EvidenceKind.LIVE_FRAME, frame, "image/jpeg"),
+                    EvidenceItem(EvidenceKind.LIVE_EMBEDDING, vec.tobytes(),
+                                 "application/x-float32")])
+            began = time.perf_counter()
+            record_checkin(store, item, actor=f"bench:desk{desk}")
+            times.append(time.perf_counter() - began)
+        out.put((desk, times))
+    finally:
+        store.close()
+
+
+def _run(url: str, root: Path, session_id: uuid.UUID, desks: list[int], first: int,
+         n: int) -> dict[int, list[float]]:
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(len(desks))
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_desk, args=(url, str(root), d, str(session_id), first, n,
+                                             start, out)) for d in desks]
+    for p in procs:
+        p.start()
+    results = dict(out.get(timeout=1800) for _ in procs)
+    for p in procs:
+        p.join()
+        if p.exitcode != 0:
+            raise SystemExit(f"a desk process failed (exit {p.exitcode})")
+    return results
+
+
+def _database(db: str | None) -> tuple[str, Any]:
+    """The URL to use and how to drop it afterwards."""
+    if db:
+        return db, lambda: None
+    proc = subprocess.run([str(REPO / "scripts" / "start-postgres")], capture_output=True,
+                          text=True, check=True, timeout=120)
+    admin_url = proc.stdout.strip().splitlines()[-1]
+    name = f"examdesk_bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 desks × 10 check-ins")
+    parser.add_argument("--desks", type=int, default=4)
+    parser.add_argument("--n", type=int, default=50, help="check-ins per desk")
+    parser.add_argument("--db", help="database URL (default: a fresh local PostgreSQL one)")
+    args = parser.parse_args(argv)
+    desks, n = (2, 10) if args.quick else (args.desks, args.n)
+    url, drop = _database(args.db)
+    try:
+        with tempfile.TemporaryDirectory(prefix="examdesk-bench-stations-") as tmp:
+            root = Path(tmp)
+            session_id = _setup(url, root, desks, n)
+            alone = _run(url, root, session_id, [0], 0, n)[0]
+            together = _run(url, root, session_id, list(range(desks)), n, n)
+            from proctoring import audit
+            from proctoring.store import Store
+
+            checker = Store.open(url, keys=_desk_keys(root, 0))
+            try:
+                with checker.read() as tx:
+                    stored = tx.connection().execute(sa.text(
+                        "SELECT count(*), count(DISTINCT id_number) FROM checkin")).one()
+                    report = audit.verify(tx, checker.keys)
+            finally:
+                checker.close()
+    finally:
+        drop()
+    every = [t for times in together.values() for t in times]
+    single, multi = statistics.median(alone), statistics.median(every)
+    expected = n + desks * n
+    result = {
+        "bench": "stations", "backend": make_url(url).get_backend_name(), "desks": desks,
+        "checkins_per_desk": n, "single_desk_median_ms": round(single * 1000, 2),
+        "concurrent_median_ms": round(multi * 1000, 2),
+        "ratio": round(multi / single, 3), "within_20_percent": multi <= single * 1.2,
+        "stored": int(stored[0]), "expected": expected,
+        "stored_once": int(stored[0]) == expected == int(stored[1]),
+        "chains": len(report.chains), "chains_verify": report.ok,
+        "note": "storage path only (row, sealed evidence, signed station event); "
+                "card and face work not included",
+    }
+    print(f"one desk alone: median {result['single_desk_median_ms']} ms per check-in")
+    print(f"{desks} desks at once: median {result['concurrent_median_ms']} ms "
+          f"(× {result['ratio']})")
+    print(f"stored {result['stored']} of {expected}; {result['chains']} chains, "
+          f"{'all verify' if report.ok else 'NOT ALL VERIFY'}")
+    print(json.dumps(result, ensure_ascii=False))
+    return 0 if result["stored_once"] and report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
