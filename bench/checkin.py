@@ -10,10 +10,17 @@ portrait is the same person's photo.
 Ours against the obvious baseline: BAC with fixed 0xDF-byte blocks and face detection at full
 resolution with upsampling (face_recognition's default), everything else equal.
 
-    .venv/bin/python bench/checkin.py [--quick] [--n 50]
+The virtual card answers at once; a real CCCD's radio does not. ``--radio S`` (default 2.0 s,
+an assumption: no CCCD timing is published) puts a simulated link in front of it
+(``reader.virtual.radio``): S for our whole read, spread over its exchanges and bytes, the same
+per-exchange and per-byte costs for the baseline's longer read. Reported besides the whole
+check-in: the time from the chip's last answer to the verdict, what the invigilator waits for
+after the radio (issue 16's goal: ≤ 400 ms median, ≤ 600 ms p95, with the 2 s radio).
 
-Goal: under 1.5 s per check-in on 2 cores, excluding the radio (the virtual card has none).
-Prints one line per stage, then one JSON line.
+    .venv/bin/python bench/checkin.py [--quick] [--n 50] [--radio 2.0]
+
+Goals on 2 cores: under 1.5 s per check-in without the radio (``--radio 0``); issue 16 asks
+for under 1.0 s. Prints one line per stage, then one JSON line.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from reader.trust.store import TrustStore
 from reader.virtual import VirtualCccd, VpcdConnection, faces_dir, load_profile
 from reader.virtual.pki import test_csca_pem
 from reader.virtual.profile import Portrait
+from reader.virtual.radio import Radio, RadioModel
 
 READER = "Virtual PCD 00 00"
 TODAY = date(2026, 11, 28)
@@ -67,11 +75,36 @@ def wait_present(present: bool) -> None:
         ctx.close()
 
 
-def run(n: int, baseline: bool, home: Path) -> dict[str, list[float]]:
+def bench_profile(baseline: bool) -> Any:
     profile = load_profile("nguyen-van-an")
     profile = dataclasses.replace(profile, portrait=Portrait("orl/s27/10.png", "jpeg2000"))
     if baseline:
         profile = dataclasses.replace(profile, chip=dataclasses.replace(profile.chip, pace=False))
+    return profile
+
+
+def measure_read() -> tuple[int, int]:
+    """Exchanges and bytes of our read (PACE-CAN, adaptive reads): what --radio spreads over."""
+    card_sim = VirtualCccd(bench_profile(False))
+    counter = Radio(card_sim, RadioModel())
+    wait_present(False)
+    link = VpcdConnection(counter)
+    link.start()
+    try:
+        wait_present(True)
+        transport = PcscTransport.open(READER, wait=5)
+        try:
+            read_card(transport, [Can(card_sim.access_data()["can"])], strategy=ReadStrategy())
+        finally:
+            transport.close()
+    finally:
+        link.stop()
+    return counter.exchanges, counter.bytes
+
+
+def run(n: int, baseline: bool, home: Path,
+        radio: RadioModel | None = None) -> dict[str, list[float]]:
+    profile = bench_profile(baseline)
     card_sim = VirtualCccd(profile)
     access = card_sim.access_data()
     keys = [BacKey.from_mrz(access["mrz"])] if baseline else [Can(access["can"])]
@@ -98,8 +131,9 @@ def run(n: int, baseline: bool, home: Path) -> dict[str, list[float]]:
     trust_store = TrustStore.from_files({"csca.pem": test_csca_pem()})
     service = CheckInService(store, engine)
     stages: dict[str, list[float]] = defaultdict(list)
+    on_air = Radio(card_sim, radio or RadioModel())
     wait_present(False)
-    link = VpcdConnection(card_sim)
+    link = VpcdConnection(on_air)
     link.start()
     try:
         wait_present(True)
@@ -121,6 +155,7 @@ def run(n: int, baseline: bool, home: Path) -> dict[str, list[float]]:
                                                actor="bench", challenge=Challenge.BLINK,
                                                on_progress=mark)
                 t3 = time.perf_counter()
+                last_answer = on_air.last_answer_at
                 if outcome.decision.value != "ADMIT":
                     raise SystemExit(f"expected ADMIT, got {outcome.to_dict()}")
                 stages["card read"].append(t1 - t0)
@@ -129,6 +164,7 @@ def run(n: int, baseline: bool, home: Path) -> dict[str, list[float]]:
                 firsts = [m for i, m in enumerate(marks) if i == 0 or marks[i - 1][0] != m[0]]
                 for (name, t), (_, t_next) in itertools.pairwise(firsts):
                     stages[name].append(t_next - t)
+                stages["after the last APDU"].append(t3 - last_answer)
                 stages["total"].append(t3 - t0)
         finally:
             transport.close()
@@ -182,17 +218,33 @@ def signing_cost(n: int) -> dict[str, tuple[float, float]]:
                                  statistics.median(stored[True]) * 1000)}
 
 
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="6 check-ins (under a minute)")
     parser.add_argument("--n", type=int, default=None, help="check-ins per run (default 50)")
+    parser.add_argument("--radio", type=float, default=2.0,
+                        help="seconds on air for our whole card read (default 2.0; 0: none)")
     args = parser.parse_args()
     n = args.n or (6 if args.quick else 50)
+    model = RadioModel()
+    if args.radio > 0:
+        exchanges, byte_count = measure_read()
+        model = RadioModel.spread(args.radio, exchanges, byte_count)
+        print(f"radio: {args.radio:.2f} s for our read of {exchanges} exchanges, "
+              f"{byte_count} bytes → {model.per_exchange_s * 1000:.2f} ms per exchange + "
+              f"{model.per_byte_s * 1e6:.2f} µs per byte (an assumption, see --help)")
     results: dict[str, dict[str, float]] = {}
+    p95: dict[str, dict[str, float]] = {}
     for name, baseline in (("ours", False), ("baseline", True)):
         with tempfile.TemporaryDirectory() as tmp:
-            stages = run(n, baseline, Path(tmp))
+            stages = run(n, baseline, Path(tmp), model)
         results[name] = {k: statistics.median(v) * 1000 for k, v in stages.items()}
+        p95[name] = {k: percentile(v, 95) * 1000 for k, v in stages.items()}
     print(f"check-in, median of {n}, ms (ours = PACE + adaptive reads + downscaled detection; "
           f"baseline = BAC + 0xDF blocks + full-resolution detection):")
     order = list(results["ours"])
@@ -200,8 +252,19 @@ def main() -> None:
         o, b = results["ours"][stage], results["baseline"].get(stage, float("nan"))
         print(f"  {stage:24s} ours {o:8.1f}   baseline {b:8.1f}")
     ours, base = results["ours"]["total"], results["baseline"]["total"]
-    print(f"goal: under 1500 ms per check-in → {'met' if ours < 1500 else 'NOT met'} "
-          f"({ours:.0f} ms)")
+    after, after_p95 = results["ours"]["after the last APDU"], p95["ours"]["after the last APDU"]
+    print(f"  p95: total ours {p95['ours']['total']:.0f} ms, baseline "
+          f"{p95['baseline']['total']:.0f} ms; after the last APDU ours {after_p95:.0f} ms, "
+          f"baseline {p95['baseline']['after the last APDU']:.0f} ms")
+    if args.radio > 0:
+        met = after <= 400 and after_p95 <= 600
+        print(f"goal (issue 16): verdict ≤ 400 ms (p95 ≤ 600 ms) after the last APDU with the "
+              f"radio → {'met' if met else 'NOT met'} ({after:.0f} / {after_p95:.0f} ms; the "
+              f"check-in still runs its steps one after the other)")
+    else:
+        print(f"goal: under 1500 ms per check-in → {'met' if ours < 1500 else 'NOT met'} "
+              f"({ours:.0f} ms); issue 16: under 1000 ms → "
+              f"{'met' if ours < 1000 else 'NOT met'}")
     costs = signing_cost(n)
     sig = costs["audit_signature_us"][0]
     st_ours, st_base = costs["store_checkin_ms"]
@@ -209,13 +272,20 @@ def main() -> None:
           f"event signed {st_ours:.2f} ms, old log (every 100th signed) {st_base:.2f} ms")
     out: dict[str, Any] = {"metric": "checkin_ms_median", "unit": "ms", "ours": round(ours, 1),
                            "baseline": round(base, 1), "ratio": round(base / ours, 3),
-                           "n": n, "goal_ms": 1500,
+                           "n": n, "radio_s": args.radio,
+                           "goal_ms": 1500 if args.radio <= 0 else None,
                            "results": [{"metric": f"stage_{k.replace(' ', '_')}_ms",
                                         "unit": "ms", "ours": round(v, 1),
                                         "baseline": round(results["baseline"].get(k, 0), 1),
                                         "ratio": round(results["baseline"].get(k, 0) / v, 3)
                                         if v else None}
                                        for k, v in results["ours"].items()]
+                           + [{"metric": f"{k}_p95_ms", "unit": "ms",
+                               "ours": round(p95["ours"][label], 1),
+                               "baseline": round(p95["baseline"][label], 1),
+                               "ratio": round(p95["baseline"][label] / p95["ours"][label], 3)}
+                              for k, label in (("checkin", "total"),
+                                               ("after_last_apdu", "after the last APDU"))]
                            + [{"metric": "audit_signature_us", "unit": "us",
                                "ours": round(sig, 1), "baseline": None, "ratio": None},
                               {"metric": "store_checkin_signed_ms", "unit": "ms",
