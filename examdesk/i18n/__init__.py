@@ -38,7 +38,14 @@ class Catalog:
             family = key.split(".", 1)[0] + ".error"
             entry = self.messages.get(family, {"vi": key, "en": key})
         template = entry.get(lang) or entry["en"]
-        return template.format_map(_Blank({k: v for k, v in context.items() if v is not None}))
+        values = {k: v for k, v in context.items() if v is not None}
+        # An error names the field it is about by its code (``field="date_of_birth"``); the
+        # texts show it in words, in the same language, as ``{field_name}``.
+        field = values.get("field")
+        if isinstance(field, str) and "field_name" not in values:
+            words = self.messages.get(f"field.{field}")
+            values["field_name"] = (words.get(lang) or words["en"]) if words else field
+        return template.format_map(_Blank(values))
 
     def both(self, key: str, **context: object) -> str:
         """One line with the Vietnamese text first, for terminals and logs read by people."""
