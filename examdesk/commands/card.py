@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from examdesk.commands.common import today
+from examdesk.commands.common import LangOption, today
 from examdesk.commands.errors import EXIT_OUTPUT, handles_errors
 from examdesk.i18n import Catalog, default_language
 from examdesk.i18n.words import verdict_key
@@ -146,13 +146,14 @@ def read_cmd(
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     wait: Annotated[float, typer.Option("--wait", help="seconds to wait for a card")] = 10.0,
-    lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
+    lang: LangOption = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify",
                                          help="prove the chip genuine (PA, AA, CA)")] = True,
     policy: Annotated[Path | None, typer.Option("--policy", help="trust policy TOML")] = None,
 ) -> None:
     """Đọc thẻ — read a chip ID card: fields, portrait, raw data groups, and whether the chip
     is genuine (passive, active and chip authentication)."""
+    lang = lang or default_language()
     keys = access_keys(id_number, dob, expiry, mrz, qr, can)
     trust = TrustFiles.user(policy) if verify else None
     with _progress(sys.stderr.isatty(), lang) as progress:

@@ -25,6 +25,7 @@ from biometrics.evaluation import CalibrationReport, EvaluationReport, calibrate
 from biometrics.faces import capture, enrol
 from biometrics.images import load
 from biometrics.protocol import CheckinReport
+from examdesk.commands.common import LangOption
 from examdesk.commands.errors import BadOption, handles_errors
 from examdesk.i18n import Catalog, default_language
 from examdesk.settings import read_section, write_section
@@ -83,9 +84,10 @@ def verify_cmd(
     no_quality: Annotated[bool, typer.Option("--no-quality",
                                              help="skip the quality checks on IMAGE_B")] = False,
     as_json: JsonOpt = False,
-    lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
+    lang: LangOption = None,
 ) -> None:
     """So khớp hai ảnh — is the person in IMAGE_B the person in IMAGE_A?"""
+    lang = lang or default_language()
     engine = FaceEngine(load_settings())
     with _about(image_a):
         reference = enrol(engine, load(image_a))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
+from examdesk.commands.common import JsonOption, LangOption, choices, fail
 from examdesk.commands.errors import EXIT_TAMPERED, cli_errors
 from examdesk.i18n import Catalog, default_language
 from examdesk.services.roster import RosterRequest, SigningKey, print_roster
@@ -80,7 +80,8 @@ def parse_stages(text: str | None) -> tuple[Stage, ...] | None:
         return tuple(Stage(s.strip().lower()) for s in text.split(",") if s.strip())
     except ValueError:
         raise perrors.InvalidInput(f"--stage {text!r}: theory, simulation, yard, road",
-                                   field="stage") from None
+                                   reason="choice", field="stage", option="--stage", value=text,
+                                   choices=choices(*Stage)) from None
 
 
 # --- roster print ---------------------------------------------------------------------------
