@@ -108,6 +108,10 @@ def plain_help(command: Any) -> None:
         if param.param_type_name == "argument":
             param.metavar = (param.name or "").upper()
             param.display_type_rich = lambda ctx: None  # the name in capitals says it
+            # The usage line as people know it: CHECKIN_ID, [OPTIONAL] (typer: {CHECKIN_ID}).
+            shown = param.metavar if param.required else f"[{param.metavar}]"
+            param._usage_display_name = lambda shown=shown, p=param: (
+                shown + ("..." if p.nargs != 1 else ""))
         else:
             param.metavar = _metavar(param)
     original = command.get_help_option

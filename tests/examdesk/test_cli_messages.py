@@ -196,3 +196,57 @@ def test_the_scan_finds_the_english_the_issue_found(text: str) -> None:
 ])
 def test_the_scan_lets_vietnamese_names_and_paths_through(text: str) -> None:
     assert english_words(text) == []
+
+
+# --- small things a user notices -----------------------------------------------------------------
+
+
+def test_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    result = invoke(tmp_path, "--version")
+    assert result.exit_code == 0
+    assert version("examdesk") in result.stdout and "phiên bản" in result.stdout
+
+
+def _leaves(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, command in group.commands.items():
+        out += _leaves(command, (*path, name)) if hasattr(command, "commands") else [(*path, name)]
+    return out
+
+
+def test_help_has_no_type_placeholders(tmp_path: Path) -> None:
+    import re
+
+    import typer
+
+    leaves = _leaves(typer.main.get_command(app))
+    assert len(leaves) > 30
+    for path in [(), *leaves]:
+        shown = invoke(tmp_path, *path, "--help")
+        assert shown.exit_code == 0, path
+        assert not re.search(r"<(bool|str|int|float|path|list\[[a-z]+\])>", shown.stdout), path
+        assert "{" not in shown.stdout.split("\n\n")[0], path  # usage: CHECKIN_ID, not {checkin_id}
+
+
+def test_one_lang_rule_for_every_command(tmp_path: Path) -> None:
+    # Every --lang: not given means EXAMDESK_LANG (else vi), read when the command runs; the
+    # help says so in the same words, and a language that does not exist is refused.
+    import typer
+
+    group = typer.main.get_command(app)
+    helps = set()
+    for path in _leaves(group):
+        command = group
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        for param in command.params:
+            if "--lang" in getattr(param, "opts", ()) and path != ("app",):
+                assert param.default is None, path  # not frozen at import time
+                helps.add(param.help)
+    assert len(helps) == 1, helps
+    env = {"EXAMDESK_HOME": str(tmp_path), "EXAMDESK_LANG": "en", "COLUMNS": "200"}
+    shown = CliRunner().invoke(app, ["override", "x", "--decision", "maybe", "--reason", "r"],
+                               env=env)
+    assert shown.exit_code == 2 and "is not a check-in id" in shown.stderr
