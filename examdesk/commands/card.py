@@ -17,7 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
 from examdesk.commands.common import LangOption, today
-from examdesk.commands.errors import EXIT_OUTPUT, handles_errors
+from examdesk.commands.errors import EXIT_FORGED, EXIT_OUTPUT, handles_errors
 from examdesk.i18n import Catalog, default_language
 from examdesk.i18n.words import verdict_key
 from examdesk.services.card import read_and_verify, save_card
@@ -26,6 +26,7 @@ from reader import errors
 from reader.keys import access_keys
 from reader.session import CardRead
 from reader.transport import PcscTransport, list_readers
+from reader.trust.policy import Verdict
 from reader.trust.report import TrustReport
 
 app = typer.Typer(help="Thẻ căn cước gắn chip — the chip ID card.", no_args_is_help=True)
@@ -171,6 +172,8 @@ def read_cmd(
         print(json.dumps(doc, ensure_ascii=False))
     else:
         _show(reading.card, lang, reading.trust)
+    if reading.trust is not None and reading.trust.verdict.level is Verdict.FORGED:
+        raise typer.Exit(EXIT_FORGED)  # shown in full; the status says it too
 
 
 @app.command("emulate")

@@ -17,7 +17,7 @@ from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.onnx_embedder import EmbedderError
 from examdesk.commands.common import LangOption, choices
-from examdesk.commands.errors import BadOption, ExitTable, cli_errors
+from examdesk.commands.errors import EXIT_REJECT, EXIT_REVIEW, BadOption, ExitTable, cli_errors
 from examdesk.commands.face import load_settings
 from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
@@ -165,6 +165,9 @@ def checkin_cmd(
         print(json.dumps(outcome.to_dict(), ensure_ascii=False))
     else:
         _banner(outcome, lang)
+    # Not an error: stored and shown; a script still tells "refused" from "admitted".
+    if outcome.decision is not Decision.ADMIT:
+        raise typer.Exit(EXIT_REVIEW if outcome.decision is Decision.REVIEW else EXIT_REJECT)
 
 
 def override_cmd(
