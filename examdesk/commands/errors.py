@@ -36,6 +36,7 @@ EXIT_TAMPERED = 8
 EXIT_REVIEW = 10
 EXIT_REJECT = 11
 EXIT_FORGED = 12
+EXIT_DAMAGED = 13
 
 EXIT_MEANINGS: tuple[tuple[int, str], ...] = (
     (0, "done: read, admitted, written, verified"),
@@ -53,6 +54,7 @@ EXIT_MEANINGS: tuple[tuple[int, str], ...] = (
     (10, "`checkin`: REVIEW, the candidate waits for an invigilator's decision"),
     (11, "`checkin`: REJECT, the candidate is refused entry"),
     (12, "`card read`: the chip is FORGED"),
+    (13, "`roster verify`: the file is damaged or incomplete (cut short), not a readable PDF"),
 )
 
 

@@ -6,11 +6,25 @@ Errors elsewhere carry only a key and context; this is the one place that knows 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
 LANGUAGES = ("vi", "en")
+
+
+# ``{count|candidate|candidates}``: the word for one, or for any other number (English counts;
+# Vietnamese has no plural and never needs it).
+_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+
+
+def _plurals(template: str, values: dict[str, object]) -> str:
+    def word(match: re.Match[str]) -> str:
+        count = values.get(match[1])
+        return match[2] if isinstance(count, int | float) and count == 1 else match[3]
+
+    return _PLURAL.sub(word, template)
 
 
 class _Blank(dict[str, object]):
@@ -45,7 +59,7 @@ class Catalog:
         if isinstance(field, str) and "field_name" not in values:
             words = self.messages.get(f"field.{field}")
             values["field_name"] = (words.get(lang) or words["en"]) if words else field
-        return template.format_map(_Blank(values))
+        return _plurals(template, values).format_map(_Blank(values))
 
     def both(self, key: str, **context: object) -> str:
         """One line with the Vietnamese text first, for terminals and logs read by people."""

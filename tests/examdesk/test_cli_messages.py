@@ -250,3 +250,15 @@ def test_one_lang_rule_for_every_command(tmp_path: Path) -> None:
     shown = CliRunner().invoke(app, ["override", "x", "--decision", "maybe", "--reason", "r"],
                                env=env)
     assert shown.exit_code == 2 and "is not a check-in id" in shown.stderr
+
+
+def test_english_counts_say_one_candidate_not_one_candidates() -> None:
+    catalog = Catalog.load()
+    one = catalog.text("roster.printed", "en", session="S", path="x.pdf", candidates=1, pages=1)
+    assert "(1 candidate, 1 page)" in one
+    many = catalog.text("roster.printed", "en", session="S", path="x.pdf", candidates=8, pages=2)
+    assert "(8 candidates, 2 pages)" in many
+    assert "1 thí sinh" in catalog.text("roster.printed", "vi", session="S", path="x.pdf",
+                                        candidates=1, pages=1)
+    assert catalog.text("roster.imported", "en", added=1, session="S", new=1).count(
+        "1 candidate ") == 1
