@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from biometrics import BiometricsError, Challenge, FaceEngine, open_camera
+from biometrics.camera import check_sources
 from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.onnx_embedder import EmbedderError
@@ -141,6 +142,7 @@ def checkin_cmd(
         chosen = (_parsed(lambda: Challenge(challenge), "--challenge", challenge,
                           choices(*(c.value for c in Challenge))) if challenge else None)
         keys = tuple(access_keys(id_number, dob, expiry, mrz, qr, can))
+        check_sources(camera)  # the camera given is there: said before the card is read
         with stored() as store:
             with store.read() as tx:
                 session = find_session(tx, session_ref)
