@@ -27,6 +27,11 @@ def _plurals(template: str, values: dict[str, object]) -> str:
     return _PLURAL.sub(word, template)
 
 
+class Words(str):
+    """A context value that is itself a message key: the text shows it worded in the same
+    language (a cause inside a sentence). As a string it is the key, for JSON and logs."""
+
+
 class _Blank(dict[str, object]):
     def __missing__(self, key: str) -> str:
         return "?"
@@ -53,6 +58,10 @@ class Catalog:
             entry = self.messages.get(family, {"vi": key, "en": key})
         template = entry.get(lang) or entry["en"]
         values = {k: v for k, v in context.items() if v is not None}
+        for name, value in list(values.items()):
+            if isinstance(value, Words):
+                inner = {k: v for k, v in values.items() if not isinstance(v, Words)}
+                values[name] = self.text(value, lang, **inner)
         # An error names the field it is about by its code (``field="date_of_birth"``); the
         # texts show it in words, in the same language, as ``{field_name}``.
         field = values.get("field")

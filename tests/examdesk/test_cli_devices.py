@@ -60,3 +60,18 @@ def test_opening_a_missing_webcam_leaks_no_opencv_log_lines() -> None:
                           timeout=60, cwd=Path(__file__).parents[2])
     assert done.stdout.strip() == "face.camera.no_device"
     assert "WARN" not in done.stderr and "ERROR" not in done.stderr, done.stderr
+
+
+def test_trust_import_of_a_roster_csv_says_what_to_give_without_python_s_words(
+        tmp_path: Path) -> None:
+    # Issue 13: `trust import good.csv` printed "ValueError: Insufficient data - <a long number>
+    # bytes requested…" in both halves.
+    roster = tmp_path / "good.csv"
+    roster.write_text("registration_number,id_number,full_name\n" + "SBD001,001093014275,An\n"
+                      * 40, "utf-8")
+    result = invoke(tmp_path, "trust", "import", str(roster))
+    assert result.exit_code == 2
+    assert "ValueError" not in result.stderr and "Insufficient" not in result.stderr
+    assert ".pem" in result.stderr and "CSCA" in result.stderr
+    vietnamese = result.stderr.split(" / ")[0]
+    assert not english_words(vietnamese.replace(str(roster), ""))
