@@ -27,7 +27,7 @@ from biometrics.images import load
 from biometrics.protocol import CheckinReport
 from examdesk.commands.common import LangOption
 from examdesk.commands.errors import BadOption, handles_errors
-from examdesk.i18n import Catalog, default_language
+from examdesk.i18n import Catalog, Words, default_language
 from examdesk.settings import read_section, write_section
 
 app = typer.Typer(help="Khuôn mặt — face verification: chip portrait against the candidate.",
@@ -64,12 +64,15 @@ def _progress(label: str) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _about(image: Path) -> Iterator[None]:
-    """A face error in the body names the photo it is about."""
+def _about(image: Path, role: str = "") -> Iterator[None]:
+    """A face error in the body names the photo it is about; with a ``role`` (reference,
+    probe) the message starts with which photo it is, in words."""
     try:
         yield
     except errors.BiometricsError as exc:
         exc.context.setdefault("image", str(image))
+        if role:
+            exc.context.setdefault("about", Words(f"face.about.{role}"))
         raise
 
 
@@ -89,9 +92,9 @@ def verify_cmd(
     """So khớp hai ảnh — is the person in IMAGE_B the person in IMAGE_A?"""
     lang = lang or default_language()
     engine = FaceEngine(load_settings())
-    with _about(image_a):
+    with _about(image_a, "reference"):
         reference = enrol(engine, load(image_a))
-    with _about(image_b):
+    with _about(image_b, "probe"):
         probe = capture(engine, load(image_b), still=True, check_quality=not no_quality)
     result = compare(reference.embedding, [probe.embedding], engine.settings.operating_point)
     catalog = Catalog.load()

@@ -58,9 +58,9 @@ class Catalog:
             entry = self.messages.get(family, {"vi": key, "en": key})
         template = entry.get(lang) or entry["en"]
         values = {k: v for k, v in context.items() if v is not None}
+        inner = {k: v for k, v in values.items() if not isinstance(v, Words)}
         for name, value in list(values.items()):
             if isinstance(value, Words):
-                inner = {k: v for k, v in values.items() if not isinstance(v, Words)}
                 values[name] = self.text(value, lang, **inner)
         # An error names the field it is about by its code (``field="date_of_birth"``); the
         # texts show it in words, in the same language, as ``{field_name}``.
@@ -68,7 +68,10 @@ class Catalog:
         if isinstance(field, str) and "field_name" not in values:
             words = self.messages.get(f"field.{field}")
             values["field_name"] = (words.get(lang) or words["en"]) if words else field
-        return _plurals(template, values).format_map(_Blank(values))
+        text = _plurals(template, values).format_map(_Blank(values))
+        # ``about``: what the message is about (which of two photos), said before it.
+        about = context.get("about")
+        return f"{values['about']}: {text}" if isinstance(about, Words) else text
 
     def both(self, key: str, **context: object) -> str:
         """One line with the Vietnamese text first, for terminals and logs read by people."""
