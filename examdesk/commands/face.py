@@ -54,12 +54,23 @@ def load_settings() -> FaceSettings:
 
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[Any]:
+    """Progress of a long run on stderr, in words: a bar on a terminal; elsewhere (a log, a
+    pipe) a plain line at every tenth of the way, so a 13-minute run is never silent."""
+    words = Catalog.load().text(f"face.progress.{label}", default_language())
     if not sys.stderr.isatty():
-        yield None
+        shown = [-1]
+
+        def plain(done: int, total: int) -> None:
+            tenth = done * 10 // total if total else 0
+            if tenth != shown[0]:
+                shown[0] = tenth
+                print(f"{words}: {done}/{total}", file=sys.stderr, flush=True)
+
+        yield plain
         return
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn(words), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
+        task = bar.add_task(words, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 

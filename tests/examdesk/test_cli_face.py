@@ -315,3 +315,21 @@ def test_a_face_error_says_which_of_the_two_photos_it_is_about(tmp_path: Path) -
                  "probe": ("Ảnh cần so", "Photo to compare")}[which]
         assert error["vi"].startswith(words[0]) and error["en"].startswith(words[1])
         assert str(cut) in error["vi"] and str(cut) in error["en"]
+
+
+def test_calibrate_shows_progress_even_without_a_terminal(tmp_path: Path) -> None:
+    # Issue 13: `face calibrate` ran 13 minutes with no output; into a log (no terminal) it
+    # now writes a line at every tenth of the photos encoded, in words.
+    import shutil
+
+    people = tmp_path / "people"
+    for person in ("obama", "biden", "kit_harington", "person01", "person02"):
+        (people / person).mkdir(parents=True)
+        for picture in sorted(Path(photo(f"people/{person}")).iterdir())[:3]:
+            shutil.copy(picture, people / person)
+    code, out, err = invoke("calibrate", str(people), "--far", "0.1", "--no-save",
+                            "--workers", "1")
+    lines = [line for line in err.splitlines() if line.startswith("Hiệu chỉnh")]
+    assert lines, err
+    total = sum(1 for p in people.rglob("*") if p.is_file())
+    assert lines[-1].endswith(f"{total}/{total}") and len(lines) <= 11
