@@ -329,6 +329,7 @@ def test_calibrate_shows_progress_even_without_a_terminal(tmp_path: Path) -> Non
             shutil.copy(picture, people / person)
     code, out, err = invoke("calibrate", str(people), "--far", "0.1", "--no-save",
                             "--workers", "1")
+    assert code == 0 and out, err
     lines = [line for line in err.splitlines() if line.startswith("Hiệu chỉnh")]
     assert lines, err
     total = sum(1 for p in people.rglob("*") if p.is_file())
