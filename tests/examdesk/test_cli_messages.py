@@ -262,3 +262,33 @@ def test_english_counts_say_one_candidate_not_one_candidates() -> None:
                                         candidates=1, pages=1)
     assert catalog.text("roster.imported", "en", added=1, session="S", new=1).count(
         "1 candidate ") == 1
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def test_the_roster_columns_are_in_the_readme_and_in_import_help(tmp_path: Path) -> None:
+    import re
+
+    from proctoring.roster import _FOLDED, OPTIONAL, REQUIRED, _fold
+
+    readme = README.read_text("utf-8")
+    start = readme.index("<!-- roster-columns")
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \| (yes|no) \|", readme[start:], re.M)
+    assert [(c, r == "yes") for c, _, r in rows] == (
+        [(c, True) for c in REQUIRED] + [(c, False) for c in OPTIONAL])
+    for column, headers, _ in rows:
+        for header in re.split(r"[()]", headers):
+            if header.strip():
+                assert _FOLDED.get(_fold(header.strip())) == column, (column, header)
+    shown = " ".join(invoke(tmp_path, "roster", "import", "--help").stdout.split())
+    for column in (*REQUIRED, *OPTIONAL):
+        assert column in shown
+
+
+def test_the_readme_says_where_the_demo_s_test_csca_is(tmp_path: Path) -> None:
+    from examdesk.demo import prepare_demo_home
+
+    home = prepare_demo_home(tmp_path / "demo", actor="test")
+    assert (home.root / "test-csca.pem").is_file()
+    assert "~/.local/share/examdesk/demo/test-csca.pem" in README.read_text("utf-8")
