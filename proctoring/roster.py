@@ -29,6 +29,7 @@ from xml.parsers import expat
 
 from sqlmodel import Session, col, select
 
+from examdesk.i18n import system_error
 from reader.errors import InvalidKeyInput
 from reader.keys import normalise_sex, validate_id_number
 
@@ -119,7 +120,7 @@ def read_table(path: Path) -> RawTable:
         with path.open("rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise RosterUnreadable(exc.strerror or str(exc), file=str(path)) from exc
+        raise RosterUnreadable(system_error(exc), file=str(path)) from exc
     if len(data) > MAX_FILE_BYTES:
         raise RosterTooLarge(f"more than {MAX_FILE_BYTES} bytes", file=str(path),
                              limit=f"{MAX_FILE_BYTES // (1024 * 1024)} MB")

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from examdesk.commands.common import LangOption, today
 from examdesk.commands.errors import EXIT_FORGED, EXIT_OUTPUT, handles_errors
-from examdesk.i18n import Catalog, default_language
+from examdesk.i18n import Catalog, default_language, system_error
 from examdesk.i18n.words import verdict_key
 from examdesk.services.card import read_and_verify, save_card
 from examdesk.services.trust import TrustFiles
@@ -165,7 +165,7 @@ def read_cmd(
         try:
             save_card(out, reading)
         except OSError as exc:
-            print(Catalog.load().both("io.output", path=str(out), detail=exc.strerror or exc),
+            print(Catalog.load().both("io.output", path=str(out), detail=system_error(exc)),
                   file=sys.stderr)
             raise typer.Exit(EXIT_OUTPUT) from exc
     if as_json:

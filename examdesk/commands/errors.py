@@ -21,6 +21,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from biometrics import errors as face_errors
 from examdesk.commands.common import fail
+from examdesk.i18n import system_error
 from examdesk.keyed_error import KeyedError
 from examdesk.settings import SettingsError
 from proctoring import errors as store_errors
@@ -78,7 +79,7 @@ def os_errors(kind: type[KeyedError], **context: Any) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise kind(exc.strerror or str(exc), **context) from exc
+        raise kind(system_error(exc), **context) from exc
 
 # Most specific first: the first row whose type the error is decides.
 EXIT_CODES: ExitTable = (

@@ -31,7 +31,7 @@ import typer
 
 from examdesk.commands.common import JsonOption, LangOption, choices, fail
 from examdesk.commands.errors import EXIT_DAMAGED, EXIT_TAMPERED, BadOption, cli_errors
-from examdesk.i18n import Catalog, default_language
+from examdesk.i18n import Catalog, default_language, system_error
 from examdesk.services.roster import RosterRequest, SigningKey, print_roster
 from proctoring import errors as perrors
 from proctoring.models import Stage
@@ -75,7 +75,7 @@ def read_password(file: Path | None, as_json: bool, *, confirm: bool = False,
         try:
             text = file.read_text("utf-8")
         except OSError as exc:
-            fail("reports.key_unreadable", as_json, 3, exc.strerror or str(exc), path=str(file))
+            fail("reports.key_unreadable", as_json, 3, system_error(exc), path=str(file))
         return text.splitlines()[0].encode("utf-8") if text else b""
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV].encode("utf-8")

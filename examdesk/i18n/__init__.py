@@ -5,6 +5,7 @@ Errors elsewhere carry only a key and context; this is the one place that knows 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tomllib
@@ -30,6 +31,21 @@ def _plurals(template: str, values: dict[str, object]) -> str:
 class Words(str):
     """A context value that is itself a message key: the text shows it worded in the same
     language (a cause inside a sentence). As a string it is the key, for JSON and logs."""
+
+
+# errno → the words for it (os.*), so a system error is said in the sentence's language.
+_SYSTEM_ERRORS = {
+    errno.ENOENT: "no_such_file", errno.EACCES: "permission", errno.EPERM: "permission",
+    errno.EISDIR: "is_a_folder", errno.ENOTDIR: "not_a_folder", errno.ENOSPC: "disk_full",
+    errno.EROFS: "read_only", errno.EEXIST: "exists",
+}
+
+
+def system_error(exc: OSError) -> str:
+    """The ``detail`` for an OSError: words in both languages for the usual causes (a
+    :class:`Words`), the system's own text otherwise."""
+    reason = _SYSTEM_ERRORS.get(exc.errno or 0)
+    return Words(f"os.{reason}") if reason else (exc.strerror or str(exc))
 
 
 class _Blank(dict[str, object]):
@@ -64,10 +80,11 @@ class Catalog:
                 values[name] = self.text(value, lang, **inner)
         # An error names the field it is about by its code (``field="date_of_birth"``); the
         # texts show it in words, in the same language, as ``{field_name}``.
-        field = values.get("field")
-        if isinstance(field, str) and "field_name" not in values:
-            words = self.messages.get(f"field.{field}")
-            values["field_name"] = (words.get(lang) or words["en"]) if words else field
+        for name, family in (("field", "field"), ("what", "thing")):
+            code = values.get(name)
+            if isinstance(code, str) and f"{name}_name" not in values:
+                words = self.messages.get(f"{family}.{code}")
+                values[f"{name}_name"] = (words.get(lang) or words["en"]) if words else code
         text = _plurals(template, values).format_map(_Blank(values))
         # ``about``: what the message is about (which of two photos), said before it.
         about = context.get("about")

@@ -50,7 +50,7 @@ from typing import Any, Literal
 
 from asn1crypto import core, crl, x509
 
-from examdesk.i18n import Words
+from examdesk.i18n import Words, system_error
 from reader.errors import MalformedData, ReaderError
 
 from .certificates import (
@@ -516,7 +516,7 @@ class TrustStore:
                                          limit=MAX_FILE_BYTES // 1024)
             data = source.read_bytes()
         except OSError as exc:
-            raise TrustFileUnreadable(exc.strerror or str(exc), file=str(source)) from exc
+            raise TrustFileUnreadable(system_error(exc), file=str(source)) from exc
         name = _store_name(source.name, data)
         dest = self.folder / name
         existing, _ = self._read_folder()

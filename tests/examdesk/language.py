@@ -30,6 +30,7 @@ ALLOWED = frozenset({
     "pdf", "toml", "utf", "jpeg", "png", "ctrl", "enter", "esc", "tab", "alt", "shift", "space",
     "faiss", "mrz", "cmnd", "cccd", "id", "sbd", "gpu", "cpu", "ram", "url", "ip", "dns", "ssl",
     "tls", "log", "logo", "token", "mode", "ok", "vs", "usb", "mb", "kb", "gb", "ms",
+    "local",  # the default centre's code
     "xvfb", "pades", "pdftoppm", "truetype", "px", "yyyy", "mm", "dd", "ddmmyyyy", "hh",
 })
 # Messages whose Vietnamese text is bilingual on purpose: shown alone (a PDF signature stamp),

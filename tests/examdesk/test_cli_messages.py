@@ -292,3 +292,45 @@ def test_the_readme_says_where_the_demo_s_test_csca_is(tmp_path: Path) -> None:
     home = prepare_demo_home(tmp_path / "demo", actor="test")
     assert (home.root / "test-csca.pem").is_file()
     assert "~/.local/share/examdesk/demo/test-csca.pem" in README.read_text("utf-8")
+
+
+def _error_paths(tmp: Path) -> list[tuple[tuple[str, ...], int]]:
+    (tmp / "empty.csv").write_bytes(b"")
+    (tmp / "latin1.csv").write_bytes("Số báo danh,CCCD\n".encode("cp1258", "replace") + b"\xff\n")
+    missing = str(tmp / "missing")
+    return [
+        (("session", "show", "NOPE"), 4),
+        (("session", "create", "--title", "", "--starts", "2026-12-01 07:30"), 2),
+        (("session", "create", "--title", "T", "--starts", "2026-13-01"), 2),
+        (("roster", "import", str(tmp / "empty.csv"), "--session", "X"), 2),
+        (("roster", "import", str(tmp / "latin1.csv"), "--session", "X"), 2),
+        (("roster", "import", missing + ".csv", "--session", "X"), 2),
+        (("roster", "verify", str(tmp)), 2),
+        (("roster", "verify", missing + ".pdf"), 2),
+        (("trust", "import", missing + ".pem"), 2),
+        (("trust", "import", str(tmp / "empty.csv")), 2),
+        (("trust", "remove", "nothing.pem"), 2),
+        (("keys", "create", "--password-file", missing), 3),
+        (("face", "calibrate", missing), 2),
+        (("face", "calibrate"), 2),
+        (("face", "verify", missing + ".jpg", missing + "2.jpg"), 2),
+        (("data", "purge", "--older-than", "soon"), 2),
+        (("fraud", "report", "--out", "x.txt", "--from", "01/13/2025", "--to", "30/06/2025"), 2),
+        (("review", "list", "--kind", "theft"), 2),
+        (("override", "12345678-1234-1234-1234-123456789012", "--decision", "ADMIT",
+          "--reason", "r"), 4),
+        (("audit", "verify"), 0),
+    ]
+
+
+def test_every_error_path_here_speaks_one_language_at_a_time(
+        tmp_path: Path, recorded: Recorded) -> None:
+    # The catalogue's lookups of every command below are recorded; no Vietnamese text may
+    # carry English (a system error, a parser's words, a code instead of words).
+    for args, status in _error_paths(tmp_path):
+        recorded.texts.clear()
+        result = invoke(tmp_path, *args)
+        assert result.exit_code == status, (args, result.output)
+        assert "Traceback" not in result.output
+        for key, text in recorded.vietnamese():
+            assert not english_words(text), (args, key, text)
