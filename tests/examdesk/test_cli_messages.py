@@ -341,7 +341,7 @@ def test_every_error_path_here_speaks_one_language_at_a_time(
 # off this list; a new text must not show {detail} in Vietnamese.
 DETAIL_IN_VIETNAMESE = frozenset({
     "app.unexpected", "app.demo_folder_taken", "app.display_unreachable", "io.output",
-    "card.emulate_refused", "checkin.chip_portrait_unusable", "checkin.bad_option",
+    "card.emulate_refused", "checkin.chip_portrait_unusable",
     "settings.unreadable", "face.process_stopped", "proctoring.error",
     "proctoring.database_unavailable", "proctoring.key_unavailable",
     "proctoring.keyring_unavailable", "roster.unreadable", "roster.id_invalid",
