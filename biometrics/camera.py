@@ -6,8 +6,10 @@ a check-in never wants a frame that queued up while the encoder was busy.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -75,8 +77,52 @@ class Capture(Protocol):
 CaptureFactory = Callable[[int | str], Capture]
 
 
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV logs its own "[ WARN…]" / "[ERROR…]" lines on stderr when a device or file does not
+    open; we raise a typed error that says it in words, so its log is silenced meanwhile."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
+def _device_missing(number: int) -> bool:
+    """On Linux a webcam is /dev/videoN: none there means no camera with that number."""
+    return sys.platform.startswith("linux") and not Path(f"/dev/video{number}").exists()
+
+
+def check_sources(spec: str | Sequence[str]) -> None:
+    """Say what is wrong with a camera setting before anything else is done (a card read):
+    a device number with no camera, a path that does not exist, a folder without pictures.
+    Opens nothing; :func:`open_camera` still reports what only opening can find."""
+    sources = _sources(spec)
+    if len(sources) == 1 and sources[0].strip().isdigit():
+        number = int(sources[0])
+        if _device_missing(number):
+            raise CameraUnavailable(f"no /dev/video{number}", reason="no_device",
+                                    source=str(number))
+        return
+    for source in sources:
+        path = Path(source)
+        if not path.exists():
+            raise CameraUnavailable(f"{path} does not exist", reason="missing_path",
+                                    source=str(path))
+        if path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
+            raise CameraUnavailable(f"no images in {path}", reason="no_images", source=str(path))
+
+
+def _sources(spec: str | Sequence[str]) -> list[str]:
+    if isinstance(spec, str):
+        return spec.split(os.pathsep) if os.pathsep in spec else [spec]
+    return list(spec)
+
+
 def _open_capture(source: int | str) -> Capture:
-    capture = cv2.VideoCapture(source)
+    with _quiet_opencv():
+        capture = cv2.VideoCapture(source)
     if isinstance(source, int):
         # A webcam buffers several frames by default; keep one so "newest" is really new.
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
@@ -112,7 +158,9 @@ class OpenCvCamera(_Closing):
         capture = self._factory(self.source)
         if not capture.isOpened():
             capture.release()
-            raise CameraUnavailable(f"cannot open camera {self.source!r}", source=str(self.source))
+            raise CameraUnavailable(f"cannot open camera {self.source!r}",
+                                    reason="no_device" if isinstance(self.source, int) else "",
+                                    source=str(self.source))
         return capture
 
     def _run(self) -> None:
@@ -225,20 +273,24 @@ class FileCamera(_Closing):
             self._images = playlist if playlist is not None else sorted(
                 p for p in self.source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not self._images:
-                raise CameraUnavailable(f"no images in {self.source}", source=str(self.source))
+                raise CameraUnavailable(f"no images in {self.source}", reason="no_images",
+                                        source=str(self.source))
             self._video: Any = None
             self._order = itertools.cycle(self._images) if loop else iter(self._images)
         elif self.source.is_file():
             self._images = []
             self._video = self._open_video()
         else:
-            raise CameraUnavailable(f"{self.source} does not exist", source=str(self.source))
+            raise CameraUnavailable(f"{self.source} does not exist", reason="missing_path",
+                                    source=str(self.source))
 
     def _open_video(self) -> Any:
-        video = cv2.VideoCapture(str(self.source))
+        with _quiet_opencv():
+            video = cv2.VideoCapture(str(self.source))
         if not video.isOpened():
             video.release()
-            raise CameraUnavailable(f"cannot play {self.source}", source=str(self.source))
+            raise CameraUnavailable(f"cannot play {self.source}", reason="cannot_play",
+                                    source=str(self.source))
         return video
 
     def read(self, timeout: float = 2.0) -> Frame:
@@ -306,10 +358,7 @@ def open_camera(spec: str | Sequence[str], *, fps: float | None = None,
     webcam would deliver, and loop until the check-in is done). ``fps`` paces files like a
     webcam, for a reader that reads continuously and would otherwise decode as fast as it can;
     ``sensor_noise`` gives stills a webcam's noise (see :class:`FileCamera`)."""
-    if isinstance(spec, str):
-        sources = spec.split(os.pathsep) if os.pathsep in spec else [spec]
-    else:
-        sources = list(spec)
+    sources = _sources(spec)
     if len(sources) == 1 and sources[0].strip().isdigit():
         return OpenCvCamera(int(sources[0]))
     if len(sources) == 1 and Path(sources[0]).is_file() \

@@ -42,6 +42,9 @@ class CameraUnavailable(BiometricsError):
     """No camera, the camera was unplugged, or it stopped delivering frames."""
 
     key = "face.camera_unavailable"
+    # What is wrong, when it is known: face.camera.<reason> says it (a path that is not there,
+    # a folder without pictures, a device number with no camera behind it).
+    reasons = "face.camera"
 
 
 # --- what is in the picture -----------------------------------------------------------------

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version as package_version
+from typing import Annotated
+
 import typer
+
+from examdesk.i18n import Catalog
 
 from .commands import (
     app as app_command,
@@ -24,6 +29,7 @@ from .commands import (
     trust,
 )
 from .commands.errors import handles_errors
+from .commands.parser import BilingualGroup
 
 app = typer.Typer(
     name="examdesk",
@@ -31,7 +37,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=BilingualGroup,
 )
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        print(Catalog.load().both("cli.version", version=package_version("examdesk")))
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Phiên bản — print the version and exit.")] = False,
+) -> None:
+    """Chống thi hộ — Stops proxy test-taking: chip ID card, face, attendance."""
 app.add_typer(card.app, name="card")
 app.add_typer(trust.app, name="trust")
 app.add_typer(face.app, name="face")

@@ -20,11 +20,19 @@ class KeyedError(Exception):
     """
 
     key = "error"
+    # A kind with several distinct causes words each as its own key, ``<reasons>.<reason>``
+    # (``card.input.can``), so the texts say what is wrong instead of showing the English
+    # ``detail``; without a reason the error keeps its ``key``.
+    reasons = ""
 
     def __init__(self, detail: str = "", **context: object) -> None:
+        reason = context.pop("reason", "") if self.reasons else ""
         super().__init__(detail or self.key)
         self.detail = detail
         self.context = context
+        self.reason = str(reason or "")
+        if self.reason:
+            self.key = f"{self.reasons}.{self.reason}"
 
     def text(self, catalog: Catalog, lang: str = "vi") -> str:
         """The message in one language, with the context filled in."""

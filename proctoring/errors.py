@@ -84,6 +84,7 @@ class InvalidInput(ProctoringError):
     """A value given to a service does not fit (a stage a session lacks, a bad time, ...)."""
 
     key = "proctoring.invalid_input"
+    reasons = "proctoring.input"
 
 
 class SessionCodeTaken(InvalidInput):
@@ -140,6 +141,7 @@ class RosterUnreadable(ProctoringError):
     """The roster file cannot be read at all (not CSV/XLSX, no header, unreadable)."""
 
     key = "roster.unreadable"
+    reasons = "roster.unreadable"
 
 
 class AuditKeyInvalid(ProctoringError):

@@ -29,6 +29,7 @@ from xml.parsers import expat
 
 from sqlmodel import Session, col, select
 
+from examdesk.i18n import system_error
 from reader.errors import InvalidKeyInput
 from reader.keys import normalise_sex, validate_id_number
 
@@ -119,7 +120,7 @@ def read_table(path: Path) -> RawTable:
         with path.open("rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise RosterUnreadable(exc.strerror or str(exc), file=str(path)) from exc
+        raise RosterUnreadable(system_error(exc), file=str(path)) from exc
     if len(data) > MAX_FILE_BYTES:
         raise RosterTooLarge(f"more than {MAX_FILE_BYTES} bytes", file=str(path),
                              limit=f"{MAX_FILE_BYTES // (1024 * 1024)} MB")
@@ -140,7 +141,8 @@ def _csv_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
         for i, cells in enumerate(reader, 1):
             yield i, _checked(i, cells, path)
     except UnicodeDecodeError:
-        raise RosterUnreadable("not UTF-8 text (save as 'CSV UTF-8')", file=str(path)) from None
+        raise RosterUnreadable("not UTF-8 text (save as 'CSV UTF-8')", reason="encoding",
+                               file=str(path)) from None
     except csv.Error as exc:  # NUL bytes, a stray carriage return, a field over csv's limit
         if "field limit" in str(exc):
             raise RosterFieldTooLong(str(exc), file=str(path), limit=MAX_FIELD,
@@ -264,7 +266,7 @@ def _table(rows: Iterable[tuple[int, list[Any]]], path: Path, sha256: str) -> Ra
                 raise RosterTooManyRows(f"more than {MAX_ROWS} rows", file=str(path),
                                         limit=MAX_ROWS, row=i)
     if not filled:
-        raise RosterUnreadable("the file is empty", file=str(path))
+        raise RosterUnreadable("the file is empty", reason="empty", file=str(path))
     (_, header), body = filled[0], filled[1:]
     return RawTable(header, body, sha256)
 

@@ -178,7 +178,7 @@ def parse_moment(text: str, field: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)",
-                                  field=field) from None
+                           reason="datetime", field=field, value=text) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=VIETNAM)
     return value.astimezone(UTC)

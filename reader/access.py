@@ -22,7 +22,9 @@ from .errors import (
     NeedsMrzKey,
     ReaderError,
     SecureMessagingError,
+    WrongCan,
     WrongCardKey,
+    WrongMrzKey,
 )
 from .files import Channel, FileReader, ReadStrategy
 from .keys import AccessKey, BacKey, Can
@@ -182,9 +184,12 @@ def open_card(
 
         channel.reopen_with(reopen_bac)
         return Opened("BAC", "MRZ", key, attempts, infos, raw, reopen_bac)
+    # Say which kind of key the card refused: a mistyped CAN and a wrong date are fixed apart.
+    refused: type[WrongCardKey] = (WrongCan if all(isinstance(k, Can) for k in keys)
+                                   else WrongMrzKey if not any(isinstance(k, Can) for k in keys)
+                                   else WrongCardKey)
     if isinstance(last, AccessDenied):
-        raise WrongCardKey(last.sw, "the chip refused BAC and PACE with these keys",
-                           tried=attempts)
+        raise refused(last.sw, "the chip refused BAC and PACE with these keys", tried=attempts)
     sw = last.sw if isinstance(last, CardStatusError) else 0x6300
-    raise WrongCardKey(sw, "the card refused every key", tried=attempts)
+    raise refused(sw, "the card refused every key", tried=attempts)
 

@@ -79,6 +79,18 @@ class WrongCardKey(CardStatusError):
     key = "card.wrong_key"
 
 
+class WrongCan(WrongCardKey):
+    """Every key given was a CAN, and the card refused it."""
+
+    key = "card.wrong_can"
+
+
+class WrongMrzKey(WrongCardKey):
+    """Every key given was an MRZ key (document number, birth, expiry), and the card refused it."""
+
+    key = "card.wrong_mrz_key"
+
+
 class NeedsMrzKey(WrongCardKey):
     """Only a CAN was given, but the card offers no PACE: BAC needs the MRZ data."""
 
@@ -158,9 +170,21 @@ class CheckDigitError(MalformedData):
 
 
 class InvalidKeyInput(MalformedData):
-    """What the invigilator typed or scanned cannot give a card key."""
+    """What the invigilator typed or scanned cannot give a card key: a mistake in the input,
+    found before any card is touched.
+
+    ``reason`` picks the words (message key ``card.input.<reason>``); ``field`` in the context
+    names the field the catalogue shows in words (``field.<field>``). The English ``detail`` is
+    for logs only and never shown inside a message.
+    """
 
     key = "card.invalid_key_input"
+    reasons = "card.input"
+
+
+class MistypedCheckDigit(InvalidKeyInput, CheckDigitError):
+    """A check digit of an MRZ that was typed or scanned does not match: an input mistake (exit
+    2, naming the field), still a :class:`CheckDigitError` for code that asks for one."""
 
 
 class InconsistentCard(ReaderError):

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from .errors import InvalidKeyInput
+from .errors import CheckDigitError, InvalidKeyInput, MalformedData, MistypedCheckDigit
 from .mrz import FILLER, NO_EXPIRY_DATE, check_digit, parse_td1
 
 # Province / centrally-run city codes (Thông tư 07/2016/TT-BCA, which reuses the two-digit
@@ -56,12 +56,13 @@ _SEX_WORDS = {
 def normalise_sex(value: str) -> str:
     """``"Nam"``/``"Nữ"``/``"M"``/``"F"`` (any case, any Unicode form) → ``"M"`` or ``"F"``."""
     if not isinstance(value, str):
-        raise InvalidKeyInput("sex must be text", field="sex")
+        raise InvalidKeyInput("sex must be text", reason="not_text", field="sex")
     key = unicodedata.normalize("NFC", value).strip().casefold()
     try:
         return _SEX_WORDS[key]
     except KeyError:
-        raise InvalidKeyInput(f"unknown sex {value!r}", field="sex") from None
+        raise InvalidKeyInput(f"unknown sex {value!r}", reason="sex", field="sex",
+                              value=value) from None
 
 
 def _ascii_digits(text: str) -> bool:
@@ -71,14 +72,14 @@ def _ascii_digits(text: str) -> bool:
 
 def _compact(value: object, what: str) -> str:
     if not isinstance(value, str):
-        raise InvalidKeyInput(f"{what} must be text", field=what)
+        raise InvalidKeyInput(f"{what} must be text", reason="not_text", field=what)
     # People type IDs in groups ("001 093 047 064"); the spaces carry nothing.
     return "".join(unicodedata.normalize("NFC", value).split())
 
 
 def _require_date(value: object, what: str) -> date:
     if not isinstance(value, date):
-        raise InvalidKeyInput(f"{what} must be a date", field=what)
+        raise InvalidKeyInput(f"{what} must be a date", reason="not_date", field=what)
     # A datetime would compare and format differently; keep only the calendar day.
     return date(value.year, value.month, value.day)
 
@@ -101,16 +102,19 @@ def validate_id_number(
     """
     value = _compact(number, "id_number")
     if not value:
-        raise InvalidKeyInput("no ID given", field="id_number")
+        raise InvalidKeyInput("no ID given", reason="empty", field="id_number")
     if not _ascii_digits(value):
-        raise InvalidKeyInput("the ID may contain digits only", field="id_number")
+        raise InvalidKeyInput("the ID may contain digits only", reason="digits_only",
+                              field="id_number")
     if len(value) != 12:
         raise InvalidKeyInput(
-            f"the ID has 12 digits, got {len(value)}", field="id_number", length=len(value)
+            f"the ID has 12 digits, got {len(value)}", reason="id_length", field="id_number",
+            length=len(value)
         )
     if value[:3] not in PROVINCE_CODES:
         raise InvalidKeyInput(
-            f"{value[:3]} is not a province code", field="id_number", province=value[:3]
+            f"{value[:3]} is not a province code", reason="province", field="id_number",
+            province=value[:3]
         )
     g = int(value[3])
     century = birth_century(g)
@@ -119,26 +123,28 @@ def validate_id_number(
     if birth_year > today.year:
         raise InvalidKeyInput(
             f"digits 4-6 ({value[3:6]}) give birth year {birth_year}, in the future",
-            field="id_number",
+            reason="id_birth_future", field="id_number", year=birth_year,
         )
     if date_of_birth is not None:
         dob = _require_date(date_of_birth, "date_of_birth")
         if dob.year // 100 * 100 != century:
             raise InvalidKeyInput(
                 f"digit 4 ({g}) means born {century}-{century + 99}, date of birth is {dob.year}",
-                field="id_number",
+                reason="id_century", field="id_number", digit=g, first=century,
+                last=century + 99, year=dob.year,
             )
         if dob.year % 100 != int(value[4:6]):
             raise InvalidKeyInput(
                 f"digits 5-6 ({value[4:6]}) do not match the birth year {dob.year}",
-                field="id_number",
+                reason="id_year", field="id_number", digits=value[4:6], year=dob.year,
             )
     if sex is not None:
         code = normalise_sex(sex)
         coded = "F" if g % 2 else "M"
         if code != coded:
             raise InvalidKeyInput(
-                f"digit 4 ({g}) means sex {coded}, given {sex!r}", field="id_number"
+                f"digit 4 ({g}) means sex {coded}, given {sex!r}", reason="id_sex",
+                field="id_number", digit=g
             )
     return value
 
@@ -162,18 +168,21 @@ class BacKey:
         number = _compact(self.document_number, "document_number").upper()
         if not set(number) <= _DOCUMENT_NUMBER_CHARS:
             raise InvalidKeyInput(
-                "the document number may contain A-Z, 0-9 and < only", field="document_number"
+                "the document number may contain A-Z, 0-9 and < only", reason="document_chars",
+                field="document_number"
             )
         significant = number.rstrip(FILLER)
         # 9 in the number field + at most 13 continued in the TD1 optional data.
         if not 1 <= len(significant) <= 22:
             raise InvalidKeyInput(
-                f"document number of {len(significant)} characters", field="document_number"
+                f"document number of {len(significant)} characters", reason="document_length",
+                field="document_number", length=len(significant)
             )
         dob = _require_date(self.date_of_birth, "date_of_birth")
         doe = _require_date(self.date_of_expiry, "date_of_expiry")
         if dob >= doe:
-            raise InvalidKeyInput("date of birth is not before date of expiry", field="dates")
+            raise InvalidKeyInput("date of birth is not before date of expiry",
+                                  reason="dates_order", field="date_of_expiry")
         object.__setattr__(self, "document_number", significant.ljust(9, FILLER))
         object.__setattr__(self, "date_of_birth", dob)
         object.__setattr__(self, "date_of_expiry", doe)
@@ -202,18 +211,41 @@ class BacKey:
         else:
             raise InvalidKeyInput(
                 f"expected the 12-digit ID or the 9-character document number, got {len(value)}",
-                field="id_number",
+                reason="id_or_document_length", field="id_number",
                 length=len(value),
             )
         return cls(document_number, dob, date_of_expiry)
 
     @classmethod
     def from_mrz(cls, text: str) -> BacKey:
-        """From the MRZ on the back; check-digit and layout errors come from ``parse_td1``."""
-        mrz = parse_td1(text)
+        """From the MRZ on the back. What ``parse_td1`` finds wrong is a typing or scanning
+        mistake here, not bad data on a card: it becomes :class:`InvalidKeyInput` naming the
+        field (a check digit, the layout, a character)."""
+        try:
+            mrz = parse_td1(text)
+        except CheckDigitError as exc:
+            raise MistypedCheckDigit(exc.detail, reason="mrz_check_digit",
+                                     field=exc.context.get("field", "mrz")) from None
+        except MalformedData as exc:
+            raise _mrz_input_error(exc) from None
         if mrz.date_of_expiry is None:
-            raise InvalidKeyInput("the MRZ has no date of expiry", field="date_of_expiry")
+            raise InvalidKeyInput("the MRZ has no date of expiry", reason="mrz_no_expiry",
+                                  field="date_of_expiry")
         return cls(mrz.document_number, mrz.date_of_birth, mrz.date_of_expiry)
+
+
+def _mrz_input_error(exc: MalformedData) -> InvalidKeyInput:
+    """A layout or character error of a typed MRZ, in the words of what to fix."""
+    context = exc.context
+    if "lengths" in context:
+        return InvalidKeyInput(exc.detail, reason="mrz_lines", field="mrz",
+                               lines=len(context["lengths"]))  # type: ignore[arg-type]
+    if "length" in context:
+        return InvalidKeyInput(exc.detail, reason="mrz_length", field="mrz",
+                               length=context["length"])
+    if "field" in context:
+        return InvalidKeyInput(exc.detail, reason="mrz_field", field=context["field"])
+    return InvalidKeyInput(exc.detail, reason="mrz_characters", field="mrz")
 
 
 def _check_cccd_document_number(number: str, dob: date) -> None:
@@ -224,7 +256,7 @@ def _check_cccd_document_number(number: str, dob: date) -> None:
         raise InvalidKeyInput(
             f"document number {number} does not start with the birth century and year "
             f"of {dob.isoformat()} (an old CMND number?)",
-            field="id_number",
+            reason="old_cmnd", field="id_number",
         )
 
 
@@ -240,7 +272,8 @@ class Can:
     def __post_init__(self) -> None:
         value = _compact(self.value, "can")
         if not (_ascii_digits(value) and len(value) == 6):
-            raise InvalidKeyInput("a CAN is 6 digits", field="can")
+            raise InvalidKeyInput("a CAN is 6 digits", reason="can", field="can",
+                                  length=len(value))
         object.__setattr__(self, "value", value)
 
     @classmethod
@@ -271,11 +304,13 @@ def _qr_date(raw: str, what: str) -> date:
     if len(text) == 10 and text[2] == text[5] == "/":
         text = text[0:2] + text[3:5] + text[6:10]
     if not (_ascii_digits(text) and len(text) == 8):
-        raise InvalidKeyInput(f"{what} {raw!r} is not ddmmyyyy or dd/mm/yyyy", field=what)
+        raise InvalidKeyInput(f"{what} {raw!r} is not ddmmyyyy or dd/mm/yyyy",
+                              reason="qr_date", field=what, value=raw)
     try:
         return date(int(text[4:8]), int(text[2:4]), int(text[0:2]))
     except ValueError:
-        raise InvalidKeyInput(f"{what} {raw!r} is not a calendar date", field=what) from None
+        raise InvalidKeyInput(f"{what} {raw!r} is not a calendar date",
+                              reason="not_calendar_date", field=what, value=raw) from None
 
 
 def parse_qr(text: str | bytes, *, today: date | None = None) -> QrPayload:
@@ -289,9 +324,11 @@ def parse_qr(text: str | bytes, *, today: date | None = None) -> QrPayload:
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidKeyInput("the QR code is not UTF-8", field="qr") from None
+            raise InvalidKeyInput("the QR code is not UTF-8", reason="qr_encoding",
+                                  field="qr") from None
     if not isinstance(text, str):
-        raise InvalidKeyInput("the QR code must be text or bytes", field="qr")
+        raise InvalidKeyInput("the QR code must be text or bytes", reason="not_text",
+                              field="qr")
     text = unicodedata.normalize("NFC", text).strip().lstrip("\ufeff").strip()
     fields = text.split("|")
     if len(fields) == 7:
@@ -302,23 +339,26 @@ def parse_qr(text: str | bytes, *, today: date | None = None) -> QrPayload:
     else:
         raise InvalidKeyInput(
             f"a CCCD QR code has 7 (or 6) fields, got {len(fields)}",
-            field="qr",
+            reason="qr_fields", field="qr",
             fields=len(fields),
         )
     if not dob_raw.strip():
-        raise InvalidKeyInput("the QR code has no date of birth", field="date_of_birth")
+        raise InvalidKeyInput("the QR code has no date of birth", reason="missing",
+                              field="date_of_birth")
     date_of_birth = _qr_date(dob_raw, "date_of_birth")
     date_of_issue = _qr_date(issue_raw, "date_of_issue") if issue_raw.strip() else None
     sex = sex_raw.strip()
     id_number = validate_id_number(id_raw, date_of_birth, sex, today=today)
     old_id = "".join(old_raw.split())
     if old_id and not (_ascii_digits(old_id) and len(old_id) <= 12):
-        raise InvalidKeyInput(f"old ID {old_raw!r} is not a number", field="old_id_number")
+        raise InvalidKeyInput(f"old ID {old_raw!r} is not a number", reason="old_id",
+                              field="old_id_number", value=old_raw)
     full_name = " ".join(name.split())
     if not full_name:
-        raise InvalidKeyInput("the QR code has no name", field="full_name")
+        raise InvalidKeyInput("the QR code has no name", reason="missing", field="full_name")
     if date_of_issue is not None and date_of_issue < date_of_birth:
-        raise InvalidKeyInput("issued before the date of birth", field="date_of_issue")
+        raise InvalidKeyInput("issued before the date of birth", reason="issued_before_birth",
+                              field="date_of_issue")
     return QrPayload(
         id_number=id_number,
         old_id_number=old_id or None,
@@ -358,9 +398,11 @@ def expiry_candidates(
     doi = None if date_of_issue is None else _require_date(date_of_issue, "date_of_issue")
     today = _require_date(today or date.today(), "today")
     if dob > today:
-        raise InvalidKeyInput("date of birth is in the future", field="date_of_birth")
+        raise InvalidKeyInput("date of birth is in the future", reason="birth_future",
+                              field="date_of_birth")
     if doi is not None and doi < dob:
-        raise InvalidKeyInput("issued before the date of birth", field="date_of_issue")
+        raise InvalidKeyInput("issued before the date of birth", reason="issued_before_birth",
+                              field="date_of_issue")
 
     ages = _ages_by_issue(dob, doi) if doi is not None else _ages_by_current_age(dob, today)
     result: list[date] = []
@@ -426,7 +468,8 @@ def _parse_date(text: str, what: str) -> date:
             return date(int(y), int(m), int(d))
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidKeyInput(f"{what} {text!r} is not a date (YYYY-MM-DD)") from exc
+        raise InvalidKeyInput(f"{what} {text!r} is not a date (YYYY-MM-DD)", reason="date",
+                              field=what, value=text) from exc
 
 
 def access_keys(id_number: str | None, dob: str | None, expiry: str | None, mrz: str | None,
@@ -437,7 +480,8 @@ def access_keys(id_number: str | None, dob: str | None, expiry: str | None, mrz:
              qr is not None, can is not None]
     if sum(given) != 1:
         raise InvalidKeyInput(
-            "give exactly one of --id [--dob --expiry], --mrz, --qr or --can")
+            "give exactly one of --id [--dob --expiry], --mrz, --qr or --can",
+            reason="one_key")
     if can is not None:
         return [Can(can)]
     if mrz is not None:
@@ -449,7 +493,8 @@ def access_keys(id_number: str | None, dob: str | None, expiry: str | None, mrz:
     if dob is None and expiry is None:
         return [Can.from_id_number(id_number)]
     if not (dob and expiry):
-        raise InvalidKeyInput("--dob and --expiry go together")
+        raise InvalidKeyInput("--dob and --expiry go together", reason="dob_expiry",
+                              field="--expiry" if dob else "--dob")
     if expiry.strip().lower() in ("none", "khong-thoi-han", "không thời hạn"):
         exp = date(2099, 12, 31)
     else:
@@ -474,4 +519,5 @@ def parse_card_key(text: str) -> list[AccessKey]:
         return access_keys(None, None, None, None, None, digits)
     if digits.isdigit() and len(digits) == 12:
         return access_keys(digits, None, None, None, None, None)
-    raise InvalidKeyInput("type the 6-digit CAN, the 12-digit ID, or scan the QR / MRZ")
+    raise InvalidKeyInput("type the 6-digit CAN, the 12-digit ID, or scan the QR / MRZ",
+                          reason="unrecognised")

@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from examdesk.i18n import system_error
 from examdesk.paths import config_dir
 
 from .errors import (
@@ -98,7 +99,7 @@ def load_pkcs12(path: Path, password: bytes) -> LoadedKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SigningKeyUnreadable(exc.strerror or str(exc), path=str(path)) from exc
+        raise SigningKeyUnreadable(system_error(exc), path=str(path)) from exc
     try:
         pfx = asn1_pkcs12.Pfx.load(data)
         pfx["auth_safe"]["content_type"].native  # noqa: B018  (forces the parse)
@@ -287,4 +288,4 @@ def write_private(path: Path, data: bytes) -> None:
                 os.unlink(tmp)
             raise
     except OSError as exc:
-        raise OutputUnwritable(exc.strerror or str(exc), path=str(path)) from exc
+        raise OutputUnwritable(system_error(exc), path=str(path)) from exc

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from examdesk.commands.common import LangOption
 from examdesk.i18n import Catalog
 
 EXIT_NO_DISPLAY = 3
@@ -18,7 +19,7 @@ def app_cmd(
     demo: Annotated[bool, typer.Option(
         "--demo", help="virtual cards and a file camera with real photos, in a demo folder "
         "of its own; no reader or webcam needed")] = False,
-    lang: Annotated[str | None, typer.Option("--lang", help="vi or en")] = None,
+    lang: LangOption = None,
     demo_home: Annotated[Path | None, typer.Option(
         "--demo-home", help="the demo's folder (default: <data dir>/demo; rebuilt each start)")]
     = None,

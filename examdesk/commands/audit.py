@@ -11,7 +11,7 @@ import typer
 from examdesk.commands.common import JsonOption, LangOption
 from examdesk.commands.errors import EXIT_TAMPERED, handles_errors
 from examdesk.commands.session import stored
-from examdesk.i18n import Catalog, default_language
+from examdesk.i18n import Catalog, Words, default_language
 from proctoring import audit
 from proctoring.audit_keys import anchor_key, read_key_file
 from proctoring.audit_witness import Witness, district_witness
@@ -81,7 +81,10 @@ def verify_cmd(key: KeyOption = None, district: DistrictOption = False,
                                checkpoints=chain.checkpoints, station=chain.station_name))
             for p in chain.problems:
                 print("  ✗ " + catalog.text(p.key, lang, seqs=_seqs(p.seqs), detail=p.detail))
-            print("  " + catalog.text("audit.key_source", lang, source=chain.key_source))
+            # Where the key came from, in words (a code the catalogue lacks shows as it is).
+            said = f"audit.key_from.{chain.key_source}"
+            source = Words(said) if said in catalog.messages else chain.key_source
+            print("  " + catalog.text("audit.key_source", lang, source=source))
             if chain.legacy_events:
                 print("  " + catalog.text("audit.legacy", lang, events=chain.legacy_events,
                                           rows=chain.rows.get("legacy", 0)))

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from examdesk.commands.common import today
-from examdesk.commands.errors import EXIT_OUTPUT, handles_errors
-from examdesk.i18n import Catalog, default_language
+from examdesk.commands.common import LangOption, today
+from examdesk.commands.errors import EXIT_FORGED, EXIT_OUTPUT, handles_errors
+from examdesk.i18n import Catalog, default_language, system_error
 from examdesk.i18n.words import verdict_key
 from examdesk.services.card import read_and_verify, save_card
 from examdesk.services.trust import TrustFiles
@@ -26,6 +26,7 @@ from reader import errors
 from reader.keys import access_keys
 from reader.session import CardRead
 from reader.transport import PcscTransport, list_readers
+from reader.trust.policy import Verdict
 from reader.trust.report import TrustReport
 
 app = typer.Typer(help="Thẻ căn cước gắn chip — the chip ID card.", no_args_is_help=True)
@@ -146,13 +147,14 @@ def read_cmd(
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     wait: Annotated[float, typer.Option("--wait", help="seconds to wait for a card")] = 10.0,
-    lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
+    lang: LangOption = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify",
                                          help="prove the chip genuine (PA, AA, CA)")] = True,
     policy: Annotated[Path | None, typer.Option("--policy", help="trust policy TOML")] = None,
 ) -> None:
     """Đọc thẻ — read a chip ID card: fields, portrait, raw data groups, and whether the chip
     is genuine (passive, active and chip authentication)."""
+    lang = lang or default_language()
     keys = access_keys(id_number, dob, expiry, mrz, qr, can)
     trust = TrustFiles.user(policy) if verify else None
     with _progress(sys.stderr.isatty(), lang) as progress:
@@ -163,13 +165,15 @@ def read_cmd(
         try:
             save_card(out, reading)
         except OSError as exc:
-            print(Catalog.load().both("io.output", path=str(out), detail=exc.strerror or exc),
+            print(Catalog.load().both("io.output", path=str(out), detail=system_error(exc)),
                   file=sys.stderr)
             raise typer.Exit(EXIT_OUTPUT) from exc
     if as_json:
         print(json.dumps(doc, ensure_ascii=False))
     else:
         _show(reading.card, lang, reading.trust)
+    if reading.trust is not None and reading.trust.verdict.level is Verdict.FORGED:
+        raise typer.Exit(EXIT_FORGED)  # shown in full; the status says it too
 
 
 @app.command("emulate")

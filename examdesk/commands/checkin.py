@@ -13,10 +13,12 @@ import typer
 from rich.console import Console
 
 from biometrics import BiometricsError, Challenge, FaceEngine, open_camera
+from biometrics.camera import check_sources
 from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.onnx_embedder import EmbedderError
-from examdesk.commands.errors import BadOption, ExitTable, cli_errors
+from examdesk.commands.common import LangOption, choices
+from examdesk.commands.errors import EXIT_REJECT, EXIT_REVIEW, BadOption, ExitTable, cli_errors
 from examdesk.commands.face import load_settings
 from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
@@ -49,6 +51,7 @@ CHECKIN_EXITS: ExitTable = (
 
 class BadCheckinOption(BadOption):
     key = "checkin.bad_option"
+    reasons = "checkin.option"  # one text per option: what was given, what it may be
 
 
 def load_second_model() -> SecondModel | None:
@@ -63,12 +66,14 @@ def load_rules() -> CheckInRules:
     return CheckInRules.from_dict(read_section(POLICY_SECTION))
 
 
-def _parsed(parse: Callable[[], T]) -> T:
-    """An option's value; a value it cannot be is the typed ``checkin.bad_option`` (exit 2)."""
+def _parsed(parse: Callable[[], T], option: str, value: str, choices: str = "") -> T:
+    """An option's value; a value it cannot be is the typed ``checkin.option.<option>`` (exit 2),
+    which names the option, the value given and what it may be."""
     try:
         return parse()
     except ValueError as exc:
-        raise BadCheckinOption(str(exc)) from None
+        raise BadCheckinOption(str(exc), reason=option.lstrip("-").replace("-", "_"),
+                               option=option, value=value, choices=choices) from None
 
 
 def _banner(outcome: CheckInOutcome, lang: str) -> None:
@@ -124,16 +129,20 @@ def checkin_cmd(
     consent: Annotated[bool, typer.Option("--consent/--no-consent",
                                           help="the candidate agreed to face matching")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
-    lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
+    lang: LangOption = None,
 ) -> None:
     """Kiểm tra thí sinh — read the card, capture the face, decide ADMIT / REJECT / REVIEW and
     store it (with its evidence, encrypted, and its audit event)."""
+    lang = lang or default_language()
     with cli_errors(as_json, CHECKIN_EXITS):
         rules = load_rules()  # a bad rule stops the command before anything is opened
         second = load_second_model()  # so does a second model that is not the pinned one
-        stage_value = _parsed(lambda: Stage(stage)) if stage else None
-        chosen = _parsed(lambda: Challenge(challenge)) if challenge else None
+        stage_value = (_parsed(lambda: Stage(stage), "--stage", stage,
+                               choices(*Stage)) if stage else None)
+        chosen = (_parsed(lambda: Challenge(challenge), "--challenge", challenge,
+                          choices(*(c.value for c in Challenge))) if challenge else None)
         keys = tuple(access_keys(id_number, dob, expiry, mrz, qr, can))
+        check_sources(camera)  # the camera given is there: said before the card is read
         with stored() as store:
             with store.read() as tx:
                 session = find_session(tx, session_ref)
@@ -158,6 +167,9 @@ def checkin_cmd(
         print(json.dumps(outcome.to_dict(), ensure_ascii=False))
     else:
         _banner(outcome, lang)
+    # Not an error: stored and shown; a script still tells "refused" from "admitted".
+    if outcome.decision is not Decision.ADMIT:
+        raise typer.Exit(EXIT_REVIEW if outcome.decision is Decision.REVIEW else EXIT_REJECT)
 
 
 def override_cmd(
@@ -165,13 +177,15 @@ def override_cmd(
     decision: Annotated[str, typer.Option("--decision", help="ADMIT, REJECT or REVIEW")],
     reason: Annotated[str, typer.Option("--reason", help="why (mandatory, written down)")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
-    lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
+    lang: LangOption = None,
 ) -> None:
     """Ghi đè quyết định — an invigilator's decision over the machine's, with a written reason;
     it becomes an incident for the education office."""
+    lang = lang or default_language()
     with cli_errors(as_json):
-        target = _parsed(lambda: uuid.UUID(checkin_id.strip()))
-        chosen = _parsed(lambda: Decision(decision.strip().upper()))
+        target = _parsed(lambda: uuid.UUID(checkin_id.strip()), "checkin-id", checkin_id)
+        chosen = _parsed(lambda: Decision(decision.strip().upper()), "--decision", decision,
+                         choices(*Decision))
         with stored() as store:  # closed however the command ends
             done = override_checkin(store, target, chosen, reason, actor=actor())
     if as_json:

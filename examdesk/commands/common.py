@@ -10,11 +10,25 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from examdesk.i18n import Catalog
+from examdesk.i18n import LANGUAGES, Catalog
 from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON output")]
-LangOption = Annotated[str | None, typer.Option("--lang", help="vi or en (default: EXAMDESK_LANG)")]
+
+
+def _language(value: str | None) -> str | None:
+    """``--lang``: vi or en, any case; None (not given) means EXAMDESK_LANG, else vi — the one
+    rule every command follows (``lang or default_language()`` when it runs)."""
+    if value is None:
+        return None
+    lang = value.strip().lower()
+    if lang not in LANGUAGES:
+        raise typer.BadParameter(f"{value!r} is not vi or en")
+    return lang
+
+
+LangOption = Annotated[str | None, typer.Option(
+    "--lang", callback=_language, help="vi or en (default: EXAMDESK_LANG, else vi)")]
 
 
 def fail(key: str, as_json: bool, code: int, detail: str = "", /, **context: Any) -> NoReturn:
@@ -34,6 +48,11 @@ def fail(key: str, as_json: bool, code: int, detail: str = "", /, **context: Any
         }}, ensure_ascii=False))
     print(catalog.both(key, **ctx), file=sys.stderr)
     raise typer.Exit(code)
+
+
+def choices(*values: str) -> str:
+    """The values an option takes, each quoted as typed: they are the same in both languages."""
+    return ", ".join(f"'{v}'" for v in values)
 
 
 def jsonable(value: object) -> object:

@@ -5,19 +5,11 @@ a detail, a context). A command runs its body inside :func:`cli_errors` (or is d
 :func:`handles_errors`); whatever typed error escapes is printed once — Vietnamese then English
 on stderr, and with ``--json`` an error object on stdout — and the process exits with the status
 below. A command whose options give an error a different meaning passes its own ``extra`` rows,
-looked up before the shared table.
+looked up before the shared table. A command that worked but decided against the candidate or
+the card ends with a decision's own status (10-12), so a script can tell them from errors.
 
-| exit | meaning |
-|---|---|
-| 1 | any other failure (the message says what) |
-| 2 | a value given is not valid (an option, a file, a key typed, a rule in the settings) |
-| 3 | something needed is not there: the reader, the card, the database, a key, a font, a face |
-| 4 | the card refused its key / the record named does not exist or is ambiguous |
-| 5 | the card was taken away / the session is closed |
-| 6 | not an ID card / the district refused these credentials |
-| 7 | the output cannot be written |
-| 8 | refused for safety: tampering found, or the district's chain or key changed |
-| 9 | the district database has another schema version / a document is not trusted |
+:data:`EXIT_MEANINGS` is the one table of what each status means; the README's exit-status
+table is the same (a test compares them).
 """
 
 from __future__ import annotations
@@ -29,6 +21,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from biometrics import errors as face_errors
 from examdesk.commands.common import fail
+from examdesk.i18n import system_error
 from examdesk.keyed_error import KeyedError
 from examdesk.settings import SettingsError
 from proctoring import errors as store_errors
@@ -40,6 +33,30 @@ ExitTable = Sequence[tuple[type[Exception], int]]
 
 EXIT_OUTPUT = 7
 EXIT_TAMPERED = 8
+# Decisions, not errors: the command did its work and printed (or, with --json, wrote) it.
+EXIT_REVIEW = 10
+EXIT_REJECT = 11
+EXIT_FORGED = 12
+EXIT_DAMAGED = 13
+
+EXIT_MEANINGS: tuple[tuple[int, str], ...] = (
+    (0, "done: read, admitted, written, verified"),
+    (1, "any other failure (the message says what)"),
+    (2, "a value given is not valid (an option, a file, a key typed, a rule in the settings)"),
+    (3, "something needed is not there: the reader, the card, the database, a key, a font, "
+        "a face, the camera"),
+    (4, "the card refused its key / the record named does not exist or is ambiguous / "
+        "`face drift`: the operating point drifted, recalibrate"),
+    (5, "the card was taken away / the session is closed"),
+    (6, "not an ID card / the district refused these credentials"),
+    (7, "the output cannot be written"),
+    (8, "refused for safety: tampering found, or the district's chain or key changed"),
+    (9, "the district database has another schema version / a document is not trusted"),
+    (10, "`checkin`: REVIEW, the candidate waits for an invigilator's decision"),
+    (11, "`checkin`: REJECT, the candidate is refused entry"),
+    (12, "`card read`: the chip is FORGED"),
+    (13, "`roster verify`: the file is damaged or incomplete (cut short), not a readable PDF"),
+)
 
 
 class BadOption(KeyedError):
@@ -62,7 +79,7 @@ def os_errors(kind: type[KeyedError], **context: Any) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise kind(exc.strerror or str(exc), **context) from exc
+        raise kind(system_error(exc), **context) from exc
 
 # Most specific first: the first row whose type the error is decides.
 EXIT_CODES: ExitTable = (

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.common import JsonOption, LangOption, choices
 from examdesk.commands.errors import handles_errors
 from examdesk.commands.reports import read_password
 from examdesk.commands.session import CENTRE_ENV, actor, stored
@@ -110,7 +110,8 @@ def _purpose(text: str) -> KeyPurpose:
 
     chosen = {"data": KeyPurpose.DATA, "signing": KeyPurpose.SIGNING}.get(text.strip().lower())
     if chosen is None:
-        raise InvalidInput(f"--key {text!r}: data or signing", field="key")
+        raise InvalidInput(f"--key {text!r}: data or signing", reason="choice", field="key",
+                           option="--key", value=text, choices=choices("data", "signing"))
     return chosen
 
 

@@ -12,6 +12,10 @@ the helpers here (password input, errors → exit status) are shared with `keys`
 | 7 | the output cannot be written (or key files exist) |
 | 8 | `verify`: broken, modified, contradicts the database, invalid data, other centre's key |
 | 9 | `verify`: not tampered, but unsigned, or its certificate is untrusted or names no centre |
+| 13 | `verify`: the file is damaged or incomplete (cut short): no longer a readable PDF |
+
+`roster print --out` writes a PDF only (another suffix is refused, exit 2); a folder that does
+not exist yet is created, and the command says so on stderr.
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption, fail
-from examdesk.commands.errors import EXIT_TAMPERED, cli_errors
-from examdesk.i18n import Catalog, default_language
+from examdesk.commands.common import JsonOption, LangOption, choices, fail
+from examdesk.commands.errors import EXIT_DAMAGED, EXIT_TAMPERED, BadOption, cli_errors
+from examdesk.i18n import Catalog, default_language, system_error
 from examdesk.services.roster import RosterRequest, SigningKey, print_roster
 from proctoring import errors as perrors
 from proctoring.models import Stage
@@ -41,6 +45,25 @@ if TYPE_CHECKING:
 # every other command start as fast as before (they cost ~0.6 s to import).
 
 EXIT_UNTRUSTED = 9
+
+
+class OutNotPdf(BadOption):
+    """``roster print --out`` names a file that is not a .pdf (context: ``path``)."""
+
+    key = "roster.out_not_pdf"
+
+
+class RosterFileMissing(BadOption):
+    """``roster verify`` was given a path where no file is (context: ``path``)."""
+
+    key = "reports.file_missing"
+
+
+class RosterFileUnreadable(BadOption):
+    """``roster verify``'s file exists but cannot be read (context: ``path``; ``reason``)."""
+
+    key = "reports.file_unreadable"
+    reasons = "reports.file_unreadable"
 PASSWORD_ENV = "EXAMDESK_KEY_PASSWORD"
 
 
@@ -52,7 +75,7 @@ def read_password(file: Path | None, as_json: bool, *, confirm: bool = False,
         try:
             text = file.read_text("utf-8")
         except OSError as exc:
-            fail("reports.key_unreadable", as_json, 3, exc.strerror or str(exc), path=str(file))
+            fail("reports.key_unreadable", as_json, 3, system_error(exc), path=str(file))
         return text.splitlines()[0].encode("utf-8") if text else b""
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV].encode("utf-8")
@@ -80,7 +103,8 @@ def parse_stages(text: str | None) -> tuple[Stage, ...] | None:
         return tuple(Stage(s.strip().lower()) for s in text.split(",") if s.strip())
     except ValueError:
         raise perrors.InvalidInput(f"--stage {text!r}: theory, simulation, yard, road",
-                                   field="stage") from None
+                                   reason="choice", field="stage", option="--stage", value=text,
+                                   choices=choices(*Stage)) from None
 
 
 # --- roster print ---------------------------------------------------------------------------
@@ -111,12 +135,19 @@ def print_cmd(
 
     lang = lang or default_language()
     with cli_errors(as_json):
+        if out.suffix.lower() != ".pdf":
+            raise OutNotPdf(f"{out} is not a .pdf", path=str(out), suffix=out.suffix or "—")
+        created = next((p for p in reversed(out.parents) if not p.exists()), None)
         request = RosterRequest(session, out, lang, parse_stages(stage), room=room,
                                 reason=reason, location=location)
         key = (SigningKey(sign, read_password(password_file, as_json)) if sign is not None
                else None)
         with Store.open() as store:
             printed = print_roster(store, request, sign=key)
+    if created is not None:
+        # The folder did not exist: made for the roster (what a user expects), and said.
+        print(Catalog.load().text("roster.folder_created", lang, folder=out.parent),
+              file=sys.stderr)
     if as_json:
         print(json.dumps(printed.to_dict(), ensure_ascii=False))
         return
@@ -132,8 +163,12 @@ def print_cmd(
 
 
 def verify_exit(result: RosterVerification) -> int:
-    from reports.verify import ContentStatus, SignerBinding
+    from reports.verify import ContentStatus, Integrity, SignerBinding
 
+    # Cut short or garbled on the way (a copy, a download): not proof of tampering, and not
+    # something a CA would fix — get the file again.
+    if result.integrity is Integrity.UNREADABLE:
+        return EXIT_DAMAGED
     # Invalid facts: a roster examdesk made never has them, so the file was forged or damaged.
     if result.modified or (result.signed and not result.valid) \
             or result.content.status in (ContentStatus.MISMATCH, ContentStatus.INVALID) \
@@ -161,10 +196,8 @@ def verify_cmd(
 
     quiet_pyhanko()
     lang = lang or default_language()
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        fail("reports.not_a_pdf", as_json, 2, exc.strerror or str(exc), path=str(file))
+    with cli_errors(as_json):
+        data = _read_roster_file(file)
     store: Store | None = None
     if not no_database:
         try:
@@ -183,8 +216,12 @@ def verify_cmd(
             if store is not None:
                 store.close()
     code = verify_exit(result)
-    if head.status is HeadStatus.MISSING:
+    if head.status is HeadStatus.MISSING and code != EXIT_DAMAGED:
         code = EXIT_TAMPERED
+    if code == EXIT_DAMAGED and not as_json:
+        # Nothing else can be said about a file that no longer parses: one sentence.
+        print(Catalog.load().text("verify.damaged", lang, path=file))
+        raise typer.Exit(code)
     if as_json:
         print(json.dumps({**result.to_dict(), "audit_head": head.to_dict(), "exit": code},
                          ensure_ascii=False))
@@ -195,3 +232,19 @@ def verify_cmd(
         print(catalog.text(f"verify.audit_head.{head.status.value}", lang,
                            seq=head.witness.seq if head.witness else "—"))
     raise typer.Exit(code)
+
+
+def _read_roster_file(file: Path) -> bytes:
+    """The roster file's bytes; a path with no file, or one that cannot be read, is said as
+    such (not "not a readable PDF")."""
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        raise RosterFileMissing("no such file", path=str(file)) from None
+    except IsADirectoryError:
+        raise RosterFileUnreadable("a folder", reason="folder", path=str(file)) from None
+    except PermissionError:
+        raise RosterFileUnreadable("permission denied", reason="permission",
+                                   path=str(file)) from None
+    except OSError as exc:
+        raise RosterFileUnreadable(exc.strerror or str(exc), path=str(file)) from None

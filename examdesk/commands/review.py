@@ -22,7 +22,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.common import JsonOption, LangOption, choices
 from examdesk.commands.errors import handles_errors
 from examdesk.commands.fraud import (
     CentreFilter,
@@ -56,8 +56,9 @@ def _enum(kind: type[Choice], text: str | None, field: str) -> Choice | None:
         return None
     chosen = next((m for m in kind if m.value == text.strip().upper()), None)
     if chosen is None:
-        choices = ", ".join(m.value.lower() for m in kind)
-        raise InvalidInput(f"{text!r}: {choices}", field=field)
+        allowed = [m.value.lower() for m in kind]
+        raise InvalidInput(f"{text!r}: {', '.join(allowed)}", reason="choice", field=field,
+                           option=field, value=text, choices=choices(*allowed))
     return chosen
 
 

@@ -15,7 +15,7 @@ from examdesk.commands.reports import print_cmd, verify_cmd
 from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
 from proctoring import errors
-from proctoring.roster import export_roster, import_roster
+from proctoring.roster import OPTIONAL, REQUIRED, export_roster, import_roster
 
 app = typer.Typer(help="Danh sách thí sinh — rosters: import from CSV/Excel, export.",
                   no_args_is_help=True)
@@ -48,7 +48,15 @@ def _invalid(exc: errors.RosterInvalid, as_json: bool) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
-@app.command("import")
+IMPORT_HELP = (
+    "Nhập danh sách — add every row to the session's roster, or none if any row is wrong.\n\n"
+    "Cột của dòng tiêu đề — the header row's columns (Vietnamese or English names): "
+    + ", ".join(REQUIRED) + "; optional: " + ", ".join(OPTIONAL) + ". "
+    "E.g. Số báo danh, Số định danh, Họ và tên, Ngày sinh (dd/mm/yyyy), Giới tính (Nam/Nữ), "
+    "Chỗ ngồi, Xe. See the README's roster table.")
+
+
+@app.command("import", help=IMPORT_HELP)
 @handles_errors()
 def import_cmd(
     file: Annotated[Path, typer.Argument(help=".csv (UTF-8) or .xlsx, one candidate per row")],

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 import typer
 
-from examdesk.commands.common import JsonOption, LangOption
+from examdesk.commands.common import JsonOption, LangOption, choices
 from examdesk.commands.errors import handles_errors
 from examdesk.i18n import Catalog, default_language
 from examdesk.timezone import moment
@@ -77,7 +77,7 @@ def _centre(store: Store, code: str | None, name: str | None) -> Centre:
         if len(centres) > 1:
             raise errors.InvalidInput(
                 f"{len(centres)} centres: choose one with --centre or {CENTRE_ENV}",
-                field="centre")
+                reason="several_centres", field="centre", count=len(centres), env=CENTRE_ENV)
         code = DEFAULT_CENTRE
     return ensure_centre(store, code, name, actor=actor())
 
@@ -85,14 +85,18 @@ def _centre(store: Store, code: str | None, name: str | None) -> Centre:
 def _kind(text: str) -> SessionKind:
     chosen = KINDS.get(text.strip().lower())
     if chosen is None:
-        raise errors.InvalidInput(f"--kind {text!r}: online or driving", field="kind")
+        raise errors.InvalidInput(f"--kind {text!r}: online or driving", reason="choice",
+                                  field="kind", option="--kind", value=text,
+                                  choices=choices("online", "driving"))
     return chosen
 
 
 def _status(text: str) -> SessionStatus:
     chosen = next((s for s in SessionStatus if s.value == text.strip().upper()), None)
     if chosen is None:
-        raise errors.InvalidInput(f"--status {text!r}: open or closed", field="status")
+        raise errors.InvalidInput(f"--status {text!r}: open or closed", reason="choice",
+                                  field="status", option="--status", value=text,
+                                  choices=choices("open", "closed"))
     return chosen
 
 

@@ -50,6 +50,7 @@ from typing import Any, Literal
 
 from asn1crypto import core, crl, x509
 
+from examdesk.i18n import Words, system_error
 from reader.errors import MalformedData, ReaderError
 
 from .certificates import (
@@ -97,6 +98,17 @@ class TrustImportRefused(ReaderError):
     """The file holds no certificate, master list or CRL the store could use."""
 
     key = "trust.import_unusable"
+
+
+# The problems a refused import names in words (``cause``: trust.import_cause.*), not in the
+# parsers' English; any other cause shows the English detail in the English text only.
+_WORDED_REFUSALS = frozenset({"trust.file_unusable", "trust.crl_issuer_unknown",
+                              "trust.crl_unusable", "trust.not_a_csca",
+                              "trust.master_list_invalid"})
+
+
+def _cause(name: str) -> Words:
+    return Words(f"trust.import_cause.{name}")
 
 
 class TrustNameTaken(ReaderError):
@@ -499,10 +511,12 @@ class TrustStore:
         source = Path(path)
         try:
             if source.stat().st_size > MAX_FILE_BYTES:
-                raise TrustImportRefused(f"larger than {MAX_FILE_BYTES} bytes", file=source.name)
+                raise TrustImportRefused(f"larger than {MAX_FILE_BYTES} bytes",
+                                         cause=_cause("too_large"), file=source.name,
+                                         limit=MAX_FILE_BYTES // 1024)
             data = source.read_bytes()
         except OSError as exc:
-            raise TrustFileUnreadable(exc.strerror or str(exc), file=str(source)) from exc
+            raise TrustFileUnreadable(system_error(exc), file=str(source)) from exc
         name = _store_name(source.name, data)
         dest = self.folder / name
         existing, _ = self._read_folder()
@@ -519,7 +533,10 @@ class TrustStore:
                   + sum(1 for s, _ in after.duplicates if s == name))
         if not usable:
             detail = "; ".join(p.detail for p in result.problems) or "nothing usable"
-            raise TrustImportRefused(detail, file=source.name)
+            kinds = {p.reason for p in result.problems}
+            cause = (next(iter(kinds)).removeprefix("trust.")
+                     if len(kinds) == 1 and kinds <= _WORDED_REFUSALS else "other")
+            raise TrustImportRefused(detail, cause=_cause(cause), file=source.name)
         if same is not None or not (result.added or result.crls or result.master_list):
             return _replace_already(result)
         _copy_atomically(data, dest)

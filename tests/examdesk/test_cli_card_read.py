@@ -109,6 +109,23 @@ def test_wrong_key(insert_card, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_refused_key_says_which_kind_was_refused(insert_card) -> None:
+    # A mistyped CAN and a wrong date are fixed apart: the message names the kind refused.
+    access = insert_card("nguyen-van-an").access
+    can = access["can"]
+    wrong_can = can[:-1] + str((int(can[-1]) + 1) % 10)
+    refused_can = run("read", "--can", wrong_can, "--json")
+    assert refused_can.returncode == 4
+    error = json.loads(refused_can.stdout)["error"]
+    assert error["key"] == "card.wrong_can" and "CAN" in error["vi"] and "CAN" in error["en"]
+    wrong_doc = access["document_number"][:-1] + str((int(access["document_number"][-1]) + 1) % 10)
+    refused_mrz = run("read", "--id", wrong_doc, "--dob", access["date_of_birth"],
+                      "--expiry", access["date_of_expiry"] or "none", "--json")
+    assert refused_mrz.returncode == 4
+    error = json.loads(refused_mrz.stdout)["error"]
+    assert error["key"] == "card.wrong_mrz_key" and "MRZ" in error["vi"] and "MRZ" in error["en"]
+
+
 def test_card_pulled_out_during_the_portrait(insert_card, tmp_path: Path) -> None:
     insert_card("tran-thi-bich-ngoc", faults=Faults(pull_out_in_file="DG2", pull_out_at_offset=1),
                 extended_length=False, advertise_extended=False)

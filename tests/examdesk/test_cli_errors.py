@@ -175,3 +175,24 @@ def _a_csca() -> bytes:
     from ..reader.trust.builders import certificate
 
     return certificate("Test CSCA", ec.generate_private_key(ec.SECP256R1()), ca=True).pem
+
+
+def test_the_readme_exit_table_is_the_code_s_table() -> None:
+    # One table of statuses (issue 13): README.md shows EXIT_MEANINGS row for row, and every
+    # status a command module names is in it.
+    import re
+
+    from examdesk.commands import errors as cli_error_table
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    start = readme.index("<!-- exit-statuses")
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", readme[start:readme.index("\n\n", start)], re.M)
+    assert [(int(c), m) for c, m in rows] == list(cli_error_table.EXIT_MEANINGS)
+    table = {code for code, _ in cli_error_table.EXIT_MEANINGS}
+    assert {code for _, code in EXIT_CODES} <= table
+    commands = Path(cli_error_table.__file__).parent
+    for source in commands.glob("*.py"):
+        for name, value in re.findall(r"^(EXIT_\w+) = (\d+)", source.read_text("utf-8"), re.M):
+            assert int(value) in table, (source.name, name)
+    assert (cli_error_table.EXIT_REVIEW, cli_error_table.EXIT_REJECT,
+            cli_error_table.EXIT_FORGED) == (10, 11, 12)

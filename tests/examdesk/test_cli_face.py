@@ -105,9 +105,12 @@ def test_verify_as_a_process_prints_one_bilingual_line_and_exits_3() -> None:
     )
     assert result.returncode == 3
     line = result.stderr.strip()
-    assert line == ("Có 2 khuôn mặt trong khung hình. Chỉ để một thí sinh trước camera, người "
-                    "khác tránh ra. / 2 faces in view. Only the candidate may be in front of the "
-                    "camera; ask others to step away.")
+    # Issue 13: the message starts with which photo it is about (it did not say).
+    couple = photo("several/couple.jpg")
+    assert line == (f"Ảnh cần so (ảnh thứ hai, {couple}): Có 2 khuôn mặt trong khung hình. Chỉ "
+                    "để một thí sinh trước camera, người khác tránh ra. / Photo to compare (the "
+                    f"second, {couple}): 2 faces in view. Only the candidate may be in front of "
+                    "the camera; ask others to step away.")
 
 
 def test_verify_as_a_process_match() -> None:
@@ -292,3 +295,42 @@ def test_liveness_evaluate_prints_apcer_per_attack_and_bpcer_then_one_json_line(
 def test_liveness_evaluate_refuses_a_folder_without_orl(tmp_path: Path) -> None:
     code, _, err = invoke("liveness-evaluate", str(tmp_path))
     assert code == 2 and "orl" in err
+
+
+def test_a_face_error_says_which_of_the_two_photos_it_is_about(tmp_path: Path) -> None:
+    # Issue 13: "the face is cut off" without saying in which image.
+    from PIL import Image
+
+    whole = photo("people/obama/obama.jpg")
+    with Image.open(whole) as img:
+        w, h = img.size
+        cut = tmp_path / "cut.jpg"
+        img.crop((int(w * 0.6), 0, w, h)).save(cut)  # the face cut away: its edge only
+    for first, second, which in ((str(cut), whole, "reference"), (whole, str(cut), "probe")):
+        code, out, err = invoke("verify", first, second, "--json")
+        assert code in (2, 3), err
+        error = json.loads(out)["error"]
+        assert error["context"]["image"] == str(cut)
+        words = {"reference": ("Ảnh tham chiếu", "Reference photo"),
+                 "probe": ("Ảnh cần so", "Photo to compare")}[which]
+        assert error["vi"].startswith(words[0]) and error["en"].startswith(words[1])
+        assert str(cut) in error["vi"] and str(cut) in error["en"]
+
+
+def test_calibrate_shows_progress_even_without_a_terminal(tmp_path: Path) -> None:
+    # Issue 13: `face calibrate` ran 13 minutes with no output; into a log (no terminal) it
+    # now writes a line at every tenth of the photos encoded, in words.
+    import shutil
+
+    people = tmp_path / "people"
+    for person in ("obama", "biden", "kit_harington", "person01", "person02"):
+        (people / person).mkdir(parents=True)
+        for picture in sorted(Path(photo(f"people/{person}")).iterdir())[:3]:
+            shutil.copy(picture, people / person)
+    code, out, err = invoke("calibrate", str(people), "--far", "0.1", "--no-save",
+                            "--workers", "1")
+    assert code == 0 and out, err
+    lines = [line for line in err.splitlines() if line.startswith("Hiệu chỉnh")]
+    assert lines, err
+    total = sum(1 for p in people.rglob("*") if p.is_file())
+    assert lines[-1].endswith(f"{total}/{total}") and len(lines) <= 11

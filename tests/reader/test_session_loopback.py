@@ -139,7 +139,8 @@ def test_every_key_wrong_is_wrong_card_key_and_the_card_still_opens() -> None:
     keys.append(wrong_key(card, 1))
     with pytest.raises(WrongCardKey) as info:
         read(card, keys)
-    assert info.value.key == "card.wrong_key"
+    # Every key was an MRZ (BAC) key: the message says the card refused the MRZ key (issue 13).
+    assert info.value.key == "card.wrong_mrz_key"
     assert info.value.context.get("tried") == len(keys)
 
     result = read(card)  # a new transport, the right key

@@ -155,3 +155,42 @@ def test_an_unknown_stage_is_refused_before_printing(cli: CliRunner, tmp_path: P
     assert code == 2, err
     assert json.loads(out)["error"]["context"]["field"] == "stage"
     assert "swimming" in err and not pdf.exists()
+
+
+def test_a_roster_cut_short_is_damaged_not_tampered_and_a_missing_file_is_missing(
+        cli: CliRunner, tmp_path: Path) -> None:
+    # Issue 13: a truncated file exited 8 like a tampered one and printed the parser's English
+    # ("EOF marker not found") and advice that does not apply; a missing file was "not a
+    # readable PDF"; `--out x.docx` wrote a PDF; a missing folder was created silently.
+    from examdesk.commands.errors import EXIT_DAMAGED
+
+    code, out, _ = _run(cli, "keys", "create", "--centre", "HN01", "--password-file",
+                        str(tmp_path / "pw"), "--json")
+    made = json.loads(out)
+    pdf = tmp_path / "new" / "folder" / "TH.pdf"
+    code, out, err = _run(cli, "roster", "print", "--session", "TH-0612", "--out", str(pdf),
+                          "--sign", made["signer_p12"], "--password-file", str(tmp_path / "pw"))
+    assert code == 0 and pdf.exists()
+    assert f"Đã tạo thư mục {pdf.parent}" in err  # said, not silent
+    data = pdf.read_bytes()
+    for size in (1000, len(data) // 2, len(data) - 2000):
+        cut = tmp_path / f"cut{size}.pdf"
+        cut.write_bytes(data[:size])
+        code, out, err = _run(cli, "roster", "verify", str(cut), "--lang", "vi")
+        assert code == EXIT_DAMAGED != EXIT_TAMPERED_STATUS, out
+        assert "bị hỏng hoặc không đầy đủ" in out and "lấy lại bản gốc" in out
+        assert "EOF" not in out and "CA" not in out and "--trust" not in out
+        code, out, _ = _run(cli, "roster", "verify", str(cut), "--json")
+        assert code == EXIT_DAMAGED and json.loads(out)["exit"] == EXIT_DAMAGED
+
+    code, out, err = _run(cli, "roster", "verify", str(tmp_path / "nope.pdf"))
+    assert code == 2
+    assert "Không có tệp" in err and "does not exist" in err and "not a readable PDF" not in err
+
+    docx = tmp_path / "x.docx"
+    code, out, err = _run(cli, "roster", "print", "--session", "TH-0612", "--out", str(docx))
+    assert code == 2 and not docx.exists()
+    assert ".pdf" in err and "PDF" in err
+
+
+EXIT_TAMPERED_STATUS = 8
