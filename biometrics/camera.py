@@ -33,6 +33,10 @@ class Frame:
     """Counts frames delivered by the device since it was opened (gaps = frames skipped)."""
     timestamp: float
     """time.monotonic() when the frame was grabbed."""
+    timed: bool = True
+    """False: the source has no clock of its own (a file camera not paced to a frame rate
+    hands out the next picture when asked), so the timestamp says when the frame was read,
+    not when it was seen; the liveness check then times frames by their number instead."""
 
 
 @runtime_checkable
@@ -250,7 +254,7 @@ class FileCamera(_Closing):
         image = self._next_image()
         if self.frame_size is not None:
             image = fit_frame(image, self.frame_size)
-        frame = Frame(image, self._index, time.monotonic())
+        frame = Frame(image, self._index, time.monotonic(), timed=bool(self._interval))
         self._index += 1
         return frame
 
