@@ -26,15 +26,22 @@ Affine = np.ndarray
 """2×3: where a point of the original photo lands in the simulated picture."""
 
 
+LENS_BLUR = 0.2
+"""The synthetic lens's blur (Gaussian sigma, in the camera's pixels) by default: sharp, so a
+fine pattern aliases strongly. Real optics blur more; ``bench/pad_cues.py`` shows what the
+cues do as it grows (at 1 px the pattern is mostly gone)."""
+
+
 def _camera(image: np.ndarray, rng: np.random.Generator, scale: float,
-            out_size: tuple[int, int]) -> tuple[RgbImage, Affine]:
+            out_size: tuple[int, int], blur: float = LENS_BLUR) -> tuple[RgbImage, Affine]:
     """A camera looking at *image*: rotated a little, scaled by *scale* (point-sampled after
-    a lens-like blur, so a fine pattern aliases as it does on a sensor), noise added."""
+    a lens-like blur of *blur* camera pixels, so a fine pattern aliases as it does on a
+    sensor), noise added."""
     h, w = image.shape[:2]
     angle = rng.uniform(-4.0, 4.0)
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
     m[:, 2] += (out_size[0] / 2 - w / 2, out_size[1] / 2 - h / 2)
-    blurred = cv2.GaussianBlur(image.astype(np.float32), (0, 0), 0.5 / max(scale, 1e-3) * 0.4)
+    blurred = cv2.GaussianBlur(image.astype(np.float32), (0, 0), blur / max(scale, 1e-3))
     seen = np.asarray(cv2.warpAffine(blurred, m, out_size, flags=cv2.INTER_LINEAR,
                                      borderMode=cv2.BORDER_REFLECT), np.float32)
     seen += rng.normal(0, 2.0, seen.shape).astype(np.float32)
@@ -48,7 +55,8 @@ def _scaled(m: Affine, k: float) -> Affine:
     return out
 
 
-def screen(image: RgbImage, rng: np.random.Generator) -> tuple[RgbImage, Affine]:
+def screen(image: RgbImage, rng: np.random.Generator,
+           blur: float = LENS_BLUR) -> tuple[RgbImage, Affine]:
     """The photo on a screen: each pixel shown as three coloured sub-pixel stripes with a dark
     gap (the pixel grid), a glare spot on the glass, then seen by the camera."""
     h, w = image.shape[:2]
@@ -63,11 +71,12 @@ def screen(image: RgbImage, rng: np.random.Generator) -> tuple[RgbImage, Affine]
     cy, cx = rng.uniform(0.2, 0.8) * big.shape[0], rng.uniform(0.2, 0.8) * big.shape[1]
     r = rng.uniform(0.08, 0.2) * big.shape[1]
     big += rng.uniform(40, 90) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r))[..., None]
-    seen, m = _camera(np.clip(big, 0, 255), rng, rng.uniform(0.85, 1.15) / k, (w, h))
+    seen, m = _camera(np.clip(big, 0, 255), rng, rng.uniform(0.85, 1.15) / k, (w, h), blur)
     return seen, _scaled(m, k)
 
 
-def halftone(image: RgbImage, rng: np.random.Generator) -> tuple[RgbImage, Affine]:
+def halftone(image: RgbImage, rng: np.random.Generator,
+             blur: float = LENS_BLUR) -> tuple[RgbImage, Affine]:
     """The photo printed: cyan, magenta and yellow dots on screens turned 15°, 75° and 0°,
     dot area following the ink needed, on slightly off-white paper, then seen by the camera."""
     h, w = image.shape[:2]
@@ -85,7 +94,7 @@ def halftone(image: RgbImage, rng: np.random.Generator) -> tuple[RgbImage, Affin
         ink = 1.0 - big[..., c] / 255.0
         on = d < np.sqrt(ink / np.pi)
         out[..., c] = np.where(on, 25.0, paper[c])
-    seen, m = _camera(out, rng, rng.uniform(0.85, 1.15) / k, (w, h))
+    seen, m = _camera(out, rng, rng.uniform(0.85, 1.15) / k, (w, h), blur)
     return seen, _scaled(m, k)
 
 
@@ -114,14 +123,15 @@ def bordered(image: RgbImage, rng: np.random.Generator,
     return np.clip(out, 0, 255).astype(np.uint8), m
 
 
-def simulate(image: RgbImage, kind: str, seed: int) -> tuple[RgbImage, Affine]:
+def simulate(image: RgbImage, kind: str, seed: int,
+             blur: float = LENS_BLUR) -> tuple[RgbImage, Affine]:
     """One SIMULATED attack of *kind* (:data:`KINDS`) made from *image*, reproducibly, and
     where the photo's points land in it (to carry a face box found in the photo over)."""
     rng = np.random.default_rng(seed)
     if kind == "screen":
-        return screen(image, rng)
+        return screen(image, rng, blur)
     if kind == "print":
-        return halftone(image, rng)
+        return halftone(image, rng, blur)
     if kind in ("phone_border", "paper_border"):
         return bordered(image, rng, kind)
     raise ValueError(f"unknown attack {kind!r}")
