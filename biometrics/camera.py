@@ -35,6 +35,10 @@ class Frame:
     """Counts frames delivered by the device since it was opened (gaps = frames skipped)."""
     timestamp: float
     """time.monotonic() when the frame was grabbed."""
+    timed: bool = True
+    """False: the source has no clock of its own (a file camera not paced to a frame rate
+    hands out the next picture when asked), so the timestamp says when the frame was read,
+    not when it was seen; the liveness check then times frames by their number instead."""
 
 
 @runtime_checkable
@@ -311,7 +315,7 @@ class FileCamera(_Closing):
             image = fit_frame(image, self.frame_size)
         if self._noise is not None and self._video is None:
             image = add_sensor_noise(image, self._noise)
-        frame = Frame(image, self._index, time.monotonic())
+        frame = Frame(image, self._index, time.monotonic(), timed=bool(self._interval))
         self._index += 1
         return frame
 

@@ -66,11 +66,19 @@ class ContinuityLimits:
     turn_through: int = 1
     """A turn must be seen on its way: this many frames with a yaw between the frontal and
     the turned frame's (a cut from one photo to another shows none)."""
-    min_reaction: float = 0.0
-    """The movement asked for must come at least this long (s) after the prompt. Frames
-    grabbed before the prompt never count (:meth:`LivenessCheck.run`); a human reaction floor
-    (~0.15 s) can be set here for a real webcam, but a file camera that is not paced (tests,
-    the CLI playing photos) delivers its second frame as soon as the first is measured."""
+    min_reaction: float = 0.15
+    """The movement asked for (the closed eyes, the pose reached) must be seen at least this
+    long (s) after the prompt; an answer seen sooner was already playing (a recording), and
+    the check waits for a later one. Why 0.15 s: seeing a light and pressing a key takes
+    190–230 ms on average (Galton's ~190 ms, Welford 1980; Woods et al. 2015, Front. Hum.
+    Neurosci. 9:131, 1469 adults: 213 ms corrected for hardware delays), of which detecting
+    the stimulus alone takes ~131 ms (ibid.); choosing among three prompts is slower still
+    (Hick 1952), and the frame that proves the answer comes after the movement has run
+    (an eyelid takes ~0.1 s to close). World Athletics calls a start sooner than 0.100 s
+    after the gun false, for sound, the faster sense. 0.15 s is below any human's answer
+    by these figures, so it refuses no one. Frames grabbed before the prompt never count
+    (:meth:`LivenessCheck.run`); frames without a time of their own (a file camera not paced
+    to a frame rate, a list of images) cannot be judged by it."""
 
 
 @dataclass(frozen=True, slots=True)

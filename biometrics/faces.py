@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .camera import Camera
+from .camera import Camera, Frame
 from .config import Detection
 from .engine import Embedding, Face, FaceEngine
 from .errors import BiometricsError, FaceTooSmall, NoFace, PoorImage, SeveralFaces
@@ -92,13 +92,15 @@ class _Inspected:
     frame_index: int = -1
 
 
-def _inspect(engine: FaceEngine, frame: RgbImage, still: bool,
-             check_quality: bool) -> _Inspected:
+def _inspect(engine: FaceEngine, frame: RgbImage, still: bool, check_quality: bool,
+             found: Callable[[Face, Landmarks], None] | None = None) -> _Inspected:
     image = as_rgb(frame)
     settings = engine.settings
     detection = settings.still if still else settings.live
     face = the_face(engine.detect(image, detection), settings.quality.min_face_px)
     landmarks = engine.landmarks(image, face)
+    if found is not None:
+        found(face, landmarks)
     report = measure(image, face, landmarks)
     if check_quality:
         check(report, settings.quality)
@@ -124,7 +126,8 @@ def capture(engine: FaceEngine, frame: RgbImage, *, still: bool = False,
 
 def collect(engine: FaceEngine, camera: Camera, count: int | None = None, *,
             candidates: int | None = None, max_frames: int = 90, timeout: float = 2.0,
-            on_problem: Callable[[BiometricsError], None] | None = None) -> list[Probe]:
+            on_problem: Callable[[BiometricsError], None] | None = None,
+            on_face: Callable[[Frame, Face, Landmarks], None] | None = None) -> list[Probe]:
     """The *count* best live captures (default ``settings.fuse_frames``), for fusion.
 
     Frames are read until *candidates* of them (default 2 × count) pass the quality gate; the
@@ -132,7 +135,9 @@ def collect(engine: FaceEngine, camera: Camera, count: int | None = None, *,
     measured (~35 ms instead of ~110 ms each). Each refused frame's error goes to *on_problem*
     (the GUI shows its message: "Turn on more light", …). When *max_frames* frames have not
     given *count* good ones, the error seen last is raised, so the invigilator gets the reason
-    rather than a time-out. ``CameraUnavailable`` passes straight through.
+    rather than a time-out. ``CameraUnavailable`` passes straight through. *on_face* sees
+    every frame read that shows one face, before its quality is judged (the hand-over check,
+    :mod:`handover`, follows that face from the liveness challenge on).
     """
     wanted = count or engine.settings.fuse_frames
     pool_size = max(wanted, candidates if candidates is not None else 2 * wanted)
@@ -141,8 +146,12 @@ def collect(engine: FaceEngine, camera: Camera, count: int | None = None, *,
     last: BiometricsError | None = None
     for _ in range(max_frames):
         frame = camera.read(timeout)
+        found: Callable[[Face, Landmarks], None] | None = None
+        if on_face is not None:
+            def found(face: Face, marks: Landmarks, f: Frame = frame) -> None:
+                on_face(f, face, marks)
         try:
-            seen = _inspect(engine, frame.image, still=False, check_quality=True)
+            seen = _inspect(engine, frame.image, still=False, check_quality=True, found=found)
             good.append(dataclasses.replace(seen, frame_index=frame.index))
         except (NoFace, SeveralFaces, PoorImage) as exc:
             last = exc

@@ -31,7 +31,7 @@ from . import continuity
 from .camera import Camera
 from .config import Detection
 from .continuity import ContinuityLimits, Sample
-from .engine import FaceEngine
+from .engine import Embedding, FaceEngine
 from .errors import BiometricsError
 from .faces import the_face
 from .geometry import eyes_aspect_ratio, head_pose
@@ -104,6 +104,9 @@ class FrameMeasurement:
     """What the continuity check compares (box, landmarks, fingerprints)."""
     chip: RgbImage | None = field(default=None, compare=False, repr=False)
     """The aligned face, kept so the identity check can encode a few sampled frames."""
+    grabbed: float = math.nan
+    """``time.monotonic()`` when the camera grabbed the frame (NaN: not from a camera), so
+    the frames read after the check (the face capture) can be linked to it in time."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "found": self.found,
@@ -126,6 +129,10 @@ class LivenessVerdict:
     """Indices of the continuous run of frames the evidence comes from."""
     previous: tuple[LivenessVerdict, ...] = ()
     """The challenges of the same attempt passed before this one (see :func:`run_plan`)."""
+    identity: tuple[Embedding, ...] = field(default=(), compare=False, repr=False)
+    """Descriptors of the frames the identity check encoded (:meth:`LivenessCheck.confirm`):
+    the face that did the challenge, which the face compared with the chip must be
+    (:mod:`handover`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"challenge": self.challenge.value, "passed": self.passed,
@@ -178,7 +185,11 @@ class LivenessCheck:
                 measured.append(FrameMeasurement(frame.index, False, error=continuity.EARLY,
                                                  time=after))
                 continue
-            measured.append(self.measure(frame.image, frame.index, after))
+            # An untimed source (a file camera played as fast as it is read) has no time
+            # of its own to judge a reaction by: its frames are timed by number (judge()).
+            measured.append(dataclasses.replace(
+                self.measure(frame.image, frame.index, after if frame.timed else math.nan),
+                grabbed=frame.timestamp if frame.timed else math.nan))
             verdict = judge(challenge, measured, self.limits)
             if verdict.passed:  # stop as soon as it is proven: the candidate is waiting
                 return self.confirm(verdict)
@@ -202,7 +213,7 @@ class LivenessCheck:
         if spread > limits.max_identity_distance:
             return dataclasses.replace(verdict, passed=False, reason=continuity.OTHER_PERSON,
                                        details=details)
-        return dataclasses.replace(verdict, details=details)
+        return dataclasses.replace(verdict, details=details, identity=tuple(embeddings))
 
 
     def same_person(self, a: LivenessVerdict, b: LivenessVerdict) -> bool:
@@ -273,9 +284,13 @@ def judge(challenge: Challenge, measurements: Sequence[FrameMeasurement],
         return LivenessVerdict(challenge, False, (), ms, "face.liveness.no_face")
     tracks, breaks = _tracks(found, limits, continuity_on)
     early = False
+    floor = limits.continuity.min_reaction if continuity_on else -math.inf
     for track in tracks:
-        evidence = _action(challenge, track, limits, continuity_on)
-        if evidence and continuity_on and not _after_prompt(track, evidence, challenge, limits):
+        # The movement that proves it must come after a human could react to the prompt;
+        # one seen sooner (a recording already playing the answer, or a blink that happened
+        # to fall just then) is no evidence, but a later one in the same track still is.
+        evidence = _action(challenge, track, limits, continuity_on, floor)
+        if not evidence and continuity_on and _action(challenge, track, limits, True):
             early = True
             continue
         if evidence:
@@ -287,27 +302,23 @@ def judge(challenge: Challenge, measurements: Sequence[FrameMeasurement],
 
 
 def _action(challenge: Challenge, track: list[FrameMeasurement], limits: Limits,
-            smooth: bool = True) -> tuple[int, ...]:
+            smooth: bool = True, not_before: float = -math.inf) -> tuple[int, ...]:
     if challenge is Challenge.BLINK:
-        return _blink(track, limits)
+        return _blink(track, limits, not_before)
     return _turn(track, limits, +1 if challenge is Challenge.TURN_LEFT else -1,
-                 limits.continuity.turn_through if smooth else 0)
+                 limits.continuity.turn_through if smooth else 0, not_before)
+
+
+def _too_soon(m: FrameMeasurement, not_before: float) -> bool:
+    """Seen less than *not_before* seconds after the prompt. A frame without a time (a list
+    of images, a file camera not paced to a frame rate) cannot be judged by it."""
+    return math.isfinite(m.time) and m.time < not_before
 
 
 def _times(found: Sequence[FrameMeasurement], limits: Limits) -> dict[int, float]:
     """Each frame's time after the prompt; frame numbers at the nominal rate when unknown."""
     return {m.index: m.time if math.isfinite(m.time) else m.index / limits.nominal_fps
             for m in found}
-
-
-def _after_prompt(track: list[FrameMeasurement], evidence: tuple[int, ...],
-                  challenge: Challenge, limits: Limits) -> bool:
-    """The movement itself (the closed eyes, the later of the two poses) came after a human
-    could react to the prompt: a recording that plays the answer at once did not wait for it."""
-    by_index = {m.index: m for m in track}
-    moved = by_index[evidence[1] if challenge is Challenge.BLINK else max(evidence)]
-    # A list of images has no timestamps: only a camera's frames can be timed.
-    return not math.isfinite(moved.time) or moved.time >= limits.continuity.min_reaction
 
 
 def _tracks(found: list[FrameMeasurement], limits: Limits,
@@ -361,15 +372,18 @@ def _most_common(breaks: list[str]) -> str:
     return max(order, key=lambda r: (breaks.count(r), -order.index(r)))
 
 
-def _blink(track: list[FrameMeasurement], limits: Limits) -> tuple[int, ...]:
-    """An open frame, then a closed one, then an open one again."""
+def _blink(track: list[FrameMeasurement], limits: Limits,
+           not_before: float = -math.inf) -> tuple[int, ...]:
+    """An open frame, then a closed one (not seen too soon after the prompt), then an open
+    one again."""
     best_open_before: FrameMeasurement | None = None
     for k, m in enumerate(track):
         if m.eye_aspect >= limits.open_eyes:
             if best_open_before is None or m.eye_aspect > best_open_before.eye_aspect:
                 best_open_before = m
             continue
-        if best_open_before is None or m.eye_aspect > limits.closed_eyes:
+        if (best_open_before is None or m.eye_aspect > limits.closed_eyes
+                or _too_soon(m, not_before)):
             continue
         if m.eye_aspect > limits.closed_ratio * best_open_before.eye_aspect:
             continue
@@ -381,7 +395,7 @@ def _blink(track: list[FrameMeasurement], limits: Limits) -> tuple[int, ...]:
 
 
 def _turn(track: list[FrameMeasurement], limits: Limits, sign: int,
-          through: int = 0) -> tuple[int, ...]:
+          through: int = 0, not_before: float = -math.inf) -> tuple[int, ...]:
     """A frontal frame and a frame turned the asked way (by pose, not by position), in either
     order: facing the camera then turning, or turning back to face it. With *through* > 0 the
     head must also be seen on its way, in at least that many frames between the two whose yaw
@@ -390,6 +404,8 @@ def _turn(track: list[FrameMeasurement], limits: Limits, sign: int,
     posed = [m for m in track if math.isfinite(m.yaw)]
     for k, m in enumerate(posed):
         for j, later in enumerate(posed[k + 1:], start=k + 1):
+            if _too_soon(later, not_before):  # the pose reached last is the movement's end
+                continue
             for frontal, turned in ((m, later), (later, m)):
                 if abs(frontal.yaw) > limits.frontal_yaw:
                     continue

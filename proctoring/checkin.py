@@ -48,6 +48,7 @@ from biometrics.camera import Frame
 from biometrics.decision import FaceOutcome, decide
 from biometrics.faces import Probe, Reference
 from biometrics.fused_check import SecondModel
+from biometrics.handover import HandOver
 from biometrics.images import RgbImage, decode
 from biometrics.liveness import run_plan
 from examdesk.i18n.words import decision_sentence_key
@@ -442,14 +443,23 @@ class CheckInService:
                              attempts=self.rules.liveness_attempts)
 
         step(Step.FACE, "checkin.step.face")
+        # The face compared must be the one that did the challenge (issue 15): followed from
+        # the challenge's last frame through every frame the capture reads.
+        handover = HandOver(liveness) if liveness is not None and liveness.passed else None
         try:
             probes = collect(self.engine, kept, max_frames=self.rules.capture_frames,
-                             on_problem=lambda e: step(Step.FACE, e.key, **_plain(e.context)))
+                             on_problem=lambda e: step(Step.FACE, e.key, **_plain(e.context)),
+                             on_face=None if handover is None else handover.see)
         except CameraUnavailable:
             raise
         except BiometricsError as exc:
             verdicts.add(Decision.REVIEW, exc.key, exc.detail)
             return None, liveness, None
+        if handover is not None:
+            liveness = handover.judge(probes)
+            if not liveness.passed:
+                verdicts.add(self.rules.liveness_failed, liveness.reason,
+                             challenge=liveness.challenge.value)
         live = fuse([p.embedding for p in probes])
         face = compare(reference.embedding, [p.embedding for p in probes],
                        self.operating_point(session).point)

@@ -155,13 +155,16 @@ def _m(i: int, ear: float, t: float) -> FrameMeasurement:
 
 
 def test_the_movement_must_follow_the_prompt() -> None:
+    # Since the reaction floor is on by default (0.15 s), a blink closed 0.1 s after the
+    # prompt is refused as it is; with the floor set to 0 it passes (tests/biometrics/
+    # test_liveness_reaction.py has the rest).
     blink = [_m(0, 0.3, 0.05), _m(1, 0.05, 0.1), _m(2, 0.3, 0.2)]
-    assert judge(Challenge.BLINK, blink).passed
-    strict = dataclasses.replace(C.ContinuityLimits(), min_reaction=0.15)
+    verdict = judge(Challenge.BLINK, blink)
+    assert not verdict.passed and verdict.reason == C.EARLY
     from biometrics.liveness import Limits
 
-    verdict = judge(Challenge.BLINK, blink, Limits(continuity=strict))
-    assert not verdict.passed and verdict.reason == C.EARLY
+    lax = dataclasses.replace(C.ContinuityLimits(), min_reaction=0.0)
+    assert judge(Challenge.BLINK, blink, Limits(continuity=lax)).passed
 
 
 class _Queued:
