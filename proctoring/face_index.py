@@ -2,15 +2,17 @@
 
 The exact screen (:func:`.proxy_search.screen_faces`) compares every new face with every stored
 one: m·N products, and all N stored faces decrypted and held in RAM as float32 (5 GB at 10^7).
-This index is faiss ``IndexIVFScalarQuantizer`` (IVF, 8-bit scalar quantizer): the stored faces
-are split into ``nlist`` cells around k-means centroids; a query visits the ``nprobe`` cells
-nearest to it and compares itself, in 8 bits a dimension (128 bytes a face, 1.3 GB at 10^7),
-with the faces stored there. Every face the index returns within the threshold plus a margin
-(the quantiser's error) is then **re-ranked exactly** by the caller against its float32 row, so
-the index decides only which rows are looked at, never whether a pair is reported.
-``bench/proxy_search.py`` measured the choice (IVF-flat does not fit 6 GB at 10^7, IVF-PQ's
-coarser distances need a wider margin and more re-ranking, HNSW cannot remove rows and takes
-hours to build at 10^7 on 2 cores) and the parameters below.
+This index is faiss ``IndexIVFScalarQuantizer`` (IVF, float16 codes): the stored faces are
+split into ``nlist`` cells around k-means centroids; a query visits the ``nprobe`` cells
+nearest to it and compares itself with the faces stored there, kept as float16 (256 bytes a
+face, 2.6 GB at 10^7). Every face the index returns within the threshold plus a margin is then
+**re-ranked exactly** by the caller against its float32 row, so the index decides only which
+rows are looked at, never whether a pair is reported. Measured and chosen in
+``bench/proxy_search.py``: IVF over float32 rows does not fit 6 GB at 10^7 next to the rest;
+8-bit codes learn each dimension's range from the faces present when the index is trained, so
+a later face outside it is clipped (a real pair was missed that way in a test); PQ's coarser
+distances need a wide margin and far more re-ranking; HNSW cannot remove a purged face and its
+build takes hours at 10^7 on 2 cores.
 
 What an approximate index can miss is a pair whose two faces fall in cells the query does not
 visit: the benchmark measures that recall against the exact scan of the same run.
@@ -76,10 +78,14 @@ class IndexParams:
     @classmethod
     def for_size(cls, n: int) -> IndexParams:
         """Cells ~ 4·sqrt(n) (a power of two, at most 4096, and enough points to train each);
-        a query visits 1/16 of them, at least 16 (measured: bench/proxy_search.py)."""
+        a query visits 1/32 of them, at least 16. Measured on realistic faces at 10^6 with 4096
+        cells (bench/proxy_search.py): visiting 1/64 of the cells found 174 of 175 real
+        same-person pairs within the threshold (98.7 % of all exact pairs), 1/256 only 167
+        (93.1 %). fp16 codes: the approximate distances are
+        within 10^-4 of the exact ones, hence the small margin."""
         by_size = 1 << max(0, int(math.log2(max(1.0, 4 * math.sqrt(max(n, 1))))))
         nlist = max(1, min(MAX_NLIST, by_size, n // TRAIN_PER_LIST))
-        return cls(nlist=nlist, nprobe=min(nlist, max(16, nlist // 16)), margin=0.005)
+        return cls(nlist=nlist, nprobe=min(nlist, max(16, nlist // 32)), margin=0.002)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +115,11 @@ class FaceIndex:
                                                faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_L2)
         index.cp.seed = seed
         index.cp.niter = 10
-        # Most rows a training run looks at: k-means cost is rows × nlist; more rows than
-        # 64 a cell add nothing measurable (bench/proxy_search.py).
+        # k-means costs rows × nlist × iterations: 40 rows a cell (faiss asks for 39) is enough
+        # to place the cells; which cells a pair falls in is what recall depends on, and the
+        # benchmark measures that.
         rows = _rows(sample)
-        cap = max(params.nlist * 64, 10_000)
+        cap = max(params.nlist * TRAIN_PER_LIST + params.nlist, 10_000)
         if len(rows) > cap:
             pick = np.random.default_rng(seed).choice(len(rows), cap, replace=False)
             rows = rows[np.sort(pick)]
