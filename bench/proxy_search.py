@@ -289,6 +289,14 @@ def distance_quantiles(x: np.ndarray, labels: list[str] | None, rng: np.random.G
     return {f"q{q}": round(float(np.quantile(d, q)), 4) for q in (1e-4, 1e-3, 1e-2, 0.5)}
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process, all threads (user + system): on a machine shared with other
+    work the wall time of a stage says little; its CPU seconds / cores is what 2 idle cores
+    would take."""
+    t = os.times()
+    return t.user + t.system
+
+
 def copy_bandwidth() -> float:
     """Bytes a second numpy moves in a large copy (read + write): the memory bound's speed."""
     a = np.ones(1 << 26, np.float32)  # 256 MiB
@@ -367,7 +375,8 @@ def bench_index_scale(n: int, m: int, all_n: int, model: FaceModel, real: np.nda
 
 
 def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
-                   sets: tuple[str, ...], exact_full: bool, seed: int = 16) -> dict[str, Any]:
+                   sets: tuple[str, ...], exact_full: bool, nprobe: int | None = None,
+                   seed: int = 16) -> dict[str, Any]:
     """A day's m check-ins against n stored faces (synthetic from real embeddings, real proxy
     pairs planted): the face index (build, screen, recall, memory) against the exact scan."""
     from proctoring.face_index import FaceIndex, IndexParams, exact_pairs
@@ -394,6 +403,8 @@ def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
     # The index: trained on a sample (the first rows: the synthetic rows are independent),
     # then filled block by block from the file, as the district's faces would be.
     params = IndexParams.for_size(n)
+    if nprobe:
+        params = IndexParams(params.nlist, nprobe, params.margin)
     t0 = time.perf_counter()
     index = FaceIndex.train(read_rows(path, 0, min(n, params.nlist * 40)), params)
     train_s = time.perf_counter() - t0
@@ -416,7 +427,9 @@ def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
             found.add((q, m + label))
         return found, len(cands.labels)
 
+    cpu0 = cpu_seconds()
     ours_s, (ours_found, candidates) = timed(screen, 1)
+    ours_cpu = cpu_seconds() - cpu0
     print(f"screened in {ours_s:.1f} s", file=sys.stderr, flush=True)
     # One query at a time (1:N): the latency of a single range search + re-ranking.
     one = []
@@ -430,7 +443,9 @@ def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
     # The exact scan of the same run: all n when asked (streamed from the file in blocks of
     # 2^20 rows: the in-memory scan would hold 2 × 4n·128 bytes), else a measured part.
     part = n if exact_full else min(n, 1_000_000)
+    cpu0 = cpu_seconds()
     base_s, truth = exact_streamed(new, path, part, threshold)
+    base_cpu = (cpu_seconds() - cpu0) * n / part
     base_total = base_s * n / part
     # A planted pair counts when its two faces are within the threshold (checked exactly
     # here, for every planted pair, wherever its stored row is).
@@ -452,6 +467,7 @@ def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
                       "bytes": int(index.index.ntotal) * 264},
             "make_data_s": round(make_s, 1), "train_s": round(train_s, 1),
             "build_s": round(build_s, 1), "ours_s": round(ours_s, 2),
+            "ours_cpu_s": round(ours_cpu, 1), "baseline_cpu_s": round(base_cpu, 1),
             "candidates": candidates, "query_ms_median": round(1e3 * statistics.median(one), 2),
             "query_ms_p95": round(1e3 * float(np.quantile(one, 0.95)), 2),
             "baseline_s": round(base_total, 1), "baseline_measured_rows": part,
@@ -480,6 +496,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()),
                         help="where the stored faces' file goes (4·128 bytes a face)")
     parser.add_argument("--sets", default=",".join(FACE_SETS))
+    parser.add_argument("--nprobe", type=int, help="cells a query visits (default: the "
+                        "product's IndexParams.for_size)")
     args = parser.parse_args()
     if args.province:
         province(args)
@@ -553,7 +571,7 @@ def main() -> None:
 def province(args: argparse.Namespace) -> None:
     sets = tuple(x for x in args.sets.split(",") if x)
     r = bench_province(args.stored, args.new, args.cache, args.workdir, DEFAULT_THRESHOLD,
-                       sets, args.exact_full)
+                       sets, args.exact_full, args.nprobe)
     gb = 2**30
     print(f"cores {os.cpu_count()}; {r['real_faces']} real faces ({','.join(sets)}); "
           f"distance quantiles real impostor {r['realism']['real_impostor']}, "
@@ -566,7 +584,8 @@ def province(args: argparse.Namespace) -> None:
     print(f"{r['new']:,} new vs {r['stored']:,} stored: ours {r['ours_s']} s "
           f"({r['candidates']:,} candidates re-ranked), exact scan "
           f"{'~' if r['baseline_extrapolated'] else ''}{r['baseline_s']} s{part}, "
-          f"ratio {r['ratio']}x")
+          f"ratio {r['ratio']}x; CPU time ours {r['ours_cpu_s']} s, exact "
+          f"{r['baseline_cpu_s']} s (cores {os.cpu_count()})")
     print(f"planted proxy pairs (real photos): {r['planted_found']}/"
           f"{r['planted_within_threshold']} within the threshold found (recall "
           f"{100 * r['recall_planted']:.2f} %; {r['planted']} planted); exact pairs in the "
