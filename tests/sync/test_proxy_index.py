@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import sqlalchemy as sa
 
 from proctoring import face_index
 from proctoring.face_index import FaceIndex, IndexParams
@@ -119,3 +120,37 @@ def test_a_tampered_or_foreign_index_file_is_rebuilt_from_the_database(
         report = reindex(office, path)
         assert report["indexed"] == 7 and report["rebuilt"] == "asked"
         assert default_path(office).name.endswith("-faces.index")
+
+
+def test_purged_faces_leave_the_index_and_a_changed_blob_rebuilds_it(
+        district: DistrictEnv, centres: dict[str, Store], real_faces: dict[str, np.ndarray],
+        tmp_path: Path) -> None:
+    at_hn, at_hp = _day1(district, centres, real_faces)
+    path = tmp_path / "faces.index"
+    with district.office() as office:
+        screen_district(office, actor="office:screen", threshold=THRESHOLD, index=path)
+    b = at_hp[PROXY_B]
+    engine = district.admin()  # the database's owner: what a retention purge leaves behind
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE evidence SET purged_at = now() WHERE checkin_id = :c "
+                             "AND kind = 'LIVE_EMBEDDING'"), {"c": b.id})
+    c = _day(district, centres["HN01"], "S2", 5, PROXY_C, real_faces)
+    with district.office() as office:
+        day2 = screen_district(office, actor="office:screen", threshold=THRESHOLD, index=path)
+        assert day2.index is not None and day2.index["removed"] == 1
+        assert day2.index["rebuilt"] is None and day2.index["indexed"] == 6  # 6 - 1 + 1
+        # B's face is gone: C pairs with A only, as the exact scan would say.
+        assert set(day2.incidents) == {pair_incident_id(c.id, at_hn[PROXY_A].id)}
+    # A blob re-sealed under an id the index holds (nothing normal does that): rebuilt.
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE evidence_blob SET nonce = :n WHERE id = (SELECT id FROM "
+                             "evidence WHERE checkin_id = :c AND kind = 'LIVE_EMBEDDING')"),
+                     {"n": bytes(12), "c": c.id})
+    engine.dispose()
+    d = _day(district, centres["HN01"], "S3", 6, PROXY_A, real_faces)
+    with district.office() as office:
+        day3 = screen_district(office, actor="office:screen", threshold=THRESHOLD, index=path)
+        assert day3.index is not None and day3.index["rebuilt"].startswith("database:")
+        # C's blob no longer opens: named, not silently dropped; A's pair is still found.
+        assert pair_incident_id(d.id, at_hn[PROXY_A].id) in day3.incidents
+        assert {u.checkin_id for u in day3.unscreenable} == {c.id}
