@@ -205,6 +205,7 @@ def _screen_indexed(office: Office, actor: str, threshold: float, path: Path) ->
         seals = _new_seals(tx, fresh)
     faces = [(cid, row) for cid, _, row in items]
     found, stored_bad = px.open_index(office, path, stored)
+    faces_stored = found.live()  # rows, as the exact scan counts them
     t1 = time.perf_counter()
     new = _matrix([v for _, v in faces])
     owners = [cid for cid, _ in faces]
@@ -246,7 +247,7 @@ def _screen_indexed(office: Office, actor: str, threshold: float, path: Path) ->
     report = {**found.report, "candidates": len(cands.labels), "indexed": found.live(),
               "nlist": found.index.params.nlist, "nprobe": found.index.params.nprobe,
               "path": str(path)}
-    return ScreenResult(len(unscreened), len(faces), len(stored), len(best), tuple(opened),
+    return ScreenResult(len(unscreened), len(faces), faces_stored, len(best), tuple(opened),
                         known, t1 - t0, t2 - t1, threshold, tuple(bad), tuple(flagged), report)
 
 

@@ -64,6 +64,7 @@ def test_the_index_finds_what_the_exact_scan_finds_across_restarts_and_days(
         assert day2.index is not None
         assert day2.index["loaded"] is True and day2.index["rebuilt"] is None
         assert day2.index["caught_up"] == 0
+        assert (day2.screened, day2.faces_new, day2.faces_stored) == (1, 1, 6)  # as exact
         assert set(day2.incidents) == {pair_incident_id(c.id, a.id), pair_incident_id(c.id, b.id)}
         assert day2.index["indexed"] == 7  # the incremental add, saved
         again = screen_district(office, actor="office:screen", threshold=THRESHOLD, index=path)
