@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -129,6 +130,7 @@ class ScreenResult:
     threshold: float
     unscreenable: tuple[Unscreenable, ...] = ()  # left out this time (each has an incident)
     unscreenable_incidents: tuple[uuid.UUID, ...] = ()  # of those, opened now
+    index: dict[str, Any] | None = None  # what the index path did (None: the exact scan)
 
     def to_dict(self) -> dict[str, Any]:
         return {"screened": self.screened, "faces_new": self.faces_new,
@@ -139,7 +141,8 @@ class ScreenResult:
                                   "detail": u.detail} for u in self.unscreenable],
                 "unscreenable_incidents": [str(i) for i in self.unscreenable_incidents],
                 "load_seconds": round(self.load_seconds, 3),
-                "match_seconds": round(self.match_seconds, 3), "threshold": self.threshold}
+                "match_seconds": round(self.match_seconds, 3), "threshold": self.threshold,
+                "index": self.index}
 
 
 def pair_incident_id(a: uuid.UUID, b: uuid.UUID) -> uuid.UUID:
@@ -151,9 +154,15 @@ def unscreenable_incident_id(evidence_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_PAIR_NAMESPACE, f"unscreenable:{evidence_id}")
 
 
-def screen_district(office: Office, *, actor: str,
-                    threshold: float = DEFAULT_THRESHOLD) -> ScreenResult:
-    """Screen every admitted check-in not screened yet; open one incident per new pair."""
+def screen_district(office: Office, *, actor: str, threshold: float = DEFAULT_THRESHOLD,
+                    index: Path | None = None) -> ScreenResult:
+    """Screen every admitted check-in not screened yet; open one incident per new pair.
+
+    With ``index`` (a file path, see :mod:`.face_index`), the new faces are compared with the
+    stored ones through the approximate index and exact re-ranking instead of the full scan;
+    the file is checked against the database first and caught up, or rebuilt from it."""
+    if index is not None:
+        return _screen_indexed(office, actor, threshold, index)
     t0 = time.perf_counter()
     with office.store.read() as tx:
         admitted = _admitted(tx)
@@ -182,6 +191,84 @@ def screen_district(office: Office, *, actor: str,
                         tuple(flagged))
 
 
+def _screen_indexed(office: Office, actor: str, threshold: float, path: Path) -> ScreenResult:
+    """The screen through the face index (:mod:`.proxy_index`): only the new faces, the stored
+    faces the index proposes, and what the file lacks are decrypted."""
+    from . import proxy_index as px
+
+    t0 = time.perf_counter()
+    with office.store.read() as tx:
+        admitted = _admitted(tx)
+        stored = px.stored_faces(tx)
+        fresh = {c for c, a in admitted.items() if not a.screened}
+        items, bad = _face_items(office, tx, admitted, only=fresh)
+        seals = _new_seals(tx, fresh)
+    faces = [(cid, row) for cid, _, row in items]
+    found, stored_bad = px.open_index(office, path, stored)
+    faces_stored = found.live()  # rows, as the exact scan counts them
+    t1 = time.perf_counter()
+    new = _matrix([v for _, v in faces])
+    owners = [cid for cid, _ in faces]
+    best: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
+
+    def keep(a: uuid.UUID, b: uuid.UUID, distance: float) -> None:
+        if a == b or admitted[a].id_number == admitted[b].id_number:
+            return
+        key = (a, b) if a < b else (b, a)
+        best[key] = min(distance, best.get(key, distance))
+
+    for p in screen_faces(new, new[:0], threshold):  # new against new, exactly
+        keep(owners[p.new], owners[p.other], p.distance)
+    hits, cands, cand_bad = px.exact_candidates(office, found, new, threshold)
+    for row, label, distance in hits:
+        other = found.checkin_of(label)
+        if other in admitted:
+            keep(owners[row], other, distance)
+    t2 = time.perf_counter()
+    for evidence_id, why in {**stored_bad, **cand_bad}.items():
+        face = stored.get(evidence_id)
+        if face is not None and face.checkin_id in admitted:
+            reason, _, detail = why.partition(":")
+            bad.append(Unscreenable(evidence_id, face.checkin_id, reason, detail))
+    retry = {u.checkin_id for u in bad}
+    unscreened = [c for c in admitted.values() if not c.screened and c.checkin_id not in retry]
+    opened, known, flagged = _record(office, admitted, best, unscreened, faces, bad, actor,
+                                     threshold)
+    # Committed: the newly screened faces join the index (a crash before this is caught up
+    # from the database by the next screen).
+    done = {c.checkin_id for c in unscreened}
+    by_evidence: dict[uuid.UUID, list[NDArray[np.float32]]] = {}
+    for cid, evidence_id, vector in items:
+        if cid in done and evidence_id in seals:
+            by_evidence.setdefault(evidence_id, []).append(vector)
+    px.add_read(found, [(px.StoredFace(e, seals[e][0], seals[e][1]), vs)
+                        for e, vs in by_evidence.items()])
+    px.save_index(office, path, found)
+    report = {**found.report, "candidates": len(cands.labels), "indexed": found.live(),
+              "nlist": found.index.params.nlist, "nprobe": found.index.params.nprobe,
+              "path": str(path)}
+    return ScreenResult(len(unscreened), len(faces), faces_stored, len(best), tuple(opened),
+                        known, t1 - t0, t2 - t1, threshold, tuple(bad), tuple(flagged), report)
+
+
+def _new_seals(tx: Session, checkins: set[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, bytes]]:
+    """Evidence id → (check-in, blob identity) of these check-ins' live embeddings, in the
+    order :func:`_faces` reads them."""
+    from .proxy_index import _seal
+
+    e, b = Evidence.__table__.c, EvidenceBlob.__table__.c  # type: ignore[attr-defined]
+    tag = sa.func.substr(b.ciphertext, sa.func.length(b.ciphertext) - 15, 16)
+    out: dict[uuid.UUID, tuple[uuid.UUID, bytes]] = {}
+    ids = sorted(checkins)
+    for start in range(0, len(ids), _CHUNK):
+        rows = tx.connection().execute(
+            sa.select(e.id, e.checkin_id, b.nonce, tag).join(EvidenceBlob, b.id == e.id)
+            .where(e.checkin_id.in_(ids[start:start + _CHUNK]))
+            .where(e.kind == EvidenceKind.LIVE_EMBEDDING.value).where(e.purged_at.is_(None)))
+        out.update({r[0]: (r[1], _seal(r[2], r[3])) for r in rows})
+    return out
+
+
 def _admitted(tx: Session) -> dict[uuid.UUID, _Admitted]:
     c, screened = CheckIn.__table__.c, ProxyScreen.__table__.c  # type: ignore[attr-defined]
     rows = tx.connection().execute(
@@ -195,6 +282,15 @@ def _faces(office: Office, tx: Session, admitted: dict[uuid.UUID, _Admitted]
            ) -> tuple[list[tuple[uuid.UUID, NDArray[np.float32]]], list[Unscreenable]]:
     """(check-in, unit embedding) for every live embedding of an admitted check-in, decrypted
     in memory with the centre's key (unwrapped by the office); and the items left out."""
+    items, bad = _face_items(office, tx, admitted)
+    return [(cid, row) for cid, _, row in items], bad
+
+
+def _face_items(office: Office, tx: Session, admitted: dict[uuid.UUID, _Admitted],
+                only: set[uuid.UUID] | None = None
+                ) -> tuple[list[tuple[uuid.UUID, uuid.UUID, NDArray[np.float32]]],
+                           list[Unscreenable]]:
+    """(check-in, evidence, unit row) as :func:`_faces`, of the ``only`` check-ins if given."""
     query = (select(Evidence, EvidenceBlob)
              .join(EvidenceBlob, col(EvidenceBlob.id) == col(Evidence.id))
              .join(CheckIn, col(CheckIn.id) == col(Evidence.checkin_id))
@@ -202,10 +298,13 @@ def _faces(office: Office, tx: Session, admitted: dict[uuid.UUID, _Admitted]
              .where(Evidence.kind == EvidenceKind.LIVE_EMBEDDING)
              .where(col(Evidence.purged_at).is_(None))
              .order_by(col(Evidence.checkin_id), col(Evidence.id)))
-    out: list[tuple[uuid.UUID, NDArray[np.float32]]] = []
+    if only is not None:
+        query = query.join(ProxyScreen, col(ProxyScreen.id) == col(CheckIn.id), isouter=True) \
+            .where(col(ProxyScreen.id).is_(None))
+    out: list[tuple[uuid.UUID, uuid.UUID, NDArray[np.float32]]] = []
     bad: list[Unscreenable] = []
     for ev, blob in tx.exec(query):
-        if ev.checkin_id not in admitted:
+        if ev.checkin_id not in admitted or (only is not None and ev.checkin_id not in only):
             continue
         try:
             plain = open_blob(office.store, ev, blob)
@@ -218,7 +317,7 @@ def _faces(office: Office, tx: Session, admitted: dict[uuid.UUID, _Admitted]
         except ValueError as exc:
             bad.append(Unscreenable(ev.id, ev.checkin_id, "malformed", str(exc)))
             continue
-        out += [(ev.checkin_id, row) for row in rows]
+        out += [(ev.checkin_id, ev.id, row) for row in rows]
     return out, bad
 
 

@@ -126,15 +126,22 @@ def screen_cmd(
     threshold: Annotated[float | None, typer.Option(
         "--threshold", help="face distance at or below which two check-ins are one person")]
     = None,
+    use_index: Annotated[bool | None, typer.Option(
+        "--index/--exact", help="through the face index (made if missing) or the exact scan; "
+        "default: the index once `district reindex` has made it")] = None,
     as_json: JsonOption = False,
     lang: LangOption = None,
 ) -> None:
     """Sàng lọc thi hộ — new admitted faces against every admitted face of another ID."""
+    from proctoring.proxy_index import default_path
     from proctoring.proxy_search import DEFAULT_THRESHOLD, screen_district
 
     lang = lang or default_language()
     with office_login(central) as office:
-        result = screen_district(office, actor=actor(), threshold=threshold or DEFAULT_THRESHOLD)
+        path = default_path(office)
+        index = path if (use_index or (use_index is None and path.exists())) else None
+        result = screen_district(office, actor=actor(), threshold=threshold or DEFAULT_THRESHOLD,
+                                 index=index)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -144,3 +151,27 @@ def screen_cmd(
                            seconds=f"{result.match_seconds:.1f}"))
         if result.unscreenable:
             print(catalog.text("district.unscreenable", lang, n=len(result.unscreenable)))
+        if result.index is not None:
+            if result.index.get("rebuilt"):
+                print(catalog.text("district.index_rebuilt", lang,
+                                   reason=result.index["rebuilt"]))
+            print(catalog.text("district.index_used", lang, indexed=result.index["indexed"],
+                               candidates=result.index["candidates"]))
+
+
+@app.command("reindex")
+@handles_errors()
+def reindex_cmd(central: CentralOption = None, as_json: JsonOption = False,
+                lang: LangOption = None) -> None:
+    """Dựng lại chỉ mục — rebuild the face index of the proxy screen from the district database
+    (the next `district screen` uses it)."""
+    from proctoring.proxy_index import reindex
+
+    lang = lang or default_language()
+    with office_login(central) as office:
+        report = reindex(office)
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(Catalog.load().text("district.reindexed", lang, faces=report["indexed"],
+                                  seconds=report["build_seconds"], path=report["path"]))

@@ -574,8 +574,16 @@ class ReviewView(View):
             self.reload()
 
         actor = operator.actor
-        self._busy(lambda: screen_district(conn.office, actor=actor), done,
-                   saying=self.t("office.screening"))
+
+        def run() -> ScreenResult:
+            from proctoring.proxy_index import default_path
+
+            # As `district screen`: through the face index once `district reindex` made it.
+            path = default_path(conn.office)
+            return screen_district(conn.office, actor=actor,
+                                   index=path if path.exists() else None)
+
+        self._busy(run, done, saying=self.t("office.screening"))
 
     # --- the district report ----------------------------------------------------------------------
 

@@ -134,6 +134,13 @@ def test_the_district_from_the_command_line(blank_database: str, tmp_path: Path,
     assert [(m["code"], m["events"]) for m in json.loads(out)] == [("HN01", 6)]
     code, out, _ = office.run("district", "screen", "--json", central=office_url)
     assert code == 0 and json.loads(out)["screened"] == 1  # the other was rejected
+    assert json.loads(out)["index"] is None  # no `district reindex` yet: the exact scan
+    code, out, err = office.run("district", "reindex", "--json", central=office_url)
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["indexed"] == 1 and Path(made["path"]).is_relative_to(office.home)
+    code, out, err = office.run("district", "screen", "--json", central=office_url)
+    assert code == 0 and json.loads(out)["index"]["indexed"] == 1, err
     code, out, _ = office.run("review", "list", "--centre", "HN01", "--status", "open",
                               "--json", central=office_url)
     listed = json.loads(out)

@@ -1,0 +1,331 @@
+"""An approximate index of stored faces for the proxy screen at province scale, and its file.
+
+The exact screen (:func:`.proxy_search.screen_faces`) compares every new face with every stored
+one: m·N products, and all N stored faces decrypted and held in RAM as float32 (5 GB at 10^7).
+This index is faiss ``IndexIVFScalarQuantizer`` (IVF, float16 codes): the stored faces are
+split into ``nlist`` cells around k-means centroids; a query visits the ``nprobe`` cells
+nearest to it and compares itself with the faces stored there, kept as float16 (256 bytes a
+face, 2.6 GB at 10^7). Every face the index returns within the threshold plus a margin is then
+**re-ranked exactly** by the caller against its float32 row, so the index decides only which
+rows are looked at, never whether a pair is reported. Measured and chosen in
+``bench/proxy_search.py``: IVF over float32 rows does not fit 6 GB at 10^7 next to the rest;
+8-bit codes learn each dimension's range from the faces present when the index is trained, so
+a later face outside it is clipped (a real pair was missed that way in a test); PQ's coarser
+distances need a wide margin and far more re-ranking; HNSW cannot remove a purged face and its
+build takes hours at 10^7 on 2 cores.
+
+What an approximate index can miss is a pair whose two faces fall in cells the query does not
+visit: the benchmark measures that recall against the exact scan of the same run.
+
+The file (:func:`save` / :func:`load`) holds quantised faces, which are biometric data like the
+evidence they come from: it is encrypted and authenticated with AES-256-GCM in chunks, each
+bound to the file's header, its position and whether it is the last (so a chunk cannot be
+changed, moved, dropped or the file cut short without the tag failing), under a key derived
+from the office's own data key. A file that fails any check raises :class:`IndexFileInvalid`;
+the caller rebuilds from the database, which stays the source of truth.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from numpy.typing import NDArray
+
+from .errors import ProctoringError
+
+DIM = 128
+MAGIC = b"EXDFACEIDX\x00\x01"
+MAX_NLIST = 4096
+TRAIN_PER_LIST = 39  # faiss's k-means wants at least this many points per centroid
+CHUNK = 16 << 20  # plaintext bytes per sealed chunk: bounded memory, whatever the index size
+_NONCE = 12
+_MAX_HEADER = 1 << 16
+
+
+class IndexFileInvalid(ProctoringError):
+    """The index file cannot be used (missing, altered, another district's, another format):
+    the screen rebuilds the index from the database."""
+
+    key = "district.index_invalid"
+
+
+def _faiss() -> Any:
+    # Imported on first use: a centre's desk never loads it.
+    import faiss
+
+    return faiss
+
+
+@dataclass(frozen=True, slots=True)
+class IndexParams:
+    nlist: int
+    nprobe: int
+    margin: float  # added to the threshold for the approximate distances (quantiser error)
+
+    @classmethod
+    def for_size(cls, n: int) -> IndexParams:
+        """Cells ~ 4·sqrt(n) (a power of two, at most 4096, and enough points to train each);
+        a query visits 1/32 of them, at least 16. Measured on realistic faces at 10^6 with 4096
+        cells (bench/proxy_search.py): visiting 1/64 of the cells found 174 of 175 real
+        same-person pairs within the threshold (98.7 % of all exact pairs), 1/256 only 167
+        (93.1 %). fp16 codes: the approximate distances are
+        within 10^-4 of the exact ones, hence the small margin."""
+        by_size = 1 << max(0, int(math.log2(max(1.0, 4 * math.sqrt(max(n, 1))))))
+        nlist = max(1, min(MAX_NLIST, by_size, n // TRAIN_PER_LIST))
+        return cls(nlist=nlist, nprobe=min(nlist, max(16, nlist // 32)), margin=0.002)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """For each query row, the stored labels within threshold + margin (approximate)."""
+
+    queries: NDArray[np.int64]
+    labels: NDArray[np.int64]
+    approx: NDArray[np.float32]  # approximate distances
+
+
+class FaceIndex:
+    """IVF-SQ8 over unit 128-D rows with int64 labels chosen by the caller."""
+
+    def __init__(self, index: Any, params: IndexParams, trained_on: int) -> None:
+        self.index = index
+        self.params = params
+        self.trained_on = trained_on  # rows when it was trained: far more later → retrain
+
+    @classmethod
+    def train(cls, sample: NDArray[np.float32], params: IndexParams | None = None,
+              *, seed: int = 16) -> FaceIndex:
+        faiss = _faiss()
+        params = params or IndexParams.for_size(len(sample))
+        quantizer = faiss.IndexFlatL2(DIM)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, DIM, params.nlist,
+                                               faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_L2)
+        index.cp.seed = seed
+        index.cp.niter = 10
+        # k-means costs rows × nlist × iterations: 40 rows a cell (faiss asks for 39) is enough
+        # to place the cells; which cells a pair falls in is what recall depends on, and the
+        # benchmark measures that.
+        rows = _rows(sample)
+        cap = max(params.nlist * TRAIN_PER_LIST + params.nlist, 10_000)
+        if len(rows) > cap:
+            pick = np.random.default_rng(seed).choice(len(rows), cap, replace=False)
+            rows = rows[np.sort(pick)]
+        index.train(rows)
+        index.nprobe = params.nprobe
+        index.make_direct_map(False)
+        return cls(index, params, len(sample))
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def add(self, rows: NDArray[np.float32], labels: NDArray[np.int64]) -> None:
+        if len(rows):
+            self.index.add_with_ids(_rows(rows), np.ascontiguousarray(labels, np.int64))
+
+    def remove(self, labels: NDArray[np.int64]) -> int:
+        if not len(labels):
+            return 0
+        faiss = _faiss()
+        sel = faiss.IDSelectorBatch(np.ascontiguousarray(labels, np.int64))
+        return int(self.index.remove_ids(sel))
+
+    def candidates(self, queries: NDArray[np.float32], threshold: float) -> Candidates:
+        """Every stored row whose approximate distance to a query is within threshold +
+        margin (faiss range search in squared L2; both cores through faiss's OpenMP)."""
+        q = _rows(queries)
+        if not len(q) or not len(self):
+            empty = np.zeros(0, np.int64)
+            return Candidates(empty, empty, np.zeros(0, np.float32))
+        radius = (threshold + self.params.margin) ** 2
+        lims, dist, labels = self.index.range_search(q, radius)
+        queries_of = np.repeat(np.arange(len(q), dtype=np.int64), np.diff(lims.astype(np.int64)))
+        return Candidates(queries_of, labels.astype(np.int64),
+                          np.sqrt(np.maximum(dist, 0)).astype(np.float32))
+
+    def header(self) -> dict[str, Any]:
+        return {"nlist": self.params.nlist, "nprobe": self.params.nprobe,
+                "margin": self.params.margin, "trained_on": self.trained_on,
+                "ntotal": len(self)}
+
+
+def exact_pairs(queries: NDArray[np.float32], found: Candidates,
+                rows_of: Callable[[NDArray[np.int64]], NDArray[np.float32]],
+                threshold: float) -> list[tuple[int, int, float]]:
+    """Re-rank candidates exactly: (query row, label, float32 distance) within ``threshold``.
+    ``rows_of(labels)`` gives the stored float32 rows of these labels (the database, or the
+    benchmark's array)."""
+    if not len(found.labels):
+        return []
+    unique, inverse = np.unique(found.labels, return_inverse=True)
+    stored = _rows(rows_of(unique))
+    q = _rows(queries)
+    dots = np.einsum("ij,ij->i", q[found.queries], stored[inverse], dtype=np.float32)
+    d = np.sqrt(np.clip(2.0 - 2.0 * dots.astype(np.float64), 0.0, None))
+    keep = np.flatnonzero(d <= threshold)
+    return [(int(found.queries[i]), int(found.labels[i]), float(d[i])) for i in keep]
+
+
+def _rows(x: NDArray[np.floating]) -> NDArray[np.float32]:
+    return np.ascontiguousarray(np.asarray(x, np.float32).reshape(-1, DIM))
+
+
+# --- the file -----------------------------------------------------------------------------------
+
+
+def file_key(secret: bytes, district_id: str) -> bytes:
+    """The index file's key: derived from the office's own data key, for this purpose and this
+    district only (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"examdesk face index v1\x00" + district_id.encode()).derive(secret)
+
+
+def save(path: Path, index: FaceIndex, manifest: bytes, key: bytes,
+         meta: dict[str, Any]) -> None:
+    """Write ``manifest`` (the caller's label table) and the index, sealed, to ``path``
+    atomically (a temporary file renamed over it: a crash leaves the old file or the new)."""
+    faiss = _faiss()
+    header = json.dumps({**meta, **index.header(), "manifest_bytes": len(manifest)},
+                        sort_keys=True).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(MAGIC + struct.pack("<I", len(header)) + header)
+        sink = _SealedWriter(f, key, MAGIC + header)
+        sink.write(manifest)
+        faiss.write_index(index.index, faiss.PyCallbackIOWriter(sink.write))
+        sink.close()
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load(path: Path, key: bytes) -> tuple[FaceIndex, bytes, dict[str, Any]]:
+    """(index, manifest, header) from a file :func:`save` wrote with this key; anything else
+    (missing, cut short, altered, another key) raises :class:`IndexFileInvalid`."""
+    faiss = _faiss()
+    try:
+        f = open(path, "rb")  # closed below (with f:); errors become IndexFileInvalid
+    except OSError as exc:
+        raise IndexFileInvalid(f"{path}: {exc.strerror}", path=str(path)) from None
+    with f:
+        start = f.read(len(MAGIC) + 4)
+        if len(start) != len(MAGIC) + 4 or not start.startswith(MAGIC):
+            raise IndexFileInvalid(f"{path} is not an examdesk face index", path=str(path))
+        (size,) = struct.unpack("<I", start[len(MAGIC):])
+        if size > _MAX_HEADER:
+            raise IndexFileInvalid(f"{path}: header of {size} bytes", path=str(path))
+        header_bytes = f.read(size)
+        try:
+            header = json.loads(header_bytes)
+            manifest_bytes = int(header["manifest_bytes"])
+            params = IndexParams(int(header["nlist"]), int(header["nprobe"]),
+                                 float(header["margin"]))
+            trained_on, ntotal = int(header["trained_on"]), int(header["ntotal"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexFileInvalid(f"{path}: header unreadable ({exc})", path=str(path)) from None
+        source = _SealedReader(f, key, MAGIC + header_bytes, str(path))
+        manifest = source.read(manifest_bytes)
+        if len(manifest) != manifest_bytes:
+            raise IndexFileInvalid(f"{path}: cut short", path=str(path))
+        try:
+            raw = faiss.read_index(faiss.PyCallbackIOReader(source.read))
+        except IndexFileInvalid:
+            raise
+        except RuntimeError as exc:  # faiss's own format checks (after the tags passed)
+            raise IndexFileInvalid(f"{path}: {exc}", path=str(path)) from None
+        source.finish()
+    if not isinstance(raw, faiss.IndexIVFScalarQuantizer) or raw.d != DIM \
+            or raw.ntotal != ntotal or raw.nlist != params.nlist:
+        raise IndexFileInvalid(f"{path}: not the index its header describes", path=str(path))
+    raw.nprobe = params.nprobe
+    raw.make_direct_map(False)
+    return FaceIndex(raw, params, trained_on), manifest, header
+
+
+class _SealedWriter:
+    def __init__(self, f: IO[bytes], key: bytes, header: bytes) -> None:
+        self._f, self._aead, self._header = f, AESGCM(key), header
+        self._buf = io.BytesIO()
+        self._n = 0
+
+    def write(self, data: bytes) -> int:
+        self._buf.write(data)
+        if self._buf.tell() >= CHUNK:
+            self._flush(last=False)
+        return len(data)
+
+    def _flush(self, last: bool) -> None:
+        plain = self._buf.getvalue()
+        self._buf = io.BytesIO()
+        nonce = os.urandom(_NONCE)
+        ct = self._aead.encrypt(nonce, plain, _aad(self._header, self._n, last))
+        self._f.write(struct.pack("<Q", len(ct)) + nonce + ct)
+        self._n += 1
+
+    def close(self) -> None:
+        self._flush(last=True)
+
+
+class _SealedReader:
+    def __init__(self, f: IO[bytes], key: bytes, header: bytes, name: str) -> None:
+        self._f, self._aead, self._header, self._name = f, AESGCM(key), header, name
+        self._buf = b""
+        self._pos = 0
+        self._n = 0
+        self._last = False
+
+    def _next(self) -> None:
+        if self._last:
+            raise IndexFileInvalid(f"{self._name}: data past its end", path=self._name)
+        start = self._f.read(8 + _NONCE)
+        if len(start) != 8 + _NONCE:
+            raise IndexFileInvalid(f"{self._name}: cut short", path=self._name)
+        (size,) = struct.unpack("<Q", start[:8])
+        if size > CHUNK + 16 + (1 << 20):  # a faiss write may overshoot CHUNK by its own buffer
+            raise IndexFileInvalid(f"{self._name}: chunk of {size} bytes", path=self._name)
+        ct = self._f.read(size)
+        for last in (False, True):
+            try:
+                plain = self._aead.decrypt(start[8:], ct, _aad(self._header, self._n, last))
+            except InvalidTag:
+                continue
+            self._buf, self._pos, self._last = plain, 0, last
+            self._n += 1
+            return
+        raise IndexFileInvalid(f"{self._name}: chunk {self._n} altered or from another key",
+                               path=self._name)
+
+    def read(self, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            if self._pos >= len(self._buf):
+                if self._last:
+                    break
+                self._next()
+                continue
+            take = self._buf[self._pos:self._pos + n - len(out)]
+            self._pos += len(take)
+            out += take
+        return bytes(out)
+
+    def finish(self) -> None:
+        """Everything read: the last chunk was the one marked last, and nothing follows."""
+        if self._pos < len(self._buf) or not self._last or self._f.read(1):
+            raise IndexFileInvalid(f"{self._name}: not where it should end", path=self._name)
+
+
+def _aad(header: bytes, n: int, last: bool) -> bytes:
+    return header + struct.pack("<QB", n, 1 if last else 0)

@@ -1,0 +1,282 @@
+"""The proxy screen through the face index: the district's stored faces in a file the office keeps.
+
+The database stays the source of truth; the index file (:mod:`.face_index`, next to the
+office's data, one per district) is a cache of it that must never hide a pair:
+
+- every face in it is labelled with its evidence item, the check-in it belongs to and the
+  identity of the sealed blob it was read from (its nonce and GCM tag: a blob re-sealed or
+  replaced in the database has another);
+- before each screen the file is opened (a file that is missing, altered, cut short, written
+  with another key or for another district is rebuilt from the database) and compared with
+  the database's list of stored faces (ids and blob identities only, no decryption): faces the
+  database has and the file lacks (a screen that crashed before saving, another office machine's
+  screen) are decrypted and added; a face whose blob changed, a face the database no longer
+  has (purged, its decision overridden) or a count that does not add up rebuilds the index
+  from the database. The index is also retrained when it has grown 16-fold since it was
+  trained (its cells would be too long);
+- the index only proposes candidates: each is re-read from the database, decrypted and
+  compared exactly before it counts. New faces are compared with each other exactly.
+
+``examdesk district reindex`` rebuilds the file from the database on demand.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from numpy.typing import NDArray
+from sqlmodel import Session
+
+from examdesk.paths import data_dir, file_stem
+
+from . import face_index
+from .district import Office
+from .district_models import ProxyScreen
+from .errors import ProctoringError
+from .evidence import open_blob
+from .face_index import Candidates, FaceIndex, IndexFileInvalid, exact_pairs
+from .models import CheckIn, Decision, Evidence, EvidenceBlob, EvidenceKind
+
+_CHUNK = 500
+RETRAIN_GROWTH = 16
+
+# One row per stored face; the faiss label of a face is its row number here.
+MANIFEST = np.dtype([("evidence", "V16"), ("checkin", "V16"), ("seal", "V28"), ("row", "<u2"),
+                     ("live", "?")])
+
+
+def default_path(office: Office) -> Path:
+    """``<data dir>/district/<district code>-faces.index`` on the office's machine."""
+    return data_dir() / "district" / f"{file_stem(office.district.code)}-faces.index"
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    evidence_id: uuid.UUID
+    checkin_id: uuid.UUID
+    seal: bytes  # nonce + GCM tag of its blob as the database holds it
+
+
+@dataclass
+class DistrictIndex:
+    """The index and its label table, as loaded or built for one screen."""
+
+    index: FaceIndex
+    manifest: NDArray[Any]
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def live(self) -> int:
+        return int(self.manifest["live"].sum())
+
+    def evidence_of(self, labels: NDArray[np.int64]) -> list[tuple[uuid.UUID, int]]:
+        rows = self.manifest[labels]
+        return [(uuid.UUID(bytes=bytes(r["evidence"])), int(r["row"])) for r in rows]
+
+    def checkin_of(self, label: int) -> uuid.UUID:
+        return uuid.UUID(bytes=bytes(self.manifest[label]["checkin"]))
+
+
+# --- what the database holds ------------------------------------------------------------------
+
+
+def stored_faces(tx: Session) -> dict[uuid.UUID, StoredFace]:
+    """Evidence id → its stored face item: the live embeddings (not purged) of admitted,
+    screened check-ins. Ids and blob identities only: nothing is decrypted."""
+    e, b, c = (Evidence.__table__.c, EvidenceBlob.__table__.c,  # type: ignore[attr-defined]
+               CheckIn.__table__.c)  # type: ignore[attr-defined]
+    p = ProxyScreen.__table__.c  # type: ignore[attr-defined]
+    tag = sa.func.substr(b.ciphertext, sa.func.length(b.ciphertext) - 15, 16)
+    rows = tx.connection().execute(
+        sa.select(e.id, e.checkin_id, b.nonce, tag)
+        .join(EvidenceBlob, b.id == e.id).join(CheckIn, c.id == e.checkin_id)
+        .join(ProxyScreen, p.id == c.id)
+        .where(c.decision == Decision.ADMIT.value)
+        .where(e.kind == EvidenceKind.LIVE_EMBEDDING.value)
+        .where(e.purged_at.is_(None)))
+    return {r[0]: StoredFace(r[0], r[1], _seal(r[2], r[3])) for r in rows}
+
+
+def _seal(nonce: bytes | None, tag: bytes | None) -> bytes:
+    out = bytes(nonce or b"")[:12].ljust(12, b"\0") + bytes(tag or b"")[:16].ljust(16, b"\0")
+    return out
+
+
+def read_faces(office: Office, ids: list[uuid.UUID]
+               ) -> tuple[dict[uuid.UUID, list[NDArray[np.float32]]], dict[uuid.UUID, str]]:
+    """Decrypted unit rows of these evidence items, and the ones that could not be read
+    (evidence id → reason: "unreadable" or "malformed", with the detail after a colon)."""
+    from .proxy_search import unit_rows
+
+    out: dict[uuid.UUID, list[NDArray[np.float32]]] = {}
+    bad: dict[uuid.UUID, str] = {}
+    with office.store.read() as tx:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            rows = tx.exec(sa.select(Evidence, EvidenceBlob)  # type: ignore[call-overload]
+                           .join(EvidenceBlob, EvidenceBlob.id == Evidence.id)  # type: ignore[arg-type]
+                           .where(Evidence.id.in_(chunk)))  # type: ignore[attr-defined]
+            for ev, blob in rows:
+                try:
+                    plain = open_blob(office.store, ev, blob)
+                except (ProctoringError, ValueError, TypeError) as exc:
+                    bad[ev.id] = f"unreadable:{type(exc).__name__}: {exc}"
+                    continue
+                try:
+                    out[ev.id] = unit_rows(plain)
+                except ValueError as exc:
+                    bad[ev.id] = f"malformed:{exc}"
+    for missing in set(ids) - set(out) - set(bad):
+        bad[missing] = "unreadable:no blob"
+    return out, bad
+
+
+# --- opening, checking, building ---------------------------------------------------------------
+
+
+def open_index(office: Office, path: Path, stored: dict[uuid.UUID, StoredFace]
+               ) -> tuple[DistrictIndex, dict[uuid.UUID, str]]:
+    """The index for these stored faces: loaded and checked, caught up, or rebuilt. Returns it
+    with the stored faces that could not be read (evidence id → reason)."""
+    key = _key(office)
+    try:
+        index, manifest_bytes, header = face_index.load(path, key)
+        manifest = _manifest(manifest_bytes, len(index), header, office)
+    except IndexFileInvalid as exc:
+        return rebuild(office, path, stored, reason=f"file: {exc.detail}")
+    have: dict[uuid.UUID, bytes] = {}
+    for r in manifest[manifest["live"]]:
+        have.setdefault(uuid.UUID(bytes=bytes(r["evidence"])), bytes(r["seal"]))
+    changed = [i for i, s in have.items() if i in stored and stored[i].seal != s]
+    if changed:  # a blob re-sealed under an id the index knows: nothing normal does that
+        return rebuild(office, path, stored, reason=f"database: {len(changed)} face(s) changed")
+    gone = {i.bytes for i in have if i not in stored}  # purged, or no longer admitted
+    if gone:
+        dead = np.flatnonzero(manifest["live"] & np.isin(
+            manifest["evidence"].view("S16"), np.array(sorted(gone), dtype="S16")))
+        index.remove(dead.astype(np.int64))
+        manifest["live"][dead] = False
+    if (~manifest["live"]).sum() > max(1024, manifest["live"].sum()):
+        return rebuild(office, path, stored, reason="more removed faces than stored ones")
+    if len(index) > RETRAIN_GROWTH * max(1, index.trained_on) \
+            and index.params.nlist < face_index.IndexParams.for_size(len(index)).nlist:
+        return rebuild(office, path, stored, reason=f"grown from {index.trained_on} "
+                                                     f"to {len(index)} faces")
+    found = DistrictIndex(index, manifest, {"loaded": True, "rebuilt": None})
+    missing = [stored[i] for i in stored if i not in have]
+    bad = add_faces(office, found, missing) if missing else {}
+    found.report.update(caught_up=len(missing) - len(bad), removed=len(gone))
+    if missing or gone:
+        save_index(office, path, found)
+    return found, bad
+
+
+def rebuild(office: Office, path: Path, stored: dict[uuid.UUID, StoredFace], *,
+            reason: str) -> tuple[DistrictIndex, dict[uuid.UUID, str]]:
+    """A new index of every stored face, read and decrypted from the database, saved."""
+    t0 = time.perf_counter()
+    items = sorted(stored.values(), key=lambda s: s.evidence_id.bytes)
+    faces, bad = read_faces(office, [s.evidence_id for s in items])
+    vectors = [v for s in items for v in faces.get(s.evidence_id, [])]
+    sample = np.vstack(vectors) if vectors else np.zeros((0, face_index.DIM), np.float32)
+    built = DistrictIndex(FaceIndex.train(sample) if len(sample) else _empty(),
+                          np.zeros(0, MANIFEST), {"loaded": False, "rebuilt": reason})
+    _add(built, [(s, faces[s.evidence_id]) for s in items if s.evidence_id in faces])
+    built.report["build_seconds"] = round(time.perf_counter() - t0, 3)
+    save_index(office, path, built)
+    return built, bad
+
+
+def reindex(office: Office, path: Path | None = None) -> dict[str, Any]:
+    """Rebuild the index file from the database (``examdesk district reindex``)."""
+    path = path or default_path(office)
+    with office.store.read() as tx:
+        stored = stored_faces(tx)
+    found, bad = rebuild(office, path, stored, reason="asked")
+    return {**found.report, "indexed": found.live(), "unreadable": len(bad), "path": str(path)}
+
+
+def add_faces(office: Office, found: DistrictIndex, items: list[StoredFace]
+              ) -> dict[uuid.UUID, str]:
+    faces, bad = read_faces(office, [s.evidence_id for s in items])
+    _add(found, [(s, faces[s.evidence_id]) for s in items if s.evidence_id in faces])
+    return bad
+
+
+def add_read(found: DistrictIndex, items: list[tuple[StoredFace, list[NDArray[np.float32]]]]
+             ) -> None:
+    """Faces already decrypted (the screen's new ones) into the index."""
+    _add(found, items)
+
+
+def _add(found: DistrictIndex, items: list[tuple[StoredFace, list[NDArray[np.float32]]]]) -> None:
+    rows = sum(len(v) for _, v in items)
+    if not rows:
+        return
+    start = len(found.manifest)
+    more = np.zeros(rows, MANIFEST)
+    vectors = np.empty((rows, face_index.DIM), np.float32)
+    k = 0
+    for s, vs in items:
+        for j, v in enumerate(vs):
+            more[k] = (s.evidence_id.bytes, s.checkin_id.bytes, s.seal, j, True)
+            vectors[k] = v
+            k += 1
+    found.manifest = np.concatenate([found.manifest, more])
+    found.index.add(vectors, np.arange(start, start + rows, dtype=np.int64))
+
+
+def save_index(office: Office, path: Path, found: DistrictIndex) -> None:
+    face_index.save(path, found.index, found.manifest.tobytes(), _key(office),
+                    {"district": str(office.district.id), "format": 1,
+                     "manifest_rows": len(found.manifest)})
+
+
+def exact_candidates(office: Office, found: DistrictIndex, new: NDArray[np.float32],
+                     threshold: float) -> tuple[list[tuple[int, int, float]], Candidates,
+                                                dict[uuid.UUID, str]]:
+    """(new row, label, exact distance) within the threshold, the index's candidates, and the
+    candidates' evidence that could not be read again (evidence id → reason)."""
+    cands = found.index.candidates(new, threshold)
+    live = found.manifest["live"][cands.labels] if len(cands.labels) else np.zeros(0, bool)
+    cands = Candidates(cands.queries[live], cands.labels[live], cands.approx[live])
+    where = found.evidence_of(np.unique(cands.labels))
+    faces, bad = read_faces(office, sorted({e for e, _ in where}))
+    readable = np.array([uuid.UUID(bytes=bytes(found.manifest[label]["evidence"])) in faces
+                         for label in cands.labels], dtype=bool)
+    cands = Candidates(cands.queries[readable], cands.labels[readable], cands.approx[readable])
+
+    def rows_of(labels: NDArray[np.int64]) -> NDArray[np.float32]:
+        out = np.empty((len(labels), face_index.DIM), np.float32)
+        for k, (evidence, row) in enumerate(found.evidence_of(labels)):
+            vs = faces[evidence]
+            out[k] = vs[row] if row < len(vs) else np.zeros(face_index.DIM, np.float32)
+        return out
+
+    return exact_pairs(new, cands, rows_of, threshold), cands, bad
+
+
+def _manifest(raw: bytes, ntotal: int, header: dict[str, Any], office: Office) -> NDArray[Any]:
+    if header.get("district") != str(office.district.id) or header.get("format") != 1:
+        raise IndexFileInvalid("another district's or another format's index")
+    if len(raw) % MANIFEST.itemsize:
+        raise IndexFileInvalid("label table of the wrong size")
+    manifest = np.frombuffer(raw, MANIFEST).copy()
+    if int(manifest["live"].sum()) != ntotal or header.get("manifest_rows") != len(manifest):
+        raise IndexFileInvalid(f"{ntotal} faces indexed, {int(manifest['live'].sum())} labelled")
+    return manifest
+
+
+def _key(office: Office) -> bytes:
+    return face_index.file_key(office.store.data_key.key, str(office.district.id))
+
+
+def _empty() -> FaceIndex:
+    # Nothing stored yet: a one-cell index, trained on one row, that the first adds fill.
+    return FaceIndex.train(np.eye(1, face_index.DIM, dtype=np.float32),
+                           face_index.IndexParams(1, 1, 0.03))

@@ -1,0 +1,145 @@
+"""The face index of the proxy screen (issue 16): what it returns, its file, attacks on the file.
+
+Random unit vectors stand in for stored faces here (what the index does does not depend on
+what the vectors mean); pairs are planted at distances up to the threshold. The district-level
+tests with real faces are in tests/sync/test_proxy_index.py.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from proctoring import face_index
+from proctoring.face_index import FaceIndex, IndexFileInvalid, IndexParams, exact_pairs
+from proctoring.proxy_search import screen_faces
+
+THRESHOLD = 0.2711
+
+
+def _units(n: int, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, 128)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _at(v: np.ndarray, distance: float, seed: int) -> np.ndarray:
+    """A unit vector exactly ``distance`` away from unit ``v``."""
+    w = _units(1, seed)[0]
+    w -= (w @ v) * v
+    w /= np.linalg.norm(w)
+    cos = 1 - distance * distance / 2
+    return (cos * v + np.sqrt(1 - cos * cos) * w).astype(np.float32)
+
+
+def _scene(n: int = 10_000, m: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    stored, new = _units(n, 1), _units(m, 2)
+    rng = np.random.default_rng(3)
+    for k, i in enumerate(rng.choice(m, 40, replace=False)):
+        new[i] = _at(stored[int(rng.integers(n))], 0.02 + 0.0062 * k, seed=100 + k)  # ≤ 0.27
+    return stored, new
+
+
+def _index_pairs(index: FaceIndex, new: np.ndarray, stored: np.ndarray) -> set[tuple[int, int]]:
+    found = index.candidates(new, THRESHOLD)
+    return {(q, len(new) + label)
+            for q, label, _ in exact_pairs(new, found, lambda ls: stored[ls], THRESHOLD)}
+
+
+def _exact(new: np.ndarray, stored: np.ndarray) -> set[tuple[int, int]]:
+    return {(p.new, p.other) for p in screen_faces(new, stored, THRESHOLD) if p.other >= len(new)}
+
+
+@pytest.fixture(scope="module")
+def scene() -> tuple[np.ndarray, np.ndarray, FaceIndex]:
+    stored, new = _scene()
+    index = FaceIndex.train(stored)
+    index.add(stored, np.arange(len(stored), dtype=np.int64))
+    return stored, new, index
+
+
+def test_the_index_returns_every_pair_the_exact_scan_returns(scene) -> None:
+    stored, new, index = scene
+    truth = _exact(new, stored)
+    assert len(truth) == 40
+    assert _index_pairs(index, new, stored) == truth
+    assert index.params.nlist > 1 and index.params.nprobe < index.params.nlist  # approximate
+
+
+def test_an_incremental_add_and_a_restart_keep_every_pair(scene, tmp_path: Path) -> None:
+    stored, new, index = scene
+    more = _units(500, 9)
+    more[17] = _at(new[5], 0.2, seed=7)  # tomorrow's stored face matches today's new one
+    key = os.urandom(32)
+    path = tmp_path / "faces.index"
+    face_index.save(path, index, b"labels", key, {"district": "d"})
+    loaded, manifest, header = face_index.load(path, key)
+    assert manifest == b"labels" and header["district"] == "d" and len(loaded) == len(stored)
+    loaded.add(more, np.arange(len(stored), len(stored) + len(more), dtype=np.int64))
+    face_index.save(path, loaded, b"labels", key, {"district": "d"})
+    again, _, _ = face_index.load(path, key)
+    everything = np.concatenate([stored, more])
+    truth = _exact(new, everything)
+    assert (5, len(new) + len(stored) + 17) in truth
+    assert _index_pairs(again, new, everything) == truth
+
+
+@pytest.fixture()
+def sealed(scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, bytes, bytes]:
+    """A saved index in many small chunks (so chunks can be dropped and swapped)."""
+    monkeypatch.setattr(face_index, "CHUNK", 4096)
+    _, _, index = scene
+    key = os.urandom(32)
+    path = tmp_path / "faces.index"
+    face_index.save(path, index, b"x" * 100, key, {"district": "d"})
+    return path, key, path.read_bytes()
+
+
+def _chunks(data: bytes) -> tuple[bytes, list[bytes]]:
+    size = struct.unpack("<I", data[12:16])[0]
+    head, pos, out = data[:16 + size], 16 + size, []
+    while pos < len(data):
+        n = struct.unpack("<Q", data[pos:pos + 8])[0]
+        out.append(data[pos:pos + 8 + 12 + n])
+        pos += 8 + 12 + n
+    return head, out
+
+
+def test_every_change_to_the_file_is_detected(sealed) -> None:
+    path, key, data = sealed
+    face_index.load(path, key)  # as written: fine
+    head, chunks = _chunks(data)
+    assert len(chunks) > 3
+    header_at = head.index(b'"district"') + 13  # the d of "d"
+    attacks = {
+        "a bit of the header": head[:header_at] + b"e" + head[header_at + 1:] + b"".join(chunks),
+        "a bit of a chunk": data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 1])
+        + data[len(data) // 2 + 1:],
+        "two chunks swapped": head + chunks[1] + chunks[0] + b"".join(chunks[2:]),
+        "the last chunk dropped": head + b"".join(chunks[:-1]),
+        "cut short": data[:-10],
+        "bytes appended": data + b"\0" * 8,
+        "a chunk repeated": head + chunks[0] + b"".join(chunks),
+        "not an index": b"hello",
+    }
+    for what, bad in attacks.items():
+        path.write_bytes(bad)
+        with pytest.raises(IndexFileInvalid):
+            face_index.load(path, key)
+            pytest.fail(f"{what}: not detected")
+    path.write_bytes(data)
+    with pytest.raises(IndexFileInvalid):
+        face_index.load(path, os.urandom(32))  # another office's key
+    path.unlink()
+    with pytest.raises(IndexFileInvalid):
+        face_index.load(path, key)
+
+
+def test_params_for_size() -> None:
+    assert IndexParams.for_size(0).nlist == 1
+    assert IndexParams.for_size(100).nlist == 2  # enough points to train each cell
+    big = IndexParams.for_size(10_000_000)
+    assert big.nlist == face_index.MAX_NLIST and big.nprobe < big.nlist
