@@ -30,7 +30,7 @@ from sqlmodel import Session, SQLModel
 
 from examdesk.paths import data_dir
 
-from . import calibration_models, district_models, keyrecords, models  # noqa: F401  (registers the tables)
+from . import calibration_models, district_models, keyrecords, models, seat_models  # noqa: F401  (registers the tables)
 from .audit import AuditLog
 from .crypto import DataKey, KeyStore
 from .errors import DatabaseUnavailable
@@ -43,7 +43,7 @@ DEFAULT_RETENTION = timedelta(days=90)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (a test keeps the two equal): a database already
 # there opens with one SELECT instead of loading Alembic, which every CLI command would pay.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0009_seat18_seats"
 # Before this revision events were signed every 100th only: see Store.open's seal.
 _SIGNED_EVERY_EVENT = "0004"
 _WRITE = "examdesk_write"
