@@ -17,7 +17,9 @@ from .commands import (
     fraud,
     keys,
     review,
+    room,
     roster,
+    seat,
     session,
     sync,
     trust,
@@ -47,6 +49,9 @@ app.command("app")(app_command.app_cmd)
 app.command("sync")(sync.sync_cmd)
 app.add_typer(district.app, name="district")
 app.add_typer(review.app, name="review")
+# The exam room (issue 18): the seat agent and the invigilator's terminal view.
+app.command("seat")(seat.seat_cmd)
+app.add_typer(room.app, name="room")
 
 
 def main() -> None:
