@@ -62,7 +62,7 @@ def seat_cmd(
             raise BadInterval(f"{interval} s", low=MIN_INTERVAL, high=MAX_INTERVAL)
         with stored() as store:
             place = seat_place(store, session_ref, seat)
-            engine = FaceEngine(load_settings())
+            engine = FaceEngine(load_settings(), landmarks_68=False)  # ~100 MB less
             engine.load()
             buffer = SeatBuffer(data_dir() / "seat" / f"{place.session_id}-{place.seat}.db",
                                 store.data_key)
