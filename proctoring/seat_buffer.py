@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .crypto import DataKey, Sealed
+from .errors import EvidenceUnreadable
 from .seat import Admission, Binding
 
 _SCHEMA = """
@@ -50,6 +51,9 @@ class Pending:
     seq: int
     event: dict[str, Any]
     frame: bytes | None  # opened JPEG, when the event carries evidence
+    # The event carried a frame that does not open (tampered with, or another key sealed it):
+    # the event is still delivered, saying so, rather than blocking every event behind it.
+    frame_unreadable: bool = False
 
 
 class SeatBuffer:
@@ -98,11 +102,15 @@ class SeatBuffer:
         out = []
         for seq, text, key_id, nonce, ciphertext in rows:
             event = json.loads(text)
-            frame = None
+            frame, unreadable = None, False
             if ciphertext is not None:
-                frame = self._key.open(Sealed(key_id, nonce, ciphertext),
-                                       row_id=uuid.UUID(event["incident_id"]), kind=FRAME_KIND)
-            out.append(Pending(int(seq), event, frame))
+                try:
+                    frame = self._key.open(Sealed(key_id, nonce, ciphertext),
+                                           row_id=uuid.UUID(event["incident_id"]),
+                                           kind=FRAME_KIND)
+                except EvidenceUnreadable:
+                    unreadable = True
+            out.append(Pending(int(seq), event, frame, unreadable))
         return out
 
     def done(self, seq: int) -> None:

@@ -30,7 +30,7 @@ from biometrics import Camera, Face, FaceEngine
 from biometrics.errors import BiometricsError, CameraUnavailable
 from biometrics.images import RgbImage
 
-from .errors import DatabaseUnavailable
+from .errors import DatabaseUnavailable, EvidenceUnreadable
 from .monitor import Observation
 from .seat import (
     MESSAGE,
@@ -149,7 +149,13 @@ class SeatRunner:
 
     def start(self) -> list[SeatEvent]:
         """Resume a binding saved before a restart, if there is one."""
-        saved = self.buffer.load_binding()
+        try:
+            saved = self.buffer.load_binding()
+        except EvidenceUnreadable:
+            # Sealed by a key this station no longer holds, or tampered with: bind afresh by
+            # a face match (the store keeps the first binding's audit event).
+            self.buffer.clear_binding()
+            saved = None
         if saved is None:
             return []
         binding, admission = saved
@@ -269,7 +275,8 @@ class SeatRunner:
                           kind=kind, severity=SEVERITY[kind],
                           message_key=e.get("message_key") or MESSAGE[kind],
                           started_at=datetime.fromisoformat(e["started_at"]),
-                          details=dict(e.get("details") or {}),
+                          details={**(e.get("details") or {}),
+                                   **({"frame_unreadable": 1} if item.frame_unreadable else {})},
                           roster_entry_id=uuid.UUID(e["roster_entry_id"]),
                           checkin_id=uuid.UUID(e["checkin_id"]), frame_jpeg=item.frame,
                           actor=self.actor)
