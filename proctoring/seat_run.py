@@ -8,8 +8,10 @@ reaches it; the heartbeat is not buffered (only the latest matters).
 
 What a check costs (:class:`SeatObserver`): the detector on the reduced frame every check, the
 face encoder only when it can change the answer — no face was encoded yet, the face moved
-(its box overlaps the last encoded one less than ``same_place``), or ``reencode_every`` checks
-passed. The naive way (``bench/seat.py``'s baseline) encodes every check.
+(its box overlaps the last encoded one less than ``same_place``), the face in the box looks
+different (a 24×24 grey patch correlates less than ``same_look`` with the encoded one: someone
+else sat down in the same place), or ``reencode_every`` checks passed. The naive way
+(``bench/seat.py``'s baseline) encodes every check.
 """
 
 from __future__ import annotations
@@ -73,6 +75,20 @@ def nearest(admitted: np.ndarray, probe: np.ndarray) -> float:
     return math.sqrt(max(0.0, 2.0 - 2.0 * float(cos.max())))
 
 
+def _patch(image: RgbImage, face: Face) -> np.ndarray:
+    """The face box as a 24×24 grey patch, zero mean and unit norm: a cheap look at whether
+    the face in the box is still the one encoded (a different person sitting down in the same
+    place keeps the box but not the patch)."""
+    h, w = image.shape[:2]
+    crop = image[max(0, face.top):min(h, face.bottom), max(0, face.left):min(w, face.right)]
+    if crop.size == 0:
+        return np.zeros(24 * 24, np.float32)
+    grey = np.asarray(Image.fromarray(crop).convert("L").resize((24, 24)), np.float32).ravel()
+    grey -= grey.mean()
+    norm = float(np.linalg.norm(grey))
+    return grey / norm if norm else grey
+
+
 def _overlap(a: Face, b: Face) -> float:
     x1, y1 = max(a.left, b.left), max(a.top, b.top)
     x2, y2 = min(a.right, b.right), min(a.bottom, b.bottom)
@@ -85,11 +101,12 @@ class SeatObserver:
     """Measures frames for the agent; remembers the last encoded face to skip re-encoding."""
 
     def __init__(self, engine: FaceEngine, *, reencode_every: int = 3,
-                 same_place: float = 0.6) -> None:
+                 same_place: float = 0.6, same_look: float = 0.9) -> None:
         self.engine = engine
         self.reencode_every = max(1, reencode_every)
         self.same_place = same_place
-        self._last: tuple[Face, float] | None = None
+        self.same_look = same_look
+        self._last: tuple[Face, float, np.ndarray] | None = None
         self._since = 0
         self.encoded = 0  # how many checks ran the encoder (the bench reports it)
 
@@ -106,8 +123,10 @@ class SeatObserver:
             return Observation(at, len(faces), None, image)
         face = faces[0]
         self._since += 1
+        patch = _patch(image, face)
         if self._last is not None and self._since < self.reencode_every \
-                and _overlap(self._last[0], face) >= self.same_place:
+                and _overlap(self._last[0], face) >= self.same_place \
+                and float(patch @ self._last[2]) >= self.same_look:
             return Observation(at, 1, self._last[1], image)
         try:
             d = nearest(reference, self.engine.encode(image, face).plain)
@@ -115,7 +134,7 @@ class SeatObserver:
             self._last = None
             return Observation(at, 1, None, image)
         self.encoded += 1
-        self._last, self._since = (face, d), 0
+        self._last, self._since = (face, d, patch), 0
         return Observation(at, 1, d, image)
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlmodel import col, select
 
-from biometrics import FaceEngine, FileCamera, enrol
+from biometrics import FaceEngine, FileCamera, OperatingPoint, enrol
 from proctoring.checkins import CheckInInput, Reason, embedding_item, record_checkin
 from proctoring.evidence import EvidenceItem, read_evidence
 from proctoring.models import (
@@ -238,3 +238,22 @@ def test_incidents_raised_while_the_store_is_down_arrive_once_in_order(
         opened = tx.exec(select(AuditEvent).where(AuditEvent.action == "incident.opened")
                          .order_by(col(AuditEvent.seq))).all()
     assert [uuid.UUID(str(e.subject_id)) for e in opened] == [i.id for i in incidents]
+
+
+def test_skipping_the_encoder_never_delays_a_swap(engine: FaceEngine) -> None:
+    """ORL photos all put the face in the same place: the box alone would keep the cached
+    distance of the admitted candidate for two more checks after someone else sat down."""
+    reference = np.asarray(enrol(engine, own(10).read_bytes()).embedding)
+    frames = [own(1), own(2), own(3)] + [ORL / "s12" / f"{n}.png" for n in (1, 2, 3)]
+
+    def distances(observer: SeatObserver) -> list[float | None]:
+        with FileCamera(frames, frame_size=(1280, 720)) as camera:
+            return [observer.observe(camera.read().image, reference, T0).distance
+                    for _ in frames]
+
+    cached_observer = SeatObserver(engine)
+    cached, naive = distances(cached_observer), distances(SeatObserver(engine, reencode_every=1))
+    # Someone else's face is encoded the moment it appears, as the naive watch does.
+    assert cached[3:] == naive[3:]
+    assert all(d is not None and d > OperatingPoint().review_high for d in cached[3:])
+    assert cached_observer.encoded < len(frames)  # the candidate's own frames were skipped
