@@ -29,6 +29,8 @@ class SeatAgentRow(SQLModel, table=True):
     state: str = Field(max_length=32)  # proctoring.seat.SeatState's value
     bound_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     heartbeat_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Set by the invigilator (room pause): the agent stops watching until then.
+    paused_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False,
                                  sa_column_kwargs={"onupdate": utcnow})

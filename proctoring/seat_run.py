@@ -51,6 +51,7 @@ from .seat_buffer import Pending, SeatBuffer
 from .seat_store import (
     SeatPlace,
     find_admission,
+    read_pause,
     record_binding,
     record_closed,
     record_heartbeat,
@@ -164,6 +165,7 @@ class SeatRunner:
         self.clock = clock
         self._reopen = reopen_camera
         self._heartbeat: Heartbeat | None = None
+        self._pause_seen: datetime | None = None
         self.store_reachable = True
 
     def start(self) -> list[SeatEvent]:
@@ -184,6 +186,8 @@ class SeatRunner:
         now = self.clock()
         if self.agent.binding is None:
             self._look_for_admission()
+        else:
+            self._follow_pause(now)
         if not self.agent.watching:
             events = self.agent.tick(now)
         else:
@@ -215,6 +219,21 @@ class SeatRunner:
             return
         if admission is not None:
             self.agent.admit(admission)
+
+    def _follow_pause(self, now: datetime) -> None:
+        """Pauses come from the room (the seat row); the agent ends one on time by itself."""
+        try:
+            until = read_pause(self.store, self.place)
+        except DatabaseUnavailable:
+            self.store_reachable = False
+            return
+        paused = self.agent.state is SeatState.PAUSED
+        if until is not None and until > now and until != self._pause_seen:
+            self._pause_seen = until
+            self._buffer(self.agent.pause(now, until))
+        elif until is None and paused:
+            self._pause_seen = None
+            self._buffer(self.agent.resume(now))
 
     def _frame(self) -> RgbImage | None:
         if self.camera is None and self._reopen is not None:

@@ -172,6 +172,44 @@ def record_closed(store: Store, place: SeatPlace, incident_id: uuid.UUID, ended_
         return True
 
 
+def read_pause(store: Store, place: SeatPlace) -> datetime | None:
+    """Until when the invigilator paused this seat (None: not paused)."""
+    with store.read() as tx:
+        return tx.exec(select(SeatAgentRow.paused_until)
+                       .where(SeatAgentRow.session_id == place.session_id)
+                       .where(SeatAgentRow.seat == place.seat)).first()
+
+
+MAX_PAUSE = timedelta(minutes=60)
+
+
+def pause_seat(store: Store, session_ref: str, seat: str, *, minutes: float | None, note: str,
+               actor: str) -> datetime | None:
+    """The invigilator lets the candidate of a seat step out for ``minutes`` (None: resume
+    now). Audited with the note; the agent picks it up at its next check."""
+    note = " ".join(note.split())
+    if len(note) > MAX_NOTE:
+        raise InvalidInput(f"a note of {len(note)} characters (at most {MAX_NOTE})",
+                           field="note")
+    if minutes is not None and not 0 < minutes <= MAX_PAUSE.total_seconds() / 60:
+        raise InvalidInput(f"{minutes} minutes (1 to 60)", field="minutes")
+    place = seat_place(store, session_ref, seat)
+    now = store.now()
+    until = None if minutes is None else now + timedelta(minutes=minutes)
+    with store.write() as tx:
+        row = _seat_row(tx, place)
+        row.paused_until = until
+        tx.add(row)
+        tx.flush()
+        store.audit.append(tx, centre_id=place.centre_id, actor=actor,
+                           action="seat.paused" if until else "seat.resumed",
+                           subject_id=row.id,
+                           payload={"session_id": place.session_id, "seat": place.seat,
+                                    "until": until, "note": note},
+                           at=now)
+    return until
+
+
 # --- the room -----------------------------------------------------------------------------------
 
 

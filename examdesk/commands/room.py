@@ -15,7 +15,7 @@ from examdesk.commands.seat import state_words
 from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
 from examdesk.timezone import VIETNAM
-from proctoring.seat_store import SeatLine, acknowledge, room_status
+from proctoring.seat_store import SeatLine, acknowledge, pause_seat, room_status
 
 app = typer.Typer(help="Phòng thi — the exam room: seats' states, incidents.",
                   no_args_is_help=True)
@@ -88,3 +88,43 @@ def ack_cmd(
                          ensure_ascii=False))
     else:
         print(Catalog.load().text("seat.acknowledged", lang, incident=str(ack.incident_id)))
+
+
+@app.command("pause")
+@handles_errors()
+def pause_cmd(
+    session: Annotated[str, typer.Option("--session", help="session code or id")],
+    seat: Annotated[str, typer.Option("--seat", help="the seat, e.g. A07")],
+    minutes: Annotated[float, typer.Option("--minutes", help="how long (1-60)")] = 5.0,
+    note: Annotated[str, typer.Option("--note", help="why (kept, audited)")] = "",
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Cho phép rời chỗ — the seat stops watching for a while ("toilet, 5 min"), audited."""
+    lang = lang or default_language()
+    with stored() as store:
+        until = pause_seat(store, session, seat, minutes=minutes, note=note, actor=actor())
+    assert until is not None  # minutes given
+    if as_json:
+        print(json.dumps({"seat": seat, "paused_until": until.isoformat()}, ensure_ascii=False))
+    else:
+        print(Catalog.load().text("seat.paused", lang, seat=seat,
+                                  until=until.astimezone(VIETNAM).strftime("%H:%M")))
+
+
+@app.command("resume")
+@handles_errors()
+def resume_cmd(
+    session: Annotated[str, typer.Option("--session", help="session code or id")],
+    seat: Annotated[str, typer.Option("--seat", help="the seat, e.g. A07")],
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Tiếp tục giám sát — end a seat's pause now."""
+    lang = lang or default_language()
+    with stored() as store:
+        pause_seat(store, session, seat, minutes=None, note="", actor=actor())
+    if as_json:
+        print(json.dumps({"seat": seat, "paused_until": None}))
+    else:
+        print(Catalog.load().text("seat.resumed", lang, seat=seat))

@@ -90,6 +90,11 @@ def test_bad_input_is_a_typed_bilingual_error(cli_room: Room) -> None:
     assert code == 4 and json.loads(out)["error"]["key"]
     code, _, err = run("room", "ack", "0000abcd", "--note", "   ")
     assert code == 2
+    code, out, _ = run("room", "pause", "--session", "S1", "--seat", "A01", "--minutes", "5",
+                       "--note", "Đi vệ sinh", "--lang", "en")
+    assert code == 0 and "Seat A01: monitoring paused until" in out
+    assert run("room", "pause", "--session", "S1", "--seat", "A01", "--minutes", "0")[0] == 2
+    assert run("room", "resume", "--session", "S1", "--seat", "A01")[0] == 0
     code, _, err = run("seat", "--session", "S1", "--seat", "A01",
                        "--camera=/nonexistent/camera.mp4", "--checks", "1")
     assert code == 3, err

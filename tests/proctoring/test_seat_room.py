@@ -257,3 +257,20 @@ def test_skipping_the_encoder_never_delays_a_swap(engine: FaceEngine) -> None:
     assert cached[3:] == naive[3:]
     assert all(d is not None and d > OperatingPoint().review_high for d in cached[3:])
     assert cached_observer.encoded < len(frames)  # the candidate's own frames were skipped
+
+
+def test_a_pause_from_the_room_stops_watching_until_resumed(room: Room) -> None:
+    from proctoring.seat_store import pause_seat
+
+    runner = room.runner([own(1), own(2)] + [empty_chair(room.folder)] * 6 + [own(3)])
+    runner.start()
+    runner.step()
+    runner.step()
+    pause_seat(room.store, "S1", "A01", minutes=5, note="Đi vệ sinh", actor="gv01")
+    states = [runner.step().state for _ in range(6)]  # the chair stays empty: allowed
+    assert states == [SeatState.PAUSED] * 6 and room.incidents() == []
+    pause_seat(room.store, "S1", "A01", minutes=None, note="", actor="gv01")
+    assert runner.step().state is SeatState.WATCHING
+    with room.store.read() as tx:
+        actions = [e.action for e in tx.exec(select(AuditEvent)).all()]
+    assert "seat.paused" in actions and "seat.resumed" in actions

@@ -1,4 +1,4 @@
-"""The exam room: seat agents' bindings and heartbeats (``seat_agent``) and invigilators'
+"""The exam room: seat agents' bindings, heartbeats and pauses (``seat_agent``) and invigilators'
 acknowledgements of incidents (``incident_ack``). New tables only: existing rows are untouched.
 
 Revision ID: 0009_seat18_seats
@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=32), nullable=False),
         sa.Column("bound_at", UtcDateTime(), nullable=True),
         sa.Column("heartbeat_at", UtcDateTime(), nullable=True),
+        sa.Column("paused_until", UtcDateTime(), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["centre_id"], ["centre.id"],
