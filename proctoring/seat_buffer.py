@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     event TEXT NOT NULL,
     key_id TEXT, nonce BLOB, ciphertext BLOB
 );
+CREATE TABLE IF NOT EXISTS parked (
+    seq INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    key_id TEXT, nonce BLOB, ciphertext BLOB,
+    reason TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS binding (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     value TEXT NOT NULL,
@@ -116,6 +122,19 @@ class SeatBuffer:
     def done(self, seq: int) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+    def park(self, seq: int, reason: str) -> None:
+        """The store refused this event for good (not for being unreachable): keep it aside,
+        sealed as it was, so the events behind it go on and nothing is lost."""
+        with self._tx() as db:
+            db.execute("INSERT INTO parked (seq, event, key_id, nonce, ciphertext, reason) "
+                       "SELECT seq, event, key_id, nonce, ciphertext, ? FROM outbox "
+                       "WHERE seq = ?", (reason, seq))
+            db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+    def parked(self) -> list[tuple[int, str]]:
+        return [(int(seq), str(reason)) for seq, reason in
+                self._db.execute("SELECT seq, reason FROM parked ORDER BY seq")]
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])

@@ -32,7 +32,8 @@ from biometrics import Camera, Face, FaceEngine
 from biometrics.errors import BiometricsError, CameraUnavailable
 from biometrics.images import RgbImage
 
-from .errors import DatabaseUnavailable, EvidenceUnreadable
+from .errors import DatabaseUnavailable, EvidenceUnreadable, ProctoringError
+from .models import IncidentKind
 from .monitor import Observation
 from .seat import (
     MESSAGE,
@@ -288,7 +289,15 @@ class SeatRunner:
                 if not batch:
                     break
                 for item in batch:
-                    self._send(item)
+                    try:
+                        self._send(item)
+                    except ProctoringError as exc:
+                        if isinstance(exc, DatabaseUnavailable):
+                            raise
+                        # Refused for good (the session closed, a row gone): set aside with
+                        # its reason, so one bad event does not hold up every later one.
+                        self.buffer.park(item.seq, exc.key)
+                        continue
                     self.buffer.done(item.seq)
                     sent += 1
             if self._heartbeat is not None:
@@ -306,8 +315,6 @@ class SeatRunner:
         if e["type"] == "bound":
             record_binding(self.store, self.place, _binding_from(e), actor=self.actor)
         elif e["type"] == "opened":
-            from .models import IncidentKind
-
             kind = IncidentKind(e["kind"])
             record_opened(self.store, self.place, incident_id=uuid.UUID(e["incident_id"]),
                           kind=kind, severity=SEVERITY[kind],

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import String, func
 from sqlmodel import Session, col, select
 
 from .audit_rows import row_bindings
@@ -117,7 +118,7 @@ def record_heartbeat(store: Store, place: SeatPlace, state: SeatState, at: datet
 
 def record_opened(store: Store, place: SeatPlace, *, incident_id: uuid.UUID, kind: IncidentKind,
                   severity: Severity, message_key: str, started_at: datetime,
-                  details: dict[str, float], roster_entry_id: uuid.UUID,
+                  details: dict[str, object], roster_entry_id: uuid.UUID,
                   checkin_id: uuid.UUID, frame_jpeg: bytes | None, actor: str) -> bool:
     """Open an incident under the id the agent chose; False when it is there already."""
     with store.write() as tx:
@@ -125,7 +126,9 @@ def record_opened(store: Store, place: SeatPlace, *, incident_id: uuid.UUID, kin
             return False
         consent = tx.exec(select(CheckIn.consent).where(CheckIn.id == checkin_id)).first()
         if frame_jpeg is not None and not consent:
-            frame_jpeg = None  # no consent recorded at the door: the incident, without a frame
+            # No consent recorded at the door: the incident, saying its frame was not kept.
+            frame_jpeg = None
+            details = {**details, "frame_withheld": "no_consent"}
         now = store.now()
         incident = Incident(id=incident_id, centre_id=place.centre_id,
                             session_id=place.session_id, roster_entry_id=roster_entry_id,
@@ -274,7 +277,10 @@ def find_incident(tx: Session, ref: str) -> Incident:
         found = None
     if found is not None:
         return found
-    matches = [i for i in tx.exec(select(Incident)).all() if str(i.id).startswith(text)]
+    hexref = text.replace("-", "")
+    # Uuid columns are CHAR(32) on SQLite and uuid on PostgreSQL: compare as text (sessions.py).
+    as_text = func.replace(func.lower(func.cast(col(Incident.id), String())), "-", "")
+    matches = list(tx.exec(select(Incident).where(as_text.startswith(hexref)).limit(2)).all())
     if len(matches) != 1:
         raise NotFound(f"{len(matches)} incidents match {ref!r}", what="incident", ref=ref)
     return matches[0]

@@ -274,3 +274,15 @@ def test_a_pause_from_the_room_stops_watching_until_resumed(room: Room) -> None:
     with room.store.read() as tx:
         actions = [e.action for e in tx.exec(select(AuditEvent)).all()]
     assert "seat.paused" in actions and "seat.resumed" in actions
+
+
+def test_an_event_the_store_refuses_is_set_aside_and_the_rest_goes_on(room: Room) -> None:
+    runner = room.runner([own(1), own(2)])
+    stray = uuid.uuid4()  # the end of an incident the store never had
+    runner.buffer.push({"type": "closed", "incident_id": str(stray),
+                        "ended_at": T0.isoformat()})
+    runner.start()
+    assert runner.step().state is SeatState.BOUND
+    assert len(runner.buffer) == 0 and runner.buffer.parked() == [(1, "proctoring.not_found")]
+    with room.store.read() as tx:
+        assert tx.exec(select(SeatAgentRow)).one().checkin_id == room.checkin_id
