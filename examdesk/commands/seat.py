@@ -7,9 +7,12 @@ runs until interrupted (Ctrl-C closes what is open and delivers it) or ``--check
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import threading
+import uuid
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -41,6 +44,13 @@ SYMBOL = {SeatState.WAITING: "…", SeatState.BOUND: "◆", SeatState.WATCHING: 
           SeatState.PAUSED: "‖"}
 
 
+def buffer_path(session_id: uuid.UUID, seat: str) -> Path:
+    """The seat's local buffer; the label is hashed into the name (a roster's seat label is
+    free text: "../x" must not become a path)."""
+    digest = hashlib.sha256(seat.encode()).hexdigest()[:16]
+    return data_dir() / "seat" / f"{session_id}-{digest}.db"
+
+
 def state_words(state: SeatState, lang: str) -> str:
     return f"{SYMBOL[state]} {Catalog.load().text(f'seat.state.{state.value}', lang)}"
 
@@ -64,8 +74,7 @@ def seat_cmd(
             place = seat_place(store, session_ref, seat)
             engine = FaceEngine(load_settings(), landmarks_68=False)  # ~100 MB less
             engine.load()
-            buffer = SeatBuffer(data_dir() / "seat" / f"{place.session_id}-{place.seat}.db",
-                                store.data_key)
+            buffer = SeatBuffer(buffer_path(place.session_id, place.seat), store.data_key)
             runner = SeatRunner(
                 agent=SeatAgent(engine.settings.operating_point, SeatRules()),
                 observer=SeatObserver(engine), camera=open_camera(camera), buffer=buffer,

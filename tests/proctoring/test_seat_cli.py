@@ -4,6 +4,7 @@ see, on a real store, with file cameras playing real photos."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,11 @@ def test_bad_input_is_a_typed_bilingual_error(cli_room: Room) -> None:
     code, _, err = run("seat", "--session", "S1", "--seat", "A01",
                        "--camera=/nonexistent/camera.mp4", "--checks", "1")
     assert code == 3, err
+
+
+def test_a_seat_label_never_becomes_a_path(tmp_path: Path) -> None:
+    from examdesk.commands.seat import buffer_path
+
+    session = uuid.uuid4()
+    path = buffer_path(session, "../../etc/passwd")
+    assert path.parent.name == "seat" and "/" not in path.name and ".." not in path.name
