@@ -109,9 +109,13 @@ class FaceEngine:
     """dlib's detector, landmark predictors and ResNet encoder, loaded on first use."""
 
     def __init__(self, settings: FaceSettings | None = None,
-                 models: ModelPaths | None = None) -> None:
+                 models: ModelPaths | None = None, *, landmarks_68: bool = True) -> None:
         self.settings = settings if settings is not None else FaceSettings()
         self._paths = models
+        # False: the 68-point predictor (~100 MB in memory, used for quality and pose only)
+        # loads on the first landmarks() call; a seat agent that only detects and encodes
+        # never pays for it (bench/seat.py: RSS).
+        self._eager_68 = landmarks_68
         self._models: _Models | None = None
         self._load_lock = threading.Lock()
         self._detect_lock = threading.Lock()
@@ -158,7 +162,8 @@ class FaceEngine:
                     hog=dlib.get_frontal_face_detector(),
                     cnn=cnn,
                     landmarks_5=dlib.shape_predictor(str(paths.landmarks_5)),
-                    landmarks_68=dlib.shape_predictor(str(paths.landmarks_68)),
+                    landmarks_68=(dlib.shape_predictor(str(paths.landmarks_68))
+                                  if self._eager_68 else None),
                     encoder=dlib.face_recognition_model_v1(str(paths.encoder)),
                 )
             return self._models
@@ -216,6 +221,13 @@ class FaceEngine:
     def landmarks(self, image: RgbImage, face: Face) -> Landmarks:
         """The 68 iBUG landmarks as an (68, 2) array of (x, y)."""
         models = self._get()
+        if models.landmarks_68 is None:
+            with self._load_lock:
+                if models.landmarks_68 is None:
+                    import dlib
+
+                    paths = self._paths or ModelPaths.locate()
+                    models.landmarks_68 = dlib.shape_predictor(str(paths.landmarks_68))
         with self._shape_lock:
             shape = models.landmarks_68(image, _rect(face))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)

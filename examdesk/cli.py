@@ -22,7 +22,9 @@ from .commands import (
     fraud,
     keys,
     review,
+    room,
     roster,
+    seat,
     session,
     station,
     sync,
@@ -71,6 +73,9 @@ app.command("sync")(sync.sync_cmd)
 app.add_typer(district.app, name="district")
 app.add_typer(review.app, name="review")
 app.add_typer(station.app, name="station")
+# The exam room (issue 18): the seat agent and the invigilator's terminal view.
+app.command("seat")(seat.seat_cmd)
+app.add_typer(room.app, name="room")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from proctoring import (  # noqa: F401  (the tables)
     calibration_models,
     district_models,
     models,
+    seat_models,
     station_models,
 )
 

@@ -1,0 +1,127 @@
+"""`examdesk seat`: the seat agent of one exam computer — bind the seat to the candidate the
+door admitted, watch the webcam every few seconds, raise incidents, report a heartbeat.
+
+It prints one line when the seat's state changes (``--json``: one JSON object per line) and
+runs until interrupted (Ctrl-C closes what is open and delivers it) or ``--checks`` checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import threading
+import uuid
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from biometrics import BiometricsError, FaceEngine, open_camera
+from examdesk.commands.errors import BadOption, ExitTable, cli_errors
+from examdesk.commands.face import load_settings
+from examdesk.commands.session import stored
+from examdesk.i18n import Catalog, default_language
+from examdesk.paths import data_dir
+from proctoring.seat import SeatAgent, SeatRules, SeatState
+from proctoring.seat_buffer import SeatBuffer
+from proctoring.seat_run import SeatObserver, SeatRunner, StepResult, run
+from proctoring.seat_store import seat_place
+from proctoring.types import utcnow
+
+MIN_INTERVAL, MAX_INTERVAL = 0.5, 60.0
+SEAT_EXITS: ExitTable = ((BiometricsError, 3),)  # no camera, no models: something not there
+
+
+class BadInterval(BadOption):
+    key = "seat.bad_interval"
+
+
+SYMBOL = {SeatState.WAITING: "…", SeatState.BOUND: "◆", SeatState.WATCHING: "●",
+          SeatState.ABSENT: "○", SeatState.SEVERAL_FACES: "‼",
+          SeatState.DIFFERENT_PERSON: "✖", SeatState.CAMERA_LOST: "⌀",
+          SeatState.PAUSED: "‖"}
+
+
+def buffer_path(session_id: uuid.UUID, seat: str) -> Path:
+    """The seat's local buffer; the label is hashed into the name (a roster's seat label is
+    free text: "../x" must not become a path)."""
+    digest = hashlib.sha256(seat.encode()).hexdigest()[:16]
+    return data_dir() / "seat" / f"{session_id}-{digest}.db"
+
+
+def state_words(state: SeatState, lang: str) -> str:
+    return f"{SYMBOL[state]} {Catalog.load().text(f'seat.state.{state.value}', lang)}"
+
+
+def seat_cmd(
+    session_ref: Annotated[str, typer.Option("--session", help="session code or id")],
+    seat: Annotated[str, typer.Option("--seat", help="the seat label on the roster, e.g. A07")],
+    camera: Annotated[list[str], typer.Option(
+        "--camera", help="device number, video, folder or image files")],
+    interval: Annotated[float, typer.Option("--interval", help="seconds between checks")] = 2.0,
+    checks: Annotated[int | None, typer.Option("--checks", help="stop after this many checks",
+                                               min=1)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON line per change")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
+) -> None:
+    """Máy thi — watch this seat during the exam (Ctrl-C to stop)."""
+    with cli_errors(as_json, SEAT_EXITS):
+        if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+            raise BadInterval(f"{interval} s", low=MIN_INTERVAL, high=MAX_INTERVAL)
+        with stored() as store:
+            place = seat_place(store, session_ref, seat)
+            engine = FaceEngine(load_settings(), landmarks_68=False)  # ~100 MB less
+            engine.load()
+            buffer = SeatBuffer(buffer_path(place.session_id, place.seat), store.data_key)
+            runner = SeatRunner(
+                agent=SeatAgent(engine.settings.operating_point, SeatRules()),
+                observer=SeatObserver(engine), camera=open_camera(camera), buffer=buffer,
+                store=store, place=place, actor=f"seat:{place.seat}", clock=utcnow,
+                reopen_camera=lambda: open_camera(camera))
+            stop = threading.Event()
+            done = [0]
+            last: list[SeatState | None] = [None]
+
+            def on_step(result: StepResult) -> None:
+                done[0] += 1
+                if checks is not None and done[0] >= checks:
+                    stop.set()
+                if result.state is not last[0]:
+                    last[0] = result.state
+                    _show(place.seat, result, as_json, lang)
+
+            def interrupted(_sig: int, _frame: FrameType | None) -> None:
+                stop.set()
+
+            previous = signal.signal(signal.SIGINT, interrupted)
+            try:
+                final = run(runner, interval=interval, stop=stop.is_set, on_step=on_step,
+                            sleep=lambda s: _wait(stop, s))
+            finally:
+                signal.signal(signal.SIGINT, previous)
+                if runner.camera is not None:
+                    runner.camera.close()
+                buffer.close()
+            _show(place.seat, final, as_json, lang, end=True)
+
+
+def _wait(stop: threading.Event, seconds: float) -> None:
+    stop.wait(seconds)  # Ctrl-C ends the wait at once, not after the interval
+
+
+def _show(seat: str, result: StepResult, as_json: bool, lang: str, end: bool = False) -> None:
+    if as_json:
+        print(json.dumps({"seat": seat, "state": result.state.value, "end": end,
+                          "pending": result.pending,
+                          "store_reachable": result.store_reachable}, ensure_ascii=False),
+              flush=True)
+        return
+    catalog = Catalog.load()
+    line = f"{seat}: {state_words(result.state, lang)}"
+    if result.pending:
+        line += " — " + catalog.text("seat.buffered", lang, count=result.pending)
+    if end:
+        line += " — " + catalog.text("seat.stopped", lang)
+    print(line, flush=True)

@@ -1,0 +1,310 @@
+"""The seat agent's core: one exam computer's seat as a state machine, sans I/O.
+
+A :class:`SeatAgent` owns the seat's state and is the only thing that changes it. It consumes
+what the driver (:mod:`.seat_run`) hands it — the door's admission of the candidate sitting
+here, camera observations (:class:`~.monitor.Observation`), camera failures, clock ticks, an
+invigilator's pause — and returns events for the driver to buffer and deliver: the binding,
+state changes, incidents opened and closed (with start and end times and one evidence frame),
+heartbeats. No camera, no clock, no database: every transition is tested exactly.
+
+States, as the room shows them::
+
+    WAITING ──admission + face match at the seat──▶ BOUND ──next check──▶ WATCHING
+    WATCHING ⇄ ABSENT / SEVERAL_FACES / DIFFERENT_PERSON   (the monitor's reported episodes)
+    any bound state ⇄ CAMERA_LOST   (no frame for ``camera_lost_after``; cleared by a frame)
+    any bound state ⇄ PAUSED        (an invigilator's pause, until a time or a resume)
+
+Binding here is the door check-in's admission (the admitted face from the store) plus a face
+match at the seat. A tap of the chip card on a seat reader is later work.
+
+Privacy: a frame leaves this object only inside an :class:`IncidentOpened` (the evidence of an
+incident); nothing else keeps frames, so there is never a continuous recording.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import numpy as np
+
+from biometrics import OperatingPoint
+from biometrics.decision import FaceOutcome, decide
+from biometrics.images import RgbImage
+
+from .models import IncidentKind, Severity
+from .monitor import ExamMonitor, MonitorEvent, MonitorRules, Observation
+
+
+class SeatState(StrEnum):
+    WAITING = "waiting"
+    BOUND = "bound"
+    WATCHING = "watching"
+    ABSENT = "absent"
+    SEVERAL_FACES = "several_faces"
+    DIFFERENT_PERSON = "different_person"
+    CAMERA_LOST = "camera_lost"
+    PAUSED = "paused"
+
+
+# The camera-lost incident has no kind of its own yet (adding one is a shared-model change
+# for the merge): OTHER with its own message key, which is what screens show.
+CAMERA_LOST_KEY = "seat.camera_lost"
+_KIND_STATE = {IncidentKind.FACE_MISMATCH: SeatState.DIFFERENT_PERSON,
+               IncidentKind.SEVERAL_FACES: SeatState.SEVERAL_FACES,
+               IncidentKind.FACE_ABSENT: SeatState.ABSENT}
+SEVERITY = {IncidentKind.FACE_ABSENT: Severity.MEDIUM, IncidentKind.SEVERAL_FACES: Severity.HIGH,
+            IncidentKind.FACE_MISMATCH: Severity.CRITICAL, IncidentKind.OTHER: Severity.HIGH}
+MESSAGE = {IncidentKind.FACE_ABSENT: "monitor.face_absent",
+           IncidentKind.SEVERAL_FACES: "monitor.several_faces",
+           IncidentKind.FACE_MISMATCH: "monitor.different_person",
+           IncidentKind.OTHER: CAMERA_LOST_KEY}
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The door's decision about the candidate on this seat's roster line: who, and the face
+    admitted there (float32 (n, 128), L2-normalised)."""
+
+    roster_entry_id: uuid.UUID
+    checkin_id: uuid.UUID
+    embeddings: np.ndarray
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The seat bound to a candidate: what survives a restart of the agent."""
+
+    roster_entry_id: uuid.UUID
+    checkin_id: uuid.UUID
+    bound_at: datetime
+    distance: float  # the face match at the seat that made the binding
+
+
+@dataclass(frozen=True)
+class SeatRules:
+    monitor: MonitorRules = field(default_factory=MonitorRules)
+    heartbeat_every: timedelta = timedelta(seconds=2)
+    camera_lost_after: timedelta = timedelta(seconds=6)
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bound:
+    at: datetime
+    binding: Binding
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    at: datetime
+    state: SeatState
+
+
+@dataclass(frozen=True)
+class IncidentOpened:
+    incident_id: uuid.UUID
+    kind: IncidentKind
+    message_key: str
+    started_at: datetime
+    frame: RgbImage | None
+    details: dict[str, float]
+
+
+@dataclass(frozen=True)
+class IncidentClosed:
+    incident_id: uuid.UUID
+    kind: IncidentKind
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    at: datetime
+    state: SeatState
+
+
+SeatEvent = Bound | StateChanged | IncidentOpened | IncidentClosed | Heartbeat
+
+
+class SeatAgent:
+    """One seat. Methods take the time of what happened; the driver supplies it."""
+
+    def __init__(self, point: OperatingPoint, rules: SeatRules | None = None, *,
+                 new_id: Callable[[], uuid.UUID] = uuid.uuid4) -> None:
+        self.point = point
+        self.rules = rules or SeatRules()
+        self._new_id = new_id
+        self._state = SeatState.WAITING
+        self._admission: Admission | None = None
+        self._binding: Binding | None = None
+        self._monitor = ExamMonitor(point, self.rules.monitor)
+        self._incidents: dict[IncidentKind, uuid.UUID] = {}  # open, reported incidents
+        self._camera_failing_since: datetime | None = None
+        self._camera_incident: uuid.UUID | None = None
+        self._paused_until: datetime | None = None
+        self._last_heartbeat: datetime | None = None
+
+    # --- what the driver reads ---------------------------------------------------------------
+
+    @property
+    def state(self) -> SeatState:
+        return self._state
+
+    @property
+    def binding(self) -> Binding | None:
+        return self._binding
+
+    @property
+    def admission(self) -> Admission | None:
+        return self._admission
+
+    @property
+    def reference(self) -> np.ndarray | None:
+        """The admitted face observations are measured against (None: nobody admitted yet)."""
+        return None if self._admission is None else self._admission.embeddings
+
+    @property
+    def watching(self) -> bool:
+        """Whether the driver should look at the camera at all (not while paused)."""
+        return self._state is not SeatState.PAUSED
+
+    # --- inputs ------------------------------------------------------------------------------
+
+    def admit(self, admission: Admission) -> list[SeatEvent]:
+        """The door admitted the candidate of this seat: wait for their face at the seat.
+        A later admission of someone else (a seat reassigned) replaces a binding not yet made."""
+        if self._binding is not None and self._binding.roster_entry_id == admission.roster_entry_id:
+            self._admission = admission
+            return []
+        if self._binding is not None:
+            return []  # bound already: a reassignment goes through the invigilator
+        self._admission = admission
+        return []
+
+    def restore(self, binding: Binding, admission: Admission, at: datetime) -> list[SeatEvent]:
+        """After a restart: the seat was bound before; watch again without a new face match
+        (the monitor will notice a different person within its usual checks)."""
+        if binding.roster_entry_id != admission.roster_entry_id:
+            raise ValueError("the saved binding is for another candidate than the admission")
+        self._admission = admission
+        self._binding = binding
+        return self._set(SeatState.WATCHING, at)
+
+    def observe(self, obs: Observation) -> list[SeatEvent]:
+        """One check of the camera."""
+        events = self._camera_back(obs.at)
+        if self._state is SeatState.PAUSED:
+            return events + self.tick(obs.at)
+        if self._binding is None:
+            return events + self._try_bind(obs) + self.tick(obs.at)
+        if self._state is SeatState.BOUND:
+            events += self._set(SeatState.WATCHING, obs.at)
+        for event in self._monitor.observe(obs):
+            events += self._monitor_event(event, obs.at)
+        return events + self._settle(obs.at) + self.tick(obs.at)
+
+    def camera_failed(self, at: datetime) -> list[SeatEvent]:
+        """The camera gave no frame (unplugged, covered by a driver error, …)."""
+        if self._camera_failing_since is None:
+            self._camera_failing_since = at
+        events: list[SeatEvent] = []
+        if self._camera_incident is None and self._binding is not None \
+                and self._state is not SeatState.PAUSED \
+                and at - self._camera_failing_since >= self.rules.camera_lost_after:
+            self._camera_incident = self._new_id()
+            events.append(IncidentOpened(self._camera_incident, IncidentKind.OTHER,
+                                         CAMERA_LOST_KEY, self._camera_failing_since, None, {}))
+        return events + self._settle(at) + self.tick(at)
+
+    def pause(self, at: datetime, until: datetime) -> list[SeatEvent]:
+        """An invigilator lets the candidate step out until ``until`` ("toilet, 5 min"): what
+        is open closes now, nothing is watched until the pause ends."""
+        if self._binding is None:
+            return []
+        events: list[SeatEvent] = []
+        for event in self._monitor.finish(at):
+            events += self._monitor_event(event, at)
+        self._monitor = ExamMonitor(self.point, self.rules.monitor)
+        self._paused_until = until
+        return events + self._set(SeatState.PAUSED, at)
+
+    def resume(self, at: datetime) -> list[SeatEvent]:
+        if self._state is not SeatState.PAUSED:
+            return []
+        self._paused_until = None
+        return self._set(SeatState.WATCHING, at)
+
+    def tick(self, at: datetime) -> list[SeatEvent]:
+        """The clock moved: a pause may end, a heartbeat may be due."""
+        events: list[SeatEvent] = []
+        if self._paused_until is not None and at >= self._paused_until:
+            events += self.resume(at)
+        if self._last_heartbeat is None or at - self._last_heartbeat >= self.rules.heartbeat_every:
+            self._last_heartbeat = at
+            events.append(Heartbeat(at, self._state))
+        return events
+
+    def finish(self, at: datetime) -> list[SeatEvent]:
+        """The exam ended (or the agent stops): close what is open."""
+        events: list[SeatEvent] = []
+        for event in self._monitor.finish(at):
+            events += self._monitor_event(event, at)
+        if self._camera_incident is not None:
+            events.append(IncidentClosed(self._camera_incident, IncidentKind.OTHER, at))
+            self._camera_incident = None
+        return events
+
+    # --- inside ------------------------------------------------------------------------------
+
+    def _try_bind(self, obs: Observation) -> list[SeatEvent]:
+        if self._admission is None or obs.faces != 1 or obs.distance is None:
+            return []
+        if decide(obs.distance, self.point) is not FaceOutcome.MATCH:
+            return []
+        self._binding = Binding(self._admission.roster_entry_id, self._admission.checkin_id,
+                                obs.at, round(float(obs.distance), 4))
+        return [Bound(obs.at, self._binding), *self._set(SeatState.BOUND, obs.at)]
+
+    def _monitor_event(self, event: MonitorEvent, at: datetime) -> list[SeatEvent]:
+        episode = event.episode
+        if event.state == "opened":
+            incident_id = self._new_id()
+            self._incidents[event.kind] = incident_id
+            return [IncidentOpened(incident_id, event.kind, MESSAGE[event.kind],
+                                   episode.started_at, episode.evidence, dict(episode.details))]
+        incident_id = self._incidents.pop(event.kind)
+        return [IncidentClosed(incident_id, event.kind, episode.ended_at or at)]
+
+    def _camera_back(self, at: datetime) -> list[SeatEvent]:
+        self._camera_failing_since = None
+        if self._camera_incident is None:
+            return []
+        closed = IncidentClosed(self._camera_incident, IncidentKind.OTHER, at)
+        self._camera_incident = None
+        return [closed]
+
+    def _settle(self, at: datetime) -> list[SeatEvent]:
+        """The state that follows from what is open now, worst first."""
+        if self._binding is None or self._state is SeatState.PAUSED:
+            return []
+        if self._camera_incident is not None:
+            return self._set(SeatState.CAMERA_LOST, at)
+        for kind in (IncidentKind.FACE_MISMATCH, IncidentKind.SEVERAL_FACES,
+                     IncidentKind.FACE_ABSENT):
+            if kind in self._incidents:
+                return self._set(_KIND_STATE[kind], at)
+        if self._state is SeatState.BOUND:
+            return []
+        return self._set(SeatState.WATCHING, at)
+
+    def _set(self, state: SeatState, at: datetime) -> list[SeatEvent]:
+        if state is self._state:
+            return []
+        self._state = state
+        return [StateChanged(at, state)]
