@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from biometrics import BiometricsError, FaceEngine, open_camera
+from examdesk.commands.common import LangOption
 from examdesk.commands.errors import BadOption, ExitTable, cli_errors
 from examdesk.commands.face import load_settings
 from examdesk.commands.session import stored
@@ -64,12 +65,14 @@ def seat_cmd(
     checks: Annotated[int | None, typer.Option("--checks", help="stop after this many checks",
                                                min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON line per change")] = False,
-    lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
+    lang: LangOption = None,
 ) -> None:
     """Máy thi — watch this seat during the exam (Ctrl-C to stop)."""
+    lang = lang or default_language()
     with cli_errors(as_json, SEAT_EXITS):
         if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
-            raise BadInterval(f"{interval} s", low=MIN_INTERVAL, high=MAX_INTERVAL)
+            raise BadInterval(f"{interval} s", value=f"{interval:g}", low=MIN_INTERVAL,
+                              high=MAX_INTERVAL)
         with stored() as store:
             place = seat_place(store, session_ref, seat)
             engine = FaceEngine(load_settings(), landmarks_68=False)  # ~100 MB less
