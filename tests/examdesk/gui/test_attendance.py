@@ -20,7 +20,7 @@ from tests.examdesk.gui.conftest import Desk
 pytestmark = pytest.mark.pcsc
 
 
-@pytest.mark.desk_state(role=Role.INVIGILATOR, screen="checkin")
+@pytest.mark.desk_state(role=Role.INVIGILATOR, screen="checkin", absent=True)
 def test_a_second_card_for_an_admitted_candidate_leaves_him_admitted(desk: Desk) -> None:
     view = desk.checkin
     desk.press("Control-Key-1")  # An's card, An at the camera
