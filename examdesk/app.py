@@ -185,7 +185,8 @@ def start_services(options: AppOptions, actor: str) -> Services:
     hub = FrameHub()
     store = Store.open(places.db_url, keys=places.keys())
     services = Services(places, settings, store, engine, models_ready, hub, PcscCards(None),
-                        CheckInService(store, engine, rules=rules, second=second))
+                        CheckInService(store, engine, rules=rules, second=second,
+                                       desk=settings.desk_name))
     services.station = this_station(store)  # None for a desk working alone
     # The models load in the face process meanwhile; if that fails, the check-in's first face
     # call fails again with the same typed error (models missing, …) and says so on screen.

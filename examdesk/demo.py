@@ -57,6 +57,9 @@ ROSTER_PROFILES = ("nguyen-van-an", "tran-thi-bich-ngoc", "pham-thi-hong", "vo-m
                    "do-thu-trang")
 
 
+DEMO_DESK = "Cửa 1"
+
+
 class Scenario(StrEnum):
     RIGHT_PERSON = "right-person"
     OTHER_FACE = "other-face"
@@ -165,6 +168,9 @@ def prepare_demo_home(root: Path, *, actor: str) -> DemoHome:
     write_section("face", {"operating_point": dataclasses.replace(
         ORL_POINT, source="demo centre: calibrated on its own people (ORL), FMR 1e-3").to_dict()},
         config / "settings.json")
+
+    # The demo station's name: what "already admitted at 07:42 at desk Cửa 1" says.
+    write_section("app", {"desk": DEMO_DESK}, config / "settings.json")
 
     csca = root / "test-csca.pem"
     csca.write_bytes(test_csca_pem())

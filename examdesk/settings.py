@@ -41,6 +41,17 @@ def settings_path() -> Path:
     return config_dir() / FILE_NAME
 
 
+def desk_name(app_section: dict[str, Any]) -> str:
+    """This station's name for itself, as the ``app`` section's ``desk`` sets it ("Cửa 1");
+    the computer's name when none is set. Stored with each check-in, so "already admitted at
+    07:42 at desk Cửa 1" can say where."""
+    import socket
+    import unicodedata
+
+    name = " ".join(unicodedata.normalize("NFC", str(app_section.get("desk") or "")).split())
+    return name or socket.gethostname() or "?"
+
+
 def read_section(name: str, path: Path | None = None) -> dict[str, Any]:
     """The section *name*, or ``{}`` when the file or the section does not exist."""
     data = _read(path or settings_path())

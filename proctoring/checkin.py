@@ -22,6 +22,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -52,6 +53,7 @@ from biometrics.handover import HandOver
 from biometrics.images import RgbImage, decode
 from biometrics.liveness import run_plan
 from examdesk.i18n.words import decision_sentence_key
+from examdesk.timezone import VIETNAM
 from reader.errors import InvalidKeyInput, ReaderError
 from reader.keys import validate_id_number
 from reader.session import CardRead
@@ -65,6 +67,7 @@ from .checkins import (
     RecordedCheckIn,
     RosterMatch,
     admitted_faces,
+    candidate_attendance,
     embedding_item,
     record_checkin,
     record_incident,
@@ -120,9 +123,61 @@ class CardRejected(ProctoringError):
 
     key = "checkin.card_rejected"
 
-    def __init__(self, detail: str, reader_error: ReaderError, **context: object) -> None:
+    def __init__(self, detail: str, reader_error: ReaderError, *,
+                 already_admitted: EarlierAdmission | None = None, **context: object) -> None:
         super().__init__(detail, **context)
         self.reader_error = reader_error
+        # The candidate was admitted before: the screen says so next to the refusal.
+        self.already_admitted = already_admitted
+
+
+@dataclass(frozen=True)
+class EarlierAdmission:
+    """The check-in that already admitted this candidate (at this stage): a later attempt is
+    recorded as its own event and never replaces it."""
+
+    checkin_id: uuid.UUID
+    decided_at: datetime
+    desk: str | None  # None: made before desks were named
+
+    @property
+    def key(self) -> str:
+        return "checkin.already_admitted" if self.desk else "checkin.already_admitted_no_desk"
+
+    @property
+    def banner_key(self) -> str:
+        """The same, short enough for the desk's verdict banner (two lines)."""
+        return "attendance.banner" if self.desk else "attendance.banner_no_desk"
+
+    @property
+    def context(self) -> dict[str, str]:
+        """What the sentence says: the local time (Vietnam), the desk's name."""
+        return {"at": self.decided_at.astimezone(VIETNAM).strftime("%H:%M"),
+                "date": self.decided_at.astimezone(VIETNAM).strftime("%d/%m/%Y"),
+                "desk": self.desk or ""}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checkin_id": str(self.checkin_id), "decided_at": self.decided_at.isoformat(),
+                "desk": self.desk}
+
+
+def _already_admitted(store: Store, session: ExamSession, roster: RosterMatch | None,
+                      stage: Stage | None) -> EarlierAdmission | None:
+    if roster is None:
+        return None
+    state = candidate_attendance(store, session.id, roster.entry.id, stage)
+    done = state.admission
+    return None if done is None else EarlierAdmission(done.id, done.decided_at,
+                                                      state.desk(done))
+
+
+def _second_card(earlier: EarlierAdmission, roster: RosterMatch) -> NewIncident:
+    """A card presented for someone already admitted: whoever presented it is the question."""
+    return NewIncident(IncidentKind.ALREADY_ADMITTED, Severity.HIGH, earlier.key,
+                       {**earlier.context, "admitted_checkin": str(earlier.checkin_id),
+                        "admitted_at": earlier.decided_at.isoformat()},
+                       related_checkins=(earlier.checkin_id,),
+                       roster_entry_id=roster.entry.id)
 
 
 @dataclass(frozen=True)
@@ -133,6 +188,7 @@ class RejectedCard:
     incident_id: uuid.UUID
     roster: RosterMatch | None
     reasons: tuple[Reason, ...]
+    already_admitted: EarlierAdmission | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +202,8 @@ class CheckInOutcome:
     liveness: LivenessVerdict | None
     incident_ids: tuple[uuid.UUID, ...]
     best_frame: RgbImage | None  # for the screen; stored only as encrypted evidence
+    # This candidate was admitted before (at this stage): this attempt did not change that.
+    already_admitted: EarlierAdmission | None = None
 
     @property
     def admitted(self) -> bool:
@@ -171,6 +229,8 @@ class CheckInOutcome:
                 # the challenges of the same try asked before the last, in the order asked
                 "previous": [_challenge_dict(v) for v in self.liveness.previous]},
             "incidents": [str(i) for i in self.incident_ids],
+            "already_admitted": (None if self.already_admitted is None
+                                 else self.already_admitted.to_dict()),
         }
 
 
@@ -245,8 +305,11 @@ class CheckInService:
         rules: CheckInRules | None = None,
         rng: random.Random | None = None,
         second: SecondModel | None = None,
+        desk: str | None = None,
     ) -> None:
         self.store = store
+        self.desk = desk
+        """This station's name for itself ("Cửa 1"), stored with each check-in it makes."""
         self.engine = engine
         self.rules = rules or CheckInRules()
         self.rng = rng or random.Random()
@@ -289,6 +352,12 @@ class CheckInService:
         face: Verification | None = None
         liveness: LivenessVerdict | None = None
         frame: RgbImage | None = None
+        earlier = _already_admitted(self.store, session, roster, stage)
+        if earlier is not None and roster is not None:
+            # Admitted already: this attempt is checked all the same (its face is the evidence
+            # of who presented the card), recorded on its own, and a person looks at it.
+            verdicts.add(Decision.REVIEW, earlier.key, **earlier.context)
+            verdicts.incidents.append(_second_card(earlier, roster))
 
         if roster is None:
             verdicts.add(Decision.REJECT, "checkin.not_on_roster")
@@ -332,13 +401,15 @@ class CheckInService:
             face_distance=None if face is None else face.distance,
             liveness=None if liveness is None else ("passed" if liveness.passed else "failed"),
             operator_id=operator_id,
+            desk=self.desk,
             evidence=tuple(evidence) if consent else (),
             incidents=tuple(verdicts.incidents),
             checkin_id=checkin_id,
         ), actor=actor)
         step(Step.DONE, decision_sentence_key(verdicts.decision))
         return CheckInOutcome(recorded.checkin.id, verdicts.decision, tuple(verdicts.reasons),
-                              roster, trust, face, liveness, recorded.incident_ids, frame)
+                              roster, trust, face, liveness, recorded.incident_ids, frame,
+                              earlier)
 
     def record_rejected_card(
         self,
@@ -363,7 +434,7 @@ class CheckInService:
             id_number: str | None = validate_id_number(str(error.context.get("id_number", "")))
         except InvalidKeyInput:
             id_number = None
-        reasons = (Reason("checkin.card_rejected"),
+        reasons: tuple[Reason, ...] = (Reason("checkin.card_rejected"),
                    Reason(error.key, error.detail[:500],
                           {k: v for k, v in _plain(error.context).items() if k == "file"}))
         details: dict[str, Any] = {"card_error": error.key, "detail": error.detail[:500]}
@@ -374,17 +445,22 @@ class CheckInService:
             return RejectedCard(None, incident.id, None, reasons)
         roster = roster_lookup(self.store, session.id, id_number)
         entry = None if roster is None else roster.entry.id
+        earlier = _already_admitted(self.store, session, roster, stage)
+        incidents = [NewIncident(IncidentKind.FORGED_CARD, Severity.CRITICAL,
+                                 "checkin.card_rejected",
+                                 {**details, "id_number_suffix": id_number[-4:]},
+                                 roster_entry_id=entry)]
+        if earlier is not None and roster is not None:
+            reasons += (Reason(earlier.key, "", earlier.context),)
+            incidents.append(_second_card(earlier, roster))
         recorded = record_checkin(self.store, CheckInInput(
             session_id=session.id, id_number=id_number, decision=Decision.REJECT,
             reasons=reasons, consent=consent, started_at=started, decided_at=self.store.now(),
             roster_entry_id=entry, stage=stage, trust_verdict=Verdict.FORGED.value,
-            trust_findings=(error.key,), operator_id=operator_id,
-            incidents=(NewIncident(IncidentKind.FORGED_CARD, Severity.CRITICAL,
-                                   "checkin.card_rejected",
-                                   {**details, "id_number_suffix": id_number[-4:]},
-                                   roster_entry_id=entry),),
-            checkin_id=checkin_id or uuid.uuid4()), actor=actor)
-        return RejectedCard(recorded.checkin.id, recorded.incident_ids[0], roster, reasons)
+            trust_findings=(error.key,), operator_id=operator_id, desk=self.desk,
+            incidents=tuple(incidents), checkin_id=checkin_id or uuid.uuid4()), actor=actor)
+        return RejectedCard(recorded.checkin.id, recorded.incident_ids[0], roster, reasons,
+                            earlier)
 
     # --- the card ---------------------------------------------------------------------------
 

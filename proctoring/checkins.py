@@ -8,6 +8,7 @@ transaction, so a crash leaves either all of it or none of it.
 from __future__ import annotations
 
 import hashlib
+import json
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ from sqlmodel import Session, col, select
 from reader.errors import InvalidKeyInput
 from reader.keys import validate_id_number
 
+from .attendance import CandidateAttendance, attendance_of
 from .audit import json_ready
 from .audit_rows import row_bindings
 from .errors import (
@@ -32,6 +34,7 @@ from .errors import (
 )
 from .evidence import EvidenceItem, add_evidence, open_blob
 from .models import (
+    AuditEvent,
     Candidate,
     CheckIn,
     Decision,
@@ -103,6 +106,7 @@ class CheckInInput:
     face_distance: float | None = None
     liveness: str | None = None
     operator_id: uuid.UUID | None = None
+    desk: str | None = None  # the station's name for itself ("Cửa 1")
     evidence: Sequence[EvidenceItem] = ()
     incidents: Sequence[NewIncident] = ()
     # Chosen by the caller so a retry after an unknown outcome (timeout, crash) is idempotent.
@@ -169,6 +173,8 @@ def record_checkin(store: Store, item: CheckInInput, *, actor: str) -> RecordedC
         store.audit.append(tx, centre_id=session.centre_id, actor=actor,
                            action="checkin.recorded", subject_id=checkin.id,
                            payload={**_checkin_payload(checkin, evidence),
+                                    # Where it was made: the roster's "at desk Cửa 1".
+                                    **({"desk": desk} if (desk := _desk(item.desk)) else {}),
                                     "rows": row_bindings(tx, checkins=[checkin.id])},
                            at=store.now())
         incidents = [_open_incident(tx, store, session, new, actor=actor,
@@ -176,6 +182,12 @@ def record_checkin(store: Store, item: CheckInInput, *, actor: str) -> RecordedC
                      for new in item.incidents]
         return RecordedCheckIn(checkin, tuple(e.id for e in evidence),
                                tuple(i.id for i in incidents))
+
+
+def _desk(name: str | None) -> str | None:
+    """A desk's name as stored: NFC, single spaces, at most the column's 100 characters."""
+    text = " ".join(unicodedata.normalize("NFC", name or "").split())
+    return text[:100] or None
 
 
 def _recorded(tx: Session, c: CheckIn) -> RecordedCheckIn:
@@ -392,14 +404,29 @@ def embedding_item(embeddings: np.ndarray, kind: EvidenceKind = EvidenceKind.LIV
                         captured_at)
 
 
+def attempt_dict(c: CheckIn, desk: str | None) -> dict[str, Any]:
+    """One attempt of a candidate's history, as the JSON outputs show it."""
+    return {"checkin_id": str(c.id), "decided_at": c.decided_at.isoformat(),
+            "decision": Decision(c.decision).value, "desk": desk,
+            "trust_verdict": c.trust_verdict, "face_outcome": c.face_outcome,
+            "overridden": c.overridden_at is not None}
+
+
 @dataclass(frozen=True)
 class AttendanceRow:
     entry: RosterEntry
     candidate: Candidate
     status: RosterStatus
-    checkin: CheckIn | None
+    checkin: CheckIn | None  # the one the state stands on (the first admission, if admitted)
     portrait_id: uuid.UUID | None  # chip portrait evidence (None: none, or purged)
     frame_id: uuid.UUID | None  # first live frame of that check-in
+    history: CandidateAttendance = field(
+        default_factory=lambda: CandidateAttendance(RosterStatus.ABSENT, None, ()))
+
+    @property
+    def later(self) -> tuple[CheckIn, ...]:
+        """Attempts after the admission: listed on every roster, never in force."""
+        return self.history.later
 
     def to_dict(self) -> dict[str, Any]:
         c = self.candidate
@@ -411,7 +438,11 @@ class AttendanceRow:
                 "status": self.status.value,
                 "checkin_id": str(self.checkin.id) if self.checkin else None,
                 "decided_at": self.checkin.decided_at.isoformat() if self.checkin else None,
-                "overridden": bool(self.checkin and self.checkin.overridden_at),
+                "desk": self.history.desk(self.checkin),
+                "overridden": self.history.overridden,
+                "attempts": [attempt_dict(a, self.history.desk(a))
+                             for a in self.history.attempts],
+                "later_attempts": [attempt_dict(a, self.history.desk(a)) for a in self.later],
                 "portrait_id": str(self.portrait_id) if self.portrait_id else None,
                 "frame_id": str(self.frame_id) if self.frame_id else None}
 
@@ -441,24 +472,27 @@ class Attendance:
 
 
 def attendance(store: Store, session_id: uuid.UUID, *, stage: Stage | None = None) -> Attendance:
-    """The roster in print order with each candidate's latest decision (at ``stage`` for a
-    driving test) and the evidence ids the signed roster PDF shows; totals for its footer."""
+    """The roster in print order with each candidate's attendance state (at ``stage`` for a
+    driving test) as :func:`~.attendance.attendance_of` computes it from their check-ins, the
+    evidence ids the signed roster PDF shows, and totals for its footer."""
     with store.read() as tx:
         entries = tx.exec(select(RosterEntry, Candidate)
                           .join(Candidate, col(Candidate.id) == col(RosterEntry.candidate_id))
                           .where(RosterEntry.session_id == session_id)
                           .order_by(col(RosterEntry.position))).all()
-        query = (select(CheckIn).where(CheckIn.session_id == session_id)
-                 .order_by(col(CheckIn.decided_at), col(CheckIn.created_at)))
+        query = select(CheckIn).where(CheckIn.session_id == session_id)
         if stage is not None:
             query = query.where(CheckIn.stage == stage)
-        latest: dict[uuid.UUID | None, CheckIn] = {}
+        per_entry: dict[uuid.UUID, list[CheckIn]] = {}
         strangers = 0
         for c in tx.exec(query).all():
             if c.roster_entry_id is None:
                 strangers += 1
-            latest[c.roster_entry_id] = c
-        wanted = [c.id for k, c in latest.items() if k is not None]
+            else:
+                per_entry.setdefault(c.roster_entry_id, []).append(c)
+        desks = desks_of(tx, [c.id for v in per_entry.values() for c in v])
+        states = {k: attendance_of(v, desks) for k, v in per_entry.items()}
+        wanted = [a.deciding.id for a in states.values() if a.deciding is not None]
         pictures: dict[tuple[uuid.UUID, EvidenceKind], uuid.UUID] = {}
         if wanted:
             for ev in tx.exec(select(Evidence).where(col(Evidence.checkin_id).in_(wanted))
@@ -468,15 +502,49 @@ def attendance(store: Store, session_id: uuid.UUID, *, stage: Stage | None = Non
                 pictures.setdefault((ev.checkin_id, EvidenceKind(ev.kind)), ev.id)
     rows = []
     for entry, candidate in entries:
-        last = latest.get(entry.id)
+        state = states.get(entry.id) or attendance_of(())
+        shown = state.deciding
         rows.append(AttendanceRow(
-            entry, candidate, RosterStatus.of(last.decision if last else None), last,
-            pictures.get((last.id, EvidenceKind.CHIP_PORTRAIT)) if last else None,
-            pictures.get((last.id, EvidenceKind.LIVE_FRAME)) if last else None))
+            entry, candidate, state.state, shown,
+            pictures.get((shown.id, EvidenceKind.CHIP_PORTRAIT)) if shown else None,
+            pictures.get((shown.id, EvidenceKind.LIVE_FRAME)) if shown else None, state))
     count = {s: sum(1 for r in rows if r.status is s) for s in RosterStatus}
     totals = Totals(count[RosterStatus.ADMIT], count[RosterStatus.REJECT],
                     count[RosterStatus.REVIEW], count[RosterStatus.ABSENT], strangers)
     return Attendance(tuple(rows), totals)
+
+
+def candidate_attendance(store: Store, session_id: uuid.UUID, roster_entry_id: uuid.UUID,
+                         stage: Stage | None = None) -> CandidateAttendance:
+    """One roster line's state (at ``stage``): what the desk and ``checkin`` say "already
+    admitted at 07:42 at desk Cửa 1" from. The same rule as the roster's."""
+    with store.read() as tx:
+        query = (select(CheckIn).where(CheckIn.session_id == session_id)
+                 .where(CheckIn.roster_entry_id == roster_entry_id))
+        if stage is not None:
+            query = query.where(CheckIn.stage == stage)
+        found = list(tx.exec(query).all())
+        return attendance_of(found, desks_of(tx, [c.id for c in found]))
+
+
+def desks_of(tx: Session, checkin_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Where each check-in was made, from its ``checkin.recorded`` audit event (hashed and
+    signed with it; events written before desks were named have none)."""
+    out: dict[uuid.UUID, str] = {}
+    ids = list(dict.fromkeys(checkin_ids))
+    for i in range(0, len(ids), 500):
+        rows = tx.exec(select(AuditEvent.subject_id, AuditEvent.payload)
+                       .where(AuditEvent.action == "checkin.recorded")
+                       .where(col(AuditEvent.subject_id).in_(ids[i:i + 500]))
+                       .where(col(AuditEvent.payload).contains('"desk":'))).all()
+        for subject, payload in rows:
+            try:
+                desk = json.loads(payload).get("desk")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(desk, str) and desk:
+                out[subject] = desk
+    return out
 
 
 def incidents(store: Store, *, session_id: uuid.UUID | None = None,

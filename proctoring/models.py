@@ -66,9 +66,10 @@ class Decision(StrEnum):
 
 
 class RosterStatus(StrEnum):
-    """A roster line on the attendance list and the signed roster: the decision in force of
-    the candidate's latest check-in, or ABSENT (no check-in). The same words as ``Decision``
-    for the three decisions, so the signed facts read as they always did."""
+    """A candidate's attendance state on the attendance list and the signed roster: ABSENT (no
+    check-in), then the decision of an attempt — and once ADMIT, admitted it stays; a later
+    attempt never replaces it (:mod:`.attendance` computes it). The same words as
+    ``Decision`` for the three decisions, so the signed facts read as they always did."""
 
     ADMIT = "ADMIT"
     REJECT = "REJECT"
@@ -89,6 +90,8 @@ class IncidentKind(StrEnum):
     NOT_ON_ROSTER = "NOT_ON_ROSTER"
     OVERRIDE = "OVERRIDE"  # an invigilator overrode a decision: always reviewed
     FACE_UNSCREENABLE = "FACE_UNSCREENABLE"  # a stored face the proxy screen could not read
+    # A card presented for an ID already admitted (at this stage): who presented it?
+    ALREADY_ADMITTED = "ALREADY_ADMITTED"
     OTHER = "OTHER"
 
 
@@ -238,7 +241,8 @@ class RosterEntry(SQLModel, table=True):
 
 class CheckIn(SQLModel, table=True):
     """One check-in attempt and its decision. A candidate may have several (a retry after a
-    rejection, one per driving-test stage); the latest per entry and stage counts.
+    rejection, one per driving-test stage, a card presented again after the admission); what
+    they add up to is the attendance state of :mod:`.attendance` (per entry and stage).
 
     ``machine_decision`` is what the workflow decided and never changes; ``decision`` is the one
     in force, changed only by an override (written reason, incident, audit event).

@@ -44,7 +44,7 @@ from .errors import (
     RosterUnreadable,
     RowError,
 )
-from .models import Candidate, RosterEntry
+from .models import Candidate, CheckIn, Decision, RosterEntry
 from .sessions import find_session, require_open
 from .store import Store
 
@@ -529,20 +529,33 @@ def _plan(tx: Session, session_id: uuid.UUID, centre_id: uuid.UUID,
 
 # --- exporting -----------------------------------------------------------------------------------
 
+# status: the attendance state (admitted stays admitted); decided_at: when the check-in it
+# stands on was decided (the first admission); attempts: how many there were; other_attempts:
+# the rest, oldest first, each "time decision desk" (a card presented after the admission too).
 EXPORT_COLUMNS = ("position", "registration_number", "id_number", "full_name", "date_of_birth",
-                  "sex", "seat", "vehicle", "status", "decided_at")
+                  "sex", "seat", "vehicle", "status", "decided_at", "desk", "attempts",
+                  "other_attempts")
+
+
+def _attempt_text(c: CheckIn, desk: str | None) -> str:
+    return " ".join(x for x in (_plain(c.decided_at), Decision(c.decision).value, desk or "")
+                    if x)
 
 
 def export_rows(store: Store, session_ref: str) -> tuple[str, list[list[Any]]]:
-    """(session code, rows) in print order with the attendance status of each candidate."""
+    """(session code, rows) in print order with the attendance state of each candidate and
+    the history it stands on."""
     with store.read() as tx:
         session = find_session(tx, session_ref)
     rows: list[list[Any]] = []
     for r in attendance(store, session.id).rows:
         c = r.candidate
+        others = [a for a in r.history.attempts if a is not r.checkin]
         rows.append([r.entry.position, r.entry.registration_number, c.id_number, c.full_name,
                      c.date_of_birth, c.sex, r.entry.seat or "", r.entry.vehicle or "",
-                     r.status, r.checkin.decided_at if r.checkin else None])
+                     r.status, r.checkin.decided_at if r.checkin else None,
+                     r.history.desk(r.checkin) or "", len(r.history.attempts),
+                     "; ".join(_attempt_text(a, r.history.desk(a)) for a in others)])
     return session.code, rows
 
 

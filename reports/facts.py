@@ -26,9 +26,13 @@ check-ins. Print-only options (room, language) are deliberately outside it. ``sh
 for evidence already deleted on retention when the roster was made; evidence deleted *after*
 printing is taken from the embedded copy and reported as not re-checkable.
 
-The check-in shown is the latest per candidate (and stage), as :func:`attendance` decides; its
-picture is the first chip portrait and the first live frame of that check-in (purged or not, so
-the choice does not change when retention deletes them).
+The status is the candidate's attendance state (per stage), as :func:`attendance` computes it:
+admitted stays admitted. The check-in shown is the one the state stands on (the first
+admission; else the latest attempt); ``history`` lists the others — refusals before a retry,
+cards presented after the admission — and is left out when there are none, as ``desk`` is when
+unknown, so a roster without either hashes as it did before they existed. Its picture is the
+first chip portrait and the first live frame of that check-in (purged or not, so the choice
+does not change when retention deletes them).
 """
 
 from __future__ import annotations
@@ -93,15 +97,46 @@ class RosterCheckIn:
     override_reason: str | None
     portrait: EvidenceRef | None
     frame: EvidenceRef | None
+    desk: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "decided_at": self.decided_at, "decision": self.decision,
-                "machine_decision": self.machine_decision, "face_outcome": self.face_outcome,
-                "face_distance": self.face_distance, "trust_verdict": self.trust_verdict,
-                "liveness": self.liveness, "overridden_at": self.overridden_at,
-                "override_reason": self.override_reason,
-                "portrait": self.portrait.to_dict() if self.portrait else None,
-                "frame": self.frame.to_dict() if self.frame else None}
+        out = {"id": self.id, "decided_at": self.decided_at, "decision": self.decision,
+               "machine_decision": self.machine_decision, "face_outcome": self.face_outcome,
+               "face_distance": self.face_distance, "trust_verdict": self.trust_verdict,
+               "liveness": self.liveness, "overridden_at": self.overridden_at,
+               "override_reason": self.override_reason,
+               "portrait": self.portrait.to_dict() if self.portrait else None,
+               "frame": self.frame.to_dict() if self.frame else None}
+        if self.desk is not None:
+            out["desk"] = self.desk
+        return out
+
+
+@dataclass(frozen=True)
+class RosterAttempt:
+    """An attempt that is not the one in force: before a retry, or after the admission."""
+
+    id: uuid.UUID
+    decided_at: datetime
+    decision: str
+    when: str  # "earlier" / "later"
+    trust_verdict: str | None
+    face_outcome: str | None
+    overridden_at: datetime | None
+    desk: str | None
+
+    @classmethod
+    def of(cls, c: CheckIn, when: str, desk: str | None) -> RosterAttempt:
+        return cls(c.id, c.decided_at, c.decision.value, when, c.trust_verdict, c.face_outcome,
+                   c.overridden_at, desk)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"id": self.id, "decided_at": self.decided_at, "decision": self.decision,
+               "when": self.when, "trust_verdict": self.trust_verdict,
+               "face_outcome": self.face_outcome, "overridden_at": self.overridden_at}
+        if self.desk is not None:
+            out["desk"] = self.desk
+        return out
 
 
 @dataclass(frozen=True)
@@ -114,15 +149,23 @@ class RosterRow:
     id_number: str
     full_name: str
     date_of_birth: date
-    status: str  # ADMIT / REJECT / REVIEW / ABSENT
+    status: str  # ADMIT / REJECT / REVIEW / ABSENT: the attendance state
     checkin: RosterCheckIn | None
+    history: tuple[RosterAttempt, ...] = ()  # the other attempts, oldest first
 
     def to_dict(self) -> dict[str, Any]:
-        return {"position": self.position, "registration_number": self.registration_number,
-                "seat": self.seat, "vehicle": self.vehicle, "candidate_id": self.candidate_id,
-                "id_number": self.id_number, "full_name": self.full_name,
-                "date_of_birth": self.date_of_birth, "status": self.status,
-                "checkin": self.checkin.to_dict() if self.checkin else None}
+        out = {"position": self.position, "registration_number": self.registration_number,
+               "seat": self.seat, "vehicle": self.vehicle, "candidate_id": self.candidate_id,
+               "id_number": self.id_number, "full_name": self.full_name,
+               "date_of_birth": self.date_of_birth, "status": self.status,
+               "checkin": self.checkin.to_dict() if self.checkin else None}
+        if self.history:
+            out["history"] = [a.to_dict() for a in self.history]
+        return out
+
+    @property
+    def later(self) -> tuple[RosterAttempt, ...]:
+        return tuple(a for a in self.history if a.when == "later")
 
 
 @dataclass(frozen=True)
@@ -192,7 +235,8 @@ def collect_facts(store: Store, session_ref: str, *, stages: Sequence[Stage] | N
     per_stage = [(s, attendance(store, session.id, stage=s)) for s in chosen]
     checkins = [r.checkin for _, att in per_stage for r in att.rows if r.checkin is not None]
     refs = _pictures(store, [c.id for c in checkins], visit)
-    names = _invigilators(store, checkins)
+    names = _invigilators(store, [a for _, att in per_stage for r in att.rows
+                                  for a in r.history.attempts])
     sections = tuple(_section(stage, att, refs, names) for stage, att in per_stage)
     return RosterFacts(centre.id, centre.code, centre.name, session.id, session.code,
                        SessionKind(session.kind), session.title, session.stage_list,
@@ -270,10 +314,16 @@ def _section(stage: Stage | None, att: Attendance,
                 c.id, c.decided_at, c.decision.value, c.machine_decision.value, c.face_outcome,
                 c.face_distance, c.trust_verdict, c.liveness, c.overridden_at, c.override_reason,
                 refs.get((c.id, EvidenceKind.CHIP_PORTRAIT)),
-                refs.get((c.id, EvidenceKind.LIVE_FRAME)))
+                refs.get((c.id, EvidenceKind.LIVE_FRAME)), r.history.desk(c))
         e, p = r.entry, r.candidate
+        h = r.history
+        history = (*(RosterAttempt.of(a, "earlier", h.desk(a)) for a in h.earlier),
+                   *(RosterAttempt.of(a, "later", h.desk(a)) for a in h.later))
+        for a in (*r.history.earlier, *r.history.later):
+            people.update(names[u] for u in (a.operator_id, a.overridden_by_id) if u in names)
         rows.append(RosterRow(e.position, e.registration_number, e.seat, e.vehicle, p.id,
-                              p.id_number, p.full_name, p.date_of_birth, r.status, checkin))
+                              p.id_number, p.full_name, p.date_of_birth, r.status, checkin,
+                              history))
     return RosterSection(stage, tuple(sorted(people)), att.totals, tuple(rows))
 
 

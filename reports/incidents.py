@@ -62,6 +62,8 @@ class Category(StrEnum):
 
 CATEGORY_OF: dict[IncidentKind, Category] = {
     IncidentKind.PROXY_SUSPECTED: Category.PROXY,
+    # A card presented again for someone already in the room: who presented it?
+    IncidentKind.ALREADY_ADMITTED: Category.PROXY,
     IncidentKind.FACE_MISMATCH: Category.FACE_MISMATCH,
     IncidentKind.FORGED_CARD: Category.FORGED_CARD,
     IncidentKind.OVERRIDE: Category.OVERRIDE,

@@ -419,7 +419,33 @@ def _result(row: RosterRow, st: Styles, words: Words, options: RosterOptions) ->
     if c.trust_verdict:
         text += (f"<br/><font size='7'>{markup(words('roster.pdf.chip'))}: "
                  f"{markup(label(words, 'roster.trust', c.trust_verdict, VERDICTS))}</font>")
-    return text
+    return text + _history(row, words)
+
+
+def _history(row: RosterRow, words: Words) -> str:
+    """The candidate's other attempts under the state: when the admission was, then each
+    refusal before it and each card presented after it (the state never follows them)."""
+    if not row.history or row.checkin is None:
+        return ""
+    lines = []
+    if row.status == RosterStatus.ADMIT:
+        lines.append(words("roster.pdf.first_admission",
+                           at=vn_time(row.checkin.decided_at, "%H:%M"))
+                     + _desk(row.checkin.desk, words))
+    for a in row.history:
+        decision = label(words, "roster.status", a.decision, STATUSES)
+        if a.trust_verdict and a.trust_verdict != "TRUSTED":
+            decision += f" – {words('roster.pdf.chip')}: " + label(
+                words, "roster.trust", a.trust_verdict, VERDICTS)
+        lines.append(words(f"roster.pdf.{a.when}_attempt",
+                           at=vn_time(a.decided_at, "%H:%M"), decision=decision)
+                     + _desk(a.desk, words))
+    return "".join(f"<br/><font size='6.5' color='#333333'>{markup(line)}</font>"
+                   for line in lines)
+
+
+def _desk(desk: str | None, words: Words) -> str:
+    return f" ({words('roster.pdf.at_desk', desk=desk)})" if desk else ""
 
 
 def _override(c: RosterCheckIn | None, words: Words) -> str:

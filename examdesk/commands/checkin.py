@@ -27,8 +27,14 @@ from examdesk.services.cards import PcscCards
 from examdesk.services.checkin import CheckInRequest, QuietListener, run_checkin
 from examdesk.services.override import override_checkin
 from examdesk.services.trust import TrustFiles
-from examdesk.settings import SettingsError, read_section
-from proctoring.checkin import CardRejected, CheckInOutcome, CheckInService, Progress
+from examdesk.settings import SettingsError, desk_name, read_section
+from proctoring.checkin import (
+    CardRejected,
+    CheckInOutcome,
+    CheckInService,
+    EarlierAdmission,
+    Progress,
+)
 from proctoring.models import Decision, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules, RuleInvalid
@@ -76,18 +82,28 @@ def _parsed(parse: Callable[[], T], option: str, value: str, choices: str = "") 
                                option=option, value=value, choices=choices) from None
 
 
+def _already(earlier: EarlierAdmission | None, lang: str, console: Console) -> None:
+    """"Already admitted at 07:42 at desk Cửa 1": before anything else about this attempt."""
+    if earlier is not None:
+        text = Catalog.load().text(earlier.key, lang, **earlier.context)
+        console.print(f"[bold black on yellow] {text} [/]", highlight=False)
+
+
 def _banner(outcome: CheckInOutcome, lang: str) -> None:
     catalog = Catalog.load()
     console = Console()
     style = {"ADMIT": "bold white on green", "REVIEW": "bold black on yellow",
              "REJECT": "bold white on red"}[outcome.decision.value]
     key = decision_sentence_key(outcome.decision)
+    _already(outcome.already_admitted, lang, console)
     console.print(f"[{style}] {catalog.text(key, lang)} [/]")
     if outcome.roster is not None:
         c = outcome.roster.candidate
         console.print(f"{c.full_name} · {c.id_number} · "
                       f"{outcome.roster.entry.registration_number or ''}")
     for reason in outcome.reasons:
+        if outcome.already_admitted is not None and reason.key == outcome.already_admitted.key:
+            continue  # said above, first
         text = catalog.text(reason.key, lang, detail=reason.detail, **reason.context)
         console.print(f"  • {text}")
     if outcome.face is not None:
@@ -128,6 +144,9 @@ def checkin_cmd(
                                                   help="blink, turn_left or turn_right")] = None,
     consent: Annotated[bool, typer.Option("--consent/--no-consent",
                                           help="the candidate agreed to face matching")] = True,
+    desk: Annotated[str | None, typer.Option(
+        "--desk", help="this desk's name, stored with the check-in (default: the settings' "
+        "app.desk, else the computer's name)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     lang: LangOption = None,
 ) -> None:
@@ -143,6 +162,7 @@ def checkin_cmd(
                           choices(*(c.value for c in Challenge))) if challenge else None)
         keys = tuple(access_keys(id_number, dob, expiry, mrz, qr, can))
         check_sources(camera)  # the camera given is there: said before the card is read
+        station = desk_name({"desk": desk} if desk else read_section("app"))
         with stored() as store:
             with store.read() as tx:
                 session = find_session(tx, session_ref)
@@ -153,12 +173,14 @@ def checkin_cmd(
             try:
                 outcome = run_checkin(request, cards=PcscCards(reader), trust=TrustFiles.user(),
                                       service=CheckInService(store, engine, rules=rules,
-                                                             second=second),
+                                                             second=second, desk=station),
                                       camera=lambda: open_camera(camera), models_ready=warming,
                                       listener=_Progress(lang))
             except CardRejected as exc:
                 # Recorded (REJECT, FORGED, an incident) before the error is shown: the
                 # command ends on what the card did, naming what was stored.
+                if not as_json:
+                    _already(exc.already_admitted, lang, Console(stderr=True))
                 shown = exc.reader_error
                 shown.context.update(checkin_id=str(exc.context.get("checkin_id") or ""),
                                      incident_id=str(exc.context.get("incident_id") or ""))

@@ -28,6 +28,7 @@ import typer
 from examdesk.commands.common import JsonOption, LangOption, choices
 from examdesk.commands.errors import handles_errors
 from examdesk.i18n import Catalog, default_language
+from examdesk.services.attendance import history_lines
 from examdesk.timezone import moment
 from proctoring import errors
 from proctoring.centres import CENTRE_ENV, DEFAULT_CENTRE, ensure_centre, list_centres
@@ -127,6 +128,9 @@ def _show_attendance(att: Attendance, catalog: Catalog, lang: str, title: str | 
         when = moment(r.checkin.decided_at) if r.checkin else ""
         print(f"  {r.entry.position:>4}  {r.entry.registration_number:<10} {c.id_number}  "
               f"{c.full_name:<28} {c.date_of_birth:%d/%m/%Y}  {place:<8} {status:<12} {when}")
+        # The other attempts under the row: a later card never hides behind the admission.
+        for line in history_lines(lambda key, **ctx: catalog.text(key, lang, **ctx), r.history):
+            print(f"{'':>8}↳ {line}")
 
 
 # --- commands -----------------------------------------------------------------------------------

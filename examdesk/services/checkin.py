@@ -125,7 +125,8 @@ def read_checked_card(request: CheckInRequest, *, cards: CardSource, service: Ch
         rejected = service.record_rejected_card(
             request.session, exc, actor=request.actor, consent=request.consent,
             stage=request.stage, operator_id=request.operator_id)
-        raise CardRejected(exc.detail, exc, checkin_id=rejected.checkin_id,
+        raise CardRejected(exc.detail, exc, already_admitted=rejected.already_admitted,
+                           checkin_id=rejected.checkin_id,
                            incident_id=rejected.incident_id, card_error=exc.key) from exc
     finally:
         transport.close()

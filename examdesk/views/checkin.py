@@ -401,6 +401,9 @@ class CheckInView(View):
                 # colours, with what the card did.
                 headline = t(decision_key(Decision.REJECT))
                 sentence = _without_headline(self.app.error_text(error), headline)
+                earlier = error.already_admitted
+                if earlier is not None:  # the person is in the room: who brought this card?
+                    sentence = f"{t(earlier.banner_key, **earlier.context)}\n{sentence}"
                 self.banner.show(DECISION_LOOK["REJECT"], headline,
                                  f"{sentence}\n{self.app.error_text(error.reader_error)}")
             else:
@@ -415,6 +418,10 @@ class CheckInView(View):
         look = DECISION_LOOK[decision.value]
         headline = t(decision_key(decision))
         sentence = _without_headline(t(decision_sentence_key(decision)), headline)
+        earlier = outcome.already_admitted
+        if earlier is not None:
+            # A later attempt: the admission stands; where and when it was comes first.
+            sentence = t(earlier.banner_key, **earlier.context)
         if s.override_reason:
             sentence = t("app.checkin.overridden_banner", machine=t(
                 decision_key(outcome.decision)), reason=s.override_reason)

@@ -20,7 +20,7 @@ from biometrics.remote import ProcessFaceEngine
 from examdesk.i18n import LANGUAGES, default_language
 from examdesk.paths import config_dir, data_dir
 from examdesk.services.trust import POLICY_FILE, TrustFiles
-from examdesk.settings import read_section
+from examdesk.settings import desk_name, read_section
 from proctoring.checkin import CheckInService
 from proctoring.crypto import KeyStore
 from proctoring.models import Role
@@ -81,16 +81,24 @@ class AppSettings:
     lang: str = "vi"
     reader: str | None = None  # None: the first reader with a card
     camera: str = "0"  # a device number, or a folder / files played as a camera
+    desk: str | None = None  # this station's name ("Cửa 1"); None: the computer's name
 
     @classmethod
     def load(cls, places: Places) -> AppSettings:
         raw = read_section(APP_SECTION, places.settings_file)
         lang = str(raw.get("lang", default_language()))
         return cls(lang if lang in LANGUAGES else "vi", raw.get("reader") or None,
-                   str(raw.get("camera", "0")))
+                   str(raw.get("camera", "0")), str(raw.get("desk") or "") or None)
+
+    @property
+    def desk_name(self) -> str:
+        return desk_name({"desk": self.desk})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lang": self.lang, "reader": self.reader, "camera": self.camera}
+        out: dict[str, Any] = {"lang": self.lang, "reader": self.reader, "camera": self.camera}
+        if self.desk:
+            out["desk"] = self.desk
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
-"""The roster: every candidate with their status, searchable by name, ID or registration number
-(with or without diacritics: "nguyen van an" finds "Nguyễn Văn An")."""
+"""The roster: every candidate with their attendance state, searchable by name, ID or registration
+number (with or without diacritics: "nguyen van an" finds "Nguyễn Văn An").
+
+The state is the one :func:`proctoring.checkins.attendance` computes (admitted stays admitted);
+a candidate's other attempts — refusals before a retry, cards presented after the admission —
+are listed under their row, in words, with the time and the desk."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 import customtkinter as ctk
 
+from examdesk.services.attendance import history_rows
 from examdesk.timezone import moment
 from proctoring.checkins import Attendance, attendance
 
@@ -22,6 +27,8 @@ class _Row:
     cells: list[str]
     status: str
     folded: str  # what the search looks in
+    # Lines under the row (cells of the same columns): the attempts, in words, time and desk.
+    history: tuple[tuple[str, ...], ...] = ()
 
 
 class RosterView(View):
@@ -59,10 +66,11 @@ class RosterView(View):
             Column("app.col.number", 50, "e"), Column("app.col.registration", 80),
             Column("app.col.name", 220, stretch=True), Column("app.col.id", 140),
             Column("app.col.dob", 110), Column("app.col.seat", 90),
-            Column("app.col.status", 200), Column("app.col.time", 175)], height=14)
+            Column("app.col.status", 215), Column("app.col.time", 165)], height=14)
         self.table.grid(row=2, column=0, sticky="nsew", padx=20, pady=(0, 16))
         for status, colour in STATUS_COLOURS.items():
             self.table.colour(status, colour)
+        self.table.colour("history", MUTED)
         t.on_change(self._relabel)
         self._relabel()
 
@@ -117,21 +125,32 @@ class RosterView(View):
         for r in att.rows:
             c, e = r.candidate, r.entry
             status = t(f"session.status_label.{r.status}")
-            if r.checkin is not None and r.checkin.overridden_at is not None:
+            if r.history.overridden:
                 status += " " + t("app.roster.overridden")
+            if r.later:
+                status += " · " + t("attendance.later_short", n=len(r.later))
             symbol = {"ADMIT": "✔", "REJECT": "✖", "REVIEW": "⚠"}.get(r.status, "·")
             cells = [str(e.position), e.registration_number, c.full_name, c.id_number,
                      c.date_of_birth.strftime("%d/%m/%Y"), e.seat or e.vehicle or "",
                      f"{symbol} {status}", moment(r.checkin.decided_at) if r.checkin else ""]
             folded = fold(" ".join([c.full_name, c.id_number, e.registration_number,
                                     e.seat or "", e.vehicle or ""]))
-            rows.append(_Row(str(e.id), cells, r.status, folded))
+            history = tuple(
+                ("", "", f"↳ {h.label}", h.desk, "", "", f"{h.symbol} {h.decision}",
+                 moment(h.checkin.decided_at)) for h in history_rows(t, r.history))
+            rows.append(_Row(str(e.id), cells, r.status, folded, history))
         self._rows = rows
         self._filter()
+
+    def history(self, iid: str) -> list[str]:
+        """The lines under a candidate's row, each as one sentence of its cells (for tests
+        and screen readers)."""
+        return [" · ".join(c for c in cells if c) for cells in self.table.child_rows(iid)]
 
     def _filter(self) -> None:
         words = fold(self.search.get()).split()
         shown = [r for r in self._rows if all(w in r.folded for w in words)]
-        self.table.fill([(r.iid, r.cells, r.status) for r in shown])
+        self.table.fill([(r.iid, r.cells, r.status) for r in shown],
+                        {r.iid: r.history for r in shown}, child_tag="history")
         self.count.configure(text=self.t("app.roster.count", shown=len(shown),
                                          total=len(self._rows)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tkinter
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from tkinter import ttk
 from typing import Any, Literal
@@ -176,12 +176,20 @@ class DataTable(ctk.CTkFrame):
     def colour(self, tag: str, foreground: str) -> None:
         self.tree.tag_configure(tag, foreground=foreground)
 
-    def fill(self, rows: Sequence[tuple[str, Sequence[str], str]]) -> None:
-        """(row id, cell texts, tag) for every row, replacing what was there."""
+    def fill(self, rows: Sequence[tuple[str, Sequence[str], str]],
+             children: Mapping[str, Sequence[Sequence[str]]] | None = None,
+             child_tag: str = "") -> None:
+        """(row id, cell texts, tag) for every row, replacing what was there; ``children``:
+        lines shown (open) under a row, e.g. a candidate's check-in history."""
         selected = self.selected()
         self.tree.delete(*self.tree.get_children())
         for iid, cells, tag in rows:
             self.tree.insert("", "end", iid=iid, values=list(cells), tags=(tag,) if tag else ())
+            for n, line in enumerate((children or {}).get(iid, ())):
+                self.tree.insert(iid, "end", iid=f"{iid}/{n}", values=list(line),
+                                 tags=(child_tag,) if child_tag else ())
+            if children and children.get(iid):
+                self.tree.item(iid, open=True)
         if selected and self.tree.exists(selected):
             self.tree.selection_set(selected)
         elif rows:
@@ -199,6 +207,13 @@ class DataTable(ctk.CTkFrame):
 
     def rows(self) -> list[list[str]]:
         return [[str(v) for v in self.tree.item(i, "values")] for i in self.tree.get_children()]
+
+    def child_rows(self, iid: str) -> list[list[str]]:
+        """The lines shown under row ``iid``."""
+        if not self.tree.exists(iid):
+            return []
+        return [[str(v) for v in self.tree.item(i, "values")]
+                for i in self.tree.get_children(iid)]
 
 
 def fold(text: str) -> str:

@@ -237,3 +237,40 @@ def test_issue_15_a_folder_of_different_stills_is_not_a_head_turn(insert_card, d
     assert not out["liveness"]["passed"]
     assert out["liveness"]["reason"] == "face.liveness.cut"
     assert "face.liveness.cut" in {r["key"] for r in out["reasons"]}
+
+
+def test_a_second_checkin_does_not_turn_present_into_review(insert_card, desk: Desk,
+                                                             tmp_path: Path) -> None:
+    """Issue 13: An is admitted; his card is presented again (someone else at the camera).
+    The second `checkin` says "already admitted at <local time> at desk Cửa 1" and is recorded
+    on its own; `session show` still says "có mặt" for him, with the later attempt listed."""
+    from datetime import datetime
+
+    from examdesk.timezone import VIETNAM
+
+    inserted = insert_card(str(card_profile(tmp_path, "nguyen-van-an", "orl/s27/10.png", "an")))
+    first = desk.checkin(BLINK_THEN_FACE, *can(inserted), extra=("--desk", "Cửa 1"))
+    assert first["decision"] == "ADMIT", first["reasons"]
+    shown = json.loads(desk.run("session", "show", desk.session, "--json").stdout)
+    admitted_at = datetime.fromisoformat(shown["attendance"]["rows"][0]["decided_at"])
+    local = admitted_at.astimezone(VIETNAM).strftime("%H:%M")
+
+    args = ["checkin", "--session", desk.session, "--challenge", "blink", *can(inserted),
+            "--desk", "Cửa 2"]
+    for f in SOMEONE_ELSE:
+        args += ["--camera", str(f)]
+    # Not checked for 0: what a REVIEW / REJECT exits with is the CLI's own table.
+    second = desk.run(*args, check=False)
+    said = " ".join(second.stdout.split())
+    assert f"đã được cho vào lúc {local} tại bàn Cửa 1" in said, second.stdout + second.stderr
+
+    text = desk.run("session", "show", desk.session).stdout
+    line = next(x for x in text.splitlines() if "Nguyễn Văn An" in x)
+    assert "có mặt" in line and "chờ xem xét" not in line, text
+    assert "Có mặt 1 " in text, text
+    assert "↳ lần sau lúc" in text and "tại bàn Cửa 2" in text, text
+    after = json.loads(desk.run("session", "show", desk.session, "--json").stdout)
+    row = after["attendance"]["rows"][0]
+    assert row["status"] == "ADMIT" and row["checkin_id"] == first["checkin_id"]
+    assert len(row["later_attempts"]) == 1 and row["later_attempts"][0]["desk"] == "Cửa 2"
+    assert desk.run("audit", "verify", "--json").returncode == 0

@@ -25,6 +25,7 @@ from biometrics import (
 )
 from biometrics.config import ORL_POINT
 from examdesk.i18n import Catalog
+from examdesk.timezone import VIETNAM
 from proctoring.checkin import CheckInCancelled, CheckInOutcome, CheckInService, Progress
 from proctoring.models import CheckIn, Decision, Evidence, SessionKind, Stage
 from proctoring.policy import CheckInRules
@@ -234,3 +235,53 @@ def test_the_json_outcome_lists_every_challenge_asked() -> None:
     assert outcome.to_dict()["liveness"] == {
         "challenge": "turn_left", "passed": False, "reason": "face.liveness.cut",
         "previous": [{"challenge": "blink", "passed": True, "reason": ""}]}
+
+
+def test_a_second_card_for_an_admitted_candidate_is_its_own_event(
+        store: Store, engine: FaceEngine) -> None:
+    """Issue 13: An is admitted at desk Cửa 1; his card is presented again with someone else
+    at the camera. The attempt is checked and recorded on its own (row, audit event, an
+    ALREADY_ADMITTED incident linked to both check-ins), says "already admitted at <local
+    time> at desk Cửa 1" — and An stays admitted."""
+    from proctoring.checkins import attendance
+    from proctoring.models import AuditEvent, Incident, IncidentCheckIn
+
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    card, trust = read()
+    first = CheckInService(store, engine, desk="Cửa 1").check_in(
+        session, card, trust, camera(OWN_FACE), consent=True, actor="t",
+        challenge=Challenge.BLINK)
+    assert first.decision is Decision.ADMIT and first.already_admitted is None
+    second = CheckInService(store, engine, desk="Cửa 2").check_in(
+        session, card, trust, camera(OTHER_FACE), consent=True, actor="t",
+        challenge=Challenge.BLINK)
+    assert second.decision in (Decision.REVIEW, Decision.REJECT)
+    earlier = second.already_admitted
+    assert earlier is not None and earlier.checkin_id == first.checkin_id
+    assert earlier.desk == "Cửa 1"
+    with store.read() as tx:
+        stored = tx.get(CheckIn, first.checkin_id)
+        assert stored is not None
+        local = stored.decided_at.astimezone(VIETNAM).strftime("%H:%M")
+        events = tx.exec(select(AuditEvent.action).where(
+            AuditEvent.subject_id == second.checkin_id)).all()
+        incident = tx.exec(select(Incident).where(Incident.kind == "ALREADY_ADMITTED")).one()
+        linked = set(tx.exec(select(IncidentCheckIn.checkin_id).where(
+            IncidentCheckIn.incident_id == incident.id)).all())
+    assert earlier.context["at"] == local  # Vietnam time, not UTC
+    assert events == ["checkin.recorded"]
+    assert linked == {first.checkin_id, second.checkin_id}
+    assert incident.id in second.incident_ids
+    catalog = Catalog.load()
+    said = catalog.text(earlier.key, "vi", **earlier.context)
+    assert f"đã được cho vào lúc {local} tại bàn Cửa 1" in said
+    assert earlier.key in {r.key for r in second.reasons}
+    # The state: admitted, the first admission in force, the second attempt listed.
+    att = attendance(store, session.id)
+    assert att.totals.admitted == 1 and att.totals.review == att.totals.rejected == 0
+    row = att.rows[0]
+    assert row.status == "ADMIT" and row.checkin is not None
+    assert row.checkin.id == first.checkin_id
+    assert [c.id for c in row.later] == [second.checkin_id]
+    assert second.to_dict()["already_admitted"]["desk"] == "Cửa 1"

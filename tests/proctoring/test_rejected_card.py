@@ -125,3 +125,33 @@ def test_a_wrong_key_is_not_a_forged_card(store: Store, tmp_path: Path) -> None:
     with pytest.raises(WrongCardKey):
         desk_checkin(store, tmp_path, card, session, wrong)
     assert rows(store) == ([], [], [])
+
+
+def test_a_broken_card_for_someone_already_admitted_is_a_second_card_incident(
+        store: Store) -> None:
+    """Issue 13: the candidate is in the room; a card that breaks the read is presented for his
+    ID. It is recorded (rejected) with its own incident — who presented it? — and he stays
+    admitted."""
+    from proctoring.checkins import attendance
+
+    from .helpers import checkin as admit
+
+    session = centre_and_session(store)
+    entries = add_roster(store, session)
+    first = admit(store, session, entries[0], profile().holder.id_number)
+    error = failed_read(DG13=HUGE_DG13)
+    service = CheckInService(store, FaceEngine(), desk="Cửa 2")
+    rejected = service.record_rejected_card(session, error, actor="t", consent=True)
+    assert rejected.already_admitted is not None
+    assert rejected.already_admitted.checkin_id == first.checkin.id
+    checkins, incidents, links = rows(store)
+    second = next(c for c in checkins if c.id == rejected.checkin_id)
+    assert [r["key"] for r in second.reasons][-1] == "checkin.already_admitted_no_desk"
+    kinds = sorted(i.kind for i in incidents)
+    assert kinds == ["ALREADY_ADMITTED", "FORGED_CARD"]
+    again = next(i for i in incidents if i.kind == "ALREADY_ADMITTED")
+    assert {link.checkin_id for link in links if link.incident_id == again.id} == {
+        first.checkin.id, rejected.checkin_id}
+    row = attendance(store, session.id).rows[0]
+    assert row.status == "ADMIT" and [c.id for c in row.later] == [rejected.checkin_id]
+    assert row.history.desk(row.later[0]) == "Cửa 2"

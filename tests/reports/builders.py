@@ -169,7 +169,7 @@ def check_in(store: Store, built: Built, i: int, *, decision: Decision = Decisio
              stage: Stage | None = None, live_person: int | None = None, jp2: bool = False,
              distance: float = 0.31, face: str = "match", trust: str = "SUSPICIOUS",
              at: datetime | None = None, incidents: tuple[NewIncident, ...] = (),
-             operator: int = 0) -> RecordedCheckIn:
+             operator: int = 0, desk: str | None = None) -> RecordedCheckIn:
     when = at or built.session.starts_at - timedelta(minutes=30) + timedelta(minutes=i)
     entry, cand = built.entries[i], built.candidates[i]
     item = CheckInInput(
@@ -180,7 +180,7 @@ def check_in(store: Store, built: Built, i: int, *, decision: Decision = Decisio
         roster_entry_id=entry.id, stage=stage, trust_verdict=trust,
         trust_findings=["passive.no_csca"] if trust == "SUSPICIOUS" else [],
         face_outcome=face, face_distance=distance, liveness="passed",
-        operator_id=built.invigilators[operator].id,
+        operator_id=built.invigilators[operator].id, desk=desk,
         evidence=evidence_for(i, live_person=live_person, jp2=jp2, at=when),
         # An incident raised at check-in starts when the decision was made.
         incidents=tuple(dataclasses.replace(n, started_at=n.started_at or when)

@@ -230,9 +230,9 @@ OPERATOR_NAME = "Giám thị demo"  # who the fixture signs in (a test that type
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", f"{DESK_STATE}(role=Role.INVIGILATOR, screen='checkin', card=None): the "
-        "state a desk test starts from (tests/examdesk/gui/conftest.py, fixture desk); "
-        "role=None: on the sign-in screen")
+        "markers", f"{DESK_STATE}(role=Role.INVIGILATOR, screen='checkin', card=None, "
+        "absent=False): the state a desk test starts from (tests/examdesk/gui/conftest.py, "
+        "fixture desk); role=None: on the sign-in screen; absent: nobody admitted yet")
 
 
 @dataclass(frozen=True)
@@ -244,6 +244,11 @@ class DeskState:
     role: Any = "invigilator"  # a proctoring.models.Role; None: the sign-in screen, nobody new
     screen: str = "checkin"
     card: Any = None  # a demo Scenario: its card on the reader, its person at the camera
+    # Nobody admitted yet in the demo session. Admitted stays admitted (issue 13): a test that
+    # expects a fresh ADMIT for An must not find him admitted by an earlier test of the module
+    # (his card again is then "already admitted", REVIEW). Earlier admissions are taken back
+    # as an invigilator would: an override to REJECT with a written reason.
+    absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,7 +283,7 @@ def desk(desk_app: Desk, desk_defaults: Defaults, request: pytest.FixtureRequest
     marker = request.node.get_closest_marker(DESK_STATE)
     wanted = DeskState(**(marker.kwargs if marker else {}))
     role = Role(wanted.role) if wanted.role is not None else None
-    reach_state(desk_app, desk_defaults, role, wanted.screen, wanted.card)
+    reach_state(desk_app, desk_defaults, role, wanted.screen, wanted.card, wanted.absent)
     return desk_app
 
 
@@ -307,7 +312,25 @@ def sign_in(desk: Desk, role: Any, name: str = OPERATOR_NAME) -> None:
     assert app.operator is not None and app.operator.role is role and app.operator.name == name
 
 
-def reach_state(desk: Desk, defaults: Defaults, role: Any, screen: str, card: Any) -> None:
+def take_back_admissions(desk: Desk) -> None:
+    """Every admission in the open session overridden to REJECT, with a written reason."""
+    from examdesk.services.override import override_checkin
+    from proctoring.checkins import attendance
+    from proctoring.models import Decision
+
+    app = desk.app
+    store, session = app.services.store, app.session
+    for row in attendance(store, session.id).rows:
+        if row.status == "ADMIT" and row.checkin is not None:
+            override_checkin(store, row.checkin.id, Decision.REJECT,
+                             "Kiểm thử: lượt sau bắt đầu khi chưa ai vào phòng",
+                             actor=app.operator.actor)
+    for name in ("roster", "incidents"):
+        app.views[name].data_changed()
+
+
+def reach_state(desk: Desk, defaults: Defaults, role: Any, screen: str, card: Any,
+                absent: bool = False) -> None:
     from examdesk.demo import SESSION_CODE, demo_camera
     from proctoring.models import Role
 
@@ -354,6 +377,8 @@ def reach_state(desk: Desk, defaults: Defaults, role: Any, screen: str, card: An
             assert sessions.selected().session.code == SESSION_CODE
             desk.press("Return", sessions.table.tree)
         assert app.session is not None and app.session.code == SESSION_CODE
+        if absent:
+            take_back_admissions(desk)
         app.show("checkin")
         assert app.current is view
         desk.press("Escape")  # clears a verdict, a failure or the override panel

@@ -30,7 +30,9 @@ FROZEN_S = 1.0  # a sanity bound: a gap this long is a window that froze, on any
 
 # What the tests start from (conftest.py's ``desk``): signed in, the demo session open, the
 # check-in screen idle with an empty key entry, Vietnamese, the settings as at start.
-AT_THE_DESK = pytest.mark.desk_state(role=Role.INVIGILATOR, screen="checkin")
+# Nobody admitted yet (``absent``): a test that checks An in expects a fresh admission, and
+# admitted stays admitted (issue 13) — An's card again would be "already admitted".
+AT_THE_DESK = pytest.mark.desk_state(role=Role.INVIGILATOR, screen="checkin", absent=True)
 
 
 @pytest.mark.desk_state(role=None, screen="signin")
@@ -86,7 +88,8 @@ def test_the_right_person_is_admitted(desk: Desk) -> None:
     assert after["state"] == "idle" and "Nguyễn Văn An" in after["banner"]
 
 
-@pytest.mark.desk_state(role=Role.INVIGILATOR, screen="checkin", card=Scenario.RIGHT_PERSON)
+@pytest.mark.desk_state(role=Role.INVIGILATOR, screen="checkin", card=Scenario.RIGHT_PERSON,
+                        absent=True)
 def test_the_window_never_freezes_during_a_check_in(desk: Desk,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """The longest gap between two ticks of the event loop (after(10)) over a whole check-in
