@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, select
 
+from biometrics.asnorm import Cohort
 from biometrics.config import OperatingPoint
 from biometrics.population import (
     CONFIDENCE,
@@ -147,6 +148,28 @@ def population_scores(store: Store, centre_id: uuid.UUID | None, *, target_fmr: 
         tail = merge_tails(tail, impostor_tail(refs, ids, np.vstack(lives), live_ids,
                                                keep=keep), keep)
     return PopulationScores(tail, np.sort(np.asarray(genuine, np.float64)), n, unreadable)
+
+
+def chip_cohort(store: Store, centre_id: uuid.UUID) -> Cohort:
+    """The centre's chip portraits as an AS-norm cohort: one descriptor per ID number (its
+    latest check-in), opened in memory only; unreadable or purged ones are left out."""
+    query = (select(CheckIn.id_number, Evidence, EvidenceBlob)
+             .join(Evidence, col(Evidence.checkin_id) == col(CheckIn.id))
+             .join(EvidenceBlob, col(EvidenceBlob.id) == col(Evidence.id))
+             .where(Evidence.kind == EvidenceKind.CHIP_EMBEDDING)
+             .where(col(Evidence.purged_at).is_(None))
+             .where(CheckIn.centre_id == centre_id)
+             .order_by(col(CheckIn.decided_at), col(Evidence.id)))
+    chips: dict[str, np.ndarray] = {}
+    with store.read() as tx:
+        for id_number, ev, blob in tx.exec(query.execution_options(yield_per=_YIELD)):
+            vector = _descriptor(store, ev, blob)
+            if vector is not None:
+                chips[id_number] = vector
+    ids = tuple(sorted(chips))
+    vectors = (np.vstack([chips[i] for i in ids]).astype(np.float64) if ids
+               else np.zeros((0, EMBEDDING_DIM)))
+    return Cohort(ids, vectors)
 
 
 # --- keeping a calibration ------------------------------------------------------------------
