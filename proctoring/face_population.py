@@ -43,6 +43,7 @@ from biometrics.population import (
     tradeoff,
 )
 
+from .audit_rows import row_bindings
 from .calibration_models import FaceCalibration
 from .checkins import EMBEDDING_DIM
 from .district_models import DistrictMember, SyncState, sync_state
@@ -55,7 +56,9 @@ from .models import (
     EvidenceBlob,
     EvidenceKind,
     IncidentCheckIn,
+    IncidentKind,
     IncidentStatus,
+    Severity,
 )
 from .models import Incident as IncidentRow
 from .store import Store
@@ -380,8 +383,48 @@ def drift(store: Store, centre_id: uuid.UUID, *, actor: str | None = None) -> Dr
                         calibrated_pairs=row.impostor_pairs, confidence=row.confidence)
     if actor is not None:
         with store.write() as tx:
+            now = store.now()
             store.audit.append(tx, centre_id=centre_id, actor=actor,
                                action="face.drift_checked", subject_id=row.id,
                                payload={"calibration_id": row.id, **check.to_dict()},
-                               at=store.now())
+                               at=now)
+            if check.drifted:
+                _open_drift_incident(tx, store, centre_id, row, check, actor=actor, at=now)
     return check
+
+
+DRIFT_MESSAGE = "incident.face_drift"
+
+
+def _open_drift_incident(tx: Session, store: Store, centre_id: uuid.UUID, row: FaceCalibration,
+                         check: DriftCheck, *, actor: str, at: datetime) -> IncidentRow | None:
+    """An incident for the office: the operating point in force no longer keeps the FMR bound
+    on the centre's own people (a warning can be missed; an incident stays OPEN until someone
+    reviews it). One per calibration while it stays open; filed under the session of the
+    centre's latest check-in (an incident belongs to a session), HIGH: impostors may be
+    admitted above the target until the centre recalibrates."""
+    for existing in tx.exec(select(IncidentRow)
+                            .where(IncidentRow.centre_id == centre_id)
+                            .where(IncidentRow.message_key == DRIFT_MESSAGE)
+                            .where(IncidentRow.status == IncidentStatus.OPEN)):
+        if str(existing.details.get("calibration_id")) == str(row.id):
+            return None
+    latest = tx.exec(select(CheckIn).where(CheckIn.centre_id == centre_id)
+                     .order_by(col(CheckIn.decided_at).desc())).first()
+    if latest is None:
+        return None  # no check-in: no data could have drifted
+    details = {"calibration_id": str(row.id), "threshold": check.threshold,
+               "target_fmr": check.target_fmr, "false_matches": check.fmr.errors,
+               "impostor_pairs": check.fmr.pairs, "fmr_upper": check.fmr.upper,
+               "calibrated_pairs": check.calibrated_pairs}
+    incident = IncidentRow(centre_id=centre_id, session_id=latest.session_id,
+                           kind=IncidentKind.OTHER, severity=Severity.HIGH,
+                           message_key=DRIFT_MESSAGE, details=details, started_at=at)
+    tx.add(incident)
+    tx.flush()
+    store.audit.append(tx, centre_id=centre_id, actor=actor, action="incident.opened",
+                       subject_id=incident.id,
+                       payload={"kind": incident.kind, "message_key": DRIFT_MESSAGE,
+                                **details, "rows": row_bindings(tx, incidents=[incident.id])},
+                       at=at)
+    return incident
