@@ -35,6 +35,7 @@ from biometrics.population import (
     DriftCheckImpossible,
     ImpostorTail,
     PopulationCalibration,
+    TradeOff,
     calibrate_population,
     drift_check,
     impostor_tail,
@@ -173,6 +174,31 @@ def chip_cohort(store: Store, centre_id: uuid.UUID) -> Cohort:
     vectors = (np.vstack([chips[i] for i in ids]).astype(np.float64) if ids
                else np.zeros((0, EMBEDDING_DIM)))
     return Cohort(ids, vectors)
+
+
+@dataclass(frozen=True)
+class CentreTradeOff:
+    """What each target FMR would cost on the centre's own people (the settings screen's
+    table): computed from the store on demand, never kept."""
+
+    rows: tuple[TradeOff, ...]
+    identities: int
+    impostor_pairs: int
+    genuine_pairs: int
+    left_out: int
+
+
+def centre_tradeoff(store: Store, centre_id: uuid.UUID,
+                    targets: tuple[float, ...] = TRADEOFF_TARGETS,
+                    confidence: float = CONFIDENCE) -> CentreTradeOff:
+    """For each target FMR: the threshold its 95 % bound allows on the centre's pairs, the
+    shares of genuine candidates to REVIEW and refused, of impostors admitted, the FMR bound
+    and the pairs behind each; a target too few pairs can prove says how many it needs."""
+    scores = population_scores(store, centre_id, target_fmr=max(targets),
+                               confidence=confidence)
+    rows = tradeoff(scores.tail, scores.genuine, targets, confidence)
+    return CentreTradeOff(tuple(rows), scores.identities, scores.tail.pairs,
+                          len(scores.genuine), scores.unreadable)
 
 
 # --- keeping a calibration ------------------------------------------------------------------
