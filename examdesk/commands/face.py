@@ -319,10 +319,11 @@ def fuse_cmd(
         return
     console = _console()
     for m in (report.dlib, report.fused):
-        console.print(f"{m.name}: threshold {m.point.threshold:.4f} (fitted on half the people);"
-                      f" on the other half FMR {_pct(m.fmr)} (95 % upper bound "
-                      f"{_pct(m.fmr_upper)}) of {m.impostor_pairs}, FNMR {_pct(m.fnmr)} of "
-                      f"{m.genuine_pairs}")
+        console.print(f"{m.name}: threshold {m.point.threshold:.4f} (fitted on half the people,"
+                      f" FMR 95 % bound ≤ {m.point.target_fmr:g}); on the other half FMR "
+                      f"{m.false_matches}/{m.impostor_pairs} = {_pct(m.fmr)} (95 % upper bound "
+                      f"{_pct(m.fmr_upper)}), FNMR {m.false_non_matches}/{m.genuine_pairs} = "
+                      f"{_pct(m.fnmr)} (95 % upper bound {_pct(m.fnmr_upper)})")
     if saved:
         print(Catalog.load().both("face.saved", path=str(saved)))
 
