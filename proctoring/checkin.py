@@ -458,6 +458,10 @@ class CheckInService:
         face = self._as_norm(session, roster, reference, probes, face)
         if self.second is not None:
             face = self._fused(card, reference, probes, kept, face)
+        if face.method == "asnorm" and face.score is not None:
+            # Stored with the check-in: which score decided, against how many portraits.
+            verdicts.add(Decision.ADMIT, "checkin.face_asnorm", likeness=round(-face.score, 3),
+                         cohort=face.cohort, distance=round(face.distance, 4))
         best = kept.frames.get(probes[0].frame_index)
         now = self.store.now()
         if best is not None:

@@ -49,6 +49,10 @@ def test_the_desk_decides_on_as_norm_against_the_centres_portraits(
     assert face.cohort == 25 and face.point == ASNORM_POINT and face.score is not None
     assert face.decision is decide(face.score, ASNORM_POINT)
     assert outcome.to_dict()["face"]["method"] == "asnorm"
+    # Kept with the check-in: which score decided, against how many portraits.
+    (said,) = [r for r in outcome.reasons if r.key == "checkin.face_asnorm"]
+    assert said.context["cohort"] == 25
+    assert said.context["likeness"] == round(-face.score, 3)
 
     # The candidate's own portrait is now stored: a second check-in leaves it out.
     assert len(chip_cohort(store, session.centre_id)) == 26
@@ -60,9 +64,11 @@ def test_too_few_portraits_keep_the_raw_distance(store: Store, engine: FaceEngin
     session = centre_and_session(store)
     add_roster(store, session, PEOPLE)
     population(store, session, 19)
-    face = _check_in(store, engine, session).face
+    outcome = _check_in(store, engine, session)
+    face = outcome.face
     assert face is not None and face.method == "distance" and face.cohort == 19
     assert face.point == OperatingPoint() and face.score is None
+    assert not [r for r in outcome.reasons if r.key == "checkin.face_asnorm"]
 
 
 def test_a_site_calibration_stays_in_force(store: Store) -> None:
