@@ -229,8 +229,9 @@ def test_tradeoff_before_any_confirmed_check_in_shows_the_impostor_side() -> Non
     shown = [r for r in rows if r.threshold is not None]
     assert shown, rows
     for r in shown:
+        assert r.threshold is not None
         assert r.genuine_review is None and r.genuine_refused is None
         assert r.fmr_upper is not None and r.fmr_upper <= r.target_fmr
         assert (r.impostor_pairs, r.genuine_pairs) == (5000, 0)
-        assert r.false_matches == int(np.searchsorted(tail.smallest, r.threshold, "right"))
+        assert r.false_matches == int(np.searchsorted(tail.smallest, r.threshold, side="right"))
     assert all(r.impostor_pairs == 5000 for r in rows)
