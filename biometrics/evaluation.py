@@ -223,12 +223,20 @@ def evaluate(images: LabelledImages, settings: FaceSettings, *, workers: int | N
                                error_rates(base, DEFAULT_TOLERANCE)),
         warnings=_sample_warnings(ours, 1e-3),
         points=[*(PointRates.of(name, p, ours) for name, p in (points or named_points(settings))),
-                PointRates.of("AS-norm, shipped default (cohort: every other person here)",
-                              settings.asnorm.point, asnorm_pairs(encoded, settings))],
+                PointRates.of(_asnorm_name(encoded, settings), settings.asnorm.point,
+                              asnorm_pairs(encoded, settings))],
         checkin=checkin_protocol(encoded, settings, groups),
         cache_hits=encoded.cache_hits,
         asnorm=heldout_asnorm(encoded, top=settings.asnorm.top_fraction),
     )
+
+
+def _asnorm_name(encoded: EncodedSet, settings: FaceSettings) -> str:
+    cohort = len(one_per_person(encoded, np.arange(len(encoded.labels))))
+    if cohort - 1 < settings.asnorm.min_cohort:
+        return (f"AS-norm, shipped default (cohort {cohort - 1} < {settings.asnorm.min_cohort}:"
+                f" the desk would decide on the raw distance)")
+    return f"AS-norm, shipped default (cohort: the {cohort - 1} other people here)"
 
 
 def asnorm_pairs(encoded: EncodedSet, settings: FaceSettings) -> PairScores:
