@@ -65,6 +65,13 @@ def pair_scores_raw(labels: list[str], descriptors: NDArray[np.float64],
     return _split(labels, d, found, len(labels))
 
 
+def split_pairs(labels: list[str], scores: NDArray[np.float64],
+                found: NDArray[np.bool_]) -> PairScores:
+    """Pairs i < j of an (n × n) score matrix (accept at or below), +inf where a face is
+    missing, split into genuine and impostor."""
+    return _split(labels, scores, found, len(labels))
+
+
 def _split(labels: list[str], d: NDArray[np.float64], found: NDArray[np.bool_],
            n: int) -> PairScores:
     iu = np.triu_indices(n, 1)

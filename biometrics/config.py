@@ -9,6 +9,7 @@ numbers are not comparable with face_recognition's raw-descriptor 0.6.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,76 @@ ORL_POINT = OperatingPoint(
 faces it lets about 6 % of impostor pairs through. Kept to show beside the new default."""
 
 
+# --- AS-norm (biometrics.asnorm) ------------------------------------------------------------
+
+TOP_FRACTION = 0.14
+"""Look-alikes per side, as a share of the cohort (top 50 of the ~360 portraits of half the
+East Asian people, which measured best). A share, not a fixed count: with a fixed top 50 the
+normalised scores shrink as the cohort grows (the 50 nearest of 720 are nearer than the 50
+nearest of 200), and the threshold fitted on 720 portraits (−2.52) would admit far more
+impostors at a centre of 200 (whose own threshold measured −3.3). With the share, thresholds
+fitted on 360 and 720 portraits measured −2.93 / −2.98 and −2.82."""
+MIN_TOP = 10
+MIN_COHORT = 300
+"""Fewest cohort portraits (the candidate's own left out) for the desk to use AS-norm; below
+it the threshold fitted on larger cohorts measured too loose (200 portraits: −3.3 needed),
+and the desk decides on the raw distance."""
+
+
+ASNORM_POINT = OperatingPoint(
+    threshold=-2.8288, review_low=-2.8288, review_high=-1.3279, target_fmr=1e-3,
+    source="default AS-norm: East Asian faces (652 people, 723 photos; cohort: the other "
+           "people), FMR 1e-3 at the 95 % bound")
+"""The shipped AS-norm operating point, in negated normalised score (accept at or below),
+fitted by :func:`.operating_point.operating_point_for` on the AS-normed impostor pairs of the
+shared East Asian faces (cohort: one chip portrait of every other person, 650 portraits): 234
+of 260 871 impostor pairs, FMR 0.090 % (bound 0.100 %), FNMR 24.2 % (32 of 132) against
+42.4 % for the raw default on the same pairs; each figure rounded down to 4 decimals. Fitted
+on half the people and measured on the other half (their own portraits as cohort, as a
+centre's), AS-norm gave FMR 0.078 % (bound 0.092 %) and FNMR 28.0 % where the raw distance
+gave 0.088 % and 43.2 % (``face evaluate``). Not measured on other populations with 300+
+people (ORL and people/ are too small for a cohort)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AsNormSettings:
+    """The ``asnorm`` part of the ``face`` settings section: whether the desk decides on the
+    AS-normed score (when the centre has enough chip portraits), and on which point."""
+
+    enabled: bool = True
+    top_fraction: float = TOP_FRACTION
+    min_cohort: int = MIN_COHORT
+    point: OperatingPoint = field(default_factory=lambda: ASNORM_POINT)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AsNormSettings:
+        """From a (possibly partial) settings section; a bad value raises ``ValueError``."""
+        if not isinstance(data, dict) or not data:
+            return cls()
+        base = cls()
+        point = base.point
+        raw_point = data.get("point", data.get("operating_point"))
+        if isinstance(raw_point, dict):
+            known = {k: v for k, v in raw_point.items()
+                     if k in OperatingPoint.__dataclass_fields__}
+            point = OperatingPoint(**{**point.to_dict(), **known})
+            for name in ("threshold", "review_low", "review_high"):
+                if not math.isfinite(float(getattr(point, name))):
+                    raise ValueError(f"asnorm.point.{name} must be finite")
+            if not point.review_low <= point.threshold <= point.review_high:
+                raise ValueError("asnorm.point: review_low ≤ threshold ≤ review_high")
+        out = cls(enabled=bool(data.get("enabled", base.enabled)),
+                  top_fraction=float(data.get("top_fraction", base.top_fraction)),
+                  min_cohort=int(data.get("min_cohort", base.min_cohort)), point=point)
+        if not 0.0 < out.top_fraction <= 1.0 or out.min_cohort < MIN_TOP:
+            raise ValueError(f"asnorm: top_fraction must be in (0, 1] and min_cohort ≥ "
+                             f"{MIN_TOP}")
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class FaceSettings:
     still: Detection = field(default_factory=lambda: Detection(min_face_px=80, fallback=True))
@@ -107,6 +178,8 @@ class FaceSettings:
     """Extra aligned crops (shifted, rotated, mirrored) averaged for the chip portrait."""
     fuse_frames: int = 3
     """Live frames whose descriptors are averaged for one check-in."""
+    asnorm: AsNormSettings = field(default_factory=AsNormSettings)
+    """AS-norm against the centre's chip portraits (``biometrics.asnorm``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -123,7 +196,9 @@ class FaceSettings:
             if f.name not in data:
                 continue
             current = getattr(base, f.name)
-            if dataclasses.is_dataclass(current):
+            if isinstance(current, AsNormSettings):
+                values[f.name] = AsNormSettings.from_dict(data[f.name])
+            elif dataclasses.is_dataclass(current):
                 values[f.name] = _merge(current, data[f.name])
             else:
                 values[f.name] = type(current)(data[f.name])

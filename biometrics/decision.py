@@ -40,6 +40,14 @@ class Verification:
     """The binary answer at the operating threshold (what FMR/FNMR are measured on)."""
     point: OperatingPoint
     frames: int
+    score: float | None = None
+    """What the decision was made on when it is not ``distance``: the AS-normed score (negated,
+    in ``point``'s units) or the fused score of the second model."""
+    method: str = "distance"
+    """"distance" (raw), "asnorm" or "fused"."""
+    cohort: int = 0
+    """Chip portraits AS-norm measured against (the candidate's own left out); with "distance"
+    and a cohort > 0, too few for AS-norm: the raw distance decided."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +58,9 @@ class Verification:
             "review_band": [self.point.review_low, self.point.review_high],
             "target_fmr": self.point.target_fmr,
             "frames": self.frames,
+            "method": self.method,
+            "score": None if self.score is None else round(self.score, 4),
+            "cohort": self.cohort,
             # Whether the threshold is the shipped default or this site's own calibration:
             # the check-in screen says so (a default is not calibrated on these people).
             "point_source": self.point.source,

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .asnorm import as_norm_matrix
+from .asnorm_eval import HeldOutReport, heldout_asnorm, one_per_person
 from .baseline import DEFAULT_TOLERANCE
 from .bounds import binomial_upper_bound
 from .bulk import EncodedSet, Progress, encode_set
@@ -30,6 +32,7 @@ from .calibration import (
     pair_scores,
     pair_scores_raw,
     review_rates,
+    split_pairs,
 )
 from .config import ORL_POINT, FaceSettings, OperatingPoint
 from .dataset import LabelledImages
@@ -145,6 +148,8 @@ class EvaluationReport:
     """The configured point, the shipped default and the old ORL one, on these pairs."""
     checkin: CheckinReport | None = None
     cache_hits: int = 0
+    asnorm: HeldOutReport | None = None
+    """Raw distance and AS-norm fitted on one half of the people, measured on the other."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +160,7 @@ class EvaluationReport:
             "points": [p.to_dict() for p in self.points],
             "checkin": self.checkin.to_dict() if self.checkin is not None else None,
             "cache_hits": self.cache_hits,
+            "asnorm_heldout": self.asnorm.to_dict() if self.asnorm is not None else None,
             "warnings": self.warnings,
         }
 
@@ -216,10 +222,31 @@ def evaluate(images: LabelledImages, settings: FaceSettings, *, workers: int | N
                                round(encoded.baseline_seconds_per_image * 1000, 1),
                                error_rates(base, DEFAULT_TOLERANCE)),
         warnings=_sample_warnings(ours, 1e-3),
-        points=[PointRates.of(name, p, ours) for name, p in (points or named_points(settings))],
+        points=[*(PointRates.of(name, p, ours) for name, p in (points or named_points(settings))),
+                PointRates.of(_asnorm_name(encoded, settings), settings.asnorm.point,
+                              asnorm_pairs(encoded, settings))],
         checkin=checkin_protocol(encoded, settings, groups),
         cache_hits=encoded.cache_hits,
+        asnorm=heldout_asnorm(encoded, top=settings.asnorm.top_fraction),
     )
+
+
+def _asnorm_name(encoded: EncodedSet, settings: FaceSettings) -> str:
+    cohort = len(one_per_person(encoded, np.arange(len(encoded.labels))))
+    if cohort - 1 < settings.asnorm.min_cohort:
+        return (f"AS-norm, shipped default (cohort {cohort - 1} < {settings.asnorm.min_cohort}:"
+                f" the desk would decide on the raw distance)")
+    return f"AS-norm, shipped default (cohort: the {cohort - 1} other people here)"
+
+
+def asnorm_pairs(encoded: EncodedSet, settings: FaceSettings) -> PairScores:
+    """The AS-normed scores of the pairs ``face evaluate`` scores (portrait i, photo j, i < j),
+    the cohort one portrait of every other person of the set (as a centre's: one per ID)."""
+    labels = np.asarray(encoded.labels, dtype=object)
+    pool = one_per_person(encoded, np.arange(len(labels)))
+    scores = as_norm_matrix(encoded.references, labels, encoded.probes, labels,
+                            encoded.references[pool], labels[pool], settings.asnorm.top_fraction)
+    return split_pairs(encoded.labels, scores, encoded.found)
 
 
 def _sample_warnings(scores: PairScores, fmr: float) -> list[str]:

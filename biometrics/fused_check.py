@@ -60,4 +60,4 @@ class SecondModel:
                                                             axis=0))
         score = float(self.fusion.score(dlib_distance, distance(chip, probe)))
         return Verification(decide(score, self.point), score, score <= self.point.threshold,
-                            self.point, len(live))
+                            self.point, len(live), score=score, method="fused")

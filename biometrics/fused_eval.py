@@ -7,6 +7,17 @@ split in two halves (alternate identities in sorted order): the fusion's normali
 operating point are fitted on the first half and measured on the second, so the numbers are
 never those of the data that set them. dlib alone is calibrated and measured on the same halves,
 so the two can be compared pair for pair.
+
+Both points follow :func:`.operating_point.operating_point_for`, the rule of every other
+calibration: the threshold whose FMR *95 % upper bound* on the fitting half meets the target
+(with too few impostor pairs it refuses with :class:`~.bounds.TooFewPairs`, saying how many
+are needed), REVIEW up to the point-estimate FMR min(10 × target, 1e-2). The held-out half's
+figures come with their own bounds, from exact counts.
+
+Not yet on the stored population: the store keeps dlib's descriptors of each check-in (chip
+and live) but not the second model's; the fused score needs both sides' second-model
+descriptors, so a population calibration of it would have to embed the stored chip portraits
+and kept live frames again (their landmarks are not stored either).
 """
 
 from __future__ import annotations
@@ -19,8 +30,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .bounds import fmr_upper_bound
-from .calibration import PairScores, fmr_at, fnmr_at, operating_point, pair_scores
+from .bounds import binomial_upper_bound, fmr_upper_bound
+from .calibration import PairScores, pair_scores
 from .config import FaceSettings, OperatingPoint
 from .dataset import LabelledImages
 from .engine import FaceEngine
@@ -28,6 +39,7 @@ from .errors import BiometricsError, DatasetError
 from .faces import largest_face
 from .images import load
 from .onnx_embedder import EmbedderSpec, Fusion, OnnxEmbedder, fused_pair_scores
+from .operating_point import operating_point_for
 
 Progress = Callable[[int, int], None]
 
@@ -84,11 +96,16 @@ class Measured:
     fnmr: float
     impostor_pairs: int
     genuine_pairs: int
+    false_matches: int = 0
+    false_non_matches: int = 0
+    fnmr_upper: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": self.point.threshold,
                 "review_band": [self.point.review_low, self.point.review_high],
                 "fmr": self.fmr, "fmr_upper": self.fmr_upper, "fnmr": self.fnmr,
+                "fnmr_upper": self.fnmr_upper, "false_matches": self.false_matches,
+                "false_non_matches": self.false_non_matches,
                 "impostor_pairs": self.impostor_pairs, "genuine_pairs": self.genuine_pairs}
 
 
@@ -114,10 +131,13 @@ def _half(data: TwoEmbedders, which: int) -> tuple[list[str], NDArray[np.intp]]:
 
 
 def _measure(name: str, scores: PairScores, point: OperatingPoint) -> Measured:
-    fmr = fmr_at(scores, point.threshold)
-    n = len(scores.impostor)
-    return Measured(name, point, fmr, fmr_upper_bound(round(fmr * n), n) if n else 1.0,
-                    fnmr_at(scores, point.threshold), n, len(scores.genuine))
+    n, g = len(scores.impostor), len(scores.genuine)
+    false_matches = int(np.searchsorted(scores.impostor, point.threshold, side="right"))
+    misses = g - int(np.searchsorted(scores.genuine, point.threshold, side="right"))
+    return Measured(name, point, false_matches / n if n else float("nan"),
+                    fmr_upper_bound(false_matches, n) if n else 1.0,
+                    misses / g if g else float("nan"), n, g, false_matches, misses,
+                    binomial_upper_bound(misses, g) if g else 1.0)
 
 
 def calibrate_fusion(data: TwoEmbedders, target_fmr: float = 1e-3, *,
@@ -144,8 +164,9 @@ def calibrate_fusion(data: TwoEmbedders, target_fmr: float = 1e-3, *,
         return fused_pair_scores(labels, (data.references[idx], data.probes[idx]),
                                  (data.second[idx], data.second[idx]), data.found[idx], fusion)
 
-    dlib_point = operating_point(fit_dlib, target_fmr, "dlib, first half")
-    fused_point = operating_point(fused(fit_labels, fit), target_fmr, "fused, first half")
+    dlib_point = operating_point_for(fit_dlib.impostor, target_fmr, source="dlib, first half")
+    fused_point = operating_point_for(fused(fit_labels, fit).impostor, target_fmr,
+                                      source="fused (dlib + ONNX), first half of the people")
     test_dlib, _ = scores(test_labels, test)
     return FusionReport(fusion, fused_point, _measure("dlib", test_dlib, dlib_point),
                         _measure("dlib + ONNX", fused(test_labels, test), fused_point))

@@ -166,6 +166,12 @@ class TradeOff:
     """Share of impostor pairs below the band (MATCH without a second look)."""
     fmr_upper: float | None
     needed: int | None = None
+    impostor_pairs: int = 0
+    """The pairs of different people behind the FMR figures."""
+    genuine_pairs: int = 0
+    """The confirmed check-ins behind the genuine shares (0: none yet, shares unknown)."""
+    false_matches: int | None = None
+    """Impostor pairs at or below the threshold (what the FMR bound is computed from)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -250,18 +256,21 @@ def tradeoff(tail: ImpostorTail, genuine: NDArray[np.float64],
     """For each target FMR, the operating point's cost in words an admin can weigh: genuine
     candidates to review or refused, impostors admitted outright."""
     gen = np.sort(np.asarray(genuine, dtype=np.float64))
+    n_gen = len(gen)
     rows = []
     for target in targets:
         try:
             result = calibrate_population(tail, gen, target_fmr=target, confidence=confidence,
-                                          source="trade-off", min_genuine=1)
+                                          source="trade-off", min_genuine=0)
         except ValueError:  # beyond the kept tail: not shown rather than guessed
-            rows.append(TradeOff(target, None, None, None, None, None))
+            rows.append(TradeOff(target, None, None, None, None, None,
+                                 impostor_pairs=tail.pairs, genuine_pairs=n_gen))
             continue
         except TooFewPairs as exc:
             needed = exc.context.get("needed")
             rows.append(TradeOff(target, None, None, None, None, None,
-                                 int(needed) if isinstance(needed, int) else None))
+                                 int(needed) if isinstance(needed, int) else None,
+                                 impostor_pairs=tail.pairs, genuine_pairs=n_gen))
             continue
         p = result.point
         low = int(np.searchsorted(gen, p.review_low, side="left"))
@@ -270,9 +279,12 @@ def tradeoff(tail: ImpostorTail, genuine: NDArray[np.float64],
             admitted = tail.accepted_at(float(np.nextafter(p.review_low, -np.inf)))
         except ValueError:
             admitted = len(tail.smallest)
-        rows.append(TradeOff(target, p.threshold, (high - low) / len(gen),
-                             (len(gen) - high) / len(gen), admitted / tail.pairs,
-                             result.fmr.upper))
+        rows.append(TradeOff(target, p.threshold,
+                             (high - low) / n_gen if n_gen else None,
+                             (n_gen - high) / n_gen if n_gen else None,
+                             admitted / tail.pairs, result.fmr.upper,
+                             impostor_pairs=tail.pairs, genuine_pairs=n_gen,
+                             false_matches=result.fmr.errors))
     return rows
 
 

@@ -45,6 +45,7 @@ from biometrics import (
     enrol,
     fuse,
 )
+from biometrics.asnorm import verify_as_norm
 from biometrics.camera import Frame
 from biometrics.decision import FaceOutcome, decide
 from biometrics.faces import Probe, Reference
@@ -52,6 +53,7 @@ from biometrics.fused_check import SecondModel
 from biometrics.handover import HandOver
 from biometrics.images import RgbImage, decode
 from biometrics.liveness import run_plan
+from biometrics.population import is_default
 from examdesk.i18n.words import decision_sentence_key
 from examdesk.timezone import VIETNAM
 from reader.errors import InvalidKeyInput, ReaderError
@@ -75,7 +77,7 @@ from .checkins import (
 )
 from .errors import ProctoringError
 from .evidence import EvidenceItem
-from .face_population import PointInForce, point_in_force
+from .face_population import PointInForce, chip_cohort, point_in_force
 from .models import (
     Decision,
     EvidenceKind,
@@ -539,8 +541,13 @@ class CheckInService:
         live = fuse([p.embedding for p in probes])
         face = compare(reference.embedding, [p.embedding for p in probes],
                        self.operating_point(session).point)
+        face = self._as_norm(session, roster, reference, probes, face)
         if self.second is not None:
             face = self._fused(card, reference, probes, kept, face)
+        if face.method == "asnorm" and face.score is not None:
+            # Stored with the check-in: which score decided, against how many portraits.
+            verdicts.add(Decision.ADMIT, "checkin.face_asnorm", likeness=round(-face.score, 3),
+                         cohort=face.cohort, distance=round(face.distance, 4))
         best = kept.frames.get(probes[0].frame_index)
         now = self.store.now()
         if best is not None:
@@ -582,6 +589,21 @@ class CheckInService:
             return self.second.verify(dlib.distance, chip, lives)
         except (BiometricsError, ValueError):
             return dlib
+
+    def _as_norm(self, session: ExamSession, roster: RosterMatch, reference: Reference,
+                 probes: list[Probe], raw: Verification) -> Verification:
+        """The decision on the AS-normed score against the centre's chip portraits (the
+        candidate's own left out) when the raw point in force is the shipped default and the
+        cohort is large enough; else *raw*. A centre's (or district's, or the site's settings)
+        own calibration was measured on raw distances of its own people and stays in force
+        (``biometrics.asnorm``)."""
+        settings = self.engine.settings.asnorm
+        in_force = self.operating_point(session)
+        if not settings.enabled or in_force.calibrated or not is_default(in_force.point):
+            return raw
+        cohort = chip_cohort(self.store, session.centre_id)
+        return verify_as_norm(raw, reference.embedding, [p.embedding for p in probes], cohort,
+                              roster.candidate.id_number, settings)
 
     def operating_point(self, session: ExamSession) -> PointInForce:
         """The centre's own (or its district's) population calibration when it has one, else

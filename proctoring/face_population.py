@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, select
 
+from biometrics.asnorm import Cohort
 from biometrics.config import OperatingPoint
 from biometrics.population import (
     CONFIDENCE,
@@ -34,6 +35,7 @@ from biometrics.population import (
     DriftCheckImpossible,
     ImpostorTail,
     PopulationCalibration,
+    TradeOff,
     calibrate_population,
     drift_check,
     impostor_tail,
@@ -42,6 +44,7 @@ from biometrics.population import (
     tradeoff,
 )
 
+from .audit_rows import row_bindings
 from .calibration_models import FaceCalibration
 from .checkins import EMBEDDING_DIM
 from .district_models import DistrictMember, SyncState, sync_state
@@ -54,7 +57,9 @@ from .models import (
     EvidenceBlob,
     EvidenceKind,
     IncidentCheckIn,
+    IncidentKind,
     IncidentStatus,
+    Severity,
 )
 from .models import Incident as IncidentRow
 from .store import Store
@@ -147,6 +152,53 @@ def population_scores(store: Store, centre_id: uuid.UUID | None, *, target_fmr: 
         tail = merge_tails(tail, impostor_tail(refs, ids, np.vstack(lives), live_ids,
                                                keep=keep), keep)
     return PopulationScores(tail, np.sort(np.asarray(genuine, np.float64)), n, unreadable)
+
+
+def chip_cohort(store: Store, centre_id: uuid.UUID) -> Cohort:
+    """The centre's chip portraits as an AS-norm cohort: one descriptor per ID number (its
+    latest check-in), opened in memory only; unreadable or purged ones are left out."""
+    query = (select(CheckIn.id_number, Evidence, EvidenceBlob)
+             .join(Evidence, col(Evidence.checkin_id) == col(CheckIn.id))
+             .join(EvidenceBlob, col(EvidenceBlob.id) == col(Evidence.id))
+             .where(Evidence.kind == EvidenceKind.CHIP_EMBEDDING)
+             .where(col(Evidence.purged_at).is_(None))
+             .where(CheckIn.centre_id == centre_id)
+             .order_by(col(CheckIn.decided_at), col(Evidence.id)))
+    chips: dict[str, np.ndarray] = {}
+    with store.read() as tx:
+        for id_number, ev, blob in tx.exec(query.execution_options(yield_per=_YIELD)):
+            vector = _descriptor(store, ev, blob)
+            if vector is not None:
+                chips[id_number] = vector
+    ids = tuple(sorted(chips))
+    vectors = (np.vstack([chips[i] for i in ids]).astype(np.float64) if ids
+               else np.zeros((0, EMBEDDING_DIM)))
+    return Cohort(ids, vectors)
+
+
+@dataclass(frozen=True)
+class CentreTradeOff:
+    """What each target FMR would cost on the centre's own people (the settings screen's
+    table): computed from the store on demand, never kept."""
+
+    rows: tuple[TradeOff, ...]
+    identities: int
+    impostor_pairs: int
+    genuine_pairs: int
+    left_out: int
+
+
+def centre_tradeoff(store: Store, centre_id: uuid.UUID,
+                    targets: tuple[float, ...] = TRADEOFF_TARGETS,
+                    confidence: float = CONFIDENCE) -> CentreTradeOff:
+    """For each target FMR: the threshold its 95 % bound allows on the centre's pairs, the
+    shares of genuine candidates to REVIEW and refused, of impostors admitted, the FMR bound
+    and the pairs behind each; a target too few pairs can prove says how many it needs."""
+    scores = population_scores(store, centre_id, target_fmr=max(targets),
+                               confidence=confidence)
+    rows = tradeoff(scores.tail, scores.genuine, targets, confidence)
+    return CentreTradeOff(tuple(rows), scores.identities, scores.tail.pairs,
+                          len(scores.genuine), scores.unreadable)
 
 
 # --- keeping a calibration ------------------------------------------------------------------
@@ -357,8 +409,48 @@ def drift(store: Store, centre_id: uuid.UUID, *, actor: str | None = None) -> Dr
                         calibrated_pairs=row.impostor_pairs, confidence=row.confidence)
     if actor is not None:
         with store.write() as tx:
+            now = store.now()
             store.audit.append(tx, centre_id=centre_id, actor=actor,
                                action="face.drift_checked", subject_id=row.id,
                                payload={"calibration_id": row.id, **check.to_dict()},
-                               at=store.now())
+                               at=now)
+            if check.drifted:
+                _open_drift_incident(tx, store, centre_id, row, check, actor=actor, at=now)
     return check
+
+
+DRIFT_MESSAGE = "incident.face_drift"
+
+
+def _open_drift_incident(tx: Session, store: Store, centre_id: uuid.UUID, row: FaceCalibration,
+                         check: DriftCheck, *, actor: str, at: datetime) -> IncidentRow | None:
+    """An incident for the office: the operating point in force no longer keeps the FMR bound
+    on the centre's own people (a warning can be missed; an incident stays OPEN until someone
+    reviews it). One per calibration while it stays open; filed under the session of the
+    centre's latest check-in (an incident belongs to a session), HIGH: impostors may be
+    admitted above the target until the centre recalibrates."""
+    for existing in tx.exec(select(IncidentRow)
+                            .where(IncidentRow.centre_id == centre_id)
+                            .where(IncidentRow.message_key == DRIFT_MESSAGE)
+                            .where(IncidentRow.status == IncidentStatus.OPEN)):
+        if str(existing.details.get("calibration_id")) == str(row.id):
+            return None
+    latest = tx.exec(select(CheckIn).where(CheckIn.centre_id == centre_id)
+                     .order_by(col(CheckIn.decided_at).desc())).first()
+    if latest is None:
+        return None  # no check-in: no data could have drifted
+    details = {"calibration_id": str(row.id), "threshold": check.threshold,
+               "target_fmr": check.target_fmr, "false_matches": check.fmr.errors,
+               "impostor_pairs": check.fmr.pairs, "fmr_upper": check.fmr.upper,
+               "calibrated_pairs": check.calibrated_pairs}
+    incident = IncidentRow(centre_id=centre_id, session_id=latest.session_id,
+                           kind=IncidentKind.OTHER, severity=Severity.HIGH,
+                           message_key=DRIFT_MESSAGE, details=details, started_at=at)
+    tx.add(incident)
+    tx.flush()
+    store.audit.append(tx, centre_id=centre_id, actor=actor, action="incident.opened",
+                       subject_id=incident.id,
+                       payload={"kind": incident.kind, "message_key": DRIFT_MESSAGE,
+                                **details, "rows": row_bindings(tx, incidents=[incident.id])},
+                       at=at)
+    return incident

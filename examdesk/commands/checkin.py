@@ -107,9 +107,11 @@ def _banner(outcome: CheckInOutcome, lang: str) -> None:
         text = catalog.text(reason.key, lang, detail=reason.detail, **reason.context)
         console.print(f"  • {text}")
     if outcome.face is not None:
-        console.print(f"[dim]face {outcome.face.decision.value} "
-                      f"d={outcome.face.distance:.3f} (threshold "
-                      f"{outcome.face.point.threshold:.3f})[/dim]")
+        f = outcome.face
+        normed = (f" AS-norm {f.score:.3f} against {f.cohort} portraits"
+                  if f.method == "asnorm" and f.score is not None else "")
+        console.print(f"[dim]face {f.decision.value} d={f.distance:.3f}{normed} (threshold "
+                      f"{f.point.threshold:.3f})[/dim]")
 
 
 class _Progress(QuietListener):

@@ -335,10 +335,11 @@ def fuse_cmd(
         return
     console = _console()
     for m in (report.dlib, report.fused):
-        console.print(f"{m.name}: threshold {m.point.threshold:.4f} (fitted on half the people);"
-                      f" on the other half FMR {_pct(m.fmr)} (95 % upper bound "
-                      f"{_pct(m.fmr_upper)}) of {m.impostor_pairs}, FNMR {_pct(m.fnmr)} of "
-                      f"{m.genuine_pairs}")
+        console.print(f"{m.name}: threshold {m.point.threshold:.4f} (fitted on half the people,"
+                      f" FMR 95 % bound ≤ {m.point.target_fmr:g}); on the other half FMR "
+                      f"{m.false_matches}/{m.impostor_pairs} = {_pct(m.fmr)} (95 % upper bound "
+                      f"{_pct(m.fmr_upper)}), FNMR {m.false_non_matches}/{m.genuine_pairs} = "
+                      f"{_pct(m.fnmr)} (95 % upper bound {_pct(m.fnmr_upper)})")
     if saved:
         print(Catalog.load().both("face.saved", path=str(saved)))
 
@@ -422,10 +423,31 @@ def _show_evaluation(report: EvaluationReport) -> None:
                        f"{_pct(pr.fnmr)} ({pr.false_non_matches}/{pr.genuine_pairs})",
                        _pct(pr.fnmr_upper), pr.point.source)
     console.print(points)
+    if report.asnorm is not None:
+        _show_heldout(console, report.asnorm)
     if report.checkin is not None:
         _show_checkin(console, report.checkin)
     for w in report.warnings:
         console.print(f"[yellow]! {w}[/yellow]")
+
+
+def _show_heldout(console: Console, heldout: Any) -> None:
+    table = Table(title=f"fitted on one half of the people, measured on the other (both ways, "
+                        f"seed {heldout.seed}; threshold: FMR 95 % bound ≤ "
+                        f"{heldout.target_fmr:g} on the fitting half)")
+    for column in ("method", "thresholds", "FMR", "FMR ≤ (95 %)", "FNMR", "FNMR ≤ (95 %)",
+                   "genuine to REVIEW"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for row in heldout.rows:
+        d = row.to_dict()
+        table.add_row(d["method"], " / ".join(f"{t:.4f}" for t in d["thresholds"]),
+                      f"{_pct(d['fmr'])} ({d['false_matches']}/{d['impostor_pairs']})",
+                      _pct(d["fmr_upper95"]),
+                      f"{_pct(d['fnmr'])} ({d['false_non_matches']}/{d['genuine_pairs']})",
+                      _pct(d["fnmr_upper95"]), f"{d['genuine_review']}/{d['genuine_pairs']}")
+    console.print(table)
+    if heldout.note:
+        console.print(f"[yellow]! {heldout.note}[/yellow]")
 
 
 def _show_checkin(console: Console, checkin: CheckinReport) -> None:

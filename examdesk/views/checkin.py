@@ -485,9 +485,14 @@ class CheckInView(View):
         _configure(self.reasons_label, text=self._reasons_text(outcome.reasons))
         face = outcome.face
         if face is not None:
-            _configure(self.face_label, text=t(
+            _configure(self.face_label, text=(t(
+                "app.checkin.face_asnorm", result=t(face_key(face.decision)).split(":")[0],
+                score=self._number(-face.score), cohort=face.cohort,
+                threshold=self._number(-face.point.threshold),
+                distance=self._number(face.distance)) if face.method == "asnorm" and
+                face.score is not None else t(
                 "app.checkin.face", result=t(face_key(face.decision)).split(":")[0],
-                distance=self._number(face.distance), threshold=self._number(face.point.threshold))
+                distance=self._number(face.distance), threshold=self._number(face.point.threshold)))
                 + "\n" + t("app.checkin.point_default" if face.point.source.startswith("default")
                            else "app.checkin.point_calibrated"))
         else:

@@ -1,5 +1,6 @@
-"""Settings: the reader, the camera, the language; the face thresholds, the check-in rules and
-the district's address for centre admins only (an invigilator does not see the rules).
+"""Settings: the reader, the camera, the language; the face thresholds, the check-in rules,
+the face threshold's trade-off on the centre's own people (Ctrl+T) and the district's address
+for centre admins only (an invigilator does not see the rules).
 
 Saved in settings.json (sections ``app``, ``face`` and ``checkin``, the same file the command
 line uses; the rules apply to the next check-in);
@@ -26,8 +27,10 @@ from examdesk.services.sync import (
 )
 from examdesk.settings import read_section, write_section
 from proctoring.central import CENTRAL_URL_ENV
+from proctoring.face_population import centre_tradeoff
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules, RuleInvalid
+from proctoring.sync import local_centre
 from reader.transport import ReaderState, list_readers
 
 from .base import View
@@ -36,6 +39,7 @@ from .frames import camera_factory, camera_label
 from .rules_panel import RulesPanel
 from .sync_state import env_centre
 from .theme import MUTED, PANEL, SEGMENTS
+from .tradeoff_panel import TradeOffPanel
 
 AUTO = "auto"
 
@@ -87,8 +91,13 @@ class SettingsView(View):
                                    justify="left", wraplength=440)
         self.source.grid(row=5, column=0, columnspan=2, sticky="w", padx=14, pady=(2, 10))
         self._threshold_rows = [self.threshold, self.review_low, self.review_high]
+        # Beside the numbers, not below them: the screen has no height to spare at 1366×768.
+        self.tradeoff_button = ctk.CTkButton(faces, font=f.small, height=30,
+                                             command=self.toggle_tradeoff)
+        t.bind(self.tradeoff_button, "app.settings.tradeoff")
+        self.tradeoff_button.grid(row=4, column=1, sticky="e", padx=(0, 14))
 
-        district = ctk.CTkFrame(self, corner_radius=10, fg_color=PANEL)
+        district = self.district_panel = ctk.CTkFrame(self, corner_radius=10, fg_color=PANEL)
         district.grid(row=2, column=0, columnspan=2, sticky="nsew", padx=20, pady=(14, 0))
         district.grid_columnconfigure(1, weight=1)
         t.bind(ctk.CTkLabel(district, font=f.large, anchor="w"), "app.settings.district").grid(
@@ -114,6 +123,13 @@ class SettingsView(View):
         t.bind(self.save_button, "app.settings.save")
         self.rules = RulesPanel(self, t, f)
         self.rules.grid(row=3, column=0, columnspan=2, sticky="nsew", padx=20, pady=(14, 0))
+        # The trade-off table takes the place of the district's address and the rules while it
+        # is open (Ctrl+T; Esc closes it).
+        self.tradeoff = TradeOffPanel(self, t, f)
+        self.tradeoff.grid(row=2, rowspan=2, column=0, columnspan=2, sticky="nsew", padx=20,
+                           pady=(14, 0))
+        self.tradeoff.grid_remove()
+        self.winfo_toplevel().bind_all("<Control-t>", self._tradeoff_key, add="+")
         self.save_button.grid(row=4, column=0, sticky="w", padx=20, pady=14)
         self.message = ctk.CTkLabel(self, text="", font=f.base, anchor="w", justify="left",
                                     wraplength=900)
@@ -173,13 +189,70 @@ class SettingsView(View):
         admin = self.app.operator is not None and self.app.operator.is_admin
         for entry in self._threshold_rows:
             entry.configure(state="normal" if admin else "disabled")
+        self.tradeoff_button.configure(state="normal" if admin else "disabled")
+        if not admin:
+            self.close_tradeoff()
         for widget in (self.district_url, self.district_save, self.district_forget):
             widget.configure(state="normal" if admin else "disabled")
         # The rules are the centre's: an invigilator neither changes nor sees them.
-        (self.rules.grid if admin else self.rules.grid_remove)()
+        (self.rules.grid if admin and not self.tradeoff.winfo_ismapped()
+         else self.rules.grid_remove)()
         self.rules.set_editable(admin)
         self.t.rebind(self.admin_only, "app.settings.admin_can" if admin
                       else "app.settings.admin_only")
+
+    # --- the trade-off table (centre admins) ----------------------------------------------------
+
+    def _tradeoff_key(self, _event: Any) -> str | None:
+        if self.app.current is not self:
+            return None
+        self.toggle_tradeoff()
+        return "break"
+
+    def toggle_tradeoff(self) -> None:
+        if self.tradeoff.winfo_ismapped():
+            self.close_tradeoff()
+        else:
+            self.open_tradeoff()
+
+    def open_tradeoff(self) -> None:
+        """The table for the centre's own people, computed on a worker (it opens every stored
+        face of the centre, in memory only)."""
+        services = self.services
+        if services is None or not (self.app.operator and self.app.operator.is_admin):
+            return
+        store = services.store
+        session = self.app.session
+        centre_id = session.centre_id if session is not None else None
+        self.rules.grid_remove()
+        self.district_panel.grid_remove()
+        self.tradeoff.grid()
+        self.tradeoff.computing()
+        self.tradeoff.focus_set()
+
+        def job() -> Any:
+            where = centre_id if centre_id is not None else local_centre(store).id
+            return centre_tradeoff(store, where)
+
+        self.app.run_job(job, done=self.tradeoff.show,
+                         failed=lambda e: self.tradeoff.failed(self.app.error_text(e)))
+
+    def close_tradeoff(self) -> None:
+        if not self.tradeoff.winfo_ismapped():
+            return
+        self.tradeoff.grid_remove()
+        self.district_panel.grid()
+        if self.app.operator is not None and self.app.operator.is_admin:
+            self.rules.grid()
+
+    def on_escape(self, event: Any) -> bool:
+        if self.tradeoff.winfo_ismapped():
+            self.close_tradeoff()
+            return True
+        return False
+
+    def hidden(self) -> None:
+        self.close_tradeoff()
 
     # --- saving -------------------------------------------------------------------------------
 

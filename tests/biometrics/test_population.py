@@ -215,3 +215,23 @@ def test_the_shipped_point_is_the_east_asian_calibration() -> None:
     assert shipped.review_low == shipped.threshold < shipped.review_high
     assert shipped.threshold < ORL_POINT.review_low
     assert FaceSettings().operating_point == shipped
+
+
+def test_tradeoff_before_any_confirmed_check_in_shows_the_impostor_side() -> None:
+    """The settings screen's table on a new centre: impostor pairs but no confirmed check-in
+    yet. The genuine shares are unknown (None), the thresholds and FMR bounds are shown, and
+    every row says how many pairs it rests on."""
+    from biometrics.population import ImpostorTail, tradeoff
+
+    rng = np.random.default_rng(2)
+    tail = ImpostorTail(5000, np.sort(rng.uniform(0.3, 1.4, 5000)), complete=True)
+    rows = tradeoff(tail, np.empty(0))
+    shown = [r for r in rows if r.threshold is not None]
+    assert shown, rows
+    for r in shown:
+        assert r.threshold is not None
+        assert r.genuine_review is None and r.genuine_refused is None
+        assert r.fmr_upper is not None and r.fmr_upper <= r.target_fmr
+        assert (r.impostor_pairs, r.genuine_pairs) == (5000, 0)
+        assert r.false_matches == int(np.searchsorted(tail.smallest, r.threshold, side="right"))
+    assert all(r.impostor_pairs == 5000 for r in rows)

@@ -44,19 +44,31 @@ def test_the_installed_model_is_checked_and_a_wrong_pin_refused(tmp_path: Path) 
 def test_fuse_fits_on_half_the_people_and_saves_the_fusion(tmp_path: Path) -> None:
     folder = tmp_path / "faces"
     people = faces_dir() / "people"
-    for person in ("obama", "person01", "person02", "person03"):
-        (folder / person).mkdir(parents=True)
-        for src in sorted((people / person).glob("*.jpg"))[:3]:
-            (folder / person / src.name).symlink_to(src)
+
+    def link(persons: tuple[str, ...]) -> None:
+        for person in persons:
+            (folder / person).mkdir(parents=True, exist_ok=True)
+            for src in sorted((people / person).glob("*.jpg"))[:3]:
+                (folder / person / src.name).symlink_to(src)
+
     model = tmp_path / "sface.onnx"
     write_section("face_embedder", {"model": str(model), "sha256": tiny_model(model)})
     write_section("face", {"portrait_jitters": 0})  # test time: the fusion is what is tested
+    # Four people: 9 impostor pairs on the fitting half cannot prove FMR ≤ 0.1 at the 95 %
+    # bound (29 are needed): refused, saying so, nothing saved. (Before the bound rule this
+    # folder was fitted on point estimates.)
+    link(("obama", "person01", "person02", "person03"))
+    result = runner.invoke(app, ["fuse", str(folder), "--far", "0.1", "--save", "--json"])
+    assert result.exit_code == 1 and "at least 29 are needed" in result.stderr
+    assert "fusion" not in read_section("face_embedder")
+    link(("person04", "person05", "person06", "person07"))
     result = runner.invoke(app, ["fuse", str(folder), "--far", "0.1", "--save", "--json"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    # Two people (six photos) held out: 6 genuine and 9 impostor pairs measured on them.
+    # Four people (twelve photos) held out: 12 genuine and 54 impostor pairs measured on them.
     for name in ("dlib", "fused"):
-        assert (out[name]["genuine_pairs"], out[name]["impostor_pairs"]) == (6, 9)
+        assert (out[name]["genuine_pairs"], out[name]["impostor_pairs"]) == (12, 54)
+        assert out[name]["fmr_upper"] >= out[name]["fmr"]
     saved = read_section("face_embedder")
     assert saved["fusion"] == out["fusion"] and saved["sha256"]
     assert saved["operating_point"]["threshold"] == out["operating_point"]["threshold"]

@@ -148,3 +148,37 @@ def test_an_altered_descriptor_is_left_out_not_trusted_and_not_fatal(store: Stor
     assert scores.unreadable == 1
     assert len(scores.genuine) == 34  # that check-in no longer makes a genuine pair
     assert scores.identities == 35  # its chip portrait still does impostor pairs
+
+
+def test_drift_beyond_the_bound_opens_one_incident_for_the_office(store: Store) -> None:
+    """Issue 14: a drifted population opens an incident (it stays OPEN until reviewed), not
+    only an audit event and a warning; once per calibration while that incident is open."""
+    session = centre_and_session(store)
+    population(store, session, 40)
+    calibrate_centre(store, session.centre_id, actor=ACTOR, target_fmr=TARGET)
+    # The same 40 faces come back under 40 other ID numbers: impostor pairs at distance ~0.
+    population(store, session, 40, first=1000)
+    check = drift(store, session.centre_id, actor=ACTOR)
+    assert check.drifted
+    with store.read() as tx:
+        opened = tx.exec(select(Incident).where(
+            Incident.message_key == "incident.face_drift")).one()
+        event = tx.exec(select(AuditEvent).where(AuditEvent.action == "incident.opened")
+                        .where(AuditEvent.subject_id == opened.id)).one()
+        assert audit.verify(tx, store.keys).ok
+    assert opened.status is IncidentStatus.OPEN and opened.session_id == session.id
+    assert opened.details["false_matches"] == check.fmr.errors
+    assert opened.details["fmr_upper"] > TARGET
+    assert event.centre_id == session.centre_id
+    # Checked again: still drifted, but the open incident is not duplicated.
+    assert drift(store, session.centre_id, actor=ACTOR).drifted
+    with store.read() as tx:
+        assert len(tx.exec(select(Incident).where(
+            Incident.message_key == "incident.face_drift")).all()) == 1
+    # Without an actor (a read-only look) nothing is recorded.
+    review_incident(store, opened.id, status=IncidentStatus.DISMISSED, notes="đã xem",
+                    reviewer_id=None, actor=ACTOR)
+    drift(store, session.centre_id)
+    with store.read() as tx:
+        assert len(tx.exec(select(Incident).where(
+            Incident.message_key == "incident.face_drift")).all()) == 1
