@@ -141,6 +141,7 @@ class FrameHub:
                     self._newest = HubFrame(Frame(frame.image, self._seq, frame.timestamp),
                                             preview)
                     self._error = None  # the camera delivers again
+                    self._opening = False  # its first frame is in: the per-frame time-out rules
                     self._cond.notify_all()
         finally:
             if camera is not None:
@@ -152,9 +153,6 @@ class FrameHub:
         except Exception as exc:  # a camera that cannot open: an error, not a crash
             camera = None
             self._fail(_unavailable(exc), generation)
-        with self._cond:
-            if generation == self._generation:
-                self._opening = False
         return camera
 
     def _fail(self, exc: BiometricsError, generation: int) -> None:

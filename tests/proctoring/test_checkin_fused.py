@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from biometrics import Challenge, FaceEngine
+from biometrics import Challenge, FaceEngine, FaceOutcome
 from biometrics.config import ORL_POINT, OperatingPoint
 from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import EmbedderHashMismatch, Fusion, ScoreNorm
@@ -55,10 +55,13 @@ def test_the_fused_score_decides_and_weight_zero_is_dlib_alone(
                         challenge=Challenge.BLINK)
     assert own.face is not None and own.face.point.source == "fused: test"
     assert own.face.distance == pytest.approx(plain.face.distance, abs=1e-9)
-    assert own.decision is Decision.ADMIT
+    # The face decides as before; the check-in itself is a later attempt on an admitted
+    # candidate (issue 13: REVIEW, "already admitted"), so the face outcome is what is compared.
+    assert own.face.decision is plain.face.decision is FaceOutcome.MATCH
     other = desk.check_in(session, card, trust, camera(OTHER_FACE), consent=True, actor="t",
                           challenge=Challenge.BLINK)
     assert other.decision is not Decision.ADMIT
+    assert other.face is not None and other.face.decision is not FaceOutcome.MATCH
 
     # Weight ½: the second model's distance enters as the fusion says it does.
     half = SecondModel.from_settings(_section(tmp_path, 0.5, OperatingPoint(
