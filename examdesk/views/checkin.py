@@ -249,10 +249,15 @@ class CheckInView(View):
         self.step_label = ctk.CTkLabel(steps, text="", font=f.base, anchor="w", text_color=MUTED)
         self.step_label.grid(row=0, column=0, sticky="ew")
         self.stage_menu = ctk.CTkOptionMenu(steps, font=f.base, width=140, command=self._stage)
-        self.consent = ctk.CTkCheckBox(steps, font=f.base)
-        t.bind(self.consent, "app.checkin.consent")
-        self.consent.select()
+        # Consent is asked of each candidate (Decree 13/2023: given, not presumed): unticked
+        # on every return to ready, one key (F8) or a click ticks it, and the line beside it
+        # says what the check-in does without it.
+        self.consent = ctk.CTkCheckBox(steps, font=f.bold, command=self.toggle_consent)
+        self.consent.deselect()
         self.consent.grid(row=0, column=2, padx=(10, 0))
+        self.consent_label = ctk.CTkLabel(steps, text="", font=f.small, anchor="w",
+                                          justify="left", wraplength=1060)
+        self.consent_label.grid(row=1, column=0, columnspan=3, sticky="ew")
 
     def _build_override(self) -> None:
         t, f = self.t, self.fonts
@@ -522,6 +527,7 @@ class CheckInView(View):
         else:
             hint = t("app.checkin.after_admit" if s.enter_admits else "app.checkin.after_refuse")
         _configure(self.step_label, text=hint)
+        self._render_consent(s)
         entry = self.key_entry
         if s.entry.serial != self._entry_serial:
             self._entry_serial = s.entry.serial
@@ -534,6 +540,18 @@ class CheckInView(View):
         # The key of a running check-in is shown, not edited: a scan meanwhile goes nowhere
         # rather than onto the end of the key being read.
         _configure(entry, state="disabled" if s.phase is Phase.RUNNING else "normal")
+
+    def _render_consent(self, s: CheckInState) -> None:
+        """The box shows the current candidate's answer; the line says what follows from it
+        (with ✔/✖ in words, never colour alone)."""
+        t = self.t
+        _configure(self.consent, text=t("app.consent.box"),
+                   state="disabled" if s.phase is Phase.RUNNING else "normal")
+        if bool(self.consent.get()) != s.consent:
+            (self.consent.select if s.consent else self.consent.deselect)()
+        _configure(self.consent_label, text=t("app.consent.given" if s.consent
+                                              else "app.consent.not_given"),
+                   text_color="#1e7b34" if s.consent else "#8a6100")
 
     def _step_text(self, s: CheckInState, *, reading: bool = False) -> str:
         p = s.progress
@@ -593,6 +611,22 @@ class CheckInView(View):
         self.open_override()
         return True
 
+    def on_consent(self, event: Any) -> bool:
+        if not self._state.overriding:
+            self.toggle_consent()
+        return True
+
+    def toggle_consent(self) -> None:
+        """F8 or the box: the candidate gives (or takes back) consent to face matching."""
+        if not self._apply(desk.consent_toggled(self._state)):
+            self.render()  # a click on the box while it cannot change: show the state again
+        self.key_entry.focus_set()
+
+    def give_consent(self) -> None:
+        """The candidate said yes (the demo presenter's hand, as F8 would)."""
+        if not self._state.consent:
+            self.toggle_consent()
+
     def _key_pressed(self, event: Any) -> None:
         """A character typed or scanned over a verdict is the next candidate's key: the desk
         returns to ready with an empty box first, then the entry takes the character (a
@@ -645,7 +679,7 @@ class CheckInView(View):
         cancel = threading.Event()
         self._cancel = cancel
         request = CheckInRequest(
-            session, tuple(keys), consent=bool(self.consent.get()), actor=operator.actor,
+            session, tuple(keys), consent=self._state.consent, actor=operator.actor,
             stage=self.app.stage if session.kind is SessionKind.DRIVING_TEST else None,
             challenge=self._challenge)
         listener = _Listener(self, token)
@@ -785,6 +819,7 @@ class CheckInView(View):
                 "liveness": str(self.liveness_label.cget("text")),
                 "failed_try": str(self.failed_try.cget("text")),
                 "entry": self.key_entry.get(), "step": str(self.step_label.cget("text")),
+                "consent": s.consent, "consent_line": str(self.consent_label.cget("text")),
                 "buttons": {"start": str(self.start_button.cget("text")),
                             "admit": str(self.admit_button.cget("text"))}}
 
