@@ -172,3 +172,34 @@ class RosterFieldTooLong(RosterTooLarge):
     """One cell longer than any roster value (context: ``file``, ``limit``, ``row``)."""
 
     key = "roster.field_too_long"
+
+
+class ForgedOverrideNeedsAdmin(ProctoringError):
+    """Admitting a candidate whose card the chip checks found FORGED is the centre admin's
+    decision, not an invigilator's (context: ``role``, the role that asked)."""
+
+    key = "proctoring.forged_override_needs_admin"
+
+
+class ForgedOverrideNotConfirmed(ProctoringError):
+    """Admitting on a FORGED card needs a second, explicit confirmation."""
+
+    key = "proctoring.forged_override_not_confirmed"
+
+
+class CheckInNotFound(NotFound):
+    """No check-in with this id or id prefix (context: ``ref``)."""
+
+    key = "proctoring.checkin_not_found"
+
+
+class CheckInAmbiguous(AmbiguousReference):
+    """The id prefix matches several check-ins (context: ``ref``)."""
+
+    key = "proctoring.checkin_ambiguous"
+
+
+class CheckInRefInvalid(InvalidInput):
+    """What was typed is neither a check-in id nor its first hex digits (context: ``ref``)."""
+
+    key = "proctoring.checkin_ref_invalid"

@@ -427,8 +427,12 @@ def _override(c: RosterCheckIn | None, words: Words) -> str:
         return ""
     change = (f"{label(words, 'roster.status', c.machine_decision, STATUSES)} → "
               f"{label(words, 'roster.status', c.decision, STATUSES)}")
-    return (f"<font color='#B00020'>{markup(change)}</font> ({vn_time(c.overridden_at)})<br/>"
-            f"{markup(c.override_reason)}")
+    forged = ""
+    if c.trust_verdict == "FORGED" and str(c.decision) == "ADMIT":
+        # Admitted on a forged card: the centre admin's decision, said on the signed roster.
+        forged = f"<font color='#B00020'>{markup(words('roster.pdf.forged_admitted'))}</font><br/>"
+    return (f"{forged}<font color='#B00020'>{markup(change)}</font> "
+            f"({vn_time(c.overridden_at)})<br/>{markup(c.override_reason)}")
 
 
 def _totals(section: RosterSection, st: Styles, words: Words) -> Table:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -23,11 +22,12 @@ from examdesk.i18n import Catalog, default_language
 from examdesk.i18n.words import decision_key, decision_sentence_key
 from examdesk.services.cards import PcscCards
 from examdesk.services.checkin import CheckInRequest, QuietListener, run_checkin
-from examdesk.services.override import override_checkin
+from examdesk.services.override import admits_forged, override_checkin, resolve_checkin
 from examdesk.services.trust import TrustFiles
 from examdesk.settings import SettingsError, read_section
 from proctoring.checkin import CardRejected, CheckInOutcome, CheckInService, Progress
-from proctoring.models import Decision, Stage
+from proctoring.errors import ForgedOverrideNeedsAdmin, ForgedOverrideNotConfirmed
+from proctoring.models import Decision, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules, RuleInvalid
 from proctoring.sessions import find_session
@@ -89,6 +89,9 @@ def _banner(outcome: CheckInOutcome, lang: str) -> None:
         console.print(f"[dim]face {outcome.face.decision.value} "
                       f"d={outcome.face.distance:.3f} (threshold "
                       f"{outcome.face.point.threshold:.3f})[/dim]")
+    # The id `override` takes: printed, not only in --json (issue 13).
+    console.print(catalog.text("checkin.checkin_id", lang, checkin_id=str(outcome.checkin_id)),
+                  highlight=False)
 
 
 class _Progress(QuietListener):
@@ -160,23 +163,42 @@ def checkin_cmd(
         _banner(outcome, lang)
 
 
+# A forged card admitted without the admin's role: refused as a permission (6), as the
+# district's access refusals are; without the second confirmation: an option missing (2).
+OVERRIDE_EXITS: ExitTable = ((ForgedOverrideNeedsAdmin, 6), (ForgedOverrideNotConfirmed, 2))
+
+
 def override_cmd(
-    checkin_id: Annotated[str, typer.Argument(help="the check-in to override")],
+    checkin_id: Annotated[str, typer.Argument(
+        help="the check-in to override: its ID or the first characters of it")],
     decision: Annotated[str, typer.Option("--decision", help="ADMIT, REJECT or REVIEW")],
     reason: Annotated[str, typer.Option("--reason", help="why (mandatory, written down)")],
+    role: Annotated[str, typer.Option(
+        "--role", help="who decides: invigilator, or centre_admin (needed to admit on a "
+        "forged card; written to the audit log)")] = Role.INVIGILATOR.value,
+    confirm_forged: Annotated[bool, typer.Option(
+        "--confirm-forged", help="the second confirmation to admit on a forged card "
+        "(asked at the terminal when not given)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     lang: Annotated[str, typer.Option("--lang", help="vi or en")] = default_language(),
 ) -> None:
     """Ghi đè quyết định — an invigilator's decision over the machine's, with a written reason;
-    it becomes an incident for the education office."""
-    with cli_errors(as_json):
-        target = _parsed(lambda: uuid.UUID(checkin_id.strip()))
+    it becomes an incident for the education office. Admitting on a FORGED card is the centre
+    admin's decision (--role centre_admin) and needs a second confirmation."""
+    with cli_errors(as_json, OVERRIDE_EXITS):
         chosen = _parsed(lambda: Decision(decision.strip().upper()))
+        who = _parsed(lambda: Role(role.strip().lower()))
         with stored() as store:  # closed however the command ends
-            done = override_checkin(store, target, chosen, reason, actor=actor())
+            target = resolve_checkin(store, checkin_id)
+            if (admits_forged(store, target, chosen) and who is Role.CENTRE_ADMIN
+                    and not confirm_forged and not as_json and sys.stdin.isatty()):
+                confirm_forged = typer.confirm(
+                    Catalog.load().text("checkin.override_forged_prompt", lang), default=False)
+            done = override_checkin(store, target, chosen, reason, actor=actor(), role=who,
+                                    confirmed_forged=confirm_forged)
     if as_json:
         print(json.dumps(done.to_dict(), ensure_ascii=False))
     else:
         catalog = Catalog.load()
-        print(catalog.text("checkin.overridden", lang,
+        print(catalog.text("checkin.override_done", lang, checkin_id=str(done.checkin_id),
                            decision=catalog.text(decision_key(chosen), lang)))

@@ -130,6 +130,9 @@ class CheckInView(View):
         self._preview_seq = -1
         self._entry_serial = 0  # the key box's last applied action (checkin_state.Entry)
         self._pictures: dict[str, tuple[Image.Image | None, str]] = {}  # what each box shows
+        # (check-in, reason) the admin was warned about: admitting on a forged card is
+        # confirmed by pressing again with the same reason.
+        self._forged_asked: tuple[Any, str] | None = None
         self.grid_columnconfigure(0, weight=1)
 
         self.banner = VerdictBanner(self, f)
@@ -278,7 +281,7 @@ class CheckInView(View):
         self.reason_entry.grid(row=4, column=0, sticky="ew", padx=22, pady=(2, 4))
         self.reason_entry.bind("<KeyRelease>", lambda _e: self._reason_typed())
         self.override_message = ctk.CTkLabel(panel, text="", font=f.base, text_color="#b3261e",
-                                             anchor="w")
+                                             anchor="w", justify="left", wraplength=640)
         self.override_message.grid(row=5, column=0, sticky="w", padx=22)
         buttons = ctk.CTkFrame(panel, fg_color="transparent")
         buttons.grid(row=6, column=0, sticky="e", padx=22, pady=(6, 18))
@@ -747,9 +750,16 @@ class CheckInView(View):
         self.override_choice.set(self.t(decision_key(wanted)))
         self.reason_entry.delete(0, "end")
         self.t.rebind(self.override_message, "app.plain", text="")
+        self._forged_asked = None
         self.reason_entry.focus_set()
 
     def _reason_typed(self) -> None:
+        if self._forged_asked is not None:
+            # The reason changed after the forged-card warning: the warning stays, and the
+            # next press asks again (a confirmation is of what is on the screen).
+            if self._forged_asked[1] != " ".join(self.reason_entry.get().split()):
+                self._forged_asked = None
+            return
         if self.reason_entry.get().strip():
             self.t.rebind(self.override_message, "app.plain", text="")
 
@@ -772,6 +782,18 @@ class CheckInView(View):
         if chosen is None or chosen is s.decision:
             self.t.rebind(self.override_message, "app.override.same")
             return
+        forged = chosen is Decision.ADMIT and outcome.trust is not None and (
+            outcome.trust.verdict.level.value == "FORGED")
+        confirmed = False
+        if forged and operator.is_admin:
+            # A forged card admitted: the admin's decision, asked a second time (the first
+            # press says what it means; the second, with nothing changed, confirms it).
+            asked = (outcome.checkin_id, reason)
+            confirmed = self._forged_asked == asked
+            if not confirmed:
+                self._forged_asked = asked
+                self.t.rebind(self.override_message, "app.override.forged_confirm")
+                return
         store, token = services.store, s.token
         self.override_ok.configure(state="disabled")
 
@@ -787,8 +809,10 @@ class CheckInView(View):
             self.override_ok.configure(state="normal")
             self.t.rebind(self.override_message, "app.plain", text=self.app.error_text(exc))
 
+        self._forged_asked = None
         self.app.run_job(lambda: override_checkin(store, outcome.checkin_id, chosen, reason,
-                                                  actor=operator.actor),
+                                                  actor=operator.actor, role=operator.role,
+                                                  confirmed_forged=confirmed),
                          done=done, failed=refused)
 
     # --- outside hands (the demo presenter) ---------------------------------------------------
