@@ -203,3 +203,29 @@ class CheckInRefInvalid(InvalidInput):
     """What was typed is neither a check-in id nor its first hex digits (context: ``ref``)."""
 
     key = "proctoring.checkin_ref_invalid"
+
+
+class MomentNeedsTime(InvalidInput):
+    """A session's start or end given as a date without a time (context: ``field``,
+    ``value``): refused rather than silently read as midnight."""
+
+    key = "proctoring.moment_needs_time"
+
+
+class SessionStartImplausible(InvalidInput):
+    """A session start no exam can have (context: ``value``, ``earliest``, ``latest``):
+    before chip ID cards existed, or years ahead — a mistyped year."""
+
+    key = "proctoring.session_start_implausible"
+
+
+class SessionReopenNeedsReason(InvalidInput):
+    """Reopening a closed session needs a written reason (it is audited)."""
+
+    key = "proctoring.reopen_needs_reason"
+
+
+class SessionNotClosed(InvalidInput):
+    """Only a closed session can be reopened (context: ``session``)."""
+
+    key = "proctoring.session_not_closed"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import typer
@@ -27,9 +28,10 @@ from examdesk.services.trust import TrustFiles
 from examdesk.settings import SettingsError, read_section
 from proctoring.checkin import CardRejected, CheckInOutcome, CheckInService, Progress
 from proctoring.errors import ForgedOverrideNeedsAdmin, ForgedOverrideNotConfirmed
-from proctoring.models import Decision, Role, Stage
+from proctoring.models import Decision, ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules, RuleInvalid
+from proctoring.session_dates import checkin_day
 from proctoring.sessions import find_session
 from reader.keys import access_keys
 
@@ -94,6 +96,17 @@ def _banner(outcome: CheckInOutcome, lang: str) -> None:
                   highlight=False)
 
 
+def _warn_other_day(session: ExamSession, now: datetime, lang: str) -> None:
+    """A check-in on another day than the session's is allowed (a session past midnight, a
+    late candidate) but said, before the card is read: a wrong session chosen shows at once
+    (proctoring/session_dates.py)."""
+    other = checkin_day(session, now)
+    if other is not None:
+        key = "checkin.session_was_earlier" if other.days > 0 else "checkin.session_is_later"
+        print(Catalog.load().text(key, lang, code=session.code, **other.context()),
+              file=sys.stderr)
+
+
 class _Progress(QuietListener):
     """The steps on stderr, each once, when a person watches the terminal."""
 
@@ -140,6 +153,7 @@ def checkin_cmd(
         with stored() as store:
             with store.read() as tx:
                 session = find_session(tx, session_ref)
+            _warn_other_day(session, store.now(), lang)
             engine = FaceEngine(load_settings())
             warming = engine.warm_up()  # the models load while the card is read
             request = CheckInRequest(session, keys, consent=consent, actor=actor(),

@@ -18,7 +18,7 @@ import threading
 import unicodedata
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import customtkinter as ctk
@@ -32,6 +32,7 @@ from examdesk.services.override import override_checkin
 from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress
 from proctoring.checkins import Reason
 from proctoring.models import Decision, SessionKind
+from proctoring.session_dates import checkin_day
 from reader.errors import InvalidKeyInput
 from reader.keys import parse_card_key
 from reader.session import CardRead
@@ -393,7 +394,8 @@ class CheckInView(View):
     def _render_banner(self, s: CheckInState) -> None:
         t = self.t
         if s.phase is Phase.IDLE:
-            self.banner.show(IDLE_LOOK, t("app.banner.idle"), t(s.note.key, **dict(s.note.context)))
+            self.banner.show(IDLE_LOOK, t("app.banner.idle"), t(s.note.key, **dict(s.note.context)),
+                             self._other_day())
         elif s.phase is Phase.RUNNING:
             self.banner.show(WORKING_LOOK, t("app.banner.working"), self._step_text(s))
         elif s.phase is Phase.DECIDED:
@@ -412,6 +414,19 @@ class CheckInView(View):
                 message = (self.app.error_text(error) if error is not None
                            else t(failure.key or desk.KEY_MISSING))
                 self.banner.show(ERROR_LOOK, t("app.banner.error"), message)
+
+    def _other_day(self) -> str:
+        """Said on the ready banner when today is not the session's day (a wrong session
+        chosen, yesterday's still open): allowed, but seen before the card is read."""
+        session, services = self.app.session, self.services
+        if session is None:
+            return ""
+        now = services.store.now() if services is not None else datetime.now(UTC)
+        other = checkin_day(session, now)
+        if other is None:
+            return ""
+        key = "checkin.session_was_earlier" if other.days > 0 else "checkin.session_is_later"
+        return "⚠ " + self.t(key, code=session.code, **other.context())
 
     def _render_decision(self, s: CheckInState) -> None:
         outcome, decision, t = s.outcome, s.decision, self.t
