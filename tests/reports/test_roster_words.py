@@ -41,3 +41,19 @@ def test_a_forged_card_admitted_by_the_admin_is_marked(tmp_path: Path, vi: Words
         store.close()
     # Issue 13: printed like any other override.
     assert text.count("THẺ GIẢ MẠO — quản trị viên trung tâm cho vào") == 1, text
+
+
+def test_the_fraud_report_says_which_chip_check_failed_in_words(vi: Words, en: Words) -> None:
+    from reports.findings import findings_sentence
+
+    # Issue 13: "Thẻ không vượt qua kiểm tra chip: active.passed, chip.passed, passive.invalid."
+    said = findings_sentence(["active.passed", "chip.passed", "passive.invalid"], vi)
+    failed, _, passed = said.partition("Đã đạt:")
+    assert failed.startswith("Không đạt: Dữ liệu trên chip đã bị sửa sau khi cấp")
+    assert "xác thực chủ động" in passed and "xác thực chip" in passed
+    assert "xác thực" not in failed  # a passed check is never listed as a failure
+    assert not any(code in said for code in ("passive.", "active.", "chip."))  # no codes
+    cloned = findings_sentence(["passive.valid", "active.failed", "chip.failed"], en)
+    assert cloned.startswith("Failed: The chip could not prove it holds the issued private key")
+    assert cloned.count("cloned chip") == 1  # two findings, one meaning: said once
+    assert "The chip data carry a valid signature" in cloned.partition("Passed:")[2]
