@@ -14,6 +14,7 @@ card presenting lives in views/demo_presenter.py, outside this screen.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import unicodedata
 from concurrent.futures import Future
@@ -31,7 +32,9 @@ from examdesk.services.checkin import CheckInRequest, run_checkin
 from examdesk.services.override import override_checkin
 from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress
 from proctoring.checkins import Reason
+from proctoring.errors import ProctoringError
 from proctoring.models import Decision, SessionKind
+from proctoring.operators import operator_user
 from proctoring.session_dates import checkin_day
 from reader.errors import InvalidKeyInput
 from reader.keys import parse_card_key
@@ -709,7 +712,10 @@ class CheckInView(View):
                 # to the card, and two conversations with one chip break both.
                 with contextlib.suppress(BaseException):
                     previous.result(timeout=30)
-            outcome = run_checkin(request, cards=services.cards, trust=services.places.trust,
+            # Who is on duty, as the centre's user row: the roster names them (issue 13).
+            signed = dataclasses.replace(request, operator_id=operator_id(
+                services.store, session.centre_id, operator))
+            outcome = run_checkin(signed, cards=services.cards, trust=services.places.trust,
                                   service=services.checkins, camera=services.hub.reader,
                                   models_ready=services.models_ready, listener=listener,
                                   cancel=cancel)
@@ -825,9 +831,11 @@ class CheckInView(View):
             self.t.rebind(self.override_message, "app.plain", text=self.app.error_text(exc))
 
         self._forged_asked = None
-        self.app.run_job(lambda: override_checkin(store, outcome.checkin_id, chosen, reason,
-                                                  actor=operator.actor, role=operator.role,
-                                                  confirmed_forged=confirmed),
+        centre_id = self.app.session.centre_id if self.app.session is not None else None
+        self.app.run_job(lambda: override_checkin(
+            store, outcome.checkin_id, chosen, reason, actor=operator.actor, role=operator.role,
+            confirmed_forged=confirmed,
+            operator_id=operator_id(store, centre_id, operator) if centre_id else None),
                          done=done, failed=refused)
 
     # --- outside hands (the demo presenter) ---------------------------------------------------
@@ -861,6 +869,16 @@ class CheckInView(View):
                 "consent": s.consent, "consent_line": str(self.consent_label.cget("text")),
                 "buttons": {"start": str(self.start_button.cget("text")),
                             "admit": str(self.admit_button.cget("text"))}}
+
+
+def operator_id(store: Any, centre_id: Any, operator: Any) -> Any:
+    """The signed-in person's user row at the session's centre (made the first time), on the
+    worker's thread. None when it cannot be had: a check-in is never stopped for it."""
+    try:
+        return operator_user(store, centre_id=centre_id, full_name=operator.name,
+                             role=operator.role, actor=operator.actor)
+    except ProctoringError:
+        return None
 
 
 def _configure(widget: Any, **options: Any) -> None:
