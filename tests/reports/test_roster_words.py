@@ -93,7 +93,6 @@ def test_the_header_names_the_centre_and_who_was_on_duty(tmp_path: Path, vi: Wor
     from examdesk.cli import app
     from proctoring.centres import ensure_centre
     from proctoring.operators import operator_user
-
     from proctoring.store import Store
 
     url = f"sqlite:///{tmp_path / 'examdesk.db'}"
