@@ -204,7 +204,8 @@ def test_an_override_needs_a_written_reason(desk: Desk) -> None:
 
     desk.press("F4")
     incidents = desk.app.views["incidents"]
-    desk.wait_until(lambda: any("Ghi đè" in r[1] for r in incidents.table.rows()),
+    # (any cell: the kind moved right of the new "who" column, issue 13)
+    desk.wait_until(lambda: any("Ghi đè" in " ".join(r) for r in incidents.table.rows()),
                     "the override incident")
     desk.shot("09-incidents")
 
