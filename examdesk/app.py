@@ -371,7 +371,9 @@ class ExamDeskApp:
         r.bind_all("<Control-p>", lambda e: self._shortcut_print())
         r.bind_all("<Control-f>", lambda e: self._shortcut_search())
         r.bind_all("<Control-s>", lambda e: self._dispatch("on_save", e))
-        r.bind_all(f"<{CONSENT_KEY}>", lambda e: self._dispatch("on_consent", e))
+        # On the window, not bind_all: the office's review screen binds F8 (confirm fraud) to
+        # "all", which runs after this and only when the check-in screen did not take the key.
+        r.bind(f"<{CONSENT_KEY}>", lambda e: self._dispatch("on_consent", e))
         if self.options.demo:
             from .demo import Scenario
 
