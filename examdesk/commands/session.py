@@ -6,7 +6,8 @@ command, who acts. Typed errors end a command in examdesk/commands/errors.py's c
 | exit | meaning |
 |---|---|
 | 0 | done |
-| 2 | a value given is not valid (options, roster rows, a start without a time or in an implausible year, `close` without --yes where nobody can be asked, `reopen` without a reason) |
+| 2 | a value given is not valid (options, roster rows, a start without a time or in an |
+|   | implausible year, `close` without --yes off a terminal, `reopen` without a reason) |
 | 3 | the database or the key cannot be opened |
 | 4 | no such session (or the reference matches several) |
 | 5 | the session is closed |
