@@ -224,6 +224,7 @@ NAVIGATION = (  # view name, catalogue key, key
     ("settings", "app.nav.settings", "F6"),
     ("sessions", "app.nav.sessions", "F7"),
 )
+CONSENT_KEY = "F8"  # the candidate's yes to face matching, asked per candidate at the desk
 
 
 class ExamDeskApp:
@@ -374,6 +375,9 @@ class ExamDeskApp:
         r.bind_all("<Control-p>", lambda e: self._shortcut_print())
         r.bind_all("<Control-f>", lambda e: self._shortcut_search())
         r.bind_all("<Control-s>", lambda e: self._dispatch("on_save", e))
+        # On the window, not bind_all: the office's review screen binds F8 (confirm fraud) to
+        # "all", which runs after this and only when the check-in screen did not take the key.
+        r.bind(f"<{CONSENT_KEY}>", lambda e: self._dispatch("on_consent", e))
         if self.options.demo:
             from .demo import Scenario
 

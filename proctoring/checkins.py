@@ -52,6 +52,7 @@ from .models import (
     Severity,
     Stage,
 )
+from .override_rules import OverrideAuthority, admits_forged_card, check_override
 from .sessions import require_open
 from .store import Store
 
@@ -275,9 +276,12 @@ def _require_consent(tx: Session, new: NewIncident) -> None:
 
 def record_override(store: Store, checkin_id: uuid.UUID, *, decision: Decision, reason: str,
                     operator_id: uuid.UUID | None, actor: str,
-                    severity: Severity = Severity.MEDIUM) -> Incident:
+                    severity: Severity = Severity.MEDIUM,
+                    authority: OverrideAuthority | None = None) -> Incident:
     """An invigilator changes a decision. Only with a written reason; the override is itself an
-    incident for the education office, linked to the check-in, in the same transaction."""
+    incident for the education office, linked to the check-in, in the same transaction.
+    Admitting on a FORGED card also needs the centre admin's role and a second confirmation
+    (``authority``; override_rules.py)."""
     text = unicodedata.normalize("NFC", reason or "").strip()
     if not text:
         raise OverrideNeedsReason("an override needs a written reason")
@@ -290,6 +294,9 @@ def record_override(store: Store, checkin_id: uuid.UUID, *, decision: Decision, 
         require_open(session)
         if checkin.decision is decision:
             raise InvalidInput(f"the decision already is {decision}", field="decision")
+        authority = authority or OverrideAuthority()
+        severity = check_override(checkin, decision, authority, severity)
+        forged = admits_forged_card(checkin, decision)
         before = checkin.decision
         now = store.now()
         checkin.decision = decision
@@ -301,13 +308,16 @@ def record_override(store: Store, checkin_id: uuid.UUID, *, decision: Decision, 
                            action="checkin.overridden", subject_id=checkin.id,
                            payload={"from": before, "to": decision,
                                     "operator_id": operator_id,
+                                    **({"forged_card": True, "role": authority.role,
+                                        "confirmed": True} if forged else {}),
                                     "reason_sha256": hashlib.sha256(text.encode()).hexdigest(),
                                     "rows": row_bindings(tx, checkins=[checkin.id])},
                            at=now)
         return _open_incident(
             tx, store, session,
             NewIncident(IncidentKind.OVERRIDE, severity, "incident.override",
-                        {"from": before.value, "to": decision.value, "reason": text},
+                        {"from": before.value, "to": decision.value, "reason": text,
+                         **({"forged_card": True} if forged else {})},
                         roster_entry_id=checkin.roster_entry_id),
             actor=actor, reporter=operator_id, checkins=[checkin.id])
 

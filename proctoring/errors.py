@@ -174,3 +174,60 @@ class RosterFieldTooLong(RosterTooLarge):
     """One cell longer than any roster value (context: ``file``, ``limit``, ``row``)."""
 
     key = "roster.field_too_long"
+
+
+class ForgedOverrideNeedsAdmin(ProctoringError):
+    """Admitting a candidate whose card the chip checks found FORGED is the centre admin's
+    decision, not an invigilator's (context: ``role``, the role that asked)."""
+
+    key = "proctoring.forged_override_needs_admin"
+
+
+class ForgedOverrideNotConfirmed(ProctoringError):
+    """Admitting on a FORGED card needs a second, explicit confirmation."""
+
+    key = "proctoring.forged_override_not_confirmed"
+
+
+class CheckInNotFound(NotFound):
+    """No check-in with this id or id prefix (context: ``ref``)."""
+
+    key = "proctoring.checkin_not_found"
+
+
+class CheckInAmbiguous(AmbiguousReference):
+    """The id prefix matches several check-ins (context: ``ref``)."""
+
+    key = "proctoring.checkin_ambiguous"
+
+
+class CheckInRefInvalid(InvalidInput):
+    """What was typed is neither a check-in id nor its first hex digits (context: ``ref``)."""
+
+    key = "proctoring.checkin_ref_invalid"
+
+
+class MomentNeedsTime(InvalidInput):
+    """A session's start or end given as a date without a time (context: ``field``,
+    ``value``): refused rather than silently read as midnight."""
+
+    key = "proctoring.moment_needs_time"
+
+
+class SessionStartImplausible(InvalidInput):
+    """A session start no exam can have (context: ``value``, ``earliest``, ``latest``):
+    before chip ID cards existed, or years ahead — a mistyped year."""
+
+    key = "proctoring.session_start_implausible"
+
+
+class SessionReopenNeedsReason(InvalidInput):
+    """Reopening a closed session needs a written reason (it is audited)."""
+
+    key = "proctoring.reopen_needs_reason"
+
+
+class SessionNotClosed(InvalidInput):
+    """Only a closed session can be reopened (context: ``session``)."""
+
+    key = "proctoring.session_not_closed"

@@ -22,7 +22,7 @@ import uuid
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 from xml.parsers import expat
@@ -30,6 +30,7 @@ from xml.parsers import expat
 from sqlmodel import Session, col, select
 
 from examdesk.i18n import system_error
+from examdesk.timezone import VIETNAM
 from reader.errors import InvalidKeyInput
 from reader.keys import normalise_sex, validate_id_number
 
@@ -537,12 +538,18 @@ EXPORT_COLUMNS = ("position", "registration_number", "id_number", "full_name", "
                   "other_attempts")
 
 
-def _attempt_text(c: CheckIn, desk: str | None) -> str:
-    return " ".join(x for x in (_plain(c.decided_at), Decision(c.decision).value, desk or "")
-                    if x)
+def _attempt_text(c: CheckIn, desk: str | None, lang: str) -> str:
+    """"07:03:12 03/12/2026 KHÔNG CHO VÀO Cửa 2": Vietnam time, the decision in words."""
+    from examdesk.i18n import Catalog
+    from examdesk.i18n.words import decision_key
+
+    when = _local(c.decided_at).strftime("%H:%M:%S %d/%m/%Y") if c.decided_at else ""
+    said = Catalog.load().text(decision_key(Decision(c.decision)), lang)
+    return " ".join(x for x in (when, said, desk or "") if x)
 
 
-def export_rows(store: Store, session_ref: str) -> tuple[str, list[list[Any]]]:
+def export_rows(store: Store, session_ref: str,
+                lang: str = "vi") -> tuple[str, list[list[Any]]]:
     """(session code, rows) in print order with the attendance state of each candidate and
     the history it stands on."""
     with store.read() as tx:
@@ -555,19 +562,39 @@ def export_rows(store: Store, session_ref: str) -> tuple[str, list[list[Any]]]:
                      c.date_of_birth, c.sex, r.entry.seat or "", r.entry.vehicle or "",
                      r.status, r.checkin.decided_at if r.checkin else None,
                      r.history.desk(r.checkin) or "", len(r.history.attempts),
-                     "; ".join(_attempt_text(a, r.history.desk(a)) for a in others)])
+                     "; ".join(_attempt_text(a, r.history.desk(a), lang) for a in others)])
     return session.code, rows
 
 
-def export_roster(store: Store, session_ref: str, out: Path) -> int:
+def export_header(lang: str = "vi") -> list[str]:
+    """The export's column headers in the reader's language (Vietnamese unless asked): each
+    one a header the import reads back."""
+    from examdesk.i18n import Catalog
+
+    catalog = Catalog.load()
+    return [catalog.text(f"roster.export.col.{c}", lang) for c in EXPORT_COLUMNS]
+
+
+def _local(value: datetime) -> datetime:
+    """A stored UTC time as the centre's clock shows it, to the second (issue 13: the
+    export wrote UTC with microseconds)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(VIETNAM).replace(tzinfo=None, microsecond=0)
+
+
+def export_roster(store: Store, session_ref: str, out: Path, *, lang: str = "vi") -> int:
     """Write the roster as .csv (UTF-8 with BOM, for Excel) or .xlsx; returns the row count.
-    Written to a temporary file first and moved into place: never a half-written roster."""
-    code, rows = export_rows(store, session_ref)
+    Headers in ``lang``, times in Vietnam time to the second. Written to a temporary file
+    first and moved into place: never a half-written roster."""
+    code, rows = export_rows(store, session_ref, lang)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise RosterUnreadable(f"{suffix or 'no extension'}: export to .csv or .xlsx",
                                file=str(out))
-    data = _xlsx_bytes(code, rows) if suffix == ".xlsx" else _csv_bytes(rows)
+    rows = [[_local(v) if isinstance(v, datetime) else v for v in row] for row in rows]
+    header = export_header(lang)
+    data = (_xlsx_bytes(code, header, rows) if suffix == ".xlsx"
+            else _csv_bytes(header, rows))
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".roster-")  # 0600: personal data
     try:
@@ -582,14 +609,14 @@ def export_roster(store: Store, session_ref: str, out: Path) -> int:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else value
 
 
-def _csv_bytes(rows: list[list[Any]]) -> bytes:
-    return csv_bytes(EXPORT_COLUMNS, ([_plain(v) for v in row] for row in rows))
+def _csv_bytes(header: Sequence[str], rows: list[list[Any]]) -> bytes:
+    return csv_bytes(header, ([_plain(v) for v in row] for row in rows))
 
 
 _SHEET_FORBIDDEN = re.compile(r"[\\/?*\[\]:]")
@@ -602,24 +629,23 @@ def sheet_title(code: str) -> str:
     return title or "roster"
 
 
-def _xlsx_bytes(code: str, rows: list[list[Any]]) -> bytes:
+def _xlsx_bytes(code: str, header: Sequence[str], rows: list[list[Any]]) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = sheet_title(code)
-    sheet.append(list(EXPORT_COLUMNS))
+    sheet.append(list(header))
     for row in rows:
-        values = [v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row]
-        sheet.append(["" if v is None else v for v in values])
+        sheet.append(["" if v is None else v for v in row])
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, even for "=…" text
                 cell.number_format = "@"  # IDs keep their leading zeros when edited
             elif isinstance(cell.value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"  # UTC
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"  # Vietnam time
             elif isinstance(cell.value, date):
                 cell.number_format = "dd/mm/yyyy"
     buf = io.BytesIO()

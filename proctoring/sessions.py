@@ -20,11 +20,15 @@ from .centres import get_centre
 from .errors import (
     AmbiguousReference,
     InvalidInput,
+    MomentNeedsTime,
     SessionClosed,
     SessionCodeTaken,
+    SessionNotClosed,
     SessionNotFound,
+    SessionReopenNeedsReason,
 )
 from .models import Centre, ExamSession, RosterEntry, SessionKind, SessionStatus, Stage
+from .session_dates import check_start
 from .store import Store
 
 
@@ -53,6 +57,7 @@ def create_session(store: Store, *, centre_id: uuid.UUID, kind: SessionKind, tit
         raise InvalidInput("a session needs a title", field="title")
     if ends_at is not None and ends_at <= starts_at:
         raise InvalidInput("the session ends before it starts", field="ends_at")
+    check_start(starts_at, store.now())  # 1926 or a year typed wrong: session_dates.py
     chosen = session_stages(kind, stages)
     code = (code or "").strip() or (
         f"{starts_at.astimezone(VIETNAM):%Y%m%d}-{secrets.token_hex(3)}")
@@ -165,11 +170,45 @@ def close_session(store: Store, ref: str, *, actor: str,
         return s
 
 
+def reopen_session(store: Store, ref: str, *, reason: str, actor: str,
+                   centre_id: uuid.UUID | None = None) -> ExamSession:
+    """A closed session open again (a candidate checked after the close, a roster line
+    forgotten): only with a written reason, which the audit event carries with when it was
+    closed, so the log shows the gap."""
+    text = " ".join(unicodedata.normalize("NFC", reason or "").split())
+    if not text:
+        raise SessionReopenNeedsReason("reopening a session needs a written reason",
+                                       field="reason")
+    with store.write() as tx:
+        s = find_session(tx, ref, centre_id=centre_id)
+        if s.status is not SessionStatus.CLOSED:
+            raise SessionNotClosed(f"session {s.code} is not closed", session=s.code)
+        now, closed_at = store.now(), s.closed_at
+        s.status, s.closed_at = SessionStatus.OPEN, None
+        tx.add(s)
+        tx.flush()
+        store.audit.append(tx, centre_id=s.centre_id, actor=actor, action="session.reopened",
+                           subject_id=s.id, payload={"code": s.code, "reason": text,
+                                                     "closed_at": closed_at}, at=now)
+        return s
+
+
+
+def _is_date(text: str) -> bool:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            datetime.strptime(text, fmt)
+            return True
+        except ValueError:
+            continue
+    return False
+
 
 def parse_moment(text: str, field: str) -> datetime:
-    """"2025-06-12 07:30", "12/06/2025 07:30" (Vietnam time) or ISO 8601 with an offset."""
+    """"2025-06-12 07:30", "12/06/2025 07:30" (Vietnam time) or ISO 8601 with an offset; a
+    date without a time is refused (:class:`MomentNeedsTime`), never read as midnight."""
     text = text.strip()
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d", "%d/%m/%Y"):
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=VIETNAM).astimezone(UTC)
         except ValueError:
@@ -177,6 +216,11 @@ def parse_moment(text: str, field: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
+        value = None
+    if ":" not in text and (value is not None or _is_date(text)):
+        # A date alone used to mean midnight, silently: a session has a time of day.
+        raise MomentNeedsTime(f"{text!r} has no time of day", field=field, value=text)
+    if value is None:
         raise InvalidInput(f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)",
                            reason="datetime", field=field, value=text) from None
     if value.tzinfo is None:

@@ -39,6 +39,7 @@ from reportlab.platypus import (
 from examdesk.timezone import VIETNAM  # Asia/Ho_Chi_Minh: UTC+7 all year
 from proctoring.csvfile import Cell, csv_bytes
 
+from .findings import findings_sentence
 from .fonts import PdfFonts, find_fonts
 from .incidents import Category, CheckInEvidence, Finding, FraudData, Picture, Stats
 from .layout import (
@@ -302,7 +303,9 @@ def _what(f: Finding, words: Words, lang: str) -> str:
         # The check-in workflow writes "findings"; a check-in's own list is in trust_findings.
         findings = sorted({x for c in f.checkins for x in c.trust_findings}
                           | {str(x) for x in d.get("findings", d.get("trust_findings", []))})
-        return words("fraud.what.forged_card", findings=", ".join(findings) or "—")
+        # In words: which checks failed and what that means, then which passed (issue 13:
+        # "active.passed, chip.passed, passive.invalid" listed passes as failures).
+        return words("fraud.what.forged_card_words", checks=findings_sentence(findings, words))
     if f.category is Category.OVERRIDE:
         before, after = str(d.get("from", "?")), str(d.get("to", "?"))
         return words("fraud.what.override",

@@ -287,13 +287,47 @@ def _section(roster: Roster, section: RosterSection, st: Styles, words: Words,
                 style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
                        ("LEFTPADDING", (0, 0), (-1, -1), 0)])
     flow += [top, Spacer(1, 4)]
-    flow.append(_table(roster, section, st, words, options))
+    # The last rows go with the totals and the signatures: those never stand alone on a page
+    # (issue 13: with 8 candidates they fell onto page 2 by themselves).
+    rows = section.rows
+    tail = rows[-TAIL_ROWS:] if rows else ()
+    body = rows[:len(rows) - len(tail)]
+    if body:
+        flow.append(_table(roster, body, st, words, options, header=True))
     closing: list[Flowable] = [Spacer(1, 6), _totals(section, st, words),
                                Spacer(1, 8), _handwritten(st, words, facts.kind)]
     if last:
         closing += [Spacer(1, 6), box]
+    if tail:
+        closing.insert(0, _TailRows(
+            _table(roster, tail, st, words, options, header=True),
+            _table(roster, tail, st, words, options, header=False), always_header=not body))
     flow.append(KeepTogether(closing))
     return flow
+
+
+TAIL_ROWS = 2  # table rows kept on the page of the totals and signatures
+
+
+class _TailRows(Flowable):
+    """The table's last rows: under the rows before them, without the column header; at the
+    top of a new page (moved there with the totals), with it."""
+
+    def __init__(self, headed: Flowable, bare: Flowable, *, always_header: bool) -> None:
+        super().__init__()
+        self.headed, self.bare, self.always_header = headed, bare, always_header
+        self.chosen = headed
+
+    def wrap(self, aW: float, aH: float) -> tuple[float, float]:
+        frame = getattr(self, "_frame", None)
+        at_top = bool(getattr(frame, "_atTop", False))
+        self.chosen = self.headed if self.always_header or at_top else self.bare
+        w, h = self.chosen.wrap(aW, aH)
+        self.width, self.height = w, h
+        return w, h
+
+    def draw(self) -> None:
+        self.chosen.drawOn(self.canv, 0, 0)
 
 
 def _pair(st: Styles, label: str, value: str) -> Paragraph:
@@ -301,26 +335,29 @@ def _pair(st: Styles, label: str, value: str) -> Paragraph:
                      st.body)
 
 
-def _table(roster: Roster, section: RosterSection, st: Styles, words: Words,
-           options: RosterOptions) -> LongTable:
+def _table(roster: Roster, lines: Sequence[RosterRow], st: Styles, words: Words,
+           options: RosterOptions, *, header: bool) -> LongTable:
     head = [Paragraph(markup(words(f"roster.col.{c.key}")), st.head_cell) for c in COLUMNS]
-    rows: list[list[Any]] = [head]
-    for row in section.rows:
+    rows: list[list[Any]] = [head] if header else []
+    for row in lines:
         cell = _Cell(roster, row, st, words, options)
         rows.append([c.value(cell) for c in COLUMNS])
-    table = LongTable(rows, colWidths=[c.width for c in COLUMNS], repeatRows=1)
+    first = 1 if header else 0  # the first candidate's row
+    table = LongTable(rows, colWidths=[c.width for c in COLUMNS], repeatRows=first)
     style = [
         ("GRID", (0, 0), (-1, -1), 0.4, RULE),
-        ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("FONT", (0, 1), (-1, -1), st.cell.fontName, st.cell.fontSize, st.cell.leading),
+        ("FONT", (0, first), (-1, -1), st.cell.fontName, st.cell.fontSize, st.cell.leading),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
     ]
-    style += [("ALIGN", (i, 1), (i, -1), "CENTER") for i, c in enumerate(COLUMNS) if c.centred]
-    for i, row in enumerate(section.rows, 1):
+    if header:
+        style.append(("BACKGROUND", (0, 0), (-1, 0), LIGHT))
+    style += [("ALIGN", (i, first), (i, -1), "CENTER") for i, c in enumerate(COLUMNS)
+              if c.centred]
+    for i, row in enumerate(lines, first):
         if row.status == RosterStatus.ABSENT:
             style.append(("TEXTCOLOR", (0, i), (-1, i), GREY))
     table.setStyle(TableStyle(style))
@@ -352,11 +389,13 @@ class Column:
 def _name(c: _Cell) -> Paragraph:
     row, st, words = c.row, c.st, c.words
     place = row.seat or row.vehicle
+    reg, prefix = row.registration_number, words("roster.pdf.reg")
+    # "SBD001" already says it is an SBD: not "SBD SBD001" (issue 13).
+    shown = reg if reg.casefold().startswith(prefix.casefold()) else f"{prefix} {reg}"
     return Paragraph(
         f"<font name='{st.cell_bold.fontName}' size='8.5'>{markup(row.full_name)}</font><br/>"
-        f"<font size='7' color='#555555'>{markup(words('roster.pdf.reg'))} "
-        f"{markup(row.registration_number)}" + (f" · {markup(place)}" if place else "")
-        + "</font>", st.cell)
+        f"<font size='7' color='#555555'>{markup(shown)}"
+        + (f" · {markup(place)}" if place else "") + "</font>", st.cell)
 
 
 def _override_cell(c: _Cell) -> Any:
@@ -416,6 +455,18 @@ def _result(row: RosterRow, st: Styles, words: Words, options: RosterOptions) ->
         face = label(words, "roster.face", c.face_outcome, FACE_OUTCOMES)
         text += (f"<br/><font size='7'>{markup(words('roster.pdf.face'))}: {markup(face)}"
                  f" ({decimal(c.face_distance, options.lang)})</font>")
+    elif c.trust_verdict and c.trust_verdict != "FORGED":
+        # No face compared (no consent, or stopped before the camera): said, not left out.
+        text += (f"<br/><font size='7'>{markup(words('roster.pdf.face'))}: "
+                 f"{markup(words('roster.pdf.face_not_compared'))}</font>")
+    if c.liveness:
+        # Every finding behind the decision (issue 13: a REVIEW for a failed liveness check
+        # printed only a matching face and a genuine card).
+        passed = c.liveness.lower() == "passed"
+        colour = "#000000" if passed else "#B00020"
+        said = words("roster.liveness.passed" if passed else "roster.liveness.failed")
+        text += (f"<br/><font size='7' color='{colour}'>"
+                 f"{markup(words('roster.pdf.liveness'))}: {markup(said)}</font>")
     if c.trust_verdict:
         text += (f"<br/><font size='7'>{markup(words('roster.pdf.chip'))}: "
                  f"{markup(label(words, 'roster.trust', c.trust_verdict, VERDICTS))}</font>")
@@ -453,8 +504,12 @@ def _override(c: RosterCheckIn | None, words: Words) -> str:
         return ""
     change = (f"{label(words, 'roster.status', c.machine_decision, STATUSES)} → "
               f"{label(words, 'roster.status', c.decision, STATUSES)}")
-    return (f"<font color='#B00020'>{markup(change)}</font> ({vn_time(c.overridden_at)})<br/>"
-            f"{markup(c.override_reason)}")
+    forged = ""
+    if c.trust_verdict == "FORGED" and str(c.decision) == "ADMIT":
+        # Admitted on a forged card: the centre admin's decision, said on the signed roster.
+        forged = f"<font color='#B00020'>{markup(words('roster.pdf.forged_admitted'))}</font><br/>"
+    return (f"{forged}<font color='#B00020'>{markup(change)}</font> "
+            f"({vn_time(c.overridden_at)})<br/>{markup(c.override_reason)}")
 
 
 def _totals(section: RosterSection, st: Styles, words: Words) -> Table:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import typer
@@ -25,7 +25,7 @@ from examdesk.i18n import Catalog, default_language
 from examdesk.i18n.words import decision_key, decision_sentence_key
 from examdesk.services.cards import PcscCards
 from examdesk.services.checkin import CheckInRequest, QuietListener, run_checkin
-from examdesk.services.override import override_checkin
+from examdesk.services.override import admits_forged, override_checkin, resolve_checkin
 from examdesk.services.trust import TrustFiles
 from examdesk.settings import SettingsError, desk_name, read_section
 from proctoring.checkin import (
@@ -35,9 +35,11 @@ from proctoring.checkin import (
     EarlierAdmission,
     Progress,
 )
-from proctoring.models import Decision, Stage
+from proctoring.errors import ForgedOverrideNeedsAdmin, ForgedOverrideNotConfirmed
+from proctoring.models import Decision, ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules, RuleInvalid
+from proctoring.session_dates import checkin_day
 from proctoring.sessions import find_session
 from reader.keys import access_keys
 
@@ -112,6 +114,20 @@ def _banner(outcome: CheckInOutcome, lang: str) -> None:
                   if f.method == "asnorm" and f.score is not None else "")
         console.print(f"[dim]face {f.decision.value} d={f.distance:.3f}{normed} (threshold "
                       f"{f.point.threshold:.3f})[/dim]")
+    # The id `override` takes: printed, not only in --json (issue 13).
+    console.print(catalog.text("checkin.checkin_id", lang, checkin_id=str(outcome.checkin_id)),
+                  highlight=False)
+
+
+def _warn_other_day(session: ExamSession, now: datetime, lang: str) -> None:
+    """A check-in on another day than the session's is allowed (a session past midnight, a
+    late candidate) but said, before the card is read: a wrong session chosen shows at once
+    (proctoring/session_dates.py)."""
+    other = checkin_day(session, now)
+    if other is not None:
+        key = "checkin.session_was_earlier" if other.days > 0 else "checkin.session_is_later"
+        print(Catalog.load().text(key, lang, code=session.code, **other.context()),
+              file=sys.stderr)
 
 
 class _Progress(QuietListener):
@@ -168,6 +184,7 @@ def checkin_cmd(
         with stored() as store:
             with store.read() as tx:
                 session = find_session(tx, session_ref)
+            _warn_other_day(session, store.now(), lang)
             engine = FaceEngine(load_settings())
             warming = engine.warm_up()  # the models load while the card is read
             request = CheckInRequest(session, keys, consent=consent, actor=actor(),
@@ -196,25 +213,45 @@ def checkin_cmd(
         raise typer.Exit(EXIT_REVIEW if outcome.decision is Decision.REVIEW else EXIT_REJECT)
 
 
+# A forged card admitted without the admin's role: refused as a permission (6), as the
+# district's access refusals are; without the second confirmation: an option missing (2).
+OVERRIDE_EXITS: ExitTable = ((ForgedOverrideNeedsAdmin, 6), (ForgedOverrideNotConfirmed, 2))
+
+
 def override_cmd(
-    checkin_id: Annotated[str, typer.Argument(help="the check-in to override")],
+    checkin_id: Annotated[str, typer.Argument(
+        help="the check-in to override: its ID or the first characters of it")],
     decision: Annotated[str, typer.Option("--decision", help="ADMIT, REJECT or REVIEW")],
     reason: Annotated[str, typer.Option("--reason", help="why (mandatory, written down)")],
+    role: Annotated[str, typer.Option(
+        "--role", help="who decides: invigilator, or centre_admin (needed to admit on a "
+        "forged card; written to the audit log)")] = Role.INVIGILATOR.value,
+    confirm_forged: Annotated[bool, typer.Option(
+        "--confirm-forged", help="the second confirmation to admit on a forged card "
+        "(asked at the terminal when not given)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     lang: LangOption = None,
 ) -> None:
     """Ghi đè quyết định — an invigilator's decision over the machine's, with a written reason;
-    it becomes an incident for the education office."""
+    it becomes an incident for the education office. Admitting on a FORGED card is the centre
+    admin's decision (--role centre_admin) and needs a second confirmation."""
     lang = lang or default_language()
-    with cli_errors(as_json):
-        target = _parsed(lambda: uuid.UUID(checkin_id.strip()), "checkin-id", checkin_id)
+    with cli_errors(as_json, OVERRIDE_EXITS):
         chosen = _parsed(lambda: Decision(decision.strip().upper()), "--decision", decision,
                          choices(*Decision))
+        who = _parsed(lambda: Role(role.strip().lower()), "--role", role,
+                      choices(Role.INVIGILATOR.value, Role.CENTRE_ADMIN.value))
         with stored() as store:  # closed however the command ends
-            done = override_checkin(store, target, chosen, reason, actor=actor())
+            target = resolve_checkin(store, checkin_id)
+            if (admits_forged(store, target, chosen) and who is Role.CENTRE_ADMIN
+                    and not confirm_forged and not as_json and sys.stdin.isatty()):
+                confirm_forged = typer.confirm(
+                    Catalog.load().text("checkin.override_forged_prompt", lang), default=False)
+            done = override_checkin(store, target, chosen, reason, actor=actor(), role=who,
+                                    confirmed_forged=confirm_forged)
     if as_json:
         print(json.dumps(done.to_dict(), ensure_ascii=False))
     else:
         catalog = Catalog.load()
-        print(catalog.text("checkin.overridden", lang,
+        print(catalog.text("checkin.override_done", lang, checkin_id=str(done.checkin_id),
                            decision=catalog.text(decision_key(chosen), lang)))

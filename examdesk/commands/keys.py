@@ -49,6 +49,21 @@ def _centre_name(code: str) -> str | None:
     return next((c.name for c in _known_centres() if c.code == code), None)
 
 
+def _name_centre(code: str, name: str) -> None:
+    """A centre in the database still named by its code takes ``--name`` (audited); without a
+    database, nothing (the certificate alone carries it)."""
+    from proctoring.centre_name import name_centre
+    from proctoring.store import Store
+
+    from .session import actor
+
+    try:
+        with Store.open() as store:
+            name_centre(store, code, name, actor=actor())
+    except ProctoringError:
+        return
+
+
 def _only_centre() -> str | None:
     """Like the session commands: with one centre in the database, that is the one."""
     centres = _known_centres()
@@ -87,6 +102,8 @@ def create_cmd(
     password = read_password(password_file, as_json, confirm=True)
     issuer_password = (read_password(issuer_password_file, as_json)
                        if issuer_password_file is not None else None)
+    if name:
+        _name_centre(code, name)  # the roster's header says the same name as the certificate
     made = create_centre_keys(centre_code=code, centre_name=name or _centre_name(code) or code,
                               password=password, folder=out, signer_name=signer,
                               issuer=issuer, issuer_password=issuer_password, force=force)

@@ -89,7 +89,7 @@ def export_cmd(
     """Xuất danh sách — the roster with each candidate's attendance, as CSV or Excel."""
     lang = lang or default_language()
     with stored() as store, os_errors(OutputFailed, path=str(out)):
-        count = export_roster(store, session, out)
+        count = export_roster(store, session, out, lang=lang)  # headers in its words
     if as_json:
         print(json.dumps({"path": str(out), "rows": count}, ensure_ascii=False))
     else:

@@ -6,7 +6,8 @@ command, who acts. Typed errors end a command in examdesk/commands/errors.py's c
 | exit | meaning |
 |---|---|
 | 0 | done |
-| 2 | a value given is not valid (options, roster rows, …) |
+| 2 | a value given is not valid (options, roster rows, a start without a time or in an |
+|   | implausible year, `close` without --yes off a terminal, `reopen` without a reason) |
 | 3 | the database or the key cannot be opened |
 | 4 | no such session (or the reference matches several) |
 | 5 | the session is closed |
@@ -19,6 +20,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -40,6 +42,7 @@ from proctoring.sessions import (
     create_session,
     list_sessions,
     parse_moment,
+    reopen_session,
     session_info,
 )
 from proctoring.store import Store
@@ -226,19 +229,59 @@ def show_cmd(
         _show_attendance(att, catalog, lang, catalog.text(f"session.stage.{s.value}", lang))
 
 
+class CloseNotConfirmed(errors.InvalidInput):
+    """`session close` without --yes where nobody can be asked (not a terminal)."""
+
+    key = "session.close_not_confirmed"
+
+
 @app.command("close")
 @handles_errors()
 def close_cmd(
     session: Annotated[str, typer.Argument(help="session code or id")],
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="close without asking (scripts); a terminal asks first")] = False,
     as_json: JsonOption = False,
     lang: LangOption = None,
 ) -> None:
-    """Đóng kỳ thi — no more roster changes or check-ins."""
+    """Đóng kỳ thi — no more roster changes or check-ins (asks first; `session reopen
+    --reason` opens it again, audited)."""
     lang = lang or default_language()
+    catalog = Catalog.load()
     with stored() as store:
-        closed = close_session(store, session, actor=actor())
+        info = session_info(store, session)
+        if not yes:
+            # Closing ends the check-ins of a whole session: asked, never by accident.
+            if as_json or not sys.stdin.isatty():
+                raise CloseNotConfirmed("closing needs --yes when nobody can be asked",
+                                        field="yes", session=info.session.code)
+            if not typer.confirm(catalog.text("session.close_confirm", lang,
+                                              code=info.session.code,
+                                              roster=str(info.roster_count)), default=False):
+                print(catalog.text("session.close_cancelled", lang, code=info.session.code))
+                return
+        closed = close_session(store, str(info.session.id), actor=actor())
         info = session_info(store, str(closed.id))
     if as_json:
         print(json.dumps(info.to_dict(), ensure_ascii=False))
     else:
-        print(Catalog.load().text("session.closed", lang, code=closed.code))
+        print(catalog.text("session.closed", lang, code=closed.code))
+
+
+@app.command("reopen")
+@handles_errors()
+def reopen_cmd(
+    session: Annotated[str, typer.Argument(help="session code or id")],
+    reason: Annotated[str, typer.Option("--reason", help="why (mandatory, audited)")],
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Mở lại kỳ thi — a closed session open again, with a written reason in the audit log."""
+    lang = lang or default_language()
+    with stored() as store:
+        opened = reopen_session(store, session, reason=reason, actor=actor())
+        info = session_info(store, str(opened.id))
+    if as_json:
+        print(json.dumps(info.to_dict(), ensure_ascii=False))
+    else:
+        print(Catalog.load().text("session.reopened", lang, code=opened.code))

@@ -56,6 +56,9 @@ class View(ctk.CTkFrame):
     def on_save(self, event: Any) -> bool:
         return False
 
+    def on_consent(self, event: Any) -> bool:
+        return False
+
     def focus_search(self) -> None: ...
 
     # --- helpers ------------------------------------------------------------------------------

@@ -14,12 +14,13 @@ card presenting lives in views/demo_presenter.py, outside this screen.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import unicodedata
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import customtkinter as ctk
@@ -32,7 +33,10 @@ from examdesk.services.checkin import CheckInRequest, run_checkin
 from examdesk.services.override import override_checkin
 from proctoring.checkin import CardRejected, CheckInCancelled, CheckInOutcome, Progress
 from proctoring.checkins import Reason
+from proctoring.errors import ProctoringError
 from proctoring.models import Decision, SessionKind
+from proctoring.operators import operator_user
+from proctoring.session_dates import checkin_day
 from reader.errors import InvalidKeyInput
 from reader.keys import parse_card_key
 from reader.session import CardRead
@@ -133,6 +137,9 @@ class CheckInView(View):
         self._preview_seq = -1
         self._entry_serial = 0  # the key box's last applied action (checkin_state.Entry)
         self._pictures: dict[str, tuple[Image.Image | None, str]] = {}  # what each box shows
+        # (check-in, reason) the admin was warned about: admitting on a forged card is
+        # confirmed by pressing again with the same reason.
+        self._forged_asked: tuple[Any, str] | None = None
         self.grid_columnconfigure(0, weight=1)
 
         self.banner = VerdictBanner(self, f)
@@ -252,10 +259,15 @@ class CheckInView(View):
         self.step_label = ctk.CTkLabel(steps, text="", font=f.base, anchor="w", text_color=MUTED)
         self.step_label.grid(row=0, column=0, sticky="ew")
         self.stage_menu = ctk.CTkOptionMenu(steps, font=f.base, width=140, command=self._stage)
-        self.consent = ctk.CTkCheckBox(steps, font=f.base)
-        t.bind(self.consent, "app.checkin.consent")
-        self.consent.select()
+        # Consent is asked of each candidate (Decree 13/2023: given, not presumed): unticked
+        # on every return to ready, one key (F8) or a click ticks it, and the line beside it
+        # says what the check-in does without it.
+        self.consent = ctk.CTkCheckBox(steps, font=f.bold, command=self.toggle_consent)
+        self.consent.deselect()
         self.consent.grid(row=0, column=2, padx=(10, 0))
+        self.consent_label = ctk.CTkLabel(steps, text="", font=f.small, anchor="w",
+                                          justify="left", wraplength=1060)
+        self.consent_label.grid(row=1, column=0, columnspan=3, sticky="ew")
 
     def _build_override(self) -> None:
         t, f = self.t, self.fonts
@@ -276,7 +288,7 @@ class CheckInView(View):
         self.reason_entry.grid(row=4, column=0, sticky="ew", padx=22, pady=(2, 4))
         self.reason_entry.bind("<KeyRelease>", lambda _e: self._reason_typed())
         self.override_message = ctk.CTkLabel(panel, text="", font=f.base, text_color="#b3261e",
-                                             anchor="w")
+                                             anchor="w", justify="left", wraplength=640)
         self.override_message.grid(row=5, column=0, sticky="w", padx=22)
         buttons = ctk.CTkFrame(panel, fg_color="transparent")
         buttons.grid(row=6, column=0, sticky="e", padx=22, pady=(6, 18))
@@ -388,7 +400,8 @@ class CheckInView(View):
     def _render_banner(self, s: CheckInState) -> None:
         t = self.t
         if s.phase is Phase.IDLE:
-            self.banner.show(IDLE_LOOK, t("app.banner.idle"), t(s.note.key, **dict(s.note.context)))
+            self.banner.show(IDLE_LOOK, t("app.banner.idle"), t(s.note.key, **dict(s.note.context)),
+                             self._other_day())
         elif s.phase is Phase.RUNNING:
             self.banner.show(WORKING_LOOK, t("app.banner.working"), self._step_text(s))
         elif s.phase is Phase.DECIDED:
@@ -410,6 +423,19 @@ class CheckInView(View):
                 message = (self.app.error_text(error) if error is not None
                            else t(failure.key or desk.KEY_MISSING))
                 self.banner.show(ERROR_LOOK, t("app.banner.error"), message)
+
+    def _other_day(self) -> str:
+        """Said on the ready banner when today is not the session's day (a wrong session
+        chosen, yesterday's still open): allowed, but seen before the card is read."""
+        session, services = self.app.session, self.services
+        if session is None:
+            return ""
+        now = services.store.now() if services is not None else datetime.now(UTC)
+        other = checkin_day(session, now)
+        if other is None:
+            return ""
+        key = "checkin.session_was_earlier" if other.days > 0 else "checkin.session_is_later"
+        return "⚠ " + self.t(key, code=session.code, **other.context())
 
     def _render_decision(self, s: CheckInState) -> None:
         outcome, decision, t = s.outcome, s.decision, self.t
@@ -537,6 +563,7 @@ class CheckInView(View):
         else:
             hint = t("app.checkin.after_admit" if s.enter_admits else "app.checkin.after_refuse")
         _configure(self.step_label, text=hint)
+        self._render_consent(s)
         entry = self.key_entry
         if s.entry.serial != self._entry_serial:
             self._entry_serial = s.entry.serial
@@ -549,6 +576,18 @@ class CheckInView(View):
         # The key of a running check-in is shown, not edited: a scan meanwhile goes nowhere
         # rather than onto the end of the key being read.
         _configure(entry, state="disabled" if s.phase is Phase.RUNNING else "normal")
+
+    def _render_consent(self, s: CheckInState) -> None:
+        """The box shows the current candidate's answer; the line says what follows from it
+        (with ✔/✖ in words, never colour alone)."""
+        t = self.t
+        _configure(self.consent, text=t("app.consent.box"),
+                   state="disabled" if s.phase is Phase.RUNNING else "normal")
+        if bool(self.consent.get()) != s.consent:
+            (self.consent.select if s.consent else self.consent.deselect)()
+        _configure(self.consent_label, text=t("app.consent.given" if s.consent
+                                              else "app.consent.not_given"),
+                   text_color="#1e7b34" if s.consent else "#8a6100")
 
     def _step_text(self, s: CheckInState, *, reading: bool = False) -> str:
         p = s.progress
@@ -608,6 +647,22 @@ class CheckInView(View):
         self.open_override()
         return True
 
+    def on_consent(self, event: Any) -> bool:
+        if not self._state.overriding:
+            self.toggle_consent()
+        return True
+
+    def toggle_consent(self) -> None:
+        """F8 or the box: the candidate gives (or takes back) consent to face matching."""
+        if not self._apply(desk.consent_toggled(self._state)):
+            self.render()  # a click on the box while it cannot change: show the state again
+        self.key_entry.focus_set()
+
+    def give_consent(self) -> None:
+        """The candidate said yes (the demo presenter's hand, as F8 would)."""
+        if not self._state.consent:
+            self.toggle_consent()
+
     def _key_pressed(self, event: Any) -> None:
         """A character typed or scanned over a verdict is the next candidate's key: the desk
         returns to ready with an empty box first, then the entry takes the character (a
@@ -660,7 +715,7 @@ class CheckInView(View):
         cancel = threading.Event()
         self._cancel = cancel
         request = CheckInRequest(
-            session, tuple(keys), consent=bool(self.consent.get()), actor=operator.actor,
+            session, tuple(keys), consent=self._state.consent, actor=operator.actor,
             stage=self.app.stage if session.kind is SessionKind.DRIVING_TEST else None,
             challenge=self._challenge)
         listener = _Listener(self, token)
@@ -672,7 +727,10 @@ class CheckInView(View):
                 # to the card, and two conversations with one chip break both.
                 with contextlib.suppress(BaseException):
                     previous.result(timeout=30)
-            outcome = run_checkin(request, cards=services.cards, trust=services.places.trust,
+            # Who is on duty, as the centre's user row: the roster names them (issue 13).
+            signed = dataclasses.replace(request, operator_id=operator_id(
+                services.store, session.centre_id, operator))
+            outcome = run_checkin(signed, cards=services.cards, trust=services.places.trust,
                                   service=services.checkins, camera=services.hub.reader,
                                   models_ready=services.models_ready, listener=listener,
                                   cancel=cancel)
@@ -731,9 +789,16 @@ class CheckInView(View):
         self.override_choice.set(self.t(decision_key(wanted)))
         self.reason_entry.delete(0, "end")
         self.t.rebind(self.override_message, "app.plain", text="")
+        self._forged_asked = None
         self.reason_entry.focus_set()
 
     def _reason_typed(self) -> None:
+        if self._forged_asked is not None:
+            # The reason changed after the forged-card warning: the warning stays, and the
+            # next press asks again (a confirmation is of what is on the screen).
+            if self._forged_asked[1] != " ".join(self.reason_entry.get().split()):
+                self._forged_asked = None
+            return
         if self.reason_entry.get().strip():
             self.t.rebind(self.override_message, "app.plain", text="")
 
@@ -756,6 +821,18 @@ class CheckInView(View):
         if chosen is None or chosen is s.decision:
             self.t.rebind(self.override_message, "app.override.same")
             return
+        forged = chosen is Decision.ADMIT and outcome.trust is not None and (
+            outcome.trust.verdict.level.value == "FORGED")
+        confirmed = False
+        if forged and operator.is_admin:
+            # A forged card admitted: the admin's decision, asked a second time (the first
+            # press says what it means; the second, with nothing changed, confirms it).
+            asked = (outcome.checkin_id, reason)
+            confirmed = self._forged_asked == asked
+            if not confirmed:
+                self._forged_asked = asked
+                self.t.rebind(self.override_message, "app.override.forged_confirm")
+                return
         store, token = services.store, s.token
         self.override_ok.configure(state="disabled")
 
@@ -771,8 +848,12 @@ class CheckInView(View):
             self.override_ok.configure(state="normal")
             self.t.rebind(self.override_message, "app.plain", text=self.app.error_text(exc))
 
-        self.app.run_job(lambda: override_checkin(store, outcome.checkin_id, chosen, reason,
-                                                  actor=operator.actor),
+        self._forged_asked = None
+        centre_id = self.app.session.centre_id if self.app.session is not None else None
+        self.app.run_job(lambda: override_checkin(
+            store, outcome.checkin_id, chosen, reason, actor=operator.actor, role=operator.role,
+            confirmed_forged=confirmed,
+            operator_id=operator_id(store, centre_id, operator) if centre_id else None),
                          done=done, failed=refused)
 
     # --- outside hands (the demo presenter) ---------------------------------------------------
@@ -803,8 +884,19 @@ class CheckInView(View):
                 "liveness": str(self.liveness_label.cget("text")),
                 "failed_try": str(self.failed_try.cget("text")),
                 "entry": self.key_entry.get(), "step": str(self.step_label.cget("text")),
+                "consent": s.consent, "consent_line": str(self.consent_label.cget("text")),
                 "buttons": {"start": str(self.start_button.cget("text")),
                             "admit": str(self.admit_button.cget("text"))}}
+
+
+def operator_id(store: Any, centre_id: Any, operator: Any) -> Any:
+    """The signed-in person's user row at the session's centre (made the first time), on the
+    worker's thread. None when it cannot be had: a check-in is never stopped for it."""
+    try:
+        return operator_user(store, centre_id=centre_id, full_name=operator.name,
+                             role=operator.role, actor=operator.actor)
+    except ProctoringError:
+        return None
 
 
 def _configure(widget: Any, **options: Any) -> None:

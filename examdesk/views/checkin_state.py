@@ -112,6 +112,9 @@ class CheckInState:
     failure: Failure | None = None
     refusal_said: bool = False  # Enter was pressed on a verdict that does not admit
     entry: Entry = Entry()
+    # The candidate said yes to face matching (Decree 13/2023: given, never presumed): asked
+    # of each candidate, so every return to ready takes it back to "not given".
+    consent: bool = False
 
     @property
     def can_start(self) -> bool:
@@ -156,7 +159,7 @@ def started(state: CheckInState) -> CheckInState:
     if not state.can_start:
         return state
     return CheckInState(phase=Phase.RUNNING, token=state.token + 1, note=state.note,
-                        entry=state.entry)
+                        entry=state.entry, consent=state.consent)
 
 
 def key_refused(state: CheckInState) -> CheckInState:
@@ -166,7 +169,7 @@ def key_refused(state: CheckInState) -> CheckInState:
         return state
     return CheckInState(phase=Phase.FAILED, token=state.token, note=state.note,
                         failure=Failure(key=KEY_MISSING),
-                        entry=state.entry.then(EntryAction.SELECT))
+                        entry=state.entry.then(EntryAction.SELECT), consent=state.consent)
 
 
 def admitted(state: CheckInState) -> CheckInState:
@@ -200,6 +203,17 @@ def fresh_key(state: CheckInState) -> CheckInState:
     if state.enter_admits:
         return admitted(state)
     return _ready(state, READY, token=state.token + 1)
+
+
+def consent_toggled(state: CheckInState) -> CheckInState:
+    """The consent key (or the box): the candidate at the desk says yes (or takes it back).
+    Over a verdict it is the next candidate's answer: ready first (as a typed key would), then
+    given. Unchanged while a check-in runs: its answer was taken when it started."""
+    if state.phase is Phase.RUNNING:
+        return state
+    if state.takes_fresh_key:
+        return dataclasses.replace(fresh_key(state), consent=True)
+    return dataclasses.replace(state, consent=not state.consent)
 
 
 def holding(state: CheckInState, note: Note) -> CheckInState:

@@ -1,5 +1,6 @@
 """Demo only: the next demo card onto the reader and its holder in front of the camera, then
-the check-in started as the invigilator would start it (the CAN typed, Enter).
+the check-in started as the invigilator would start it (the candidate's consent, F8; the CAN
+typed, Enter).
 
 It drives the check-in screen through its public methods (``hold``, ``release``,
 ``enter_key``, ``ask_challenge``): the production screen has no demo branches. The app makes
@@ -43,6 +44,7 @@ class DemoPresenter:
         photos = presented.card.photos
         services.hub.switch(lambda: demo_camera(photos))
         self.view.release(token)
+        self.view.give_consent()  # the demo's candidate agrees (F8), as asked of each one
         self.view.enter_key(presented.can)
 
     def _failed(self, token: int, exc: BaseException) -> None:

@@ -190,10 +190,36 @@ class DataTable(ctk.CTkFrame):
                                  tags=(child_tag,) if child_tag else ())
             if children and children.get(iid):
                 self.tree.item(iid, open=True)
-        if selected and self.tree.exists(selected):
-            self.tree.selection_set(selected)
-        elif rows:
-            self.tree.selection_set(rows[0][0])
+        keep = selected if selected and self.tree.exists(selected) else (
+            rows[0][0] if rows else None)
+        if keep is not None:
+            self.tree.selection_set(keep)
+            # The keyboard moves from the focus item: without one, Up/Down did nothing.
+            self.tree.focus(keep)
+
+    def fit(self, font: Any, heading_font: Any, texts: Any) -> None:
+        """Each fixed column as wide as its widest cell or heading (nothing cut off: "nghiêm
+        trọ…"); the stretching column takes what is left."""
+        from tkinter import font as tkfont
+
+        cell, head = tkfont.Font(font=font), tkfont.Font(font=heading_font)
+        rows = self.rows()
+        fixed = 0
+        for i, c in enumerate(self.columns):
+            if c.stretch:
+                continue
+            widest = max([head.measure(texts(c.key))]
+                         + [cell.measure(r[i]) for r in rows if i < len(r)])
+            width = max(c.width, widest + 24)
+            self.tree.column(c.key, width=width)
+            fixed += width
+        # The stretching column gets what is left of the visible width, never pushing the
+        # table past the window's edge (a Treeview asks for the sum of its columns).
+        self.update_idletasks()
+        room = self.winfo_width() - 24  # the scrollbar
+        for c in self.columns:
+            if c.stretch and room > 0:
+                self.tree.column(c.key, width=max(120, room - fixed), minwidth=60)
 
     def selected(self) -> str | None:
         chosen = self.tree.selection()

@@ -3,6 +3,7 @@ without Tk. The window's own tests (tests/examdesk/gui) show that the screen dra
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import uuid
@@ -287,3 +288,30 @@ def test_the_state_module_loads_no_tk() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120).stdout.strip()
     assert out == "[]", out
+
+
+# --- consent to face matching (issue 13: Decree 13/2023, given per candidate, never presumed) --
+
+
+def test_consent_is_not_presumed_and_is_asked_of_each_candidate() -> None:
+    ready = CheckInState()
+    assert not ready.consent  # issue 13: the desk's box was ticked by default
+    given = desk.consent_toggled(ready)
+    assert given.consent and desk.consent_toggled(given).consent is False  # taken back
+    job = desk.started(given)
+    assert job.consent  # the running check-in asks with the candidate's answer
+    assert desk.consent_toggled(job) is job  # fixed while it runs
+    verdict = desk.decided(job, job.token, outcome(Decision.ADMIT), PICTURE)
+    assert verdict.consent
+    for way, (before, after) in _ways_back().items():
+        given_before = dataclasses.replace(before, consent=True)
+        assert not desk.escaped(given_before).consent, way
+        assert not after.consent, way
+    assert not desk.admitted(verdict).consent  # the next candidate is asked again
+    # The key over a verdict is the next candidate's answer: ready first, then given.
+    next_one = desk.consent_toggled(verdict)
+    assert next_one.phase is Phase.IDLE and next_one.consent
+    assert next_one.note.key == "app.checkin.admitted_next"
+    # A failed read of the same candidate keeps the answer for the retry.
+    retry = desk.failed(job, job.token, NoCard("no card"))
+    assert retry.consent and desk.started(retry).consent

@@ -58,8 +58,9 @@ def test_sessions_from_create_to_close(cli: CliRunner, tmp_path: Path) -> None:
                           str(tmp_path / "out.xlsx" / "out.csv"), "--json")  # a file, not a folder
     assert (code, json.loads(out)["error"]["key"]) == (7, "io.output") and "out.csv" in err
     assert _run(cli, "session", "list", "--status", "maybe")[0] == 2
-    assert _run(cli, "session", "close", "B2")[0] == 0
-    code, _, err = _run(cli, "session", "close", "B2")
+    # Closing asks first (issue 13): where nobody can be asked, --yes says it.
+    assert _run(cli, "session", "close", "B2", "--yes")[0] == 0
+    code, _, err = _run(cli, "session", "close", "B2", "--yes")
     assert code == 5 and "đã đóng" in err and "is closed" in err
     code, _, err = _run(cli, "session", "show", "nope")
     assert code == 4 and "No session “nope”" in err

@@ -43,16 +43,16 @@ def _write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) ->
 def test_export_neutralises_formulas_and_imports_back(store: Store, tmp_path: Path) -> None:
     centre_and_session(store)
     import_roster(store, "S1", _write_csv(tmp_path / "in.csv", HOSTILE), actor=ACTOR)
-    export_roster(store, "S1", tmp_path / "out.csv")
+    export_roster(store, "S1", tmp_path / "out.csv", lang="en")  # English headers (issue 13)
     raw = (tmp_path / "out.csv").read_bytes().decode("utf-8-sig")
     cells = [c for row in csv.reader(io.StringIO(raw, newline="")) for c in row]
     for cell in cells:
         assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), cell
     exported = list(csv.DictReader(io.StringIO(raw, newline="")))
-    assert exported[0]["full_name"] == "'" + HOSTILE[0][1]  # readable behind the mark
-    assert exported[0]["registration_number"] == "'+001"
-    assert exported[0]["seat"] == "'@SUM(A1:A9)" and exported[0]["vehicle"] == "'-1+1"
-    assert exported[0]["position"] == "1"  # a number the product writes stays a number
+    assert exported[0]["Full name"] == "'" + HOSTILE[0][1]  # readable behind the mark
+    assert exported[0]["Registration number"] == "'+001"
+    assert exported[0]["Seat"] == "'@SUM(A1:A9)" and exported[0]["Vehicle"] == "'-1+1"
+    assert exported[0]["No."] == "1"  # a number the product writes stays a number
     # And the exported file imports again with the names as they were.
     centre_and_session(store, code="S2")
     import_roster(store, "S2", tmp_path / "out.csv", actor=ACTOR)

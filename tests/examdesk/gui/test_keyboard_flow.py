@@ -26,6 +26,7 @@ REFUSED = pytest.mark.desk_state(role=Role.INVIGILATOR, screen="checkin",
 def refused_verdict(desk: Desk) -> dict[str, Any]:
     """An's CAN typed, Enter: the verdict that does not admit (another face at the camera)."""
     view = desk.checkin
+    desk.press("F8")  # the candidate consents: the face is compared (and is not An's)
     desk.type_into(view.key_entry, AN_CAN)
     desk.press("Return", view.key_entry)
     seen = desk.wait_decided()
@@ -72,6 +73,10 @@ def test_a_scanner_burst_over_a_verdict_starts_a_fresh_check_in(desk: Desk) -> N
     desk.type_into(view.key_entry, AN_CAN)
     assert view.key_entry.get() == AN_CAN, view.key_entry.get()  # not "014275014275"
     assert view.snapshot()["state"] == "idle"
+    # The next candidate's consent (asked of each one; without it the check-in takes no face
+    # and is decided before this test could see it run).
+    desk.press("F8")
+    assert view.key_entry.get() == AN_CAN
     desk.press("Return", view.key_entry)
     assert view._job is not first and view.snapshot()["state"] == "running"
     desk.shot("31-scanner-burst-fresh")
@@ -90,6 +95,7 @@ def test_only_the_button_enter_presses_says_enter(desk: Desk) -> None:
     start, admit = buttons(desk)
     assert start == "Kiểm tra  (Enter)" and "(Enter)" not in admit, (start, admit)
     assert view.step_label.cget("text").startswith("Enter: kiểm tra thẻ")
+    desk.press("F8")  # the candidate consents to face matching
     desk.type_into(view.key_entry, AN_CAN)
     desk.press("Return", view.key_entry)
     assert desk.wait_decided()["decision"] == "ADMIT"

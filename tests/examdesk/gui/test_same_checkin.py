@@ -71,6 +71,7 @@ def test_the_desk_and_the_command_line_store_the_same_checkin(desk: Desk, pcscd:
 
     # At the desk: the demo card is on its reader, its holder at the camera; the CAN, Enter.
     view = desk.checkin
+    desk.press("F8")  # the candidate consents, as the command line's --consent says
     view.key_entry.insert(0, can)
     desk.press("Return", view.key_entry)
     seen = desk.wait_decided(timeout=120)

@@ -105,6 +105,7 @@ def test_a_centre_sets_up_a_session_and_checks_a_candidate_in(
     card.write_text('[card]\nbase = "nguyen-van-an"\n\n'
                     '[portrait]\nfile = "orl/s27/10.png"\nformat = "jpeg2000"\n', "utf-8")
     inserted = insert_card(str(card))
+    station.press("F8")  # the candidate consents to face matching
     station.type_into(station.checkin.key_entry, inserted.access["can"])
     station.press("Return")
     seen = station.wait_decided()

@@ -1,0 +1,67 @@
+"""The roster export speaks the reader's language and time (issue 13): Vietnamese headers by
+default and English ones on request, each read back by the import; check-in times in
+Vietnam time to the second (it wrote UTC with microseconds)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from examdesk.cli import app
+from proctoring.checkins import CheckInInput, Reason, record_checkin
+from proctoring.models import Decision
+from proctoring.roster import export_roster, import_roster
+from proctoring.store import Store
+
+from .helpers import ACTOR, add_roster, centre_and_session
+
+DECIDED = datetime(2025, 6, 12, 0, 42, 5, 123456, tzinfo=UTC)  # 07:42:05.123456 in Hanoi
+
+
+def _checked_in(store: Store) -> None:
+    session = centre_and_session(store)
+    (entry, *_) = add_roster(store, session)
+    record_checkin(store, CheckInInput(
+        session_id=session.id, id_number="001093014275", decision=Decision.REVIEW,
+        reasons=[Reason("checkin.no_consent")], consent=False, started_at=DECIDED,
+        decided_at=DECIDED, roster_entry_id=entry.id), actor=ACTOR)
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+
+
+def test_vietnamese_headers_local_time_and_an_english_option(store: Store,
+                                                              tmp_path: Path) -> None:
+    _checked_in(store)
+    export_roster(store, "S1", tmp_path / "vi.csv")
+    (first, *_) = _read(tmp_path / "vi.csv")
+    assert list(first)[:4] == ["STT", "Số báo danh", "Số định danh", "Họ và tên"]
+    assert first["Giờ kiểm tra (giờ Việt Nam)"] == "2025-06-12 07:42:05"  # not …00:42:05.123456
+    export_roster(store, "S1", tmp_path / "en.csv", lang="en")
+    (first, *_) = _read(tmp_path / "en.csv")
+    assert first["ID number"] == "001093014275"
+    assert first["Checked at (Vietnam time)"] == "2025-06-12 07:42:05"
+    export_roster(store, "S1", tmp_path / "vi.xlsx")
+    sheet = load_workbook(tmp_path / "vi.xlsx").worksheets[0]
+    assert sheet.cell(1, 2).value == "Số báo danh"
+    assert sheet.cell(2, 10).value == datetime(2025, 6, 12, 7, 42, 5)
+    # Both languages' headers import again.
+    for i, name in enumerate(("vi.csv", "en.csv", "vi.xlsx"), 2):
+        centre_and_session(store, code=f"S{i}")
+        assert import_roster(store, f"S{i}", tmp_path / name, actor=ACTOR).added == 4
+
+
+def test_the_command_takes_the_language(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("EXAMDESK_DB_URL", db_url)
+    with Store.open(db_url) as store:
+        _checked_in(store)
+    cli = CliRunner()
+    assert cli.invoke(app, ["roster", "export", "--session", "S1", "--out",
+                            str(tmp_path / "a.csv"), "--lang", "en"]).exit_code == 0
+    assert "Full name" in _read(tmp_path / "a.csv")[0]
