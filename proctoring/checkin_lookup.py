@@ -14,6 +14,13 @@ from .models import CheckIn
 MIN_PREFIX = 4
 
 
+def looks_like_checkin_ref(ref: str) -> bool:
+    """A whole id or the first characters of one, by its shape alone (no database): checked
+    before anything is opened, so a typing mistake is blamed on the typing."""
+    hexref = ref.strip().replace("-", "").lower()
+    return len(hexref) >= MIN_PREFIX and all(c in "0123456789abcdef" for c in hexref)
+
+
 def find_checkin(tx: Session, ref: str, *, centre_id: uuid.UUID | None = None) -> CheckIn:
     text = ref.strip()
     query = select(CheckIn)
@@ -26,7 +33,7 @@ def find_checkin(tx: Session, ref: str, *, centre_id: uuid.UUID | None = None) -
     if exact is not None:
         return exact
     hexref = text.replace("-", "").lower()
-    if len(hexref) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in hexref):
+    if not looks_like_checkin_ref(text):
         raise CheckInRefInvalid(f"{text!r} is not a check-in id or its first {MIN_PREFIX}+ hex "
                                 "digits", ref=text, digits=MIN_PREFIX)
     # Uuid columns are CHAR(32) on SQLite and uuid on PostgreSQL: compare as text.

@@ -29,7 +29,8 @@ from xml.parsers import expat
 
 from sqlmodel import Session, col, select
 
-from examdesk.i18n import system_error
+from examdesk.i18n import Catalog, system_error
+from examdesk.i18n.words import decision_key
 from examdesk.timezone import VIETNAM
 from reader.errors import InvalidKeyInput
 from reader.keys import normalise_sex, validate_id_number
@@ -540,9 +541,6 @@ EXPORT_COLUMNS = ("position", "registration_number", "id_number", "full_name", "
 
 def _attempt_text(c: CheckIn, desk: str | None, lang: str) -> str:
     """"07:03:12 03/12/2026 KHÔNG CHO VÀO Cửa 2": Vietnam time, the decision in words."""
-    from examdesk.i18n import Catalog
-    from examdesk.i18n.words import decision_key
-
     when = _local(c.decided_at).strftime("%H:%M:%S %d/%m/%Y") if c.decided_at else ""
     said = Catalog.load().text(decision_key(Decision(c.decision)), lang)
     return " ".join(x for x in (when, said, desk or "") if x)
@@ -569,8 +567,6 @@ def export_rows(store: Store, session_ref: str,
 def export_header(lang: str = "vi") -> list[str]:
     """The export's column headers in the reader's language (Vietnamese unless asked): each
     one a header the import reads back."""
-    from examdesk.i18n import Catalog
-
     catalog = Catalog.load()
     return [catalog.text(f"roster.export.col.{c}", lang) for c in EXPORT_COLUMNS]
 

@@ -35,6 +35,7 @@ from proctoring.checkin import (
     EarlierAdmission,
     Progress,
 )
+from proctoring.checkin_lookup import looks_like_checkin_ref
 from proctoring.errors import ForgedOverrideNeedsAdmin, ForgedOverrideNotConfirmed
 from proctoring.models import Decision, ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
@@ -82,6 +83,12 @@ def _parsed(parse: Callable[[], T], option: str, value: str, choices: str = "") 
     except ValueError as exc:
         raise BadCheckinOption(str(exc), reason=option.lstrip("-").replace("-", "_"),
                                option=option, value=value, choices=choices) from None
+
+
+def _checkin_ref(text: str) -> str:
+    if not looks_like_checkin_ref(text):
+        raise ValueError(f"{text!r} is not a check-in id or its first characters")
+    return text.strip()
 
 
 def _already(earlier: EarlierAdmission | None, lang: str, console: Console) -> None:
@@ -237,6 +244,7 @@ def override_cmd(
     admin's decision (--role centre_admin) and needs a second confirmation."""
     lang = lang or default_language()
     with cli_errors(as_json, OVERRIDE_EXITS):
+        _parsed(lambda: _checkin_ref(checkin_id), "checkin-id", checkin_id)
         chosen = _parsed(lambda: Decision(decision.strip().upper()), "--decision", decision,
                          choices(*Decision))
         who = _parsed(lambda: Role(role.strip().lower()), "--role", role,

@@ -112,17 +112,23 @@ def test_a_second_attempt_does_not_replace_the_admission(store: Store, tmp_path:
     one = candidate_attendance(store, session.id, entries[0].id)
     assert one.admission is not None and one.admission.id == first
 
-    # The CSV export: the state, the first admission's time and desk, then the other attempts.
+    # The CSV export: the state, the first admission's time and desk, then the other attempts
+    # (English headers asked for; the Vietnamese default is checked below).
     out = tmp_path / "roster.csv"
-    export_roster(store, session.code, out)
+    export_roster(store, session.code, out, lang="en")
     with out.open(encoding="utf-8-sig", newline="") as f:
         lines = list(csv.DictReader(f))
-    assert lines[0]["status"] == "ADMIT" and lines[0]["desk"] == "Cửa 1"
-    assert lines[0]["attempts"] == "3"
-    others = lines[0]["other_attempts"].split("; ")
+    assert lines[0]["Status"] == "ADMIT" and lines[0]["Desk"] == "Cửa 1"
+    assert lines[0]["Attempts"] == "3"
+    others = lines[0]["Other attempts"].split("; ")
     assert len(others) == 2 and others[0].endswith("REJECT Cửa 2")
     assert others[1].endswith("REVIEW")
-    assert lines[1]["status"] == "ABSENT" and lines[1]["other_attempts"] == ""
+    assert lines[1]["Status"] == "ABSENT" and lines[1]["Other attempts"] == ""
+    export_roster(store, session.code, out)
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        vi = list(csv.DictReader(f))
+    assert vi[0]["Bàn kiểm tra"] == "Cửa 1" and vi[0]["Số lượt kiểm tra"] == "3"
+    assert vi[0]["Các lượt khác"].split("; ")[0].endswith("KHÔNG CHO VÀO Cửa 2")
 
 
 def test_the_desk_is_in_the_audited_event(store: Store) -> None:
