@@ -39,7 +39,7 @@ from proctoring.checkin import CheckInService
 from proctoring.models import ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules
-from proctoring.stations import this_station
+from proctoring.stations import StationInfo, this_station
 from proctoring.store import Store
 
 from .views.base import View
@@ -223,8 +223,11 @@ NAVIGATION = (  # view name, catalogue key, key
     ("print", "app.nav.print", "F5"),
     ("settings", "app.nav.settings", "F6"),
     ("sessions", "app.nav.sessions", "F7"),
+    # F8/F9 are the office's review keys (views/review.py): the stations screen takes F12.
+    ("stations", "app.nav.stations", "F12"),
 )
 CONSENT_KEY = "F8"  # the candidate's yes to face matching, asked per candidate at the desk
+ADMIN_ONLY = frozenset({"stations"})  # screens a centre admin alone sees (nav hidden otherwise)
 
 
 class ExamDeskApp:
@@ -272,6 +275,7 @@ class ExamDeskApp:
         from .views.sessions import SessionsView
         from .views.settings import SettingsView
         from .views.signin import SignInView
+        from .views.stations import StationsView
         from .views.sync_state import SyncBadge
 
         root, t, f = self.root, self.texts, self.fonts
@@ -312,6 +316,8 @@ class ExamDeskApp:
             t.bind(button, key, keysym=keysym)
             button.grid(row=i, column=0, sticky="ew", padx=10, pady=(10 if i == 0 else 3, 3))
             self._nav_buttons[name] = button
+            if name in ADMIN_ONLY:
+                button.grid_remove()  # until a centre admin signs in
         self.side = side
         if self.options.demo:
             self._build_demo_controls(side, len(NAVIGATION))
@@ -331,7 +337,7 @@ class ExamDeskApp:
 
         self.views: dict[str, View] = {}
         for cls in (SignInView, SessionsView, CheckInView, RosterView, IncidentsView, PrintView,
-                    SettingsView, ReviewView):
+                    SettingsView, ReviewView, StationsView):
             view = cls(content, self)
             view.grid(row=0, column=0, sticky="nsew")
             view.grid_remove()
@@ -411,6 +417,9 @@ class ExamDeskApp:
                 self.operator.role is Role.EDUCATION_OFFICE) != (name == "review"):
             # The office only reviews the district (views/review.py); a desk has no review.
             view = self.views["sessions" if name == "review" else "review"]
+        elif name in ADMIN_ONLY and not (self.operator is not None and self.operator.is_admin):
+            self.set_status("app.stations.admin_only")
+            return False
         elif view.needs_session and self.session is None:
             self.set_status("app.status.pick_session")
             name, view = "sessions", self.views["sessions"]
@@ -434,6 +443,9 @@ class ExamDeskApp:
 
     def sign_in(self, operator: Operator) -> None:
         self.operator = operator
+        for name in ADMIN_ONLY:
+            button = self._nav_buttons[name]
+            (button.grid if operator.is_admin else button.grid_remove)()
         self._refresh_header()
         for view in self.views.values():
             view.operator_changed()
@@ -447,6 +459,12 @@ class ExamDeskApp:
         for view in self.views.values():
             view.session_changed()
         self.show("checkin")
+
+    def station_changed(self, station: StationInfo | None) -> None:
+        """This desk was enrolled (or its station changed): the header says so at once."""
+        if self.services is not None:
+            self.services.station = station
+        self._refresh_header()
 
     def set_language(self, lang: str) -> None:
         self.texts.set_lang(lang)

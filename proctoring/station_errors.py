@@ -84,3 +84,11 @@ class StationLastHolder(InvalidInput):
     ``station``): enrol and approve another desk first."""
 
     key = "station.last_holder"
+
+
+class StationFingerprintMismatch(InvalidInput):
+    """The fingerprint the admin read on the new desk is not the one of the station's keys at
+    the centre (context: ``station``, ``expected``, ``seen``): a row whose keys were swapped
+    must not be given the data key."""
+
+    key = "station.fingerprint_mismatch"

@@ -62,6 +62,7 @@ from .errors import (
 from .keywrap import SUITE
 from .models import Centre, KeyPurpose, KeyStatus, Stage
 from .station_errors import (
+    StationFingerprintMismatch,
     StationKeysExist,
     StationLastHolder,
     StationNameTaken,
@@ -417,11 +418,30 @@ def _record_approval(tx: Session, store: Store, row: Station, sealed: list[str],
     return sealed
 
 
-def approve(store: Store, *, centre_id: uuid.UUID, ref: str, actor: str) -> StationInfo:
-    """Seal the data keys to a PENDING station (run on a desk that opens them)."""
+def same_fingerprint(a: str, b: str) -> bool:
+    """Two fingerprints as people write them: case, spaces and dashes do not count."""
+    def norm(text: str) -> str:
+        return "".join(c for c in text.upper() if c.isalnum())
+
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+def approve(store: Store, *, centre_id: uuid.UUID, ref: str, actor: str,
+            expect_fingerprint: str | None = None) -> StationInfo:
+    """Seal the data keys to a PENDING station (run on a desk that opens them).
+
+    ``expect_fingerprint``: what the admin read on the new desk's screen; checked against the
+    row's keys in the same transaction that seals, so keys swapped after the admin compared
+    them are never given the data key."""
     try:
         with store.write() as tx:
             row = _find(tx, centre_id, ref)
+            if expect_fingerprint is not None:
+                held = fingerprint(row.signing_public, row.box_public)
+                if not same_fingerprint(held, expect_fingerprint):
+                    raise StationFingerprintMismatch(
+                        f"station {row.name}: fingerprint {held}, not {expect_fingerprint!r}",
+                        station=row.name, expected=held, seen=expect_fingerprint.strip())
             if row.status is StationStatus.REVOKED:
                 raise StationRefused(f"station {row.name} was revoked: enrol a new one",
                                      station=row.name)

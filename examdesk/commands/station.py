@@ -75,17 +75,22 @@ def enrol_cmd(
 @handles_errors()
 def approve_cmd(
     station: Annotated[str, typer.Argument(help="the station's name (or id)")],
+    fingerprint: Annotated[str | None, typer.Option(
+        "--fingerprint", help="the fingerprint the new desk printed: approve only if it is the "
+        "station's (checked as the key is sealed)")] = None,
     centre: CentreOption = None,
     as_json: JsonOption = False,
     lang: LangOption = None,
 ) -> None:
     """Duyệt trạm — seal the centre's data keys to a new station (on a desk that holds them).
-    Compare the fingerprint with the one the new desk printed first."""
+    Compare the fingerprint with the one the new desk printed first (or give it with
+    --fingerprint, and the desk compares)."""
     from proctoring.stations import approve
 
     lang = lang or default_language()
     with stored() as store:
-        info = approve(store, centre_id=_centre(store, centre), ref=station, actor=actor())
+        info = approve(store, centre_id=_centre(store, centre), ref=station, actor=actor(),
+                       expect_fingerprint=fingerprint)
     if as_json:
         print(json.dumps(info.to_dict(), ensure_ascii=False))
         return

@@ -43,7 +43,11 @@ def test_enrol_approve_list_revoke_rotate_and_verify(run) -> None:  # type: igno
     code, _, err = run("b", "session", "create", "--title", "x", "--starts",
                        "12/06/2026 07:30", "--code", "B3")
     assert code == 8 and "chưa được duyệt" in err and "not approved yet" in err
-    code, out, _ = run("a", "station", "approve", "Sân 1", "--lang", "en")
+    code, _, err = run("a", "station", "approve", "Sân 1", "--fingerprint",
+                       "0000-1111-2222-3333-4444")
+    assert code != 0 and "không khớp" in err and "does not match" in err
+    code, out, _ = run("a", "station", "approve", "Sân 1", "--lang", "en",
+                       "--fingerprint", b["fingerprint"].lower())
     assert code == 0 and b["fingerprint"] in out
     code, out, _ = run("b", "station", "list", "--json")
     listed = {s["name"]: s for s in json.loads(out)["stations"]}

@@ -466,3 +466,49 @@ def test_the_last_desk_holding_the_data_key_cannot_be_revoked(desks: Desks) -> N
     assert "last desk" in Catalog.load().both(caught.value.key, **caught.value.context)
     a.forget_keys()
     assert read_evidence(a, checkin(a, session, entries[0], "001093014275").evidence_ids[0])
+
+
+def test_an_approval_seals_only_to_the_keys_whose_fingerprint_the_admin_read(
+        desks: Desks) -> None:
+    """The station screen's approval (examdesk/services/stations.py): the admin types the
+    fingerprint the new desk shows. An insider who swaps the row's keys for their own (raw SQL)
+    after the desk enrolled gets nothing: the fingerprint is checked as the keys are sealed."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from examdesk.services.stations import approve_station, centre_stations
+    from proctoring.station_errors import StationFingerprintMismatch
+
+    a = desks("a")
+    centre_id = _centre(a)
+    enrol(a, centre_id=centre_id, name="Phòng lý thuyết", stages="theory", actor=ACTOR)
+    new = enrol(desks("b"), centre_id=centre_id, name="Sân 1", stages="yard", actor=ACTOR)
+    shown_on_new_desk = new.fingerprint
+    insider = X25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    table = SQLModel.metadata.tables["station"]
+    with a.write() as tx:  # the insider's UPDATE, beside the application
+        tx.connection().execute(sa.update(table).where(table.c.id == new.id)
+                                .values(box_public=insider))
+    with pytest.raises(StationFingerprintMismatch) as refused:
+        approve_station(a, station_id=new.id, fingerprint_seen=shown_on_new_desk, actor=ACTOR)
+    assert refused.value.context["seen"] == shown_on_new_desk
+    for typed in ("", "0000-1111-2222-3333-4444"):
+        with pytest.raises(StationFingerprintMismatch):
+            approve_station(a, station_id=new.id, fingerprint_seen=typed, actor=ACTOR)
+    (row,) = [s for s in centre_stations(a).stations if s.name == "Sân 1"]
+    assert row.status == "PENDING" and row.sealed_keys == 0
+    message = Catalog.load().text(refused.value.key, "vi", **refused.value.context)
+    assert "KHÔNG được duyệt" in message and shown_on_new_desk in message
+
+    # The genuine keys back: what the admin read, typed as people type it, approves.
+    with a.write() as tx:
+        tx.connection().execute(sa.update(table).where(table.c.id == new.id)
+                                .values(box_public=new_box(desks, centre_id)))
+    done = approve_station(a, station_id=new.id, actor=ACTOR,
+                           fingerprint_seen=shown_on_new_desk.replace("-", " ").lower())
+    assert done.status == "ACTIVE" and done.sealed_keys == 1
+
+
+def new_box(desks: Desks, centre_id: uuid.UUID) -> str:
+    identity = local_identity(desks.keys("b"), centre_id)
+    assert identity is not None
+    return identity.box_public
