@@ -28,6 +28,7 @@ ALLOWED = frozenset({
     "linux", "email", "emrtd", "icao", "barcode", "chip", "applet", "ngrok", "admin", "sha",
     "hash", "csca", "ocsp", "crl", "pkcs", "x509", "asn", "der", "pem", "json", "csv", "xlsx",
     "pdf", "toml", "utf", "jpeg", "png", "ctrl", "enter", "esc", "tab", "alt", "shift", "space",
+    "delete",  # the key, as its cap reads
     "faiss", "mrz", "cmnd", "cccd", "id", "sbd", "gpu", "cpu", "ram", "url", "ip", "dns", "ssl",
     "tls", "log", "logo", "token", "mode", "ok", "vs", "usb", "mb", "kb", "gb", "ms",
     "local",  # the default centre's code
