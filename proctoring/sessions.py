@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, func
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -27,6 +27,7 @@ from .errors import (
     SessionNotFound,
     SessionReopenNeedsReason,
 )
+from .id_prefix import by_prefix, by_uuid, hex_prefix
 from .models import Centre, ExamSession, RosterEntry, SessionKind, SessionStatus, Stage
 from .session_dates import check_start
 from .store import Store
@@ -87,18 +88,13 @@ def find_session(tx: Session, ref: str, *, centre_id: uuid.UUID | None = None) -
     query = select(ExamSession)
     if centre_id is not None:
         query = query.where(ExamSession.centre_id == centre_id)
-    try:
-        exact = tx.exec(query.where(ExamSession.id == uuid.UUID(ref))).first()
-        if exact is not None:
-            return exact
-    except ValueError:
-        pass
+    exact = by_uuid(tx, query, ExamSession.id, ref)
+    if exact is not None:
+        return exact
     matches = list(tx.exec(query.where(ExamSession.code == ref)).all())
-    hexref = ref.replace("-", "").lower()
-    if not matches and len(hexref) >= 4 and all(c in "0123456789abcdef" for c in hexref):
-        # Uuid columns are CHAR(32) on SQLite and uuid on PostgreSQL: compare as text.
-        text = func.replace(func.lower(func.cast(col(ExamSession.id), String())), "-", "")
-        matches = list(tx.exec(query.where(text.startswith(hexref))).all())
+    digits = hex_prefix(ref)
+    if not matches and digits is not None:
+        matches = by_prefix(tx, query, ExamSession.id, digits)
     if not matches:
         raise SessionNotFound(f"no session {ref!r}", ref=ref)
     if len(matches) > 1:
