@@ -34,7 +34,7 @@ from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.remote import ProcessFaceEngine
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import data_dir
-from examdesk.settings import read_section
+from examdesk.settings import desk_name, read_section
 from proctoring.checkin import CheckInService
 from proctoring.models import ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
@@ -184,10 +184,12 @@ def start_services(options: AppOptions, actor: str) -> Services:
     models_ready = threading.Event()
     hub = FrameHub()
     store = Store.open(places.db_url, keys=places.keys())
+    station = this_station(store)  # None for a desk working alone
+    # The name stored with each check-in: the settings' own, else the enrolled station's.
+    desk = desk_name({"desk": settings.desk}, station.name if station else None)
     services = Services(places, settings, store, engine, models_ready, hub, PcscCards(None),
-                        CheckInService(store, engine, rules=rules, second=second,
-                                       desk=settings.desk_name))
-    services.station = this_station(store)  # None for a desk working alone
+                        CheckInService(store, engine, rules=rules, second=second, desk=desk))
+    services.station = station
     # The models load in the face process meanwhile; if that fails, the check-in's first face
     # call fails again with the same typed error (models missing, …) and says so on screen.
     engine.warm_up().add_done_callback(lambda _f: models_ready.set())

@@ -41,15 +41,19 @@ def settings_path() -> Path:
     return config_dir() / FILE_NAME
 
 
-def desk_name(app_section: dict[str, Any]) -> str:
+def desk_name(app_section: dict[str, Any], station: str | None = None) -> str:
     """This station's name for itself, as the ``app`` section's ``desk`` sets it ("Cửa 1");
-    the computer's name when none is set. Stored with each check-in, so "already admitted at
-    07:42 at desk Cửa 1" can say where."""
+    else the name it was enrolled under as a station of the centre ("Sân 1"); else the
+    computer's name. Stored with each check-in, so "already admitted at 07:42 at desk Cửa 1"
+    can say where."""
     import socket
     import unicodedata
 
-    name = " ".join(unicodedata.normalize("NFC", str(app_section.get("desk") or "")).split())
-    return name or socket.gethostname() or "?"
+    for given in (app_section.get("desk"), station):
+        name = " ".join(unicodedata.normalize("NFC", str(given or "")).split())
+        if name:
+            return name
+    return socket.gethostname() or "?"
 
 
 def read_section(name: str, path: Path | None = None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from examdesk.i18n import Catalog
+from examdesk.settings import desk_name
 from examdesk.views.station_caption import station_caption
 from examdesk.views.texts import Texts
 from proctoring.stations import StationInfo
@@ -23,3 +24,11 @@ def test_the_header_names_the_station_and_its_stages_in_words() -> None:
     assert station_caption(t, replace(SAN_1, stages=())) == "Station Sân 1 · every stage"
     assert station_caption(t, replace(SAN_1, status="REVOKED")).endswith("— REVOKED")
     assert station_caption(t, None) == ""  # a desk working alone: nothing to say
+
+
+def test_an_enrolled_desk_signs_its_check_ins_with_its_station_name() -> None:
+    """"Already admitted at 07:42 at desk …" names the station unless the desk's settings
+    give it another name."""
+    assert desk_name({}, "Sân 1") == "Sân 1"
+    assert desk_name({"desk": "Cửa 1"}, "Sân 1") == "Cửa 1"
+    assert desk_name({"desk": "  "}, None) not in ("", "Sân 1")  # the computer's name
