@@ -49,6 +49,7 @@ from .views.frames import FrameHub, camera_factory, camera_label
 from .views.station_caption import station_caption
 from .views.texts import Texts
 from .views.theme import ACCENT, MUTED, Fonts, make_fonts
+from .views.tk_gc import TkThreadCollector
 
 if TYPE_CHECKING:  # the demo's code loads only with --demo
     from .views.demo_presenter import DemoPresenter
@@ -247,6 +248,7 @@ class ExamDeskApp:
         self.texts = Texts(Catalog.load(), options.lang or default_language())
         self.ui = UiQueue()
         self.gaps = GapMeter()
+        self.collector = TkThreadCollector()  # Tk objects are finalized on this thread
         self.worker = Worker(self.ui, self.report_error)
         self.services: Services | None = None
         self.operator: Operator | None = None
@@ -571,6 +573,7 @@ class ExamDeskApp:
             return
         self.gaps.tick(time.perf_counter())
         self.ui.drain(DRAIN_BUDGET_S, self.report_error)
+        self.collector.tick()
         self._tick_job = self.root.after(POLL_MS, self._tick)
 
     def run(self) -> None:
@@ -591,6 +594,7 @@ class ExamDeskApp:
             self.services.close()
         with contextlib.suppress(Exception):
             self.root.destroy()
+        self.collector.stop()
 
 
 def run(options: AppOptions) -> None:

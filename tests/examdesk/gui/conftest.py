@@ -8,6 +8,7 @@ install xvfb``; ``make setup`` installs it). Screenshots of every state land in
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import select
@@ -198,8 +199,18 @@ class Desk:
 
 
 @pytest.fixture(scope="module")
-def desk_app(xvfb: str, keyboard: XKeyboard | None,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+def _collected_after_the_app() -> Iterator[None]:
+    """Torn down after ``desk_app`` (which asks for it), when the closed app is unreachable:
+    its Tk objects are finalized here, on the thread Tcl ran on. Left to the collector's next
+    run on some other thread (the next module's check-in worker, its camera), each waited a
+    second for a main loop that is gone: tests hung or lost their camera."""
+    yield
+    gc.collect()
+
+
+@pytest.fixture(scope="module")
+def desk_app(xvfb: str, keyboard: XKeyboard | None, tmp_path_factory: pytest.TempPathFactory,
+             _collected_after_the_app: None) -> Iterator[Desk]:
     """The demo app, its folder under a throw-away EXAMDESK_HOME, services started, its
     virtual cards in process. One per module (starting one costs seconds); each test gets it
     through ``desk`` below, brought to the state the test declares."""

@@ -177,6 +177,39 @@ def test_a_camera_slow_to_open_is_waited_for_not_an_error() -> None:
         hub.close()
 
 
+def test_while_a_window_lives_cycles_are_collected_on_its_thread_not_a_workers() -> None:
+    """Tk finalizers must run on the Tk thread: run on a worker they waited a second each for a
+    main loop (a desk test hung 60 s at "Saving…"). A worker's allocations no longer start a
+    collection; the window's tick does, on its own thread."""
+    from examdesk.views.tk_gc import TkThreadCollector
+
+    seen: list[str] = []
+
+    class InACycle:
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            seen.append(threading.current_thread().name)
+
+    collector = TkThreadCollector()
+    hold: list[list[int]] = []
+    try:
+        def work() -> None:
+            for _ in range(5):
+                InACycle()
+            hold.extend([] for _ in range(20_000))  # enough to start a collection
+
+        worker = threading.Thread(target=work, name="worker")
+        worker.start()
+        worker.join()
+        assert seen == []
+        collector.tick()
+        assert seen and set(seen) == {threading.current_thread().name}, seen
+    finally:
+        collector.stop()
+
+
 def test_the_check_in_camera_stops_at_the_next_frame_after_esc() -> None:
     camera, cancel = Counting(10), threading.Event()
     feed = StopsOnCancel(camera, cancel)
