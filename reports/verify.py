@@ -29,12 +29,15 @@ Four questions, answered separately because they fail for different reasons:
    who reads the signer's name can tell; the message says so and how to make bound keys.
    A certificate naming another centre is ``mismatch`` (exit 8: the file contradicts itself).
 
-What "modified" covers: every byte the signature's byte range covers; the zero padding after
-the CMS blob in ``/Contents`` (which validators ignore); the certificate copies inside the CMS
-(each must verify under its issuer). Left, by the nature of CMS (RFC 5652): the SignedData's
-outer digest-algorithm list and the issuer *name* of a certificate copy whose issuer is
-unknown — fields no signature covers, that state nothing about the roster, and that the trust
-decision does not use (it uses our own copy of the centre's CA).
+What "modified" covers: every byte of the file. The signature's byte range covers all but
+``/Contents``; inside it, the fields of the CMS blob that no signature covers are pinned one
+by one: the zero padding after the blob (validators ignore it), the certificate copies (each
+must verify under an issuer found by name or key identifier, and a copy whose issuer is
+unknown must not carry a known key under other bytes), and the versions, digest-algorithm
+list, content type and algorithm parameters (RFC 5652 allows one value each; the encoding must
+be canonical DER). Measured by flipping every byte of the blob: none passes as intact. A CMS
+that names a bare ``rsaEncryption`` signature algorithm is therefore "changed": examdesk signs
+with a hash-named algorithm, and allowing both spellings would leave one byte free.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import PdfHandler
@@ -283,6 +287,8 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         # The certificates inside the CMS are not signed by the signature itself; a copy that
         # was altered no longer verifies under its issuer.
         integrity, detail = Integrity.CHANGED, "a certificate inside the signature was altered"
+    elif not _unsigned_fields_consistent(sig.signed_data):
+        integrity, detail = Integrity.CHANGED, "a field of the signature outside its signed part"
     elif not _padding_clean(sig.pkcs7_content):
         # The only bytes no signature covers: the room left in /Contents after the CMS blob.
         # Validators ignore them; we do not, so that *every* byte of a roster is pinned.
@@ -337,19 +343,74 @@ def signer_binding(signer: asn1_x509.Certificate, authorities: Sequence[asn1_x50
 
 def _certificates_intact(signed_data: Any, roots: TrustRoots) -> bool:
     """Every certificate embedded in the CMS verifies under an issuer we can find (embedded
-    or trusted); one whose issuer is unknown cannot be judged and is let through."""
+    or trusted, by name or key identifier); one whose issuer is unknown cannot be judged and
+    is let through."""
     try:
         embedded = [x509.load_der_x509_certificate(c.chosen.dump())
                     for c in signed_data["certificates"]]
         known = embedded + [x509.load_der_x509_certificate(c.dump())
                             for c in roots.certificates]
         for cert in embedded:
-            issuers = [i for i in known if i.subject == cert.issuer]
+            issuers = [i for i in known if _may_have_issued(i, cert)]
             if issuers and not any(_issued_by(cert, i) for i in issuers):
+                return False
+            if not issuers and any(_same_key_other_bytes(cert, other) for other in known):
+                # Its issuer cannot be found, yet its key is one we know under other bytes:
+                # an altered copy (e.g. the CA's own, with its name changed), not a stranger.
                 return False
         return True
     except Exception:  # cryptography parses lazily and raises several types when damaged
         return False
+
+
+def _may_have_issued(issuer: x509.Certificate, cert: x509.Certificate) -> bool:
+    """By name *or* by key identifier: a copy whose issuer name was altered still names its
+    issuer's key, so it is judged (and fails) instead of passing as "issuer unknown"."""
+    if issuer.subject == cert.issuer:
+        return True
+    try:
+        wanted = cert.extensions.get_extension_for_class(
+            x509.AuthorityKeyIdentifier).value.key_identifier
+        have = issuer.extensions.get_extension_for_class(
+            x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        return False
+    return wanted is not None and wanted == have
+
+
+def _same_key_other_bytes(cert: x509.Certificate, other: x509.Certificate) -> bool:
+    return (cert.public_bytes(Encoding.DER) != other.public_bytes(Encoding.DER)
+            and cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+            == other.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+
+
+def _unsigned_fields_consistent(signed_data: Any) -> bool:
+    """The fields of the CMS that no signature covers hold the one value RFC 5652 allows.
+
+    Validators read ``digestAlgorithms``, the versions and the algorithm parameters loosely,
+    so a changed byte there leaves the signature valid; we pin each: the encoding is the
+    canonical DER (a changed tag or length re-encodes differently), the versions are those
+    5.1 and 5.3 derive from the structure, ``digestAlgorithms`` lists exactly the signers'
+    algorithms byte for byte, the content is detached ``id-data``, and the signature
+    algorithm names the same digest (examdesk signs with a hash-named algorithm).
+    """
+    try:
+        if signed_data.untag().copy().dump(force=True) != signed_data.untag().dump():
+            return False
+        infos = list(signed_data["signer_infos"])
+        listed = sorted(a.dump() for a in signed_data["digest_algorithms"])
+        used = sorted({si["digest_algorithm"].dump() for si in infos})
+        encap = signed_data["encap_content_info"]
+        versions_ok = signed_data["version"].native == "v1" and all(
+            si["version"].native == "v1" and si["sid"].name == "issuer_and_serial_number"
+            for si in infos)
+        digests_ok = all(si["signature_algorithm"].hash_algo
+                         == si["digest_algorithm"]["algorithm"].native for si in infos)
+    except (ValueError, KeyError, TypeError):
+        return False
+    return (bool(infos) and versions_ok and digests_ok and listed == used
+            and encap["content_type"].dotted == "1.2.840.113549.1.7.1"  # id-data
+            and encap["content"].native is None)
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:

@@ -3,6 +3,7 @@ untrusted signer is reported; wrong passwords and damaged key files are typed er
 
 from __future__ import annotations
 
+import binascii
 import io
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from asn1crypto import cms
 from PIL import Image
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -98,6 +100,43 @@ def test_any_changed_byte_is_detected(signed: Signed) -> None:
         r = verify_roster(_flip(data, pos), roots=signed.roots)
         assert r.modified, (pos, r.integrity, r.detail)
         assert not r.ok
+
+
+def _unsigned_cms_fields(der: bytes) -> list[int]:
+    """Byte offsets in the CMS blob of the fields no signature covers: the versions, the
+    digest algorithm list, the content type, each embedded certificate's names and key
+    identifiers, the signer's identifier and algorithms (CI found a flipped byte in the CA
+    copy's issuer name that passed as intact)."""
+    signed_data = cms.ContentInfo.load(der)["content"]
+    info = signed_data["signer_infos"][0]
+    fields = [signed_data["version"], signed_data["digest_algorithms"],
+              signed_data["encap_content_info"], info["version"], info["sid"],
+              info["digest_algorithm"], info["signature_algorithm"]]
+    for cert in signed_data["certificates"]:
+        tbs = cert.chosen["tbs_certificate"]
+        fields += [tbs["issuer"], tbs["subject"], tbs["extensions"]]
+    offsets = set()
+    for value in fields:
+        encoded = value.dump()
+        at = der.index(encoded)
+        # the tag, the first content byte, the last byte (an OID's last arc, a NULL, a name)
+        offsets |= {at, at + len(encoded) - len(value.contents), at + len(encoded) - 1}
+    return sorted(offsets)
+
+
+def test_a_changed_byte_in_the_unsigned_part_of_the_signature_is_detected(
+        signed: Signed) -> None:
+    data = signed.data
+    contents = re.search(rb"/Contents <([0-9a-fA-F]+)>", data)
+    assert contents is not None
+    start = contents.start(1)
+    der = binascii.unhexlify(contents.group(1))
+    der = der[:len(cms.ContentInfo.load(der).dump())]
+    for offset in _unsigned_cms_fields(der):
+        for nibble in (0, 1):
+            pos = start + 2 * offset + nibble
+            r = verify_roster(_flip(data, pos), roots=signed.roots)
+            assert r.modified, (offset, nibble, r.integrity, r.detail)
 
 
 def test_an_appended_incremental_update_is_detected(signed: Signed) -> None:
