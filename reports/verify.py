@@ -56,7 +56,6 @@ from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import PdfHandler
@@ -290,8 +289,8 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
     elif not _unsigned_fields_consistent(sig.signed_data):
         integrity, detail = Integrity.CHANGED, "a field of the signature outside its signed part"
     elif not _padding_clean(sig.pkcs7_content):
-        # The only bytes no signature covers: the room left in /Contents after the CMS blob.
-        # Validators ignore them; we do not, so that *every* byte of a roster is pinned.
+        # The room left in /Contents after the CMS blob: validators ignore it; we do not, so
+        # that *every* byte of a roster is pinned.
         integrity, detail = Integrity.CHANGED, "bytes after the signature in /Contents"
     else:
         integrity = Integrity.INTACT
@@ -379,9 +378,7 @@ def _may_have_issued(issuer: x509.Certificate, cert: x509.Certificate) -> bool:
 
 
 def _same_key_other_bytes(cert: x509.Certificate, other: x509.Certificate) -> bool:
-    return (cert.public_bytes(Encoding.DER) != other.public_bytes(Encoding.DER)
-            and cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-            == other.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+    return cert != other and cert.public_key() == other.public_key()
 
 
 def _unsigned_fields_consistent(signed_data: Any) -> bool:
@@ -395,7 +392,7 @@ def _unsigned_fields_consistent(signed_data: Any) -> bool:
     algorithm names the same digest (examdesk signs with a hash-named algorithm).
     """
     try:
-        if signed_data.untag().copy().dump(force=True) != signed_data.untag().dump():
+        if signed_data.copy().dump(force=True) != signed_data.dump():
             return False
         infos = list(signed_data["signer_infos"])
         listed = sorted(a.dump() for a in signed_data["digest_algorithms"])
