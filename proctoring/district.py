@@ -77,14 +77,17 @@ _CENTRE_WRITES: Mapping[str, str] = {
     "centre_key": "INSERT", "review_notice": "", "district": "", "district_member": "",
     # Read only: a centre's own calibrations are kept locally, the district's flow down.
     "face_calibration": "",
-    # Stations (issue 17) do not travel to the district yet: a centre reads its own rows only.
-    "station": "", "station_data_key": "", "station_audit_event": "", "station_audit_head": "",
-    "station_audit_checkpoint": "",
-    # The exam room's seats and acknowledgements (issue 18) do not travel yet either.
+    # Stations (issue 17): each station's row (public keys and state) and its own chain, like
+    # the centre's (insert only; its head moves as audit_head does). The sealed copies of the
+    # data key never leave the centre: read only, and empty here.
+    "station": "INSERT", "station_data_key": "", "station_audit_event": "INSERT",
+    "station_audit_head": "INSERT", "station_audit_checkpoint": "INSERT",
+    # The exam room's seats and acknowledgements (issue 18) do not travel yet.
     "seat_agent": "", "incident_ack": "",
 }
 _CENTRE_UPDATES: Mapping[str, tuple[str, ...]] = {
-    **MUTABLE, "audit_head": ("seq", "hash", "updated_at")}
+    **MUTABLE, "audit_head": ("seq", "hash", "updated_at"),
+    "station_audit_head": ("seq", "hash", "updated_at")}
 # What the office writes: (table privileges, UPDATE columns, rows it may write).
 _OWN = "centre_id = (SELECT examdesk_office_centre_id())"
 _OFFICE_WRITES: Mapping[str, tuple[str, tuple[str, ...], str]] = {

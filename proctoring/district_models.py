@@ -140,3 +140,18 @@ def sync_state(tx: Session, centre_id: uuid.UUID) -> SyncState:
         tx.add(found)
         tx.flush()
     return found
+
+
+class StationSyncState(SQLModel, table=True):
+    """How far the district has confirmed one station's own chain (issue 17; local database
+    only, beside :class:`SyncState`): what ``sync_status`` counts as still waiting. The sync
+    itself resumes from the district's head, never from this row."""
+
+    __tablename__ = "station_sync_state"
+
+    id: uuid.UUID = _uuid_pk()
+    centre_id: uuid.UUID = _centre_fk()
+    station_id: uuid.UUID = Field(foreign_key="station.id", unique=True)
+    pushed_seq: int = Field(default=0, sa_type=sa.BigInteger)
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()

@@ -348,15 +348,23 @@ def test_a_database_from_0005_upgrades_with_its_data_and_takes_stations(
         store.close()
 
 
-def test_a_centre_with_stations_does_not_sync_half_of_its_log(desks: Desks) -> None:
-    from proctoring.sync import sync_once
+def test_a_centre_with_stations_counts_their_events_as_waiting_for_the_district(
+        desks: Desks) -> None:
+    """The district sync now carries every station's chain (tests/sync/test_stations_sync.py):
+    it no longer refuses a centre with stations, and the status counts their events too."""
+    from proctoring.sync import sync_once, sync_status
 
     a = desks("a")
     centre_id = _centre(a)
     enrol(a, centre_id=centre_id, name="Cửa 1", stages="", actor=ACTOR)
+    with a.read() as tx:
+        centre_end = tx.connection().execute(sa.text("SELECT seq FROM audit_head")).scalar()
+        station_end = tx.connection().execute(sa.text(
+            "SELECT seq FROM station_audit_head")).scalar()
+    assert station_end >= 1 and sync_status(a, centre_id).pending == centre_end + station_end
     result = sync_once(a, "postgresql://nobody@127.0.0.1:9/none", centre_id=centre_id)
-    assert result.error is not None and result.error.key == "sync.stations_not_yet"
-    assert "Cửa 1" in Catalog.load().both(result.error.key, station="Cửa 1")
+    assert result.error is not None and result.error.key != "sync.stations_not_yet"
+    assert result.pending == centre_end + station_end
 
 
 def test_a_station_row_slipped_in_by_an_insider_gets_no_key_and_is_named(

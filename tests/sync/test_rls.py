@@ -26,7 +26,7 @@ OWNED = {t.name: ("id" if t.name == "centre" else "centre_id")
          for t in SQLModel.metadata.sorted_tables
          if ("centre_id" in t.c or t.name == "centre")
          and t.name not in ("district", "district_member")}  # (checked on their own)
-OFFICE_ONLY = ("proxy_screen", "sync_state", "key_record")
+OFFICE_ONLY = ("proxy_screen", "sync_state", "station_sync_state", "key_record")
 
 
 @pytest.fixture
