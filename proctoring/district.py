@@ -82,8 +82,8 @@ _CENTRE_WRITES: Mapping[str, str] = {
     # data key never leave the centre: read only, and empty here.
     "station": "INSERT", "station_data_key": "", "station_audit_event": "INSERT",
     "station_audit_head": "INSERT", "station_audit_checkpoint": "INSERT",
-    # The exam room's seats and acknowledgements (issue 18) do not travel yet.
-    "seat_agent": "", "incident_ack": "",
+    # The exam room's seats and acknowledgements (issue 18), for the office's review.
+    "seat_agent": "INSERT", "incident_ack": "INSERT",
 }
 _CENTRE_UPDATES: Mapping[str, tuple[str, ...]] = {
     **MUTABLE, "audit_head": ("seq", "hash", "updated_at"),

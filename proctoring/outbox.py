@@ -35,10 +35,11 @@ from .errors import InvalidInput
 # The tables a centre ships, parents before children (the order rows are upserted in).
 # The stations (issue 17) travel with their public keys and state only: their sealed copies of
 # the data key (``station_data_key``) stay in the centre (the office opens evidence with the
-# centre's key sealed to it, ``centre_key``).
+# centre's key sealed to it, ``centre_key``). The exam room's seats and acknowledgements
+# (issue 18) travel so that the office reviews online-exam incidents as the room saw them.
 SYNCED: tuple[str, ...] = ("centre", "station", "app_user", "exam_session", "candidate",
-                           "roster_entry", "checkin", "incident", "incident_checkin",
-                           "evidence", "evidence_blob")
+                           "roster_entry", "checkin", "seat_agent", "incident",
+                           "incident_checkin", "incident_ack", "evidence", "evidence_blob")
 
 # Columns a centre may still change once a row is in the district (everything else is fixed at
 # insert): the same lists are the centre role's column privileges in PostgreSQL (district.py).
@@ -57,15 +58,20 @@ MUTABLE: Mapping[str, tuple[str, ...]] = {
     "incident_checkin": (),
     "evidence": ("purged_at", "updated_at"),
     "evidence_blob": (),
+    "seat_agent": ("roster_entry_id", "checkin_id", "state", "bound_at", "heartbeat_at",
+                   "paused_until", "updated_at"),
+    "incident_ack": (),
 }
 
 # Rows that are part of a subject: (child table, its column pointing at the subject's table).
 _PARTS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "exam_session": (("roster_entry", "session_id"),),
     "checkin": (("evidence", "checkin_id"),),
-    "incident": (("incident_checkin", "incident_id"), ("evidence", "incident_id")),
+    "incident": (("incident_checkin", "incident_id"), ("evidence", "incident_id"),
+                 ("incident_ack", "incident_id")),
 }
-_SUBJECT_TABLES = ("centre", "station", "app_user", "exam_session", "checkin", "incident")
+_SUBJECT_TABLES = ("centre", "station", "app_user", "exam_session", "checkin", "seat_agent",
+                   "incident")
 _CHUNK = 500
 
 Row = dict[str, Any]
