@@ -55,7 +55,7 @@ from .central import (
     save_central_url,
 )
 from .crypto import DataKeys
-from .district_models import StationSyncState, SyncState, sync_state
+from .district_models import StationSyncState, SyncState, station_sync_state, sync_state
 from .errors import InvalidInput, ProctoringError
 from .face_population import apply_district_calibrations, calibration_position
 from .keywrap import wrap_data_key
@@ -590,12 +590,8 @@ def _note_pushed(store: Store, centre_id: uuid.UUID, seq: int,
     (``exact``: the district's own head, read at the start of a push, counts either way)."""
     with store.write() as tx:
         state: SyncState | StationSyncState
-        if station_id is None:
-            state = sync_state(tx, centre_id)
-        else:
-            found = tx.exec(select(StationSyncState)
-                            .where(StationSyncState.station_id == station_id)).first()
-            state = found or StationSyncState(centre_id=centre_id, station_id=station_id)
+        state = (sync_state(tx, centre_id) if station_id is None
+                 else station_sync_state(tx, centre_id, station_id))
         if seq > state.pushed_seq or (exact and seq != state.pushed_seq):
             state.pushed_seq = seq
             tx.add(state)

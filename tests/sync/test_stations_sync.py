@@ -215,3 +215,35 @@ def test_an_insider_editing_a_synced_station_event_on_the_district_is_named(
     assert bad == [("Sân 1", ["modified"])]
     assert [c.problems[0].seqs for c in chains if not c.ok] == [(2,)]
     assert len(chains) == 3  # the centre's chain and the other station's stay intact
+
+
+def test_two_syncs_of_the_centre_at_once_send_each_station_event_once(
+        district: DistrictEnv, desks: Desks) -> None:
+    """Two processes of the centre syncing at the same moment (the app's worker and a manual
+    `examdesk sync`): the district's head rows decide, nothing is applied twice."""
+    import threading
+
+    centre_id, _ = _centre_with_stations(desks)
+    second = Store.open(desks.url, keys=desks.keys("a"))
+    results = []
+    start = threading.Barrier(2)
+
+    def run(store: Store) -> None:
+        start.wait()
+        results.append(sync_once(store, district.centre_urls["HN01"], batch_events=1))
+
+    try:
+        threads = [threading.Thread(target=run, args=(s,)) for s in (desks("a"), second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        second.close()
+    assert [r.error for r in results] == [None, None]
+    total = int(str(_local(desks("a"), "SELECT count(*) FROM station_audit_event")[0][0]))
+    assert sum(r.pushed_events for r in results) >= total
+    local = sorted(_local(desks("a"), "SELECT station_id, seq, hash FROM station_audit_event"))
+    assert sorted(_rows(district, "SELECT station_id, seq, hash FROM station_audit_event "
+                        "WHERE centre_id = :c", c=centre_id)) == local
+    assert all(c.ok for c in _district_verify(district, centre_id))
