@@ -1,6 +1,8 @@
 """How far the district confirmed each station's own chain (``station_sync_state``), so the
-sync status counts the station events still waiting. A new table only: existing rows are
-untouched.
+sync status counts the station events still waiting; and the centre PostgreSQL login each
+station enrolled under (``station.db_role``, see proctoring/desk_roles.py). A new table and a
+new nullable column: existing rows are untouched (stations enrolled before have no login bound
+until ``bind_station`` gives them one).
 
 Revision ID: 0010_sync17_station_sync
 Revises: 0009_seat18_seats (the lead re-chains it after the session's other migrations)
@@ -39,7 +41,13 @@ def upgrade() -> None:
     with op.batch_alter_table("station_sync_state", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_station_sync_state_centre_id"), ["centre_id"],
                               unique=False)
+    with op.batch_alter_table("station", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("db_role", sa.String(length=63), nullable=True))
 
 
 def downgrade() -> None:
+    # ALTER TABLE … DROP COLUMN in place (SQLite ≥ 3.35): copying the table, batch mode's way,
+    # would drop a table the station chains' foreign keys point at.
+    with op.batch_alter_table("station", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("db_role")
     op.drop_table("station_sync_state")
