@@ -26,14 +26,15 @@ login (or before this existed).
 
 from __future__ import annotations
 
-import uuid
+import unicodedata
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from .central import central_engine, central_errors, central_url, safe_url
 from .district import Credentials, _login_role
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput
+from .station_errors import StationNotFound
 
 DESK_GROUP = "examdesk_desk"
 _CHAINS = ("station_audit_event", "station_audit_checkpoint", "station_audit_head")
@@ -106,20 +107,24 @@ def add_desk_login(admin_url: str, role: str, *, password: str | None = None) ->
         engine.dispose()
 
 
-def bind_station(admin_url: str, station_id: uuid.UUID, role: str) -> None:
-    """Bind a station to the login of its desk (a station enrolled before the desk had its
-    own login, or under the owner's): from then on only ``role`` writes its chain."""
+def bind_station(admin_url: str, station: str, role: str) -> str:
+    """Bind a station (its exact name or id) to the login of its desk — a station enrolled
+    before the desk had its own login, or under the owner's: from then on only ``role``
+    writes its chain. Returns the station's name."""
     url = central_url(admin_url)
     engine = central_engine(url)
+    ref = " ".join(unicodedata.normalize("NFC", station).split())
     try:
         with central_errors(safe_url(url)), engine.begin() as conn:
             exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"),
                                   {"r": role}).first()
             if exists is None:
                 raise InvalidInput(f"no database login {role!r}", field="role")
-            done = conn.execute(sa.text("UPDATE station SET db_role = :r WHERE id = :s"),
-                                {"r": role, "s": station_id}).rowcount
-            if not done:
-                raise NotFound(f"no station {station_id}", what="station", ref=str(station_id))
+            found = conn.execute(sa.text(
+                "UPDATE station SET db_role = :r WHERE name = :s OR id::text = lower(:s) "
+                "RETURNING name"), {"r": role, "s": ref}).scalars().all()
+            if len(found) != 1:
+                raise StationNotFound(f"no single station {ref!r}", ref=ref)
+            return str(found[0])
     finally:
         engine.dispose()

@@ -17,6 +17,7 @@ from sqlalchemy.pool import NullPool
 from proctoring import audit
 from proctoring.centres import ensure_centre
 from proctoring.crypto import KeyStore
+from proctoring.station_errors import StationNotFound
 from proctoring.stations import approve, enrol
 from proctoring.store import Store
 
@@ -149,7 +150,9 @@ def test_a_station_enrolled_under_the_owner_is_bound_to_its_desk_login(centre: C
     try:
         with engine.begin() as conn:  # bound to the owner's login: not desk b's to write
             assert conn.execute(sa.text(append), {"s": station}).rowcount == 0
-        bind_station(centre.admin_url, station, centre.logins["b"].role)
+        with pytest.raises(StationNotFound):  # a name that is no station: nothing bound
+            bind_station(centre.admin_url, "Cửa 9", centre.logins["b"].role)
+        assert bind_station(centre.admin_url, "Cửa 1", centre.logins["b"].role) == "Cửa 1"
         with engine.begin() as conn:
             assert conn.execute(sa.text(append), {"s": station}).rowcount == 1
     finally:
@@ -160,3 +163,37 @@ def test_a_station_enrolled_under_the_owner_is_bound_to_its_desk_login(centre: C
     session, entries = session_with_roster(b, "S1", [person(0)])
     admit(b, session, entries[0], person(0)[0], unit(0))
     assert [s.this_desk for s in list_stations(b, centre_id)] == [True]
+
+
+def test_the_centre_admin_makes_a_desk_login_from_the_command_line(centre: Centre) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from examdesk.cli import app
+
+    owner = Store.open(centre.admin_url, keys=centre.keys("a"))
+    try:
+        centre_id = ensure_centre(owner, "HN01", CENTRES["HN01"], actor=ACTOR).id
+        enrol(owner, centre_id=centre_id, name="Cửa 1", stages="", actor=ACTOR)
+    finally:
+        owner.close()
+    role = f"desk_cli_{secrets.token_hex(3)}"
+    runner = CliRunner()
+    done = runner.invoke(app, ["station", "db-login", role, "--admin-url", centre.admin_url,
+                               "--station", "Cửa 1", "--lang", "vi"])
+    assert done.exit_code == 0, done.output
+    assert "EXAMDESK_DB_URL=" in done.output and "Cửa 1" in done.output
+    assert "chỉ ghi được nhật ký của chính trạm mình" in done.output
+    again = runner.invoke(app, ["station", "db-login", role, "--admin-url", centre.admin_url,
+                                "--station", "Cửa 9", "--json"])
+    assert again.exit_code != 0 and "station.not_found" in again.output
+    made = runner.invoke(app, ["station", "db-login", role, "--admin-url", centre.admin_url,
+                               "--json"])
+    url = json.loads(made.output)["url"]
+    engine = sa.create_engine(url, poolclass=NullPool)  # the printed address logs in
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT db_role FROM station")).scalar_one() == role
+    finally:
+        engine.dispose()
