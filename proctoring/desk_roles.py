@@ -9,10 +9,10 @@ logs in as its own role, a member of the group ``examdesk_desk``:
 - every table the app uses: SELECT, INSERT, UPDATE, DELETE, as with the shared login;
 - ``station``: a desk inserts only a row bound to its own login (``db_role = current_user``,
   which ``enrol`` writes) and updates only the columns approval and revocation change — never
-  a station's keys, centre or login;
+  a station's keys, centre or login — and never its own row once it is revoked;
 - ``station_audit_event`` / ``station_audit_checkpoint``: read every chain (``audit verify``,
-  the district sync), insert only into the chain of a station bound to its own login; no
-  update, no delete;
+  the district sync), insert only into the chain of a station bound to its own login and not
+  revoked; no update, no delete;
 - ``station_audit_head``: the same, and move only its own head.
 
 The database owner (the admin's login, which runs migrations) keeps every right: row-level
@@ -41,7 +41,13 @@ _CHAINS = ("station_audit_event", "station_audit_checkpoint", "station_audit_hea
 # What approving and revoking a station change (stations.py); never its keys or login.
 _STATION_UPDATES = ("name", "stages", "status", "approved_by", "approved_at", "revoked_by",
                     "revoked_at", "revoke_reason", "updated_at")
-_MINE = "station_id IN (SELECT s.id FROM station s WHERE s.db_role = current_user)"
+# A station's chain is written only by its own login, and not once it is revoked (a stolen
+# laptop keeps its login until the admin drops it).
+_MINE = ("station_id IN (SELECT s.id FROM station s WHERE s.db_role = current_user "
+         "AND s.status <> 'REVOKED')")
+# A desk approves and revokes other stations; its own row it may change only while it is not
+# revoked (the first desk approves itself at enrolment), so it never un-revokes itself.
+_ROW = "db_role IS DISTINCT FROM current_user OR status <> 'REVOKED'"
 _POLICIES = ("desk_read", "desk_insert", "desk_update")
 
 
@@ -68,7 +74,7 @@ def desk_role_statements() -> list[str]:
                     f"CREATE POLICY desk_insert ON station FOR INSERT TO {DESK_GROUP} "
                     "WITH CHECK (db_role = current_user)",
                     f"CREATE POLICY desk_update ON station FOR UPDATE TO {DESK_GROUP} "
-                    "USING (true) WITH CHECK (true)"]
+                    f"USING ({_ROW}) WITH CHECK (true)"]
         elif name in _CHAINS:
             out += [f"GRANT SELECT, INSERT ON {name} TO {DESK_GROUP}",
                     f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY",

@@ -18,7 +18,7 @@ from proctoring import audit
 from proctoring.centres import ensure_centre
 from proctoring.crypto import KeyStore
 from proctoring.station_errors import StationNotFound
-from proctoring.stations import approve, enrol
+from proctoring.stations import approve, enrol, revoke
 from proctoring.store import Store
 
 from .builders import ACTOR, CENTRES, admit, person, session_with_roster, unit
@@ -132,6 +132,30 @@ def test_a_desk_login_writes_only_its_own_stations_chain(centre: Centre) -> None
             {"s": theirs}).one()) == tuple(head_a)
         report = audit.verify(tx, a.keys)
     assert report.ok, [c.to_dict() for c in report.chains if not c.ok]
+
+    # Revoked (a stolen laptop that kept its login): it can neither write its own chain any
+    # more nor set its row back to active.
+    revoke(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR, reason="máy bị mất cắp")
+    engine = centre.raw("b")
+    try:
+        with engine.begin() as conn:
+            assert conn.execute(sa.text(
+                "UPDATE station SET status = 'ACTIVE' WHERE id = :s"), {"s": mine}).rowcount == 0
+            assert conn.execute(sa.text(
+                "UPDATE station_audit_head SET seq = seq WHERE station_id = :s"),
+                {"s": mine}).rowcount == 0
+        with pytest.raises(DBAPIError) as caught, engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO station_audit_event (id, centre_id, station_id, seq, occurred_at, "
+                "actor, action, subject_id, payload, prev_hash, hash) VALUES (:i, :c, :s, 999, "
+                "now(), 'x', 'x', :i, '{}', 'x', 'x')"),
+                {"i": uuid.uuid4(), "c": centre_id, "s": mine})
+        assert getattr(caught.value.orig, "sqlstate", None) == "42501"
+    finally:
+        engine.dispose()
+    with a.read() as tx:
+        assert tx.connection().execute(sa.text("SELECT status FROM station WHERE id = :s"),
+                                       {"s": mine}).scalar_one() == "REVOKED"
 
 
 def test_a_station_enrolled_under_the_owner_is_bound_to_its_desk_login(centre: Centre) -> None:
