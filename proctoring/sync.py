@@ -62,7 +62,13 @@ from .keywrap import wrap_data_key
 from .models import Centre, Incident, IncidentStatus
 from .outbox import MUTABLE, SYNCED, Batch, checkpoint_rows, event_hash_at, read_batch, table
 from .store import Store
-from .sync_errors import CentreAmbiguous, ChainDiverged, DistrictKeyChanged, NotADistrict
+from .sync_errors import (
+    CentreAmbiguous,
+    ChainDiverged,
+    DistrictKeyChanged,
+    NotADistrict,
+    SyncNeedsCentreKey,
+)
 
 DEFAULT_BATCH_EVENTS = 200
 DEFAULT_BATCH_BYTES = 16 << 20
@@ -256,12 +262,19 @@ def local_centre(store: Store, centre_id: uuid.UUID | None = None,
 def _connect(engine: Engine, store: Store, centre: Centre, run: _Run,
              district_key: str | None, register_as: str | None) -> None:
     """Schema check, centre registration, office key check, the sealed data key."""
+    anchor = anchor_key(store.keys, centre.id)
+    if anchor is None:
+        with store.read() as tx:
+            signed = _local_seq(tx, centre.id) > 0
+        if signed:  # another desk signs this centre's chain: the district knows its key
+            raise SyncNeedsCentreKey(f"this desk holds no signing key of centre {centre.code}",
+                                     centre=centre.code)
     district = table("district")
     with engine.begin() as conn:
         check_schema(conn, run.central or "")
         conn.execute(sa.text("SELECT examdesk_claim_centre(:id, :name, :code, :key)"),
                      {"id": centre.id, "name": centre.name, "code": register_as or centre.code,
-                      "key": anchor_key(store.keys, centre.id)})
+                      "key": anchor})
         found = conn.execute(sa.select(district.c.code, district.c.box_public_key)).first()
     if found is None:
         raise NotADistrict("the district database has no office yet (district init)")

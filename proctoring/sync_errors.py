@@ -72,3 +72,11 @@ class ReviewNeedsNotes(SyncError):
     """A confirm or dismiss decision without written notes."""
 
     key = "review.needs_notes"
+
+
+class SyncNeedsCentreKey(SyncError):
+    """This desk never signed the centre's own chain (a station enrolled later, issue 17): the
+    district recognises a centre by the key that chain is signed with, so the sync of the
+    whole centre runs on the desk that holds it (context: ``centre``)."""
+
+    key = "sync.needs_centre_key"

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from examdesk.i18n import Catalog
 from proctoring import audit
 from proctoring.crypto import KeyStore
 from proctoring.errors import ProctoringError
@@ -150,6 +151,12 @@ def test_one_sync_carries_every_station_chain_and_the_district_verifies_each(
     named = {c.station_name: c for c in chains if c.station_id is not None}
     assert set(named) == {"Phòng lý thuyết", "Sân 1"}
     assert named["Sân 1"].key_source == "approved" and named["Sân 1"].events >= 3
+
+    # Another station's desk holds no key of the centre's own chain: told where to sync.
+    other = sync_once(b, district.centre_urls["HN01"])
+    assert other.error is not None and other.error.key == "sync.needs_centre_key"
+    text = Catalog.load().both(other.error.key, centre="HN01")
+    assert "máy đầu tiên" in text and "first desk" in text
 
     # Idempotent: nothing new, nothing sent.
     again = sync_once(a, district.centre_urls["HN01"])
