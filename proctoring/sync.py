@@ -67,6 +67,7 @@ from .sync_errors import (
     ChainDiverged,
     DistrictKeyChanged,
     NotADistrict,
+    StationChainDiverged,
     SyncNeedsCentreKey,
 )
 
@@ -393,13 +394,19 @@ def _check_continues(store: Store, centre_id: uuid.UUID, seq: int, digest: str,
         local_end = _local_seq(tx, centre_id, station_id)
         local_hash = (event_hash_at(tx, centre_id, seq, station_id=station_id) if seq
                       else GENESIS)
-    whose = "this centre" if station_id is None else f"station {station_id}"
-    if seq > local_end:
-        raise ChainDiverged(f"the district holds {seq} events of {whose}, this database "
-                            f"only {local_end}", district_seq=seq, local_seq=local_end)
-    if local_hash != digest:
-        raise ChainDiverged(f"event {seq} of {whose} differs from the district's copy",
-                            district_seq=seq, local_seq=local_end)
+    if seq <= local_end and local_hash == digest:
+        return
+    detail = (f"the district holds {seq} events, this database only {local_end}"
+              if seq > local_end else f"event {seq} differs from the district's copy")
+    if station_id is None:
+        raise ChainDiverged(detail, district_seq=seq, local_seq=local_end)
+    from .station_models import Station
+
+    with store.read() as tx:
+        station = tx.get(Station, station_id)
+    name = station.name if station is not None else str(station_id)
+    raise StationChainDiverged(f"station {name}: {detail}", station=name, district_seq=seq,
+                               local_seq=local_end)
 
 
 def _local_seq(tx: Session, centre_id: uuid.UUID, station_id: uuid.UUID | None = None) -> int:

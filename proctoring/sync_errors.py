@@ -80,3 +80,11 @@ class SyncNeedsCentreKey(SyncError):
     whole centre runs on the desk that holds it (context: ``centre``)."""
 
     key = "sync.needs_centre_key"
+
+
+class StationChainDiverged(ChainDiverged):
+    """A station's own chain (issue 17) does not continue the district's copy of it: cut back,
+    restored from an old copy, or altered (context: ``station``, ``district_seq``,
+    ``local_seq``). The sync stops there."""
+
+    key = "sync.station_chain_diverged"

@@ -254,3 +254,35 @@ def test_two_syncs_of_the_centre_at_once_send_each_station_event_once(
     assert sorted(_rows(district, "SELECT station_id, seq, hash FROM station_audit_event "
                         "WHERE centre_id = :c", c=centre_id)) == local
     assert all(c.ok for c in _district_verify(district, centre_id))
+
+
+def test_a_station_chain_cut_back_after_the_sync_stops_the_next_one_and_is_named(
+        district: DistrictEnv, desks: Desks) -> None:
+    """The district's head of each station chain is a witness outside the centre database: an
+    insider at the centre who deletes a station's last events (and moves its head back) is
+    caught by the next sync, which names the station and sends nothing more of it."""
+    _centre_with_stations(desks)
+    a = desks("a")
+    assert sync_once(a, district.centre_urls["HN01"]).ok
+    with a.write() as tx:
+        conn = tx.connection()
+        station = conn.execute(sa.text("SELECT id FROM station WHERE name = 'Sân 1'")).scalar()
+        end = conn.execute(sa.text("SELECT seq FROM station_audit_head WHERE station_id = :s"),
+                           {"s": station}).scalar_one()
+        prev = conn.execute(sa.text("SELECT prev_hash FROM station_audit_event WHERE "
+                                    "station_id = :s AND seq = :q"),
+                            {"s": station, "q": end}).scalar_one()
+        for table in ("station_audit_checkpoint", "station_audit_event"):
+            conn.execute(sa.text(f"DELETE FROM {table} WHERE station_id = :s AND seq = :q"),
+                         {"s": station, "q": end})
+        conn.execute(sa.text("UPDATE station_audit_head SET seq = :q, hash = :h "
+                             "WHERE station_id = :s"), {"s": station, "q": end - 1, "h": prev})
+    result = sync_once(a, district.centre_urls["HN01"])
+    assert result.error is not None and result.error.key == "sync.station_chain_diverged"
+    text = Catalog.load().both(result.error.key, station="Sân 1", district_seq=end,
+                               local_seq=end - 1)
+    assert "trạm Sân 1" in text and "station Sân 1" in text
+    assert "Sân 1" in result.error.detail
+    # The district still holds the whole chain: what the insider removed is not lost there.
+    assert _rows(district, "SELECT seq FROM station_audit_head WHERE station_id = :s",
+                 s=station) == [(end,)]
