@@ -152,6 +152,13 @@ def test_one_sync_carries_every_station_chain_and_the_district_verifies_each(
     assert set(named) == {"Phòng lý thuyết", "Sân 1"}
     assert named["Sân 1"].key_source == "approved" and named["Sân 1"].events >= 3
 
+    # The office's list of centres counts every chain's events and the stations.
+    from proctoring.district import members
+
+    with district.office() as office:
+        (hn01,) = [m for m in members(office) if m.code == "HN01"]
+    assert (hn01.events, hn01.stations) == (centre_events + station_events, 2)
+
     # Another station's desk holds no key of the centre's own chain: told where to sync.
     other = sync_once(b, district.centre_urls["HN01"])
     assert other.error is not None and other.error.key == "sync.needs_centre_key"
