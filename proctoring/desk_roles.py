@@ -15,9 +15,13 @@ logs in as its own role, a member of the group ``examdesk_desk``:
   revoked; no update, no delete;
 - ``station_audit_head``: the same, and move only its own head.
 
+- the centre's own chain (``audit_event``, ``audit_checkpoint``, ``audit_head``): read and
+  append, never update or delete an event or signature. It stays shared: the centre key's own
+  events (the first desk's self-approval, key rotations) go there, written by whichever desk
+  holds that key.
+
 The database owner (the admin's login, which runs migrations) keeps every right: row-level
-security does not apply to a table's owner. The centre chain (``audit_event``) stays shared: the
-centre key's own events (the first desk's self-approval, key rotations) go there.
+security does not apply to a table's owner.
 
 Run as the owner: :func:`apply_desk_roles` (idempotent: again after an upgrade),
 :func:`add_desk_login` per desk, :func:`bind_station` for a station enrolled under another
@@ -38,6 +42,7 @@ from .station_errors import StationNotFound
 
 DESK_GROUP = "examdesk_desk"
 _CHAINS = ("station_audit_event", "station_audit_checkpoint", "station_audit_head")
+_CENTRE_CHAIN = ("audit_event", "audit_checkpoint", "audit_head")
 # What approving and revoking a station change (stations.py); never its keys or login.
 _STATION_UPDATES = ("name", "stages", "status", "approved_by", "approved_at", "revoked_by",
                     "revoked_at", "revoke_reason", "updated_at")
@@ -86,6 +91,12 @@ def desk_role_statements() -> list[str]:
                 out += [f"GRANT UPDATE (seq, hash, updated_at) ON {name} TO {DESK_GROUP}",
                         f"CREATE POLICY desk_update ON {name} FOR UPDATE TO {DESK_GROUP} "
                         f"USING ({_MINE}) WITH CHECK ({_MINE})"]
+        elif name in _CENTRE_CHAIN:
+            # The centre's own chain is append-only for every desk: its head moves, its events
+            # and signatures are never rewritten or removed (the app never does either).
+            out.append(f"GRANT SELECT, INSERT ON {name} TO {DESK_GROUP}")
+            if name == "audit_head":
+                out.append(f"GRANT UPDATE (seq, hash, updated_at) ON {name} TO {DESK_GROUP}")
         else:
             out.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} TO {DESK_GROUP}")
     return out

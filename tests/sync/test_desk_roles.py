@@ -102,6 +102,12 @@ def test_a_desk_login_writes_only_its_own_stations_chain(centre: Centre) -> None
         ("UPDATE station SET db_role = current_user WHERE id = :s", {"s": theirs}),
         ("UPDATE station SET signing_public = repeat('0', 64) WHERE id = :s", {"s": theirs}),
         ("DELETE FROM station WHERE id = :s", {"s": theirs}),
+        # The centre's own chain (the first desk's approval of itself is on it): append-only.
+        ("DELETE FROM audit_event", {}),
+        ("UPDATE audit_event SET actor = 'x'", {}),
+        ("DELETE FROM audit_checkpoint", {}),
+        ("UPDATE audit_checkpoint SET signature = 'x'", {}),
+        ("DELETE FROM audit_head", {}),
         ("INSERT INTO station (id, centre_id, name, stages, signing_public, box_public, status, "
          "enrolled_by, enrolled_at, db_role, created_at, updated_at) VALUES (:i, :c, 'Giả', '', "
          "repeat('1', 64), repeat('2', 64), 'ACTIVE', 'x', now(), :r, now(), now())",
