@@ -20,6 +20,7 @@ from examdesk.i18n import Catalog
 from proctoring import audit
 from proctoring.crypto import KeyStore
 from proctoring.errors import ProctoringError
+from proctoring.evidence import read_evidence
 from proctoring.stations import approve, enrol, local_identity
 from proctoring.store import Store
 from proctoring.sync import BatchReport, sync_once, sync_status
@@ -157,6 +158,12 @@ def test_one_sync_carries_every_station_chain_and_the_district_verifies_each(
 
     with district.office() as office:
         (hn01,) = [m for m in members(office) if m.code == "HN01"]
+        # The office opens what either desk sealed (the centre's key, sealed to the office).
+        for checkin_id in checkins:
+            for evidence_id in _rows(district, "SELECT id FROM evidence WHERE checkin_id = :c "
+                                     "AND kind = 'CHIP_PORTRAIT'", c=checkin_id):
+                assert read_evidence(office.store, evidence_id[0]) == \
+                    read_evidence(a, evidence_id[0])
     assert (hn01.events, hn01.stations) == (centre_events + station_events, 2)
 
     # Another station's desk holds no key of the centre's own chain: told where to sync.
@@ -168,6 +175,29 @@ def test_one_sync_carries_every_station_chain_and_the_district_verifies_each(
     # Idempotent: nothing new, nothing sent.
     again = sync_once(a, district.centre_urls["HN01"])
     assert again.ok and again.pushed_events == 0 and again.batches == 0
+
+    # After `station rotate-data-key`, evidence a station seals with the new key reaches the
+    # office readable: the new key goes to the district with the next sync.
+    from proctoring.stations import rotate_data_key
+
+    rotation = rotate_data_key(a, centre_id=centre_id, actor=ACTOR, reason="định kỳ")
+    b.forget_keys()
+    session_id = _local(a, "SELECT session_id FROM checkin LIMIT 1")[0][0]
+    entry = _local(a, "SELECT id FROM roster_entry WHERE id NOT IN (SELECT roster_entry_id "
+                   "FROM checkin) LIMIT 1")[0][0]
+    from proctoring.models import ExamSession, RosterEntry
+
+    with b.read() as tx:
+        session, line = tx.get(ExamSession, session_id), tx.get(RosterEntry, entry)
+    assert session is not None and line is not None
+    later = admit(b, session, line, person(3)[0], unit(3))
+    after = sync_once(a, district.centre_urls["HN01"])
+    assert after.ok and after.keys_sent == 1
+    with district.office() as office:
+        assert read_evidence(office.store, later.evidence_ids[0]) == \
+            read_evidence(b, later.evidence_ids[0])
+    assert _rows(district, "SELECT key_id FROM evidence_blob WHERE id = :i",
+                 i=later.evidence_ids[0]) == [(rotation.new_key_id,)]
 
 
 def test_a_cut_sync_resumes_where_the_district_stands_and_sends_nothing_twice(
