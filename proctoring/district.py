@@ -77,14 +77,17 @@ _CENTRE_WRITES: Mapping[str, str] = {
     "centre_key": "INSERT", "review_notice": "", "district": "", "district_member": "",
     # Read only: a centre's own calibrations are kept locally, the district's flow down.
     "face_calibration": "",
-    # Stations (issue 17) do not travel to the district yet: a centre reads its own rows only.
-    "station": "", "station_data_key": "", "station_audit_event": "", "station_audit_head": "",
-    "station_audit_checkpoint": "",
-    # The exam room's seats and acknowledgements (issue 18) do not travel yet either.
-    "seat_agent": "", "incident_ack": "",
+    # Stations (issue 17): each station's row (public keys and state) and its own chain, like
+    # the centre's (insert only; its head moves as audit_head does). The sealed copies of the
+    # data key never leave the centre: read only, and empty here.
+    "station": "INSERT", "station_data_key": "", "station_audit_event": "INSERT",
+    "station_audit_head": "INSERT", "station_audit_checkpoint": "INSERT",
+    # The exam room's seats and acknowledgements (issue 18), for the office's review.
+    "seat_agent": "INSERT", "incident_ack": "INSERT",
 }
 _CENTRE_UPDATES: Mapping[str, tuple[str, ...]] = {
-    **MUTABLE, "audit_head": ("seq", "hash", "updated_at")}
+    **MUTABLE, "audit_head": ("seq", "hash", "updated_at"),
+    "station_audit_head": ("seq", "hash", "updated_at")}
 # What the office writes: (table privileges, UPDATE columns, rows it may write).
 _OWN = "centre_id = (SELECT examdesk_office_centre_id())"
 _OFFICE_WRITES: Mapping[str, tuple[str, tuple[str, ...], str]] = {
@@ -579,15 +582,17 @@ class MemberState:
     role: str
     centre_id: uuid.UUID | None  # None: never synced
     name: str | None
-    events: int  # audit events received
+    events: int  # audit events received, of the centre's chain and its stations' chains
     last_event_at: datetime | None
+    stations: int = 0  # the centre's stations (issue 17), each with a chain of its own
 
     def to_dict(self) -> dict[str, object]:
         when = self.last_event_at
         return {"code": self.code, "role": self.role,
                 "centre_id": str(self.centre_id) if self.centre_id else None,
                 "name": self.name, "events": self.events,
-                "last_event_at": when.isoformat() if when else None}
+                "last_event_at": when.isoformat() if when else None,
+                "stations": self.stations}
 
 
 def members(office: Office) -> list[MemberState]:
@@ -602,7 +607,25 @@ def members(office: Office) -> list[MemberState]:
             if head is not None and head.seq:
                 last = tx.exec(select(AuditEvent.occurred_at).where(
                     AuditEvent.centre_id == m.centre_id, AuditEvent.seq == head.seq)).first()
+            stations, station_events, station_last = _station_chains(tx, m.centre_id)
+            if station_last is not None and (last is None or station_last > last):
+                last = station_last
             out.append(MemberState(m.centre_code, m.role_name, m.centre_id,
                                    centre.name if centre else None,
-                                   head.seq if head else 0, last))
+                                   (head.seq if head else 0) + station_events, last, stations))
         return out
+
+
+def _station_chains(tx: Session, centre_id: uuid.UUID | None
+                    ) -> tuple[int, int, datetime | None]:
+    """(stations, events of their chains, the latest event's time) the district holds."""
+    from .station_models import Station, StationAuditEvent, StationAuditHead
+
+    if centre_id is None:
+        return 0, 0, None
+    stations = len(tx.exec(select(Station.id).where(Station.centre_id == centre_id)).all())
+    events = tx.exec(select(sa.func.coalesce(sa.func.sum(StationAuditHead.seq), 0))
+                     .where(StationAuditHead.centre_id == centre_id)).one()
+    last = tx.exec(select(sa.func.max(StationAuditEvent.occurred_at))
+                   .where(StationAuditEvent.centre_id == centre_id)).one()
+    return stations, int(events), last

@@ -136,7 +136,46 @@ def sync_state(tx: Session, centre_id: uuid.UUID) -> SyncState:
     """The centre's sync bookkeeping row, made (empty) on first use."""
     found = tx.exec(select(SyncState).where(SyncState.centre_id == centre_id)).first()
     if found is None:
-        found = SyncState(centre_id=centre_id)
-        tx.add(found)
-        tx.flush()
+        _insert_once(tx, SyncState(centre_id=centre_id), "centre_id")
+        found = tx.exec(select(SyncState).where(SyncState.centre_id == centre_id)).one()
     return found
+
+
+def station_sync_state(tx: Session, centre_id: uuid.UUID,
+                       station_id: uuid.UUID) -> StationSyncState:
+    """One station's sync bookkeeping row, made (empty) on first use."""
+    query = select(StationSyncState).where(StationSyncState.station_id == station_id)
+    found = tx.exec(query).first()
+    if found is None:
+        _insert_once(tx, StationSyncState(centre_id=centre_id, station_id=station_id),
+                     "station_id")
+        found = tx.exec(query).one()
+    return found
+
+
+def _insert_once(tx: Session, row: SQLModel, unique: str) -> None:
+    """Insert ``row`` unless a row with the same ``unique`` value is there: several desks on
+    one centre PostgreSQL (issue 17) may make the same bookkeeping row at the same moment; the
+    loser waits for the winner's commit and keeps its row (SQLite's write lock serialises)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = type(row).__table__  # type: ignore[attr-defined]
+    values = {c.name: getattr(row, c.name) for c in table.columns}
+    dialect = postgresql if tx.get_bind().dialect.name == "postgresql" else sqlite
+    tx.execute(dialect.insert(table).values(**values)
+               .on_conflict_do_nothing(index_elements=[unique]))
+
+
+class StationSyncState(SQLModel, table=True):
+    """How far the district has confirmed one station's own chain (issue 17; local database
+    only, beside :class:`SyncState`): what ``sync_status`` counts as still waiting. The sync
+    itself resumes from the district's head, never from this row."""
+
+    __tablename__ = "station_sync_state"
+
+    id: uuid.UUID = _uuid_pk()
+    centre_id: uuid.UUID = _centre_fk()
+    station_id: uuid.UUID = Field(foreign_key="station.id", unique=True)
+    pushed_seq: int = Field(default=0, sa_type=sa.BigInteger)
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()

@@ -33,14 +33,21 @@ from sqlmodel import Session, SQLModel
 from .errors import InvalidInput
 
 # The tables a centre ships, parents before children (the order rows are upserted in).
-SYNCED: tuple[str, ...] = ("centre", "app_user", "exam_session", "candidate", "roster_entry",
-                           "checkin", "incident", "incident_checkin", "evidence",
-                           "evidence_blob")
+# The stations (issue 17) travel with their public keys and state only: their sealed copies of
+# the data key (``station_data_key``) stay in the centre (the office opens evidence with the
+# centre's key sealed to it, ``centre_key``). The exam room's seats and acknowledgements
+# (issue 18) travel so that the office reviews online-exam incidents as the room saw them.
+SYNCED: tuple[str, ...] = ("centre", "station", "app_user", "exam_session", "candidate",
+                           "roster_entry", "checkin", "seat_agent", "incident",
+                           "incident_checkin", "incident_ack", "evidence", "evidence_blob")
 
 # Columns a centre may still change once a row is in the district (everything else is fixed at
 # insert): the same lists are the centre role's column privileges in PostgreSQL (district.py).
 MUTABLE: Mapping[str, tuple[str, ...]] = {
     "centre": ("name", "updated_at"),
+    # Never its keys: a station's public keys are fixed at enrolment (a new desk is a new row).
+    "station": ("name", "stages", "status", "approved_by", "approved_at", "revoked_by",
+                "revoked_at", "revoke_reason", "updated_at"),
     "app_user": ("full_name", "role", "active", "updated_at"),
     "exam_session": ("title", "ends_at", "status", "closed_at", "updated_at"),
     "candidate": ("full_name", "updated_at"),
@@ -51,15 +58,20 @@ MUTABLE: Mapping[str, tuple[str, ...]] = {
     "incident_checkin": (),
     "evidence": ("purged_at", "updated_at"),
     "evidence_blob": (),
+    "seat_agent": ("roster_entry_id", "checkin_id", "state", "bound_at", "heartbeat_at",
+                   "paused_until", "updated_at"),
+    "incident_ack": (),
 }
 
 # Rows that are part of a subject: (child table, its column pointing at the subject's table).
 _PARTS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "exam_session": (("roster_entry", "session_id"),),
     "checkin": (("evidence", "checkin_id"),),
-    "incident": (("incident_checkin", "incident_id"), ("evidence", "incident_id")),
+    "incident": (("incident_checkin", "incident_id"), ("evidence", "incident_id"),
+                 ("incident_ack", "incident_id")),
 }
-_SUBJECT_TABLES = ("centre", "app_user", "exam_session", "checkin", "incident")
+_SUBJECT_TABLES = ("centre", "station", "app_user", "exam_session", "checkin", "seat_agent",
+                   "incident")
 _CHUNK = 500
 
 Row = dict[str, Any]
@@ -80,6 +92,8 @@ class Batch:
     # Evidence purged on retention: its blobs leave the district too (unless an open incident
     # holds them there, see district.examdesk_purge_blobs).
     purged: list[uuid.UUID] = field(default_factory=list)
+    # A station's own chain (issue 17): events of ``station_audit_event``; None: the centre's.
+    station_id: uuid.UUID | None = None
 
     @property
     def first_seq(self) -> int:
@@ -101,33 +115,47 @@ class Batch:
         return {name: len(rows) for name, rows in self.rows.items() if rows}
 
 
-def read_events(tx: Session, centre_id: uuid.UUID, after_seq: int, limit: int) -> list[Row]:
-    t = table("audit_event")
-    query = (sa.select(t).where(t.c.centre_id == centre_id, t.c.seq > after_seq)
+def _chain(station_id: uuid.UUID | None) -> tuple[sa.Table, sa.Table, str]:
+    """(events, checkpoints, the column naming the chain) of a centre's or a station's chain."""
+    if station_id is None:
+        return table("audit_event"), table("audit_checkpoint"), "centre_id"
+    return table("station_audit_event"), table("station_audit_checkpoint"), "station_id"
+
+
+def read_events(tx: Session, centre_id: uuid.UUID, after_seq: int, limit: int, *,
+                station_id: uuid.UUID | None = None) -> list[Row]:
+    t, _, column = _chain(station_id)
+    query = (sa.select(t).where(t.c.centre_id == centre_id,
+                                t.c[column] == (station_id or centre_id), t.c.seq > after_seq)
              .order_by(t.c.seq).limit(limit))
     return [dict(r._mapping) for r in tx.connection().execute(query)]
 
 
 def read_batch(tx: Session, centre_id: uuid.UUID, after_seq: int, *, max_events: int = 200,
-               max_bytes: int = 16 << 20) -> Batch | None:
-    """The next events after ``after_seq`` with their rows, or None when there are none.
+               max_bytes: int = 16 << 20, station_id: uuid.UUID | None = None) -> Batch | None:
+    """The next events after ``after_seq`` with their rows, or None when there are none: of
+    the centre's chain, or of ``station_id``'s own chain (whose batch always carries the
+    station's row, so the district has it before the first event that names it).
 
     Fewer than ``max_events`` events when their blobs would pass ``max_bytes`` (but always at
     least one event, however large: a batch must make progress)."""
-    events = read_events(tx, centre_id, after_seq, max_events)
+    events = read_events(tx, centre_id, after_seq, max_events, station_id=station_id)
     if not events:
         return None
     while True:
-        batch = _expand(tx, centre_id, events)
+        batch = _expand(tx, centre_id, events, station_id)
         if batch.blob_bytes <= max_bytes or len(events) == 1:
             return batch
         events = events[: max(1, len(events) // 2)]
 
 
-def _expand(tx: Session, centre_id: uuid.UUID, events: list[Row]) -> Batch:
+def _expand(tx: Session, centre_id: uuid.UUID, events: list[Row],
+            station_id: uuid.UUID | None = None) -> Batch:
     conn = tx.connection()
     found: dict[str, dict[uuid.UUID, Row]] = defaultdict(dict)
     subjects = {e["subject_id"] for e in events}
+    if station_id is not None:
+        _fetch(conn, found, "station", "id", [station_id])
     for name in _SUBJECT_TABLES:
         _fetch(conn, found, name, "id", subjects)
     for parent, parts in _PARTS.items():
@@ -142,12 +170,14 @@ def _expand(tx: Session, centre_id: uuid.UUID, events: list[Row]) -> Batch:
     rows = {name: list(found[name].values()) for name in SYNCED}
     for name, table_rows in rows.items():
         _check_owner(name, table_rows, centre_id)
-    cp = table("audit_checkpoint")
+    _, cp, column = _chain(station_id)
     checkpoints = [dict(r._mapping) for r in conn.execute(
-        sa.select(cp).where(cp.c.centre_id == centre_id, cp.c.seq >= events[0]["seq"],
+        sa.select(cp).where(cp.c.centre_id == centre_id,
+                            cp.c[column] == (station_id or centre_id),
+                            cp.c.seq >= events[0]["seq"],
                             cp.c.seq <= events[-1]["seq"]).order_by(cp.c.seq))]
     purged = [r["id"] for r in rows["evidence"] if r["purged_at"] is not None]
-    return Batch(centre_id, events, rows, checkpoints, purged)
+    return Batch(centre_id, events, rows, checkpoints, purged, station_id)
 
 
 def _fetch(conn: sa.Connection, found: dict[str, dict[uuid.UUID, Row]], name: str,
@@ -217,7 +247,9 @@ def checkpoint_rows(tx: Session, centre_id: uuid.UUID, up_to: int) -> list[Row]:
         .order_by(cp.c.seq))]
 
 
-def event_hash_at(tx: Session, centre_id: uuid.UUID, seq: int) -> str | None:
-    t = table("audit_event")
+def event_hash_at(tx: Session, centre_id: uuid.UUID, seq: int, *,
+                  station_id: uuid.UUID | None = None) -> str | None:
+    t, _, column = _chain(station_id)
     return tx.connection().execute(sa.select(t.c.hash).where(
-        t.c.centre_id == centre_id, t.c.seq == seq)).scalar()
+        t.c.centre_id == centre_id, t.c[column] == (station_id or centre_id),
+        t.c.seq == seq)).scalar()

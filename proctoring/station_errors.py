@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .errors import InvalidInput, KeyUnavailable, NotFound, ProctoringError
-from .sync_errors import SyncError
 
 
 class StationRefused(ProctoringError):
@@ -63,13 +62,6 @@ class StationSelf(InvalidInput):
     one)."""
 
     key = "station.revoke_self"
-
-
-class StationsNotSynced(SyncError):
-    """The centre has stations, whose own chains the district sync does not carry yet
-    (context: ``station``): the sync refuses rather than ship check-ins without their events."""
-
-    key = "sync.stations_not_yet"
 
 
 class StationsRotateData(InvalidInput):

@@ -64,6 +64,9 @@ class Station(SQLModel, table=True):
     revoked_by: str | None = Field(default=None, max_length=100)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     revoke_reason: str | None = Field(default=None, sa_type=sa.Text)
+    # The centre PostgreSQL login the desk enrolled under (None on SQLite): with the desk roles
+    # of :mod:`.desk_roles`, only that login may write this station's chain.
+    db_role: str | None = Field(default=None, max_length=63)
     created_at: datetime = _created()
     updated_at: datetime = _updated()
 

@@ -374,7 +374,8 @@ def enrol(store: Store, *, centre_id: uuid.UUID, name: str, stages: str | None,
             row = Station(centre_id=centre_id, name=name,
                           stages=",".join(s.value for s in served),
                           signing_public=identity.signing_public,
-                          box_public=identity.box_public, enrolled_by=actor, enrolled_at=at)
+                          box_public=identity.box_public, enrolled_by=actor, enrolled_at=at,
+                          db_role=_login(tx))
             tx.add(row)
             tx.flush()
             start_station_chain(tx, row)
@@ -394,6 +395,14 @@ def enrol(store: Store, *, centre_id: uuid.UUID, name: str, stages: str | None,
     finally:
         store.forget_keys()
     return StationInfo.of(row, this_desk=True, sealed_keys=sealed)
+
+
+def _login(tx: Session) -> str | None:
+    """The database login this desk writes as (PostgreSQL), bound to its station: with the
+    desk roles (:mod:`.desk_roles`) no other login may write the station's chain."""
+    if tx.get_bind().dialect.name != "postgresql":
+        return None
+    return str(tx.connection().exec_driver_sql("SELECT current_user").scalar_one())
 
 
 def _approve(tx: Session, store: Store, row: Station, data: DataKey, *, actor: str,

@@ -14,6 +14,11 @@ One run (:func:`sync_once`, what ``examdesk sync`` and the app's background work
    server stopped, the app killed, a commit whose answer never arrived — the next run starts
    from the head the district actually has: nothing is lost, nothing is applied twice. (Rows are
    upserted by UUID as well, so even a re-sent row changes nothing.)
+   A centre with stations (issue 17) is synced once for the whole centre, from any desk that
+   holds the centre's signing key: after the centre's chain, each station's own chain goes the
+   same way under the district's copy of that station's head (made with the station's first
+   batch, which always carries the station's row: public keys and state, never a sealed data
+   key). The district verifies each chain as ``audit verify`` does locally.
 3. **pull**: review notices for this centre after the last one applied, in ``seq`` order,
    applied locally in one transaction with an audit event each and the new position, then the
    district's face calibrations for this centre the same way (:mod:`.face_population`); those
@@ -38,7 +43,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from .audit import event_format
+from .audit import GENESIS, event_format
 from .audit_keys import anchor_key
 from .audit_rows import row_bindings
 from .central import (
@@ -50,14 +55,21 @@ from .central import (
     save_central_url,
 )
 from .crypto import DataKeys
-from .district_models import SyncState, sync_state
+from .district_models import StationSyncState, SyncState, station_sync_state, sync_state
 from .errors import InvalidInput, ProctoringError
 from .face_population import apply_district_calibrations, calibration_position
 from .keywrap import wrap_data_key
 from .models import Centre, Incident, IncidentStatus
 from .outbox import MUTABLE, SYNCED, Batch, checkpoint_rows, event_hash_at, read_batch, table
 from .store import Store
-from .sync_errors import CentreAmbiguous, ChainDiverged, DistrictKeyChanged, NotADistrict
+from .sync_errors import (
+    CentreAmbiguous,
+    ChainDiverged,
+    DistrictKeyChanged,
+    NotADistrict,
+    StationChainDiverged,
+    SyncNeedsCentreKey,
+)
 
 DEFAULT_BATCH_EVENTS = 200
 DEFAULT_BATCH_BYTES = 16 << 20
@@ -185,19 +197,19 @@ def sync_once(store: Store, central: str | None = None, *, centre_id: uuid.UUID 
     error: ErrorInfo | None = None
     try:
         _note(store, centre.id, last_attempt_at=started)
-        _refuse_stations(store, centre.id)
         url = central_url(central, store.keys)
         run.central = safe_url(url)
         engine = central_engine(url)
         try:
             with central_errors(run.central):
                 _connect(engine, store, centre, run, district_key, register_as)
-                _push(engine, store, centre.id, run, batch_events, batch_bytes, on_batch)
+                _push_all(engine, store, centre.id, run, batch_events, batch_bytes, on_batch)
                 _send_missing_checkpoints(engine, store, centre.id, run)
                 reviews = _pull(engine, store, centre.id, run)
                 if reviews + _pull_calibrations(engine, store, centre.id, run):
                     # The receipts of the decisions just applied go up in the same run.
-                    _push(engine, store, centre.id, run, batch_events, batch_bytes, on_batch)
+                    _push_all(engine, store, centre.id, run, batch_events, batch_bytes,
+                              on_batch)
         finally:
             engine.dispose()
     except ProctoringError as exc:
@@ -215,19 +227,6 @@ def sync_once(store: Store, central: str | None = None, *, centre_id: uuid.UUID 
     return SyncResult(centre.id, run.district_code, run.central, started, finished, run.pushed,
                       run.batches, dict(run.rows), run.blob_bytes, run.keys_sent,
                       run.checkpoints_sent, run.reviews, run.calibrations, pending, error)
-
-
-def _refuse_stations(store: Store, centre_id: uuid.UUID) -> None:
-    """Station chains (issue 17) do not travel to the district yet: their check-ins would
-    arrive without the events that record them. Said, not done halfway."""
-    from .station_errors import StationsNotSynced
-    from .station_models import Station
-
-    with store.read() as tx:
-        found = tx.exec(select(Station.name).where(Station.centre_id == centre_id)).first()
-    if found is not None:
-        raise StationsNotSynced("the centre has stations; their chains are not synced yet",
-                                station=found)
 
 
 def sync_and_save(store: Store, url: str, **sync: Any) -> tuple[SyncResult, str | None]:
@@ -264,12 +263,19 @@ def local_centre(store: Store, centre_id: uuid.UUID | None = None,
 def _connect(engine: Engine, store: Store, centre: Centre, run: _Run,
              district_key: str | None, register_as: str | None) -> None:
     """Schema check, centre registration, office key check, the sealed data key."""
+    anchor = anchor_key(store.keys, centre.id)
+    if anchor is None:
+        with store.read() as tx:
+            signed = _local_seq(tx, centre.id) > 0
+        if signed:  # another desk signs this centre's chain: the district knows its key
+            raise SyncNeedsCentreKey(f"this desk holds no signing key of centre {centre.code}",
+                                     centre=centre.code)
     district = table("district")
     with engine.begin() as conn:
         check_schema(conn, run.central or "")
         conn.execute(sa.text("SELECT examdesk_claim_centre(:id, :name, :code, :key)"),
                      {"id": centre.id, "name": centre.name, "code": register_as or centre.code,
-                      "key": anchor_key(store.keys, centre.id)})
+                      "key": anchor})
         found = conn.execute(sa.select(district.c.code, district.c.box_public_key)).first()
     if found is None:
         raise NotADistrict("the district database has no office yet (district init)")
@@ -310,7 +316,16 @@ def _connect(engine: Engine, store: Store, centre: Centre, run: _Run,
 # --- push -------------------------------------------------------------------------------------
 
 
-def _central_head(engine: Engine, centre_id: uuid.UUID) -> tuple[int, str]:
+def _central_head(engine: Engine, centre_id: uuid.UUID,
+                  station_id: uuid.UUID | None = None) -> tuple[int, str]:
+    """How far the district holds the centre's chain, or ``station_id``'s (whose head row the
+    district gets with that station's first batch: none yet means nothing held)."""
+    if station_id is not None:
+        sh = table("station_audit_head")
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(sh.c.seq, sh.c.hash).where(
+                sh.c.centre_id == centre_id, sh.c.station_id == station_id)).first()
+        return (int(row.seq), str(row.hash)) if row is not None else (0, GENESIS)
     h = table("audit_head")
     with engine.connect() as conn:
         row = conn.execute(sa.select(h.c.seq, h.c.hash).where(h.c.centre_id == centre_id)).first()
@@ -319,26 +334,48 @@ def _central_head(engine: Engine, centre_id: uuid.UUID) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
+def _push_all(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run,
+              batch_events: int, batch_bytes: int,
+              on_batch: Callable[[BatchReport], None] | None) -> None:
+    """The centre's chain, then each station's own chain (issue 17) in the order the stations
+    were enrolled: an approval is on an earlier chain than the station it approves, so the
+    district can vouch for a station's key as soon as its events arrive."""
+    _push(engine, store, centre_id, run, batch_events, batch_bytes, on_batch)
+    for station_id in _local_stations(store, centre_id):
+        _push(engine, store, centre_id, run, batch_events, batch_bytes, on_batch,
+              station_id=station_id)
+
+
+def _local_stations(store: Store, centre_id: uuid.UUID) -> list[uuid.UUID]:
+    from .station_models import Station
+
+    with store.read() as tx:
+        return list(tx.exec(select(Station.id).where(Station.centre_id == centre_id)
+                            .order_by(col(Station.enrolled_at), col(Station.id))).all())
+
+
 def _push(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run, batch_events: int,
-          batch_bytes: int, on_batch: Callable[[BatchReport], None] | None) -> None:
-    seq, digest = _central_head(engine, centre_id)
-    _check_continues(store, centre_id, seq, digest)
-    _note(store, centre_id, pushed_seq=seq)  # the district's word, not our cache, counts
+          batch_bytes: int, on_batch: Callable[[BatchReport], None] | None, *,
+          station_id: uuid.UUID | None = None) -> None:
+    seq, digest = _central_head(engine, centre_id, station_id)
+    _check_continues(store, centre_id, seq, digest, station_id)
+    _note_pushed(store, centre_id, seq, station_id, exact=True)  # the district's word counts
     while True:
         with store.read() as tx:
-            batch = read_batch(tx, centre_id, seq, max_events=batch_events, max_bytes=batch_bytes)
-            local_end = _local_seq(tx, centre_id)
+            batch = read_batch(tx, centre_id, seq, max_events=batch_events, max_bytes=batch_bytes,
+                               station_id=station_id)
+            local_end = _local_seq(tx, centre_id, station_id)
         if batch is None:
             return
         _verify_links(batch, digest)
         with engine.begin() as conn:
             applied = _apply(conn, batch, seq, digest, store.now())
         if not applied:  # another sync of this centre got there first: start from its head
-            seq, digest = _central_head(engine, centre_id)
-            _check_continues(store, centre_id, seq, digest)
+            seq, digest = _central_head(engine, centre_id, station_id)
+            _check_continues(store, centre_id, seq, digest, station_id)
             continue
         seq, digest = batch.last_seq, batch.last_hash
-        _note_pushed(store, centre_id, seq)
+        _note_pushed(store, centre_id, seq, station_id)
         run.pushed += len(batch.events)
         run.batches += 1
         run.rows.update(batch.counts())
@@ -349,20 +386,35 @@ def _push(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run, batch_e
                                  batch.blob_bytes, max(0, local_end - seq)))
 
 
-def _check_continues(store: Store, centre_id: uuid.UUID, seq: int, digest: str) -> None:
-    """The district's head must be an event of the local chain."""
+def _check_continues(store: Store, centre_id: uuid.UUID, seq: int, digest: str,
+                     station_id: uuid.UUID | None = None) -> None:
+    """The district's head must be an event of the local chain (the centre's or the
+    station's)."""
     with store.read() as tx:
-        local_end = _local_seq(tx, centre_id)
-        local_hash = event_hash_at(tx, centre_id, seq) if seq else "0" * 64
-    if seq > local_end:
-        raise ChainDiverged(f"the district holds {seq} events of this centre, this database "
-                            f"only {local_end}", district_seq=seq, local_seq=local_end)
-    if local_hash != digest:
-        raise ChainDiverged(f"event {seq} differs from the district's copy", district_seq=seq,
-                            local_seq=local_end)
+        local_end = _local_seq(tx, centre_id, station_id)
+        local_hash = (event_hash_at(tx, centre_id, seq, station_id=station_id) if seq
+                      else GENESIS)
+    if seq <= local_end and local_hash == digest:
+        return
+    detail = (f"the district holds {seq} events, this database only {local_end}"
+              if seq > local_end else f"event {seq} differs from the district's copy")
+    if station_id is None:
+        raise ChainDiverged(detail, district_seq=seq, local_seq=local_end)
+    from .station_models import Station
+
+    with store.read() as tx:
+        station = tx.get(Station, station_id)
+    name = station.name if station is not None else str(station_id)
+    raise StationChainDiverged(f"station {name}: {detail}", station=name, district_seq=seq,
+                               local_seq=local_end)
 
 
-def _local_seq(tx: Session, centre_id: uuid.UUID) -> int:
+def _local_seq(tx: Session, centre_id: uuid.UUID, station_id: uuid.UUID | None = None) -> int:
+    if station_id is not None:
+        sh = table("station_audit_head")
+        found = tx.connection().execute(sa.select(sh.c.seq).where(
+            sh.c.centre_id == centre_id, sh.c.station_id == station_id)).scalar()
+        return int(found or 0)
     h = table("audit_head")
     found = tx.connection().execute(sa.select(h.c.seq).where(h.c.centre_id == centre_id)).scalar()
     return int(found or 0)
@@ -375,7 +427,8 @@ def _verify_links(batch: Batch, prev: str) -> None:
     for e in batch.events:
         fmt = event_format(centre_id=e["centre_id"], occurred_at=e["occurred_at"],
                            actor=e["actor"], action=e["action"], subject_id=e["subject_id"],
-                           payload=e["payload"], prev_hash=e["prev_hash"], hash=e["hash"])
+                           payload=e["payload"], prev_hash=e["prev_hash"], hash=e["hash"],
+                           station_id=batch.station_id)
         if e["prev_hash"] != prev or fmt is None:
             raise ChainDiverged(f"the local audit log does not verify at event {e['seq']} "
                                 "(run examdesk audit verify)", local_seq=e["seq"])
@@ -384,17 +437,14 @@ def _verify_links(batch: Batch, prev: str) -> None:
 
 def _apply(conn: sa.Connection, batch: Batch, seq: int, digest: str, now: datetime) -> bool:
     """One batch in the district, in the caller's transaction; False when the head moved."""
+    if batch.station_id is not None:
+        return _apply_station(conn, batch, seq, digest, now)
     h = table("audit_head")
     head = conn.execute(sa.select(h.c.seq, h.c.hash).where(h.c.centre_id == batch.centre_id)
                         .with_for_update()).one()
     if (int(head.seq), str(head.hash)) != (seq, digest):
         return False
-    for name in SYNCED:
-        rows = batch.rows.get(name)
-        if rows:
-            conn.execute(_upsert(name), rows)
-    if batch.purged:  # retention: gone from the district too, unless an open incident holds it
-        conn.execute(sa.text("SELECT examdesk_purge_blobs(:ids)"), {"ids": batch.purged})
+    _apply_rows(conn, batch)
     conn.execute(sa.insert(table("audit_event")), batch.events)
     if batch.checkpoints:
         conn.execute(pg_insert(table("audit_checkpoint")).on_conflict_do_nothing(
@@ -402,6 +452,39 @@ def _apply(conn: sa.Connection, batch: Batch, seq: int, digest: str, now: dateti
     conn.execute(sa.update(h).where(h.c.centre_id == batch.centre_id)
                  .values(seq=batch.last_seq, hash=batch.last_hash, updated_at=now))
     return True
+
+
+def _apply_station(conn: sa.Connection, batch: Batch, seq: int, digest: str,
+                   now: datetime) -> bool:
+    """A batch of one station's chain: the station's row and its head row first (its first
+    batch makes them; ``ON CONFLICT``: a second sync doing the same at once waits on the
+    unique key, then finds them), then the same as the centre's chain under that head."""
+    sh = table("station_audit_head")
+    conn.execute(_upsert("station"), batch.rows["station"])
+    conn.execute(pg_insert(sh).values(
+        id=uuid.uuid4(), centre_id=batch.centre_id, station_id=batch.station_id, seq=0,
+        hash=GENESIS, updated_at=now).on_conflict_do_nothing(index_elements=["station_id"]))
+    head = conn.execute(sa.select(sh.c.seq, sh.c.hash).where(sh.c.station_id == batch.station_id)
+                        .with_for_update()).one()
+    if (int(head.seq), str(head.hash)) != (seq, digest):
+        return False
+    _apply_rows(conn, batch)
+    conn.execute(sa.insert(table("station_audit_event")), batch.events)
+    if batch.checkpoints:
+        conn.execute(pg_insert(table("station_audit_checkpoint")).on_conflict_do_nothing(
+            index_elements=["id"]), batch.checkpoints)
+    conn.execute(sa.update(sh).where(sh.c.station_id == batch.station_id)
+                 .values(seq=batch.last_seq, hash=batch.last_hash, updated_at=now))
+    return True
+
+
+def _apply_rows(conn: sa.Connection, batch: Batch) -> None:
+    for name in SYNCED:
+        rows = batch.rows.get(name)
+        if rows:
+            conn.execute(_upsert(name), rows)
+    if batch.purged:  # retention: gone from the district too, unless an open incident holds it
+        conn.execute(sa.text("SELECT examdesk_purge_blobs(:ids)"), {"ids": batch.purged})
 
 
 def _upsert(name: str) -> Any:
@@ -521,11 +604,15 @@ def _note(store: Store, centre_id: uuid.UUID, **values: Any) -> None:
         tx.add(state)
 
 
-def _note_pushed(store: Store, centre_id: uuid.UUID, seq: int) -> None:
-    """Only forward: a concurrent sync that confirmed more must not be undone by a slower one."""
+def _note_pushed(store: Store, centre_id: uuid.UUID, seq: int,
+                 station_id: uuid.UUID | None = None, *, exact: bool = False) -> None:
+    """Only forward: a concurrent sync that confirmed more must not be undone by a slower one
+    (``exact``: the district's own head, read at the start of a push, counts either way)."""
     with store.write() as tx:
-        state = sync_state(tx, centre_id)
-        if seq > state.pushed_seq:
+        state: SyncState | StationSyncState
+        state = (sync_state(tx, centre_id) if station_id is None
+                 else station_sync_state(tx, centre_id, station_id))
+        if seq > state.pushed_seq or (exact and seq != state.pushed_seq):
             state.pushed_seq = seq
             tx.add(state)
 
@@ -538,13 +625,25 @@ def sync_status(store: Store, centre_id: uuid.UUID | None = None) -> SyncStatus:
     with store.read() as tx:
         state = tx.exec(select(SyncState).where(SyncState.centre_id == centre.id)).first()
         end = _local_seq(tx, centre.id)
+        stations = _stations_waiting(tx, centre.id)
     if state is None:
-        return SyncStatus(centre.id, None, None, None, None, end, None)
+        return SyncStatus(centre.id, None, None, None, None, end + stations, None)
     error = (ErrorInfo(state.last_error_key, state.last_error_detail or "")
              if state.last_error_key else None)
     return SyncStatus(centre.id, state.central, state.district_code, state.last_attempt_at,
-                      state.last_success_at, max(0, end - state.pushed_seq), error,
+                      state.last_success_at, max(0, end - state.pushed_seq) + stations, error,
                       witnessed_seq=state.pushed_seq)
+
+
+def _stations_waiting(tx: Session, centre_id: uuid.UUID) -> int:
+    """Events of the centre's stations' own chains the district has not confirmed yet."""
+    sh = table("station_audit_head")
+    ss = table("station_sync_state")
+    rows = tx.connection().execute(
+        sa.select(sh.c.seq, ss.c.pushed_seq)
+        .select_from(sh.outerjoin(ss, ss.c.station_id == sh.c.station_id))
+        .where(sh.c.centre_id == centre_id)).all()
+    return sum(max(0, int(r.seq) - int(r.pushed_seq or 0)) for r in rows)
 
 
 class SyncWorker:

@@ -72,3 +72,19 @@ class ReviewNeedsNotes(SyncError):
     """A confirm or dismiss decision without written notes."""
 
     key = "review.needs_notes"
+
+
+class SyncNeedsCentreKey(SyncError):
+    """This desk never signed the centre's own chain (a station enrolled later, issue 17): the
+    district recognises a centre by the key that chain is signed with, so the sync of the
+    whole centre runs on the desk that holds it (context: ``centre``)."""
+
+    key = "sync.needs_centre_key"
+
+
+class StationChainDiverged(ChainDiverged):
+    """A station's own chain (issue 17) does not continue the district's copy of it: cut back,
+    restored from an old copy, or altered (context: ``station``, ``district_seq``,
+    ``local_seq``). The sync stops there."""
+
+    key = "sync.station_chain_diverged"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -165,3 +166,36 @@ def rotate_cmd(
                        stations=", ".join(done.stations) or "—"))
     if done.skipped:
         print(catalog.text("station.rotated_skipped", lang, stations=", ".join(done.skipped)))
+
+
+@app.command("db-login")
+@handles_errors()
+def db_login_cmd(
+    role: Annotated[str, typer.Argument(help="the desk's login name, e.g. desk_san1")],
+    admin_url: Annotated[str, typer.Option(
+        "--admin-url", help="the centre database as its owner (a role with CREATEROLE)")],
+    station: Annotated[str | None, typer.Option(
+        "--station", help="bind this enrolled station (name or id) to the login")] = None,
+    password_file: Annotated[Path | None, typer.Option(
+        "--password-file", help="file whose first line is the password (default: made up)")]
+    = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    """Đăng nhập riêng cho máy — a centre PostgreSQL login for one desk that can write only its
+    own station's audit chain (the desk rights are (re)applied first: run again after an
+    upgrade). The desk then uses the printed address as its database."""
+    from examdesk.commands.district import _password
+    from proctoring.desk_roles import add_desk_login, apply_desk_roles, bind_station
+
+    lang = lang or default_language()
+    apply_desk_roles(admin_url)
+    made = add_desk_login(admin_url, role, password=_password(password_file))
+    bound = bind_station(admin_url, station, made.role) if station is not None else None
+    if as_json:
+        print(json.dumps({**made.to_dict(), "station": bound}, ensure_ascii=False))
+        return
+    catalog = Catalog.load()
+    print(catalog.text("station.db_login_made", lang, role=made.role, url=made.url))
+    if bound is not None:
+        print(catalog.text("station.db_login_bound", lang, station=bound, role=made.role))

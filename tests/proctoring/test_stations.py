@@ -348,15 +348,62 @@ def test_a_database_from_0005_upgrades_with_its_data_and_takes_stations(
         store.close()
 
 
-def test_a_centre_with_stations_does_not_sync_half_of_its_log(desks: Desks) -> None:
-    from proctoring.sync import sync_once
+def test_0010_adds_the_station_login_and_sync_state_keeping_every_station_row(
+        desks: Desks) -> None:
+    """0010_sync17_station_sync (station.db_role, station_sync_state) down to 0009 and up
+    again: stations, their chains and sealed keys stay, and every chain still verifies."""
+    from alembic import command
+    from alembic.config import Config
+
+    from proctoring.store import MIGRATIONS
+
+    _, (session, entries) = _two_stations(desks)
+    checkin(desks("b"), session, entries[0], "001093014275")
+    tables = ("station", "station_data_key", "station_audit_event", "station_audit_head",
+              "station_audit_checkpoint", "checkin", "evidence_blob")
+
+    def counts() -> dict[str, int]:
+        with desks("a").read() as tx:
+            return {t: tx.connection().execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
+                    for t in tables}
+
+    def alembic(target: str, down: bool) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with desks("a").engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, target)
+
+    before = counts()
+    alembic("0009_seat18_seats", down=True)
+    with desks("a").engine.connect() as conn:
+        assert "db_role" not in {c["name"] for c in sa.inspect(conn).get_columns("station")}
+    alembic("head", down=False)
+    assert counts() == before
+    with desks("a").read() as tx:
+        assert tx.connection().execute(sa.text(
+            "SELECT count(*) FROM station WHERE db_role IS NOT NULL")).scalar() == 0
+        assert audit.verify(tx, desks("a").keys).ok
+    checkin(desks("b"), session, entries[1], "001190012345")  # and the desks go on
+
+
+def test_a_centre_with_stations_counts_their_events_as_waiting_for_the_district(
+        desks: Desks) -> None:
+    """The district sync now carries every station's chain (tests/sync/test_stations_sync.py):
+    it no longer refuses a centre with stations, and the status counts their events too."""
+    from proctoring.sync import sync_once, sync_status
 
     a = desks("a")
     centre_id = _centre(a)
     enrol(a, centre_id=centre_id, name="Cửa 1", stages="", actor=ACTOR)
+    with a.read() as tx:
+        centre_end = tx.connection().execute(sa.text("SELECT seq FROM audit_head")).scalar()
+        station_end = tx.connection().execute(sa.text(
+            "SELECT seq FROM station_audit_head")).scalar()
+    assert station_end >= 1 and sync_status(a, centre_id).pending == centre_end + station_end
     result = sync_once(a, "postgresql://nobody@127.0.0.1:9/none", centre_id=centre_id)
-    assert result.error is not None and result.error.key == "sync.stations_not_yet"
-    assert "Cửa 1" in Catalog.load().both(result.error.key, station="Cửa 1")
+    assert result.error is not None and result.error.key != "sync.stations_not_yet"
+    assert result.pending == centre_end + station_end
 
 
 def test_a_station_row_slipped_in_by_an_insider_gets_no_key_and_is_named(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +28,7 @@ OWNED = {t.name: ("id" if t.name == "centre" else "centre_id")
          for t in SQLModel.metadata.sorted_tables
          if ("centre_id" in t.c or t.name == "centre")
          and t.name not in ("district", "district_member")}  # (checked on their own)
-OFFICE_ONLY = ("proxy_screen", "sync_state", "key_record")
+OFFICE_ONLY = ("proxy_screen", "sync_state", "station_sync_state", "key_record")
 
 
 @pytest.fixture
@@ -39,9 +41,27 @@ def synced(district: DistrictEnv, centres: dict[str, Store]) -> dict[str, uuid.U
                     for i, e in enumerate(entries)]
         record_override(store, checkins[0].id, decision=Decision.REJECT, reason="kiểm tra",
                         operator_id=None, actor=ACTOR)
+        _station_and_seat(store, session, entries[0], checkins[0])
         assert sync_once(store, district.centre_urls[code]).ok
         ids[code] = local_centre(store).id
     return ids
+
+
+def _station_and_seat(store: Store, session: Any, entry: Any, checkin: Any) -> None:
+    """The desk enrolled as the centre's station (issue 17: its own chain from then on), and a
+    seat of the exam room (issue 18) bound, with an acknowledged incident: rows in every table
+    a centre ships."""
+    from proctoring.seat import Binding
+    from proctoring.seat_store import acknowledge, record_binding, seat_place
+    from proctoring.stations import enrol
+
+    enrol(store, centre_id=session.centre_id, name="Phòng 1", stages="", actor=ACTOR)
+    place = seat_place(store, session.code, entry.seat or "A01")
+    record_binding(store, place, Binding(entry.id, checkin.id, datetime.now(UTC), 0.3),
+                   actor="seat:A01")
+    with store.read() as tx:
+        incident = tx.connection().execute(sa.text("SELECT id FROM incident")).scalar_one()
+    acknowledge(store, str(incident), "đã xem", actor=ACTOR)
 
 
 def _engine(env: DistrictEnv, role: str, password: str) -> sa.Engine:
@@ -83,6 +103,10 @@ def test_a_centre_sees_only_its_own_rows(district: DistrictEnv, synced: dict[str
             assert everything == own, name
         assert root.execute(sa.text("SELECT count(*) FROM checkin WHERE centre_id = :c"),
                             {"c": theirs}).scalar_one() == 2
+        for shipped in ("station", "station_audit_event", "station_audit_head",
+                        "station_audit_checkpoint", "seat_agent", "incident_ack"):
+            assert root.execute(sa.text(f"SELECT count(*) FROM {shipped} WHERE centre_id = :c"),
+                                {"c": theirs}).scalar_one() >= 1, shipped  # there, unseen
         # Its own account row only; the office's key (public) is readable.
         assert conn.execute(sa.text("SELECT role_name FROM district_member")).scalars().all() \
             == ["centre_hn01"]
@@ -184,7 +208,7 @@ def _ids_of(root: sa.Connection, centre: uuid.UUID) -> dict[str, uuid.UUID]:
     one = {name: root.execute(sa.text(f"SELECT id FROM {name} WHERE centre_id = :c "
                                       "ORDER BY id LIMIT 1"), {"c": centre}).scalar_one()
            for name in ("exam_session", "checkin", "incident", "evidence", "roster_entry",
-                        "candidate")}
+                        "candidate", "station")}
     # An evidence row whose blob the centre already sent: the blob's primary key is taken.
     one["evidence_blob"] = root.execute(sa.text(
         "SELECT id FROM evidence_blob WHERE centre_id = :c ORDER BY id LIMIT 1"),
@@ -233,6 +257,18 @@ def test_a_centre_cannot_link_its_rows_to_another_centres_rows(
                  "registration_number, created_at, updated_at) VALUES (:i, :c, :s, :cand, "
                  "'X1', now(), now())", i=uuid.uuid4(), c=c, s=mine["exam_session"],
                  cand=theirs["candidate"])
+        # A station chain event on the other centre's station; a seat of the other centre's
+        # session; an acknowledgement of the other centre's incident (issues 17, 18).
+        _refused(engine, "INSERT INTO station_audit_event (id, centre_id, station_id, seq, "
+                 "occurred_at, actor, action, subject_id, payload, prev_hash, hash) VALUES "
+                 "(:i, :c, :s, 99, now(), 'x', 'x', :i, '{}', 'x', 'x')", i=uuid.uuid4(), c=c,
+                 s=theirs["station"])
+        _refused(engine, "INSERT INTO seat_agent (id, centre_id, session_id, seat, state, "
+                 "created_at, updated_at) VALUES (:i, :c, :s, 'Z9', 'WAITING', now(), now())",
+                 i=uuid.uuid4(), c=c, s=theirs["exam_session"])
+        _refused(engine, "INSERT INTO incident_ack (id, centre_id, incident_id, note, actor, "
+                 "acked_at, created_at, updated_at) VALUES (:i, :c, :inc, 'x', 'x', now(), "
+                 "now(), now())", i=uuid.uuid4(), c=c, inc=theirs["incident"])
         # One's own check-in moved under the other centre's session (an UPDATE re-checks).
         _refused(engine, "UPDATE checkin SET session_id = :s WHERE id = :ck",
                  s=theirs["exam_session"], ck=mine["checkin"])

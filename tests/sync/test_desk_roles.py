@@ -1,0 +1,229 @@
+"""One login per desk on the centre's PostgreSQL (issue 17): the app works as before under each
+desk's own login, and a desk — the insider, with its own database password and raw SQL — can
+write only its own station's chain."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from proctoring import audit
+from proctoring.centres import ensure_centre
+from proctoring.crypto import KeyStore
+from proctoring.station_errors import StationNotFound
+from proctoring.stations import approve, enrol, revoke
+from proctoring.store import Store
+
+from .builders import ACTOR, CENTRES, admit, person, session_with_roster, unit
+from .pgcluster import PrivateCluster
+
+
+class Centre:
+    def __init__(self, cluster: PrivateCluster, database: str, root: Path) -> None:
+        from proctoring.desk_roles import add_desk_login, apply_desk_roles
+
+        self.cluster, self.database, self.root = cluster, database, root
+        self.admin_url = cluster.url(database)
+        Store.open(self.admin_url, keys=self.keys("admin")).close()  # the owner migrates
+        apply_desk_roles(self.admin_url)
+        suffix = secrets.token_hex(3)  # login roles are the cluster's, not the database's
+        self.logins = {d: add_desk_login(self.admin_url, f"desk_{d}_{suffix}",
+                                         password=f"pw-{d}-{suffix}") for d in ("a", "b")}
+        self.open: dict[str, Store] = {}
+
+    def keys(self, name: str) -> KeyStore:
+        return KeyStore(self.root / f"desk-{name}" / "keys", use_keyring=False)
+
+    def desk(self, name: str) -> Store:
+        if name not in self.open:
+            login = self.logins[name]
+            url = self.cluster.url(self.database, login.role, login.password)
+            self.open[name] = Store.open(url, keys=self.keys(name))
+        return self.open[name]
+
+    def raw(self, name: str) -> sa.Engine:
+        login = self.logins[name]
+        return sa.create_engine(self.cluster.url(self.database, login.role, login.password),
+                                poolclass=NullPool)
+
+
+@pytest.fixture
+def centre(cluster: PrivateCluster, tmp_path: Path) -> Iterator[Centre]:
+    with cluster.scratch_database("centre_") as name:
+        c = Centre(cluster, name, tmp_path)
+        try:
+            yield c
+        finally:
+            for s in c.open.values():
+                s.close()
+
+
+def test_a_desk_login_writes_only_its_own_stations_chain(centre: Centre) -> None:
+    a = centre.desk("a")
+    centre_id = ensure_centre(a, "HN01", CENTRES["HN01"], actor=ACTOR).id
+    session, entries = session_with_roster(a, "S1", [person(i) for i in range(3)])
+    enrol(a, centre_id=centre_id, name="Phòng lý thuyết", stages="theory", actor=ACTOR)
+    b = centre.desk("b")
+    enrol(b, centre_id=centre_id, name="Sân 1", stages="yard", actor=ACTOR)
+    approve(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR)
+    # The app works as before under each desk's own login.
+    admit(a, session, entries[0], person(0)[0], unit(0))
+    admit(b, session, entries[1], person(1)[0], unit(1))
+    with a.read() as tx:
+        ids = dict(tx.connection().execute(sa.text("SELECT name, id FROM station")).all())
+        roles = dict(tx.connection().execute(sa.text("SELECT name, db_role FROM station")).all())
+        head_a = tx.connection().execute(sa.text(
+            "SELECT seq, hash FROM station_audit_head WHERE station_id = :s"),
+            {"s": ids["Phòng lý thuyết"]}).one()
+    assert roles == {"Phòng lý thuyết": centre.logins["a"].role, "Sân 1": centre.logins["b"].role}
+    theirs, mine = ids["Phòng lý thuyết"], ids["Sân 1"]
+
+    engine = centre.raw("b")  # desk b's password, raw SQL
+    refused = [
+        ("INSERT INTO station_audit_event (id, centre_id, station_id, seq, occurred_at, actor, "
+         "action, subject_id, payload, prev_hash, hash) VALUES (:i, :c, :s, 999, now(), 'x', "
+         "'x', :i, '{}', 'x', 'x')", {"i": uuid.uuid4(), "c": centre_id, "s": theirs}),
+        ("INSERT INTO station_audit_head (id, centre_id, station_id, seq, hash, updated_at) "
+         "VALUES (:i, :c, :s, 0, 'x', now())", {"i": uuid.uuid4(), "c": centre_id, "s": theirs}),
+        ("INSERT INTO station_audit_checkpoint (id, centre_id, station_id, seq, hash, "
+         "signed_at, public_key, signature) VALUES (:i, :c, :s, 1, 'x', now(), 'x', 'x')",
+         {"i": uuid.uuid4(), "c": centre_id, "s": theirs}),
+        ("UPDATE station_audit_event SET actor = 'x' WHERE station_id = :s", {"s": mine}),
+        ("DELETE FROM station_audit_event WHERE station_id = :s", {"s": theirs}),
+        ("DELETE FROM station_audit_checkpoint", {}),
+        ("DELETE FROM station_audit_head", {}),
+        ("UPDATE station SET db_role = current_user WHERE id = :s", {"s": theirs}),
+        ("UPDATE station SET signing_public = repeat('0', 64) WHERE id = :s", {"s": theirs}),
+        ("DELETE FROM station WHERE id = :s", {"s": theirs}),
+        # The centre's own chain (the first desk's approval of itself is on it): append-only.
+        ("DELETE FROM audit_event", {}),
+        ("UPDATE audit_event SET actor = 'x'", {}),
+        ("DELETE FROM audit_checkpoint", {}),
+        ("UPDATE audit_checkpoint SET signature = 'x'", {}),
+        ("DELETE FROM audit_head", {}),
+        ("INSERT INTO station (id, centre_id, name, stages, signing_public, box_public, status, "
+         "enrolled_by, enrolled_at, db_role, created_at, updated_at) VALUES (:i, :c, 'Giả', '', "
+         "repeat('1', 64), repeat('2', 64), 'ACTIVE', 'x', now(), :r, now(), now())",
+         {"i": uuid.uuid4(), "c": centre_id, "r": centre.logins["a"].role}),
+    ]
+    try:
+        for sql, params in refused:
+            with pytest.raises(DBAPIError) as caught, engine.begin() as conn:
+                conn.execute(sa.text(sql), params)
+            assert getattr(caught.value.orig, "sqlstate", None) == "42501", sql
+        with engine.begin() as conn:  # another station's head: not even found to update
+            assert conn.execute(sa.text(
+                "UPDATE station_audit_head SET seq = 0 WHERE station_id = :s"),
+                {"s": theirs}).rowcount == 0
+            # Its own head it may move (as its appends do): rolled back below.
+            assert conn.execute(sa.text(
+                "UPDATE station_audit_head SET seq = seq WHERE station_id = :s"),
+                {"s": mine}).rowcount == 1
+            # And it reads every chain, as audit verify and the sync need.
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM station_audit_event WHERE station_id = :s"),
+                {"s": theirs}).scalar_one() >= 2
+    finally:
+        engine.dispose()
+    with a.read() as tx:
+        assert tuple(tx.connection().execute(sa.text(
+            "SELECT seq, hash FROM station_audit_head WHERE station_id = :s"),
+            {"s": theirs}).one()) == tuple(head_a)
+        report = audit.verify(tx, a.keys)
+    assert report.ok, [c.to_dict() for c in report.chains if not c.ok]
+
+    # Revoked (a stolen laptop that kept its login): it can neither write its own chain any
+    # more nor set its row back to active.
+    revoke(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR, reason="máy bị mất cắp")
+    engine = centre.raw("b")
+    try:
+        with engine.begin() as conn:
+            assert conn.execute(sa.text(
+                "UPDATE station SET status = 'ACTIVE' WHERE id = :s"), {"s": mine}).rowcount == 0
+            assert conn.execute(sa.text(
+                "UPDATE station_audit_head SET seq = seq WHERE station_id = :s"),
+                {"s": mine}).rowcount == 0
+        with pytest.raises(DBAPIError) as caught, engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO station_audit_event (id, centre_id, station_id, seq, occurred_at, "
+                "actor, action, subject_id, payload, prev_hash, hash) VALUES (:i, :c, :s, 999, "
+                "now(), 'x', 'x', :i, '{}', 'x', 'x')"),
+                {"i": uuid.uuid4(), "c": centre_id, "s": mine})
+        assert getattr(caught.value.orig, "sqlstate", None) == "42501"
+    finally:
+        engine.dispose()
+    with a.read() as tx:
+        assert tx.connection().execute(sa.text("SELECT status FROM station WHERE id = :s"),
+                                       {"s": mine}).scalar_one() == "REVOKED"
+
+
+def test_a_station_enrolled_under_the_owner_is_bound_to_its_desk_login(centre: Centre) -> None:
+    from proctoring.desk_roles import bind_station
+
+    owner = Store.open(centre.admin_url, keys=centre.keys("b"))
+    try:
+        centre_id = ensure_centre(owner, "HN01", CENTRES["HN01"], actor=ACTOR).id
+        enrol(owner, centre_id=centre_id, name="Cửa 1", stages="", actor=ACTOR)
+        with owner.read() as tx:
+            station = tx.connection().execute(sa.text("SELECT id FROM station")).scalar_one()
+    finally:
+        owner.close()
+    engine = centre.raw("b")
+    append = ("UPDATE station_audit_head SET seq = seq WHERE station_id = :s")
+    try:
+        with engine.begin() as conn:  # bound to the owner's login: not desk b's to write
+            assert conn.execute(sa.text(append), {"s": station}).rowcount == 0
+        with pytest.raises(StationNotFound):  # a name that is no station: nothing bound
+            bind_station(centre.admin_url, "Cửa 9", centre.logins["b"].role)
+        assert bind_station(centre.admin_url, "Cửa 1", centre.logins["b"].role) == "Cửa 1"
+        with engine.begin() as conn:
+            assert conn.execute(sa.text(append), {"s": station}).rowcount == 1
+    finally:
+        engine.dispose()
+    from proctoring.stations import list_stations
+
+    b = centre.desk("b")  # desk b writes as that station now, through the app
+    session, entries = session_with_roster(b, "S1", [person(0)])
+    admit(b, session, entries[0], person(0)[0], unit(0))
+    assert [s.this_desk for s in list_stations(b, centre_id)] == [True]
+
+
+def test_the_centre_admin_makes_a_desk_login_from_the_command_line(centre: Centre) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from examdesk.cli import app
+
+    owner = Store.open(centre.admin_url, keys=centre.keys("a"))
+    try:
+        centre_id = ensure_centre(owner, "HN01", CENTRES["HN01"], actor=ACTOR).id
+        enrol(owner, centre_id=centre_id, name="Cửa 1", stages="", actor=ACTOR)
+    finally:
+        owner.close()
+    role = f"desk_cli_{secrets.token_hex(3)}"
+    runner = CliRunner()
+    done = runner.invoke(app, ["station", "db-login", role, "--admin-url", centre.admin_url,
+                               "--station", "Cửa 1", "--lang", "vi"])
+    assert done.exit_code == 0, done.output
+    assert "EXAMDESK_DB_URL=" in done.output and "Cửa 1" in done.output
+    assert "chỉ ghi được nhật ký của chính trạm mình" in done.output
+    again = runner.invoke(app, ["station", "db-login", role, "--admin-url", centre.admin_url,
+                                "--station", "Cửa 9", "--json"])
+    assert again.exit_code != 0 and "station.not_found" in again.output
+    made = runner.invoke(app, ["station", "db-login", role, "--admin-url", centre.admin_url,
+                               "--json"])
+    url = json.loads(made.output)["url"]
+    engine = sa.create_engine(url, poolclass=NullPool)  # the printed address logs in
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT db_role FROM station")).scalar_one() == role
+    finally:
+        engine.dispose()
