@@ -50,18 +50,19 @@ class SeatState(StrEnum):
     PAUSED = "paused"
 
 
-# The camera-lost incident has no kind of its own yet (adding one is a shared-model change
-# for the merge): OTHER with its own message key, which is what screens show.
+# The camera-lost incident: a kind of its own, so that every screen and report can name it in
+# words (a buffer written before it existed may still hold OTHER with this key: still sent).
 CAMERA_LOST_KEY = "seat.camera_lost"
 _KIND_STATE = {IncidentKind.FACE_MISMATCH: SeatState.DIFFERENT_PERSON,
                IncidentKind.SEVERAL_FACES: SeatState.SEVERAL_FACES,
                IncidentKind.FACE_ABSENT: SeatState.ABSENT}
 SEVERITY = {IncidentKind.FACE_ABSENT: Severity.MEDIUM, IncidentKind.SEVERAL_FACES: Severity.HIGH,
-            IncidentKind.FACE_MISMATCH: Severity.CRITICAL, IncidentKind.OTHER: Severity.HIGH}
+            IncidentKind.FACE_MISMATCH: Severity.CRITICAL, IncidentKind.CAMERA_LOST: Severity.HIGH,
+            IncidentKind.OTHER: Severity.HIGH}
 MESSAGE = {IncidentKind.FACE_ABSENT: "monitor.face_absent",
            IncidentKind.SEVERAL_FACES: "monitor.several_faces",
            IncidentKind.FACE_MISMATCH: "monitor.different_person",
-           IncidentKind.OTHER: CAMERA_LOST_KEY}
+           IncidentKind.CAMERA_LOST: CAMERA_LOST_KEY, IncidentKind.OTHER: CAMERA_LOST_KEY}
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ class SeatAgent:
                 and self._state is not SeatState.PAUSED \
                 and at - self._camera_failing_since >= self.rules.camera_lost_after:
             self._camera_incident = self._new_id()
-            events.append(IncidentOpened(self._camera_incident, IncidentKind.OTHER,
+            events.append(IncidentOpened(self._camera_incident, IncidentKind.CAMERA_LOST,
                                          CAMERA_LOST_KEY, self._camera_failing_since, None, {}))
         return events + self._settle(at) + self.tick(at)
 
@@ -256,7 +257,7 @@ class SeatAgent:
         for event in self._monitor.finish(at):
             events += self._monitor_event(event, at)
         if self._camera_incident is not None:
-            events.append(IncidentClosed(self._camera_incident, IncidentKind.OTHER, at))
+            events.append(IncidentClosed(self._camera_incident, IncidentKind.CAMERA_LOST, at))
             self._camera_incident = None
         return events
 
@@ -285,7 +286,7 @@ class SeatAgent:
         self._camera_failing_since = None
         if self._camera_incident is None:
             return []
-        closed = IncidentClosed(self._camera_incident, IncidentKind.OTHER, at)
+        closed = IncidentClosed(self._camera_incident, IncidentKind.CAMERA_LOST, at)
         self._camera_incident = None
         return [closed]
 

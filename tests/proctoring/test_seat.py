@@ -96,7 +96,7 @@ def test_camera_lost_after_a_while_and_back() -> None:
     assert len(opened) == 1 and opened[0].message_key == "seat.camera_lost"
     assert opened[0].started_at == at(1) and opened[0].frame is None
     events = agent.observe(Observation(at(6), 1, SAME))
-    assert IncidentClosed(opened[0].incident_id, IncidentKind.OTHER, at(6)) in events
+    assert IncidentClosed(opened[0].incident_id, IncidentKind.CAMERA_LOST, at(6)) in events
     assert agent.state is SeatState.WATCHING
 
 
