@@ -81,7 +81,7 @@ _CENTRE_WRITES: Mapping[str, str] = {
     "station": "", "station_data_key": "", "station_audit_event": "", "station_audit_head": "",
     "station_audit_checkpoint": "",
     # The exam room's seats and acknowledgements (issue 18) do not travel yet either.
-    "seat_agent": "", "incident_ack": "",
+    "seat_agent": "", "incident_ack": "", "seat_consent": "",
 }
 _CENTRE_UPDATES: Mapping[str, tuple[str, ...]] = {
     **MUTABLE, "audit_head": ("seq", "hash", "updated_at")}

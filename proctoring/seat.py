@@ -15,7 +15,13 @@ States, as the room shows them::
     any bound state ⇄ PAUSED        (an invigilator's pause, until a time or a resume)
 
 Binding here is the door check-in's admission (the admitted face from the store) plus a face
-match at the seat. A tap of the chip card on a seat reader is later work.
+match at the seat.
+
+Consent (Decree 13/2023: given, never presumed): once the seat knows who sits there, the
+candidate is asked; until they say yes, :attr:`SeatAgent.watching` is False and the driver reads
+no frame at all (not even to bind). A refusal is the state NO_CONSENT, which the room shows::
+
+    WAITING (candidate known) ──consent refused──▶ NO_CONSENT ──given later──▶ WAITING
 
 Privacy: a frame leaves this object only inside an :class:`IncidentOpened` (the evidence of an
 incident); nothing else keeps frames, so there is never a continuous recording.
@@ -48,6 +54,7 @@ class SeatState(StrEnum):
     DIFFERENT_PERSON = "different_person"
     CAMERA_LOST = "camera_lost"
     PAUSED = "paused"
+    NO_CONSENT = "no_consent"  # the candidate did not consent to monitoring: nothing watched
 
 
 # The camera-lost incident: a kind of its own, so that every screen and report can name it in
@@ -92,7 +99,26 @@ class SeatRules:
     camera_lost_after: timedelta = timedelta(seconds=6)
 
 
+@dataclass(frozen=True)
+class ConsentAnswer:
+    """The candidate's answer to the seat's consent text: which text (its SHA-256, both
+    languages as shown) and in which language it was read."""
+
+    given: bool
+    text_sha256: str
+    lang: str
+
+
 # --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentAnswered:
+    """To be recorded (per candidate and session, audited) before any frame is read."""
+
+    at: datetime
+    roster_entry_id: uuid.UUID
+    answer: ConsentAnswer
 
 
 @dataclass(frozen=True)
@@ -130,7 +156,7 @@ class Heartbeat:
     state: SeatState
 
 
-SeatEvent = Bound | StateChanged | IncidentOpened | IncidentClosed | Heartbeat
+SeatEvent = Bound | StateChanged | IncidentOpened | IncidentClosed | Heartbeat | ConsentAnswered
 
 
 class SeatAgent:
@@ -143,6 +169,7 @@ class SeatAgent:
         self._new_id = new_id
         self._state = SeatState.WAITING
         self._admission: Admission | None = None
+        self._consent: bool | None = None  # the admitted candidate's answer (None: not yet)
         self._binding: Binding | None = None
         self._monitor = ExamMonitor(point, self.rules.monitor)
         self._incidents: dict[IncidentKind, uuid.UUID] = {}  # open, reported incidents
@@ -171,9 +198,20 @@ class SeatAgent:
         return None if self._admission is None else self._admission.embeddings
 
     @property
+    def consent(self) -> bool | None:
+        """The seated candidate's answer to the consent text (None: not asked or not answered)."""
+        return self._consent
+
+    @property
+    def wants_consent(self) -> bool:
+        """The candidate is known and has not said yes: the driver shows the consent text."""
+        return self._admission is not None and self._binding is None and self._consent is not True
+
+    @property
     def watching(self) -> bool:
-        """Whether the driver should look at the camera at all (not while paused)."""
-        return self._state is not SeatState.PAUSED
+        """Whether the driver should look at the camera at all: only with the candidate's
+        consent (never before: not even to bind), and not while paused."""
+        return self._consent is True and self._state is not SeatState.PAUSED
 
     # --- inputs ------------------------------------------------------------------------------
 
@@ -185,8 +223,28 @@ class SeatAgent:
             return []
         if self._binding is not None:
             return []  # bound already: a reassignment goes through the invigilator
+        if self._admission is None or self._admission.roster_entry_id != admission.roster_entry_id:
+            self._consent = None  # someone else's consent is not this candidate's
         self._admission = admission
-        return []
+        return self._set(SeatState.WAITING, None) if self._state is SeatState.NO_CONSENT \
+            and self._consent is None else []
+
+    def answer_consent(self, answer: ConsentAnswer, at: datetime) -> list[SeatEvent]:
+        """The candidate answered the consent text (a new answer: it is to be recorded)."""
+        if self._admission is None or self._binding is not None:
+            return []
+        self._consent = answer.given
+        events: list[SeatEvent] = [ConsentAnswered(at, self._admission.roster_entry_id, answer)]
+        return events + self._set(SeatState.WAITING if answer.given else SeatState.NO_CONSENT,
+                                  at)
+
+    def consent_on_record(self, given: bool, at: datetime) -> list[SeatEvent]:
+        """The store already holds this candidate's answer (an agent restarted before the
+        binding): nothing new to record."""
+        if self._admission is None or self._binding is not None:
+            return []
+        self._consent = given
+        return self._set(SeatState.WAITING if given else SeatState.NO_CONSENT, at)
 
     def restore(self, binding: Binding, admission: Admission, at: datetime) -> list[SeatEvent]:
         """After a restart: the seat was bound before; watch again without a new face match
@@ -195,6 +253,7 @@ class SeatAgent:
             raise ValueError("the saved binding is for another candidate than the admission")
         self._admission = admission
         self._binding = binding
+        self._consent = True  # a binding is only ever made with consent
         return self._set(SeatState.WATCHING, at)
 
     def observe(self, obs: Observation) -> list[SeatEvent]:
@@ -264,7 +323,8 @@ class SeatAgent:
     # --- inside ------------------------------------------------------------------------------
 
     def _try_bind(self, obs: Observation) -> list[SeatEvent]:
-        if self._admission is None or obs.faces != 1 or obs.distance is None:
+        if self._admission is None or self._consent is not True or obs.faces != 1 \
+                or obs.distance is None:
             return []
         if decide(obs.distance, self.point) is not FaceOutcome.MATCH:
             return []
@@ -304,8 +364,8 @@ class SeatAgent:
             return []
         return self._set(SeatState.WATCHING, at)
 
-    def _set(self, state: SeatState, at: datetime) -> list[SeatEvent]:
+    def _set(self, state: SeatState, at: datetime | None) -> list[SeatEvent]:
         if state is self._state:
             return []
         self._state = state
-        return [StateChanged(at, state)]
+        return [] if at is None else [StateChanged(at, state)]

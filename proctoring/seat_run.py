@@ -38,8 +38,11 @@ from .monitor import Observation
 from .seat import (
     MESSAGE,
     SEVERITY,
+    Admission,
     Binding,
     Bound,
+    ConsentAnswer,
+    ConsentAnswered,
     Heartbeat,
     IncidentClosed,
     IncidentOpened,
@@ -52,9 +55,11 @@ from .seat_buffer import Pending, SeatBuffer
 from .seat_store import (
     SeatPlace,
     find_admission,
+    read_consent,
     read_pause,
     record_binding,
     record_closed,
+    record_consent,
     record_heartbeat,
     record_opened,
 )
@@ -140,6 +145,12 @@ class SeatObserver:
         return Observation(at, 1, d, image)
 
 
+# Asked at each check while the seated candidate has not consented: shows the consent text
+# (the strip, the terminal) and returns the candidate's answer once there is one. Never
+# presumed: a seat without a way to ask never reads a frame.
+ConsentSource = Callable[[Admission], ConsentAnswer | None]
+
+
 @dataclass
 class StepResult:
     state: SeatState
@@ -154,7 +165,7 @@ class SeatRunner:
 
     def __init__(self, *, agent: SeatAgent, observer: SeatObserver, camera: Camera,
                  buffer: SeatBuffer, store: Store, place: SeatPlace, actor: str,
-                 clock: Callable[[], datetime],
+                 clock: Callable[[], datetime], consent: ConsentSource,
                  reopen_camera: Callable[[], Camera] | None = None) -> None:
         self.agent = agent
         self.observer = observer
@@ -165,6 +176,8 @@ class SeatRunner:
         self.actor = actor
         self.clock = clock
         self._reopen = reopen_camera
+        self._consent = consent
+        self._consent_looked_up: uuid.UUID | None = None
         self._heartbeat: Heartbeat | None = None
         self._pause_seen: datetime | None = None
         self.store_reachable = True
@@ -187,6 +200,7 @@ class SeatRunner:
         now = self.clock()
         if self.agent.binding is None:
             self._look_for_admission()
+            self._ask_consent(now)
         else:
             self._follow_pause(now)
         if not self.agent.watching:
@@ -220,6 +234,27 @@ class SeatRunner:
             return
         if admission is not None:
             self.agent.admit(admission)
+
+    def _ask_consent(self, now: datetime) -> None:
+        admission = self.agent.admission
+        if admission is None or not self.agent.wants_consent:
+            return
+        if self._consent_looked_up != admission.roster_entry_id:
+            # A restart before the binding: the candidate answered already (kept in the store).
+            try:
+                saved = read_consent(self.store, self.place, admission.roster_entry_id)
+            except DatabaseUnavailable:
+                self.store_reachable = False
+                saved = None
+            else:
+                self._consent_looked_up = admission.roster_entry_id
+            if saved is not None:
+                self._buffer(self.agent.consent_on_record(saved, now))
+                if saved:
+                    return
+        answer = self._consent(admission)
+        if answer is not None and answer.given is not self.agent.consent:
+            self._buffer(self.agent.answer_consent(answer, now))
 
     def _follow_pause(self, now: datetime) -> None:
         """Pauses come from the room (the seat row); the agent ends one on time by itself."""
@@ -270,6 +305,12 @@ class SeatRunner:
                     "roster_entry_id": str(binding.roster_entry_id),
                     "checkin_id": str(binding.checkin_id)},
                     None if event.frame is None else jpeg(event.frame))
+            elif isinstance(event, ConsentAnswered):
+                self.buffer.push({"type": "consent", "at": event.at.isoformat(),
+                                  "roster_entry_id": str(event.roster_entry_id),
+                                  "given": event.answer.given,
+                                  "text_sha256": event.answer.text_sha256,
+                                  "lang": event.answer.lang})
             elif isinstance(event, IncidentClosed):
                 self.buffer.push({"type": "closed", "incident_id": str(event.incident_id),
                                   "ended_at": event.ended_at.isoformat()})
@@ -325,6 +366,11 @@ class SeatRunner:
                           roster_entry_id=uuid.UUID(e["roster_entry_id"]),
                           checkin_id=uuid.UUID(e["checkin_id"]), frame_jpeg=item.frame,
                           actor=self.actor)
+        elif e["type"] == "consent":
+            record_consent(self.store, self.place, uuid.UUID(e["roster_entry_id"]),
+                           ConsentAnswer(bool(e["given"]), str(e["text_sha256"]),
+                                         str(e["lang"])),
+                           datetime.fromisoformat(e["at"]), actor=self.actor)
         elif e["type"] == "closed":
             record_closed(self.store, self.place, uuid.UUID(e["incident_id"]),
                           datetime.fromisoformat(e["ended_at"]), actor=self.actor)

@@ -30,8 +30,8 @@ from .models import (
     RosterEntry,
     Severity,
 )
-from .seat import Admission, Binding, SeatState
-from .seat_models import IncidentAck, SeatAgentRow
+from .seat import Admission, Binding, ConsentAnswer, SeatState
+from .seat_models import IncidentAck, SeatAgentRow, SeatConsent
 from .sessions import find_session
 from .store import Store
 
@@ -104,6 +104,49 @@ def record_binding(store: Store, place: SeatPlace, binding: Binding, *, actor: s
                                     "checkin_id": binding.checkin_id,
                                     "distance": binding.distance},
                            at=binding.bound_at)
+
+
+def read_consent(store: Store, place: SeatPlace, roster_entry_id: uuid.UUID) -> bool | None:
+    """The candidate's last answer to the seat's consent text in this session (None: none)."""
+    with store.read() as tx:
+        return tx.exec(select(SeatConsent.given)
+                       .where(SeatConsent.session_id == place.session_id)
+                       .where(SeatConsent.roster_entry_id == roster_entry_id)).first()
+
+
+def record_consent(store: Store, place: SeatPlace, roster_entry_id: uuid.UUID,
+                   answer: ConsentAnswer, at: datetime, *, actor: str) -> bool:
+    """Keep the candidate's answer (the latest one per session) and audit it; False when this
+    answer was delivered before (same time, same answer)."""
+    if len(answer.text_sha256) != 64 or any(c not in "0123456789abcdef"
+                                            for c in answer.text_sha256):
+        raise InvalidInput("the consent text's digest is not a SHA-256", field="consent")
+    with store.write() as tx:
+        entry = tx.get(RosterEntry, roster_entry_id)
+        if entry is None or entry.session_id != place.session_id:
+            raise NotFound(f"no roster line {roster_entry_id} in this session",
+                           what="roster_entry", ref=str(roster_entry_id))
+        row = tx.exec(select(SeatConsent).where(SeatConsent.session_id == place.session_id)
+                      .where(SeatConsent.roster_entry_id == roster_entry_id)).first()
+        if row is not None and row.answered_at == at and row.given == answer.given:
+            return False
+        if row is None:
+            row = SeatConsent(centre_id=place.centre_id, session_id=place.session_id,
+                              roster_entry_id=roster_entry_id, seat=place.seat,
+                              given=answer.given, text_sha256=answer.text_sha256,
+                              lang=answer.lang[:8], answered_at=at)
+        else:
+            row.seat, row.given, row.answered_at = place.seat, answer.given, at
+            row.text_sha256, row.lang = answer.text_sha256, answer.lang[:8]
+        tx.add(row)
+        tx.flush()
+        store.audit.append(tx, centre_id=place.centre_id, actor=actor, action="seat.consent",
+                           subject_id=row.id,
+                           payload={"session_id": place.session_id, "seat": place.seat,
+                                    "roster_entry_id": roster_entry_id, "given": answer.given,
+                                    "text_sha256": answer.text_sha256, "lang": answer.lang},
+                           at=at)
+        return True
 
 
 def record_heartbeat(store: Store, place: SeatPlace, state: SeatState, at: datetime) -> None:

@@ -3,6 +3,10 @@ door admitted, watch the webcam every few seconds, raise incidents, report a hea
 
 It prints one line when the seat's state changes (``--json``: one JSON object per line) and
 runs until interrupted (Ctrl-C closes what is open and delivers it) or ``--checks`` checks.
+
+Once the seat knows its candidate it shows the consent text and waits for the candidate's
+answer (typed: c/k or y/n, then Enter) before it reads any frame; a refusal is recorded and the
+room shows the seat as "no consent".
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -25,6 +30,7 @@ from examdesk.commands.face import load_settings
 from examdesk.commands.session import stored
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import data_dir
+from examdesk.services.seat_consent import TerminalConsent, consent_text
 from proctoring.seat import SeatAgent, SeatRules, SeatState
 from proctoring.seat_buffer import SeatBuffer
 from proctoring.seat_run import SeatObserver, SeatRunner, StepResult, run
@@ -42,7 +48,7 @@ class BadInterval(BadOption):
 SYMBOL = {SeatState.WAITING: "…", SeatState.BOUND: "◆", SeatState.WATCHING: "●",
           SeatState.ABSENT: "○", SeatState.SEVERAL_FACES: "‼",
           SeatState.DIFFERENT_PERSON: "✖", SeatState.CAMERA_LOST: "⌀",
-          SeatState.PAUSED: "‖"}
+          SeatState.PAUSED: "‖", SeatState.NO_CONSENT: "⊘"}
 
 
 def buffer_path(session_id: uuid.UUID, seat: str) -> Path:
@@ -82,6 +88,8 @@ def seat_cmd(
                 agent=SeatAgent(engine.settings.operating_point, SeatRules()),
                 observer=SeatObserver(engine), camera=open_camera(camera), buffer=buffer,
                 store=store, place=place, actor=f"seat:{place.seat}", clock=utcnow,
+                consent=TerminalConsent(consent_text(place.seat, interval), lang, sys.stdin,
+                                        sys.stderr if as_json else sys.stdout),
                 reopen_camera=lambda: open_camera(camera))
             stop = threading.Event()
             done = [0]
