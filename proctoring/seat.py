@@ -14,8 +14,12 @@ States, as the room shows them::
     any bound state ⇄ CAMERA_LOST   (no frame for ``camera_lost_after``; cleared by a frame)
     any bound state ⇄ PAUSED        (an invigilator's pause, until a time or a resume)
 
-Binding here is the door check-in's admission (the admitted face from the store) plus a face
-match at the seat.
+Binding is either the door check-in's admission of the candidate whose roster line names this
+seat (the admitted face from the store) plus a face match at the seat, or — where the seat has
+a reader — a tap of the candidate's chip card (:meth:`SeatAgent.card_tapped`): the chip opened
+and proved genuine as at the door, its holder admitted for this session, then the live face
+matched against the chip portrait. A card the seat cannot bind to (not genuine, not on the
+roster, not admitted) is an incident at once, and nobody is bound.
 
 Consent (Decree 13/2023: given, never presumed): once the seat knows who sits there, the
 candidate is asked; until they say yes, :attr:`SeatAgent.watching` is False and the driver reads
@@ -65,6 +69,7 @@ _KIND_STATE = {IncidentKind.FACE_MISMATCH: SeatState.DIFFERENT_PERSON,
                IncidentKind.FACE_ABSENT: SeatState.ABSENT}
 SEVERITY = {IncidentKind.FACE_ABSENT: Severity.MEDIUM, IncidentKind.SEVERAL_FACES: Severity.HIGH,
             IncidentKind.FACE_MISMATCH: Severity.CRITICAL, IncidentKind.CAMERA_LOST: Severity.HIGH,
+            IncidentKind.FORGED_CARD: Severity.CRITICAL, IncidentKind.NOT_ON_ROSTER: Severity.HIGH,
             IncidentKind.OTHER: Severity.HIGH}
 MESSAGE = {IncidentKind.FACE_ABSENT: "monitor.face_absent",
            IncidentKind.SEVERAL_FACES: "monitor.several_faces",
@@ -80,6 +85,36 @@ class Admission:
     roster_entry_id: uuid.UUID
     checkin_id: uuid.UUID
     embeddings: np.ndarray
+    # A tap of the chip card: the binding match is against the chip portrait (float32 (1, 128));
+    # the admitted face stays what the exam is watched against.
+    portrait: np.ndarray | None = None
+
+
+class TapRefusal(StrEnum):
+    """Why a card tapped at the seat binds nobody (each is an incident)."""
+
+    NOT_GENUINE = "not_genuine"  # the chip's proofs failed (the door's trust policy)
+    NOT_ON_ROSTER = "not_on_roster"  # no roster line's key opens it, or its holder is on none
+    NOT_ADMITTED = "not_admitted"  # on the roster, but the door did not admit them
+
+
+@dataclass(frozen=True)
+class CardTap:
+    """What the driver found when a chip card was tapped on the seat's reader: the holder's
+    roster line and the door's admission (None: none), whether the chip proved genuine (the
+    door's trust policy), and the chip portrait's embedding."""
+
+    id_number: str | None  # None: the card did not open with any key of the roster
+    genuine: bool
+    verdict: str | None  # TRUSTED / SUSPICIOUS / FORGED (None: not opened)
+    roster_entry_id: uuid.UUID | None
+    admission: Admission | None  # with ``portrait`` set
+    portrait: np.ndarray | None
+
+
+_TAP_INCIDENT = {TapRefusal.NOT_GENUINE: (IncidentKind.FORGED_CARD, "seat.tap.not_genuine"),
+                 TapRefusal.NOT_ON_ROSTER: (IncidentKind.NOT_ON_ROSTER, "seat.tap.not_on_roster"),
+                 TapRefusal.NOT_ADMITTED: (IncidentKind.OTHER, "seat.tap.not_admitted")}
 
 
 @dataclass(frozen=True)
@@ -140,7 +175,10 @@ class IncidentOpened:
     message_key: str
     started_at: datetime
     frame: RgbImage | None
-    details: dict[str, float]
+    details: dict[str, float | str]
+    # An incident about a card tapped before anyone is bound names its own subject (None: the
+    # holder is on no roster line / was not admitted); else the subject is the binding's.
+    card: CardTap | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +194,16 @@ class Heartbeat:
     state: SeatState
 
 
-SeatEvent = Bound | StateChanged | IncidentOpened | IncidentClosed | Heartbeat | ConsentAnswered
+@dataclass(frozen=True)
+class CardAccepted:
+    """A tapped card's holder is the seat's candidate now (the face match at the seat follows)."""
+
+    at: datetime
+    roster_entry_id: uuid.UUID
+
+
+SeatEvent = (CardAccepted | Bound | StateChanged | IncidentOpened | IncidentClosed | Heartbeat
+             | ConsentAnswered)
 
 
 class SeatAgent:
@@ -170,6 +217,7 @@ class SeatAgent:
         self._state = SeatState.WAITING
         self._admission: Admission | None = None
         self._consent: bool | None = None  # the admitted candidate's answer (None: not yet)
+        self._tapped = False  # the admission came from a chip card: the seat plan cannot undo it
         self._binding: Binding | None = None
         self._monitor = ExamMonitor(point, self.rules.monitor)
         self._incidents: dict[IncidentKind, uuid.UUID] = {}  # open, reported incidents
@@ -194,8 +242,13 @@ class SeatAgent:
 
     @property
     def reference(self) -> np.ndarray | None:
-        """The admitted face observations are measured against (None: nobody admitted yet)."""
-        return None if self._admission is None else self._admission.embeddings
+        """The face observations are measured against (None: nobody admitted yet): the chip
+        portrait while a tapped card waits for its face match, else the admitted face."""
+        if self._admission is None:
+            return None
+        if self._binding is None and self._admission.portrait is not None:
+            return self._admission.portrait
+        return self._admission.embeddings
 
     @property
     def consent(self) -> bool | None:
@@ -223,11 +276,43 @@ class SeatAgent:
             return []
         if self._binding is not None:
             return []  # bound already: a reassignment goes through the invigilator
+        if self._tapped:
+            return []  # the card tapped here names the candidate, not the seat plan
         if self._admission is None or self._admission.roster_entry_id != admission.roster_entry_id:
             self._consent = None  # someone else's consent is not this candidate's
         self._admission = admission
         return self._set(SeatState.WAITING, None) if self._state is SeatState.NO_CONSENT \
             and self._consent is None else []
+
+    def card_tapped(self, tap: CardTap, at: datetime) -> list[SeatEvent]:
+        """A chip card on the seat's reader. A bound seat ignores taps (a reassignment goes
+        through the invigilator); otherwise the card's holder becomes the seat's candidate, or
+        the tap is an incident (opened and closed at once: it has no duration) and nobody is."""
+        if self._binding is not None:
+            return []
+        refusal = (TapRefusal.NOT_GENUINE if not tap.genuine and tap.verdict is not None
+                   else TapRefusal.NOT_ON_ROSTER if tap.roster_entry_id is None
+                   else TapRefusal.NOT_ADMITTED if tap.admission is None or tap.portrait is None
+                   else None)
+        if refusal is not None:
+            kind, key = _TAP_INCIDENT[refusal]
+            incident_id = self._new_id()
+            details: dict[str, float | str] = {"tap": refusal.value}
+            if tap.id_number is not None:
+                details["id_number"] = tap.id_number
+            if tap.verdict is not None:
+                details["verdict"] = tap.verdict
+            return [IncidentOpened(incident_id, kind, key, at, None, details, tap),
+                    IncidentClosed(incident_id, kind, at)]
+        assert tap.admission is not None and tap.roster_entry_id is not None
+        admission = Admission(tap.admission.roster_entry_id, tap.admission.checkin_id,
+                              tap.admission.embeddings, tap.portrait)
+        self._tapped = False
+        self.admit(admission)
+        self._tapped = True
+        return [CardAccepted(at, admission.roster_entry_id),
+                *self._set(SeatState.NO_CONSENT if self._consent is False else
+                           SeatState.WAITING, at)]
 
     def answer_consent(self, answer: ConsentAnswer, at: datetime) -> list[SeatEvent]:
         """The candidate answered the consent text (a new answer: it is to be recorded)."""

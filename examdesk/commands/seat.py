@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -30,7 +31,10 @@ from examdesk.commands.face import load_settings
 from examdesk.commands.session import stored
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import data_dir
+from examdesk.services.cards import PcscCards
 from examdesk.services.seat_consent import TerminalConsent, consent_text
+from examdesk.services.seat_tap import SeatTapReader, TapWatcher
+from examdesk.services.trust import TrustFiles
 from proctoring.seat import SeatAgent, SeatRules, SeatState
 from proctoring.seat_buffer import SeatBuffer
 from proctoring.seat_run import SeatObserver, SeatRunner, StepResult, run
@@ -70,6 +74,9 @@ def seat_cmd(
     interval: Annotated[float, typer.Option("--interval", help="seconds between checks")] = 2.0,
     checks: Annotated[int | None, typer.Option("--checks", help="stop after this many checks",
                                                min=1)] = None,
+    reader: Annotated[str | None, typer.Option(
+        "--reader", help="the seat's card reader (name or part): the candidate taps their "
+        "chip card to be identified")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON line per change")] = False,
     lang: LangOption = None,
 ) -> None:
@@ -84,13 +91,17 @@ def seat_cmd(
             engine = FaceEngine(load_settings(), landmarks_68=False)  # ~100 MB less
             engine.load()
             buffer = SeatBuffer(buffer_path(place.session_id, place.seat), store.data_key)
+            taps = None if reader is None else TapWatcher(
+                SeatTapReader(store=store, place=place, engine=engine, trust=TrustFiles.user(),
+                              open_card=PcscCards(reader).open),
+                on_error=_reader_trouble(lang)).start()
             runner = SeatRunner(
                 agent=SeatAgent(engine.settings.operating_point, SeatRules()),
                 observer=SeatObserver(engine), camera=open_camera(camera), buffer=buffer,
                 store=store, place=place, actor=f"seat:{place.seat}", clock=utcnow,
                 consent=TerminalConsent(consent_text(place.seat, interval), lang, sys.stdin,
                                         sys.stderr if as_json else sys.stdout),
-                reopen_camera=lambda: open_camera(camera))
+                reopen_camera=lambda: open_camera(camera), taps=taps)
             stop = threading.Event()
             done = [0]
             last: list[SeatState | None] = [None]
@@ -112,10 +123,24 @@ def seat_cmd(
                             sleep=lambda s: _wait(stop, s))
             finally:
                 signal.signal(signal.SIGINT, previous)
+                if taps is not None:
+                    taps.stop()
                 if runner.camera is not None:
                     runner.camera.close()
                 buffer.close()
             _show(place.seat, final, as_json, lang, end=True)
+
+
+def _reader_trouble(lang: str) -> Callable[[Exception], None]:
+    told: list[str] = []
+
+    def tell(exc: Exception) -> None:
+        if type(exc).__name__ not in told:  # once per kind of trouble, not once a second
+            told.append(type(exc).__name__)
+            print(Catalog.load().text("seat.tap.reader_error", lang), file=sys.stderr,
+                  flush=True)
+
+    return tell
 
 
 def _wait(stop: threading.Event, seconds: float) -> None:
