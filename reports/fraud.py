@@ -279,7 +279,10 @@ def _finding(number: int, f: Finding, st: Styles, words: Words, lang: str) -> li
     ]
     if who:
         flow.append(Paragraph(markup(who), st.body))
-    flow.append(Paragraph(markup(_what(f, words, lang)), st.body))
+    what = _what(f, words, lang)
+    if f.details.get("seat"):  # an online-exam incident raised by a seat agent: where
+        what += " " + words("fraud.pdf.seat", seat=str(f.details["seat"]))
+    flow.append(Paragraph(markup(what), st.body))
     if f.reviewer_notes:
         flow.append(Paragraph(markup(words("fraud.pdf.notes", notes=f.reviewer_notes)),
                               st.body))
