@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import inspect
+from sqlalchemy.exc import ProgrammingError
 from sqlmodel import Session, col, select
 
 from .models import Incident
@@ -42,9 +43,13 @@ def seat_of(incident: Incident) -> str | None:
 
 
 def room_notes(store: Store, incident_id: uuid.UUID) -> tuple[RoomNote, ...]:
-    """The room's acknowledgements of the incident, oldest first."""
-    with store.read() as tx:
-        return _room_notes(tx, incident_id)
+    """The room's acknowledgements of the incident, oldest first. A district login that may
+    not read the room's table yet sees none: the review still shows the incident."""
+    try:
+        with store.read() as tx:
+            return _room_notes(tx, incident_id)
+    except ProgrammingError:  # permission denied for table incident_ack
+        return ()
 
 
 def _room_notes(tx: Session, incident_id: uuid.UUID) -> tuple[RoomNote, ...]:

@@ -85,3 +85,18 @@ def test_a_camera_lost_incident_is_listed_in_words(room: Room) -> None:
     assert "Mất tín hiệu camera" in list_line(row, "vi")
     assert "Camera lost" in list_line(row, "en")
     assert room_notes(room.store, row.incident.id) == ()
+
+
+def test_the_desk_review_opens_a_seat_incident_with_its_frame_and_notes(room: Room) -> None:
+    from examdesk.views.review_jobs import open_dossier
+
+    frames = [own(1), own(2), own(3)] + [ORL / "s12" / f"{n}.png" for n in (1, 2, 3, 4)]
+    play(room.runner(frames), len(frames))
+    (incident,) = room.incidents()
+    acknowledge(room.store, str(incident.id), "Đã kiểm tra lại CCCD", actor="gv01")
+    dossier = open_dossier(office(room.store), incident.id, (150, 150))
+    (side,) = dossier.sides
+    assert side.portrait.state == "none" and side.frame.image is not None  # the door's face
+    (frame,) = dossier.frames  # shown beside it: the frame the seat kept
+    assert frame.state == "ok" and frame.image is not None and frame.image.size[0] <= 150
+    assert [n.note for n in dossier.notes] == ["Đã kiểm tra lại CCCD"]
