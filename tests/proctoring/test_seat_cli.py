@@ -112,3 +112,19 @@ def test_a_seat_label_never_becomes_a_path(tmp_path: Path) -> None:
     session = uuid.uuid4()
     path = buffer_path(session, "../../etc/passwd")
     assert path.parent.name == "seat" and "/" not in path.name and ".." not in path.name
+
+
+def test_a_candidate_who_does_not_consent_is_never_watched_and_the_room_says_so(
+        cli_room: Room) -> None:
+    code, out, err = run("seat", "--session", "S1", "--seat", "A01", "--interval", "0.5",
+                         "--checks", "4", *(f"--camera={own(n)}" for n in (1, 2, 3)),
+                         "--lang", "en", answer="k\n")
+    assert code == 0, err
+    assert "Consent to monitoring at this computer — seat A01" in out  # the text, shown
+    assert "Recorded: you do not consent." in out and "bound" not in out.lower()
+    code, out, _ = run("room", "status", "--session", "S1", "--lang", "vi")
+    row = next(line for line in out.splitlines() if line.startswith("A01"))
+    assert "⊘ Thí sinh chưa đồng ý giám sát" in row
+    code, out, _ = run("seat", "--session", "S1", "--seat", "A01", "--interval", "0.5",
+                       "--checks", "2", f"--camera={own(1)}", "--lang", "en", answer="")
+    assert code == 0 and "Recorded" not in out  # asked again; no answer is no consent
