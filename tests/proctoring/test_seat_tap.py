@@ -213,3 +213,52 @@ def test_a_card_the_seat_cannot_bind_to_is_recorded_as_an_incident(
     assert bound == []  # the candidate's own face at the seat does not make up for the card
     assert list(links) == ([room.checkin_id] if linked else [])
     assert isinstance(incident.started_at, datetime)
+
+
+@pcsc
+def test_examdesk_seat_with_a_reader_binds_the_tapped_card(
+        insert_card, db_url_sqlite: str, room_for_cli: Room, tmp_path: Path) -> None:
+    """`examdesk seat --reader`: the command's own wiring, the card read on the watcher's
+    thread while the seat keeps checking. 24 checks at 0.5 s leave the card read (about a
+    second here) ample room on a loaded CI machine; nothing asserts a time."""
+    from typer.testing import CliRunner
+
+    from examdesk.cli import app
+
+    inserted = insert_card(card_profile(tmp_path, "nguyen-van-an", "an"))
+    result = CliRunner().invoke(app, [
+        "seat", "--session", "S1", "--seat", "B09", "--interval", "0.5", "--checks", "24",
+        "--reader", inserted.reader, "--json", *(f"--camera={own(n)}" for n in (1, 2, 3))],
+        input="có\n")
+    assert result.exit_code == 0, result.stderr
+    states = [json.loads(line)["state"] for line in result.stdout.splitlines()]
+    assert "bound" in states and states[-1] == "watching", states
+    with room_for_cli.store.read() as tx:
+        (bound,) = tx.exec(select(AuditEvent).where(AuditEvent.action == "seat.bound")).all()
+    assert json.loads(bound.payload)["by"] == "chip_card"
+
+
+@pytest.fixture
+def db_url_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    from biometrics.config import ORL_POINT
+    from examdesk.paths import config_dir, trust_dir
+    from examdesk.settings import write_section
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("EXAMDESK_DB_URL", url)
+    monkeypatch.setenv("EXAMDESK_CENTRE", "HN01")
+    trust_dir().mkdir(parents=True, exist_ok=True)
+    (trust_dir() / "csca.pem").write_bytes(test_csca_pem())
+    # The door's calibration for ORL people (see tap_at), in the settings the command reads.
+    write_section("face", {"operating_point": ORL_POINT.to_dict()},
+                  config_dir() / "settings.json")
+    return url
+
+
+@pytest.fixture
+def room_for_cli(db_url_sqlite: str, engine: FaceEngine, tmp_path: Path) -> Iterator[Room]:
+    store = Store.open(db_url_sqlite, keys=KeyStore.default())  # the keys the command uses
+    try:
+        yield Room(store, engine, tmp_path)
+    finally:
+        store.close()
