@@ -100,7 +100,7 @@ def seat_cmd(
             taps = None if reader is None else TapWatcher(
                 SeatTapReader(store=store, place=place, engine=engine, trust=TrustFiles.user(),
                               open_card=PcscCards(reader).open),
-                on_error=_reader_trouble(lang)).start()
+                on_error=_reader_trouble(lang), card_present=_card_on(reader)).start()
             text = consent_text(place.seat, interval)
             window = _strip(place.seat, text, lang) if strip else None
             runner = SeatRunner(
@@ -175,6 +175,15 @@ def _beside(window: SeatStrip, watch: Callable[[], StepResult],
     if failed:
         raise failed[0]
     return out[0]
+
+
+def _card_on(reader: str) -> Callable[[], bool]:
+    from reader.transport import list_readers
+
+    def present() -> bool:
+        return any(r.present for r in list_readers() if reader.lower() in r.reader.lower())
+
+    return present
 
 
 def _reader_trouble(lang: str) -> Callable[[Exception], None]:

@@ -85,8 +85,11 @@ class TapWatcher:
     """Reads taps on a thread; :meth:`__call__` is the runner's tap source (never blocks)."""
 
     def __init__(self, reader: SeatTapReader, *, on_error: Callable[[Exception], None],
-                 wait: float = 1.0) -> None:
+                 wait: float = 1.0, card_present: Callable[[], bool] | None = None) -> None:
         self.reader = reader
+        # Whether a card still lies on the reader: a card left there is read once, not opened
+        # again every second (each read is a PACE run and a trust check).
+        self._present = card_present
         self._taps: queue.SimpleQueue[CardTap] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._on_error = on_error
@@ -121,3 +124,11 @@ class TapWatcher:
                 self._taps.put(tap)
             last = key
             self._stop.wait(self._wait)
+            while self._present is not None and not self._stop.is_set():
+                try:
+                    if not self._present():
+                        break
+                except Exception as exc:
+                    self._on_error(exc)
+                    break
+                self._stop.wait(self._wait)

@@ -262,3 +262,39 @@ def room_for_cli(db_url_sqlite: str, engine: FaceEngine, tmp_path: Path) -> Iter
         yield Room(store, engine, tmp_path)
     finally:
         store.close()
+
+
+@pcsc
+def test_a_card_left_on_the_reader_is_read_once(insert_card, room: Room, trust: TrustFiles,
+                                                tmp_path: Path) -> None:
+    import threading
+
+    from examdesk.services.seat_tap import TapWatcher
+    from reader.transport import list_readers
+
+    inserted = insert_card(card_profile(tmp_path, "nguyen-van-an", "an"))
+    reads: list[int] = []
+    looked = threading.Semaphore(0)
+
+    class Counting(SeatTapReader):
+        def read(self, wait: float) -> CardTap | None:
+            reads.append(1)
+            return super().read(wait)
+
+    def present() -> bool:
+        looked.release()
+        return any(r.present for r in list_readers() if r.reader == inserted.reader)
+
+    reader = Counting(store=room.store, place=seat_place(room.store, "S1", "B09"),
+                      engine=room.engine, trust=trust, open_card=PcscCards(inserted.reader).open,
+                      today=lambda: date(2026, 12, 3))
+    errors: list[Exception] = []
+    watcher = TapWatcher(reader, on_error=errors.append, wait=0.2, card_present=present).start()
+    try:
+        for _ in range(3):  # the watcher is waiting for the card to leave, three times over
+            assert looked.acquire(timeout=60)
+        tap = watcher()
+        assert tap is not None and tap.id_number == "001093014275" and watcher() is None
+        assert len(reads) == 1 and errors == []
+    finally:
+        watcher.stop()
