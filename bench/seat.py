@@ -49,7 +49,7 @@ def child(mode: str, seconds: float, interval: float) -> dict[str, Any]:
     from proctoring.checkins import CheckInInput, Reason, embedding_item, record_checkin
     from proctoring.crypto import KeyStore
     from proctoring.models import Candidate, Decision, RosterEntry, SessionKind
-    from proctoring.seat import SeatAgent
+    from proctoring.seat import ConsentAnswer, SeatAgent
     from proctoring.seat_buffer import SeatBuffer
     from proctoring.seat_run import SeatObserver, SeatRunner
     from proctoring.seat_store import seat_place
@@ -97,7 +97,9 @@ def child(mode: str, seconds: float, interval: float) -> dict[str, Any]:
                         observer=observer, camera=camera,
                         buffer=SeatBuffer(folder / "seat.db", store.data_key), store=store,
                         place=seat_place(store, "S1", "A01"), actor="bench",
-                        clock=lambda: datetime.now(UTC))
+                        clock=lambda: datetime.now(UTC),
+                        # The simulated candidate said yes to the seat's consent text.
+                        consent=lambda _admission: ConsentAnswer(True, "0" * 64, "vi"))
     runner.start()
     runner.step()  # binds; not counted
     latencies = []

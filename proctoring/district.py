@@ -84,6 +84,8 @@ _CENTRE_WRITES: Mapping[str, str] = {
     "station_audit_head": "INSERT", "station_audit_checkpoint": "INSERT",
     # The exam room's seats and acknowledgements (issue 18), for the office's review.
     "seat_agent": "INSERT", "incident_ack": "INSERT",
+    # A seat's consent answer stays at the centre: the office needs the incidents, not it.
+    "seat_consent": "",
 }
 _CENTRE_UPDATES: Mapping[str, tuple[str, ...]] = {
     **MUTABLE, "audit_head": ("seq", "hash", "updated_at"),

@@ -92,6 +92,7 @@ class IncidentKind(StrEnum):
     FACE_UNSCREENABLE = "FACE_UNSCREENABLE"  # a stored face the proxy screen could not read
     # A card presented for an ID already admitted (at this stage): who presented it?
     ALREADY_ADMITTED = "ALREADY_ADMITTED"
+    CAMERA_LOST = "CAMERA_LOST"  # online exam: the seat's camera gave no picture for a while
     OTHER = "OTHER"
 
 

@@ -14,8 +14,18 @@ States, as the room shows them::
     any bound state ⇄ CAMERA_LOST   (no frame for ``camera_lost_after``; cleared by a frame)
     any bound state ⇄ PAUSED        (an invigilator's pause, until a time or a resume)
 
-Binding here is the door check-in's admission (the admitted face from the store) plus a face
-match at the seat. A tap of the chip card on a seat reader is later work.
+Binding is either the door check-in's admission of the candidate whose roster line names this
+seat (the admitted face from the store) plus a face match at the seat, or — where the seat has
+a reader — a tap of the candidate's chip card (:meth:`SeatAgent.card_tapped`): the chip opened
+and proved genuine as at the door, its holder admitted for this session, then the live face
+matched against the chip portrait. A card the seat cannot bind to (not genuine, not on the
+roster, not admitted) is an incident at once, and nobody is bound.
+
+Consent (Decree 13/2023: given, never presumed): once the seat knows who sits there, the
+candidate is asked; until they say yes, :attr:`SeatAgent.watching` is False and the driver reads
+no frame at all (not even to bind). A refusal is the state NO_CONSENT, which the room shows::
+
+    WAITING (candidate known) ──consent refused──▶ NO_CONSENT ──given later──▶ WAITING
 
 Privacy: a frame leaves this object only inside an :class:`IncidentOpened` (the evidence of an
 incident); nothing else keeps frames, so there is never a continuous recording.
@@ -48,20 +58,23 @@ class SeatState(StrEnum):
     DIFFERENT_PERSON = "different_person"
     CAMERA_LOST = "camera_lost"
     PAUSED = "paused"
+    NO_CONSENT = "no_consent"  # the candidate did not consent to monitoring: nothing watched
 
 
-# The camera-lost incident has no kind of its own yet (adding one is a shared-model change
-# for the merge): OTHER with its own message key, which is what screens show.
+# The camera-lost incident: a kind of its own, so that every screen and report can name it in
+# words (a buffer written before it existed may still hold OTHER with this key: still sent).
 CAMERA_LOST_KEY = "seat.camera_lost"
 _KIND_STATE = {IncidentKind.FACE_MISMATCH: SeatState.DIFFERENT_PERSON,
                IncidentKind.SEVERAL_FACES: SeatState.SEVERAL_FACES,
                IncidentKind.FACE_ABSENT: SeatState.ABSENT}
 SEVERITY = {IncidentKind.FACE_ABSENT: Severity.MEDIUM, IncidentKind.SEVERAL_FACES: Severity.HIGH,
-            IncidentKind.FACE_MISMATCH: Severity.CRITICAL, IncidentKind.OTHER: Severity.HIGH}
+            IncidentKind.FACE_MISMATCH: Severity.CRITICAL, IncidentKind.CAMERA_LOST: Severity.HIGH,
+            IncidentKind.FORGED_CARD: Severity.CRITICAL, IncidentKind.NOT_ON_ROSTER: Severity.HIGH,
+            IncidentKind.OTHER: Severity.HIGH}
 MESSAGE = {IncidentKind.FACE_ABSENT: "monitor.face_absent",
            IncidentKind.SEVERAL_FACES: "monitor.several_faces",
            IncidentKind.FACE_MISMATCH: "monitor.different_person",
-           IncidentKind.OTHER: CAMERA_LOST_KEY}
+           IncidentKind.CAMERA_LOST: CAMERA_LOST_KEY, IncidentKind.OTHER: CAMERA_LOST_KEY}
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,36 @@ class Admission:
     roster_entry_id: uuid.UUID
     checkin_id: uuid.UUID
     embeddings: np.ndarray
+    # A tap of the chip card: the binding match is against the chip portrait (float32 (1, 128));
+    # the admitted face stays what the exam is watched against.
+    portrait: np.ndarray | None = None
+
+
+class TapRefusal(StrEnum):
+    """Why a card tapped at the seat binds nobody (each is an incident)."""
+
+    NOT_GENUINE = "not_genuine"  # the chip's proofs failed (the door's trust policy)
+    NOT_ON_ROSTER = "not_on_roster"  # no roster line's key opens it, or its holder is on none
+    NOT_ADMITTED = "not_admitted"  # on the roster, but the door did not admit them
+
+
+@dataclass(frozen=True)
+class CardTap:
+    """What the driver found when a chip card was tapped on the seat's reader: the holder's
+    roster line and the door's admission (None: none), whether the chip proved genuine (the
+    door's trust policy), and the chip portrait's embedding."""
+
+    id_number: str | None  # None: the card did not open with any key of the roster
+    genuine: bool
+    verdict: str | None  # TRUSTED / SUSPICIOUS / FORGED (None: not opened)
+    roster_entry_id: uuid.UUID | None
+    admission: Admission | None  # with ``portrait`` set
+    portrait: np.ndarray | None
+
+
+_TAP_INCIDENT = {TapRefusal.NOT_GENUINE: (IncidentKind.FORGED_CARD, "seat.tap.not_genuine"),
+                 TapRefusal.NOT_ON_ROSTER: (IncidentKind.NOT_ON_ROSTER, "seat.tap.not_on_roster"),
+                 TapRefusal.NOT_ADMITTED: (IncidentKind.OTHER, "seat.tap.not_admitted")}
 
 
 @dataclass(frozen=True)
@@ -91,7 +134,26 @@ class SeatRules:
     camera_lost_after: timedelta = timedelta(seconds=6)
 
 
+@dataclass(frozen=True)
+class ConsentAnswer:
+    """The candidate's answer to the seat's consent text: which text (its SHA-256, both
+    languages as shown) and in which language it was read."""
+
+    given: bool
+    text_sha256: str
+    lang: str
+
+
 # --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentAnswered:
+    """To be recorded (per candidate and session, audited) before any frame is read."""
+
+    at: datetime
+    roster_entry_id: uuid.UUID
+    answer: ConsentAnswer
 
 
 @dataclass(frozen=True)
@@ -113,7 +175,10 @@ class IncidentOpened:
     message_key: str
     started_at: datetime
     frame: RgbImage | None
-    details: dict[str, float]
+    details: dict[str, float | str]
+    # An incident about a card tapped before anyone is bound names its own subject (None: the
+    # holder is on no roster line / was not admitted); else the subject is the binding's.
+    card: CardTap | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +194,16 @@ class Heartbeat:
     state: SeatState
 
 
-SeatEvent = Bound | StateChanged | IncidentOpened | IncidentClosed | Heartbeat
+@dataclass(frozen=True)
+class CardAccepted:
+    """A tapped card's holder is the seat's candidate now (the face match at the seat follows)."""
+
+    at: datetime
+    roster_entry_id: uuid.UUID
+
+
+SeatEvent = (CardAccepted | Bound | StateChanged | IncidentOpened | IncidentClosed | Heartbeat
+             | ConsentAnswered)
 
 
 class SeatAgent:
@@ -142,6 +216,8 @@ class SeatAgent:
         self._new_id = new_id
         self._state = SeatState.WAITING
         self._admission: Admission | None = None
+        self._consent: bool | None = None  # the admitted candidate's answer (None: not yet)
+        self._tapped = False  # the admission came from a chip card: the seat plan cannot undo it
         self._binding: Binding | None = None
         self._monitor = ExamMonitor(point, self.rules.monitor)
         self._incidents: dict[IncidentKind, uuid.UUID] = {}  # open, reported incidents
@@ -166,13 +242,29 @@ class SeatAgent:
 
     @property
     def reference(self) -> np.ndarray | None:
-        """The admitted face observations are measured against (None: nobody admitted yet)."""
-        return None if self._admission is None else self._admission.embeddings
+        """The face observations are measured against (None: nobody admitted yet): the chip
+        portrait while a tapped card waits for its face match, else the admitted face."""
+        if self._admission is None:
+            return None
+        if self._binding is None and self._admission.portrait is not None:
+            return self._admission.portrait
+        return self._admission.embeddings
+
+    @property
+    def consent(self) -> bool | None:
+        """The seated candidate's answer to the consent text (None: not asked or not answered)."""
+        return self._consent
+
+    @property
+    def wants_consent(self) -> bool:
+        """The candidate is known and has not said yes: the driver shows the consent text."""
+        return self._admission is not None and self._binding is None and self._consent is not True
 
     @property
     def watching(self) -> bool:
-        """Whether the driver should look at the camera at all (not while paused)."""
-        return self._state is not SeatState.PAUSED
+        """Whether the driver should look at the camera at all: only with the candidate's
+        consent (never before: not even to bind), and not while paused."""
+        return self._consent is True and self._state is not SeatState.PAUSED
 
     # --- inputs ------------------------------------------------------------------------------
 
@@ -184,8 +276,60 @@ class SeatAgent:
             return []
         if self._binding is not None:
             return []  # bound already: a reassignment goes through the invigilator
+        if self._tapped:
+            return []  # the card tapped here names the candidate, not the seat plan
+        if self._admission is None or self._admission.roster_entry_id != admission.roster_entry_id:
+            self._consent = None  # someone else's consent is not this candidate's
         self._admission = admission
-        return []
+        return self._set(SeatState.WAITING, None) if self._state is SeatState.NO_CONSENT \
+            and self._consent is None else []
+
+    def card_tapped(self, tap: CardTap, at: datetime) -> list[SeatEvent]:
+        """A chip card on the seat's reader. A bound seat ignores taps (a reassignment goes
+        through the invigilator); otherwise the card's holder becomes the seat's candidate, or
+        the tap is an incident (opened and closed at once: it has no duration) and nobody is."""
+        if self._binding is not None:
+            return []
+        refusal = (TapRefusal.NOT_GENUINE if not tap.genuine and tap.verdict is not None
+                   else TapRefusal.NOT_ON_ROSTER if tap.roster_entry_id is None
+                   else TapRefusal.NOT_ADMITTED if tap.admission is None or tap.portrait is None
+                   else None)
+        if refusal is not None:
+            kind, key = _TAP_INCIDENT[refusal]
+            incident_id = self._new_id()
+            details: dict[str, float | str] = {"tap": refusal.value}
+            if tap.id_number is not None:
+                details["id_number"] = tap.id_number
+            if tap.verdict is not None:
+                details["verdict"] = tap.verdict
+            return [IncidentOpened(incident_id, kind, key, at, None, details, tap),
+                    IncidentClosed(incident_id, kind, at)]
+        assert tap.admission is not None and tap.roster_entry_id is not None
+        admission = Admission(tap.admission.roster_entry_id, tap.admission.checkin_id,
+                              tap.admission.embeddings, tap.portrait)
+        self._tapped = False
+        self.admit(admission)
+        self._tapped = True
+        return [CardAccepted(at, admission.roster_entry_id),
+                *self._set(SeatState.NO_CONSENT if self._consent is False else
+                           SeatState.WAITING, at)]
+
+    def answer_consent(self, answer: ConsentAnswer, at: datetime) -> list[SeatEvent]:
+        """The candidate answered the consent text (a new answer: it is to be recorded)."""
+        if self._admission is None or self._binding is not None:
+            return []
+        self._consent = answer.given
+        events: list[SeatEvent] = [ConsentAnswered(at, self._admission.roster_entry_id, answer)]
+        return events + self._set(SeatState.WAITING if answer.given else SeatState.NO_CONSENT,
+                                  at)
+
+    def consent_on_record(self, given: bool, at: datetime) -> list[SeatEvent]:
+        """The store already holds this candidate's answer (an agent restarted before the
+        binding): nothing new to record."""
+        if self._admission is None or self._binding is not None:
+            return []
+        self._consent = given
+        return self._set(SeatState.WAITING if given else SeatState.NO_CONSENT, at)
 
     def restore(self, binding: Binding, admission: Admission, at: datetime) -> list[SeatEvent]:
         """After a restart: the seat was bound before; watch again without a new face match
@@ -194,6 +338,7 @@ class SeatAgent:
             raise ValueError("the saved binding is for another candidate than the admission")
         self._admission = admission
         self._binding = binding
+        self._consent = True  # a binding is only ever made with consent
         return self._set(SeatState.WATCHING, at)
 
     def observe(self, obs: Observation) -> list[SeatEvent]:
@@ -218,7 +363,7 @@ class SeatAgent:
                 and self._state is not SeatState.PAUSED \
                 and at - self._camera_failing_since >= self.rules.camera_lost_after:
             self._camera_incident = self._new_id()
-            events.append(IncidentOpened(self._camera_incident, IncidentKind.OTHER,
+            events.append(IncidentOpened(self._camera_incident, IncidentKind.CAMERA_LOST,
                                          CAMERA_LOST_KEY, self._camera_failing_since, None, {}))
         return events + self._settle(at) + self.tick(at)
 
@@ -256,14 +401,15 @@ class SeatAgent:
         for event in self._monitor.finish(at):
             events += self._monitor_event(event, at)
         if self._camera_incident is not None:
-            events.append(IncidentClosed(self._camera_incident, IncidentKind.OTHER, at))
+            events.append(IncidentClosed(self._camera_incident, IncidentKind.CAMERA_LOST, at))
             self._camera_incident = None
         return events
 
     # --- inside ------------------------------------------------------------------------------
 
     def _try_bind(self, obs: Observation) -> list[SeatEvent]:
-        if self._admission is None or obs.faces != 1 or obs.distance is None:
+        if self._admission is None or self._consent is not True or obs.faces != 1 \
+                or obs.distance is None:
             return []
         if decide(obs.distance, self.point) is not FaceOutcome.MATCH:
             return []
@@ -285,7 +431,7 @@ class SeatAgent:
         self._camera_failing_since = None
         if self._camera_incident is None:
             return []
-        closed = IncidentClosed(self._camera_incident, IncidentKind.OTHER, at)
+        closed = IncidentClosed(self._camera_incident, IncidentKind.CAMERA_LOST, at)
         self._camera_incident = None
         return [closed]
 
@@ -303,8 +449,8 @@ class SeatAgent:
             return []
         return self._set(SeatState.WATCHING, at)
 
-    def _set(self, state: SeatState, at: datetime) -> list[SeatEvent]:
+    def _set(self, state: SeatState, at: datetime | None) -> list[SeatEvent]:
         if state is self._state:
             return []
         self._state = state
-        return [StateChanged(at, state)]
+        return [] if at is None else [StateChanged(at, state)]

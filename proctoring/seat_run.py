@@ -38,8 +38,12 @@ from .monitor import Observation
 from .seat import (
     MESSAGE,
     SEVERITY,
+    Admission,
     Binding,
     Bound,
+    CardTap,
+    ConsentAnswer,
+    ConsentAnswered,
     Heartbeat,
     IncidentClosed,
     IncidentOpened,
@@ -52,9 +56,11 @@ from .seat_buffer import Pending, SeatBuffer
 from .seat_store import (
     SeatPlace,
     find_admission,
+    read_consent,
     read_pause,
     record_binding,
     record_closed,
+    record_consent,
     record_heartbeat,
     record_opened,
 )
@@ -140,6 +146,15 @@ class SeatObserver:
         return Observation(at, 1, d, image)
 
 
+# Asked at each check while the seated candidate has not consented: shows the consent text
+# (the strip, the terminal) and returns the candidate's answer once there is one. Never
+# presumed: a seat without a way to ask never reads a frame.
+ConsentSource = Callable[[Admission], ConsentAnswer | None]
+# Polled at each check while the seat is not bound: a chip card tapped on the seat's reader
+# since the last check, read and checked (examdesk.services.seat_tap), or None.
+TapSource = Callable[[], CardTap | None]
+
+
 @dataclass
 class StepResult:
     state: SeatState
@@ -154,8 +169,9 @@ class SeatRunner:
 
     def __init__(self, *, agent: SeatAgent, observer: SeatObserver, camera: Camera,
                  buffer: SeatBuffer, store: Store, place: SeatPlace, actor: str,
-                 clock: Callable[[], datetime],
-                 reopen_camera: Callable[[], Camera] | None = None) -> None:
+                 clock: Callable[[], datetime], consent: ConsentSource,
+                 reopen_camera: Callable[[], Camera] | None = None,
+                 taps: TapSource | None = None) -> None:
         self.agent = agent
         self.observer = observer
         self.camera: Camera | None = camera
@@ -165,6 +181,9 @@ class SeatRunner:
         self.actor = actor
         self.clock = clock
         self._reopen = reopen_camera
+        self._consent = consent
+        self._taps = taps
+        self._consent_looked_up: uuid.UUID | None = None
         self._heartbeat: Heartbeat | None = None
         self._pause_seen: datetime | None = None
         self.store_reachable = True
@@ -186,7 +205,12 @@ class SeatRunner:
     def step(self) -> StepResult:
         now = self.clock()
         if self.agent.binding is None:
+            if self._taps is not None:
+                tap = self._taps()
+                if tap is not None:
+                    self._buffer(self.agent.card_tapped(tap, now))
             self._look_for_admission()
+            self._ask_consent(now)
         else:
             self._follow_pause(now)
         if not self.agent.watching:
@@ -220,6 +244,27 @@ class SeatRunner:
             return
         if admission is not None:
             self.agent.admit(admission)
+
+    def _ask_consent(self, now: datetime) -> None:
+        admission = self.agent.admission
+        if admission is None or not self.agent.wants_consent:
+            return
+        if self._consent_looked_up != admission.roster_entry_id:
+            # A restart before the binding: the candidate answered already (kept in the store).
+            try:
+                saved = read_consent(self.store, self.place, admission.roster_entry_id)
+            except DatabaseUnavailable:
+                self.store_reachable = False
+                saved = None
+            else:
+                self._consent_looked_up = admission.roster_entry_id
+            if saved is not None:
+                self._buffer(self.agent.consent_on_record(saved, now))
+                if saved:
+                    return
+        answer = self._consent(admission)
+        if answer is not None and answer.given is not self.agent.consent:
+            self._buffer(self.agent.answer_consent(answer, now))
 
     def _follow_pause(self, now: datetime) -> None:
         """Pauses come from the room (the seat row); the agent ends one on time by itself."""
@@ -259,17 +304,31 @@ class SeatRunner:
                 admission = self.agent.admission
                 assert admission is not None  # bound means admitted
                 self.buffer.save_binding(event.binding, admission)
-                self.buffer.push({"type": "bound", **_binding_json(event.binding)})
+                self.buffer.push({"type": "bound", **_binding_json(event.binding),
+                                  "by": "chip_card" if admission.portrait is not None
+                                  else "door_admission"})
             elif isinstance(event, IncidentOpened):
-                binding = self.agent.binding
-                assert binding is not None  # incidents come only once bound
+                if event.card is not None:  # a card tapped before anyone was bound
+                    entry = event.card.roster_entry_id
+                    checkin = (event.card.admission.checkin_id
+                               if event.card.admission is not None else None)
+                else:
+                    binding = self.agent.binding
+                    assert binding is not None  # the monitor's incidents come only once bound
+                    entry, checkin = binding.roster_entry_id, binding.checkin_id
                 self.buffer.push({
                     "type": "opened", "incident_id": str(event.incident_id),
                     "kind": event.kind.value, "message_key": event.message_key,
                     "started_at": event.started_at.isoformat(), "details": event.details,
-                    "roster_entry_id": str(binding.roster_entry_id),
-                    "checkin_id": str(binding.checkin_id)},
+                    "roster_entry_id": None if entry is None else str(entry),
+                    "checkin_id": None if checkin is None else str(checkin)},
                     None if event.frame is None else jpeg(event.frame))
+            elif isinstance(event, ConsentAnswered):
+                self.buffer.push({"type": "consent", "at": event.at.isoformat(),
+                                  "roster_entry_id": str(event.roster_entry_id),
+                                  "given": event.answer.given,
+                                  "text_sha256": event.answer.text_sha256,
+                                  "lang": event.answer.lang})
             elif isinstance(event, IncidentClosed):
                 self.buffer.push({"type": "closed", "incident_id": str(event.incident_id),
                                   "ended_at": event.ended_at.isoformat()})
@@ -313,7 +372,8 @@ class SeatRunner:
     def _send(self, item: Pending) -> None:
         e = item.event
         if e["type"] == "bound":
-            record_binding(self.store, self.place, _binding_from(e), actor=self.actor)
+            record_binding(self.store, self.place, _binding_from(e), actor=self.actor,
+                           by=str(e.get("by") or "door_admission"))
         elif e["type"] == "opened":
             kind = IncidentKind(e["kind"])
             record_opened(self.store, self.place, incident_id=uuid.UUID(e["incident_id"]),
@@ -322,12 +382,21 @@ class SeatRunner:
                           started_at=datetime.fromisoformat(e["started_at"]),
                           details={**(e.get("details") or {}),
                                    **({"frame_unreadable": 1} if item.frame_unreadable else {})},
-                          roster_entry_id=uuid.UUID(e["roster_entry_id"]),
-                          checkin_id=uuid.UUID(e["checkin_id"]), frame_jpeg=item.frame,
+                          roster_entry_id=_uuid_or_none(e.get("roster_entry_id")),
+                          checkin_id=_uuid_or_none(e.get("checkin_id")), frame_jpeg=item.frame,
                           actor=self.actor)
+        elif e["type"] == "consent":
+            record_consent(self.store, self.place, uuid.UUID(e["roster_entry_id"]),
+                           ConsentAnswer(bool(e["given"]), str(e["text_sha256"]),
+                                         str(e["lang"])),
+                           datetime.fromisoformat(e["at"]), actor=self.actor)
         elif e["type"] == "closed":
             record_closed(self.store, self.place, uuid.UUID(e["incident_id"]),
                           datetime.fromisoformat(e["ended_at"]), actor=self.actor)
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(str(value))
 
 
 def _binding_json(b: Binding) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from .evidence import EvidenceItem, add_evidence
 from .models import (
     Candidate,
     CheckIn,
+    Decision,
     EvidenceKind,
     ExamSession,
     Incident,
@@ -30,8 +31,8 @@ from .models import (
     RosterEntry,
     Severity,
 )
-from .seat import Admission, Binding, SeatState
-from .seat_models import IncidentAck, SeatAgentRow
+from .seat import Admission, Binding, ConsentAnswer, SeatState
+from .seat_models import IncidentAck, SeatAgentRow, SeatConsent
 from .sessions import find_session
 from .store import Store
 
@@ -75,6 +76,45 @@ def find_admission(store: Store, place: SeatPlace) -> Admission | None:
     return Admission(entry.id, last, faces.embeddings[rows[0]:rows[-1] + 1])
 
 
+# A tap is read with the CAN of each roster line (a CCCD's CAN is the last 6 digits of its ID):
+# this seat's line first, then the candidates the door admitted, then the rest, at most this many
+# (each wrong CAN costs a PACE run on the card).
+MAX_TAP_KEYS = 64
+
+
+def roster_numbers(store: Store, place: SeatPlace) -> list[str]:
+    """The ID numbers whose CAN a card tapped at this seat is tried with, most likely first."""
+    with store.read() as tx:
+        rows = tx.exec(select(RosterEntry.id, RosterEntry.seat, Candidate.id_number)
+                       .join(Candidate, col(Candidate.id) == col(RosterEntry.candidate_id))
+                       .where(RosterEntry.session_id == place.session_id)
+                       .order_by(col(RosterEntry.position))).all()
+        admitted = set(tx.exec(select(CheckIn.roster_entry_id)
+                               .where(CheckIn.session_id == place.session_id)
+                               .where(CheckIn.decision == Decision.ADMIT)).all())
+    ranked = sorted(rows, key=lambda r: (r[1] != place.seat, r[0] not in admitted))
+    return list(dict.fromkeys(number for _, _, number in ranked))[:MAX_TAP_KEYS]
+
+
+def card_holder(store: Store, place: SeatPlace, id_number: str
+                ) -> tuple[uuid.UUID | None, Admission | None]:
+    """The roster line of the card's holder in this session (None: not on the roster) and the
+    door's admission of them (None: not admitted)."""
+    with store.read() as tx:
+        entry_id = tx.exec(select(RosterEntry.id)
+                           .join(Candidate, col(Candidate.id) == col(RosterEntry.candidate_id))
+                           .where(RosterEntry.session_id == place.session_id)
+                           .where(Candidate.id_number == id_number)).first()
+    if entry_id is None:
+        return None, None
+    faces = admitted_faces(store, place.session_id, roster_entry_id=entry_id)
+    if not len(faces):
+        return entry_id, None
+    last = faces.checkin_ids[-1]
+    rows = [i for i, c in enumerate(faces.checkin_ids) if c == last]
+    return entry_id, Admission(entry_id, last, faces.embeddings[rows[0]:rows[-1] + 1])
+
+
 # --- what an agent delivers ---------------------------------------------------------------------
 
 
@@ -87,7 +127,10 @@ def _seat_row(tx: Session, place: SeatPlace) -> SeatAgentRow:
     return row
 
 
-def record_binding(store: Store, place: SeatPlace, binding: Binding, *, actor: str) -> None:
+def record_binding(store: Store, place: SeatPlace, binding: Binding, *, actor: str,
+                   by: str = "door_admission") -> None:
+    """``by``: how the seat knew its candidate — "door_admission" (the seat plan) or
+    "chip_card" (a tap on the seat's reader); either way a face match at the seat made it."""
     with store.write() as tx:
         row = _seat_row(tx, place)
         if row.checkin_id == binding.checkin_id and row.bound_at == binding.bound_at:
@@ -102,8 +145,51 @@ def record_binding(store: Store, place: SeatPlace, binding: Binding, *, actor: s
                            payload={"session_id": place.session_id, "seat": place.seat,
                                     "roster_entry_id": binding.roster_entry_id,
                                     "checkin_id": binding.checkin_id,
-                                    "distance": binding.distance},
+                                    "distance": binding.distance, "by": by},
                            at=binding.bound_at)
+
+
+def read_consent(store: Store, place: SeatPlace, roster_entry_id: uuid.UUID) -> bool | None:
+    """The candidate's last answer to the seat's consent text in this session (None: none)."""
+    with store.read() as tx:
+        return tx.exec(select(SeatConsent.given)
+                       .where(SeatConsent.session_id == place.session_id)
+                       .where(SeatConsent.roster_entry_id == roster_entry_id)).first()
+
+
+def record_consent(store: Store, place: SeatPlace, roster_entry_id: uuid.UUID,
+                   answer: ConsentAnswer, at: datetime, *, actor: str) -> bool:
+    """Keep the candidate's answer (the latest one per session) and audit it; False when this
+    answer was delivered before (same time, same answer)."""
+    if len(answer.text_sha256) != 64 or any(c not in "0123456789abcdef"
+                                            for c in answer.text_sha256):
+        raise InvalidInput("the consent text's digest is not a SHA-256", field="consent")
+    with store.write() as tx:
+        entry = tx.get(RosterEntry, roster_entry_id)
+        if entry is None or entry.session_id != place.session_id:
+            raise NotFound(f"no roster line {roster_entry_id} in this session",
+                           what="roster_entry", ref=str(roster_entry_id))
+        row = tx.exec(select(SeatConsent).where(SeatConsent.session_id == place.session_id)
+                      .where(SeatConsent.roster_entry_id == roster_entry_id)).first()
+        if row is not None and row.answered_at == at and row.given == answer.given:
+            return False
+        if row is None:
+            row = SeatConsent(centre_id=place.centre_id, session_id=place.session_id,
+                              roster_entry_id=roster_entry_id, seat=place.seat,
+                              given=answer.given, text_sha256=answer.text_sha256,
+                              lang=answer.lang[:8], answered_at=at)
+        else:
+            row.seat, row.given, row.answered_at = place.seat, answer.given, at
+            row.text_sha256, row.lang = answer.text_sha256, answer.lang[:8]
+        tx.add(row)
+        tx.flush()
+        store.audit.append(tx, centre_id=place.centre_id, actor=actor, action="seat.consent",
+                           subject_id=row.id,
+                           payload={"session_id": place.session_id, "seat": place.seat,
+                                    "roster_entry_id": roster_entry_id, "given": answer.given,
+                                    "text_sha256": answer.text_sha256, "lang": answer.lang},
+                           at=at)
+        return True
 
 
 def record_heartbeat(store: Store, place: SeatPlace, state: SeatState, at: datetime) -> None:
@@ -118,13 +204,15 @@ def record_heartbeat(store: Store, place: SeatPlace, state: SeatState, at: datet
 
 def record_opened(store: Store, place: SeatPlace, *, incident_id: uuid.UUID, kind: IncidentKind,
                   severity: Severity, message_key: str, started_at: datetime,
-                  details: dict[str, object], roster_entry_id: uuid.UUID,
-                  checkin_id: uuid.UUID, frame_jpeg: bytes | None, actor: str) -> bool:
-    """Open an incident under the id the agent chose; False when it is there already."""
+                  details: dict[str, object], roster_entry_id: uuid.UUID | None,
+                  checkin_id: uuid.UUID | None, frame_jpeg: bytes | None, actor: str) -> bool:
+    """Open an incident under the id the agent chose; False when it is there already.
+    ``checkin_id`` None: a card tapped at the seat whose holder the door did not admit."""
     with store.write() as tx:
         if tx.get(Incident, incident_id) is not None:
             return False
-        consent = tx.exec(select(CheckIn.consent).where(CheckIn.id == checkin_id)).first()
+        consent = None if checkin_id is None else tx.exec(
+            select(CheckIn.consent).where(CheckIn.id == checkin_id)).first()
         if frame_jpeg is not None and not consent:
             # No consent recorded at the door: the incident, saying its frame was not kept.
             frame_jpeg = None
@@ -136,8 +224,9 @@ def record_opened(store: Store, place: SeatPlace, *, incident_id: uuid.UUID, kin
                             details={**details, "seat": place.seat}, started_at=started_at)
         tx.add(incident)
         tx.flush()
-        tx.add(IncidentCheckIn(centre_id=place.centre_id, incident_id=incident_id,
-                               checkin_id=checkin_id))
+        if checkin_id is not None:
+            tx.add(IncidentCheckIn(centre_id=place.centre_id, incident_id=incident_id,
+                                   checkin_id=checkin_id))
         evidence = [] if frame_jpeg is None else [add_evidence(
             tx, store, EvidenceItem(EvidenceKind.LIVE_FRAME, frame_jpeg, "image/jpeg",
                                     started_at),
@@ -147,7 +236,8 @@ def record_opened(store: Store, place: SeatPlace, *, incident_id: uuid.UUID, kin
                            subject_id=incident_id,
                            payload={"session_id": place.session_id, "kind": kind,
                                     "severity": severity, "message_key": message_key,
-                                    "checkins": [checkin_id], "evidence": [e.id for e in evidence],
+                                    "checkins": [] if checkin_id is None else [checkin_id],
+                                    "evidence": [e.id for e in evidence],
                                     "started_at": started_at, "ended_at": None,
                                     "seat": place.seat,
                                     "rows": row_bindings(tx, incidents=[incident_id])},

@@ -50,7 +50,7 @@ DEFAULT_RETENTION = timedelta(days=90)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (a test keeps the two equal): a database already
 # there opens with one SELECT instead of loading Alembic, which every CLI command would pay.
-HEAD_REVISION = "0010_sync17_station_sync"
+HEAD_REVISION = "0014_seattap18_seat_consent"
 # Before this revision events were signed every 100th only: see Store.open's seal.
 _SIGNED_EVERY_EVENT = "0004"
 _WRITE = "examdesk_write"

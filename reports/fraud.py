@@ -66,7 +66,8 @@ WIDTH = PAGE[0] - 2 * MARGIN
 PICTURE = 104.0  # points: one evidence picture
 # The order of the report: the gravest first.
 CATEGORIES = (Category.PROXY, Category.FACE_MISMATCH, Category.FORGED_CARD, Category.OVERRIDE,
-              Category.ABSENCE, Category.SEVERAL_FACES, Category.NOT_ON_ROSTER, Category.OTHER)
+              Category.ABSENCE, Category.SEVERAL_FACES, Category.CAMERA_LOST,
+              Category.NOT_ON_ROSTER, Category.OTHER)
 STAT_CATEGORIES = (Category.PROXY, Category.FACE_MISMATCH, Category.FORGED_CARD,
                    Category.OVERRIDE, Category.ABSENCE)
 CSV_COLUMNS = ("finding_id", "source", "category", "incident_kind", "severity", "status",
@@ -278,7 +279,10 @@ def _finding(number: int, f: Finding, st: Styles, words: Words, lang: str) -> li
     ]
     if who:
         flow.append(Paragraph(markup(who), st.body))
-    flow.append(Paragraph(markup(_what(f, words, lang)), st.body))
+    what = _what(f, words, lang)
+    if f.details.get("seat"):  # an online-exam incident raised by a seat agent: where
+        what += " " + words("fraud.pdf.seat", seat=str(f.details["seat"]))
+    flow.append(Paragraph(markup(what), st.body))
     if f.reviewer_notes:
         flow.append(Paragraph(markup(words("fraud.pdf.notes", notes=f.reviewer_notes)),
                               st.body))
@@ -312,7 +316,7 @@ def _what(f: Finding, words: Words, lang: str) -> str:
                      before=label(words, "roster.status", before, STATUSES),
                      after=label(words, "roster.status", after, STATUSES),
                      reason=d.get("reason", "—"))
-    if f.category in (Category.ABSENCE, Category.SEVERAL_FACES):
+    if f.category in (Category.ABSENCE, Category.SEVERAL_FACES, Category.CAMERA_LOST):
         seconds = (int((f.ended_at - f.started_at).total_seconds()) if f.ended_at
                    else int(d.get("seconds", 0)))
         return words(f"fraud.what.{f.category.value}", minutes=seconds // 60,

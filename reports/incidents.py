@@ -56,6 +56,7 @@ class Category(StrEnum):
     OVERRIDE = "override"
     ABSENCE = "absence"  # online exam: nobody in front of the webcam
     SEVERAL_FACES = "several_faces"
+    CAMERA_LOST = "camera_lost"  # online exam: the seat's camera gave no picture
     NOT_ON_ROSTER = "not_on_roster"
     OTHER = "other"
 
@@ -69,6 +70,7 @@ CATEGORY_OF: dict[IncidentKind, Category] = {
     IncidentKind.OVERRIDE: Category.OVERRIDE,
     IncidentKind.FACE_ABSENT: Category.ABSENCE,
     IncidentKind.SEVERAL_FACES: Category.SEVERAL_FACES,
+    IncidentKind.CAMERA_LOST: Category.CAMERA_LOST,
     IncidentKind.NOT_ON_ROSTER: Category.NOT_ON_ROSTER,
     IncidentKind.FACE_UNSCREENABLE: Category.OTHER,
     IncidentKind.OTHER: Category.OTHER,

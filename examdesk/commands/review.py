@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -38,6 +38,10 @@ from examdesk.commands.session import actor, moment
 from examdesk.commands.sync import CentralOption, office_login
 from examdesk.i18n import Catalog, default_language
 from proctoring.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from proctoring.review import IncidentFile, IncidentRow
+    from proctoring.review_seat import RoomNote
 from proctoring.models import IncidentKind, IncidentStatus
 from reports.incidents import parse_day
 
@@ -99,10 +103,53 @@ def list_cmd(
     if not rows:
         print(catalog.text("review.none", lang))
     for r in rows:
-        i = r.incident
-        print(f"{str(i.id)[:8]}  {moment(i.started_at)}  {i.kind.value:<16} {i.status.value:<9}"
-              f" {','.join(r.centres):<20} {r.session_code:<16} "
-              f"{catalog.text(i.message_key, lang)}")
+        print(list_line(r, lang))
+
+
+def kind_words(kind: IncidentKind, lang: str) -> str:
+    """The incident kind in words (never its code on a screen)."""
+    return Catalog.load().text(f"app.incident.{kind.value}", lang)
+
+
+def list_line(row: IncidentRow, lang: str) -> str:
+    """One incident of the list; an online-exam incident names its seat."""
+    from proctoring.review_seat import seat_of
+
+    i, catalog = row.incident, Catalog.load()
+    seat = seat_of(i)
+    where = f"{row.session_code} · {catalog.text('review.seat', lang, seat=seat)}" if seat \
+        else row.session_code
+    return (f"{str(i.id)[:8]}  {moment(i.started_at)}  {kind_words(i.kind, lang):<28} "
+            f"{i.status.value:<9} {','.join(row.centres):<20} {where:<16} "
+            f"{catalog.text(i.message_key, lang)}")
+
+
+def show_lines(dossier: IncidentFile, notes: tuple[RoomNote, ...], lang: str) -> list[str]:
+    """The incident as the office reads it: what, where (the seat), when (start–end), each
+    linked check-in's pictures, the incident's own evidence frames, the room's notes."""
+    from proctoring.review_seat import seat_of
+
+    catalog = Catalog.load()
+    i = dossier.row.incident
+    lines = [f"{i.id}  {kind_words(i.kind, lang)}  {i.status.value}  "
+             f"{catalog.text(i.message_key, lang)}"]
+    seat = seat_of(i)
+    if seat:
+        lines.append("  " + catalog.text("review.seat_when", lang, seat=seat,
+                                         start=moment(i.started_at),
+                                         end=moment(i.ended_at) if i.ended_at else "…"))
+    for side in dossier.sides:
+        c = side.checkin
+        states = "/".join(p.state if p else "—" for p in (side.portrait, side.frame))
+        lines.append(f"  {side.centre_code:<8} {side.session_code:<14} {c.id_number}  "
+                     f"{side.full_name or '—':<24} {moment(c.decided_at)}  {states}")
+    if dossier.frames:
+        lines.append("  " + catalog.text("review.frames", lang, n=len(dossier.frames),
+                                         states=", ".join(f.state for f in dossier.frames)))
+    for note in notes:
+        lines.append("  " + catalog.text("review.room_note", lang, at=moment(note.acked_at),
+                                         actor=note.actor, note=note.note))
+    return lines
 
 
 @app.command("show")
@@ -119,8 +166,11 @@ def show_cmd(
     from proctoring.review import incident_file
 
     lang = lang or default_language()
+    from proctoring.review_seat import room_notes, seat_of
+
     with office_login(central) as office:
         dossier = incident_file(office, incident)
+        notes = room_notes(office.store, dossier.row.incident.id)
     written: list[str] = []
     if out is not None:
         out.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -130,17 +180,21 @@ def show_cmd(
                     target = out / f"{n}-{side.centre_code}-{label}.jpg"
                     write_output(target, picture.data)
                     written.append(str(target))
+        # The incident's own evidence: the frames the seat's monitor kept.
+        for n, picture in enumerate(dossier.frames, 1):
+            if picture.data is not None:
+                target = out / f"incident-frame-{n}.jpg"
+                write_output(target, picture.data)
+                written.append(str(target))
     if as_json:
-        print(json.dumps({**dossier.to_dict(), "written": written}, ensure_ascii=False))
+        print(json.dumps({**dossier.to_dict(), "seat": seat_of(dossier.row.incident),
+                          "ended_at": (dossier.row.incident.ended_at.isoformat()
+                                       if dossier.row.incident.ended_at else None),
+                          "room_notes": [n.to_dict() for n in notes], "written": written},
+                         ensure_ascii=False))
         return
-    catalog = Catalog.load()
-    i = dossier.row.incident
-    print(f"{i.id}  {i.kind.value}  {i.status.value}  {catalog.text(i.message_key, lang)}")
-    for side in dossier.sides:
-        c = side.checkin
-        states = "/".join(p.state if p else "—" for p in (side.portrait, side.frame))
-        print(f"  {side.centre_code:<8} {side.session_code:<14} {c.id_number}  "
-              f"{side.full_name or '—':<24} {moment(c.decided_at)}  {states}")
+    for line in show_lines(dossier, notes, lang):
+        print(line)
     for path in written:
         print(f"  → {path}")
 

@@ -27,6 +27,7 @@ from examdesk.timezone import moment
 from proctoring.central import CENTRAL_URL_ENV
 from proctoring.models import IncidentKind, IncidentStatus, Role
 from proctoring.review import IncidentRow
+from proctoring.review_seat import seat_of
 
 from .base import View
 from .review_jobs import Connection, Dossier, Export, Filters, Shown, ShownSide
@@ -104,6 +105,28 @@ class SideCard(ctk.CTkFrame):
                 "portrait": "picture" if self.portrait.showing else
                 str(self.portrait.cget("text")),
                 "live": "picture" if self.live.showing else str(self.live.cget("text"))}
+
+
+class EvidenceCard(ctk.CTkFrame):
+    """An online-exam incident's own evidence: the frame the seat's monitor kept, and where."""
+
+    def __init__(self, master: Any, view: ReviewView) -> None:
+        super().__init__(master, corner_radius=10, fg_color="#ffffff", border_width=1,
+                         border_color="#c3cad3")
+        self.view = view
+        self.heading = ctk.CTkLabel(self, text="", font=view.fonts.bold, anchor="w")
+        self.heading.grid(row=0, column=0, sticky="ew", padx=10, pady=(6, 2))
+        self.frame = PictureBox(self, PICTURE, view.fonts)
+        self.frame.grid(row=1, column=0, padx=10, pady=(0, 8))
+
+    def show(self, seat: str | None, pic: Shown) -> None:
+        t = self.view.t
+        self.heading.configure(text=t("office.evidence.title", seat=seat or "—"))
+        self.frame.show(pic.image, "" if pic.image else t(f"office.picture.{pic.state}"))
+
+    def texts(self) -> dict[str, str]:
+        return {"heading": str(self.heading.cget("text")),
+                "frame": "picture" if self.frame.showing else str(self.frame.cget("text"))}
 
 
 class ReviewView(View):
@@ -225,6 +248,7 @@ class ReviewView(View):
         for i, card in enumerate(self.cards):
             card.grid(row=0, column=i, padx=4, sticky="n")
             card.grid_remove()
+        self.evidence = EvidenceCard(sides, self)
         # Above the notes: at 1366×768 the bottom of the panel is the screen's edge.
         self.message = ctk.CTkLabel(panel, text="", font=f.bold, anchor="w", justify="left",
                                     wraplength=760)
@@ -467,6 +491,7 @@ class ReviewView(View):
         t, d = self.t, self.dossier
         for card in self.cards:
             card.grid_remove()
+        self.evidence.grid_remove()
         if d is None:
             self.headline.configure(text_color=MUTED)
             self.t.rebind(self.headline, "office.pick" if self.rows else "office.none")
@@ -487,6 +512,17 @@ class ReviewView(View):
         for card, side in zip(self.cards, d.sides, strict=False):
             card.show(side)
             card.grid()
+        seat = seat_of(i)
+        if seat:  # an online-exam incident: where and when, and the room's notes
+            what += "\n" + t("review.seat_when", seat=seat, start=moment(i.started_at),
+                              end=moment(i.ended_at) if i.ended_at else "…")
+            for note in d.notes:
+                what += "\n" + t("review.room_note", at=moment(note.acked_at),
+                                  actor=note.actor, note=note.note)
+        if d.frames:
+            self.evidence.show(seat, d.frames[0])
+            self.evidence.grid(row=0, column=min(len(d.sides), SIDES_SHOWN), padx=4,
+                               sticky="n")
         if len(d.sides) > SIDES_SHOWN:
             what += "\n" + t("office.more_sides", n=len(d.sides) - SIDES_SHOWN)
         elif not d.sides:

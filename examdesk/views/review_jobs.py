@@ -30,6 +30,7 @@ from proctoring.review import (
     incident_file,
     list_incidents,
 )
+from proctoring.review_seat import RoomNote, room_notes
 
 from .pictures import open_picture
 from .widgets import fit
@@ -127,6 +128,9 @@ class ShownSide:
 class Dossier:
     file: IncidentFile
     sides: tuple[ShownSide, ...]
+    # An online-exam incident's own evidence (the seat's monitor frame) and the room's notes.
+    frames: tuple[Shown, ...] = ()
+    notes: tuple[RoomNote, ...] = ()
 
     @property
     def incident(self) -> Incident:
@@ -136,8 +140,10 @@ class Dossier:
 def open_dossier(office: Office, incident_id: uuid.UUID, box: tuple[int, int]) -> Dossier:
     with _district(office):
         found = incident_file(office, str(incident_id))
+        notes = room_notes(office.store, found.row.incident.id)
     return Dossier(found, tuple(ShownSide(s, picture(s.portrait, box), picture(s.frame, box))
-                                for s in found.sides))
+                                for s in found.sides),
+                   tuple(picture(p, box) for p in found.frames[:1]), notes)
 
 
 def picture(p: Picture | None, box: tuple[int, int]) -> Shown:

@@ -13,6 +13,7 @@ from proctoring.monitor import Observation
 from proctoring.seat import (
     Admission,
     Bound,
+    ConsentAnswer,
     Heartbeat,
     IncidentClosed,
     IncidentOpened,
@@ -23,6 +24,7 @@ from proctoring.seat import (
 
 T0 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
 SAME, OTHER = 0.2, 0.9
+YES = ConsentAnswer(True, "c" * 64, "vi")
 ADMISSION = Admission(uuid.uuid4(), uuid.uuid4(), np.zeros((1, 128), np.float32))
 
 
@@ -33,6 +35,7 @@ def at(i: int) -> datetime:
 def bound_agent() -> SeatAgent:
     agent = SeatAgent(OperatingPoint())
     agent.admit(ADMISSION)
+    agent.answer_consent(YES, at(0))
     agent.observe(Observation(at(0), 1, SAME))
     return agent
 
@@ -42,6 +45,7 @@ def test_waits_until_admitted_then_binds_on_a_face_match() -> None:
     assert agent.observe(Observation(at(0), 1, None))[0] == Heartbeat(at(0), SeatState.WAITING)
     assert agent.state is SeatState.WAITING
     agent.admit(ADMISSION)
+    agent.answer_consent(YES, at(1))
     assert [e for e in agent.observe(Observation(at(1), 1, OTHER))
             if not isinstance(e, Heartbeat)] == []  # not the admitted face: no binding
     events = agent.observe(Observation(at(2), 1, SAME))
@@ -54,6 +58,7 @@ def test_waits_until_admitted_then_binds_on_a_face_match() -> None:
 def test_two_faces_at_binding_do_not_bind() -> None:
     agent = SeatAgent(OperatingPoint())
     agent.admit(ADMISSION)
+    agent.answer_consent(YES, at(0))
     agent.observe(Observation(at(0), 2, None))
     assert agent.binding is None and agent.state is SeatState.WAITING
 
@@ -96,7 +101,7 @@ def test_camera_lost_after_a_while_and_back() -> None:
     assert len(opened) == 1 and opened[0].message_key == "seat.camera_lost"
     assert opened[0].started_at == at(1) and opened[0].frame is None
     events = agent.observe(Observation(at(6), 1, SAME))
-    assert IncidentClosed(opened[0].incident_id, IncidentKind.OTHER, at(6)) in events
+    assert IncidentClosed(opened[0].incident_id, IncidentKind.CAMERA_LOST, at(6)) in events
     assert agent.state is SeatState.WATCHING
 
 

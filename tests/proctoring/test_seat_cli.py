@@ -41,17 +41,22 @@ def cli_room(db_url: str, engine: FaceEngine, tmp_path: Path,
         store.close()
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
+def run(*args: str, answer: str | None = None) -> tuple[int, str, str]:
+    """``answer``: what the candidate types at the seat's consent question."""
+    result = CliRunner().invoke(app, list(args), input=answer)
     return result.exit_code, result.stdout, result.stderr
 
 
 def test_a_seat_binds_watches_and_the_room_sees_it(cli_room: Room) -> None:
     code, out, err = run("seat", "--session", "S1", "--seat", "A01", "--interval", "0.5",
-                         "--checks", "3", "--json", *(f"--camera={own(n)}" for n in (1, 2, 3)))
+                         "--checks", "5", "--json", *(f"--camera={own(n)}" for n in (1, 2, 3)),
+                         answer="c\n")
     assert code == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
-    assert [x["state"] for x in lines][:2] == ["bound", "watching"] and lines[-1]["end"]
+    # Waiting for the candidate's answer to the consent text first (shown on stderr in --json).
+    states = [x["state"] for x in lines if x["state"] != "waiting"]
+    assert states[:2] == ["bound", "watching"] and lines[-1]["end"]
+    assert "Đồng ý giám sát tại máy thi" in err and "Consent to monitoring" in err
     code, out, _ = run("room", "status", "--session", "S1", "--lang", "en")
     assert code == 0
     row = next(line for line in out.splitlines() if line.startswith("A01"))
@@ -65,7 +70,7 @@ def test_a_swap_at_the_seat_is_seen_and_acknowledged(cli_room: Room) -> None:
     frames = [own(1), own(2), own(3)] + [ORL / "s12" / f"{n}.png" for n in (1, 2, 3, 4)]
     code, out, err = run("seat", "--session", "S1", "--seat", "A01", "--interval", "0.5",
                          "--checks", str(len(frames)), *(f"--camera={f}" for f in frames),
-                         "--lang", "vi")
+                         "--lang", "vi", answer="y\n")
     assert code == 0, err
     assert "A01: ✖ Người khác đang ngồi thi" in out
     code, out, _ = run("room", "status", "--session", "S1", "--json")
@@ -107,3 +112,19 @@ def test_a_seat_label_never_becomes_a_path(tmp_path: Path) -> None:
     session = uuid.uuid4()
     path = buffer_path(session, "../../etc/passwd")
     assert path.parent.name == "seat" and "/" not in path.name and ".." not in path.name
+
+
+def test_a_candidate_who_does_not_consent_is_never_watched_and_the_room_says_so(
+        cli_room: Room) -> None:
+    code, out, err = run("seat", "--session", "S1", "--seat", "A01", "--interval", "0.5",
+                         "--checks", "4", *(f"--camera={own(n)}" for n in (1, 2, 3)),
+                         "--lang", "en", answer="k\n")
+    assert code == 0, err
+    assert "Consent to monitoring at this computer — seat A01" in out  # the text, shown
+    assert "Recorded: you do not consent." in out and "bound" not in out.lower()
+    code, out, _ = run("room", "status", "--session", "S1", "--lang", "vi")
+    row = next(line for line in out.splitlines() if line.startswith("A01"))
+    assert "⊘ Thí sinh chưa đồng ý giám sát" in row
+    code, out, _ = run("seat", "--session", "S1", "--seat", "A01", "--interval", "0.5",
+                       "--checks", "2", f"--camera={own(1)}", "--lang", "en", answer="")
+    assert code == 0 and "Recorded" not in out  # asked again; no answer is no consent

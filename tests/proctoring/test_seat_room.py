@@ -28,7 +28,7 @@ from proctoring.models import (
     RosterEntry,
 )
 from proctoring.monitor import MonitorRules
-from proctoring.seat import SeatAgent, SeatRules, SeatState
+from proctoring.seat import ConsentAnswer, SeatAgent, SeatRules, SeatState
 from proctoring.seat_buffer import SeatBuffer
 from proctoring.seat_models import SeatAgentRow
 from proctoring.seat_run import SeatObserver, SeatRunner
@@ -40,6 +40,8 @@ from .helpers import ACTOR, add_roster, centre_and_session
 
 ORL = faces_dir() / "orl"
 T0 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+# The candidate said yes to the seat's consent text (which the seat shows before any frame).
+CONSENTS = ConsentAnswer(True, "c" * 64, "vi")
 RULES = SeatRules(monitor=MonitorRules(absent_after=timedelta(seconds=4),
                                        several_after=timedelta(seconds=4)))
 
@@ -89,7 +91,7 @@ class Room:
                           observer=SeatObserver(self.engine), camera=camera,
                           buffer=SeatBuffer(self.folder / "seat-A01.db", self.store.data_key),
                           store=store or self.store, place=self.place, actor="seat:A01",
-                          clock=lambda: next(self.ticks))
+                          clock=lambda: next(self.ticks), consent=lambda _admission: CONSENTS)
 
     def incidents(self) -> list[Incident]:
         with self.store.read() as tx:
