@@ -128,6 +128,7 @@ class RoomScreen(View):
         self._poll_job: str | None = None
         self._pictures_for: uuid.UUID | None = None
         self._end_armed_at = 0.0
+        self._rows: list[Any] = []  # the alert rows on screen (refilled only when changed)
 
         head = ctk.CTkFrame(self, fg_color="transparent")
         head.grid(row=0, column=0, columnspan=2, sticky="ew", padx=16, pady=(10, 4))
@@ -234,6 +235,7 @@ class RoomScreen(View):
         self.cards = {}
         self.chosen_seat = None
         self._pictures_for = None
+        self._rows = []
         self.alerts.fill([])
 
     def _relabel(self) -> None:
@@ -303,7 +305,7 @@ class RoomScreen(View):
                 moment(a.started_at).split()[-1][:5], a.seat, state_text(t, alert_state(a)),
                 t(f"fraud.severity.{a.severity.value}"), status],
                 "seen" if a.acknowledged else a.severity.value))
-        if rows != getattr(self, "_rows", None):
+        if rows != self._rows:
             self._rows = rows
             self.alerts.fill(rows)
             self.alerts.fit(self.fonts.tk_base, self.fonts.tk_bold, t)
