@@ -23,6 +23,8 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,104 @@ class Agents:
 def screen_time(view: Any, seat: str, shown: str, after: float = 0.0) -> float | None:
     return next((t for t, s, st in list(view.changes) if s == seat and st == shown
                  and t >= after), None)
+
+
+def admit_at_the_door(store: Any, session: Any, seat: str) -> tuple[Any, Any]:
+    """The candidate of ``seat`` admitted at the door (the chip portrait and the door's frame
+    are real ORL photos): the roster entry and the check-in's id."""
+    import numpy as np
+
+    from proctoring.checkins import CheckInInput, Reason, embedding_item, record_checkin
+    from proctoring.evidence import EvidenceItem
+    from proctoring.models import Candidate, Decision, EvidenceKind, RosterEntry
+    from reader.virtual import faces_dir
+
+    with store.read() as tx:
+        entry, cand = tx.exec(select(RosterEntry, Candidate)
+                              .where(RosterEntry.candidate_id == Candidate.id)
+                              .where(RosterEntry.session_id == session.id)
+                              .where(RosterEntry.seat == seat)).one()
+    orl = faces_dir() / "orl" / "s27"
+    unit = np.ones((1, 128), np.float32) / np.sqrt(128)  # a descriptor: not read here
+    recorded = record_checkin(store, CheckInInput(
+        session_id=session.id, id_number=cand.id_number, decision=Decision.ADMIT,
+        reasons=[Reason("checkin.face_match")], consent=True, started_at=datetime.now(UTC),
+        roster_entry_id=entry.id, face_outcome="MATCH", face_distance=0.3,
+        evidence=[EvidenceItem(EvidenceKind.CHIP_PORTRAIT, (orl / "10.png").read_bytes(),
+                               "image/png"),
+                  EvidenceItem(EvidenceKind.LIVE_FRAME, (orl / "1.png").read_bytes(),
+                               "image/png"),
+                  embedding_item(unit)]), actor="test:door")
+    return entry, recorded.checkin.id
+
+
+@pytest.mark.desk_state(screen="checkin")
+def test_the_room_screen_refuses_an_ack_without_a_note_and_a_pause_out_of_range(
+        desk: Desk) -> None:
+    """What the invigilator cannot do by mistake: acknowledge without saying what they did,
+    or let someone out for 0 minutes. Nothing is written for either."""
+    from proctoring.models import IncidentKind, Severity
+    from proctoring.seat import Binding, SeatState
+    from proctoring.seat_models import IncidentAck, SeatAgentRow
+    from proctoring.seat_store import (
+        record_binding,
+        record_heartbeat,
+        record_opened,
+        seat_place,
+    )
+
+    app = desk.app
+    store, session = app.services.store, app.session
+    entry, checkin_id = admit_at_the_door(store, session, "A02")
+    place = seat_place(store, session.code, "A02")
+    now = datetime.now(UTC)
+    record_binding(store, place, Binding(entry.id, checkin_id, now, 0.3), actor="seat:A02")
+    record_heartbeat(store, place, SeatState.DIFFERENT_PERSON, now)
+    frame = (faces_dir_orl() / "s12" / "1.png").read_bytes()
+    record_opened(store, place, incident_id=uuid.uuid4(), kind=IncidentKind.FACE_MISMATCH,
+                  severity=Severity.CRITICAL, message_key="monitor.different_person",
+                  started_at=now, details={}, roster_entry_id=entry.id, checkin_id=checkin_id,
+                  frame_jpeg=frame, actor="seat:A02")
+
+    desk.press("F11")
+    view = app.views["room"]
+    assert app.current is view
+    desk.wait_until(lambda: "✖ Người khác đang ngồi thi" in view.snapshot()["seats"].get(
+        "A02", ""), "A02's swap on the screen", 20)
+    assert "Chưa có máy thi" in view.snapshot()["seats"]["A01"]
+    view.keys.focus_set()
+    view.choose("A01")
+    desk.press("Right", view.keys)
+    desk.press("Return", view.keys)  # A02's alert, then Enter again: to the note
+    assert view.chosen_alert() is not None and view.chosen_alert().seat == "A02"
+    desk.press("Return", view.alerts.tree)
+    desk.press("Return", view.note._entry)  # an empty note
+    settle(desk)
+    assert "Hãy viết ghi chú" in view.snapshot()["message"]
+    view.minutes.delete(0, "end")
+    view.minutes.insert(0, "0")
+    view.keys.focus_set()
+    desk.pump(0.05)
+    desk.press("p", view.keys)
+    settle(desk)
+    assert "từ 1 đến 60" in view.snapshot()["message"]
+    with store.read() as tx:
+        assert tx.exec(select(IncidentAck)).all() == []
+        assert all(r.paused_until is None for r in tx.exec(select(SeatAgentRow)).all())
+    app.set_language("en")  # the words follow the language, symbols stay
+    desk.pump(0.1)
+    assert "✖ A different person" in view.snapshot()["seats"]["A02"]
+    app.set_language("vi")
+    view.minutes.delete(0, "end")
+    view.minutes.insert(0, "5")
+    desk.press("Escape", view.note._entry)
+    assert view.focus_get() is view.keys
+
+
+def faces_dir_orl() -> Path:
+    from reader.virtual import faces_dir
+
+    return faces_dir() / "orl"
 
 
 @pytest.mark.desk_state(screen="sessions")
