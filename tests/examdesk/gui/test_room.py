@@ -139,6 +139,10 @@ def test_the_room_screen_refuses_an_ack_without_a_note_and_a_pause_out_of_range(
     desk.wait_until(lambda: "✖ Người khác đang ngồi thi" in view.snapshot()["seats"].get(
         "A02", ""), "A02's swap on the screen", 20)
     assert "Chưa có máy thi" in view.snapshot()["seats"]["A01"]
+    # Everything on a 1366×768 screen, nothing cut off at its edge.
+    for widget in (view.end_button, view.keys, view.alerts, *view.pictures, view.note,
+                   view.ack_button, view.pause_button, view.resume_button):
+        assert desk.fits(widget), widget
     view.keys.focus_set()
     view.choose("A01")
     desk.press("Right", view.keys)
