@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from proctoring.errors import InvalidInput
 from proctoring.evidence import read_evidence
 from proctoring.models import (
+    AuditEvent,
     Candidate,
     Evidence,
     EvidenceKind,
@@ -139,6 +140,7 @@ def room_view(store: Store, session_ref: str, *, now: datetime | None = None) ->
     now = now or store.now()
     with store.read() as tx:
         session: ExamSession = find_session(tx, session_ref)
+        ended_at = _room_ended(tx, session.id)
         entries = tx.exec(select(RosterEntry, Candidate)
                           .join(Candidate, col(Candidate.id) == col(RosterEntry.candidate_id))
                           .where(RosterEntry.session_id == session.id)).all()
@@ -159,7 +161,7 @@ def room_view(store: Store, session_ref: str, *, now: datetime | None = None) ->
                                        .where(col(Evidence.purged_at).is_(None))).all():
                 if incident_id is not None:
                     frames[incident_id] = frames.get(incident_id, 0) + 1
-    ended = session.ends_at is not None and session.ends_at <= now
+    ended = ended_at is not None
     people = {e.seat: (e, c) for e, c in entries if e.seat}
     by_entry = {e.id: (e, c) for e, c in entries}
     alerts = []
@@ -188,8 +190,19 @@ def room_view(store: Store, session_ref: str, *, now: datetime | None = None) ->
                               agent.heartbeat_at if agent else None,
                               agent.paused_until if agent else None,
                               open_by_seat.get(seat, 0)))
-    return RoomView(session.id, session.code, session.title, now,
-                    session.ends_at if ended else None, tuple(tiles), tuple(alert_order(alerts)))
+    return RoomView(session.id, session.code, session.title, now, ended_at, tuple(tiles),
+                    tuple(alert_order(alerts)))
+
+
+ROOM_ENDED = "room.ended"
+
+
+def _room_ended(tx: Session, session_id: uuid.UUID) -> datetime | None:
+    """When the invigilator ended the room's exam: the audit event says so (a scheduled end
+    time passing ends nothing — an exam that started late runs over it, still watched)."""
+    return tx.exec(select(AuditEvent.occurred_at).where(AuditEvent.subject_id == session_id)
+                   .where(AuditEvent.action == ROOM_ENDED)
+                   .order_by(col(AuditEvent.seq))).first()
 
 
 # --- an alert opened ------------------------------------------------------------------------
@@ -241,13 +254,14 @@ def let_out(store: Store, session_ref: str, seat: str, *, minutes: float | None,
 
 
 def end_exam(store: Store, session_ref: str, *, actor: str) -> datetime:
-    """The invigilator ends the exam for the room: the session's end time is now, every seat
-    is paused past it (its agent stops watching and closes what is open), audited once with
-    the seats and what was still open. Ending twice is refused (it would hide when)."""
+    """The invigilator ends the exam for the room: the session's end time is now (what the
+    roster's facts print), every seat is paused past it (its agent stops watching and closes
+    what is open), and the audit event ``room.ended`` — with the seats and what was still
+    open — is what the room reads as ended. Ending twice is refused (it would hide when)."""
     with store.write() as tx:
         session = find_session(tx, session_ref)
         now = store.now()
-        if session.ends_at is not None and session.ends_at <= now:
+        if _room_ended(tx, session.id) is not None:
             raise RoomEnded(f"the exam of {session.code} has ended already",
                             session=session.code)
         session.ends_at = now
@@ -261,7 +275,7 @@ def end_exam(store: Store, session_ref: str, *, actor: str) -> datetime:
                                             .where(Incident.session_id == session.id)
                                             .where(col(Incident.ended_at).is_(None))).all()]
         tx.flush()
-        store.audit.append(tx, centre_id=session.centre_id, actor=actor, action="room.ended",
+        store.audit.append(tx, centre_id=session.centre_id, actor=actor, action=ROOM_ENDED,
                            subject_id=session.id,
                            payload={"code": session.code,
                                     "seats": sorted(r.seat for r in seats),

@@ -164,3 +164,20 @@ def test_ending_the_exam_pauses_every_seat_once_and_is_audited(seats: Seats) -> 
     assert event.actor == "gv01" and payload["seats"] == ["A01", "A02"]
     assert len(payload["open_incidents"]) == 1
     assert ACTOR  # the door's actor wrote the rest
+
+
+def test_a_scheduled_end_passing_ends_nothing(seats: Seats) -> None:
+    """An exam that started late runs over its scheduled end: the seats are still watched and
+    shown as they are; only the invigilator's end (audited) ends the room."""
+    from proctoring.models import ExamSession
+
+    seats.bind("A01", T0)
+    with seats.store.write() as tx:
+        session = tx.get(ExamSession, seats.session.id)
+        assert session is not None
+        session.ends_at = T0 - timedelta(minutes=1)
+        tx.add(session)
+    room = room_view(seats.store, "S1", now=T0 + timedelta(seconds=1))
+    assert room.ended_at is None and room.seat("A01").shown == "watching"  # type: ignore[union-attr]
+    end_exam(seats.store, "S1", actor="gv01")  # not refused as "ended already"
+    assert room_view(seats.store, "S1").ended_at is not None
