@@ -181,3 +181,30 @@ def test_a_scheduled_end_passing_ends_nothing(seats: Seats) -> None:
     assert room.ended_at is None and room.seat("A01").shown == "watching"  # type: ignore[union-attr]
     end_exam(seats.store, "S1", actor="gv01")  # not refused as "ended already"
     assert room_view(seats.store, "S1").ended_at is not None
+
+
+def test_room_status_in_a_terminal_says_silent_from_the_same_read_model(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`examdesk room status` and the desk's room screen share one read model: an agent whose
+    last heartbeat is 8 s old is silent in both (the CLI waited 10 s before)."""
+    from typer.testing import CliRunner
+
+    from examdesk.cli import app
+    from proctoring.crypto import KeyStore
+
+    monkeypatch.setenv("EXAMDESK_DB_URL", db_url)
+    monkeypatch.setenv("EXAMDESK_CENTRE", "HN01")
+    store = Store.open(db_url, keys=KeyStore.default())
+    try:
+        seats = Seats(store)
+        now = datetime.now(UTC)
+        seats.bind("A01", now - timedelta(seconds=8))
+        seats.bind("A02", now)
+    finally:
+        store.close()
+    result = CliRunner().invoke(app, ["room", "status", "--session", "S1", "--json"])
+    assert result.exit_code == 0, result.stderr
+    lines = {s["seat"]: s for s in json.loads(result.stdout)["seats"]}
+    assert lines["A01"]["silent"] and lines["A01"]["shown"] == "silent"
+    assert lines["A01"]["vi"] == "? Máy thi không phản hồi (● Đang giám sát)"
+    assert lines["A02"]["en"] == "● Monitoring" and lines["A04"]["en"] == "· No seat agent"
