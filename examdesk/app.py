@@ -226,6 +226,7 @@ NAVIGATION = (  # view name, catalogue key, key
     ("print", "app.nav.print", "F5"),
     ("settings", "app.nav.settings", "F6"),
     ("sessions", "app.nav.sessions", "F7"),
+    ("room", "app.nav.room", "F11"),  # the exam room's seats and alerts (views/room.py)
     # F8/F9 are the office's review keys (views/review.py): the stations screen takes F12.
     ("stations", "app.nav.stations", "F12"),
 )
@@ -275,6 +276,7 @@ class ExamDeskApp:
         from .views.incidents import IncidentsView
         from .views.printing import PrintView
         from .views.review import ReviewView
+        from .views.room import RoomScreen
         from .views.roster import RosterView
         from .views.sessions import SessionsView
         from .views.settings import SettingsView
@@ -341,7 +343,7 @@ class ExamDeskApp:
 
         self.views: dict[str, View] = {}
         for cls in (SignInView, SessionsView, CheckInView, RosterView, IncidentsView, PrintView,
-                    SettingsView, ReviewView, StationsView):
+                    SettingsView, ReviewView, StationsView, RoomScreen):
             view = cls(content, self)
             view.grid(row=0, column=0, sticky="nsew")
             view.grid_remove()

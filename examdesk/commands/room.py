@@ -11,26 +11,28 @@ import typer
 
 from examdesk.commands.common import JsonOption, LangOption
 from examdesk.commands.errors import handles_errors
-from examdesk.commands.seat import state_words
 from examdesk.commands.session import actor, stored
 from examdesk.i18n import Catalog, default_language
+from examdesk.services.room import SYMBOLS, SeatTile, room_view
 from examdesk.timezone import VIETNAM
-from proctoring.seat_store import SeatLine, acknowledge, pause_seat, room_status
+from proctoring.seat_store import acknowledge, pause_seat
 
 app = typer.Typer(help="Phòng thi — the exam room: seats' states, incidents.",
                   no_args_is_help=True)
 
-def _state(line: SeatLine, lang: str) -> str:
-    catalog = Catalog.load()
-    if line.state is None:
-        return "· " + catalog.text("seat.state.no_agent", lang)
-    words = state_words(line.state, lang)
-    if line.silent:
-        return "? " + catalog.text("seat.state.silent", lang) + f" ({words})"
+def _words(shown: str, lang: str) -> str:
+    return f"{SYMBOLS[shown]} {Catalog.load().text(f'seat.state.{shown}', lang)}"
+
+
+def _state(line: SeatTile, lang: str) -> str:
+    """The seat's state as the room screen says it; a silent agent with what it last said."""
+    words = _words(line.shown, lang)
+    if line.shown == "silent" and line.agent_state is not None:
+        words += f" ({_words(line.agent_state.value, lang)})"
     return words
 
 
-def _beat(line: SeatLine, now: datetime, lang: str) -> str:
+def _beat(line: SeatTile, now: datetime, lang: str) -> str:
     if line.heartbeat_at is None:
         return "—"
     ago = max(0, int((now - line.heartbeat_at).total_seconds()))
@@ -48,21 +50,22 @@ def status_cmd(
     """Trạng thái phòng thi — one line per seat: name, SBD, state in words, last heartbeat."""
     lang = lang or default_language()
     with stored() as store:
-        room = room_status(store, session)
+        room = room_view(store, session)
     catalog = Catalog.load()
     if as_json:
         print(json.dumps({"session": room.session_code, "at": room.at.isoformat(), "seats": [
             {"seat": s.seat, "name": s.name, "registration_number": s.registration_number,
-             "state": s.state.value if s.state else None, "silent": s.silent,
+             "state": s.agent_state.value if s.agent_state else None, "shown": s.shown,
+             "silent": s.shown == "silent",
              "heartbeat_at": s.heartbeat_at.isoformat() if s.heartbeat_at else None,
-             "open_incidents": s.open_incidents,
+             "open_incidents": s.open_alerts,
              "vi": _state(s, "vi"), "en": _state(s, "en")} for s in room.seats]},
             ensure_ascii=False))
         return
     head = [catalog.text(f"seat.column.{c}", lang)
             for c in ("seat", "name", "sbd", "state", "heartbeat", "incidents")]
     rows = [[s.seat, s.name or "—", s.registration_number or "—", _state(s, lang),
-             _beat(s, room.at, lang), str(s.open_incidents or "")] for s in room.seats]
+             _beat(s, room.at, lang), str(s.open_alerts or "")] for s in room.seats]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     print(catalog.text("seat.room_title", lang, session=room.session_code,
                        at=room.at.astimezone(VIETNAM).strftime("%H:%M:%S")))
