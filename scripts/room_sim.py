@@ -55,6 +55,7 @@ from proctoring.models import (  # noqa: E402
     SessionKind,
 )
 from proctoring.monitor import MonitorRules  # noqa: E402
+from examdesk.services.seat_consent import consent_text  # noqa: E402
 from proctoring.seat import SeatAgent, SeatRules, StateChanged  # noqa: E402
 from proctoring.seat_buffer import SeatBuffer  # noqa: E402
 from proctoring.seat_run import SeatObserver, SeatRunner, StepResult, run  # noqa: E402
@@ -254,7 +255,9 @@ def run_seats(store: Store, code: str, seats: list[str], pace: Pace, folder: Pat
             agent=SeatAgent(face.settings.operating_point, pace.rules),
             observer=SeatObserver(face), camera=camera,
             buffer=SeatBuffer(folder / f"seat-{seat}.db", store.data_key), store=store,
-            place=place, actor=f"seat:{seat}", clock=lambda: datetime.now(UTC))
+            place=place, actor=f"seat:{seat}", clock=lambda: datetime.now(UTC),
+            # The simulated candidates said yes to the seat's own consent text.
+            consent=lambda _admission, s=seat: consent_text(s, pace.interval).answer(True, "vi"))
 
         def on_step(result: StepResult, s: str = seat) -> None:
             said = False
