@@ -60,11 +60,11 @@ from reader.session import CardRead
 from reader.trust.policy import Verdict
 from reader.trust.report import TrustReport
 
+from .checkin_guard import record_guarded
 from .checkins import (
     CheckInInput,
     NewIncident,
     Reason,
-    RecordedCheckIn,
     RosterMatch,
     candidate_attendance,
     embedding_item,
@@ -385,7 +385,7 @@ class CheckInService:
                 NewIncident(i.kind, i.severity, i.message_key, i.details, i.related_checkins,
                             (), i.started_at, i.ended_at, i.roster_entry_id)
                 for i in verdicts.incidents]
-        recorded: RecordedCheckIn = record_checkin(self.store, CheckInInput(
+        guarded = record_guarded(self.store, CheckInInput(
             session_id=session.id,
             id_number=id_number,
             decision=verdicts.decision,
@@ -405,9 +405,13 @@ class CheckInService:
             evidence=tuple(evidence) if consent else (),
             incidents=tuple(verdicts.incidents),
             checkin_id=checkin_id,
-        ), actor=actor)
-        step(Step.DONE, decision_sentence_key(verdicts.decision))
-        return CheckInOutcome(recorded.checkin.id, verdicts.decision, tuple(verdicts.reasons),
+        ), actor=actor, point=self.operating_point(session).point)
+        # Another desk may have committed this card or this face meanwhile (checkin_guard).
+        recorded, first = guarded.recorded, guarded.admitted_first
+        if earlier is None and first is not None:
+            earlier = EarlierAdmission(first.checkin_id, first.decided_at, first.desk)
+        step(Step.DONE, decision_sentence_key(guarded.decision))
+        return CheckInOutcome(recorded.checkin.id, guarded.decision, guarded.reasons,
                               roster, trust, face, liveness, recorded.incident_ids, frame,
                               earlier)
 

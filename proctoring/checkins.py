@@ -11,7 +11,7 @@ import hashlib
 import json
 import unicodedata
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,10 +131,16 @@ def _checkin_payload(c: CheckIn, evidence: Sequence[Evidence]) -> dict[str, Any]
             "evidence": sorted([[str(e.id), EvidenceKind(e.kind).value] for e in evidence])}
 
 
-def record_checkin(store: Store, item: CheckInInput, *, actor: str) -> RecordedCheckIn:
+Amend = Callable[[Session, "CheckInInput"], "CheckInInput"]
+
+
+def record_checkin(store: Store, item: CheckInInput, *, actor: str,
+                   amend: Amend | None = None) -> RecordedCheckIn:
     """Store one check-in with its evidence, incidents and audit events, in one transaction.
 
     Recording the same ``checkin_id`` again returns the stored one and writes nothing.
+    ``amend``: called first inside the write transaction, it may lock rows and return the
+    check-in changed by what other desks committed meanwhile (:mod:`.checkin_guard`).
     """
     try:
         id_number = validate_id_number(item.id_number)
@@ -144,6 +150,8 @@ def record_checkin(store: Store, item: CheckInInput, *, actor: str) -> RecordedC
         raise ConsentRequired("biometric evidence without the candidate's consent")
     decided = item.decided_at or store.now()
     with store.write() as tx:
+        if amend is not None:
+            item = amend(tx, item)
         existing = tx.get(CheckIn, item.checkin_id)
         if existing is not None:
             return _recorded(tx, existing)

@@ -13,18 +13,24 @@ Real photos (ORL s27 is X, s12 is Y), real cards read in process, real databases
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
-from biometrics import Challenge, FaceEngine, FaceSettings
+from biometrics import Challenge, FaceEngine, FaceSettings, enrol
 from biometrics.config import ORL_POINT
 from examdesk.i18n import Catalog
-from proctoring.checkin import CheckInService
+from proctoring.checkin import CheckInOutcome, CheckInService
+from proctoring.checkin_guard import record_guarded
+from proctoring.checkins import CheckInInput, embedding_item
 from proctoring.crypto import DATA_KEY_NAME
 from proctoring.evidence import read_evidence
 from proctoring.face_rules import STAGE_KEY
@@ -37,9 +43,11 @@ from proctoring.models import (
     Incident,
     IncidentCheckIn,
     IncidentKind,
+    RosterEntry,
     SessionKind,
     Stage,
 )
+from proctoring.sessions import create_session
 from proctoring.stations import approve, this_station
 from proctoring.stations import enrol as enrol_station
 from proctoring.store import Store
@@ -165,3 +173,131 @@ def _local(store: Store, checkin_id: uuid.UUID) -> str:
         c = tx.get(CheckIn, checkin_id)
         assert c is not None
         return c.decided_at.astimezone(VIETNAM).strftime("%H:%M")
+
+
+# --- the same candidate twice at once ---------------------------------------------------------
+
+
+def _race(work: Callable[[str], Any], delays: dict[str, float] | None = None) -> dict[str, Any]:
+    """Run ``work("a")`` and ``work("b")`` in two threads released together (each after its
+    seeded delay); the results by desk, re-raising a thread's failure."""
+    start = threading.Barrier(2)
+    results: dict[str, Any] = {}
+    failures: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            start.wait()
+            if delays:
+                time.sleep(delays[name])
+            results[name] = work(name)
+        except BaseException as exc:  # re-raised below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise failures[0]
+    return results
+
+
+def _incidents(store: Store, session_id: uuid.UUID) -> list[Incident]:
+    with store.read() as tx:
+        return list(tx.exec(select(Incident).where(Incident.session_id == session_id)).all())
+
+
+def test_the_same_card_at_two_desks_at_once_is_caught_once(
+        desks: Desks, engine: FaceEngine) -> None:
+    session, _ = _stations(desks, SessionKind.ONLINE_EXAM)
+    card, trust = read()
+    services = {n: _service(desks(n), engine) for n in ("a", "b")}
+
+    def check(name: str) -> CheckInOutcome:
+        return services[name].check_in(session, card, trust, camera(OWN_FACE), consent=True,
+                                       actor=ACTOR, challenge=Challenge.BLINK)
+
+    done = _race(check)
+    decisions = sorted(o.decision.value for o in done.values())
+    assert decisions == ["ADMIT", "REVIEW"], {n: o.reasons for n, o in done.items()}
+    first, second = sorted(done.values(), key=lambda o: o.decision is not Decision.ADMIT)
+    found = _incidents(desks("a"), session.id)
+    assert [i.kind for i in found] == [IncidentKind.ALREADY_ADMITTED]
+    assert set(_linked(desks("a"), found[0].id)) == {first.checkin_id, second.checkin_id}
+    # The desk that lost says who was admitted first, where: the other desk's words.
+    assert second.already_admitted is not None
+    assert second.already_admitted.checkin_id == first.checkin_id
+
+
+def test_the_same_face_under_two_ids_at_two_desks_at_once_is_caught_once(
+        desks: Desks, engine: FaceEngine) -> None:
+    session, _ = _stations(desks, SessionKind.ONLINE_EXAM, TWO_IDS)
+    # X's own card, and a second card (another ID and name) carrying X's portrait too.
+    cards = {"a": read(), "b": read(id_number=TWO_IDS[1][0], full_name=TWO_IDS[1][1],
+                                    date_of_birth=TWO_IDS[1][2], sex="Nữ")}
+    services = {n: _service(desks(n), engine) for n in ("a", "b")}
+
+    def check(name: str) -> CheckInOutcome:
+        card, trust = cards[name]
+        return services[name].check_in(session, card, trust, camera(OWN_FACE), consent=True,
+                                       actor=ACTOR, challenge=Challenge.BLINK)
+
+    done = _race(check)
+    decisions = sorted(o.decision.value for o in done.values())
+    assert decisions == ["ADMIT", "REJECT"], {n: o.reasons for n, o in done.items()}
+    found = _incidents(desks("a"), session.id)
+    assert [i.kind for i in found] == [IncidentKind.PROXY_SUSPECTED]
+    assert set(_linked(desks("a"), found[0].id)) == {o.checkin_id for o in done.values()}
+
+
+def _roster_again(store: Store, session: ExamSession, earlier: list[RosterEntry]
+                  ) -> list[RosterEntry]:
+    """The same candidates on a new session's roster."""
+    with store.write() as tx:
+        entries = [RosterEntry(centre_id=session.centre_id, session_id=session.id,
+                               candidate_id=e.candidate_id, seat=e.seat, position=e.position,
+                               registration_number=e.registration_number) for e in earlier]
+        tx.add_all(entries)
+    return entries
+
+
+def test_seeded_races_at_the_recording_step_are_caught_once_each(
+        desks: Desks, engine: FaceEngine) -> None:
+    """Both desks decided ADMIT without seeing each other (the slow face step done); they
+    record at once, with seeded jitter of up to 3 ms: in every round exactly one admission
+    stands and exactly one incident is opened, whichever desk wins."""
+    session, first = _stations(desks, SessionKind.ONLINE_EXAM, TWO_IDS)
+    a = desks("a")
+    x1 = enrol(engine, (ORL / "s27" / "1.png").read_bytes()).embedding
+    x2 = enrol(engine, (ORL / "s27" / "2.png").read_bytes()).embedding
+    rng = random.Random(17)
+    point = ORL_POINT
+    for n in range(ROUNDS):
+        round_session = create_session(a, centre_id=session.centre_id,
+                                       kind=SessionKind.ONLINE_EXAM, title=f"vòng {n}",
+                                       starts_at=datetime(2026, 6, 1, 1, 0, tzinfo=UTC),
+                                       code=f"R{n}", actor=ACTOR)
+        entries = _roster_again(a, round_session, first)
+        same_card = n % 2 == 0
+        people = {"a": (entries[0], TWO_IDS[0][0], x1),
+                  "b": (entries[0], TWO_IDS[0][0], x2) if same_card
+                  else (entries[1], TWO_IDS[1][0], x2)}
+
+        def record(name: str, s: ExamSession = round_session,
+                   people: dict[str, Any] = people) -> Decision:
+            entry, number, live = people[name]
+            item = CheckInInput(session_id=s.id, id_number=number, decision=Decision.ADMIT,
+                                reasons=(), consent=True, started_at=a.now(),
+                                roster_entry_id=entry.id, desk=name,
+                                evidence=(embedding_item(live),))
+            return record_guarded(desks(name), item, actor=ACTOR, point=point).decision
+
+        delays = {"a": rng.uniform(0, 0.003), "b": rng.uniform(0, 0.003)}
+        done = _race(record, delays)
+        wanted = ["ADMIT", "REVIEW"] if same_card else ["ADMIT", "REJECT"]
+        assert sorted(d.value for d in done.values()) == wanted, (n, done)
+        kinds = [i.kind for i in _incidents(a, round_session.id)]
+        assert kinds == [IncidentKind.ALREADY_ADMITTED if same_card
+                         else IncidentKind.PROXY_SUSPECTED], (n, kinds)
