@@ -13,6 +13,7 @@ Real photos (ORL s27 is X, s12 is Y), real cards read in process, real databases
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -24,9 +25,11 @@ from typing import Any
 
 import pytest
 from sqlmodel import col, select
+from typer.testing import CliRunner
 
 from biometrics import Challenge, FaceEngine, FaceSettings, enrol
 from biometrics.config import ORL_POINT
+from examdesk.cli import app as cli
 from examdesk.i18n import Catalog
 from proctoring.checkin import CheckInOutcome, CheckInService
 from proctoring.checkin_guard import record_guarded
@@ -48,12 +51,14 @@ from proctoring.models import (
     Stage,
 )
 from proctoring.sessions import create_session
+from proctoring.stage_passes import stages_passed
 from proctoring.stations import approve, this_station
 from proctoring.stations import enrol as enrol_station
 from proctoring.store import Store
 from reader.virtual import faces_dir
 
 from .helpers import ACTOR, add_roster, centre_and_session
+from .helpers import PEOPLE as ROSTER
 from .test_checkin_service import OTHER_FACE, OWN_FACE, PEOPLE, camera, read
 from .test_stations import Desks
 
@@ -81,7 +86,7 @@ def desks(db_url: str, tmp_path: Path) -> Iterator[Desks]:
 
 
 def _stations(desks: Desks, kind: SessionKind = SessionKind.DRIVING_TEST,
-              people: list[Any] = PEOPLE) -> tuple[ExamSession, list[Any]]:
+              people: list[Any] = ROSTER) -> tuple[ExamSession, list[Any]]:
     """Desk a, the theory room (holds the data key), and desk b, the track (a new machine,
     approved by a): one centre database, two key stores."""
     a = desks("a")
@@ -116,8 +121,8 @@ def _evidence(store: Store, checkin_id: uuid.UUID, kind: EvidenceKind) -> bytes:
 
 
 def test_the_track_desk_matches_the_face_the_theory_desk_admitted(
-        desks: Desks, engine: FaceEngine) -> None:
-    session, _ = _stations(desks)
+        desks: Desks, engine: FaceEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    session, entries = _stations(desks)
     a, b = desks("a"), desks("b")
     card, trust = read()  # X's card (Nguyễn Văn An, ORL s27)
     theory = _service(a, engine).check_in(session, card, trust, camera(OWN_FACE), consent=True,
@@ -164,6 +169,25 @@ def test_the_track_desk_matches_the_face_the_theory_desk_admitted(
         rows = [(c.stage, c.decision) for c in tx.exec(
             select(CheckIn).order_by(col(CheckIn.decided_at))).all()]
     assert rows == [("theory", "ADMIT"), ("yard", track.decision.value), ("yard", "ADMIT")]
+
+    # Which stages he passed, where and when: the same at either desk and on the command line.
+    for store in (a, b):
+        passed = stages_passed(store, session.id)
+        assert [(p.stage, p.desk, p.checkin_id) for p in passed[entries[0].id]] == [
+            (Stage.THEORY, "Phòng lý thuyết", theory.checkin_id),
+            (Stage.YARD, "Sân 1", again.checkin_id)]
+        assert entries[1].id not in passed
+    monkeypatch.setenv("EXAMDESK_DB_URL", desks.url)
+    shown = CliRunner().invoke(cli, ["session", "show", "D1", "--lang", "vi"])
+    assert shown.exit_code == 0, shown.stdout
+    yard = _local(a, again.checkin_id)
+    assert "[Các vòng đã qua]" in shown.stdout
+    assert (f"Đã qua vòng: lý thuyết lúc {local} tại bàn Phòng lý thuyết · sa hình lúc {yard} "
+            "tại bàn Sân 1") in shown.stdout, shown.stdout
+    assert "Chưa qua vòng nào" in shown.stdout  # the other candidate
+    doc = json.loads(CliRunner().invoke(cli, ["session", "show", "D1", "--json"]).stdout)
+    assert [(p["stage"], p["desk"]) for p in doc["stages_passed"][0]["passed"]] == [
+        ("theory", "Phòng lý thuyết"), ("yard", "Sân 1")]
 
 
 def _local(store: Store, checkin_id: uuid.UUID) -> str:
