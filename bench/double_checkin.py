@@ -10,7 +10,11 @@ time to record, guarded (``proctoring.checkin_guard``: the session's row lock an
 over the session's admitted faces) against the plain ``record_checkin`` of the same run — the
 plain one lets both admissions through, which is what the guard is for.
 
-    .venv/bin/python bench/double_checkin.py [--rounds 200] [--jitter 3] [--seed 17] [--db URL]
+    .venv/bin/python bench/double_checkin.py [--rounds 200] [--jitter 3] [--seed 17]
+                                             [--gallery 500] [--db URL]
+
+Then (``--gallery``) one desk alone, no race: recording with that many faces already admitted
+in the session, guarded against plain, alternating — what the re-check costs uncontended.
 
 Without --db: a fresh database on the local PostgreSQL (scripts/start-postgres), dropped at the
 end; with --db sqlite:///FILE the same on SQLite. Prints a few lines, then one JSON line.
@@ -127,7 +131,9 @@ def _desk(url: str, root: str, desk: int, rounds: list[tuple[str, str, str]],
             time.sleep(delays[r])
             began = time.perf_counter()
             if guarded:
-                record_guarded(store, item, actor=f"bench:desk{desk}", point=ORL_POINT)
+                # The face step saw an empty session: the other desk had not recorded yet.
+                record_guarded(store, item, actor=f"bench:desk{desk}", point=ORL_POINT,
+                               seen=())
             else:
                 record_checkin(store, item, actor=f"bench:desk{desk}")
             times.append(time.perf_counter() - began)
@@ -163,10 +169,10 @@ def _count(url: str, root: Path, rounds: list[tuple[str, str, str]]) -> dict[str
     try:
         with store.read() as tx:
             conn = tx.connection()
-            admits = dict(conn.execute(sa.text(
+            admits: dict[Any, int] = dict(conn.execute(sa.text(
                 "SELECT session_id, count(*) FROM checkin WHERE decision = 'ADMIT' "
                 "GROUP BY session_id")).all())
-            incidents = dict(conn.execute(sa.text(
+            incidents: dict[Any, int] = dict(conn.execute(sa.text(
                 "SELECT session_id, count(*) FROM incident GROUP BY session_id")).all())
             chains_ok = audit.verify(tx, store.keys).ok
     finally:
@@ -180,6 +186,62 @@ def _count(url: str, root: Path, rounds: list[tuple[str, str, str]]) -> dict[str
               "let_through" if (a, i) == (2, 0) else "other"] += 1
     tally["chains_verify"] = int(chains_ok)
     return tally
+
+
+def _alone(url: str, root: Path, gallery: int, n: int) -> dict[str, float]:
+    """One desk, no race: the time to record with ``gallery`` faces already admitted in the
+    session, guarded and plain, alternating (what the re-check under the lock costs when
+    nobody competes: the session's admitted faces are opened again)."""
+    import numpy as np
+
+    from biometrics.config import ORL_POINT
+    from proctoring.checkin_guard import record_guarded
+    from proctoring.checkins import CheckInInput, embedding_item, record_checkin
+    from proctoring.models import Candidate, Decision, RosterEntry, SessionKind
+    from proctoring.sessions import create_session
+    from proctoring.store import Store
+
+    store = Store.open(url, keys=_keys(root, 0))
+    rng = np.random.default_rng(7)
+    times: dict[str, list[float]] = {"plain": [], "guarded": []}
+    admitted: set[uuid.UUID] = set()
+    try:
+        from proctoring.centres import ensure_centre
+
+        centre = ensure_centre(store, "HN01", "Trung tâm sát hạch", actor="bench")
+        s = create_session(store, centre_id=centre.id, kind=SessionKind.ONLINE_EXAM,
+                           title="Một bàn", starts_at=WHEN, code="ALONE", actor="bench")
+        with store.write() as tx:
+            lines = []
+            for i in range(gallery + n):
+                c = Candidate(centre_id=centre.id, id_number=f"00109099{i:04d}",
+                              full_name=f"Thí sinh {i}", date_of_birth=date(1990, 1, 1),
+                              sex="M")
+                tx.add(c)
+                tx.flush()
+                lines.append(RosterEntry(centre_id=centre.id, session_id=s.id,
+                                         candidate_id=c.id, registration_number=f"{i:05d}",
+                                         position=i + 1))
+                tx.add(lines[-1])
+        for i, line in enumerate(lines):
+            vec = rng.standard_normal(128).astype(np.float32)
+            item = CheckInInput(session_id=s.id, id_number=f"00109099{i:04d}",
+                                decision=Decision.ADMIT, reasons=(), consent=True,
+                                started_at=datetime.now(UTC), roster_entry_id=line.id,
+                                evidence=(embedding_item(vec / np.linalg.norm(vec)),))
+            guarded = i >= gallery and i % 2 == 1
+            began = time.perf_counter()
+            if guarded:  # the face step compared the live face with every admission so far
+                done = record_guarded(store, item, actor="bench", point=ORL_POINT,
+                                      seen=admitted).recorded
+            else:
+                done = record_checkin(store, item, actor="bench")
+            admitted.add(done.checkin.id)
+            if i >= gallery:
+                times["guarded" if guarded else "plain"].append(time.perf_counter() - began)
+    finally:
+        store.close()
+    return {k: round(statistics.median(v) * 1000, 2) for k, v in times.items()}
 
 
 def _database(db: str | None) -> tuple[str, Any]:
@@ -207,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jitter", type=float, default=3.0, help="ms, seeded per round")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--db", help="database URL (default: a fresh local PostgreSQL one)")
+    parser.add_argument("--gallery", type=int, default=500,
+                        help="then one desk alone with this many faces admitted (0: skip)")
     args = parser.parse_args(argv)
     faces = _faces()
     result: dict[str, Any] = {"rounds": args.rounds, "jitter_ms": args.jitter,
@@ -229,6 +293,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{tally['let_through']}, other {tally['other']}, chains verify "
               f"{bool(tally['chains_verify'])}; record median "
               f"{result[name]['record_median_ms']} ms, p95 {result[name]['record_p95_ms']} ms")
+    if args.gallery:
+        url, drop = _database(args.db)
+        try:
+            with tempfile.TemporaryDirectory(prefix="examdesk-bench-double-") as tmp:
+                alone = _alone(url, Path(tmp), args.gallery, 40)
+        finally:
+            drop()
+        result["alone"] = {"gallery": args.gallery, **alone}
+        print(f"   alone: {args.gallery} admitted faces in the session, record median plain "
+              f"{alone['plain']} ms, guarded {alone['guarded']} ms")
     print(json.dumps(result))
     return 0 if result["guarded"]["caught_once"] == args.rounds else 1
 

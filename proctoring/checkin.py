@@ -249,6 +249,8 @@ class _Verdicts:
         self.decision = Decision.ADMIT
         self.reasons: list[Reason] = []
         self.incidents: list[NewIncident] = []
+        # The admissions the live face was compared with (the re-check compares the others).
+        self.seen_faces: frozenset[uuid.UUID] = frozenset()
 
     def add(self, decision: Decision, key: str, detail: str = "", **context: Any) -> None:
         if _RANK[decision] > _RANK[self.decision]:
@@ -405,7 +407,8 @@ class CheckInService:
             evidence=tuple(evidence) if consent else (),
             incidents=tuple(verdicts.incidents),
             checkin_id=checkin_id,
-        ), actor=actor, point=self.operating_point(session).point)
+        ), actor=actor, point=self.operating_point(session).point,
+            seen=verdicts.seen_faces if face is not None else None)
         # Another desk may have committed this card or this face meanwhile (checkin_guard).
         recorded, first = guarded.recorded, guarded.admitted_first
         if earlier is None and first is not None:
@@ -649,8 +652,9 @@ class CheckInService:
         # admissions (face_rules), and again at recording under the session's lock.
         point = self.operating_point(session).point
         with self.store.read() as tx:
-            found = judge_faces(tx, self.store, session, roster.entry.id, stage, live, point)
-        for f in found:
+            judged = judge_faces(tx, self.store, session, roster.entry.id, stage, live, point)
+        verdicts.seen_faces = judged.seen
+        for f in judged.findings:
             verdicts.add(f.decision, f.reason.key, f.reason.detail, **f.reason.context)
             verdicts.incidents.append(f.incident)
 

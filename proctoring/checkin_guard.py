@@ -23,6 +23,7 @@ refused card) do not wait for it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -75,19 +76,20 @@ class Guarded:
     admitted_first: Admitted | None = None  # set when the re-check found one
 
 
-def record_guarded(store: Store, item: CheckInInput, *, actor: str,
-                   point: OperatingPoint) -> Guarded:
-    """:func:`~.checkins.record_checkin` under the session's lock, the rules run again first."""
-    seen: list[tuple[CheckInInput, Admitted | None]] = []
+def record_guarded(store: Store, item: CheckInInput, *, actor: str, point: OperatingPoint,
+                   seen: Collection[uuid.UUID] | None = None) -> Guarded:
+    """:func:`~.checkins.record_checkin` under the session's lock, the rules run again first.
+    ``seen``: the admissions the face step compared the live face with (None: compare all)."""
+    checks: list[tuple[CheckInInput, Admitted | None]] = []
 
     def amend(tx: Session, given: CheckInInput) -> CheckInInput:
         lock_session(tx, given.session_id)
-        checked = recheck(tx, store, given, point)
-        seen.append(checked)
+        checked = recheck(tx, store, given, point, seen)
+        checks.append(checked)
         return checked[0]
 
     recorded = record_checkin(store, item, actor=actor, amend=amend)
-    final, first = seen[-1] if seen else (item, None)
+    final, first = checks[-1] if checks else (item, None)
     # A retry of a check-in stored before returns the stored one: its decision stands.
     return Guarded(recorded, Decision(recorded.checkin.decision), tuple(final.reasons), first)
 
@@ -98,8 +100,8 @@ def lock_session(tx: Session, session_id: uuid.UUID) -> None:
             .with_for_update(key_share=True)).first()
 
 
-def recheck(tx: Session, store: Store, item: CheckInInput, point: OperatingPoint
-            ) -> tuple[CheckInInput, Admitted | None]:
+def recheck(tx: Session, store: Store, item: CheckInInput, point: OperatingPoint,
+            seen: Collection[uuid.UUID] | None = None) -> tuple[CheckInInput, Admitted | None]:
     """The check-in with what the rules find now that the face step could not see."""
     if item.roster_entry_id is None:
         return item, None
@@ -115,7 +117,7 @@ def recheck(tx: Session, store: Store, item: CheckInInput, point: OperatingPoint
     if live is not None:
         skip = {c for i in item.incidents for c in i.related_checkins}
         found += judge_faces(tx, store, session, item.roster_entry_id, item.stage, live, point,
-                             skip=skip, exclude=item.checkin_id)
+                             skip=skip, exclude=item.checkin_id, seen=seen).findings
     if not found:
         return item, None
     decision = max([item.decision, *(f.decision for f in found)], key=_RANK.__getitem__)

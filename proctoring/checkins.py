@@ -11,7 +11,7 @@ import hashlib
 import json
 import unicodedata
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -396,8 +396,10 @@ def admitted_faces(store: Store, session_id: uuid.UUID, *, stage: Stage | None =
 
 def admitted_faces_in(tx: Session, store: Store, session_id: uuid.UUID, *,
                       stage: Stage | None = None, roster_entry_id: uuid.UUID | None = None,
-                      kind: EvidenceKind = EvidenceKind.LIVE_EMBEDDING) -> FaceSet:
-    """:func:`admitted_faces` inside the caller's transaction (a write that holds a lock)."""
+                      kind: EvidenceKind = EvidenceKind.LIVE_EMBEDDING,
+                      only: Collection[uuid.UUID] | None = None) -> FaceSet:
+    """:func:`admitted_faces` inside the caller's transaction (a write that holds a lock);
+    ``only``: of these check-ins alone (None: all)."""
     query = (select(CheckIn, Evidence, EvidenceBlob)
              .join(Evidence, col(Evidence.checkin_id) == col(CheckIn.id))
              .join(EvidenceBlob, col(EvidenceBlob.id) == col(Evidence.id))
@@ -409,6 +411,8 @@ def admitted_faces_in(tx: Session, store: Store, session_id: uuid.UUID, *,
         query = query.where(CheckIn.stage == stage)
     if roster_entry_id is not None:
         query = query.where(CheckIn.roster_entry_id == roster_entry_id)
+    if only is not None:
+        query = query.where(col(CheckIn.id).in_(list(only)))
     blocks: list[np.ndarray] = []
     checkins: list[uuid.UUID] = []
     entries: list[uuid.UUID | None] = []

@@ -24,7 +24,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from biometrics import Gallery, distance
 from biometrics.config import OperatingPoint
@@ -54,15 +54,30 @@ class Finding:
         return tuple(self.incident.related_checkins)
 
 
+@dataclass(frozen=True)
+class Judged:
+    findings: tuple[Finding, ...]
+    seen: frozenset[uuid.UUID]  # the admissions the live face was compared with
+
+
 def judge_faces(tx: Session, store: Store, session: ExamSession, roster_entry_id: uuid.UUID,
                 stage: Stage | None, live: np.ndarray, point: OperatingPoint, *,
-                skip: Collection[uuid.UUID] = (), exclude: uuid.UUID | None = None
-                ) -> list[Finding]:
+                skip: Collection[uuid.UUID] = (), exclude: uuid.UUID | None = None,
+                seen: Collection[uuid.UUID] | None = None) -> Judged:
     """Both rules for the live face (a fused 128-d embedding) of ``roster_entry_id``.
 
     ``skip``: admissions a finding already names (the re-check at recording adds no second
-    incident about them); ``exclude``: the check-in being recorded (never its own gallery)."""
-    faces = admitted_faces_in(tx, store, session.id)
+    incident about them); ``exclude``: the check-in being recorded (never its own gallery);
+    ``seen``: admissions already compared with this face (the face step's): only the others are
+    opened and compared — the re-check under the lock stays short in a full session."""
+    only = None
+    if seen is not None:
+        admitted = set(tx.exec(select(CheckIn.id).where(CheckIn.session_id == session.id)
+                               .where(CheckIn.decision == Decision.ADMIT)).all())
+        only = admitted - set(seen) - {exclude}
+        if not only:
+            return Judged((), frozenset())
+    faces = admitted_faces_in(tx, store, session.id, only=only)
     rows = [i for i, c in enumerate(faces.checkin_ids) if c != exclude]
     found = []
     proxy = _proxy(faces, [i for i in rows if faces.roster_entry_ids[i] != roster_entry_id],
@@ -74,7 +89,7 @@ def judge_faces(tx: Session, store: Store, session: ExamSession, roster_entry_id
         changed = _stage_changed(tx, faces, own, live, point, roster_entry_id, stage)
         if changed is not None and not set(changed.about) & set(skip):
             found.append(changed)
-    return found
+    return Judged(tuple(found), frozenset(faces.checkin_ids[i] for i in rows))
 
 
 def _proxy(faces: FaceSet, others: list[int], live: np.ndarray, point: OperatingPoint,

@@ -145,10 +145,10 @@ class RosterView(View):
                      f"{symbol} {status}", moment(r.checkin.decided_at) if r.checkin else ""]
             folded = fold(" ".join([c.full_name, c.id_number, e.registration_number,
                                     e.seat or "", e.vehicle or ""]))
-            history = tuple(
+            attempts: tuple[tuple[str, ...], ...] = tuple(
                 ("", "", f"↳ {h.label}", h.desk, "", "", f"{h.symbol} {h.decision}",
                  moment(h.checkin.decided_at)) for h in history_rows(t, r.history))
-            history = self._pass_rows(e.id, history) + history
+            history = self._pass_rows(e.id, attempts) + attempts
             rows.append(_Row(str(e.id), cells, r.status, folded, history))
         self._rows = rows
         self._filter()

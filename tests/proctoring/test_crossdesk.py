@@ -32,7 +32,7 @@ from biometrics.config import ORL_POINT
 from examdesk.cli import app as cli
 from examdesk.i18n import Catalog
 from proctoring.checkin import CheckInOutcome, CheckInService
-from proctoring.checkin_guard import record_guarded
+from proctoring.checkin_guard import recheck, record_guarded
 from proctoring.checkins import CheckInInput, embedding_item
 from proctoring.crypto import DATA_KEY_NAME
 from proctoring.evidence import read_evidence
@@ -316,7 +316,9 @@ def test_seeded_races_at_the_recording_step_are_caught_once_each(
                                 reasons=(), consent=True, started_at=a.now(),
                                 roster_entry_id=entry.id, desk=name,
                                 evidence=(embedding_item(live),))
-            return record_guarded(desks(name), item, actor=ACTOR, point=point).decision
+            # The face step of each saw no admission: the other desk had not recorded yet.
+            return record_guarded(desks(name), item, actor=ACTOR, point=point,
+                                  seen=()).decision
 
         delays = {"a": rng.uniform(0, 0.003), "b": rng.uniform(0, 0.003)}
         done = _race(record, delays)
@@ -325,3 +327,31 @@ def test_seeded_races_at_the_recording_step_are_caught_once_each(
         kinds = [i.kind for i in _incidents(a, round_session.id)]
         assert kinds == [IncidentKind.ALREADY_ADMITTED if same_card
                          else IncidentKind.PROXY_SUSPECTED], (n, kinds)
+
+
+def test_the_recheck_compares_only_what_the_face_step_did_not_see(
+        desks: Desks, engine: FaceEngine) -> None:
+    """The re-check under the lock opens the admissions the face step did not compare (so it
+    stays short in a full session) and those it did not see are never missed."""
+    session, entries = _stations(desks, SessionKind.ONLINE_EXAM, TWO_IDS)
+    a = desks("a")
+    x1 = enrol(engine, (ORL / "s27" / "1.png").read_bytes()).embedding
+    x2 = enrol(engine, (ORL / "s27" / "2.png").read_bytes()).embedding
+
+    def item(entry: RosterEntry, number: str, live: Any) -> CheckInInput:
+        return CheckInInput(session_id=session.id, id_number=number, decision=Decision.ADMIT,
+                            reasons=(), consent=True, started_at=a.now(),
+                            roster_entry_id=entry.id, evidence=(embedding_item(live),))
+
+    first = record_guarded(a, item(entries[0], TWO_IDS[0][0], x1), actor=ACTOR,
+                           point=ORL_POINT, seen=())
+    assert first.decision is Decision.ADMIT
+    # Compared already by the face step (which would have said so): not opened again.
+    again = item(entries[1], TWO_IDS[1][0], x2)
+    with desks("b").write() as tx:
+        checked, _ = recheck(tx, desks("b"), again, ORL_POINT, {first.recorded.checkin.id})
+        assert checked == again
+        # Not seen by it (committed after it ran): found.
+        checked, _ = recheck(tx, desks("b"), again, ORL_POINT, set())
+        assert checked.decision is Decision.REJECT
+        assert [i.kind for i in checked.incidents] == [IncidentKind.PROXY_SUSPECTED]
