@@ -35,19 +35,17 @@ from biometrics import (
     CameraUnavailable,
     Challenge,
     FaceEngine,
-    Gallery,
     LivenessCheck,
     LivenessVerdict,
     Verification,
     collect,
     compare,
-    distance,
     enrol,
     fuse,
 )
 from biometrics.asnorm import verify_as_norm
 from biometrics.camera import Frame
-from biometrics.decision import FaceOutcome, decide
+from biometrics.decision import FaceOutcome
 from biometrics.faces import Probe, Reference
 from biometrics.fused_check import SecondModel
 from biometrics.handover import HandOver
@@ -62,13 +60,12 @@ from reader.session import CardRead
 from reader.trust.policy import Verdict
 from reader.trust.report import TrustReport
 
+from .checkin_guard import record_guarded
 from .checkins import (
     CheckInInput,
     NewIncident,
     Reason,
-    RecordedCheckIn,
     RosterMatch,
-    admitted_faces,
     candidate_attendance,
     embedding_item,
     record_checkin,
@@ -78,6 +75,7 @@ from .checkins import (
 from .errors import ProctoringError
 from .evidence import EvidenceItem
 from .face_population import PointInForce, chip_cohort, point_in_force
+from .face_rules import judge_faces
 from .models import (
     Decision,
     EvidenceKind,
@@ -251,6 +249,8 @@ class _Verdicts:
         self.decision = Decision.ADMIT
         self.reasons: list[Reason] = []
         self.incidents: list[NewIncident] = []
+        # The admissions the live face was compared with (the re-check compares the others).
+        self.seen_faces: frozenset[uuid.UUID] = frozenset()
 
     def add(self, decision: Decision, key: str, detail: str = "", **context: Any) -> None:
         if _RANK[decision] > _RANK[self.decision]:
@@ -387,7 +387,7 @@ class CheckInService:
                 NewIncident(i.kind, i.severity, i.message_key, i.details, i.related_checkins,
                             (), i.started_at, i.ended_at, i.roster_entry_id)
                 for i in verdicts.incidents]
-        recorded: RecordedCheckIn = record_checkin(self.store, CheckInInput(
+        guarded = record_guarded(self.store, CheckInInput(
             session_id=session.id,
             id_number=id_number,
             decision=verdicts.decision,
@@ -407,9 +407,14 @@ class CheckInService:
             evidence=tuple(evidence) if consent else (),
             incidents=tuple(verdicts.incidents),
             checkin_id=checkin_id,
-        ), actor=actor)
-        step(Step.DONE, decision_sentence_key(verdicts.decision))
-        return CheckInOutcome(recorded.checkin.id, verdicts.decision, tuple(verdicts.reasons),
+        ), actor=actor, point=self.operating_point(session).point,
+            seen=verdicts.seen_faces if face is not None else None)
+        # Another desk may have committed this card or this face meanwhile (checkin_guard).
+        recorded, first = guarded.recorded, guarded.admitted_first
+        if earlier is None and first is not None:
+            earlier = EarlierAdmission(first.checkin_id, first.decided_at, first.desk)
+        step(Step.DONE, decision_sentence_key(guarded.decision))
+        return CheckInOutcome(recorded.checkin.id, guarded.decision, guarded.reasons,
                               roster, trust, face, liveness, recorded.incident_ids, frame,
                               earlier)
 
@@ -643,38 +648,15 @@ class CheckInService:
 
     def _judge_duplicates(self, session: ExamSession, roster: RosterMatch, stage: Stage | None,
                           live: np.ndarray, verdicts: _Verdicts) -> None:
+        # One face under two IDs, a different face at another stage: on every desk's
+        # admissions (face_rules), and again at recording under the session's lock.
         point = self.operating_point(session).point
-        admitted = admitted_faces(self.store, session.id)
-        others = [i for i, e in enumerate(admitted.roster_entry_ids) if e != roster.entry.id]
-        if others:
-            gallery = Gallery([str(admitted.checkin_ids[i]) for i in others],
-                              admitted.embeddings[others])
-            for hit in gallery.search(live, k=min(3, len(others))):
-                if decide(hit.distance, point) is FaceOutcome.NO_MATCH:
-                    continue
-                # This face was admitted under another ID in this session: a proxy sits for
-                # one of the two, whichever card is the genuine one.
-                verdicts.add(Decision.REJECT, "checkin.face_already_admitted",
-                             distance=round(hit.distance, 4))
-                verdicts.incidents.append(NewIncident(
-                    IncidentKind.PROXY_SUSPECTED, Severity.CRITICAL,
-                    "checkin.face_already_admitted", {"distance": round(hit.distance, 4)},
-                    related_checkins=(uuid.UUID(hit.id),), roster_entry_id=roster.entry.id))
-                break
-        if session.kind == SessionKind.DRIVING_TEST and stage is not None:
-            # The candidate's own earlier stages: the same person must sit every stage.
-            earlier = admitted_faces(self.store, session.id, roster_entry_id=roster.entry.id)
-            for cid, emb in zip(earlier.checkin_ids, earlier.embeddings, strict=True):
-                d = distance(live, emb)
-                if decide(d, point) is FaceOutcome.NO_MATCH:
-                    verdicts.add(Decision.REJECT, "checkin.face_changed_between_stages",
-                                 distance=round(d, 4), stage=stage.value)
-                    verdicts.incidents.append(NewIncident(
-                        IncidentKind.FACE_MISMATCH, Severity.CRITICAL,
-                        "checkin.face_changed_between_stages",
-                        {"distance": round(d, 4), "stage": stage.value},
-                        related_checkins=(cid,), roster_entry_id=roster.entry.id))
-                    break
+        with self.store.read() as tx:
+            judged = judge_faces(tx, self.store, session, roster.entry.id, stage, live, point)
+        verdicts.seen_faces = judged.seen
+        for f in judged.findings:
+            verdicts.add(f.decision, f.reason.key, f.reason.detail, **f.reason.context)
+            verdicts.incidents.append(f.incident)
 
 
 def _plain(context: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import unicodedata
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,6 +54,7 @@ from .models import (
 )
 from .override_rules import OverrideAuthority, admits_forged_card, check_override
 from .sessions import require_open
+from .station_models import StationAuditEvent
 from .store import Store
 
 EMBEDDING_DIM = 128
@@ -130,10 +131,16 @@ def _checkin_payload(c: CheckIn, evidence: Sequence[Evidence]) -> dict[str, Any]
             "evidence": sorted([[str(e.id), EvidenceKind(e.kind).value] for e in evidence])}
 
 
-def record_checkin(store: Store, item: CheckInInput, *, actor: str) -> RecordedCheckIn:
+Amend = Callable[[Session, "CheckInInput"], "CheckInInput"]
+
+
+def record_checkin(store: Store, item: CheckInInput, *, actor: str,
+                   amend: Amend | None = None) -> RecordedCheckIn:
     """Store one check-in with its evidence, incidents and audit events, in one transaction.
 
     Recording the same ``checkin_id`` again returns the stored one and writes nothing.
+    ``amend``: called first inside the write transaction, it may lock rows and return the
+    check-in changed by what other desks committed meanwhile (:mod:`.checkin_guard`).
     """
     try:
         id_number = validate_id_number(item.id_number)
@@ -143,6 +150,8 @@ def record_checkin(store: Store, item: CheckInInput, *, actor: str) -> RecordedC
         raise ConsentRequired("biometric evidence without the candidate's consent")
     decided = item.decided_at or store.now()
     with store.write() as tx:
+        if amend is not None:
+            item = amend(tx, item)
         existing = tx.get(CheckIn, item.checkin_id)
         if existing is not None:
             return _recorded(tx, existing)
@@ -380,6 +389,17 @@ def admitted_faces(store: Store, session_id: uuid.UUID, *, stage: Stage | None =
                    kind: EvidenceKind = EvidenceKind.LIVE_EMBEDDING) -> FaceSet:
     """Decrypted (in memory only) embeddings of the check-ins whose decision in force is ADMIT:
     the duplicate-face check's gallery, or one candidate's earlier stages."""
+    with store.read() as tx:
+        return admitted_faces_in(tx, store, session_id, stage=stage,
+                                 roster_entry_id=roster_entry_id, kind=kind)
+
+
+def admitted_faces_in(tx: Session, store: Store, session_id: uuid.UUID, *,
+                      stage: Stage | None = None, roster_entry_id: uuid.UUID | None = None,
+                      kind: EvidenceKind = EvidenceKind.LIVE_EMBEDDING,
+                      only: Collection[uuid.UUID] | None = None) -> FaceSet:
+    """:func:`admitted_faces` inside the caller's transaction (a write that holds a lock);
+    ``only``: of these check-ins alone (None: all)."""
     query = (select(CheckIn, Evidence, EvidenceBlob)
              .join(Evidence, col(Evidence.checkin_id) == col(CheckIn.id))
              .join(EvidenceBlob, col(EvidenceBlob.id) == col(Evidence.id))
@@ -391,16 +411,17 @@ def admitted_faces(store: Store, session_id: uuid.UUID, *, stage: Stage | None =
         query = query.where(CheckIn.stage == stage)
     if roster_entry_id is not None:
         query = query.where(CheckIn.roster_entry_id == roster_entry_id)
+    if only is not None:
+        query = query.where(col(CheckIn.id).in_(list(only)))
     blocks: list[np.ndarray] = []
     checkins: list[uuid.UUID] = []
     entries: list[uuid.UUID | None] = []
-    with store.read() as tx:
-        for checkin, ev, blob in tx.exec(query).all():
-            matrix = np.frombuffer(open_blob(store, ev, blob), dtype="<f4")
-            matrix = matrix.reshape(-1, EMBEDDING_DIM)
-            blocks.append(matrix)
-            checkins += [checkin.id] * len(matrix)
-            entries += [checkin.roster_entry_id] * len(matrix)
+    for checkin, ev, blob in tx.exec(query).all():
+        matrix = np.frombuffer(open_blob(store, ev, blob), dtype="<f4")
+        matrix = matrix.reshape(-1, EMBEDDING_DIM)
+        blocks.append(matrix)
+        checkins += [checkin.id] * len(matrix)
+        entries += [checkin.roster_entry_id] * len(matrix)
     embeddings = (np.ascontiguousarray(np.vstack(blocks), dtype=np.float32) if blocks
                   else np.zeros((0, EMBEDDING_DIM), dtype=np.float32))
     return FaceSet(embeddings, tuple(checkins), tuple(entries))
@@ -539,21 +560,24 @@ def candidate_attendance(store: Store, session_id: uuid.UUID, roster_entry_id: u
 
 def desks_of(tx: Session, checkin_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Where each check-in was made, from its ``checkin.recorded`` audit event (hashed and
-    signed with it; events written before desks were named have none)."""
+    signed with it; events written before desks were named have none) — on the centre's chain
+    or, for an enrolled station's check-in, on that station's own chain (issue 17)."""
     out: dict[uuid.UUID, str] = {}
     ids = list(dict.fromkeys(checkin_ids))
+    rows: list[tuple[uuid.UUID, str]] = []
     for i in range(0, len(ids), 500):
-        rows = tx.exec(select(AuditEvent.subject_id, AuditEvent.payload)
-                       .where(AuditEvent.action == "checkin.recorded")
-                       .where(col(AuditEvent.subject_id).in_(ids[i:i + 500]))
-                       .where(col(AuditEvent.payload).contains('"desk":'))).all()
-        for subject, payload in rows:
-            try:
-                desk = json.loads(payload).get("desk")
-            except (ValueError, AttributeError):
-                continue
-            if isinstance(desk, str) and desk:
-                out[subject] = desk
+        for table in (AuditEvent, StationAuditEvent):
+            rows += tx.exec(select(table.subject_id, table.payload)
+                            .where(table.action == "checkin.recorded")
+                            .where(col(table.subject_id).in_(ids[i:i + 500]))
+                            .where(col(table.payload).contains('"desk":'))).all()
+    for subject, payload in rows:
+        try:
+            desk = json.loads(payload).get("desk")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(desk, str) and desk:
+            out[subject] = desk
     return out
 
 

@@ -21,6 +21,7 @@ import getpass
 import json
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from examdesk.commands.common import JsonOption, LangOption, choices
 from examdesk.commands.errors import handles_errors
 from examdesk.i18n import Catalog, default_language
 from examdesk.services.attendance import history_lines
+from examdesk.services.stage_words import passes_line
 from examdesk.timezone import moment
 from proctoring import errors
 from proctoring.centres import CENTRE_ENV, DEFAULT_CENTRE, ensure_centre, list_centres
@@ -45,6 +47,7 @@ from proctoring.sessions import (
     reopen_session,
     session_info,
 )
+from proctoring.stage_passes import StagePass, stages_passed
 from proctoring.store import Store
 
 app = typer.Typer(help="Kỳ thi — exam sessions and driving-test sessions.", no_args_is_help=True)
@@ -136,6 +139,25 @@ def _show_attendance(att: Attendance, catalog: Catalog, lang: str, title: str | 
             print(f"{'':>8}↳ {line}")
 
 
+def _passes_json(att: Attendance, passed: dict[uuid.UUID, tuple[StagePass, ...]]
+                 ) -> list[dict[str, Any]]:
+    return [{"position": r.entry.position, "registration_number": r.entry.registration_number,
+             "id_number": r.candidate.id_number,
+             "passed": [p.to_dict() for p in passed.get(r.entry.id, ())]} for r in att.rows]
+
+
+def _show_passes(att: Attendance, passed: dict[uuid.UUID, tuple[StagePass, ...]],
+                 catalog: Catalog, lang: str) -> None:
+    """Every candidate's passed stages, where and when (a roster's rows, in print order)."""
+    def text(key: str, **ctx: object) -> str:
+        return catalog.text(key, lang, **ctx)
+
+    print(f"\n[{text('stages.title')}]")
+    for r in att.rows:
+        print(f"  {r.entry.position:>4}  {r.entry.registration_number:<10} "
+              f"{r.candidate.full_name:<28} {passes_line(text, passed.get(r.entry.id, ()))}")
+
+
 # --- commands -----------------------------------------------------------------------------------
 
 
@@ -211,6 +233,8 @@ def show_cmd(
         stages = info.session.stage_list
         per_stage = {s: attendance(store, info.session.id, stage=s) for s in stages}
         overall = attendance(store, info.session.id) if not stages else None
+        # Which stages each candidate passed, at which desk, when: on any desk of the centre.
+        passed = stages_passed(store, info.session.id) if stages else {}
     if as_json:
         doc = info.to_dict()
         if overall is not None:
@@ -218,6 +242,7 @@ def show_cmd(
         else:
             doc["attendance_by_stage"] = {s.value: _attendance_json(a)
                                           for s, a in per_stage.items()}
+            doc["stages_passed"] = _passes_json(next(iter(per_stage.values())), passed)
         print(json.dumps(doc, ensure_ascii=False))
         return
     catalog = Catalog.load()
@@ -227,6 +252,8 @@ def show_cmd(
         _show_attendance(overall, catalog, lang, None)
     for s, att in per_stage.items():
         _show_attendance(att, catalog, lang, catalog.text(f"session.stage.{s.value}", lang))
+    if per_stage:
+        _show_passes(next(iter(per_stage.values())), passed, catalog, lang)
 
 
 class CloseNotConfirmed(errors.InvalidInput):

@@ -79,8 +79,10 @@ class Catalog:
             if isinstance(value, Words):
                 values[name] = self.text(value, lang, **inner)
         # An error names the field it is about by its code (``field="date_of_birth"``); the
-        # texts show it in words, in the same language, as ``{field_name}``.
-        for name, family in (("field", "field"), ("what", "thing")):
+        # texts show it in words, in the same language, as ``{field_name}``. A test stage
+        # (``stage="yard"``) likewise as ``{stage_name}`` ("sa hình").
+        for name, family in (("field", "field"), ("what", "thing"), ("stage", "session.stage"),
+                             ("earlier_stage", "session.stage")):
             code = values.get(name)
             if isinstance(code, str) and f"{name}_name" not in values:
                 words = self.messages.get(f"{family}.{code}")

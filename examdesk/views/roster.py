@@ -7,6 +7,7 @@ are listed under their row, in words, with the time and the desk."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ import customtkinter as ctk
 from examdesk.services.attendance import history_rows
 from examdesk.timezone import moment
 from proctoring.checkins import Attendance, attendance
+from proctoring.stage_passes import StagePass, stages_passed
 
 from .base import View
 from .theme import MUTED, STATUS_COLOURS
@@ -40,6 +42,7 @@ class RosterView(View):
         self.grid_columnconfigure(0, weight=1)
         self.grid_rowconfigure(2, weight=1)
         self._attendance: Attendance | None = None
+        self._passed: dict[uuid.UUID, tuple[StagePass, ...]] = {}
         self._rows: list[_Row] = []
         self._stale = True
 
@@ -85,6 +88,7 @@ class RosterView(View):
 
     def session_changed(self) -> None:
         self._attendance = None
+        self._passed = {}
         self._rows = []
         self._stale = True
         self.search.delete(0, "end")
@@ -106,13 +110,19 @@ class RosterView(View):
         if session is None:
             return
         store, stage, session_id = services.store, self.app.stage, session.id
+        driving = bool(session.stage_list)
         self._stale = False
 
-        def loaded(result: Attendance) -> None:
-            self._attendance = result
+        def load() -> tuple[Attendance, dict[uuid.UUID, tuple[StagePass, ...]]]:
+            # A driving test: the stages each candidate passed, on whichever desk (issue 17).
+            return (attendance(store, session_id, stage=stage),
+                    stages_passed(store, session_id) if driving else {})
+
+        def loaded(result: tuple[Attendance, dict[uuid.UUID, tuple[StagePass, ...]]]) -> None:
+            self._attendance, self._passed = result
             self._show()
 
-        self.app.run_job(lambda: attendance(store, session_id, stage=stage), done=loaded)
+        self.app.run_job(load, done=loaded)
 
     def _show(self) -> None:
         att, t = self._attendance, self.t
@@ -135,12 +145,27 @@ class RosterView(View):
                      f"{symbol} {status}", moment(r.checkin.decided_at) if r.checkin else ""]
             folded = fold(" ".join([c.full_name, c.id_number, e.registration_number,
                                     e.seat or "", e.vehicle or ""]))
-            history = tuple(
+            attempts: tuple[tuple[str, ...], ...] = tuple(
                 ("", "", f"↳ {h.label}", h.desk, "", "", f"{h.symbol} {h.decision}",
                  moment(h.checkin.decided_at)) for h in history_rows(t, r.history))
+            history = self._pass_rows(e.id, attempts) + attempts
             rows.append(_Row(str(e.id), cells, r.status, folded, history))
         self._rows = rows
         self._filter()
+
+    def _pass_rows(self, entry_id: uuid.UUID, history: tuple[tuple[str, ...], ...]
+                   ) -> tuple[tuple[str, ...], ...]:
+        """A line per stage the candidate passed (which, at which desk, when), above the
+        attempts; the shown stage's own admission only when the attempts do not list it."""
+        t, shown = self.t, self.app.stage
+        # The desk in the wide status column: a station's name ("Phòng lý thuyết") is longer
+        # than the ID column that holds an attempt's "bàn Cửa 1".
+        return tuple(
+            ("", "", t("app.roster.stage_passed", stage=p.stage.value), "", "", "",
+             t("app.roster.passed_at", desk=p.desk) if p.desk else t("app.roster.passed"),
+             moment(p.decided_at))
+            for p in self._passed.get(entry_id, ())
+            if not (p.stage == shown and history))
 
     def history(self, iid: str) -> list[str]:
         """The lines under a candidate's row, each as one sentence of its cells (for tests

@@ -184,7 +184,12 @@ def test_driving_test_a_different_face_at_a_later_stage(store: Store,
                             stage=Stage.YARD, challenge=Challenge.BLINK)
     assert yard.decision is Decision.REJECT
     keys = {r.key for r in yard.reasons}
-    assert "checkin.face_changed_between_stages" in keys
+    # Which stage's face it differs from, when: in words (issue 17: the key names the earlier
+    # stage instead of the current stage's code).
+    assert "checkin.stage_face_mismatch_no_desk" in keys
+    said = next(r for r in yard.reasons if r.key == "checkin.stage_face_mismatch_no_desk")
+    assert said.context["earlier_stage"] == "theory"
+    assert "vòng lý thuyết" in Catalog.load().text(said.key, "vi", **said.context)
     assert yard.incident_ids
     with store.read() as tx:
         rows = {c.stage: c.decision for c in tx.exec(select(CheckIn)).all()}
