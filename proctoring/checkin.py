@@ -66,7 +66,6 @@ from .checkins import (
     CheckInInput,
     NewIncident,
     Reason,
-    RecordedCheckIn,
     RosterMatch,
     admitted_faces,
     candidate_attendance,
@@ -75,7 +74,8 @@ from .checkins import (
     record_incident,
     roster_lookup,
 )
-from .errors import ProctoringError
+from .desk_outbox import DeskOutbox, Kept
+from .errors import DatabaseUnavailable, ProctoringError
 from .evidence import EvidenceItem
 from .face_population import PointInForce, chip_cohort, point_in_force
 from .models import (
@@ -87,6 +87,7 @@ from .models import (
     Severity,
     Stage,
 )
+from .offline_rule import offline_rule
 from .policy import CheckInRules
 from .store import Store
 
@@ -187,7 +188,7 @@ class RejectedCard:
     """What ``record_rejected_card`` stored."""
 
     checkin_id: uuid.UUID | None  # None: the card gave no ID, only the incident was stored
-    incident_id: uuid.UUID
+    incident_id: uuid.UUID | None  # None: waiting in the desk's outbox (ids come on delivery)
     roster: RosterMatch | None
     reasons: tuple[Reason, ...]
     already_admitted: EarlierAdmission | None = None
@@ -206,6 +207,8 @@ class CheckInOutcome:
     best_frame: RgbImage | None  # for the screen; stored only as encrypted evidence
     # This candidate was admitted before (at this stage): this attempt did not change that.
     already_admitted: EarlierAdmission | None = None
+    # Check-ins waiting in this desk's outbox for the centre (this one among them), 0: stored.
+    waiting: int = 0
 
     @property
     def admitted(self) -> bool:
@@ -308,8 +311,11 @@ class CheckInService:
         rng: random.Random | None = None,
         second: SecondModel | None = None,
         desk: str | None = None,
+        outbox: DeskOutbox | None = None,
     ) -> None:
         self.store = store
+        self.outbox = outbox
+        """This desk's outbox (issue 17): check-ins wait there while the centre is unreachable."""
         self.desk = desk
         """This station's name for itself ("Cửa 1"), stored with each check-in it makes."""
         self.engine = engine
@@ -350,11 +356,10 @@ class CheckInService:
         id_number = card.id_number or ""
 
         step(Step.ROSTER, "checkin.step.roster")
-        roster = roster_lookup(self.store, session.id, id_number)
+        roster, earlier = self._lookups(session, id_number, stage)
         face: Verification | None = None
         liveness: LivenessVerdict | None = None
         frame: RgbImage | None = None
-        earlier = _already_admitted(self.store, session, roster, stage)
         if earlier is not None and roster is not None:
             # Admitted already: this attempt is checked all the same (its face is the evidence
             # of who presented the card), recorded on its own, and a person looks at it.
@@ -387,7 +392,7 @@ class CheckInService:
                 NewIncident(i.kind, i.severity, i.message_key, i.details, i.related_checkins,
                             (), i.started_at, i.ended_at, i.roster_entry_id)
                 for i in verdicts.incidents]
-        recorded: RecordedCheckIn = record_checkin(self.store, CheckInInput(
+        recorded = self._record(CheckInInput(
             session_id=session.id,
             id_number=id_number,
             decision=verdicts.decision,
@@ -409,9 +414,9 @@ class CheckInService:
             checkin_id=checkin_id,
         ), actor=actor)
         step(Step.DONE, decision_sentence_key(verdicts.decision))
-        return CheckInOutcome(recorded.checkin.id, verdicts.decision, tuple(verdicts.reasons),
+        return CheckInOutcome(recorded.checkin_id, verdicts.decision, tuple(verdicts.reasons),
                               roster, trust, face, liveness, recorded.incident_ids, frame,
-                              earlier)
+                              earlier, recorded.waiting)
 
     def record_rejected_card(
         self,
@@ -445,9 +450,8 @@ class CheckInService:
                 IncidentKind.FORGED_CARD, Severity.CRITICAL, "checkin.card_rejected",
                 {**details, "id_number": None}), actor=actor, reporter=operator_id)
             return RejectedCard(None, incident.id, None, reasons)
-        roster = roster_lookup(self.store, session.id, id_number)
+        roster, earlier = self._lookups(session, id_number, stage)
         entry = None if roster is None else roster.entry.id
-        earlier = _already_admitted(self.store, session, roster, stage)
         incidents = [NewIncident(IncidentKind.FORGED_CARD, Severity.CRITICAL,
                                  "checkin.card_rejected",
                                  {**details, "id_number_suffix": id_number[-4:]},
@@ -455,14 +459,42 @@ class CheckInService:
         if earlier is not None and roster is not None:
             reasons += (Reason(earlier.key, "", earlier.context),)
             incidents.append(_second_card(earlier, roster))
-        recorded = record_checkin(self.store, CheckInInput(
+        recorded = self._record(CheckInInput(
             session_id=session.id, id_number=id_number, decision=Decision.REJECT,
             reasons=reasons, consent=consent, started_at=started, decided_at=self.store.now(),
             roster_entry_id=entry, stage=stage, trust_verdict=Verdict.FORGED.value,
             trust_findings=(error.key,), operator_id=operator_id, desk=self.desk,
             incidents=tuple(incidents), checkin_id=checkin_id or uuid.uuid4()), actor=actor)
-        return RejectedCard(recorded.checkin.id, recorded.incident_ids[0], roster, reasons,
-                            earlier)
+        return RejectedCard(recorded.checkin_id, recorded.incident_ids[0]
+                            if recorded.incident_ids else None, roster, reasons, earlier)
+
+    # --- the centre, or this desk's outbox while the centre is unreachable (issue 17) ------
+
+    def _lookups(self, session: ExamSession, id_number: str, stage: Stage | None
+                 ) -> tuple[RosterMatch | None, EarlierAdmission | None]:
+        """The roster line and any earlier admission: from the centre, else (offline) from
+        this desk's copy of the roster and its own waiting check-ins."""
+        try:
+            if self.outbox is not None and len(self.outbox):
+                self.outbox.deliver(self.store)  # what waits goes first: the centre is back?
+            roster = roster_lookup(self.store, session.id, id_number)
+            earlier = _already_admitted(self.store, session, roster, stage)
+            if self.outbox is not None:
+                self.outbox.remember(self.store, session)
+            return roster, earlier
+        except DatabaseUnavailable:
+            if self.outbox is None:
+                raise
+        roster = self.outbox.roster_lookup(session.id, id_number)
+        waiting = (None if roster is None
+                   else self.outbox.waiting_admission(roster.entry.id, stage))
+        return roster, None if waiting is None else EarlierAdmission(*waiting)
+
+    def _record(self, item: CheckInInput, *, actor: str) -> Kept:
+        if self.outbox is None:
+            done = record_checkin(self.store, item, actor=actor)
+            return Kept(done.checkin.id, done.incident_ids, 0)
+        return self.outbox.record(self.store, item, actor=actor)
 
     # --- the card ---------------------------------------------------------------------------
 
@@ -601,7 +633,12 @@ class CheckInService:
         in_force = self.operating_point(session)
         if not settings.enabled or in_force.calibrated or not is_default(in_force.point):
             return raw
-        cohort = chip_cohort(self.store, session.centre_id)
+        try:
+            cohort = chip_cohort(self.store, session.centre_id)
+        except DatabaseUnavailable:
+            if self.outbox is None:
+                raise
+            return raw  # offline: the centre's portraits are out of reach, the raw point holds
         return verify_as_norm(raw, reference.embedding, [p.embedding for p in probes], cohort,
                               roster.candidate.id_number, settings)
 
@@ -609,8 +646,14 @@ class CheckInService:
         """The centre's own (or its district's) population calibration when it has one, else
         the settings' point (the shipped default unless the site set one): read at each
         check-in, so a calibration that arrives by sync applies from the next candidate."""
-        return point_in_force(self.store, session.centre_id,
-                              self.engine.settings.operating_point)
+        try:
+            return point_in_force(self.store, session.centre_id,
+                                  self.engine.settings.operating_point)
+        except DatabaseUnavailable:
+            if self.outbox is None:
+                raise
+            # Offline: the settings' point (the centre's calibration is in its database).
+            return PointInForce(self.engine.settings.operating_point, "settings", None)
 
     def _liveness(self, camera: Camera, challenge: Challenge | None,
                   step: Callable[..., None]) -> LivenessVerdict:
@@ -644,7 +687,13 @@ class CheckInService:
     def _judge_duplicates(self, session: ExamSession, roster: RosterMatch, stage: Stage | None,
                           live: np.ndarray, verdicts: _Verdicts) -> None:
         point = self.operating_point(session).point
-        admitted = admitted_faces(self.store, session.id)
+        try:
+            admitted = admitted_faces(self.store, session.id)
+        except DatabaseUnavailable:
+            if self.outbox is None:
+                raise
+            offline_rule(session, stage, verdicts.add)
+            return
         others = [i for i, e in enumerate(admitted.roster_entry_ids) if e != roster.entry.id]
         if others:
             gallery = Gallery([str(admitted.checkin_ids[i]) for i in others],
