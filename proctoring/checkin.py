@@ -236,6 +236,8 @@ class CheckInOutcome:
             "incidents": [str(i) for i in self.incident_ids],
             "already_admitted": (None if self.already_admitted is None
                                  else self.already_admitted.to_dict()),
+            # Kept in this desk's outbox, waiting for the centre (with how many wait there).
+            **({"waiting": self.waiting} if self.waiting else {}),
         }
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,6 +110,8 @@ def _bind(event: dict[str, Any]) -> tuple[uuid.UUID, str]:
 class DeskOutbox(LocalOutbox):
     def __init__(self, path: Path, key: DataKey) -> None:
         super().__init__(path, key, _bind, _SCHEMA)
+        # One delivery at a time (the check-in's and the desk's background job): in order.
+        self._delivering = threading.Lock()
 
     @classmethod
     def for_desk(cls, keys: KeyStore, folder: Path) -> DeskOutbox:
@@ -152,6 +155,10 @@ class DeskOutbox(LocalOutbox):
     def deliver(self, store: Store, *, batch: int = 50) -> Delivery:
         """Every waiting check-in, oldest first, until the outbox is empty or the centre stops
         answering."""
+        with self._delivering:
+            return self._deliver(store, batch)
+
+    def _deliver(self, store: Store, batch: int) -> Delivery:
         delivered = parked = 0
         stored: dict[uuid.UUID, RecordedCheckIn] = {}
         refused: dict[uuid.UUID, ProctoringError] = {}
@@ -193,9 +200,9 @@ class DeskOutbox(LocalOutbox):
                 sa.select(sa.func.count(), sa.func.max(RosterEntry.updated_at))
                 .where(col(RosterEntry.session_id) == session.id)).one()
             stamp = f"{stamp_row[0]}|{stamp_row[1]}|{session.updated_at}|{session.status}"
-            known = self._db.execute("SELECT stamp FROM roster WHERE session_id = ?",
-                                     (str(session.id),)).fetchone()
-            if known is not None and known[0] == stamp:
+            known = self._read("SELECT stamp FROM roster WHERE session_id = ?",
+                               (str(session.id),))
+            if known and known[0][0] == stamp:
                 return
             rows = tx.exec(select(RosterEntry, Candidate)
                            .join(Candidate, col(Candidate.id) == col(RosterEntry.candidate_id))
@@ -210,8 +217,9 @@ class DeskOutbox(LocalOutbox):
                        (str(session.id), stamp, sealed.key_id, sealed.nonce, sealed.ciphertext))
 
     def _copy(self, session_id: uuid.UUID) -> dict[str, Any]:
-        row = self._db.execute("SELECT key_id, nonce, ciphertext FROM roster "
-                               "WHERE session_id = ?", (str(session_id),)).fetchone()
+        rows = self._read("SELECT key_id, nonce, ciphertext FROM roster WHERE session_id = ?",
+                          (str(session_id),))
+        row = rows[0] if rows else None
         if row is None:
             raise CentreOffline("the centre database is unreachable and this desk has no copy "
                                 "of the session's roster", session=str(session_id))
@@ -223,8 +231,20 @@ class DeskOutbox(LocalOutbox):
 
     def sessions(self) -> list[ExamSession]:
         """The sessions this desk has a copy of (what the command line finds by code offline)."""
-        ids = [uuid.UUID(s) for (s,) in self._db.execute("SELECT session_id FROM roster")]
+        ids = [uuid.UUID(s) for (s,) in self._read("SELECT session_id FROM roster")]
         return [self.session(i) for i in ids]
+
+    def find_session(self, ref: str) -> ExamSession:
+        """A session this desk has a copy of, by id, code or the id's first characters (the
+        command line's ``--session`` while the centre is unreachable)."""
+        text = ref.strip().lower()
+        found = [s for s in self.sessions()
+                 if str(s.id) == text or s.code.lower() == text
+                 or (len(text) >= 6 and str(s.id).startswith(text))]
+        if len(found) != 1:
+            raise CentreOffline("the centre database is unreachable and this desk has no copy "
+                                f"of session {ref!r}", session=ref.strip())
+        return found[0]
 
     def roster_lookup(self, session_id: uuid.UUID, id_number: str) -> RosterMatch | None:
         wanted = "".join(id_number.split())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,6 +65,9 @@ class LocalOutbox:
         self.path = path
         self._key = key
         self._bind = bind
+        # One connection, used from the check-in's thread and the desk's delivery job: the lock
+        # keeps their transactions apart.
+        self._lock = threading.RLock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # what was acknowledged survives a power cut
@@ -75,13 +79,18 @@ class LocalOutbox:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def _push(self, event: dict[str, Any], payload: bytes | None) -> int:
         """Append an event (and its payload, sealed); durable when this returns."""
@@ -98,8 +107,8 @@ class LocalOutbox:
             return int(cur.lastrowid or 0)
 
     def _entries(self, limit: int) -> list[Entry]:
-        rows = self._db.execute("SELECT seq, event, key_id, nonce, ciphertext FROM outbox "
-                                "ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        rows = self._read("SELECT seq, event, key_id, nonce, ciphertext FROM outbox "
+                          "ORDER BY seq LIMIT ?", (limit,))
         out = []
         for seq, text, key_id, nonce, ciphertext in rows:
             event = json.loads(text)
@@ -130,12 +139,11 @@ class LocalOutbox:
 
     def parked(self) -> list[tuple[int, str]]:
         return [(int(seq), str(reason)) for seq, reason in
-                self._db.execute("SELECT seq, reason FROM parked ORDER BY seq")]
+                self._read("SELECT seq, reason FROM parked ORDER BY seq")]
 
     def events(self) -> list[dict[str, Any]]:
         """The waiting events' plain parts, in order (no payload is opened)."""
-        return [json.loads(text) for (text,) in
-                self._db.execute("SELECT event FROM outbox ORDER BY seq")]
+        return [json.loads(text) for (text,) in self._read("SELECT event FROM outbox ORDER BY seq")]
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        return int(self._read("SELECT count(*) FROM outbox")[0][0])
