@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import secrets
 import statistics
 import subprocess
@@ -112,7 +113,7 @@ def _desk(url: str, root: str, desk: int, session_id: str, first: int, n: int,
                 RosterEntry, RosterEntry.candidate_id == Candidate.id).where(
                 RosterEntry.session_id == uuid.UUID(session_id))).all())
         rng = np.random.default_rng(desk)
-        times = []
+        times, cpu = [], []
         start.wait()
         for i in range(first, first + n):
             number = _id_number(desk, i)
@@ -128,16 +129,17 @@ def _desk(url: str, root: str, desk: int, session_id: str, first: int, n: int,
                     EvidenceItem(EvidenceKind.LIVE_FRAME, frame, "image/jpeg"),
                     EvidenceItem(EvidenceKind.LIVE_EMBEDDING, vec.tobytes(),
                                  "application/x-float32")])
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             record_checkin(store, item, actor=f"bench:desk{desk}")
             times.append(time.perf_counter() - began)
-        out.put((desk, times))
+            cpu.append(time.process_time() - began_cpu)
+        out.put((desk, (times, cpu)))
     finally:
         store.close()
 
 
 def _run(url: str, root: Path, session_id: uuid.UUID, desks: list[int], first: int,
-         n: int) -> dict[int, list[float]]:
+         n: int) -> dict[int, tuple[list[float], list[float]]]:
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(len(desks))
     out = ctx.Queue()
@@ -145,12 +147,49 @@ def _run(url: str, root: Path, session_id: uuid.UUID, desks: list[int], first: i
                                              start, out)) for d in desks]
     for p in procs:
         p.start()
+    watch = _Waits(url)
     results = dict(out.get(timeout=1800) for _ in procs)
+    watch.stop()
+    _run.waits = watch.counts  # type: ignore[attr-defined]
     for p in procs:
         p.join()
         if p.exitcode != 0:
             raise SystemExit(f"a desk process failed (exit {p.exitcode})")
     return results
+
+
+class _Waits:
+    """What the desks' server backends wait on while they run, sampled every 10 ms from
+    ``pg_stat_activity``: ``Lock:*`` would be desks queueing on a shared row (a chain head),
+    ``LWLock:WAL*``/``IO:WAL*`` the commit's flush, ``CPU`` a backend running (or runnable)."""
+
+    def __init__(self, url: str) -> None:
+        import collections
+        import threading
+
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._stop = threading.Event()
+        self._thread: Any = None
+        if make_url(url).get_backend_name() != "postgresql":
+            return
+        self._engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        query = sa.text("SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') "
+                        "FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND state = 'active' AND pid <> pg_backend_pid()")
+        with self._engine.connect() as conn:
+            while not self._stop.wait(0.01):
+                for (what,) in conn.execute(query):
+                    self.counts[what] += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._engine.dispose()
 
 
 def _database(db: str | None) -> tuple[str, Any]:
@@ -186,8 +225,14 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="examdesk-bench-stations-") as tmp:
             root = Path(tmp)
             session_id = _setup(url, root, desks, n)
-            alone = _run(url, root, session_id, [0], 0, n)[0]
-            together = _run(url, root, session_id, list(range(desks)), n, n)
+            load_before = os.getloadavg()
+            alone, alone_cpu = _run(url, root, session_id, [0], 0, n)[0]
+            waits_alone = dict(_run.waits)  # type: ignore[attr-defined]
+            ran = _run(url, root, session_id, list(range(desks)), n, n)
+            waits_together = dict(_run.waits)  # type: ignore[attr-defined]
+            load_after = os.getloadavg()
+            together = {d: t for d, (t, _c) in ran.items()}
+            together_cpu = [c for _t, cs in ran.values() for c in cs]
             from proctoring import audit
             from proctoring.store import Store
 
@@ -212,12 +257,23 @@ def main(argv: list[str] | None = None) -> int:
         "stored": int(stored[0]), "expected": expected,
         "stored_once": int(stored[0]) == expected == int(stored[1]),
         "chains": len(report.chains), "chains_verify": report.ok,
+        # The desk's own CPU per check-in (client side: SQLAlchemy, sealing, signing): when it
+        # grows with the desks, the machine's cores are the limit, not the database's locks.
+        "single_desk_cpu_median_ms": round(statistics.median(alone_cpu) * 1000, 2),
+        "concurrent_cpu_median_ms": round(statistics.median(together_cpu) * 1000, 2),
+        "server_waits_single": waits_alone, "server_waits_concurrent": waits_together,
+        "cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
         "note": "storage path only (row, sealed evidence, signed station event); "
                 "card and face work not included",
     }
     print(f"one desk alone: median {result['single_desk_median_ms']} ms per check-in")
     print(f"{desks} desks at once: median {result['concurrent_median_ms']} ms "
           f"(× {result['ratio']})")
+    print(f"desk CPU per check-in: {result['single_desk_cpu_median_ms']} ms alone, "
+          f"{result['concurrent_median_ms'] and result['concurrent_cpu_median_ms']} ms together; "
+          f"{result['cpus']} CPUs, load {result['load_before']} → {result['load_after']}")
+    print(f"server backends waiting on (10 ms samples): {waits_together}")
     print(f"stored {result['stored']} of {expected}; {result['chains']} chains, "
           f"{'all verify' if report.ok else 'NOT ALL VERIFY'}")
     print(json.dumps(result, ensure_ascii=False))
