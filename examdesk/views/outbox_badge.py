@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from proctoring.desk_outbox import DeskOutbox
 from proctoring.errors import DatabaseUnavailable
+from proctoring.models import ExamSession
 from proctoring.store import Store
 
 from .sync_state import Shown
@@ -55,14 +56,19 @@ def describe_outbox(t: Any, state: OutboxState) -> Shown | None:
     return None
 
 
-def probe(store: Store, outbox: DeskOutbox) -> OutboxState:
-    """Deliver what waits (or ask the centre whether it answers): on a worker thread."""
+def probe(store: Store, outbox: DeskOutbox, session: ExamSession | None = None) -> OutboxState:
+    """Deliver what waits (or ask the centre whether it answers), and while it answers keep
+    the open session's roster copy fresh, so an outage before this desk's first check-in of
+    the session still finds it: on a worker thread."""
     if len(outbox):
         done = outbox.deliver(store)
-        return OutboxState(done.waiting, len(outbox.parked()), done.reachable)
+        if not done.reachable:
+            return OutboxState(done.waiting, len(outbox.parked()), False)
     try:
         with store.read() as tx:
             tx.connection().execute(sa.text("SELECT 1"))
+        if session is not None:
+            outbox.remember(store, session)
         reachable = True
     except DatabaseUnavailable:
         reachable = False
@@ -112,7 +118,8 @@ class OutboxBadge(ctk.CTkLabel):
                 self._busy = False
                 self.app.set_status_text(self.app.error_text(exc))
 
-            self.app.run_job(lambda: probe(store, outbox), done=done, failed=failed)
+            session = self.app.session
+            self.app.run_job(lambda: probe(store, outbox, session), done=done, failed=failed)
         self._timer = self.after(EVERY_MS, self._tick)
 
     def _say(self) -> None:

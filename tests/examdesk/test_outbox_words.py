@@ -68,3 +68,23 @@ def test_a_desk_alone_on_its_sqlite_file_keeps_no_outbox(tmp_path: Path) -> None
                           folder=tmp_path / "desk") as place:
         assert place.online and place.outbox is None
     assert not (tmp_path / "desk").exists()
+
+
+def test_the_badges_probe_says_away_and_keeps_the_open_sessions_roster(tmp_path: Path) -> None:
+    from examdesk.views.outbox_badge import probe
+    from proctoring.store import create_engine, database_url
+
+    keys = KeyStore(tmp_path / "keys", use_keyring=False)
+    outbox = DeskOutbox.for_desk(keys, tmp_path / "desk")
+    centre = Store.open(f"sqlite:///{tmp_path / 'centre.db'}", keys=keys)
+    away = Store(create_engine(database_url(AWAY)), keys)
+    try:
+        session = centre_and_session(centre)
+        add_roster(centre, session)
+        assert probe(away, outbox, session) == OutboxState(0, 0, False)
+        assert probe(centre, outbox, session) == OutboxState(0, 0, True)
+        assert outbox.find_session("S1").id == session.id  # kept while the centre answered
+    finally:
+        away.close()
+        centre.close()
+        outbox.close()
