@@ -167,11 +167,11 @@ class DeskOutbox(LocalOutbox):
             if not entries:
                 return Delivery(delivered, parked, 0, True, stored, refused)
             for entry in entries:
-                checkin_id = uuid.UUID(entry.event["checkin_id"])
                 if entry.unreadable or entry.payload is None:
-                    self.park(entry.seq, EvidenceUnreadable.key)
+                    self.park(entry.seq, EvidenceUnreadable.key)  # kept aside, never dropped
                     parked += 1
                     continue
+                checkin_id = uuid.UUID(entry.event["checkin_id"])
                 kept = json.loads(entry.payload)
                 try:
                     done = record_checkin(store, _load_input(kept["item"]), actor=kept["actor"])

@@ -107,18 +107,26 @@ class LocalOutbox:
             return int(cur.lastrowid or 0)
 
     def _entries(self, limit: int) -> list[Entry]:
-        rows = self._read("SELECT seq, event, key_id, nonce, ciphertext FROM outbox "
-                          "ORDER BY seq LIMIT ?", (limit,))
+        # CAST: a value someone rewrote as text must come back as bytes that fail to open, not
+        # as an error that stops every event behind it.
+        rows = self._read("SELECT seq, CAST(event AS BLOB), key_id, CAST(nonce AS BLOB), "
+                          "CAST(ciphertext AS BLOB) FROM outbox ORDER BY seq LIMIT ?", (limit,))
         out = []
         for seq, text, key_id, nonce, ciphertext in rows:
-            event = json.loads(text)
+            try:
+                event = json.loads(bytes(text).decode("utf-8"))
+                if not isinstance(event, dict):
+                    raise ValueError("not an object")
+            except (ValueError, UnicodeDecodeError):
+                out.append(Entry(int(seq), {}, None, True))
+                continue
             payload, unreadable = None, False
             if ciphertext is not None:
-                row_id, kind = self._bind(event)
                 try:
-                    payload = self._key.open(Sealed(key_id, nonce, ciphertext), row_id=row_id,
-                                             kind=kind)
-                except EvidenceUnreadable:
+                    row_id, kind = self._bind(event)
+                    payload = self._key.open(Sealed(str(key_id), bytes(nonce or b""),
+                                                    bytes(ciphertext)), row_id=row_id, kind=kind)
+                except (EvidenceUnreadable, KeyError, ValueError, TypeError):
                     unreadable = True
             out.append(Entry(int(seq), event, payload, unreadable))
         return out
@@ -143,7 +151,15 @@ class LocalOutbox:
 
     def events(self) -> list[dict[str, Any]]:
         """The waiting events' plain parts, in order (no payload is opened)."""
-        return [json.loads(text) for (text,) in self._read("SELECT event FROM outbox ORDER BY seq")]
+        found = []
+        for (raw,) in self._read("SELECT CAST(event AS BLOB) FROM outbox ORDER BY seq"):
+            try:
+                event = json.loads(bytes(raw).decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                continue  # unreadable: delivery parks it
+            if isinstance(event, dict):
+                found.append(event)
+        return found
 
     def __len__(self) -> int:
         return int(self._read("SELECT count(*) FROM outbox")[0][0])
