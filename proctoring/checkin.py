@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -90,6 +90,8 @@ from .models import (
 from .offline_rule import offline_rule
 from .policy import CheckInRules
 from .store import Store
+
+_T = TypeVar("_T")
 
 
 class Step(StrEnum):
@@ -476,9 +478,13 @@ class CheckInService:
                  ) -> tuple[RosterMatch | None, EarlierAdmission | None]:
         """The roster line and any earlier admission: from the centre, else (offline) from
         this desk's copy of the roster and its own waiting check-ins."""
+        if self.outbox is not None:
+            self.outbox.centre_away = False  # asked again at each check-in
         try:
             if self.outbox is not None and len(self.outbox):
-                self.outbox.deliver(self.store)  # what waits goes first: the centre is back?
+                # What waits goes first, if the centre is back.
+                if not self.outbox.deliver(self.store).reachable:
+                    raise DatabaseUnavailable("the centre database does not answer")
             roster = roster_lookup(self.store, session.id, id_number)
             earlier = _already_admitted(self.store, session, roster, stage)
             if self.outbox is not None:
@@ -487,10 +493,26 @@ class CheckInService:
         except DatabaseUnavailable:
             if self.outbox is None:
                 raise
+            # Away for the rest of this check-in: each later read would wait for the same
+            # connection timeout (a pulled cable is not a refused connection).
+            self.outbox.centre_away = True
         roster = self.outbox.roster_lookup(session.id, id_number)
         waiting = (None if roster is None
                    else self.outbox.waiting_admission(roster.entry.id, stage))
         return roster, None if waiting is None else EarlierAdmission(*waiting)
+
+    def _from_centre(self, read: Callable[[], _T], offline: Callable[[], _T]) -> _T:
+        """``read()`` from the centre, or ``offline()`` when it is away (found so earlier in
+        this check-in, or now)."""
+        if self.outbox is not None and self.outbox.centre_away:
+            return offline()
+        try:
+            return read()
+        except DatabaseUnavailable:
+            if self.outbox is None:
+                raise
+            self.outbox.centre_away = True
+            return offline()
 
     def _record(self, item: CheckInInput, *, actor: str) -> Kept:
         if self.outbox is None:
@@ -635,11 +657,9 @@ class CheckInService:
         in_force = self.operating_point(session)
         if not settings.enabled or in_force.calibrated or not is_default(in_force.point):
             return raw
-        try:
-            cohort = chip_cohort(self.store, session.centre_id)
-        except DatabaseUnavailable:
-            if self.outbox is None:
-                raise
+        cohort = self._from_centre(lambda: chip_cohort(self.store, session.centre_id),
+                                   lambda: None)
+        if cohort is None:
             return raw  # offline: the centre's portraits are out of reach, the raw point holds
         return verify_as_norm(raw, reference.embedding, [p.embedding for p in probes], cohort,
                               roster.candidate.id_number, settings)
@@ -648,14 +668,11 @@ class CheckInService:
         """The centre's own (or its district's) population calibration when it has one, else
         the settings' point (the shipped default unless the site set one): read at each
         check-in, so a calibration that arrives by sync applies from the next candidate."""
-        try:
-            return point_in_force(self.store, session.centre_id,
-                                  self.engine.settings.operating_point)
-        except DatabaseUnavailable:
-            if self.outbox is None:
-                raise
-            # Offline: the settings' point (the centre's calibration is in its database).
-            return PointInForce(self.engine.settings.operating_point, "settings", None)
+        fallback = self.engine.settings.operating_point
+        # Offline: the settings' point (the centre's calibration is in its database).
+        return self._from_centre(
+            lambda: point_in_force(self.store, session.centre_id, fallback),
+            lambda: PointInForce(fallback, "settings", None))
 
     def _liveness(self, camera: Camera, challenge: Challenge | None,
                   step: Callable[..., None]) -> LivenessVerdict:
@@ -689,11 +706,9 @@ class CheckInService:
     def _judge_duplicates(self, session: ExamSession, roster: RosterMatch, stage: Stage | None,
                           live: np.ndarray, verdicts: _Verdicts) -> None:
         point = self.operating_point(session).point
-        try:
-            admitted = admitted_faces(self.store, session.id)
-        except DatabaseUnavailable:
-            if self.outbox is None:
-                raise
+        admitted = self._from_centre(lambda: admitted_faces(self.store, session.id),
+                                     lambda: None)
+        if admitted is None:
             offline_rule(session, stage, verdicts.add)
             return
         others = [i for i, e in enumerate(admitted.roster_entry_ids) if e != roster.entry.id]

@@ -112,6 +112,9 @@ class DeskOutbox(LocalOutbox):
         super().__init__(path, key, _bind, _SCHEMA)
         # One delivery at a time (the check-in's and the desk's background job): in order.
         self._delivering = threading.Lock()
+        # The check-in under way found the centre away: later calls in it go straight to the
+        # outbox rather than wait for another connection timeout (the service resets it).
+        self.centre_away = False
 
     @classmethod
     def for_desk(cls, keys: KeyStore, folder: Path) -> DeskOutbox:
@@ -126,13 +129,16 @@ class DeskOutbox(LocalOutbox):
 
         Returns once the check-in is durable in one of the two (that is its acknowledgement).
         A check-in the centre refuses (not for being unreachable) raises as before."""
-        if len(self) == 0:
+        away = self.centre_away
+        if len(self) == 0 and not away:
             try:
                 done = record_checkin(store, item, actor=actor)
                 return Kept(done.checkin.id, done.incident_ids, 0)
             except DatabaseUnavailable:
-                pass  # kept below; if it did commit after all, delivery finds it stored
+                away = True  # kept below; if it did commit after all, delivery finds it stored
         self.push(item, actor=actor)
+        if away:
+            return Kept(item.checkin_id, (), len(self))
         report = self.deliver(store)
         if item.checkin_id in report.refused:
             raise report.refused[item.checkin_id]

@@ -82,3 +82,26 @@ def _checkins(store: Store) -> list[CheckIn]:
     with store.read() as tx:
         return list(tx.exec(select(CheckIn)).all())
 
+
+
+def test_an_offline_checkin_asks_the_centre_once(
+        store: Store, away: Store, engine: FaceEngine, tmp_path: Path) -> None:
+    """A pulled cable is not a refused connection: each attempt may wait for the connection
+    timeout. Once the centre did not answer, the rest of the check-in does not ask again."""
+    import sqlalchemy as sa
+
+    session = centre_and_session(store)
+    add_roster(store, session, PEOPLE)
+    outbox = DeskOutbox.for_desk(store.keys, tmp_path / "desk")
+    outbox.remember(store, session)
+    attempts: list[int] = []
+    sa.event.listen(away.engine, "do_connect", lambda *_a: attempts.append(1))
+    card, trust = read()
+    done = CheckInService(away, engine, outbox=outbox).check_in(
+        session, card, trust, camera(OWN_FACE), consent=True, actor="t",
+        challenge=Challenge.BLINK)
+    assert done.waiting == 1 and len(attempts) == 1
+    second = CheckInService(away, engine, outbox=outbox).check_in(
+        session, card, trust, camera(OWN_FACE), consent=True, actor="t",
+        challenge=Challenge.BLINK)
+    assert second.waiting == 2 and len(attempts) == 2  # the next check-in asks again, once
