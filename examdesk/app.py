@@ -36,6 +36,7 @@ from examdesk.i18n import Catalog, default_language
 from examdesk.paths import data_dir
 from examdesk.settings import desk_name, read_section
 from proctoring.checkin import CheckInService
+from proctoring.desk_outbox import DeskOutbox
 from proctoring.models import ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules
@@ -188,8 +189,13 @@ def start_services(options: AppOptions, actor: str) -> Services:
     station = this_station(store)  # None for a desk working alone
     # The name stored with each check-in: the settings' own, else the enrolled station's.
     desk = desk_name({"desk": settings.desk}, station.name if station else None)
+    # A desk of a centre (PostgreSQL) keeps check-ins in its own outbox while the centre is
+    # unreachable (issue 17): the header's outbox badge says so.
+    outbox = (DeskOutbox.for_desk(store.keys, places.data, face_settings.operating_point)
+              if store.backend == "postgresql" else None)
     services = Services(places, settings, store, engine, models_ready, hub, PcscCards(None),
-                        CheckInService(store, engine, rules=rules, second=second, desk=desk))
+                        CheckInService(store, engine, rules=rules, second=second, desk=desk,
+                                       outbox=outbox))
     services.station = station
     # The models load in the face process meanwhile; if that fails, the check-in's first face
     # call fails again with the same typed error (models missing, …) and says so on screen.
@@ -274,6 +280,7 @@ class ExamDeskApp:
     def _build(self) -> None:
         from .views.checkin import CheckInView
         from .views.incidents import IncidentsView
+        from .views.outbox_badge import OutboxBadge
         from .views.printing import PrintView
         from .views.review import ReviewView
         from .views.room import RoomScreen
@@ -311,6 +318,9 @@ class ExamDeskApp:
         self.sync_badge = SyncBadge(header, self)  # the district sync: views/sync_state.py
         self.sync_badge.grid(row=0, column=6, padx=(0, 12))
         self.sync_badge.grid_remove()
+        self.outbox_badge = OutboxBadge(header, self)  # a centre outage: views/outbox_badge.py
+        self.outbox_badge.grid(row=0, column=7, padx=(0, 12))
+        self.outbox_badge.grid_remove()
 
         side = ctk.CTkFrame(root, width=226, corner_radius=0, fg_color="#e9edf2")
         side.grid(row=1, column=0, sticky="ns")
@@ -512,6 +522,7 @@ class ExamDeskApp:
                           else self.options.lang)
         self.set_status("app.status.ready")
         self._refresh_header()
+        self.outbox_badge.start()
         waiting, self._waiting_for_services = self._waiting_for_services, []
         for view in self.views.values():
             view.services_ready()
@@ -591,6 +602,7 @@ class ExamDeskApp:
             with contextlib.suppress(Exception):
                 view.hidden()
         self.sync_badge.stop()
+        self.outbox_badge.stop()
         self.worker.close()
         if self.services is not None:
             self.services.close()

@@ -20,11 +20,11 @@ import random
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -45,6 +45,7 @@ from biometrics import (
 )
 from biometrics.asnorm import verify_as_norm
 from biometrics.camera import Frame
+from biometrics.config import OperatingPoint
 from biometrics.decision import FaceOutcome
 from biometrics.faces import Probe, Reference
 from biometrics.fused_check import SecondModel
@@ -60,7 +61,7 @@ from reader.session import CardRead
 from reader.trust.policy import Verdict
 from reader.trust.report import TrustReport
 
-from .checkin_guard import record_guarded
+from .checkin_guard import Guarded, record_guarded
 from .checkins import (
     CheckInInput,
     NewIncident,
@@ -68,14 +69,14 @@ from .checkins import (
     RosterMatch,
     candidate_attendance,
     embedding_item,
-    record_checkin,
     record_incident,
     roster_lookup,
 )
-from .errors import ProctoringError
+from .desk_outbox import DeskOutbox, Kept
+from .errors import DatabaseUnavailable, ProctoringError
 from .evidence import EvidenceItem
 from .face_population import PointInForce, chip_cohort, point_in_force
-from .face_rules import judge_faces
+from .face_rules import Judged, judge_faces
 from .models import (
     Decision,
     EvidenceKind,
@@ -85,8 +86,11 @@ from .models import (
     Severity,
     Stage,
 )
+from .offline_rule import offline_rule
 from .policy import CheckInRules
 from .store import Store
+
+_T = TypeVar("_T")
 
 
 class Step(StrEnum):
@@ -185,7 +189,7 @@ class RejectedCard:
     """What ``record_rejected_card`` stored."""
 
     checkin_id: uuid.UUID | None  # None: the card gave no ID, only the incident was stored
-    incident_id: uuid.UUID
+    incident_id: uuid.UUID | None  # None: waiting in the desk's outbox (ids come on delivery)
     roster: RosterMatch | None
     reasons: tuple[Reason, ...]
     already_admitted: EarlierAdmission | None = None
@@ -204,6 +208,8 @@ class CheckInOutcome:
     best_frame: RgbImage | None  # for the screen; stored only as encrypted evidence
     # This candidate was admitted before (at this stage): this attempt did not change that.
     already_admitted: EarlierAdmission | None = None
+    # Check-ins waiting in this desk's outbox for the centre (this one among them), 0: stored.
+    waiting: int = 0
 
     @property
     def admitted(self) -> bool:
@@ -231,6 +237,8 @@ class CheckInOutcome:
             "incidents": [str(i) for i in self.incident_ids],
             "already_admitted": (None if self.already_admitted is None
                                  else self.already_admitted.to_dict()),
+            # Kept in this desk's outbox, waiting for the centre (with how many wait there).
+            **({"waiting": self.waiting} if self.waiting else {}),
         }
 
 
@@ -308,8 +316,11 @@ class CheckInService:
         rng: random.Random | None = None,
         second: SecondModel | None = None,
         desk: str | None = None,
+        outbox: DeskOutbox | None = None,
     ) -> None:
         self.store = store
+        self.outbox = outbox
+        """This desk's outbox (issue 17): check-ins wait there while the centre is unreachable."""
         self.desk = desk
         """This station's name for itself ("Cửa 1"), stored with each check-in it makes."""
         self.engine = engine
@@ -350,11 +361,10 @@ class CheckInService:
         id_number = card.id_number or ""
 
         step(Step.ROSTER, "checkin.step.roster")
-        roster = roster_lookup(self.store, session.id, id_number)
+        roster, earlier = self._lookups(session, id_number, stage)
         face: Verification | None = None
         liveness: LivenessVerdict | None = None
         frame: RgbImage | None = None
-        earlier = _already_admitted(self.store, session, roster, stage)
         if earlier is not None and roster is not None:
             # Admitted already: this attempt is checked all the same (its face is the evidence
             # of who presented the card), recorded on its own, and a person looks at it.
@@ -387,7 +397,7 @@ class CheckInService:
                 NewIncident(i.kind, i.severity, i.message_key, i.details, i.related_checkins,
                             (), i.started_at, i.ended_at, i.roster_entry_id)
                 for i in verdicts.incidents]
-        guarded = record_guarded(self.store, CheckInInput(
+        kept = self._record(CheckInInput(
             session_id=session.id,
             id_number=id_number,
             decision=verdicts.decision,
@@ -409,14 +419,18 @@ class CheckInService:
             checkin_id=checkin_id,
         ), actor=actor, point=self.operating_point(session).point,
             seen=verdicts.seen_faces if face is not None else None)
-        # Another desk may have committed this card or this face meanwhile (checkin_guard).
-        recorded, first = guarded.recorded, guarded.admitted_first
-        if earlier is None and first is not None:
-            earlier = EarlierAdmission(first.checkin_id, first.decided_at, first.desk)
-        step(Step.DONE, decision_sentence_key(guarded.decision))
-        return CheckInOutcome(recorded.checkin.id, guarded.decision, guarded.reasons,
-                              roster, trust, face, liveness, recorded.incident_ids, frame,
-                              earlier)
+        decision, reasons = verdicts.decision, tuple(verdicts.reasons)
+        if kept.guarded is not None:
+            # Another desk may have committed this card or this face meanwhile (checkin_guard).
+            # A check-in kept in the outbox is re-checked so when it is delivered.
+            decision, reasons = kept.guarded.decision, kept.guarded.reasons
+            first = kept.guarded.admitted_first
+            if earlier is None and first is not None:
+                earlier = EarlierAdmission(first.checkin_id, first.decided_at, first.desk)
+        step(Step.DONE, decision_sentence_key(decision))
+        return CheckInOutcome(kept.checkin_id, decision, reasons,
+                              roster, trust, face, liveness, kept.incident_ids, frame,
+                              earlier, kept.waiting)
 
     def record_rejected_card(
         self,
@@ -450,9 +464,8 @@ class CheckInService:
                 IncidentKind.FORGED_CARD, Severity.CRITICAL, "checkin.card_rejected",
                 {**details, "id_number": None}), actor=actor, reporter=operator_id)
             return RejectedCard(None, incident.id, None, reasons)
-        roster = roster_lookup(self.store, session.id, id_number)
+        roster, earlier = self._lookups(session, id_number, stage)
         entry = None if roster is None else roster.entry.id
-        earlier = _already_admitted(self.store, session, roster, stage)
         incidents = [NewIncident(IncidentKind.FORGED_CARD, Severity.CRITICAL,
                                  "checkin.card_rejected",
                                  {**details, "id_number_suffix": id_number[-4:]},
@@ -460,14 +473,66 @@ class CheckInService:
         if earlier is not None and roster is not None:
             reasons += (Reason(earlier.key, "", earlier.context),)
             incidents.append(_second_card(earlier, roster))
-        recorded = record_checkin(self.store, CheckInInput(
+        recorded = self._record(CheckInInput(
             session_id=session.id, id_number=id_number, decision=Decision.REJECT,
             reasons=reasons, consent=consent, started_at=started, decided_at=self.store.now(),
             roster_entry_id=entry, stage=stage, trust_verdict=Verdict.FORGED.value,
             trust_findings=(error.key,), operator_id=operator_id, desk=self.desk,
             incidents=tuple(incidents), checkin_id=checkin_id or uuid.uuid4()), actor=actor)
-        return RejectedCard(recorded.checkin.id, recorded.incident_ids[0], roster, reasons,
-                            earlier)
+        return RejectedCard(recorded.checkin_id, recorded.incident_ids[0]
+                            if recorded.incident_ids else None, roster, reasons, earlier)
+
+    # --- the centre, or this desk's outbox while the centre is unreachable (issue 17) ------
+
+    def _lookups(self, session: ExamSession, id_number: str, stage: Stage | None
+                 ) -> tuple[RosterMatch | None, EarlierAdmission | None]:
+        """The roster line and any earlier admission: from the centre, else (offline) from
+        this desk's copy of the roster and its own waiting check-ins."""
+        if self.outbox is not None:
+            self.outbox.centre_away = False  # asked again at each check-in
+        try:
+            if self.outbox is not None and len(self.outbox):
+                # What waits goes first, if the centre is back.
+                if not self.outbox.deliver(self.store).reachable:
+                    raise DatabaseUnavailable("the centre database does not answer")
+            roster = roster_lookup(self.store, session.id, id_number)
+            earlier = _already_admitted(self.store, session, roster, stage)
+            if self.outbox is not None:
+                self.outbox.remember(self.store, session)
+            return roster, earlier
+        except DatabaseUnavailable:
+            if self.outbox is None:
+                raise
+            # Away for the rest of this check-in: each later read would wait for the same
+            # connection timeout (a pulled cable is not a refused connection).
+            self.outbox.centre_away = True
+        roster = self.outbox.roster_lookup(session.id, id_number)
+        waiting = (None if roster is None
+                   else self.outbox.waiting_admission(roster.entry.id, stage))
+        return roster, None if waiting is None else EarlierAdmission(*waiting)
+
+    def _from_centre(self, read: Callable[[], _T], offline: Callable[[], _T]) -> _T:
+        """``read()`` from the centre, or ``offline()`` when it is away (found so earlier in
+        this check-in, or now)."""
+        if self.outbox is not None and self.outbox.centre_away:
+            return offline()
+        try:
+            return read()
+        except DatabaseUnavailable:
+            if self.outbox is None:
+                raise
+            self.outbox.centre_away = True
+            return offline()
+
+    def _record(self, item: CheckInInput, *, actor: str, point: OperatingPoint,
+                seen: Collection[uuid.UUID] | None) -> Kept:
+        def now(store: Store, given: CheckInInput, who: str) -> Guarded:
+            return record_guarded(store, given, actor=who, point=point, seen=seen)
+
+        if self.outbox is None:
+            done = now(self.store, item, actor)
+            return Kept(done.recorded.checkin.id, done.recorded.incident_ids, 0, done)
+        return self.outbox.record(self.store, item, actor=actor, recorder=now)
 
     # --- the card ---------------------------------------------------------------------------
 
@@ -606,7 +671,10 @@ class CheckInService:
         in_force = self.operating_point(session)
         if not settings.enabled or in_force.calibrated or not is_default(in_force.point):
             return raw
-        cohort = chip_cohort(self.store, session.centre_id)
+        cohort = self._from_centre(lambda: chip_cohort(self.store, session.centre_id),
+                                   lambda: None)
+        if cohort is None:
+            return raw  # offline: the centre's portraits are out of reach, the raw point holds
         return verify_as_norm(raw, reference.embedding, [p.embedding for p in probes], cohort,
                               roster.candidate.id_number, settings)
 
@@ -614,8 +682,11 @@ class CheckInService:
         """The centre's own (or its district's) population calibration when it has one, else
         the settings' point (the shipped default unless the site set one): read at each
         check-in, so a calibration that arrives by sync applies from the next candidate."""
-        return point_in_force(self.store, session.centre_id,
-                              self.engine.settings.operating_point)
+        fallback = self.engine.settings.operating_point
+        # Offline: the settings' point (the centre's calibration is in its database).
+        return self._from_centre(
+            lambda: point_in_force(self.store, session.centre_id, fallback),
+            lambda: PointInForce(fallback, "settings", None))
 
     def _liveness(self, camera: Camera, challenge: Challenge | None,
                   step: Callable[..., None]) -> LivenessVerdict:
@@ -651,8 +722,16 @@ class CheckInService:
         # One face under two IDs, a different face at another stage: on every desk's
         # admissions (face_rules), and again at recording under the session's lock.
         point = self.operating_point(session).point
-        with self.store.read() as tx:
-            judged = judge_faces(tx, self.store, session, roster.entry.id, stage, live, point)
+        def judge() -> Judged:
+            with self.store.read() as tx:
+                return judge_faces(tx, self.store, session, roster.entry.id, stage, live, point)
+
+        judged = self._from_centre(judge, lambda: None)
+        if judged is None:
+            # Offline: the other desks' admissions are out of reach (offline_rule says what
+            # that means for this stage); the outbox's delivery runs the face rules over them.
+            offline_rule(session, stage, verdicts.add)
+            return
         verdicts.seen_faces = judged.seen
         for f in judged.findings:
             verdicts.add(f.decision, f.reason.key, f.reason.detail, **f.reason.context)

@@ -54,6 +54,7 @@ HEAD_REVISION = "0014_seattap18_seat_consent"
 # Before this revision events were signed every 100th only: see Store.open's seal.
 _SIGNED_EVERY_EVENT = "0004"
 _WRITE = "examdesk_write"
+_STATION_KEY_CHECKED = "examdesk_station_key_checked"  # Session.info: the key checked in this tx
 
 
 def database_url(url: str | None = None) -> URL:
@@ -236,10 +237,17 @@ class Store:
         first sealed blob and the key's record commit together."""
         with self._lock:
             if self._data_key is None or self._station_key:
+                # A station's key is checked (still current, the station may write) once per
+                # transaction, not once per blob: a check-in seals three or more, and each
+                # check cost three queries and two key-file reads (bench/stations.py).
+                checked = tx.info.get(_STATION_KEY_CHECKED)
+                if isinstance(checked, DataKey) and checked is self._data_key:
+                    return checked
                 sealed = (_station_data_keys(tx, self.keys, self._data_key)
                           if self.keys.records_data_key else None)
                 if sealed is not None:
                     self._data_key, self._station_key = sealed, True
+                    tx.info[_STATION_KEY_CHECKED] = sealed
                     return sealed
             if self._data_key is None:
                 self._data_key = (keyrecords.data_key(tx, self.keys)

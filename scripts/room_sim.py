@@ -44,6 +44,7 @@ from biometrics.camera import Frame  # noqa: E402
 from biometrics.config import ORL_POINT  # noqa: E402
 from biometrics.errors import CameraUnavailable  # noqa: E402
 from biometrics.images import fit_frame, load  # noqa: E402
+from examdesk.services.seat_consent import consent_text  # noqa: E402
 from proctoring.checkins import CheckInInput, Reason, embedding_item, record_checkin  # noqa: E402
 from proctoring.crypto import KeyStore  # noqa: E402
 from proctoring.evidence import EvidenceItem  # noqa: E402
@@ -55,7 +56,6 @@ from proctoring.models import (  # noqa: E402
     SessionKind,
 )
 from proctoring.monitor import MonitorRules  # noqa: E402
-from examdesk.services.seat_consent import consent_text  # noqa: E402
 from proctoring.seat import SeatAgent, SeatRules, StateChanged  # noqa: E402
 from proctoring.seat_buffer import SeatBuffer  # noqa: E402
 from proctoring.seat_run import SeatObserver, SeatRunner, StepResult, run  # noqa: E402

@@ -25,6 +25,7 @@ from examdesk.i18n import Catalog, default_language
 from examdesk.i18n.words import decision_key, decision_sentence_key
 from examdesk.services.cards import PcscCards
 from examdesk.services.checkin import CheckInRequest, QuietListener, run_checkin
+from examdesk.services.outbox import centre_or_outbox, session_for
 from examdesk.services.override import admits_forged, override_checkin, resolve_checkin
 from examdesk.services.trust import TrustFiles
 from examdesk.settings import SettingsError, desk_name, read_section
@@ -41,7 +42,6 @@ from proctoring.models import Decision, ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules, RuleInvalid
 from proctoring.session_dates import checkin_day
-from proctoring.sessions import find_session
 from reader.keys import access_keys
 
 T = TypeVar("T")
@@ -121,6 +121,11 @@ def _banner(outcome: CheckInOutcome, lang: str) -> None:
                   if f.method == "asnorm" and f.score is not None else "")
         console.print(f"[dim]face {f.decision.value} d={f.distance:.3f}{normed} (threshold "
                       f"{f.point.threshold:.3f})[/dim]")
+    if outcome.waiting:  # the centre did not answer: kept here, and the rule it followed
+        offline = catalog.text("outbox.offline", lang, n=outcome.waiting)
+        console.print(f"[bold black on yellow] ⚠ {offline} [/]", highlight=False)
+        console.print(catalog.text("outbox.queued", lang, n=outcome.waiting))
+        console.print(catalog.text("outbox.rule", lang))
     # The id `override` takes: printed, not only in --json (issue 13).
     console.print(catalog.text("checkin.checkin_id", lang, checkin_id=str(outcome.checkin_id)),
                   highlight=False)
@@ -188,18 +193,22 @@ def checkin_cmd(
         keys = tuple(access_keys(id_number, dob, expiry, mrz, qr, can))
         check_sources(camera)  # the camera given is there: said before the card is read
         station = desk_name({"desk": desk} if desk else read_section("app"))
-        with stored() as store:
-            with store.read() as tx:
-                session = find_session(tx, session_ref)
+        # A desk of a centre keeps checking in while the centre's database is unreachable: the
+        # check-in waits in this desk's outbox (issue 17, services/outbox.py).
+        settings = load_settings()
+        with centre_or_outbox(point=settings.operating_point) as place:
+            store = place.store
+            session = session_for(place, session_ref)
             _warn_other_day(session, store.now(), lang)
-            engine = FaceEngine(load_settings())
+            engine = FaceEngine(settings)
             warming = engine.warm_up()  # the models load while the card is read
             request = CheckInRequest(session, keys, consent=consent, actor=actor(),
                                      stage=stage_value, challenge=chosen, card_wait=wait)
             try:
                 outcome = run_checkin(request, cards=PcscCards(reader), trust=TrustFiles.user(),
                                       service=CheckInService(store, engine, rules=rules,
-                                                             second=second, desk=station),
+                                                             second=second, desk=station,
+                                                             outbox=place.outbox),
                                       camera=lambda: open_camera(camera), models_ready=warming,
                                       listener=_Progress(lang))
             except CardRejected as exc:

@@ -56,8 +56,8 @@ class RoomEnded(InvalidInput):
 # The state's symbol, said with its words wherever it is shown (never colour alone): the
 # screen's tiles and `room status` alike.
 SYMBOLS = {"waiting": "…", "bound": "◆", "watching": "●", "absent": "○", "several_faces": "‼",
-           "different_person": "✖", "camera_lost": "⌀", "paused": "‖", "no_consent": "⊘", "silent": "?",
-           "no_agent": "·", "ended": "■", "other": "!"}
+           "different_person": "✖", "camera_lost": "⌀", "paused": "‖", "no_consent": "⊘",
+           "silent": "?", "no_agent": "·", "ended": "■", "other": "!"}
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 # The seat states worth the invigilator's eyes: the tile says so beyond its words.
 ATTENTION = frozenset({"absent", "several_faces", "different_person", "camera_lost", "silent"})
