@@ -17,6 +17,7 @@ from biometrics.camera import check_sources
 from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.onnx_embedder import EmbedderError
+from biometrics.remote import portrait_engine
 from examdesk.commands.common import LangOption, choices
 from examdesk.commands.errors import EXIT_REJECT, EXIT_REVIEW, BadOption, ExitTable, cli_errors
 from examdesk.commands.face import load_settings
@@ -192,14 +193,20 @@ def checkin_cmd(
             with store.read() as tx:
                 session = find_session(tx, session_ref)
             _warn_other_day(session, store.now(), lang)
-            engine = FaceEngine(load_settings())
+            settings = load_settings()
+            engine = FaceEngine(settings)
             warming = engine.warm_up()  # the models load while the card is read
+            # The chip portrait's own face process (two cores or more), loading meanwhile too.
+            portrait = portrait_engine(settings) if consent else None
+            if portrait is not None:
+                portrait.warm_up()
             request = CheckInRequest(session, keys, consent=consent, actor=actor(),
                                      stage=stage_value, challenge=chosen, card_wait=wait)
             try:
                 outcome = run_checkin(request, cards=PcscCards(reader), trust=TrustFiles.user(),
                                       service=CheckInService(store, engine, rules=rules,
-                                                             second=second, desk=station),
+                                                             second=second, desk=station,
+                                                             portrait_engine=portrait),
                                       camera=lambda: open_camera(camera), models_ready=warming,
                                       listener=_Progress(lang))
             except CardRejected as exc:
@@ -211,6 +218,9 @@ def checkin_cmd(
                 shown.context.update(checkin_id=str(exc.context.get("checkin_id") or ""),
                                      incident_id=str(exc.context.get("incident_id") or ""))
                 raise shown from exc
+            finally:
+                if portrait is not None:
+                    portrait.close()
     if as_json:
         print(json.dumps(outcome.to_dict(), ensure_ascii=False))
     else:
