@@ -17,7 +17,7 @@ from biometrics.camera import check_sources
 from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.onnx_embedder import EmbedderError
-from biometrics.remote import portrait_engine
+from biometrics.remote import ProcessFaceEngine, portrait_engine
 from examdesk.commands.common import LangOption, choices
 from examdesk.commands.errors import EXIT_REJECT, EXIT_REVIEW, BadOption, ExitTable, cli_errors
 from examdesk.commands.face import load_settings
@@ -194,10 +194,12 @@ def checkin_cmd(
                 session = find_session(tx, session_ref)
             _warn_other_day(session, store.now(), lang)
             settings = load_settings()
-            engine = FaceEngine(settings)
-            warming = engine.warm_up()  # the models load while the card is read
-            # The chip portrait's own face process (two cores or more), loading meanwhile too.
+            # Two cores or more: the live frames and the chip portrait are encoded at once, each
+            # in its own face process (dlib holds the GIL: here it would also stall the card
+            # read at every exchange); both load while the card is read.
             portrait = portrait_engine(settings) if consent else None
+            engine = FaceEngine(settings) if portrait is None else ProcessFaceEngine(settings)
+            warming = engine.warm_up()  # the models load while the card is read
             if portrait is not None:
                 portrait.warm_up()
             request = CheckInRequest(session, keys, consent=consent, actor=actor(),
@@ -219,8 +221,9 @@ def checkin_cmd(
                                      incident_id=str(exc.context.get("incident_id") or ""))
                 raise shown from exc
             finally:
-                if portrait is not None:
-                    portrait.close()
+                for child in (engine, portrait):
+                    if isinstance(child, ProcessFaceEngine):
+                        child.close()
     if as_json:
         print(json.dumps(outcome.to_dict(), ensure_ascii=False))
     else:
