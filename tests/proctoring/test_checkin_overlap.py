@@ -34,8 +34,10 @@ from proctoring.checkin import CheckInCancelled, CheckInOutcome, CheckInService,
 from proctoring.evidence import read_evidence
 from proctoring.models import AuditEvent, CheckIn, Evidence, ExamSession, Incident, RosterEntry
 from proctoring.store import Store
+from reader.errors import CardRemoved
 from reader.keys import Can
 from reader.session import CardRead
+from reader.transport import LoopbackTransport
 from reader.trust.report import TrustReport
 from reader.virtual import VirtualCccd, VpcdConnection, faces_dir, load_profile
 from reader.virtual.pki import test_csca_pem
@@ -311,4 +313,45 @@ def test_through_pcscd_the_overlapped_check_in_stores_the_same(
     _fresh_session(run)
     theirs = run.checkin(overlap=False, card=card, cards=cards)
     assert _stored(run.store, ours.checkin_id) == _stored(run.store, theirs.checkin_id)
+    _no_branch_left(run, children=1)
+
+
+class _PulledAt:
+    """The reader's connection to a card that leaves the reader at its *n*-th exchange, as
+    pcscd says it (``CardRemoved``)."""
+
+    def __init__(self, card: VirtualCccd, n: int) -> None:
+        self._inner = LoopbackTransport(card)
+        self._left = n
+        self.name, self.atr = self._inner.name, self._inner.atr
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self._left -= 1
+        if self._left <= 0:
+            raise CardRemoved("the card left the reader")
+        return self._inner.transmit(apdu)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _PulledCards:
+    def __init__(self, card: VirtualCccd, n: int) -> None:
+        self._card, self._n = card, n
+
+    def open(self, wait: float) -> _PulledAt:
+        return _PulledAt(self._card, self._n)
+
+
+def test_a_card_pulled_during_the_read_stops_every_branch(run: _Run) -> None:
+    card = _card()
+    files: list[str] = []
+    listener = _Listener(on_reading=files.append)
+    # Pulled at the 25th exchange, after DG2 (its portrait is being encoded), while DG13 is
+    # read, the camera branch running.
+    with pytest.raises(CardRemoved):
+        run.checkin(overlap=True, card=card, cards=_PulledCards(card, 25),  # type: ignore[arg-type]
+                    listener=listener)
+    assert files[-1] == "DG13" and "DG2" in files, " ".join(files)
+    _nothing_stored(run.store)
     _no_branch_left(run, children=1)
