@@ -16,6 +16,7 @@ copy the child already has (~2.7 MB per 720p frame, ~2 ms through the pipe).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -192,3 +193,22 @@ class ProcessFaceEngine(FaceEngine):
     def encode(self, image: RgbImage, face: Face, *, jitters: int = 0) -> Encoding:
         encoding: Encoding = self._call("encode", image, face, jitters)
         return encoding
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def portrait_engine(settings: FaceSettings | None = None,
+                    models: ModelPaths | None = None) -> ProcessFaceEngine | None:
+    """A second face process for the chip portrait of an overlapped check-in (issue 16): dlib
+    holds the GIL, so the portrait and the live frames are encoded at once only in two
+    processes. None on a single core, where a second process would only take turns with the
+    first (the check-in then encodes the portrait on its one engine)."""
+    if usable_cores() < 2:
+        return None
+    return ProcessFaceEngine(settings, models)

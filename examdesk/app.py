@@ -31,7 +31,7 @@ import customtkinter as ctk
 from biometrics import FaceSettings
 from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
-from biometrics.remote import ProcessFaceEngine
+from biometrics.remote import ProcessFaceEngine, portrait_engine
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import data_dir
 from examdesk.settings import desk_name, read_section
@@ -193,13 +193,17 @@ def start_services(options: AppOptions, actor: str) -> Services:
     # unreachable (issue 17): the header's outbox badge says so.
     outbox = (DeskOutbox.for_desk(store.keys, places.data, face_settings.operating_point)
               if store.backend == "postgresql" else None)
+    # The chip portrait's own face process (issue 16: encoded while the live frames are).
+    portrait = portrait_engine(face_settings)
     services = Services(places, settings, store, engine, models_ready, hub, PcscCards(None),
                         CheckInService(store, engine, rules=rules, second=second, desk=desk,
-                                       outbox=outbox))
+                                       outbox=outbox, portrait_engine=portrait))
     services.station = station
     # The models load in the face process meanwhile; if that fails, the check-in's first face
     # call fails again with the same typed error (models missing, …) and says so on screen.
     engine.warm_up().add_done_callback(lambda _f: models_ready.set())
+    if portrait is not None:
+        portrait.warm_up()  # a failure shows at the first portrait, as REVIEW with its reason
     if demo_home is not None:
         from .demo import VPCD_READER, DemoDeck, Scenario, demo_camera, vpcd_reader_free
 

@@ -291,6 +291,35 @@ class _KeepFrames:
         self.camera.close()
 
 
+@dataclass(frozen=True)
+class LiveCapture:
+    """What the camera gave a check-in: the liveness verdict (before the hand-over judged it),
+    the live captures or the error that stopped them (a refused frame's last reason), the kept
+    frames and the hand-over that followed the face. Judged only in ``check_in``; the same
+    whether it was captured after the card was read or while it was."""
+
+    kept: _KeepFrames
+    liveness: LivenessVerdict | None
+    handover: HandOver | None
+    probes: list[Probe] | None
+    problem: BiometricsError | None = None
+
+
+class FaceHeadStart:
+    """The face work of a check-in begun before the card was read
+    (``proctoring.checkin_overlap``). ``check_in`` takes what it needs from it and decides
+    exactly as it would have on the same frames and portrait."""
+
+    def portrait(self, data: bytes) -> Reference | BiometricsError | None:
+        """The chip portrait *data* encoded, or its encoding's error; None when it was not
+        begun (or for other bytes): ``check_in`` then encodes it itself."""
+        return None
+
+    def live(self) -> LiveCapture:
+        """The camera's captures, when they are done (a camera error or a cancel raises)."""
+        raise NotImplementedError
+
+
 def _downscale(image: RgbImage, width: int) -> RgbImage:
     if image.shape[1] <= width:
         return image
@@ -317,6 +346,7 @@ class CheckInService:
         second: SecondModel | None = None,
         desk: str | None = None,
         outbox: DeskOutbox | None = None,
+        portrait_engine: FaceEngine | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -324,6 +354,10 @@ class CheckInService:
         self.desk = desk
         """This station's name for itself ("Cửa 1"), stored with each check-in it makes."""
         self.engine = engine
+        self.portrait_engine = portrait_engine or engine
+        """Where an overlapped check-in encodes the chip portrait while the live frames are
+        encoded on ``engine``: a second face process when the computer has the cores for it
+        (``biometrics.remote.portrait_engine``), else ``engine`` itself."""
         self.rules = rules or CheckInRules()
         self.rng = rng or random.Random()
         self.second = second
@@ -344,7 +378,12 @@ class CheckInService:
         on_progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
         checkin_id: uuid.UUID | None = None,
+        head_start: FaceHeadStart | None = None,
     ) -> CheckInOutcome:
+        """Decide and store one check-in. With *head_start* the portrait's encoding and the
+        camera's captures were begun while the card was read (issue 16): they are taken from
+        it, judged in the same order and stored the same as when done here one after the
+        other; *camera* is then not read."""
         started = self.store.now()
         checkin_id = checkin_id or uuid.uuid4()
         verdicts = _Verdicts()
@@ -386,7 +425,7 @@ class CheckInService:
                 else:
                     face, liveness, frame = self._judge_face(
                         session, roster, card, camera, stage, challenge, verdicts, evidence,
-                        step)
+                        step, head_start)
 
         step(Step.RECORDING, "checkin.step.recording")
         if consent and card.portrait is not None:
@@ -567,42 +606,36 @@ class CheckInService:
         verdicts: _Verdicts,
         evidence: list[EvidenceItem],
         step: Callable[..., None],
+        head_start: FaceHeadStart | None = None,
     ) -> tuple[Verification | None, LivenessVerdict | None, RgbImage | None]:
         if card.portrait is None:
             verdicts.add(Decision.REVIEW, "checkin.no_chip_portrait")
             return None, None, None
         step(Step.PORTRAIT, "checkin.step.portrait")
-        try:
-            reference = enrol(self.engine, card.portrait.data)
-        except BiometricsError as exc:
-            verdicts.add(Decision.REVIEW, "checkin.chip_portrait_unusable", exc.detail,
-                         problem=exc.key)
+        encoded = None if head_start is None else head_start.portrait(card.portrait.data)
+        if encoded is None:
+            encoded = self.encode_portrait(card.portrait.data, self.engine)
+        if isinstance(encoded, BiometricsError):
+            verdicts.add(Decision.REVIEW, "checkin.chip_portrait_unusable", encoded.detail,
+                         problem=encoded.key)
             return None, None, None
+        reference = encoded
         evidence.append(embedding_item(reference.embedding, EvidenceKind.CHIP_EMBEDDING))
 
-        kept = _KeepFrames(camera, self.rules.evidence_width)
-        liveness = None
-        if self.rules.require_liveness:
-            liveness = self._liveness(kept, challenge, step)
-            if not liveness.passed:
-                verdicts.add(self.rules.liveness_failed,
-                             liveness.reason or "checkin.liveness_failed",
-                             challenge=liveness.challenge.value,
-                             attempts=self.rules.liveness_attempts)
-
-        step(Step.FACE, "checkin.step.face")
-        # The face compared must be the one that did the challenge (issue 15): followed from
-        # the challenge's last frame through every frame the capture reads.
-        handover = HandOver(liveness) if liveness is not None and liveness.passed else None
-        try:
-            probes = collect(self.engine, kept, max_frames=self.rules.capture_frames,
-                             on_problem=lambda e: step(Step.FACE, e.key, **_plain(e.context)),
-                             on_face=None if handover is None else handover.see)
-        except CameraUnavailable:
-            raise
-        except BiometricsError as exc:
-            verdicts.add(Decision.REVIEW, exc.key, exc.detail)
+        captured = (head_start.live() if head_start is not None
+                    else self.capture_live(camera, challenge, step))
+        kept, liveness, handover = captured.kept, captured.liveness, captured.handover
+        if liveness is not None and not liveness.passed:
+            verdicts.add(self.rules.liveness_failed,
+                         liveness.reason or "checkin.liveness_failed",
+                         challenge=liveness.challenge.value,
+                         attempts=self.rules.liveness_attempts)
+        if captured.problem is not None or captured.probes is None:
+            problem = captured.problem
+            assert problem is not None
+            verdicts.add(Decision.REVIEW, problem.key, problem.detail)
             return None, liveness, None
+        probes = captured.probes
         if handover is not None:
             liveness = handover.judge(probes)
             if not liveness.passed:
@@ -636,6 +669,36 @@ class CheckInService:
         step(Step.DUPLICATES, "checkin.step.duplicates")
         self._judge_duplicates(session, roster, stage, live, verdicts)
         return face, liveness, best
+
+    @staticmethod
+    def encode_portrait(data: bytes, engine: FaceEngine) -> Reference | BiometricsError:
+        """The chip portrait encoded on *engine*, or why it cannot be (a REVIEW reason)."""
+        try:
+            return enrol(engine, data)
+        except BiometricsError as exc:
+            return exc
+
+    def capture_live(self, camera: Camera, challenge: Challenge | None,
+                     step: Callable[..., None]) -> LiveCapture:
+        """The liveness challenge (when the rules ask for one), then the live captures for
+        the comparison, the face followed from the challenge's last frame through every frame
+        the capture reads (issue 15). A refused capture is returned as its problem; a camera
+        that fails raises ``CameraUnavailable``; *step* reports and may cancel."""
+        kept = _KeepFrames(camera, self.rules.evidence_width)
+        liveness = None
+        if self.rules.require_liveness:
+            liveness = self._liveness(kept, challenge, step)
+        step(Step.FACE, "checkin.step.face")
+        handover = HandOver(liveness) if liveness is not None and liveness.passed else None
+        try:
+            probes = collect(self.engine, kept, max_frames=self.rules.capture_frames,
+                             on_problem=lambda e: step(Step.FACE, e.key, **_plain(e.context)),
+                             on_face=None if handover is None else handover.see)
+        except CameraUnavailable:
+            raise
+        except BiometricsError as exc:
+            return LiveCapture(kept, liveness, handover, None, exc)
+        return LiveCapture(kept, liveness, handover, probes)
 
     def _fused(self, card: CardRead, reference: Reference, probes: list[Probe],
                kept: _KeepFrames, dlib: Verification) -> Verification:

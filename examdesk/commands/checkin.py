@@ -17,6 +17,7 @@ from biometrics.camera import check_sources
 from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.onnx_embedder import EmbedderError
+from biometrics.remote import ProcessFaceEngine, portrait_engine
 from examdesk.commands.common import LangOption, choices
 from examdesk.commands.errors import EXIT_REJECT, EXIT_REVIEW, BadOption, ExitTable, cli_errors
 from examdesk.commands.face import load_settings
@@ -200,15 +201,22 @@ def checkin_cmd(
             store = place.store
             session = session_for(place, session_ref)
             _warn_other_day(session, store.now(), lang)
-            engine = FaceEngine(settings)
+            # Two cores or more: the live frames and the chip portrait are encoded at once, each
+            # in its own face process (dlib holds the GIL: here it would also stall the card
+            # read at every exchange); both load while the card is read.
+            portrait = portrait_engine(settings) if consent else None
+            engine = FaceEngine(settings) if portrait is None else ProcessFaceEngine(settings)
             warming = engine.warm_up()  # the models load while the card is read
+            if portrait is not None:
+                portrait.warm_up()
             request = CheckInRequest(session, keys, consent=consent, actor=actor(),
                                      stage=stage_value, challenge=chosen, card_wait=wait)
             try:
                 outcome = run_checkin(request, cards=PcscCards(reader), trust=TrustFiles.user(),
                                       service=CheckInService(store, engine, rules=rules,
                                                              second=second, desk=station,
-                                                             outbox=place.outbox),
+                                                             outbox=place.outbox,
+                                                             portrait_engine=portrait),
                                       camera=lambda: open_camera(camera), models_ready=warming,
                                       listener=_Progress(lang))
             except CardRejected as exc:
@@ -220,6 +228,10 @@ def checkin_cmd(
                 shown.context.update(checkin_id=str(exc.context.get("checkin_id") or ""),
                                      incident_id=str(exc.context.get("incident_id") or ""))
                 raise shown from exc
+            finally:
+                for child in (engine, portrait):
+                    if isinstance(child, ProcessFaceEngine):
+                        child.close()
     if as_json:
         print(json.dumps(outcome.to_dict(), ensure_ascii=False))
     else:

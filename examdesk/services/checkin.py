@@ -5,6 +5,13 @@
 ``cancel`` Event stops it between steps and at the next camera frame; the face models may still
 be loading when the card is read, and are waited for (an Event or a Future) only before the
 camera is needed.
+
+With the candidate's consent the face work overlaps the card read (issue 16,
+``proctoring.checkin_overlap``): the camera, the liveness challenge and the live encodings
+start with the read, the chip portrait is encoded as soon as DG2 arrives, and the decision
+waits only for what is still running when the chip's last answer comes. The decision, the
+evidence and the audit event are those of the check-in done one step after the other
+(``overlap=False``, which a check-in without consent always is: no camera before consent).
 """
 
 from __future__ import annotations
@@ -25,10 +32,11 @@ from proctoring.checkin import (
     CheckInService,
     Progress,
 )
+from proctoring.checkin_overlap import Flag, HeadStart
 from proctoring.models import ExamSession, Stage
 from reader.access import AccessKey
 from reader.errors import ReaderError, is_card_fault
-from reader.session import CardRead, read_card
+from reader.session import CardRead, FileRead, read_card
 from reader.trust.report import TrustReport
 
 from .cards import CardSource
@@ -77,7 +85,7 @@ class StopsOnCancel:
     """The check-in's camera: cancelling stops the liveness check and the face capture at the
     next frame, not only between the service's steps (a liveness check reads up to 45 frames)."""
 
-    def __init__(self, camera: Camera, cancel: threading.Event) -> None:
+    def __init__(self, camera: Camera, cancel: Flag) -> None:
         self._camera = camera
         self._cancel = cancel
 
@@ -89,12 +97,12 @@ class StopsOnCancel:
         self._camera.close()
 
 
-def _stop_if(cancel: threading.Event) -> None:
+def _stop_if(cancel: Flag) -> None:
     if cancel.is_set():
         raise CheckInCancelled("the invigilator cancelled the check-in")
 
 
-def wait_for_models(ready: ModelsReady, cancel: threading.Event) -> None:
+def wait_for_models(ready: ModelsReady, cancel: Flag) -> None:
     """Until the face models are loaded (a failed load raises its own error); cancellable."""
     if ready is None:
         return
@@ -111,14 +119,15 @@ def wait_for_models(ready: ModelsReady, cancel: threading.Event) -> None:
 
 
 def read_checked_card(request: CheckInRequest, *, cards: CardSource, service: CheckInService,
-                      listener: CheckInListener) -> CardRead:
+                      listener: CheckInListener, on_file: FileRead | None = None) -> CardRead:
     """The card on the reader, read with ``request.keys``. A card whose own data makes the read
     fail (a forged or broken chip) is recorded — a REJECT check-in and a FORGED_CARD incident —
     and raised as :class:`CardRejected`; any other reader error (the key, the reader, the link)
-    is raised as it is, with nothing stored."""
+    is raised as it is, with nothing stored. ``on_file`` hears each file as it arrives."""
     transport = cards.open(request.card_wait)
     try:
-        return read_card(transport, list(request.keys), progress=listener.reading)
+        return read_card(transport, list(request.keys), progress=listener.reading,
+                         on_file=on_file)
     except ReaderError as exc:
         if not is_card_fault(exc):
             raise
@@ -135,14 +144,55 @@ def read_checked_card(request: CheckInRequest, *, cards: CardSource, service: Ch
 def run_checkin(request: CheckInRequest, *, cards: CardSource, trust: TrustFiles,
                 service: CheckInService, camera: Callable[[], Camera],
                 models_ready: ModelsReady = None, listener: CheckInListener | None = None,
-                cancel: threading.Event | None = None) -> CheckInOutcome:
+                cancel: threading.Event | None = None, overlap: bool = True) -> CheckInOutcome:
     """Check one candidate in: read and record the card, assess it against the trust files,
-    wait for the face models, open the camera (``camera()``, after the card, so a reader
-    problem never holds a webcam) and let ``service`` decide and store. Returns the stored
-    outcome; raises :class:`CardRejected` (stored), :class:`CheckInCancelled` (nothing stored)
-    or the typed error of the step that failed."""
+    wait for the face models, open the camera (``camera()``) and let ``service`` decide and
+    store. Returns the stored outcome; raises :class:`CardRejected` (stored),
+    :class:`CheckInCancelled` (nothing stored) or the typed error of the step that failed.
+
+    With consent and ``overlap`` (the default) the camera opens and the face work starts with
+    the card read (see the module's notes); every branch has stopped and the camera is closed
+    when this returns or raises. Otherwise the camera opens after the card, so a reader problem
+    never holds a webcam."""
     listener = listener or QuietListener()
     cancel = cancel or threading.Event()
+    if not (overlap and request.consent):
+        return _one_after_another(request, cards=cards, trust=trust, service=service,
+                                  camera=camera, models_ready=models_ready, listener=listener,
+                                  cancel=cancel)
+    # The centre's own policy file, checked before any camera opens: a mistyped file is the
+    # centre's problem, said at once, and never a candidate filmed for nothing.
+    trust.policy()
+
+    def open_camera(halt: Flag) -> Camera:
+        wait_for_models(models_ready, halt)
+        _stop_if(halt)
+        return camera()
+
+    head = HeadStart(service, open_camera, challenge=request.challenge,
+                     on_progress=listener.progress, cancel=cancel)
+    head.start()
+    try:
+        card = read_checked_card(request, cards=cards, service=service, listener=listener,
+                                 on_file=head.file_read)
+        report = trust.assess(card)
+        listener.card_read(card, report)
+        _stop_if(cancel)
+        feed = StopsOnCancel(head.camera_ready(), cancel)
+        return service.check_in(request.session, card, report, feed, consent=request.consent,
+                                stage=request.stage, operator_id=request.operator_id,
+                                actor=request.actor, challenge=request.challenge,
+                                on_progress=listener.progress, cancel=cancel, head_start=head)
+    finally:
+        head.stop()
+
+
+def _one_after_another(request: CheckInRequest, *, cards: CardSource, trust: TrustFiles,
+                       service: CheckInService, camera: Callable[[], Camera],
+                       models_ready: ModelsReady, listener: CheckInListener,
+                       cancel: threading.Event) -> CheckInOutcome:
+    """The check-in before issue 16, each step after the last: the card, the trust verdict,
+    the models, the camera, the portrait, the liveness challenge, the live frames."""
     card = read_checked_card(request, cards=cards, service=service, listener=listener)
     report = trust.assess(card)
     listener.card_read(card, report)

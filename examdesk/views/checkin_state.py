@@ -268,6 +268,10 @@ def card_read(state: CheckInState, token: int, card: CardRead, trust: TrustRepor
     return dataclasses.replace(state, card=card, trust=trust, portrait=portrait)
 
 
+# The steps that judge the card. The overlapped check-in (issue 16) runs the liveness challenge
+# and the face capture while they run, so they never take the candidate's prompt away.
+_CARD_STEPS = frozenset({Step.ROSTER, Step.CARD, Step.PORTRAIT})
+
 LIVENESS_PROMPT = "checkin.liveness."  # proctoring's prompt keys; any other liveness key
 # the workflow reports is the reason a try failed, said before the next try starts
 
@@ -284,6 +288,8 @@ def progressed(state: CheckInState, token: int, progress: Progress) -> CheckInSt
         prompt = progress
         if not progress.key.startswith(LIVENESS_PROMPT):
             failed_try = progress
+    elif progress.step in _CARD_STEPS:
+        pass  # the candidate's prompt stays: the challenge may be running meanwhile (issue 16)
     elif progress.step is not Step.FACE:
         prompt, failed_try = None, None
     elif progress.key == "checkin.step.face":  # "look at the camera"; its sub-steps keep it

@@ -140,5 +140,9 @@ class Services:
                 self.deck.close()
         with contextlib.suppress(Exception):
             self.engine.close()
+        portrait = self.checkins.portrait_engine
+        if portrait is not self.engine and isinstance(portrait, ProcessFaceEngine):
+            with contextlib.suppress(Exception):
+                portrait.close()
         with contextlib.suppress(Exception):
             self.store.close()

@@ -130,6 +130,30 @@ def test_a_failed_tries_reason_stays_next_to_the_retry_prompt() -> None:
     assert desk.progressed(passed, passed.token - 1, reason).failed_try is None
 
 
+def test_the_card_steps_leave_the_candidates_prompt_on_screen() -> None:
+    """Issue 16: the overlapped check-in judges the card (roster, card, portrait) while the
+    liveness challenge and the face capture run; the blink prompt and a failed try's reason
+    stay until the face step or the end replace them (the desk once cleared the prompt while
+    the candidate still had to blink)."""
+    state = running()
+    prompt = liveness_prompt("blink", 1, 2)
+    reason = Progress(Step.LIVENESS, "face.liveness.cut",
+                      {"challenge": "blink", "attempt": 1, "attempts": 2})
+    state = desk.progressed(state, state.token, reason)
+    state = desk.progressed(state, state.token, prompt)
+    for step in (Step.ROSTER, Step.CARD, Step.PORTRAIT):
+        state = desk.progressed(state, state.token, Progress(step, f"checkin.step.{step.value}"))
+        assert state.prompt == prompt and state.failed_try == reason, step
+        assert state.progress is not None and state.progress.step is step
+    face = desk.progressed(state, state.token, Progress(Step.FACE, "checkin.step.face"))
+    assert face.prompt is not None and face.prompt.key == "checkin.step.face"
+    for step in (Step.FACE, Step.PORTRAIT):
+        state = desk.progressed(face, face.token, Progress(step, f"checkin.step.{step.value}"))
+        assert state.prompt == face.prompt, step
+    done = desk.progressed(state, state.token, Progress(Step.DUPLICATES, "checkin.step.dup"))
+    assert done.prompt is None and done.failed_try is None
+
+
 def test_enter_admits_an_admitting_verdict_and_only_that() -> None:
     admitting = decided(Decision.ADMIT)
     after = desk.admitted(admitting)
