@@ -119,11 +119,17 @@ class RowError:
     column: str
     key: str
     value: str = ""
-    detail: str = ""
+    detail: str = ""  # technical, English, for logs and --json
+    # Values the texts show (the row an ID first appeared in, ...): (name, value) pairs.
+    facts: tuple[tuple[str, object], ...] = ()
+
+    def context(self) -> dict[str, object]:
+        """What the message texts may show: the value, the facts and the detail."""
+        return {"value": self.value, "detail": self.detail, **dict(self.facts)}
 
     def to_dict(self) -> dict[str, object]:
         return {"row": self.row, "column": self.column, "key": self.key, "value": self.value,
-                "detail": self.detail}
+                "detail": self.detail, **({"facts": dict(self.facts)} if self.facts else {})}
 
 
 class RosterInvalid(ProctoringError):

@@ -79,11 +79,15 @@ class Catalog:
             if isinstance(value, Words):
                 values[name] = self.text(value, lang, **inner)
         # An error names the field it is about by its code (``field="date_of_birth"``); the
-        # texts show it in words, in the same language, as ``{field_name}``.
-        for name, family in (("field", "field"), ("what", "thing")):
+        # texts show it in words, in the same language, as ``{field_name}``. Likewise a
+        # ``problem`` named by its error's key (``face.no_face``, kept as text in stored
+        # reasons) is ``{problem_name}``: the words of ``problem.face.no_face``.
+        for name, family in (("field", "field"), ("what", "thing"), ("problem", "problem")):
             code = values.get(name)
             if isinstance(code, str) and f"{name}_name" not in values:
                 words = self.messages.get(f"{family}.{code}")
+                if words is None and family == "problem":  # a kind not worded: its family's
+                    words = self.messages.get(f"problem.{code.split('.', 1)[0]}.error")
                 values[f"{name}_name"] = (words.get(lang) or words["en"]) if words else code
         text = _plurals(template, values).format_map(_Blank(values))
         # ``about``: what the message is about (which of two photos), said before it.

@@ -236,7 +236,7 @@ class SessionsView(View):
                          failed=refused)
 
     def _row_text(self, e: errors.RowError) -> str:
-        text = self.t(e.key, value=e.value, detail=e.detail)
+        text = self.t(e.key, **e.context())
         column = self.t(f"column.{e.column}") if e.column else "—"
         return self.t("roster.row", row=e.row, column=column, text=text)
 

@@ -297,8 +297,14 @@ def test_the_readme_says_where_the_demo_s_test_csca_is(tmp_path: Path) -> None:
 def _error_paths(tmp: Path) -> list[tuple[tuple[str, ...], int]]:
     (tmp / "empty.csv").write_bytes(b"")
     (tmp / "latin1.csv").write_bytes("Số báo danh,CCCD\n".encode("cp1258", "replace") + b"\xff\n")
+    (tmp / "damaged.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    (tmp / "roster.doc").write_bytes(b"x")
+    (tmp / "not-a-pdf.pdf").write_bytes(b"a text file named .pdf")
     missing = str(tmp / "missing")
     return [
+        (("roster", "import", str(tmp / "damaged.xlsx"), "--session", "X"), 2),
+        (("roster", "import", str(tmp / "roster.doc"), "--session", "X"), 2),
+        (("roster", "verify", str(tmp / "not-a-pdf.pdf")), 2),
         (("session", "show", "NOPE"), 4),
         (("session", "create", "--title", "", "--starts", "2026-12-01 07:30"), 2),
         (("session", "create", "--title", "T", "--starts", "2026-13-01"), 2),
@@ -336,32 +342,120 @@ def test_every_error_path_here_speaks_one_language_at_a_time(
             assert not english_words(text), (args, key, text)
 
 
-# Vietnamese texts that still show an error's ``detail``, which is English unless the raiser
-# gives words (system_error, Words). The debt left by issue 13: word each cause and take its key
-# off this list; a new text must not show {detail} in Vietnamese.
-DETAIL_IN_VIETNAMESE = frozenset({
-    "app.unexpected", "app.demo_folder_taken", "app.display_unreachable", "io.output",
-    "card.emulate_refused", "checkin.chip_portrait_unusable",
-    "settings.unreadable", "face.process_stopped", "proctoring.error",
+# Vietnamese texts that show an error's ``detail``. What is left may show it because the detail
+# is not our English but a value or another system's own words:
+SYSTEM_WORDS_DETAIL = frozenset({
+    # system_error(exc): Vietnamese words for the usual causes (no such file, permission, disk
+    # full, read-only, ...), the operating system's own text for a rare errno.
+    "io.output", "roster.unreadable", "trust.import_unreadable", "trust.store_write",
+    "reports.output", "reports.key_unreadable", "settings.unreadable", "settings.unwritable",
+    "card.emulate_refused",
+    # The words of another program, shown as it gave them: Tk's reason for a display it cannot
+    # open; PostgreSQL's (or its driver's) message for a refused login or a lost server.
+    "app.display_unreachable", "sync.central_unavailable", "sync.access_refused", "sync.error",
+    # A bug: Python's own name and text for an exception nobody expected, for the report.
+    "app.unexpected",
+})
+VALUE_DETAIL = frozenset({
+    # The data groups themselves (DG3, DG14; EF.COM / EF.SOD): names, not sentences.
+    "verdict.com_sod_mismatch", "verdict.signed_group_unreadable",
+})
+# The debt left by issue 13 (w13 session): English detail still inside these Vietnamese texts.
+# Word each cause and take its key off this list; a new text must not show {detail} in
+# Vietnamese.
+DETAIL_DEBT = frozenset({
     "proctoring.database_unavailable", "proctoring.key_unavailable",
-    "proctoring.keyring_unavailable", "roster.unreadable", "roster.id_invalid",
-    "roster.duplicate_id", "roster.duplicate_registration", "roster.candidate_conflict",
+    "proctoring.keyring_unavailable",
     "audit.modified", "audit.deleted", "audit.inserted", "audit.reordered", "audit.key_replaced",
     "audit.checkpoint_invalid", "audit.checkpoint_mismatch", "audit.head_mismatch",
     "audit.log_wiped", "audit.checkpoint_untrusted", "audit.checkpoint_missing",
     "audit.checkpoint_gap", "audit.checkpoint_stale", "audit.key_unknown", "audit.row_modified",
     "audit.row_unrecorded", "audit.row_missing", "audit.witness_behind", "audit.witness_key",
-    "reports.error", "reports.key_unreadable", "reports.not_a_pdf", "reports.output",
-    "reports.bad_period", "fraud.error", "verify.content.mismatch", "verify.content.no_facts",
-    "verify.content.error", "office.error", "syncstate.error", "sync.error",
-    "sync.central_unavailable", "sync.access_refused", "sync.chain_diverged",
-    "sync.district_key_changed", "sync.not_a_district", "trust.import_unreadable",
-    "trust.store_write", "trust.problem", "verdict.inconsistent", "verdict.com_sod_mismatch",
-    "verdict.signed_group_unreadable",
+    "verify.content.mismatch", "verify.content.no_facts", "verify.content.error",
+    "sync.chain_diverged", "sync.district_key_changed", "sync.not_a_district",
+    "verdict.inconsistent",
 })
+DETAIL_IN_VIETNAMESE = SYSTEM_WORDS_DETAIL | VALUE_DETAIL | DETAIL_DEBT
 
 
 def test_no_new_vietnamese_text_shows_an_english_detail() -> None:
     showing = {key for key, entry in Catalog.load().messages.items()
                if "{detail}" in entry.get("vi", "")}
     assert showing <= DETAIL_IN_VIETNAMESE, sorted(showing - DETAIL_IN_VIETNAMESE)
+    assert DETAIL_IN_VIETNAMESE <= showing, sorted(DETAIL_IN_VIETNAMESE - showing)  # no stale
+
+
+ROSTER_HEADER = "Số báo danh,Họ và tên,Ngày sinh,Giới tính,Số CCCD\n"
+
+
+def test_roster_row_errors_say_which_row_and_what_is_on_record_in_words(
+        tmp_path: Path, recorded: Recorded) -> None:
+    # Each cause in Vietnamese with only the values filled in: the row an ID first appeared
+    # in, the date of birth and sex already on record (the sex in words, not "M").
+    for code in ("A", "B"):
+        created = invoke(tmp_path, "session", "create", "--title", code, "--code", code,
+                         "--starts", "2026-12-20 07:30")
+        assert created.exit_code == 0, created.output
+    first = tmp_path / "first.csv"
+    first.write_text(ROSTER_HEADER + "SBD1,Nguyễn Văn An,05/01/1993,Nam,001093047064\n",
+                     "utf-8")
+    assert invoke(tmp_path, "roster", "import", str(first), "--session", "A").exit_code == 0
+    twice = tmp_path / "twice.csv"
+    twice.write_text(ROSTER_HEADER + "SBD1,Nguyễn Văn An,05/01/1993,Nam,001093047064\n"
+                     "SBD1,Trần Bình,05/01/1993,Nam,001093047064\n", "utf-8")
+    recorded.texts.clear()
+    result = invoke(tmp_path, "roster", "import", str(twice), "--session", "B", "--json")
+    assert result.exit_code == 2, result.output
+    rows = {e["key"]: e for e in json.loads(result.stdout)["error"]["rows"]}
+    assert "dòng 2 của tệp" in rows["roster.duplicate_id"]["vi"]
+    assert "dòng 2 của tệp" in rows["roster.duplicate_registration"]["vi"]
+    assert_one_language(recorded)
+    other = tmp_path / "other.csv"
+    other.write_text(ROSTER_HEADER + "SBD9,Nguyễn Văn An,06/01/1993,Nam,001093047064\n",
+                     "utf-8")
+    recorded.texts.clear()
+    result = invoke(tmp_path, "roster", "import", str(other), "--session", "B", "--json")
+    assert result.exit_code == 2, result.output
+    row = json.loads(result.stdout)["error"]["rows"][0]
+    assert row["key"] == "roster.candidate_conflict"
+    assert "ngày sinh 05/01/1993, giới tính Nam" in row["vi"], row["vi"]
+    assert "date of birth 05/01/1993, sex Male" in row["en"], row["en"]
+    assert_one_language(recorded)
+
+
+def test_a_chip_portrait_problem_is_said_in_words_even_from_a_stored_reason() -> None:
+    # Stored decision reasons keep the face error's key as text; the Vietnamese shows words.
+    catalog = Catalog.load()
+    for problem in ("face.no_face", "face.cut_off", "face.embedder.error"):
+        vi = catalog.text("checkin.chip_portrait_unusable", "vi", problem=problem,
+                          detail="no face found in the image")
+        assert problem not in vi and not english_words(vi), vi
+    assert "không thấy khuôn mặt" in catalog.text("checkin.chip_portrait_unusable", "vi",
+                                                  problem="face.no_face")
+
+
+def test_settings_and_signing_key_files_say_what_is_wrong_in_words(tmp_path: Path) -> None:
+    from examdesk.settings import SettingsError, read_section, write_section
+    from reports.errors import SigningKeyUnreadable
+    from reports.keys import load_pkcs12
+
+    catalog = Catalog.load()
+    broken = tmp_path / "settings.json"
+    broken.write_text("{ not json", "utf-8")
+    with pytest.raises(SettingsError) as caught:
+        read_section("reader", broken)
+    assert caught.value.key == "settings.not_json" and caught.value.context["line"] == 1
+    broken.write_text('{"reader": 3}', "utf-8")
+    with pytest.raises(SettingsError) as section:
+        read_section("reader", broken)
+    broken.write_text("[1]", "utf-8")
+    with pytest.raises(SettingsError) as not_object:
+        write_section("reader", {}, broken)
+    text_file = tmp_path / "key.p12"
+    text_file.write_text("a text file", "utf-8")
+    with pytest.raises(SigningKeyUnreadable) as key:
+        load_pkcs12(text_file, b"password")
+    assert key.value.key == "reports.key_unreadable.not_pkcs12"
+    for error in (caught.value, section.value, not_object.value, key.value):
+        vi = catalog.text(error.key, "vi", detail=error.detail, **error.context)
+        assert not english_words(vi) and "?" not in vi, vi
