@@ -77,7 +77,7 @@ def assert_one_language(recorded: Recorded) -> None:
             assert not english_words(text), (key, text, english_words(text))
 
 
-CHECKIN = ("checkin", "--session", "S1", "--camera", "0")
+CHECKIN = ("checkin", "--session", "S1", "--camera", "0", "--consent", "yes")
 
 # (arguments, exit status, message key, words the Vietnamese text must hold)
 INPUT_ERRORS = [
@@ -103,6 +103,13 @@ INPUT_ERRORS = [
     ((*CHECKIN, "--can", "123456", "--stage", "yrd"), 2, "checkin.option.stage", ["yrd", "yard"]),
     ((*CHECKIN, "--can", "123456", "--challenge", "wink"), 2, "checkin.option.challenge",
      ["wink", "blink"]),
+    # Consent is asked, never presumed (Decree 13/2023): said either way, before anything opens.
+    (("checkin", "--session", "S1", "--camera", "0", "--can", "123456"), 2,
+     "checkin.option.consent_missing", ["«--consent yes»", "Nghị định 13/2023"]),
+    (("checkin", "--session", "S1", "--camera", "0", "--consent", "maybe"), 2,
+     "checkin.option.consent", ["maybe", "'yes', 'no'"]),
+    (("checkin", "--session", "S1", "--consent", "yes", "--can", "123456"), 2,
+     "checkin.option.camera_missing", ["--camera 0"]),
     (("override", "not-a-uuid", "--decision", "ADMIT", "--reason", "x"), 2,
      "checkin.option.checkin_id", ["not-a-uuid"]),
     (("override", "12345678-1234-1234-1234-123456789012", "--decision", "yes", "--reason", "x"),
