@@ -541,9 +541,12 @@ def _plan(tx: Session, session_id: uuid.UUID, centre_id: uuid.UUID,
 # status: the attendance state (admitted stays admitted); decided_at: when the check-in it
 # stands on was decided (the first admission); attempts: how many there were; other_attempts:
 # the rest, oldest first, each "time decision desk" (a card presented after the admission too).
+# status is in words, in the export's language (issue 13: no internal codes for people);
+# status_code, last and named for what it is, keeps the code for a spreadsheet formula or a
+# script (ADMIT, REJECT, REVIEW, ABSENT), the same in both languages.
 EXPORT_COLUMNS = ("position", "registration_number", "id_number", "full_name", "date_of_birth",
                   "sex", "seat", "vehicle", "status", "decided_at", "desk", "attempts",
-                  "other_attempts")
+                  "other_attempts", "status_code")
 
 
 def _attempt_text(c: CheckIn, desk: str | None, lang: str) -> str:
@@ -560,14 +563,17 @@ def export_rows(store: Store, session_ref: str,
     with store.read() as tx:
         session = find_session(tx, session_ref)
     rows: list[list[Any]] = []
+    catalog = Catalog.load()
     for r in attendance(store, session.id).rows:
         c = r.candidate
         others = [a for a in r.history.attempts if a is not r.checkin]
         rows.append([r.entry.position, r.entry.registration_number, c.id_number, c.full_name,
                      c.date_of_birth, c.sex, r.entry.seat or "", r.entry.vehicle or "",
-                     r.status, r.checkin.decided_at if r.checkin else None,
+                     catalog.text(f"roster.status.{r.status.value}", lang),
+                     r.checkin.decided_at if r.checkin else None,
                      r.history.desk(r.checkin) or "", len(r.history.attempts),
-                     "; ".join(_attempt_text(a, r.history.desk(a), lang) for a in others)])
+                     "; ".join(_attempt_text(a, r.history.desk(a), lang) for a in others),
+                     r.status.value])
     return session.code, rows
 
 
