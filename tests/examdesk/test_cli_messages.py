@@ -407,6 +407,15 @@ def test_a_chip_portrait_problem_is_said_in_words_even_from_a_stored_reason() ->
                                                   problem="face.no_face")
 
 
+def test_chip_data_that_disagree_are_named_in_words_even_from_a_stored_reason() -> None:
+    # The finding (and the stored reason) keep the codes; the texts name the fields.
+    catalog = Catalog.load()
+    detail = "dg1_dg13.id_number, dg1_dg13.date_of_birth"
+    vi = catalog.text("verdict.inconsistent", "vi", detail=detail)
+    assert "Số định danh, Ngày sinh" in vi and "dg1" not in vi and not english_words(vi)
+    assert "ID number, Date of birth" in catalog.text("verdict.inconsistent", "en", detail=detail)
+
+
 def test_settings_and_signing_key_files_say_what_is_wrong_in_words(tmp_path: Path) -> None:
     from examdesk.settings import SettingsError, read_section, write_section
     from reports.errors import SigningKeyUnreadable
