@@ -68,7 +68,6 @@ DETAIL_DEBT = frozenset({
     "audit.checkpoint_gap", "audit.checkpoint_stale", "audit.key_unknown", "audit.row_modified",
     "audit.row_unrecorded", "audit.row_missing", "audit.witness_behind", "audit.witness_key",
     "verify.content.mismatch", "verify.content.no_facts", "verify.content.error",
-    "sync.chain_diverged", "sync.district_key_changed", "sync.not_a_district",
 })
 DETAIL_IN_VIETNAMESE = SYSTEM_WORDS_DETAIL | VALUE_DETAIL | DETAIL_DEBT
 
