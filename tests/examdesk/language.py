@@ -47,8 +47,10 @@ SYSTEM_WORDS_DETAIL = frozenset({
     "reports.output", "reports.key_unreadable", "settings.unreadable", "settings.unwritable",
     "card.emulate_refused",
     # The words of another program, shown as it gave them: Tk's reason for a display it cannot
-    # open; PostgreSQL's (or its driver's) message for a refused login or a lost server.
+    # open; PostgreSQL's (or its driver's) message for a refused login or a lost server; the
+    # OS keyring backend's error (its type and first line: KeyringLocked, a D-Bus error).
     "app.display_unreachable", "sync.central_unavailable", "sync.access_refused", "sync.error",
+    "proctoring.keyring_unavailable",
     # A bug: Python's own name and text for an exception nobody expected, for the report.
     "app.unexpected",
 })
@@ -61,7 +63,6 @@ VALUE_DETAIL = frozenset({
 # Vietnamese.
 DETAIL_DEBT = frozenset({
     "proctoring.database_unavailable", "proctoring.key_unavailable",
-    "proctoring.keyring_unavailable",
     "audit.modified", "audit.deleted", "audit.inserted", "audit.reordered", "audit.key_replaced",
     "audit.checkpoint_invalid", "audit.checkpoint_mismatch", "audit.head_mismatch",
     "audit.log_wiped", "audit.checkpoint_untrusted", "audit.checkpoint_missing",
