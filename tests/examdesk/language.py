@@ -63,11 +63,6 @@ VALUE_DETAIL = frozenset({
 # Vietnamese.
 DETAIL_DEBT = frozenset({
     "proctoring.database_unavailable", "proctoring.key_unavailable",
-    "audit.modified", "audit.deleted", "audit.inserted", "audit.reordered", "audit.key_replaced",
-    "audit.checkpoint_invalid", "audit.checkpoint_mismatch", "audit.head_mismatch",
-    "audit.log_wiped", "audit.checkpoint_untrusted", "audit.checkpoint_missing",
-    "audit.checkpoint_gap", "audit.checkpoint_stale", "audit.key_unknown", "audit.row_modified",
-    "audit.row_unrecorded", "audit.row_missing", "audit.witness_behind", "audit.witness_key",
     "verify.content.mismatch", "verify.content.no_facts", "verify.content.error",
 })
 DETAIL_IN_VIETNAMESE = SYSTEM_WORDS_DETAIL | VALUE_DETAIL | DETAIL_DEBT

@@ -416,6 +416,38 @@ def test_chip_data_that_disagree_are_named_in_words_even_from_a_stored_reason() 
     assert "ID number, Date of birth" in catalog.text("verdict.inconsistent", "en", detail=detail)
 
 
+def test_a_tampered_audit_log_is_said_in_vietnamese_with_only_values_filled_in(
+        tmp_path: Path, recorded: Recorded) -> None:
+    # Issue 13: each finding's Vietnamese sentence carried the code's English detail
+    # ("… đã bị sửa (its content does not give its hash)").
+    import sqlite3
+
+    for code in ("A", "B"):
+        made = invoke(tmp_path, "session", "create", "--title", code, "--code", code,
+                      "--starts", "2026-12-20 07:30")
+        assert made.exit_code == 0, made.output
+    (db,) = tmp_path.rglob("*.db")
+    with sqlite3.connect(db) as raw:  # the insider, with the file and sqlite3
+        raw.execute("UPDATE audit_event SET payload = replace(payload, '\"A\"', '\"Z\"') "
+                    "WHERE action = 'session.created' AND payload LIKE '%\"A\"%'")
+    recorded.texts.clear()
+    result = invoke(tmp_path, "audit", "verify")
+    assert result.exit_code != 0, result.output
+    shown = [(k, t) for k, t in recorded.vietnamese() if k.startswith("audit.")]
+    assert any(k == "audit.modified" for k, _ in shown), shown
+    assert "its content" not in result.output.split(" / ")[0]
+    assert_one_language(recorded)
+    catalog = Catalog.load()
+    replaced = catalog.text("audit.key_replaced", "vi", seqs="7", admin="admin:lan",
+                            reason="ổ đĩa hỏng", new_key="ab12cd34ef56ab12…",
+                            detail="admin: admin:lan; reason: ổ đĩa hỏng; …")
+    assert "«admin:lan»" in replaced and "«ổ đĩa hỏng»" in replaced
+    assert not english_words(replaced), replaced
+    row = catalog.text("audit.row_unrecorded", "vi", what="checkin", row="1f2e…",
+                       detail="checkin 1f2e… has no audit event")
+    assert row.startswith("lượt kiểm tra 1f2e…") and not english_words(row), row
+
+
 def test_settings_and_signing_key_files_say_what_is_wrong_in_words(tmp_path: Path) -> None:
     from examdesk.settings import SettingsError, read_section, write_section
     from reports.errors import SigningKeyUnreadable
