@@ -27,6 +27,9 @@ class KeyUnavailable(ProctoringError):
     """The data key or the centre's signing key cannot be read or created."""
 
     key = "proctoring.key_unavailable"
+    # The causes a user meets (a key file's permissions or size, a damaged keyring entry, the
+    # OS refusing the file) are worded each (proctoring.key_unavailable.<reason>).
+    reasons = "proctoring.key_unavailable"
 
 
 class KeyringUnavailable(KeyUnavailable):

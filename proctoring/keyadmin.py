@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from examdesk.i18n import system_error
+
 from .crypto import (
     DATA_KEY_NAME,
     DataKey,
@@ -85,7 +87,7 @@ def read_backup(path: Path) -> bytes:
             raise InvalidInput(f"{path} is too big for a key backup", field="from")
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyUnavailable(str(exc), path=str(path)) from exc
+        raise KeyUnavailable(system_error(exc), reason="os", path=str(path)) from exc
     if len(data) == 32:
         return data
     try:

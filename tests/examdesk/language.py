@@ -30,7 +30,7 @@ ALLOWED = frozenset({
     "pdf", "toml", "utf", "jpeg", "png", "ctrl", "enter", "esc", "tab", "alt", "shift", "space",
     "delete",  # the key, as its cap reads
     "faiss", "mrz", "cmnd", "cccd", "id", "sbd", "gpu", "cpu", "ram", "url", "ip", "dns", "ssl",
-    "tls", "log", "logo", "token", "mode", "ok", "vs", "usb", "mb", "kb", "gb", "ms",
+    "tls", "log", "logo", "token", "mode", "ok", "vs", "usb", "mb", "kb", "gb", "ms", "byte",
     "local",  # the default centre's code
     "xvfb", "pades", "pdftoppm", "truetype", "px", "yyyy", "mm", "dd", "ddmmyyyy", "hh",
 })
@@ -45,7 +45,7 @@ SYSTEM_WORDS_DETAIL = frozenset({
     # full, read-only, ...), the operating system's own text for a rare errno.
     "io.output", "roster.unreadable", "trust.import_unreadable", "trust.store_write",
     "reports.output", "reports.key_unreadable", "settings.unreadable", "settings.unwritable",
-    "card.emulate_refused",
+    "card.emulate_refused", "proctoring.key_unavailable.os",
     # The words of another program, shown as it gave them: Tk's reason for a display it cannot
     # open; PostgreSQL's (or its driver's) message for a refused login or a lost server; the
     # OS keyring backend's error (its type and first line: KeyringLocked, a D-Bus error).

@@ -448,6 +448,35 @@ def test_a_tampered_audit_log_is_said_in_vietnamese_with_only_values_filled_in(
     assert row.startswith("lượt kiểm tra 1f2e…") and not english_words(row), row
 
 
+def test_a_key_file_that_cannot_be_used_says_why_in_words(tmp_path: Path) -> None:
+    # Issue 13: "Không đọc hoặc tạo được khoá mã hoá (…): …key is readable by other users
+    # (chmod 600 it)." The causes a user meets are worded; the exit status stays 3.
+    import os
+
+    from examdesk.commands.errors import exit_code, exit_code_for_key
+    from proctoring.crypto import KeyStore
+    from proctoring.errors import KeyUnavailable
+
+    catalog = Catalog.load()
+    shared = tmp_path / "data.key"
+    shared.write_bytes(b"k" * 32)
+    os.chmod(shared, 0o644)
+    short = tmp_path / "short.key"
+    short.write_bytes(b"k" * 5)
+    os.chmod(short, 0o600)
+    seen = []
+    for path, key in ((shared, "proctoring.key_unavailable.readable_by_others"),
+                      (short, "proctoring.key_unavailable.file_size")):
+        with pytest.raises(KeyUnavailable) as caught:
+            KeyStore._read_file(path)
+        assert caught.value.key == key
+        assert exit_code(caught.value) == 3 and exit_code_for_key(key) == 3
+        vi = catalog.text(key, "vi", detail=caught.value.detail, **caught.value.context)
+        assert str(path) in vi and not english_words(vi), vi
+        seen.append(vi)
+    assert "«chmod 600»" in seen[0] and "5 byte" in seen[1]
+
+
 def test_settings_and_signing_key_files_say_what_is_wrong_in_words(tmp_path: Path) -> None:
     from examdesk.settings import SettingsError, read_section, write_section
     from reports.errors import SigningKeyUnreadable
