@@ -21,6 +21,9 @@ class DatabaseUnavailable(ProctoringError):
     """The database cannot be opened or reached (bad URL, server down, locked file)."""
 
     key = "proctoring.database_unavailable"
+    # A URL that is none, or names another database, is worded; the driver's refusal (server
+    # down, a locked file) is shown in its own words after the sentence.
+    reasons = "proctoring.database_unavailable"
 
 
 class KeyUnavailable(ProctoringError):

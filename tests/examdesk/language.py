@@ -47,10 +47,11 @@ SYSTEM_WORDS_DETAIL = frozenset({
     "reports.output", "reports.key_unreadable", "settings.unreadable", "settings.unwritable",
     "card.emulate_refused", "proctoring.key_unavailable.os",
     # The words of another program, shown as it gave them: Tk's reason for a display it cannot
-    # open; PostgreSQL's (or its driver's) message for a refused login or a lost server; the
+    # open; PostgreSQL's (or its driver's) message for a refused login or a lost server, and
+    # SQLite's or the driver's for a database that cannot be opened (its URL is worded); the
     # OS keyring backend's error (its type and first line: KeyringLocked, a D-Bus error).
     "app.display_unreachable", "sync.central_unavailable", "sync.access_refused", "sync.error",
-    "proctoring.keyring_unavailable",
+    "proctoring.keyring_unavailable", "proctoring.database_unavailable",
     # A bug: Python's own name and text for an exception nobody expected, for the report.
     "app.unexpected",
 })
@@ -62,7 +63,7 @@ VALUE_DETAIL = frozenset({
 # Word each cause and take its key off this list; a new text must not show {detail} in
 # Vietnamese.
 DETAIL_DEBT = frozenset({
-    "proctoring.database_unavailable", "proctoring.key_unavailable",
+    "proctoring.key_unavailable",
     "verify.content.mismatch", "verify.content.no_facts", "verify.content.error",
 })
 DETAIL_IN_VIETNAMESE = SYSTEM_WORDS_DETAIL | VALUE_DETAIL | DETAIL_DEBT

@@ -448,6 +448,21 @@ def test_a_tampered_audit_log_is_said_in_vietnamese_with_only_values_filled_in(
     assert row.startswith("lượt kiểm tra 1f2e…") and not english_words(row), row
 
 
+def test_a_database_address_that_is_none_says_so_in_words(tmp_path: Path,
+                                                          recorded: Recorded) -> None:
+    # Issue 13: "Không mở được cơ sở dữ liệu (?): not a database URL: Could not parse …".
+    for url, key in (("not a url", "proctoring.database_unavailable.url"),
+                     ("mysql://u@h/db", "proctoring.database_unavailable.backend")):
+        recorded.texts.clear()
+        env = {"EXAMDESK_HOME": str(tmp_path), "EXAMDESK_LANG": "vi", "COLUMNS": "200",
+               "EXAMDESK_DB_URL": url}
+        result = CliRunner().invoke(app, ["session", "list", "--json"], env=env)
+        assert result.exit_code == 3, result.output
+        error = json.loads(result.stdout)["error"]
+        assert error["key"] == key and "?" not in error["vi"], error
+        assert_one_language(recorded)
+
+
 def test_a_key_file_that_cannot_be_used_says_why_in_words(tmp_path: Path) -> None:
     # Issue 13: "Không đọc hoặc tạo được khoá mã hoá (…): …key is readable by other users
     # (chmod 600 it)." The causes a user meets are worded; the exit status stays 3.
