@@ -63,7 +63,6 @@ VALUE_DETAIL = frozenset({
 # Word each cause and take its key off this list; a new text must not show {detail} in
 # Vietnamese.
 DETAIL_DEBT = frozenset({
-    "proctoring.key_unavailable",
     "verify.content.mismatch", "verify.content.no_facts", "verify.content.error",
 })
 DETAIL_IN_VIETNAMESE = SYSTEM_WORDS_DETAIL | VALUE_DETAIL | DETAIL_DEBT

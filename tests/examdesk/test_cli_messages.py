@@ -448,6 +448,34 @@ def test_a_tampered_audit_log_is_said_in_vietnamese_with_only_values_filled_in(
     assert row.startswith("lượt kiểm tra 1f2e…") and not english_words(row), row
 
 
+def test_a_sealed_key_that_does_not_open_says_so_in_words() -> None:
+    # The district's copy of a centre's data key, sealed to another office key (or altered).
+    import os
+    import uuid
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from proctoring.crypto import DataKey
+    from proctoring.errors import KeyUnavailable
+    from proctoring.keywrap import public_hex, unwrap_data_key, wrap_data_key
+
+    centre, key = uuid.uuid4(), DataKey(os.urandom(32))
+    sealed = wrap_data_key(key, public_hex(X25519PrivateKey.generate()), district_code="SGD",
+                           centre_id=centre)
+    catalog = Catalog.load()
+    for attempt in (lambda: unwrap_data_key(sealed, X25519PrivateKey.generate(),
+                                            district_code="SGD", centre_id=centre,
+                                            key_id=key.key_id),
+                    lambda: wrap_data_key(key, "zz" * 32, district_code="SGD",
+                                          centre_id=centre)):
+        with pytest.raises(KeyUnavailable) as caught:
+            attempt()
+        assert caught.value.key.startswith("proctoring.key_unavailable.")
+        vi = catalog.text(caught.value.key, "vi", detail=caught.value.detail,
+                          **caught.value.context)
+        assert "?" not in vi and not english_words(vi), vi
+
+
 def test_a_database_address_that_is_none_says_so_in_words(tmp_path: Path,
                                                           recorded: Recorded) -> None:
     # Issue 13: "Không mở được cơ sở dữ liệu (?): not a database URL: Could not parse …".
