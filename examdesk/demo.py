@@ -27,6 +27,7 @@ from typing import Protocol
 
 from biometrics import Camera, FileCamera
 from biometrics.config import ORL_POINT
+from examdesk.keyed_error import KeyedError
 from examdesk.settings import write_section
 from proctoring.centres import ensure_centre
 from proctoring.crypto import KeyStore
@@ -127,8 +128,9 @@ def demo_camera(photos: tuple[Path, ...]) -> Camera:
 # --- the demo's own data folder ---------------------------------------------------------------
 
 
-class DemoFolderTaken(RuntimeError):
-    """The demo folder exists, holds files and was not made by the demo: never wiped."""
+class DemoFolderTaken(KeyedError):
+    """The demo folder exists, holds files and was not made by the demo: never wiped
+    (context: ``path``)."""
 
     key = "app.demo_folder_taken"
 
@@ -153,7 +155,7 @@ def prepare_demo_home(root: Path, *, actor: str) -> DemoHome:
     roster-signing certificate. Whatever an earlier demo left there is deleted first."""
     if root.exists() and any(root.iterdir()):
         if not (root / MARKER).exists():
-            raise DemoFolderTaken(f"{root} exists and was not made by the demo")
+            raise DemoFolderTaken(f"{root} exists and was not made by the demo", path=str(root))
         shutil.rmtree(root)
     config, data = root / "config", root / "data"
     for folder in (config, data):

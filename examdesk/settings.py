@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from examdesk.i18n import system_error
 from examdesk.paths import config_dir
 
 FILE_NAME = "settings.json"
@@ -31,10 +32,13 @@ class SettingsError(Exception):
 
     key = "settings.unreadable"
 
-    def __init__(self, detail: str, **context: object) -> None:
+    def __init__(self, detail: str, reason: str = "", **context: object) -> None:
         super().__init__(detail)
         self.detail = detail
         self.context = context
+        # Each cause has its own words (settings.<reason>); the detail stays for logs.
+        if reason:
+            self.key = f"settings.{reason}"
 
 
 def settings_path() -> Path:
@@ -61,7 +65,8 @@ def read_section(name: str, path: Path | None = None) -> dict[str, Any]:
     data = _read(path or settings_path())
     section = data.get(name, {})
     if not isinstance(section, dict):
-        raise SettingsError(f"section {name!r} is not an object", path=str(path), section=name)
+        raise SettingsError(f"section {name!r} is not an object", "section_not_object",
+                            path=str(path), section=name)
     return section
 
 
@@ -75,8 +80,7 @@ def write_section(name: str, values: dict[str, Any], path: Path | None = None) -
             data[name] = values
             _write_atomic(target, data)
     except OSError as exc:
-        raise SettingsError(f"cannot write {target}: {exc.strerror or exc}",
-                            path=str(target)) from exc
+        raise SettingsError(system_error(exc), "unwritable", path=str(target)) from exc
     return target
 
 
@@ -86,14 +90,15 @@ def _read(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise SettingsError(f"cannot read {path}: {exc.strerror or exc}", path=str(path)) from exc
+        raise SettingsError(system_error(exc), path=str(path)) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SettingsError(f"{path} is not valid JSON (line {exc.lineno}): fix or delete it",
-                            path=str(path)) from exc
+                            "not_json", path=str(path), line=exc.lineno) from exc
     if not isinstance(data, dict):
-        raise SettingsError(f"{path} does not hold a JSON object", path=str(path))
+        raise SettingsError(f"{path} does not hold a JSON object", "not_an_object",
+                            path=str(path))
     return data
 
 

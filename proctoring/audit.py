@@ -364,16 +364,23 @@ class Problem:
     # | witness_* (audit_witness)
     kind: str
     seqs: tuple[int, ...]
-    detail: str = ""
+    detail: str = ""  # technical, English: for logs, --json and the English text
     event_ids: tuple[str, ...] = ()
+    # Values the texts show besides the events (who replaced a key and why; which row):
+    # (name, value) pairs, so the Vietnamese text is Vietnamese with only values filled in.
+    facts: tuple[tuple[str, object], ...] = ()
 
     @property
     def key(self) -> str:
         return f"audit.{self.kind}"
 
+    def context(self) -> dict[str, object]:
+        return {"detail": self.detail, **dict(self.facts)}
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "key": self.key, "seqs": list(self.seqs),
-                "detail": self.detail, "event_ids": list(self.event_ids)}
+                "detail": self.detail, "event_ids": list(self.event_ids),
+                **({"facts": dict(self.facts)} if self.facts else {})}
 
 
 @dataclass(frozen=True)
@@ -771,7 +778,8 @@ def _replacement(centre_id: uuid.UUID, cp: AuditCheckpoint, event: AuditEvent | 
     return Problem("key_replaced", (event.seq,),
                    f"admin: {event.actor}; reason: {reason}; the events after it are checked "
                    f"with the new key {cp.public_key[:16]}…, which the old key never vouched for",
-                   _ids([event]))
+                   _ids([event]), (("admin", event.actor), ("reason", reason),
+                                   ("new_key", f"{cp.public_key[:16]}…")))
 
 
 def _merge_runs(problems: Sequence[Problem], seqs: Sequence[int]) -> list[Problem]:

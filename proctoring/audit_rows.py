@@ -174,12 +174,13 @@ def check_rows(tx: Session, chains: Mapping[uuid.UUID, Sequence[Any]]
                     problems[_chain(event)].append(Problem(
                         "row_modified", (event.seq,),
                         f"{name} {row_id} differs from what event {event.seq} recorded",
-                        (str(event.id),)))
+                        (str(event.id),), (("what", name), ("row", str(row_id)))))
             elif row_id in legacy:
                 counts[owner]["legacy"] += 1  # recorded before rows were bound: not checkable
             else:
                 problems[owner].append(Problem("row_unrecorded", (),
-                                               f"{name} {row_id} has no audit event"))
+                                               f"{name} {row_id} has no audit event", (),
+                                               (("what", name), ("row", str(row_id)))))
     for key, (_, _, event) in latest.items():
         name, _, text = key.partition(":")
         try:
@@ -189,5 +190,5 @@ def check_rows(tx: Session, chains: Mapping[uuid.UUID, Sequence[Any]]
         if name in rows.rows and row_id not in rows.rows[name]:
             problems[_chain(event)].append(Problem(
                 "row_missing", (event.seq,), f"{name} {row_id} recorded by event {event.seq} "
-                "is gone", (str(event.id),)))
+                "is gone", (str(event.id),), (("what", name), ("row", str(row_id)))))
     return dict(problems), {k: dict(v) for k, v in counts.items()}

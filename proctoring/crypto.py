@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from examdesk.i18n import system_error
 from examdesk.paths import config_dir
 
 from .errors import (
@@ -98,7 +99,8 @@ class DataKey:
 
     def __post_init__(self) -> None:
         if len(self.key) != 32:
-            raise KeyUnavailable(f"a data key has 32 bytes, got {len(self.key)}")
+            raise KeyUnavailable(f"a data key has 32 bytes, got {len(self.key)}",
+                                 reason="size", size=len(self.key))
 
     def __repr__(self) -> str:
         return f"DataKey(key_id={self.key_id!r})"
@@ -236,7 +238,8 @@ class KeyStore:
         """Store ``raw`` under ``name``, replacing what is there: only for the admin commands,
         which first keep any key they displace (see :mod:`.keyrecords`). Returns where."""
         if len(raw) != 32:
-            raise KeyUnavailable(f"a key has 32 bytes, got {len(raw)}")
+            raise KeyUnavailable(f"a key has 32 bytes, got {len(raw)}", reason="size",
+                                 size=len(raw))
         text = base64.b64encode(raw).decode()
         path = self.folder / f"{name}.key"
         if self._keyring_put(name, text) == text:
@@ -284,7 +287,7 @@ class KeyStore:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise KeyUnavailable(str(exc), path=str(path)) from exc
+            raise KeyUnavailable(system_error(exc), reason="os", path=str(path)) from exc
         return True
 
     # --- other secrets (a password, a URL with one) ----------------------------------------
@@ -333,7 +336,7 @@ class KeyStore:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise KeyUnavailable(str(exc), path=str(path)) from exc
+            raise KeyUnavailable(system_error(exc), reason="os", path=str(path)) from exc
         return found
 
     def _secret_path(self, name: str) -> Path:
@@ -407,10 +410,12 @@ class KeyStore:
                 raw = base64.b64decode(text, validate=True)
             except ValueError:
                 raise KeyUnavailable(f"the keyring entry for {name} is not base64",
-                                     path="keyring") from None
+                                     reason="keyring_entry", path="keyring",
+                                     name=name) from None
             if len(raw) != 32:
                 raise KeyUnavailable(f"the keyring entry for {name} has {len(raw)} bytes, a "
-                                     "key has 32", path="keyring")
+                                     "key has 32", reason="keyring_entry", path="keyring",
+                                     name=name)
             return raw, None
         return self._read_file(self._key_path(name)), failure
 
@@ -450,7 +455,7 @@ class KeyStore:
             raw = base64.b64decode(stored)
             if len(raw) != 32:
                 raise KeyUnavailable(f"the keyring kept {len(raw)} bytes for {name}",
-                                     path="keyring")
+                                     reason="keyring_entry", path="keyring", name=name)
             return raw
         return self._create_file(self._key_path(name), fresh)
 
@@ -475,18 +480,19 @@ class KeyStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise KeyUnavailable(str(exc), path=str(path)) from exc
+            raise KeyUnavailable(system_error(exc), reason="os", path=str(path)) from exc
         if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             # Like ssh with a private key: readable by others means possibly copied.
             raise KeyUnavailable(f"{path} is readable by other users (chmod 600 it)",
-                                 path=str(path))
+                                 reason="readable_by_others", path=str(path))
         return path.read_bytes()
 
     @classmethod
     def _read_file(cls, path: Path) -> bytes | None:
         data = cls._read_private(path)
         if data is not None and len(data) != 32:
-            raise KeyUnavailable(f"{path} has {len(data)} bytes, a key has 32", path=str(path))
+            raise KeyUnavailable(f"{path} has {len(data)} bytes, a key has 32",
+                                 reason="file_size", path=str(path), size=len(data))
         return data
 
     @staticmethod
@@ -516,7 +522,7 @@ class KeyStore:
             finally:
                 os.close(dir_fd)
         except OSError as exc:
-            raise KeyUnavailable(str(exc), path=str(path)) from exc
+            raise KeyUnavailable(system_error(exc), reason="os", path=str(path)) from exc
 
     def _create_file(self, path: Path, secret: bytes) -> bytes:
         """Create ``path`` with ``secret`` unless another process got there first; the key

@@ -465,7 +465,8 @@ def _box_fingerprint(box_public: str) -> str:
     try:
         return public_fingerprint(bytes.fromhex(box_public))
     except ValueError:
-        raise KeyUnavailable(f"the district's office key {box_public[:16]}… is not hex") from None
+        raise KeyUnavailable(f"the district's office key {box_public[:16]}… is not hex",
+                             reason="district_key") from None
 
 
 # --- the office's view ------------------------------------------------------------------------

@@ -21,12 +21,18 @@ class DatabaseUnavailable(ProctoringError):
     """The database cannot be opened or reached (bad URL, server down, locked file)."""
 
     key = "proctoring.database_unavailable"
+    # A URL that is none, or names another database, is worded; the driver's refusal (server
+    # down, a locked file) is shown in its own words after the sentence.
+    reasons = "proctoring.database_unavailable"
 
 
 class KeyUnavailable(ProctoringError):
     """The data key or the centre's signing key cannot be read or created."""
 
     key = "proctoring.key_unavailable"
+    # The causes a user meets (a key file's permissions or size, a damaged keyring entry, the
+    # OS refusing the file) are worded each (proctoring.key_unavailable.<reason>).
+    reasons = "proctoring.key_unavailable"
 
 
 class KeyringUnavailable(KeyUnavailable):
@@ -119,11 +125,17 @@ class RowError:
     column: str
     key: str
     value: str = ""
-    detail: str = ""
+    detail: str = ""  # technical, English, for logs and --json
+    # Values the texts show (the row an ID first appeared in, ...): (name, value) pairs.
+    facts: tuple[tuple[str, object], ...] = ()
+
+    def context(self) -> dict[str, object]:
+        """What the message texts may show: the value, the facts and the detail."""
+        return {"value": self.value, "detail": self.detail, **dict(self.facts)}
 
     def to_dict(self) -> dict[str, object]:
         return {"row": self.row, "column": self.column, "key": self.key, "value": self.value,
-                "detail": self.detail}
+                "detail": self.detail, **({"facts": dict(self.facts)} if self.facts else {})}
 
 
 class RosterInvalid(ProctoringError):

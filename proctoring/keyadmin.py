@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from examdesk.i18n import system_error
+
 from .crypto import (
     DATA_KEY_NAME,
     DataKey,
@@ -85,7 +87,7 @@ def read_backup(path: Path) -> bytes:
             raise InvalidInput(f"{path} is too big for a key backup", field="from")
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyUnavailable(str(exc), path=str(path)) from exc
+        raise KeyUnavailable(system_error(exc), reason="os", path=str(path)) from exc
     if len(data) == 32:
         return data
     try:
@@ -301,12 +303,14 @@ def _rotate_signing(store: Store, *, centre_id: uuid.UUID, actor: str, reason: s
         try:
             where = keys.put_raw(name, fresh)
             if keys.find_raw(name) != fresh:
-                raise KeyUnavailable("the new key does not read back", path=keys.where())
+                raise KeyUnavailable("the new key does not read back", reason="read_back",
+                                     path=keys.where())
         except KeyUnavailable as exc:
             raise KeyUnavailable(f"{name}: the key change is recorded, but the new key could "
                                  f"not be put in place ({exc.detail or exc}); it stays staged as "
                                  f"{staged} and is put in place on its first use",
-                                 path=keys.where()) from exc
+                                 reason="staged", path=keys.where(), name=name,
+                                 staged=str(staged)) from exc
         with contextlib.suppress(KeyUnavailable):  # a leftover copy of the current key only
             keys.discard_copy(name, staged)
     finally:
@@ -418,7 +422,8 @@ def _archive(keys: KeyStore, name: str, raw: bytes) -> None:
     """Keep ``raw`` under ``name`` and read it back before anything depends on it."""
     keys.put_raw(name, raw)
     if keys.find_raw(name) != raw:
-        raise KeyUnavailable(f"{name}: the kept copy does not read back", path=keys.where())
+        raise KeyUnavailable(f"{name}: the kept copy does not read back", reason="read_back",
+                             path=keys.where())
 
 
 def _keep(tx: Session, keys: KeyStore, purpose: KeyPurpose, centre_id: uuid.UUID, name: str,

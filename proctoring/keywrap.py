@@ -45,7 +45,8 @@ def wrap_data_key(key: DataKey, box_public: str, *, district_code: str,
     try:
         public = X25519PublicKey.from_public_bytes(bytes.fromhex(box_public))
     except ValueError as exc:
-        raise KeyUnavailable(f"the district's public key is not an X25519 key: {exc}") from None
+        raise KeyUnavailable(f"the district's public key is not an X25519 key: {exc}",
+                             reason="district_key") from None
     return SUITE.encrypt(key.key, public, info=_info(district_code, centre_id, key.key_id))
 
 
@@ -55,10 +56,10 @@ def unwrap_data_key(wrapped: bytes, box: X25519PrivateKey, *, district_code: str
         key = DataKey(SUITE.decrypt(wrapped, box, info=_info(district_code, centre_id, key_id)))
     except (InvalidTag, ValueError) as exc:
         raise KeyUnavailable(f"the sealed key of centre {centre_id} does not open: {exc!r}",
-                             centre=str(centre_id)) from None
+                             reason="sealed", centre=str(centre_id)) from None
     if key.key_id != key_id:  # the id is public and could be relabelled: check it
         raise KeyUnavailable(f"the sealed key of centre {centre_id} is not key {key_id}",
-                             centre=str(centre_id))
+                             reason="sealed_other", centre=str(centre_id))
     return key
 
 

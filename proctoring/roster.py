@@ -29,7 +29,7 @@ from xml.parsers import expat
 
 from sqlmodel import Session, col, select
 
-from examdesk.i18n import Catalog, system_error
+from examdesk.i18n import Catalog, Words, system_error
 from examdesk.i18n.words import decision_key
 from examdesk.timezone import VIETNAM
 from reader.errors import InvalidKeyInput
@@ -117,7 +117,7 @@ def read_table(path: Path) -> RawTable:
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv"):
         raise RosterUnreadable(f"{suffix or 'no extension'}: use .csv or .xlsx",
-                               file=str(path))
+                               reason="suffix", file=str(path), suffix=suffix or "—")
     try:
         with path.open("rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
@@ -149,7 +149,8 @@ def _csv_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
         if "field limit" in str(exc):
             raise RosterFieldTooLong(str(exc), file=str(path), limit=MAX_FIELD,
                                      row=reader.line_num) from None
-        raise RosterUnreadable(f"not a CSV table: {exc}", file=str(path)) from None
+        raise RosterUnreadable(f"not a CSV table: {exc}", reason="csv", file=str(path),
+                               row=reader.line_num) from None
 
 
 def _xlsx_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -159,7 +160,8 @@ def _xlsx_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is no workbook
-        raise RosterUnreadable(f"not an Excel workbook: {exc}", file=str(path)) from None
+        raise RosterUnreadable(f"not an Excel workbook: {exc}", reason="xlsx",
+                               file=str(path)) from None
     try:
         sheet = book.worksheets[0]
         # The size the sheet declares (its <dimension>), read without touching a row.
@@ -179,7 +181,8 @@ def _xlsx_rows(data: bytes, path: Path) -> Iterator[tuple[int, list[Any]]]:
         except RosterUnreadable:
             raise
         except Exception as exc:  # a damaged sheet part inside a valid zip
-            raise RosterUnreadable(f"not an Excel workbook: {exc}", file=str(path)) from None
+            raise RosterUnreadable(f"not an Excel workbook: {exc}", reason="xlsx",
+                               file=str(path)) from None
     finally:
         book.close()
 
@@ -203,7 +206,8 @@ def _scan_sheets(data: bytes, path: Path) -> None:
                     with archive.open(info) as xml:
                         _count_cells(xml, path)
     except (zipfile.BadZipFile, expat.ExpatError, OSError, ValueError) as exc:
-        raise RosterUnreadable(f"not an Excel workbook: {exc}", file=str(path)) from None
+        raise RosterUnreadable(f"not an Excel workbook: {exc}", reason="xlsx",
+                               file=str(path)) from None
 
 
 _WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml", re.IGNORECASE)
@@ -229,7 +233,7 @@ def _count_cells(xml: IO[bytes], path: Path) -> None:
                                            file=str(path), limit=MAX_COLUMNS)
 
     def no_dtd(*_: Any) -> None:  # a worksheet never has one: no entity is ever expanded
-        raise RosterUnreadable("a DTD in a worksheet", file=str(path))
+        raise RosterUnreadable("a DTD in a worksheet", reason="dtd", file=str(path))
 
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartElementHandler = start
@@ -413,11 +417,11 @@ def validate_table(table: RawTable) -> tuple[list[RosterLine], list[RowError]]:
                 problems.append(RowError(row, "id_number", bad[0], number, bad[1]))
         if number and number in seen_id:
             problems.append(RowError(row, "id_number", "roster.duplicate_id", number,
-                                     str(seen_id[number])))
+                                     str(seen_id[number]), (("first_row", seen_id[number]),)))
         if reg and reg in seen_reg:
             problems.append(RowError(row, "registration_number",
                                      "roster.duplicate_registration", reg,
-                                     str(seen_reg[reg])))
+                                     str(seen_reg[reg]), (("first_row", seen_reg[reg]),)))
         seen_id.setdefault(number, row)
         seen_reg.setdefault(reg, row)
         if problems:
@@ -522,7 +526,10 @@ def _plan(tx: Session, session_id: uuid.UUID, centre_id: uuid.UUID,
                                                                          line.sex):
             errors.append(RowError(line.row, "id_number", "roster.candidate_conflict",
                                    line.id_number,
-                                   f"{known.date_of_birth:%d/%m/%Y}, {known.sex}"))
+                                   f"{known.date_of_birth:%d/%m/%Y}, {known.sex}",
+                                   (("known_dob", f"{known.date_of_birth:%d/%m/%Y}"),
+                                    ("known_sex", Words("app.sex.female" if known.sex == "F"
+                                                        else "app.sex.male")))))
         if line.registration_number in taken:
             errors.append(RowError(line.row, "registration_number",
                                    "roster.registration_taken", line.registration_number))
@@ -534,9 +541,12 @@ def _plan(tx: Session, session_id: uuid.UUID, centre_id: uuid.UUID,
 # status: the attendance state (admitted stays admitted); decided_at: when the check-in it
 # stands on was decided (the first admission); attempts: how many there were; other_attempts:
 # the rest, oldest first, each "time decision desk" (a card presented after the admission too).
+# status is in words, in the export's language (issue 13: no internal codes for people);
+# status_code, last and named for what it is, keeps the code for a spreadsheet formula or a
+# script (ADMIT, REJECT, REVIEW, ABSENT), the same in both languages.
 EXPORT_COLUMNS = ("position", "registration_number", "id_number", "full_name", "date_of_birth",
                   "sex", "seat", "vehicle", "status", "decided_at", "desk", "attempts",
-                  "other_attempts")
+                  "other_attempts", "status_code")
 
 
 def _attempt_text(c: CheckIn, desk: str | None, lang: str) -> str:
@@ -553,14 +563,17 @@ def export_rows(store: Store, session_ref: str,
     with store.read() as tx:
         session = find_session(tx, session_ref)
     rows: list[list[Any]] = []
+    catalog = Catalog.load()
     for r in attendance(store, session.id).rows:
         c = r.candidate
         others = [a for a in r.history.attempts if a is not r.checkin]
         rows.append([r.entry.position, r.entry.registration_number, c.id_number, c.full_name,
                      c.date_of_birth, c.sex, r.entry.seat or "", r.entry.vehicle or "",
-                     r.status, r.checkin.decided_at if r.checkin else None,
+                     catalog.text(f"roster.status.{r.status.value}", lang),
+                     r.checkin.decided_at if r.checkin else None,
                      r.history.desk(r.checkin) or "", len(r.history.attempts),
-                     "; ".join(_attempt_text(a, r.history.desk(a), lang) for a in others)])
+                     "; ".join(_attempt_text(a, r.history.desk(a), lang) for a in others),
+                     r.status.value])
     return session.code, rows
 
 
@@ -586,7 +599,7 @@ def export_roster(store: Store, session_ref: str, out: Path, *, lang: str = "vi"
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise RosterUnreadable(f"{suffix or 'no extension'}: export to .csv or .xlsx",
-                               file=str(out))
+                               reason="export_suffix", file=str(out), suffix=suffix or "—")
     rows = [[_local(v) if isinstance(v, datetime) else v for v in row] for row in rows]
     header = export_header(lang)
     data = (_xlsx_bytes(code, header, rows) if suffix == ".xlsx"

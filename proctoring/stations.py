@@ -201,10 +201,11 @@ def open_sealed(row: StationDataKey, station: Station, identity: Identity) -> Da
         key = DataKey(SUITE.decrypt(row.sealed, identity.box, info=_info(station, row.key_id)))
     except (InvalidTag, ValueError) as exc:
         raise KeyUnavailable(f"the data key {row.key_id} sealed to station {station.name} does "
-                             f"not open: {exc!r}", name=station.name) from None
+                             f"not open: {exc!r}", reason="station_sealed",
+                             name=station.name) from None
     if key.key_id != row.key_id:  # the id is public and could be relabelled
         raise KeyUnavailable(f"the sealed key of station {station.name} is not {row.key_id}",
-                             name=station.name)
+                             reason="station_sealed_other", name=station.name)
     return key
 
 

@@ -66,11 +66,13 @@ def database_url(url: str | None = None) -> URL:
     try:
         parsed = make_url(text)
     except ArgumentError as exc:
-        raise DatabaseUnavailable(f"not a database URL: {exc}") from exc
+        raise DatabaseUnavailable(f"not a database URL: {exc}", reason="url",
+                                  env=DB_URL_ENV) from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise DatabaseUnavailable(f"unsupported database {parsed.get_backend_name()!r}")
+        raise DatabaseUnavailable(f"unsupported database {parsed.get_backend_name()!r}",
+                                  reason="backend", backend=parsed.get_backend_name())
     return parsed
 
 

@@ -26,6 +26,9 @@ class SigningKeyUnreadable(ReportsError):
     """The PKCS#12 file cannot be read: missing, not PKCS#12, or without a key and certificate."""
 
     key = "reports.key_unreadable"
+    # The file is not a PKCS#12 / lacks a part: each cause worded (the OS's own errors keep
+    # the key and show the system's words).
+    reasons = "reports.key_unreadable"
 
 
 class WrongKeyPassword(SigningKeyUnreadable):

@@ -107,7 +107,7 @@ def load_pkcs12(path: Path, password: bytes) -> LoadedKey:
     except (ValueError, TypeError, KeyError):
         is_pkcs12 = False
     if not is_pkcs12:
-        raise SigningKeyUnreadable("not a PKCS#12 file", path=str(path))
+        raise SigningKeyUnreadable("not a PKCS#12 file", reason="not_pkcs12", path=str(path))
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password or None)
     except ValueError:
@@ -116,7 +116,7 @@ def load_pkcs12(path: Path, password: bytes) -> LoadedKey:
                                path=str(path)) from None
     if key is None or cert is None:
         raise SigningKeyUnreadable("the PKCS#12 file has no private key or no certificate",
-                                   path=str(path))
+                                   reason="incomplete", path=str(path))
     return LoadedKey(key, cert, tuple(extra))
 
 

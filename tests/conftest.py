@@ -17,6 +17,9 @@ from typing import Any
 
 import pytest
 
+# The one-language scan over the outputs of the `examdesk` processes tests start (issue 13).
+pytest_plugins = ["tests.cli_language"]
+
 REPO = Path(__file__).resolve().parent.parent
 READER = "Virtual PCD 00 00"
 VPCD_PORT = 35963

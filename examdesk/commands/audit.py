@@ -80,7 +80,8 @@ def verify_cmd(key: KeyOption = None, district: DistrictOption = False,
             print(catalog.text(key_name, lang, centre=chain.centre_code, events=chain.events,
                                checkpoints=chain.checkpoints, station=chain.station_name))
             for p in chain.problems:
-                print("  ✗ " + catalog.text(p.key, lang, seqs=_seqs(p.seqs), detail=p.detail))
+                print("  ✗ " + catalog.text(p.key, lang, seqs=_seqs(p.seqs),
+                                                 **p.context()))
             # Where the key came from, in words (a code the catalogue lacks shows as it is).
             said = f"audit.key_from.{chain.key_source}"
             source = Words(said) if said in catalog.messages else chain.key_source

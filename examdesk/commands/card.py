@@ -216,5 +216,6 @@ def emulate_cmd(
     except KeyboardInterrupt:
         pass
     except OSError as exc:
-        print(Catalog.load().both("card.emulate_refused", detail=exc), file=sys.stderr)
+        print(Catalog.load().both("card.emulate_refused", detail=system_error(exc)),
+              file=sys.stderr)
         raise typer.Exit(3) from exc

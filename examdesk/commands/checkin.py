@@ -12,8 +12,8 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from biometrics import BiometricsError, Challenge, FaceEngine, open_camera
-from biometrics.camera import check_sources
+from biometrics import BiometricsError, CameraUnavailable, Challenge, FaceEngine, open_camera
+from biometrics.camera import Frame, check_sources
 from biometrics.fused_check import SecondModel
 from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.onnx_embedder import EmbedderError
@@ -158,10 +158,41 @@ class _Progress(QuietListener):
             print(text, file=sys.stderr)
 
 
+# Decree 13/2023: consent to biometric processing is asked and given, never presumed; the
+# command cannot guess it, so it must be said either way.
+CONSENT_VALUES = {"yes": True, "no": False}
+
+
+def _consent(value: str | None) -> bool:
+    if value is None:
+        raise BadCheckinOption("--consent yes|no is required", reason="consent_missing",
+                               option="--consent", choices=choices(*CONSENT_VALUES))
+    return _parsed(lambda: _yes_no(value), "--consent", value, choices(*CONSENT_VALUES))
+
+
+def _yes_no(value: str) -> bool:
+    try:
+        return CONSENT_VALUES[value.strip().lower()]
+    except KeyError:
+        raise ValueError(f"{value!r} is neither yes nor no") from None
+
+
+class _NoCamera:
+    """The camera of a check-in without consent: never opened, never read (no face may be
+    captured; the service asks a person to check by eye)."""
+
+    def read(self, timeout: float = 2.0) -> Frame:
+        raise CameraUnavailable("no consent: the camera is not used")
+
+    def close(self) -> None:
+        pass
+
+
 def checkin_cmd(
     session_ref: Annotated[str, typer.Option("--session", help="session id or code")],
-    camera: Annotated[list[str], typer.Option(
-        "--camera", help="device number, video, folder or image files")],
+    camera: Annotated[list[str] | None, typer.Option(
+        "--camera", help="device number, video, folder or image files (needed with "
+        "--consent yes)")] = None,
     id_number: Annotated[str | None, typer.Option("--id", help="12-digit ID")] = None,
     dob: Annotated[str | None, typer.Option("--dob", help="date of birth, YYYY-MM-DD")] = None,
     expiry: Annotated[str | None, typer.Option("--expiry", help="expiry, YYYY-MM-DD")] = None,
@@ -173,8 +204,10 @@ def checkin_cmd(
     wait: Annotated[float, typer.Option("--wait", help="seconds to wait for a card")] = 10.0,
     challenge: Annotated[str | None, typer.Option("--challenge",
                                                   help="blink, turn_left or turn_right")] = None,
-    consent: Annotated[bool, typer.Option("--consent/--no-consent",
-                                          help="the candidate agreed to face matching")] = True,
+    consent_given: Annotated[str | None, typer.Option(
+        "--consent", metavar="yes|no",
+        help="required: the candidate was asked and agreed to face matching (yes) or not (no; "
+        "no face is captured and an invigilator checks by eye: REVIEW)")] = None,
     desk: Annotated[str | None, typer.Option(
         "--desk", help="this desk's name, stored with the check-in (default: the settings' "
         "app.desk, else the computer's name)")] = None,
@@ -191,8 +224,14 @@ def checkin_cmd(
                                choices(*Stage)) if stage else None)
         chosen = (_parsed(lambda: Challenge(challenge), "--challenge", challenge,
                           choices(*(c.value for c in Challenge))) if challenge else None)
+        consent = _consent(consent_given)
         keys = tuple(access_keys(id_number, dob, expiry, mrz, qr, can))
-        check_sources(camera)  # the camera given is there: said before the card is read
+        sources = list(camera or ())
+        if consent and not sources:
+            raise BadCheckinOption("--consent yes needs --camera", reason="camera_missing",
+                                   option="--camera")
+        if consent:
+            check_sources(sources)  # the camera given is there: said before the card is read
         station = desk_name({"desk": desk} if desk else read_section("app"))
         # A desk of a centre keeps checking in while the centre's database is unreachable: the
         # check-in waits in this desk's outbox (issue 17, services/outbox.py).
@@ -217,7 +256,8 @@ def checkin_cmd(
                                                              second=second, desk=station,
                                                              outbox=place.outbox,
                                                              portrait_engine=portrait),
-                                      camera=lambda: open_camera(camera), models_ready=warming,
+                                      camera=(lambda: open_camera(sources)) if consent
+                                      else _NoCamera, models_ready=warming,
                                       listener=_Progress(lang))
             except CardRejected as exc:
                 # Recorded (REJECT, FORGED, an incident) before the error is shown: the

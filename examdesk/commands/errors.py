@@ -149,8 +149,13 @@ def exit_code(exc: BaseException, extra: ExitTable = ()) -> int:
 def exit_code_for_key(key: str, extra: ExitTable = ()) -> int:
     """The same status for an error reported as a message key rather than raised (a background
     sync's result records the key of what went wrong)."""
-    return next((code for kind, code in (*extra, *EXIT_CODES)
-                 if getattr(kind, "key", None) == key), 1)
+    # A kind worded by reason records "<its reasons>.<reason>": the same kind, the same status.
+    return next((code for kind, code in (*extra, *EXIT_CODES) if _is_kind(kind, key)), 1)
+
+
+def _is_kind(kind: type[Exception], key: str) -> bool:
+    reasons = getattr(kind, "reasons", "")
+    return getattr(kind, "key", None) == key or bool(reasons and key.startswith(reasons + "."))
 
 
 def fail_error(exc: KeyedError | SettingsError, as_json: bool,

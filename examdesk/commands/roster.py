@@ -26,7 +26,7 @@ SessionOption = Annotated[str, typer.Option("--session", help="session code or i
 
 
 def _row_text(e: errors.RowError, catalog: Catalog, lang: str) -> str:
-    text = catalog.text(e.key, lang, value=e.value, detail=e.detail)
+    text = catalog.text(e.key, lang, **e.context())
     column = catalog.text(f"column.{e.column}", lang) if e.column else "—"
     return catalog.text("roster.row", lang, row=e.row, column=column, text=text)
 

@@ -31,6 +31,7 @@ import typer
 from examdesk.commands.common import JsonOption, LangOption, choices
 from examdesk.commands.errors import handles_errors
 from examdesk.i18n import Catalog, default_language
+from examdesk.services import sessions
 from examdesk.services.attendance import history_lines
 from examdesk.services.stage_words import passes_line
 from examdesk.timezone import moment
@@ -40,11 +41,9 @@ from proctoring.checkins import Attendance, attendance
 from proctoring.models import Centre, SessionKind, SessionStatus
 from proctoring.sessions import (
     SessionInfo,
-    close_session,
     create_session,
     list_sessions,
     parse_moment,
-    reopen_session,
     session_info,
 )
 from proctoring.stage_passes import StagePass, stages_passed
@@ -276,7 +275,7 @@ def close_cmd(
     lang = lang or default_language()
     catalog = Catalog.load()
     with stored() as store:
-        info = session_info(store, session)
+        info = sessions.closing(store, session)
         if not yes:
             # Closing ends the check-ins of a whole session: asked, never by accident.
             if as_json or not sys.stdin.isatty():
@@ -287,12 +286,11 @@ def close_cmd(
                                               roster=str(info.roster_count)), default=False):
                 print(catalog.text("session.close_cancelled", lang, code=info.session.code))
                 return
-        closed = close_session(store, str(info.session.id), actor=actor())
-        info = session_info(store, str(closed.id))
+        info = sessions.close(store, str(info.session.id), actor=actor())
     if as_json:
         print(json.dumps(info.to_dict(), ensure_ascii=False))
     else:
-        print(catalog.text("session.closed", lang, code=closed.code))
+        print(catalog.text("session.closed", lang, code=info.session.code))
 
 
 @app.command("reopen")
@@ -306,9 +304,8 @@ def reopen_cmd(
     """Mở lại kỳ thi — a closed session open again, with a written reason in the audit log."""
     lang = lang or default_language()
     with stored() as store:
-        opened = reopen_session(store, session, reason=reason, actor=actor())
-        info = session_info(store, str(opened.id))
+        info = sessions.reopen(store, session, reason=reason, actor=actor())
     if as_json:
         print(json.dumps(info.to_dict(), ensure_ascii=False))
     else:
-        print(Catalog.load().text("session.reopened", lang, code=opened.code))
+        print(Catalog.load().text("session.reopened", lang, code=info.session.code))

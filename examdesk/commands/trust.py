@@ -13,7 +13,7 @@ import typer
 
 from examdesk.commands.common import JsonOption, LangOption, day
 from examdesk.commands.errors import handles_errors, os_errors
-from examdesk.i18n import Catalog, default_language
+from examdesk.i18n import Catalog, Words, default_language
 from examdesk.keyed_error import KeyedError
 from examdesk.paths import trust_dir
 from reader.errors import ReaderError
@@ -63,7 +63,8 @@ def _entry_lines(e: StoreEntry, catalog: Catalog, lang: str) -> list[str]:
 def _warn_problems(problems: Any, lang: str) -> None:
     catalog = Catalog.load()
     for p in problems:
-        print("! " + catalog.text("trust.problem", lang, file=p.source, detail=p.detail),
+        print("! " + catalog.text("trust.problem", lang, file=p.source,
+                                   cause=Words(p.reason)),
               file=sys.stderr)
 
 

@@ -80,17 +80,33 @@ class Catalog:
                 values[name] = self.text(value, lang, **inner)
         # An error names the field it is about by its code (``field="date_of_birth"``); the
         # texts show it in words, in the same language, as ``{field_name}``. A test stage
-        # (``stage="yard"``) likewise as ``{stage_name}`` ("sa hình").
+        # (``stage="yard"``) likewise as ``{stage_name}`` ("sa hình"), and a ``problem`` named
+        # by its error's key (``face.no_face``, kept as text in stored reasons) as
+        # ``{problem_name}``: the words of ``problem.face.no_face``.
         for name, family in (("field", "field"), ("what", "thing"), ("stage", "session.stage"),
-                             ("earlier_stage", "session.stage")):
+                             ("earlier_stage", "session.stage"), ("problem", "problem")):
             code = values.get(name)
             if isinstance(code, str) and f"{name}_name" not in values:
                 words = self.messages.get(f"{family}.{code}")
+                if words is None and family == "problem":  # a kind not worded: its family's
+                    words = self.messages.get(f"problem.{code.split('.', 1)[0]}.error")
                 values[f"{name}_name"] = (words.get(lang) or words["en"]) if words else code
+        # A detail that lists fields by code (``dg1_dg13.id_number, dg1_dg13.sex``: where the
+        # chip's two copies of the holder's data disagree), named in words as
+        # ``{detail_fields}``: stored reasons keep the codes, the texts show words.
+        detail = values.get("detail")
+        if "{detail_fields}" in template and isinstance(detail, str):
+            values["detail_fields"] = ", ".join(
+                self._words("field." + code.strip().rsplit(".", 1)[-1], lang, code.strip())
+                for code in detail.split(",") if code.strip())
         text = _plurals(template, values).format_map(_Blank(values))
         # ``about``: what the message is about (which of two photos), said before it.
         about = context.get("about")
         return f"{values['about']}: {text}" if isinstance(about, Words) else text
+
+    def _words(self, key: str, lang: str, fallback: str) -> str:
+        words = self.messages.get(key)
+        return (words.get(lang) or words["en"]) if words else fallback
 
     def both(self, key: str, **context: object) -> str:
         """One line with the Vietnamese text first, for terminals and logs read by people."""

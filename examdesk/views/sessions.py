@@ -1,4 +1,6 @@
-"""Session picker: open a session, create one, import its roster (CSV or Excel)."""
+"""Session picker: open a session, create one, import its roster (CSV or Excel), close it
+(Ctrl+D, confirmed) and reopen it (Ctrl+M, with a written reason) — the same use case as
+`examdesk session close` / `session reopen --reason` (examdesk/services/sessions.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 import customtkinter as ctk
 
+from examdesk.services import sessions as session_cases
 from examdesk.timezone import VIETNAM, moment
 from proctoring import errors
 from proctoring.centres import CENTRE_ENV, DEFAULT_CENTRE, ensure_centre, list_centres
@@ -43,6 +46,14 @@ class SessionsView(View):
         self.open_button = ctk.CTkButton(head, font=f.bold, height=40, command=self.open_selected)
         t.bind(self.open_button, "app.sessions.open")
         self.open_button.grid(row=0, column=1, padx=(8, 0))
+        # Close and reopen: each asks first (a panel, Enter / Esc), reopen needs a reason.
+        self.close_button = ctk.CTkButton(head, font=f.bold, height=40, command=self.ask_close)
+        t.bind(self.close_button, "app.sessions.close_button")
+        self.close_button.grid(row=0, column=2, padx=(8, 0))
+        self.reopen_button = ctk.CTkButton(head, font=f.bold, height=40,
+                                           command=self.ask_reopen)
+        t.bind(self.reopen_button, "app.sessions.reopen_button")
+        self.reopen_button.grid(row=0, column=3, padx=(8, 0))
 
         self.table = DataTable(self, f, [
             Column("app.col.code", 175), Column("app.col.title", 275, stretch=True),
@@ -50,6 +61,10 @@ class SessionsView(View):
             Column("app.col.roster", 90, "e"), Column("app.col.status", 120)], height=7)
         self.table.grid(row=1, column=0, sticky="nsew", padx=20)
         self.table.tree.bind("<Double-1>", lambda _e: self.open_selected())
+        self.table.tree.bind("<Control-d>", lambda _e: self._key(self.ask_close))
+        self.table.tree.bind("<Control-m>", lambda _e: self._key(self.ask_reopen))
+        self._pending: tuple[str, SessionInfo] | None = None  # ("close" | "reopen", session)
+        self._build_confirm()
 
         forms = ctk.CTkFrame(self, fg_color="transparent")
         forms.grid(row=2, column=0, sticky="ew", padx=20, pady=(12, 16))
@@ -93,6 +108,39 @@ class SessionsView(View):
         self.result.grid(row=4, column=0, columnspan=3, sticky="w", padx=14, pady=(0, 10))
         t.on_change(self._relabel)
         self._relabel()
+
+    @staticmethod
+    def _key(action: Any) -> str:
+        action()
+        return "break"
+
+    def _build_confirm(self) -> None:
+        """The panel that asks before a close, or for the reason of a reopen (hidden)."""
+        t, f = self.t, self.fonts
+        panel = ctk.CTkFrame(self, corner_radius=12, fg_color=PANEL, border_width=2,
+                             border_color="#8a6100")
+        panel.grid_columnconfigure(0, weight=1)
+        self.confirm_title = ctk.CTkLabel(panel, text="", font=f.title, anchor="w")
+        self.confirm_title.grid(row=0, column=0, sticky="w", padx=22, pady=(16, 4))
+        self.confirm_text = ctk.CTkLabel(panel, text="", font=f.base, anchor="w",
+                                         justify="left", wraplength=640)
+        self.confirm_text.grid(row=1, column=0, sticky="w", padx=22, pady=(0, 6))
+        self.reason_entry = ctk.CTkEntry(panel, font=f.large, width=640, height=42)
+        # A refusal said, then a reason typed: the refusal is no longer true.
+        self.reason_entry.bind("<KeyRelease>", lambda _e: self._reason_typed())
+        self.confirm_message = ctk.CTkLabel(panel, text="", font=f.base,
+                                            text_color="#b3261e", anchor="w", justify="left",
+                                            wraplength=640)
+        self.confirm_message.grid(row=3, column=0, sticky="w", padx=22)
+        buttons = ctk.CTkFrame(panel, fg_color="transparent")
+        buttons.grid(row=4, column=0, sticky="e", padx=22, pady=(6, 16))
+        self.confirm_ok = ctk.CTkButton(buttons, font=f.bold, height=40, command=self.confirm)
+        self.confirm_ok.grid(row=0, column=1, padx=(8, 0))
+        self.confirm_cancel = ctk.CTkButton(buttons, font=f.base, height=40,
+                                            command=self.cancel_confirm)
+        t.bind(self.confirm_cancel, "app.sessions.cancel")
+        self.confirm_cancel.grid(row=0, column=0)
+        self.confirm_panel = panel
 
     def _row(self, parent: Any, row: int, key: str) -> Any:
         self.t.bind(ctk.CTkLabel(parent, font=self.fonts.base, anchor="e"), key).grid(
@@ -176,8 +224,106 @@ class SessionsView(View):
         self.app.open_session(info.session)
 
     def on_return(self, event: Any) -> bool:
-        self.open_selected()
+        if self._pending is not None:  # Enter answers the panel: close, or reopen
+            self.confirm()
+        else:
+            self.open_selected()
         return True
+
+    def on_escape(self, event: Any) -> bool:
+        if self._pending is None:
+            return False
+        self.cancel_confirm()
+        return True
+
+    # --- close and reopen ---------------------------------------------------------------------
+
+    def ask_close(self) -> None:
+        """Ctrl+D: ask before closing the selected open session (its code and roster size)."""
+        info = self._chosen()
+        if info is None:
+            return
+        if info.session.status is SessionStatus.CLOSED:
+            self.app.set_status("app.sessions.already_closed", code=info.session.code)
+            return
+        self._ask("close", info)
+
+    def ask_reopen(self) -> None:
+        """Ctrl+M: the selected closed session open again, once a reason is written."""
+        info = self._chosen()
+        if info is None:
+            return
+        if info.session.status is not SessionStatus.CLOSED:
+            self.app.set_status("app.sessions.not_closed", code=info.session.code)
+            return
+        self._ask("reopen", info)
+
+    def _chosen(self) -> SessionInfo | None:
+        info = self.selected()
+        if info is None or self.services is None or self.app.operator is None:
+            self.app.set_status("app.sessions.none_selected")
+            return None
+        return info
+
+    def _ask(self, mode: str, info: SessionInfo) -> None:
+        self._pending = (mode, info)
+        code = info.session.code
+        self.t.rebind(self.confirm_title, f"app.sessions.{mode}_title", code=code)
+        self.t.rebind(self.confirm_text, f"app.sessions.{mode}_text", code=code,
+                      roster=info.roster_count)
+        self.t.rebind(self.confirm_ok, f"app.sessions.{mode}_confirm")
+        self.confirm_message.configure(text="")
+        self.reason_entry.delete(0, "end")
+        if mode == "reopen":
+            self.reason_entry.grid(row=2, column=0, sticky="ew", padx=22, pady=(2, 4))
+        else:
+            self.reason_entry.grid_forget()
+        self.confirm_panel.place(relx=0.5, rely=0.4, anchor="center")
+        self.confirm_panel.lift()
+        (self.reason_entry if mode == "reopen" else self.confirm_ok).focus_set()
+
+    def _reason_typed(self) -> None:
+        if self.reason_entry.get().strip():
+            self.confirm_message.configure(text="")
+
+    def cancel_confirm(self) -> None:
+        """Esc or "No": nothing changes."""
+        if self._pending is not None:
+            self.app.set_status(f"app.sessions.{self._pending[0]}_cancelled",
+                                code=self._pending[1].session.code)
+        self._hide_confirm()
+
+    def _hide_confirm(self) -> None:
+        self._pending = None
+        self.confirm_panel.place_forget()
+        self.table.tree.focus_set()
+
+    def confirm(self) -> None:
+        services, operator, pending = self.services, self.app.operator, self._pending
+        if services is None or operator is None or pending is None:
+            return
+        mode, info = pending
+        store, actor, ref = services.store, operator.actor, str(info.session.id)
+        reason = self.reason_entry.get()
+
+        def job() -> SessionInfo:
+            if mode == "close":
+                return session_cases.close(store, ref, actor=actor)
+            return session_cases.reopen(store, ref, reason=reason, actor=actor)
+
+        def done(changed: SessionInfo) -> None:
+            self._hide_confirm()
+            self.app.set_status(f"app.sessions.{'closed' if mode == 'close' else 'reopened'}",
+                                code=changed.session.code)
+            self.refresh(select=ref)
+
+        def refused(exc: BaseException) -> None:  # no reason, or closed meanwhile elsewhere
+            self.confirm_message.configure(
+                text=self.t("app.sessions.reason_needed")
+                if isinstance(exc, errors.SessionReopenNeedsReason) else self.app.error_text(exc))
+            (self.reason_entry if mode == "reopen" else self.confirm_ok).focus_set()
+
+        self.app.run_job(job, done=done, failed=refused)
 
     def create(self) -> None:
         services = self.services
@@ -236,7 +382,7 @@ class SessionsView(View):
                          failed=refused)
 
     def _row_text(self, e: errors.RowError) -> str:
-        text = self.t(e.key, value=e.value, detail=e.detail)
+        text = self.t(e.key, **e.context())
         column = self.t(f"column.{e.column}") if e.column else "—"
         return self.t("roster.row", row=e.row, column=column, text=text)
 

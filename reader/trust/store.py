@@ -123,6 +123,12 @@ class TrustFileUnreadable(ReaderError):
     key = "trust.import_unreadable"
 
 
+class TrustStoreHasNoFolder(TrustFileUnreadable):
+    """A trust store made in memory (no folder) cannot take a file."""
+
+    key = "trust.no_folder"
+
+
 class TrustEntryNotFound(ReaderError):
     """No file of that name in the trust store."""
 
@@ -454,7 +460,8 @@ class TrustStore:
             try:
                 out.append((path.name, path.read_bytes()))
             except OSError as exc:
-                problems.append(StoreProblem(path.name, "trust.import_unreadable", str(exc)))
+                problems.append(StoreProblem(path.name, "trust.folder_file_unreadable",
+                                             str(exc)))
         return out, problems
 
     # what is in it
@@ -507,7 +514,7 @@ class TrustStore:
         one its content calls for (``list.bin`` → ``list.bin.ml``).
         """
         if self.folder is None:
-            raise TrustFileUnreadable("this trust store has no folder")
+            raise TrustStoreHasNoFolder("this trust store has no folder")
         source = Path(path)
         try:
             if source.stat().st_size > MAX_FILE_BYTES:

@@ -26,8 +26,8 @@ def nothing_opened(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_camera_folder_that_does_not_exist_is_said_before_the_card(
         tmp_path: Path, nothing_opened: None) -> None:
     missing = tmp_path / "no-such-folder"
-    result = invoke(tmp_path, "checkin", "--session", "S1", "--camera", str(missing),
-                    "--can", "123456")
+    result = invoke(tmp_path, "checkin", "--session", "S1", "--consent", "yes", "--camera",
+                    str(missing), "--can", "123456")
     assert result.exit_code == 3
     assert str(missing) in result.stderr and "đường dẫn" in result.stderr
     assert "dây cắm" not in result.stderr  # not "check the cable": the path is what is wrong
@@ -38,14 +38,15 @@ def test_a_camera_folder_that_does_not_exist_is_said_before_the_card(
 def test_a_folder_without_pictures_is_said_too(tmp_path: Path, nothing_opened: None) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = invoke(tmp_path, "checkin", "--session", "S1", "--camera", str(empty),
-                    "--can", "123456")
+    result = invoke(tmp_path, "checkin", "--session", "S1", "--consent", "yes", "--camera",
+                    str(empty), "--can", "123456")
     assert result.exit_code == 3 and "không có ảnh" in result.stderr
 
 
 @pytest.mark.skipif(Path("/dev/video0").exists(), reason="this machine has a webcam")
 def test_no_webcam_is_said_in_words_before_the_card(tmp_path: Path, nothing_opened: None) -> None:
-    result = invoke(tmp_path, "checkin", "--session", "S1", "--camera", "0", "--can", "123456")
+    result = invoke(tmp_path, "checkin", "--session", "S1", "--consent", "yes", "--camera", "0",
+                    "--can", "123456")
     assert result.exit_code == 3 and "camera số 0" in result.stderr
 
 

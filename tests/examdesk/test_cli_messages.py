@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from examdesk.cli import app
 from examdesk.i18n import Catalog
-from tests.examdesk.language import BILINGUAL_BY_DESIGN, english_words
+from tests.examdesk.language import BILINGUAL_BY_DESIGN, DETAIL_IN_VIETNAMESE, english_words
 
 MRZ = ("IDVNM0930470641001093047064<<2\n9301054M3301052VNM<<<<<<<<<<<8\n"
        "UNG<<HOANG<HIEP<<<<<<<<<<<<<<<")
@@ -77,7 +77,7 @@ def assert_one_language(recorded: Recorded) -> None:
             assert not english_words(text), (key, text, english_words(text))
 
 
-CHECKIN = ("checkin", "--session", "S1", "--camera", "0")
+CHECKIN = ("checkin", "--session", "S1", "--camera", "0", "--consent", "yes")
 
 # (arguments, exit status, message key, words the Vietnamese text must hold)
 INPUT_ERRORS = [
@@ -103,6 +103,13 @@ INPUT_ERRORS = [
     ((*CHECKIN, "--can", "123456", "--stage", "yrd"), 2, "checkin.option.stage", ["yrd", "yard"]),
     ((*CHECKIN, "--can", "123456", "--challenge", "wink"), 2, "checkin.option.challenge",
      ["wink", "blink"]),
+    # Consent is asked, never presumed (Decree 13/2023): said either way, before anything opens.
+    (("checkin", "--session", "S1", "--camera", "0", "--can", "123456"), 2,
+     "checkin.option.consent_missing", ["«--consent yes»", "Nghị định 13/2023"]),
+    (("checkin", "--session", "S1", "--camera", "0", "--consent", "maybe"), 2,
+     "checkin.option.consent", ["maybe", "'yes', 'no'"]),
+    (("checkin", "--session", "S1", "--consent", "yes", "--can", "123456"), 2,
+     "checkin.option.camera_missing", ["--camera 0"]),
     (("override", "not-a-uuid", "--decision", "ADMIT", "--reason", "x"), 2,
      "checkin.option.checkin_id", ["not-a-uuid"]),
     (("override", "12345678-1234-1234-1234-123456789012", "--decision", "yes", "--reason", "x"),
@@ -297,8 +304,14 @@ def test_the_readme_says_where_the_demo_s_test_csca_is(tmp_path: Path) -> None:
 def _error_paths(tmp: Path) -> list[tuple[tuple[str, ...], int]]:
     (tmp / "empty.csv").write_bytes(b"")
     (tmp / "latin1.csv").write_bytes("Số báo danh,CCCD\n".encode("cp1258", "replace") + b"\xff\n")
+    (tmp / "damaged.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    (tmp / "roster.doc").write_bytes(b"x")
+    (tmp / "not-a-pdf.pdf").write_bytes(b"a text file named .pdf")
     missing = str(tmp / "missing")
     return [
+        (("roster", "import", str(tmp / "damaged.xlsx"), "--session", "X"), 2),
+        (("roster", "import", str(tmp / "roster.doc"), "--session", "X"), 2),
+        (("roster", "verify", str(tmp / "not-a-pdf.pdf")), 2),
         (("session", "show", "NOPE"), 4),
         (("session", "create", "--title", "", "--starts", "2026-12-01 07:30"), 2),
         (("session", "create", "--title", "T", "--starts", "2026-13-01"), 2),
@@ -336,32 +349,199 @@ def test_every_error_path_here_speaks_one_language_at_a_time(
             assert not english_words(text), (args, key, text)
 
 
-# Vietnamese texts that still show an error's ``detail``, which is English unless the raiser
-# gives words (system_error, Words). The debt left by issue 13: word each cause and take its key
-# off this list; a new text must not show {detail} in Vietnamese.
-DETAIL_IN_VIETNAMESE = frozenset({
-    "app.unexpected", "app.demo_folder_taken", "app.display_unreachable", "io.output",
-    "card.emulate_refused", "checkin.chip_portrait_unusable",
-    "settings.unreadable", "face.process_stopped", "proctoring.error",
-    "proctoring.database_unavailable", "proctoring.key_unavailable",
-    "proctoring.keyring_unavailable", "roster.unreadable", "roster.id_invalid",
-    "roster.duplicate_id", "roster.duplicate_registration", "roster.candidate_conflict",
-    "audit.modified", "audit.deleted", "audit.inserted", "audit.reordered", "audit.key_replaced",
-    "audit.checkpoint_invalid", "audit.checkpoint_mismatch", "audit.head_mismatch",
-    "audit.log_wiped", "audit.checkpoint_untrusted", "audit.checkpoint_missing",
-    "audit.checkpoint_gap", "audit.checkpoint_stale", "audit.key_unknown", "audit.row_modified",
-    "audit.row_unrecorded", "audit.row_missing", "audit.witness_behind", "audit.witness_key",
-    "reports.error", "reports.key_unreadable", "reports.not_a_pdf", "reports.output",
-    "reports.bad_period", "fraud.error", "verify.content.mismatch", "verify.content.no_facts",
-    "verify.content.error", "office.error", "syncstate.error", "sync.error",
-    "sync.central_unavailable", "sync.access_refused", "sync.chain_diverged",
-    "sync.district_key_changed", "sync.not_a_district", "trust.import_unreadable",
-    "trust.store_write", "trust.problem", "verdict.inconsistent", "verdict.com_sod_mismatch",
-    "verdict.signed_group_unreadable",
-})
 
 
 def test_no_new_vietnamese_text_shows_an_english_detail() -> None:
     showing = {key for key, entry in Catalog.load().messages.items()
                if "{detail}" in entry.get("vi", "")}
     assert showing <= DETAIL_IN_VIETNAMESE, sorted(showing - DETAIL_IN_VIETNAMESE)
+    assert DETAIL_IN_VIETNAMESE <= showing, sorted(DETAIL_IN_VIETNAMESE - showing)  # no stale
+
+
+ROSTER_HEADER = "Số báo danh,Họ và tên,Ngày sinh,Giới tính,Số CCCD\n"
+
+
+def test_roster_row_errors_say_which_row_and_what_is_on_record_in_words(
+        tmp_path: Path, recorded: Recorded) -> None:
+    # Each cause in Vietnamese with only the values filled in: the row an ID first appeared
+    # in, the date of birth and sex already on record (the sex in words, not "M").
+    for code in ("A", "B"):
+        created = invoke(tmp_path, "session", "create", "--title", code, "--code", code,
+                         "--starts", "2026-12-20 07:30")
+        assert created.exit_code == 0, created.output
+    first = tmp_path / "first.csv"
+    first.write_text(ROSTER_HEADER + "SBD1,Nguyễn Văn An,05/01/1993,Nam,001093047064\n",
+                     "utf-8")
+    assert invoke(tmp_path, "roster", "import", str(first), "--session", "A").exit_code == 0
+    twice = tmp_path / "twice.csv"
+    twice.write_text(ROSTER_HEADER + "SBD1,Nguyễn Văn An,05/01/1993,Nam,001093047064\n"
+                     "SBD1,Trần Bình,05/01/1993,Nam,001093047064\n", "utf-8")
+    recorded.texts.clear()
+    result = invoke(tmp_path, "roster", "import", str(twice), "--session", "B", "--json")
+    assert result.exit_code == 2, result.output
+    rows = {e["key"]: e for e in json.loads(result.stdout)["error"]["rows"]}
+    assert "dòng 2 của tệp" in rows["roster.duplicate_id"]["vi"]
+    assert "dòng 2 của tệp" in rows["roster.duplicate_registration"]["vi"]
+    assert_one_language(recorded)
+    other = tmp_path / "other.csv"
+    other.write_text(ROSTER_HEADER + "SBD9,Nguyễn Văn An,06/01/1993,Nam,001093047064\n",
+                     "utf-8")
+    recorded.texts.clear()
+    result = invoke(tmp_path, "roster", "import", str(other), "--session", "B", "--json")
+    assert result.exit_code == 2, result.output
+    row = json.loads(result.stdout)["error"]["rows"][0]
+    assert row["key"] == "roster.candidate_conflict"
+    assert "ngày sinh 05/01/1993, giới tính Nam" in row["vi"], row["vi"]
+    assert "date of birth 05/01/1993, sex Male" in row["en"], row["en"]
+    assert_one_language(recorded)
+
+
+def test_a_chip_portrait_problem_is_said_in_words_even_from_a_stored_reason() -> None:
+    # Stored decision reasons keep the face error's key as text; the Vietnamese shows words.
+    catalog = Catalog.load()
+    for problem in ("face.no_face", "face.cut_off", "face.embedder.error"):
+        vi = catalog.text("checkin.chip_portrait_unusable", "vi", problem=problem,
+                          detail="no face found in the image")
+        assert problem not in vi and not english_words(vi), vi
+    assert "không thấy khuôn mặt" in catalog.text("checkin.chip_portrait_unusable", "vi",
+                                                  problem="face.no_face")
+
+
+def test_chip_data_that_disagree_are_named_in_words_even_from_a_stored_reason() -> None:
+    # The finding (and the stored reason) keep the codes; the texts name the fields.
+    catalog = Catalog.load()
+    detail = "dg1_dg13.id_number, dg1_dg13.date_of_birth"
+    vi = catalog.text("verdict.inconsistent", "vi", detail=detail)
+    assert "Số định danh, Ngày sinh" in vi and "dg1" not in vi and not english_words(vi)
+    assert "ID number, Date of birth" in catalog.text("verdict.inconsistent", "en", detail=detail)
+
+
+def test_a_tampered_audit_log_is_said_in_vietnamese_with_only_values_filled_in(
+        tmp_path: Path, recorded: Recorded) -> None:
+    # Issue 13: each finding's Vietnamese sentence carried the code's English detail
+    # ("… đã bị sửa (its content does not give its hash)").
+    import sqlite3
+
+    for code in ("A", "B"):
+        made = invoke(tmp_path, "session", "create", "--title", code, "--code", code,
+                      "--starts", "2026-12-20 07:30")
+        assert made.exit_code == 0, made.output
+    (db,) = tmp_path.rglob("*.db")
+    with sqlite3.connect(db) as raw:  # the insider, with the file and sqlite3
+        raw.execute("UPDATE audit_event SET payload = replace(payload, '\"A\"', '\"Z\"') "
+                    "WHERE action = 'session.created' AND payload LIKE '%\"A\"%'")
+    recorded.texts.clear()
+    result = invoke(tmp_path, "audit", "verify")
+    assert result.exit_code != 0, result.output
+    shown = [(k, t) for k, t in recorded.vietnamese() if k.startswith("audit.")]
+    assert any(k == "audit.modified" for k, _ in shown), shown
+    assert "its content" not in result.output.split(" / ")[0]
+    assert_one_language(recorded)
+    catalog = Catalog.load()
+    replaced = catalog.text("audit.key_replaced", "vi", seqs="7", admin="admin:lan",
+                            reason="ổ đĩa hỏng", new_key="ab12cd34ef56ab12…",
+                            detail="admin: admin:lan; reason: ổ đĩa hỏng; …")
+    assert "«admin:lan»" in replaced and "«ổ đĩa hỏng»" in replaced
+    assert not english_words(replaced), replaced
+    row = catalog.text("audit.row_unrecorded", "vi", what="checkin", row="1f2e…",
+                       detail="checkin 1f2e… has no audit event")
+    assert row.startswith("lượt kiểm tra 1f2e…") and not english_words(row), row
+
+
+def test_a_sealed_key_that_does_not_open_says_so_in_words() -> None:
+    # The district's copy of a centre's data key, sealed to another office key (or altered).
+    import os
+    import uuid
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from proctoring.crypto import DataKey
+    from proctoring.errors import KeyUnavailable
+    from proctoring.keywrap import public_hex, unwrap_data_key, wrap_data_key
+
+    centre, key = uuid.uuid4(), DataKey(os.urandom(32))
+    sealed = wrap_data_key(key, public_hex(X25519PrivateKey.generate()), district_code="SGD",
+                           centre_id=centre)
+    catalog = Catalog.load()
+    for attempt in (lambda: unwrap_data_key(sealed, X25519PrivateKey.generate(),
+                                            district_code="SGD", centre_id=centre,
+                                            key_id=key.key_id),
+                    lambda: wrap_data_key(key, "zz" * 32, district_code="SGD",
+                                          centre_id=centre)):
+        with pytest.raises(KeyUnavailable) as caught:
+            attempt()
+        assert caught.value.key.startswith("proctoring.key_unavailable.")
+        vi = catalog.text(caught.value.key, "vi", detail=caught.value.detail,
+                          **caught.value.context)
+        assert "?" not in vi and not english_words(vi), vi
+
+
+def test_a_database_address_that_is_none_says_so_in_words(tmp_path: Path,
+                                                          recorded: Recorded) -> None:
+    # Issue 13: "Không mở được cơ sở dữ liệu (?): not a database URL: Could not parse …".
+    for url, key in (("not a url", "proctoring.database_unavailable.url"),
+                     ("mysql://u@h/db", "proctoring.database_unavailable.backend")):
+        recorded.texts.clear()
+        env = {"EXAMDESK_HOME": str(tmp_path), "EXAMDESK_LANG": "vi", "COLUMNS": "200",
+               "EXAMDESK_DB_URL": url}
+        result = CliRunner().invoke(app, ["session", "list", "--json"], env=env)
+        assert result.exit_code == 3, result.output
+        error = json.loads(result.stdout)["error"]
+        assert error["key"] == key and "?" not in error["vi"], error
+        assert_one_language(recorded)
+
+
+def test_a_key_file_that_cannot_be_used_says_why_in_words(tmp_path: Path) -> None:
+    # Issue 13: "Không đọc hoặc tạo được khoá mã hoá (…): …key is readable by other users
+    # (chmod 600 it)." The causes a user meets are worded; the exit status stays 3.
+    import os
+
+    from examdesk.commands.errors import exit_code, exit_code_for_key
+    from proctoring.crypto import KeyStore
+    from proctoring.errors import KeyUnavailable
+
+    catalog = Catalog.load()
+    shared = tmp_path / "data.key"
+    shared.write_bytes(b"k" * 32)
+    os.chmod(shared, 0o644)
+    short = tmp_path / "short.key"
+    short.write_bytes(b"k" * 5)
+    os.chmod(short, 0o600)
+    seen = []
+    for path, key in ((shared, "proctoring.key_unavailable.readable_by_others"),
+                      (short, "proctoring.key_unavailable.file_size")):
+        with pytest.raises(KeyUnavailable) as caught:
+            KeyStore._read_file(path)
+        assert caught.value.key == key
+        assert exit_code(caught.value) == 3 and exit_code_for_key(key) == 3
+        vi = catalog.text(key, "vi", detail=caught.value.detail, **caught.value.context)
+        assert str(path) in vi and not english_words(vi), vi
+        seen.append(vi)
+    assert "«chmod 600»" in seen[0] and "5 byte" in seen[1]
+
+
+def test_settings_and_signing_key_files_say_what_is_wrong_in_words(tmp_path: Path) -> None:
+    from examdesk.settings import SettingsError, read_section, write_section
+    from reports.errors import SigningKeyUnreadable
+    from reports.keys import load_pkcs12
+
+    catalog = Catalog.load()
+    broken = tmp_path / "settings.json"
+    broken.write_text("{ not json", "utf-8")
+    with pytest.raises(SettingsError) as caught:
+        read_section("reader", broken)
+    assert caught.value.key == "settings.not_json" and caught.value.context["line"] == 1
+    broken.write_text('{"reader": 3}', "utf-8")
+    with pytest.raises(SettingsError) as section:
+        read_section("reader", broken)
+    broken.write_text("[1]", "utf-8")
+    with pytest.raises(SettingsError) as not_object:
+        write_section("reader", {}, broken)
+    text_file = tmp_path / "key.p12"
+    text_file.write_text("a text file", "utf-8")
+    with pytest.raises(SigningKeyUnreadable) as key:
+        load_pkcs12(text_file, b"password")
+    assert key.value.key == "reports.key_unreadable.not_pkcs12"
+    for error in (caught.value, section.value, not_object.value, key.value):
+        vi = catalog.text(error.key, "vi", detail=error.detail, **error.context)
+        assert not english_words(vi) and "?" not in vi, vi

@@ -118,16 +118,20 @@ def test_a_second_attempt_does_not_replace_the_admission(store: Store, tmp_path:
     export_roster(store, session.code, out, lang="en")
     with out.open(encoding="utf-8-sig", newline="") as f:
         lines = list(csv.DictReader(f))
-    assert lines[0]["Status"] == "ADMIT" and lines[0]["Desk"] == "Cửa 1"
+    # The status in words for people, its code in the column named for software (issue 13).
+    assert lines[0]["Status"] == "Admitted" and lines[0]["Desk"] == "Cửa 1"
+    assert lines[0]["Status code (for software)"] == "ADMIT"
     assert lines[0]["Attempts"] == "3"
     others = lines[0]["Other attempts"].split("; ")
     assert len(others) == 2 and others[0].endswith("REJECT Cửa 2")
     assert others[1].endswith("REVIEW")
-    assert lines[1]["Status"] == "ABSENT" and lines[1]["Other attempts"] == ""
+    assert lines[1]["Status"] == "Absent" and lines[1]["Other attempts"] == ""
+    assert lines[1]["Status code (for software)"] == "ABSENT"
     export_roster(store, session.code, out)
     with out.open(encoding="utf-8-sig", newline="") as f:
         vi = list(csv.DictReader(f))
     assert vi[0]["Bàn kiểm tra"] == "Cửa 1" and vi[0]["Số lượt kiểm tra"] == "3"
+    assert vi[0]["Kết quả"] == "Được vào thi" and vi[1]["Kết quả"] == "Vắng mặt"
     assert vi[0]["Các lượt khác"].split("; ")[0].endswith("KHÔNG CHO VÀO Cửa 2")
 
 

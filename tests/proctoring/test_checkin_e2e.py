@@ -57,10 +57,10 @@ class Desk:
             assert result.returncode == 0, result.stderr
         return result
 
-    def checkin(self, frames: list[Path], *key: str, extra: tuple[str, ...] = ()
-                ) -> dict[str, Any]:
+    def checkin(self, frames: list[Path], *key: str, extra: tuple[str, ...] = (),
+                consent: str = "yes") -> dict[str, Any]:
         args = ["checkin", "--session", self.session, "--challenge", "blink", "--json",
-                *key, *extra]
+                "--consent", consent, *key, *extra]
         for f in frames:
             args += ["--camera", str(f)]
         result = self.run(*args, check=False)
@@ -111,6 +111,17 @@ def test_the_right_person_is_admitted(insert_card, desk: Desk, tmp_path: Path) -
     shown = json.loads(desk.run("session", "show", desk.session, "--json").stdout)
     assert "ADMIT" in json.dumps(shown)
     assert desk.run("audit", "verify", "--json").returncode == 0
+
+
+def test_without_consent_no_face_is_taken_and_a_person_checks_by_eye(
+        insert_card, desk: Desk, tmp_path: Path) -> None:
+    # Decree 13/2023: "--consent no" needs no camera; nothing biometric is captured or
+    # stored, and the candidate waits for an invigilator (REVIEW, exit 10), as at the desk.
+    inserted = insert_card(str(card_profile(tmp_path, "nguyen-van-an", "orl/s27/10.png", "an")))
+    out = desk.checkin([], *can(inserted), consent="no")
+    assert out["decision"] == "REVIEW", out["reasons"]
+    assert "checkin.no_consent" in {r["key"] for r in out["reasons"]}
+    assert out["face"] is None and out["liveness"] is None
 
 
 def test_someone_elses_face_is_not_admitted(insert_card, desk: Desk, tmp_path: Path) -> None:
@@ -166,7 +177,7 @@ def test_camera_unplugged_stores_nothing(insert_card, desk: Desk, tmp_path: Path
     inserted = insert_card(str(card_profile(tmp_path, "nguyen-van-an", "orl/s27/10.png", "an")))
     missing = tmp_path / "no-such-camera"
     result = desk.run("checkin", "--session", desk.session, "--camera", str(missing),
-                      *can(inserted), check=False)
+                      "--consent", "yes", *can(inserted), check=False)
     assert result.returncode == 3
     assert "camera" in result.stderr.lower()
 
@@ -207,9 +218,9 @@ def test_a_card_whose_data_breaks_the_read_is_recorded_as_rejected(
     link.start()
     try:
         assert wait_for_reader_state(present=True), "pcscd did not see the virtual card"
-        result = desk.run("checkin", "--session", desk.session, "--json", "--camera",
-                          str(BLINK_THEN_FACE[0]), "--mrz", profile().access_data()["mrz"],
-                          check=False)
+        result = desk.run("checkin", "--session", desk.session, "--json", "--consent", "yes",
+                          "--camera", str(BLINK_THEN_FACE[0]), "--mrz",
+                          profile().access_data()["mrz"], check=False)
     finally:
         link.stop()
         wait_for_reader_state(present=False)
@@ -230,7 +241,7 @@ def test_issue_15_a_folder_of_different_stills_is_not_a_head_turn(insert_card, d
     # turning their head.
     inserted = insert_card("nguyen-van-an")
     result = desk.run("checkin", "--session", desk.session, "--challenge", "turn_left",
-                      "--json", *can(inserted), "--camera",
+                      "--json", "--consent", "yes", *can(inserted), "--camera",
                       str(faces_dir() / "people" / "alex_lacamoire"), check=False)
     out = json.loads(result.stdout)
     assert out["decision"] != "ADMIT", out
@@ -256,7 +267,7 @@ def test_a_second_checkin_does_not_turn_present_into_review(insert_card, desk: D
     local = admitted_at.astimezone(VIETNAM).strftime("%H:%M")
 
     args = ["checkin", "--session", desk.session, "--challenge", "blink", *can(inserted),
-            "--desk", "Cửa 2"]
+            "--consent", "yes", "--desk", "Cửa 2"]
     for f in SOMEONE_ELSE:
         args += ["--camera", str(f)]
     # Not checked for 0: what a REVIEW / REJECT exits with is the CLI's own table.

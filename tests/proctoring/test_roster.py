@@ -178,7 +178,9 @@ def test_export_and_import_again(store: Store, tmp_path: Path) -> None:
     with (tmp_path / "out.csv").open(encoding="utf-8-sig") as f:
         exported = list(csv.DictReader(f))
     assert exported[0]["ID number"] == "001093014275"
-    assert exported[0]["Date of birth"] == "1993-05-14" and exported[0]["Status"] == "ABSENT"
+    # The status in words (issue 13), its code in the column named for software.
+    assert exported[0]["Date of birth"] == "1993-05-14" and exported[0]["Status"] == "Absent"
+    assert exported[0]["Status code (for software)"] == "ABSENT"
     sheet = load_workbook(tmp_path / "out.xlsx").worksheets[0]
     assert sheet.cell(2, 3).value == "001093014275"  # text: the zeros stay
     assert oct((tmp_path / "out.xlsx").stat().st_mode & 0o777) == "0o600"

@@ -57,6 +57,25 @@ def test_vietnamese_headers_local_time_and_an_english_option(store: Store,
         assert import_roster(store, f"S{i}", tmp_path / name, actor=ACTOR).added == 4
 
 
+def test_the_status_is_in_words_and_its_code_only_in_a_column_named_for_software(
+        store: Store, tmp_path: Path) -> None:
+    # Issue 13: the status column said "REVIEW" / "ABSENT", internal codes, to the people
+    # who read the export. Words in the export's language; the code kept last, named so.
+    _checked_in(store)
+    export_roster(store, "S1", tmp_path / "vi.csv")
+    rows = _read(tmp_path / "vi.csv")
+    assert [r["Kết quả"] for r in rows] == ["Cần xem xét", "Vắng mặt", "Vắng mặt", "Vắng mặt"]
+    assert [r["Mã kết quả (cho phần mềm)"] for r in rows] == ["REVIEW", *["ABSENT"] * 3]
+    assert list(rows[0])[-1] == "Mã kết quả (cho phần mềm)"
+    export_roster(store, "S1", tmp_path / "en.csv", lang="en")
+    rows = _read(tmp_path / "en.csv")
+    assert [r["Status"] for r in rows] == ["To review", "Absent", "Absent", "Absent"]
+    assert rows[0]["Status code (for software)"] == "REVIEW"
+    export_roster(store, "S1", tmp_path / "vi.xlsx")
+    sheet = load_workbook(tmp_path / "vi.xlsx").worksheets[0]
+    assert sheet.cell(2, 9).value == "Cần xem xét" and sheet.cell(2, 14).value == "REVIEW"
+
+
 def test_the_command_takes_the_language(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("EXAMDESK_DB_URL", db_url)
     with Store.open(db_url) as store:

@@ -54,7 +54,7 @@ def stored_checkin(store: Store) -> dict[str, Any]:
 
 def cli_checkin(home: Path, can: str, photos: tuple[Path, ...]) -> None:
     args = [EXAMDESK, "checkin", "--session", SESSION_CODE, "--challenge", "blink", "--consent",
-            "--can", can, "--json"]
+            "yes", "--can", can, "--json"]
     for photo in photos:
         args += ["--camera", str(photo)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=180, env={
