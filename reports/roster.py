@@ -2,7 +2,8 @@
 
 A4 landscape, one row per candidate (number, chip portrait and live capture thumbnails, name
 and registration number, 12-digit ID, date of birth, check-in time in Vietnam time, decision with
-face distance and chip verdict, override reason, a box for the candidate's signature), the
+face distance and chip verdict, override reason, a box for the candidate's signature; under it,
+when the decision has reasons, a line with every one of them in words), the
 column header repeated on every page, "page n/N" on every page, totals, the invigilators'
 signature boxes, and an empty signature field where the digital signature will appear.
 
