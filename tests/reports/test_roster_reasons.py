@@ -126,3 +126,28 @@ def test_long_reason_lists_wrap_and_keep_the_totals_with_rows(tmp_path: Path,
         for k in every[i * 3:i * 3 + 16]:
             said = " ".join(vi(f"roster.reason.{k}").split())
             assert said.split(":")[0].split("(")[0].strip()[:30] in text, k
+
+
+def test_a_later_attempts_reasons_are_printed_under_the_admission(tmp_path: Path,
+                                                                  vi: Words) -> None:
+    store = open_store(tmp_path)
+    try:
+        built = _session(store, "LV-04", 2)
+        builders.check_in(store, built, 0)  # admitted, no reason
+        # A cloned card presented for him later, as the decision records it.
+        later = built.session.starts_at - timedelta(minutes=5)
+        record_checkin(store, CheckInInput(
+            session_id=built.session.id, id_number=built.candidates[0].id_number,
+            decision=Decision.REJECT, consent=True, started_at=later, decided_at=later,
+            roster_entry_id=built.entries[0].id, trust_verdict="FORGED",
+            reasons=[Reason("verdict.cloned", "", {"finding": "active.failed"}),
+                     Reason("verdict.cloned", "", {"finding": "chip.failed"}),
+                     Reason("checkin.already_admitted", "",
+                            {"at": "07:00", "date": "12/06/2025", "desk": "Cửa 1"})]),
+            actor=builders.ACTOR)
+        text = _text(tmp_path, roster_pdf(store, "LV-04", vi).data)
+    finally:
+        store.close()
+    assert "Lần sau lúc 07:25: Không được vào — • Chip không chứng minh được khoá bí mật: " \
+           "chip sao chép • Đã được cho vào lúc 07:00 ngày 12/06/2025 tại bàn Cửa 1" in text, text
+    assert text.count("chip sao chép") == 1  # two findings, one meaning: said once
