@@ -4,11 +4,13 @@ prints and what the desk's printing screen shows."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from examdesk.i18n import Catalog
 from examdesk.timezone import VIETNAM
 
+from .layout import STATUSES, label
 from .reason_words import reasons_text
 from .verify import Difference, Integrity, RosterVerification, SignerBinding
 
@@ -47,6 +49,9 @@ def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str
         if d.field == "checkin.reasons":
             lines.append(_reasons_line(d, t, lang))
             continue
+        if d.field == "history":
+            lines.append(_history_line(d, t, lang))
+            continue
         lines.append(t("verify.difference", position=d.position or "—",
                        id=d.id_number or "—", field=d.field, pdf=d.pdf, db=d.database))
     if c.unknown_reasons:
@@ -66,3 +71,32 @@ def _reasons_line(d: Difference, t: Any, lang: str) -> str:
 
     return t("verify.difference_reasons", position=d.position or "—", id=d.id_number or "—",
              pdf=said(d.pdf), db=said(d.database))
+
+
+def _history_line(d: Difference, t: Any, lang: str) -> str:
+    """The other attempts (before a retry, after the admission) differ: each side as its
+    attempts' times, decisions and reasons in words, never the stated data as it is."""
+    def said(history: Any) -> str:
+        if not isinstance(history, list) or not history:
+            return t("verify.no_attempts")
+        out = []
+        for a in history[:20]:
+            a = a if isinstance(a, dict) else {}
+            when = _local_time(a.get("decided_at"))
+            decision = a.get("decision")
+            words = label(t, "roster.status", decision if isinstance(decision, str) else None,
+                          STATUSES)
+            reasons = "; ".join(reasons_text(t, a.get("reasons"), lang))
+            out.append(f"{when} {words}" + (f" ({reasons})" if reasons else ""))
+        return " · ".join(out)
+
+    return t("verify.difference_history", position=d.position or "—", id=d.id_number or "—",
+             pdf=said(d.pdf), db=said(d.database))
+
+
+def _local_time(value: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(
+            VIETNAM).strftime("%H:%M")
+    except ValueError:
+        return "—"

@@ -179,3 +179,19 @@ def test_hostile_reasons_are_not_a_valid_roster(made: Made, how: str) -> None:
                                  "reports.facts_format")
     en = _lines(r, "en")
     assert "This is not a roster examdesk made." in en and "{" not in en, en
+
+
+def test_a_forged_attempt_added_to_the_history_is_named_in_words(made: Made) -> None:
+    facts = json.loads(json.dumps(made.facts))
+    row = _review_row(facts)
+    row["history"] = [{"id": str(uuid.uuid4()), "decided_at": "2025-06-12T00:25:00.000000Z",
+                       "decision": "REJECT", "when": "later", "trust_verdict": "FORGED",
+                       "face_outcome": None, "overridden_at": None,
+                       "reasons": [{"key": "verdict.cloned", "context": {}}]}]
+    r = verify_roster(_roster_with(facts), roots=TrustRoots(()), store=made.store)
+    assert r.content.status is ContentStatus.MISMATCH
+    en = _lines(r, "en")
+    assert "other attempts: file says “07:25 " in en, en
+    assert "(The chip could not prove its private key: a cloned chip)”, database says “none”" \
+        in en, en
+    assert "verdict.cloned" not in en and "REJECT" not in en
