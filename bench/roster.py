@@ -121,7 +121,11 @@ def populate(store: Store, n: int) -> str:
         at = START - timedelta(minutes=40) + timedelta(seconds=5 * i)
         record_checkin(store, CheckInInput(
             session_id=session.id, id_number=number, decision=Decision.ADMIT,
-            reasons=[Reason("checkin.face_match")], consent=True, started_at=at,
+            # What the decision records for a matching face on a card whose issuer cannot be
+            # confirmed without the national CSCA (every card at such a centre): one reason,
+            # printed on its own line under the row (issue 13).
+            reasons=[Reason("verdict.no_csca", "", {"finding": "passive.no_csca"})],
+            consent=True, started_at=at,
             decided_at=at, roster_entry_id=entry_id, trust_verdict="SUSPICIOUS",
             face_outcome="match", face_distance=0.3 + (i % 10) / 100, liveness="passed",
             evidence=[EvidenceItem(EvidenceKind.CHIP_PORTRAIT, chip, "image/jpeg", at),

@@ -111,3 +111,17 @@ class FactsIncomplete(InvalidRosterFacts):
     (context: ``field``, the path of the first one)."""
 
     key = "reports.facts_incomplete"
+
+
+class FactsFormatUnknown(InvalidRosterFacts):
+    """The embedded facts name a format this version does not know (a newer examdesk's, or
+    none): the database's facts cannot be recomputed in it."""
+
+    key = "reports.facts_format"
+
+
+class FactsOverLimit(InvalidRosterFacts):
+    """A part of the embedded facts is larger than any roster's (context: ``field``,
+    ``limit``): too many reasons, a reason key or value too long."""
+
+    key = "reports.facts_over_limit"

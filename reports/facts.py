@@ -4,7 +4,7 @@ The *content hash* of a roster is ``SHA-256(canonical JSON of RosterFacts.to_dic
 canonical JSON is :func:`proctoring.audit.canonical_json` (keys sorted, no spaces, UTF-8, NFC
 text, times as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, dates ``YYYY-MM-DD``, ids as text)::
 
-    {"format": "examdesk-roster/1",
+    {"format": "examdesk-roster/2",
      "centre":  {"id", "code", "name"},
      "session": {"id", "code", "kind", "title", "stages": [..], "starts_at", "ends_at"},
      "sections": [                       # one per driving-test stage printed; one for an exam
@@ -19,7 +19,15 @@ text, times as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, dates ``YYYY-MM-DD``, ids as
                               "face_outcome", "face_distance", "trust_verdict", "liveness",
                               "overridden_at", "override_reason",
                               "portrait": null | {"id", "sha256"},   # chip portrait bytes
-                              "frame":    null | {"id", "sha256"}}}]}]}  # live frame bytes
+                              "frame":    null | {"id", "sha256"},   # live frame bytes
+                              "reasons": [{"key", "context": {name: text}}]}}]}]}
+
+Format 2 (issue 13) added ``reasons`` to the check-in and to each ``history`` attempt: every
+reason behind the decision, as stored, in its machine form — the reason key (the vocabulary is
+:data:`proctoring.reason_keys.REASON_KEYS`) and the context values its words show
+(:data:`proctoring.reason_keys.CONTEXT_FIELDS`; the English ``detail`` is for logs and stays
+out). The roster prints each in words. Format 1 is format 2 without ``reasons``:
+``to_dict(FORMAT_1)`` gives it, so ``roster verify`` still checks a roster signed before.
 
 Everything in it comes from the database, so ``roster verify`` recomputes it from the local
 check-ins. Print-only options (room, language) are deliberately outside it. ``sha256`` is null
@@ -61,10 +69,18 @@ from proctoring.models import (
     Stage,
     User,
 )
+from proctoring.reason_keys import CONTEXT_FIELDS
 from proctoring.sessions import find_session
 from proctoring.store import Store
 
-FORMAT = "examdesk-roster/1"
+FORMAT = "examdesk-roster/2"
+FORMAT_1 = "examdesk-roster/1"  # before the reasons (a roster signed then still verifies)
+FORMATS = (FORMAT_1, FORMAT)
+# A check-in's reasons as the facts carry them: the decision code gives a few (every trust
+# finding and every other check at once is under 30); the caps bound hostile facts and rows.
+MAX_REASONS = 64
+MAX_REASON_KEY = 100  # characters
+MAX_CONTEXT_TEXT = 200  # characters of one context value
 PICTURE_KINDS = (EvidenceKind.CHIP_PORTRAIT, EvidenceKind.LIVE_FRAME)
 # Evidence is decrypted this many items at a time: a 2000-candidate roster never holds all its
 # pictures in memory at once.
@@ -84,6 +100,35 @@ class EvidenceRef:
 
 
 @dataclass(frozen=True)
+class RosterReason:
+    """One reason of a decision, in its machine form: the key and the context it shows."""
+
+    key: str
+    context: tuple[tuple[str, str], ...] = ()  # sorted by name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "context": dict(self.context)}
+
+
+def reasons_of(stored: Any) -> tuple[RosterReason, ...]:
+    """A check-in's stored reasons (``CheckIn.reasons``: ``[{"key", "detail", "context"}]``) as
+    the facts state them. A malformed entry (written by hand into the database) is kept as a
+    reason with an empty key — printed as unknown, never dropped or a crash."""
+    if not isinstance(stored, list):
+        return ()
+    out = []
+    for item in stored[:MAX_REASONS]:
+        item = item if isinstance(item, dict) else {}
+        key = item.get("key")
+        context = item.get("context")
+        context = context if isinstance(context, dict) else {}
+        shown = tuple(sorted((str(k), str(v)[:MAX_CONTEXT_TEXT]) for k, v in context.items()
+                             if k in CONTEXT_FIELDS and v is not None))
+        out.append(RosterReason(key[:MAX_REASON_KEY] if isinstance(key, str) else "", shown))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class RosterCheckIn:
     id: uuid.UUID
     decided_at: datetime
@@ -98,9 +143,11 @@ class RosterCheckIn:
     portrait: EvidenceRef | None
     frame: EvidenceRef | None
     desk: str | None = None
+    reasons: tuple[RosterReason, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = {"id": self.id, "decided_at": self.decided_at, "decision": self.decision,
+               "reasons": [r.to_dict() for r in self.reasons],
                "machine_decision": self.machine_decision, "face_outcome": self.face_outcome,
                "face_distance": self.face_distance, "trust_verdict": self.trust_verdict,
                "liveness": self.liveness, "overridden_at": self.overridden_at,
@@ -124,14 +171,16 @@ class RosterAttempt:
     face_outcome: str | None
     overridden_at: datetime | None
     desk: str | None
+    reasons: tuple[RosterReason, ...] = ()
 
     @classmethod
     def of(cls, c: CheckIn, when: str, desk: str | None) -> RosterAttempt:
         return cls(c.id, c.decided_at, c.decision.value, when, c.trust_verdict, c.face_outcome,
-                   c.overridden_at, desk)
+                   c.overridden_at, desk, reasons_of(c.reasons))
 
     def to_dict(self) -> dict[str, Any]:
         out = {"id": self.id, "decided_at": self.decided_at, "decision": self.decision,
+               "reasons": [r.to_dict() for r in self.reasons],
                "when": self.when, "trust_verdict": self.trust_verdict,
                "face_outcome": self.face_outcome, "overridden_at": self.overridden_at}
         if self.desk is not None:
@@ -195,21 +244,38 @@ class RosterFacts:
     ends_at: datetime | None
     sections: tuple[RosterSection, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT,
-                "centre": {"id": self.centre_id, "code": self.centre_code,
-                           "name": self.centre_name},
-                "session": {"id": self.session_id, "code": self.session_code,
-                            "kind": self.kind.value, "title": self.title,
-                            "stages": [s.value for s in self.stages],
-                            "starts_at": self.starts_at, "ends_at": self.ends_at},
-                "sections": [s.to_dict() for s in self.sections]}
+    def to_dict(self, format: str = FORMAT) -> dict[str, Any]:
+        """The facts in ``format`` (:data:`FORMAT`, or :data:`FORMAT_1` to check a roster
+        signed in it)."""
+        if format not in FORMATS:
+            raise ValueError(f"unknown roster facts format {format!r}")
+        out = {"format": format,
+               "centre": {"id": self.centre_id, "code": self.centre_code,
+                          "name": self.centre_name},
+               "session": {"id": self.session_id, "code": self.session_code,
+                           "kind": self.kind.value, "title": self.title,
+                           "stages": [s.value for s in self.stages],
+                           "starts_at": self.starts_at, "ends_at": self.ends_at},
+               "sections": [s.to_dict() for s in self.sections]}
+        if format == FORMAT_1:
+            _without_reasons(out)
+        return out
 
-    def canonical(self) -> bytes:
-        return canonical_bytes(self.to_dict())
+    def canonical(self, format: str = FORMAT) -> bytes:
+        return canonical_bytes(self.to_dict(format))
 
-    def content_hash(self) -> str:
-        return hashlib.sha256(self.canonical()).hexdigest()
+    def content_hash(self, format: str = FORMAT) -> str:
+        return hashlib.sha256(self.canonical(format)).hexdigest()
+
+
+def _without_reasons(document: dict[str, Any]) -> None:
+    """Format 1: the same facts without the reasons (they were added in format 2)."""
+    for section in document["sections"]:
+        for row in section["rows"]:
+            if row["checkin"] is not None:
+                del row["checkin"]["reasons"]
+            for attempt in row.get("history", ()):
+                del attempt["reasons"]
 
 
 def canonical_bytes(document: Any) -> bytes:
@@ -314,7 +380,8 @@ def _section(stage: Stage | None, att: Attendance,
                 c.id, c.decided_at, c.decision.value, c.machine_decision.value, c.face_outcome,
                 c.face_distance, c.trust_verdict, c.liveness, c.overridden_at, c.override_reason,
                 refs.get((c.id, EvidenceKind.CHIP_PORTRAIT)),
-                refs.get((c.id, EvidenceKind.LIVE_FRAME)), r.history.desk(c))
+                refs.get((c.id, EvidenceKind.LIVE_FRAME)), r.history.desk(c),
+                reasons_of(c.reasons))
         e, p = r.entry, r.candidate
         h = r.history
         history = (*(RosterAttempt.of(a, "earlier", h.desk(a)) for a in h.earlier),

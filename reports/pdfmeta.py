@@ -3,12 +3,15 @@
 - ``examdesk-roster.json``, an embedded file (``/EmbeddedFiles``, Flate-compressed): exactly the
   canonical bytes whose SHA-256 is the content hash. The signature covers it like every other
   byte, and ``roster verify`` reads it from the signed revision to compare it with the database.
-- the document information ``/Subject`` (``examdesk-roster/1 sha256:<hash>``) and
+- the document information ``/Subject`` (``examdesk-roster/2 sha256:<hash>``: the facts'
+  format) and
   ``/Keywords`` (the QR payload), for people looking at the file's properties;
 - ``Signature``, an empty signature field over the box the layout left for it, so any PDF tool
   (and :func:`reports.signing.sign_pdf`) signs exactly there.
 
-QR payload: ``examdesk-roster/1;session=<session uuid>;sha256=<64 hex>``.
+QR payload: ``examdesk-roster/1;session=<session uuid>;sha256=<64 hex>``. The QR's own format
+(its version stays 1 while the facts it points to moved to format 2: what a phone app reads
+from it did not change).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 
 from .errors import FactsTooLarge, InvalidRosterFacts
-from .facts import FORMAT, content_hash
+from .facts import content_hash
 
 FACTS_FILE = "examdesk-roster.json"
 AUDIT_HEAD_FILE = "examdesk-audit-head.json"  # reports.audit_head reads it
@@ -36,11 +39,12 @@ AUDIT_HEAD_FILE = "examdesk-audit-head.json"  # reports.audit_head reads it
 MAX_FACTS_BYTES = 32 * 1024 * 1024
 _INFLATE_STEP = 1024 * 1024
 SIGNATURE_FIELD = "Signature"
+QR_FORMAT = "examdesk-roster/1"
 _QR = re.compile(r"examdesk-roster/1;session=([0-9a-f-]{36});sha256=([0-9a-f]{64})")
 
 
 def qr_payload(session_id: uuid.UUID, digest: str) -> str:
-    return f"{FORMAT};session={session_id};sha256={digest}"
+    return f"{QR_FORMAT};session={session_id};sha256={digest}"
 
 
 @dataclass(frozen=True)

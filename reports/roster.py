@@ -2,7 +2,8 @@
 
 A4 landscape, one row per candidate (number, chip portrait and live capture thumbnails, name
 and registration number, 12-digit ID, date of birth, check-in time in Vietnam time, decision with
-face distance and chip verdict, override reason, a box for the candidate's signature), the
+face distance and chip verdict, override reason, a box for the candidate's signature; under it,
+when the decision has reasons, a line with every one of them in words), the
 column header repeated on every page, "page n/N" on every page, totals, the invigilators'
 signature boxes, and an empty signature field where the digital signature will appear.
 
@@ -52,7 +53,15 @@ from proctoring.models import EvidenceKind, RosterStatus, SessionKind, Stage
 from proctoring.store import Store
 
 from .audit_head import head_document
-from .facts import RosterCheckIn, RosterFacts, RosterRow, RosterSection, collect_facts
+from .facts import (
+    FORMAT,
+    RosterCheckIn,
+    RosterFacts,
+    RosterReason,
+    RosterRow,
+    RosterSection,
+    collect_facts,
+)
 from .fonts import PdfFonts, find_fonts
 from .images import Fit, Thumbnail, ThumbSpec, thumbnail
 from .layout import (
@@ -78,6 +87,7 @@ from .layout import (
     vn_time,
 )
 from .pdfmeta import SIGNATURE_FIELD, finish_pdf, qr_payload
+from .reason_words import reason_text
 
 PAGE = landscape(A4)
 MARGIN = 10 * mm
@@ -215,7 +225,7 @@ def render_roster(roster: Roster, words: Words, *, options: RosterOptions | None
         out, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 8,
         bottomMargin=MARGIN + 8, title=words("roster.pdf.doc_title", session=facts.session_code),
         author=facts.centre_name, creator="examdesk",
-        subject=f"examdesk-roster/1 sha256:{roster.content_hash}",
+        subject=f"{FORMAT} sha256:{roster.content_hash}",
         keywords=roster.qr_payload)
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
@@ -290,14 +300,14 @@ def _section(roster: Roster, section: RosterSection, st: Styles, words: Words,
     # The last rows go with the totals and the signatures: those never stand alone on a page
     # (issue 13: with 8 candidates they fell onto page 2 by themselves).
     rows = section.rows
-    tail = rows[-TAIL_ROWS:] if rows else ()
-    body = rows[:len(rows) - len(tail)]
-    if body:
-        flow.append(_table(roster, body, st, words, options, header=True))
     closing: list[Flowable] = [Spacer(1, 6), _totals(section, st, words),
                                Spacer(1, 8), _handwritten(st, words, facts.kind)]
     if last:
         closing += [Spacer(1, 6), box]
+    tail = rows[-_tail_size(roster, rows, st, words, options, closing):] if rows else ()
+    body = rows[:len(rows) - len(tail)]
+    if body:
+        flow.append(_table(roster, body, st, words, options, header=True))
     if tail:
         closing.insert(0, _TailRows(
             _table(roster, tail, st, words, options, header=True),
@@ -307,6 +317,20 @@ def _section(roster: Roster, section: RosterSection, st: Styles, words: Words,
 
 
 TAIL_ROWS = 2  # table rows kept on the page of the totals and signatures
+FRAME_HEIGHT = PAGE[1] - 2 * (MARGIN + 8)
+
+
+def _tail_size(roster: Roster, rows: Sequence[RosterRow], st: Styles, words: Words,
+               options: RosterOptions, closing: Sequence[Flowable]) -> int:
+    """How many rows go with the totals: two, or one when two (with long reason lists) and
+    the totals would not fit on one page together — never none."""
+    rest = sum(f.wrap(TABLE_WIDTH, FRAME_HEIGHT)[1] for f in closing)
+    for k in range(min(TAIL_ROWS, len(rows)), 1, -1):
+        _, h = _table(roster, rows[-k:], st, words, options,
+                      header=True).wrap(TABLE_WIDTH, FRAME_HEIGHT)
+        if h + rest <= FRAME_HEIGHT:
+            return k
+    return 1
 
 
 class _TailRows(Flowable):
@@ -339,9 +363,17 @@ def _table(roster: Roster, lines: Sequence[RosterRow], st: Styles, words: Words,
            options: RosterOptions, *, header: bool) -> LongTable:
     head = [Paragraph(markup(words(f"roster.col.{c.key}")), st.head_cell) for c in COLUMNS]
     rows: list[list[Any]] = [head] if header else []
+    starts: list[tuple[RosterRow, int, int]] = []  # a candidate's first and last table row
     for row in lines:
         cell = _Cell(roster, row, st, words, options)
+        top = len(rows)
         rows.append([c.value(cell) for c in COLUMNS])
+        said = _reasons_line(row, st, words, options)
+        if said is not None:
+            under: list[Any] = [""] * len(COLUMNS)
+            under[_REASONS_FROM] = said
+            rows.append(under)
+        starts.append((row, top, len(rows) - 1))
     first = 1 if header else 0  # the first candidate's row
     table = LongTable(rows, colWidths=[c.width for c in COLUMNS], repeatRows=first)
     style = [
@@ -357,9 +389,14 @@ def _table(roster: Roster, lines: Sequence[RosterRow], st: Styles, words: Words,
         style.append(("BACKGROUND", (0, 0), (-1, 0), LIGHT))
     style += [("ALIGN", (i, first), (i, -1), "CENTER") for i, c in enumerate(COLUMNS)
               if c.centred]
-    for i, row in enumerate(lines, first):
+    for row, top, bottom in starts:
         if row.status == RosterStatus.ABSENT:
-            style.append(("TEXTCOLOR", (0, i), (-1, i), GREY))
+            style.append(("TEXTCOLOR", (0, top), (-1, bottom), GREY))
+        if bottom > top:
+            # The reasons' line spans the name to the override; the number, the pictures and
+            # the signature box span both lines, which keeps them on one page together.
+            style.append(("SPAN", (_REASONS_FROM, bottom), (_REASONS_TO, bottom)))
+            style += [("SPAN", (i, top), (i, bottom)) for i in _BOTH_LINES]
     table.setStyle(TableStyle(style))
     return table
 
@@ -422,6 +459,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("signature", 88, lambda _c: ""),  # the candidate signs here, by hand
 )
 TABLE_WIDTH = sum(c.width for c in COLUMNS)  # 786 pt: the 785.2 pt between the margins
+_KEYS = [c.key for c in COLUMNS]
+_REASONS_FROM, _REASONS_TO = _KEYS.index("name"), _KEYS.index("override")
+_BOTH_LINES = tuple(i for i, k in enumerate(_KEYS) if k in ("number", "chip", "live",
+                                                              "signature"))
 
 
 def _picture(roster: Roster, c: RosterCheckIn | None, which: str, st: Styles,
@@ -471,6 +512,39 @@ def _result(row: RosterRow, st: Styles, words: Words, options: RosterOptions) ->
         text += (f"<br/><font size='7'>{markup(words('roster.pdf.chip'))}: "
                  f"{markup(label(words, 'roster.trust', c.trust_verdict, VERDICTS))}</font>")
     return text + _history(row, words)
+
+
+def _reasons_line(row: RosterRow, st: Styles, words: Words,
+                  options: RosterOptions) -> Paragraph | None:
+    """Every reason behind the decision, in words (issue 13: a REVIEW for a failed liveness
+    check printed only a matching face and a genuine card), then those of the other attempts.
+    Drawn on a line of its own under the candidate's, across the columns from the name to the
+    override: a long list wraps there in a few lines instead of a narrow cell's many."""
+    c = row.checkin
+    if c is None:
+        return None
+    parts = []
+    said = _reasons(c.reasons, words, options.lang)
+    if said:
+        parts.append(f"<font name='{st.cell_bold.fontName}'>"
+                     f"{markup(words('roster.pdf.reasons'))}:</font> "
+                     + " ".join(f"• {markup(line)}" for line in said))
+    for a in row.history:
+        said = _reasons(a.reasons, words, options.lang)
+        if said:
+            decision = label(words, "roster.status", a.decision, STATUSES)
+            title = words(f"roster.pdf.{a.when}_attempt", at=vn_time(a.decided_at, "%H:%M"),
+                          decision=decision)
+            parts.append(f"<font color='#333333'>{markup(title)} — "
+                         + " ".join(f"• {markup(line)}" for line in said) + "</font>")
+    return Paragraph("<br/>".join(parts), st.cell_small) if parts else None
+
+
+def _reasons(reasons: Sequence[RosterReason], words: Words, lang: str) -> list[str]:
+    """Each reason's words once, in the order found (a clone fails two chip checks: one
+    sentence)."""
+    return list(dict.fromkeys(reason_text(words, r.key, dict(r.context), lang)
+                              for r in reasons))
 
 
 def _history(row: RosterRow, words: Words) -> str:

@@ -16,8 +16,12 @@ Four questions, answered separately because they fail for different reasons:
    them) hash to the value the QR code shows, and equal the facts recomputed from the local
    database (:func:`reports.facts.collect_facts`). Differences are listed field by field.
    Evidence deleted on retention after printing cannot be re-hashed: its embedded hash is
-   taken and the count reported. Facts that are no roster's (a part missing, a Flate bomb:
-   inflating stops at :data:`reports.pdfmeta.MAX_FACTS_BYTES`) are "not a valid roster"
+   taken and the count reported. A roster states its facts' format: one signed in format 1
+   (before the reasons) is compared with the database's facts in format 1. A changed reason is
+   one difference naming the reasons on each side (said in words by ``verify_text``); a reason
+   key this version does not know is listed as such. Facts that are no roster's (a part
+   missing, a format unknown, too many reasons, a Flate bomb: inflating stops at
+   :data:`reports.pdfmeta.MAX_FACTS_BYTES`) are "not a valid roster"
    (``invalid``), never a traceback;
 5. **bound** — the signer's certificate was issued *for the roster's centre*: its subject's
    organizationIdentifier ``examdesk:<code>`` (written by ``keys create``, see
@@ -70,7 +74,7 @@ from proctoring.store import Store
 
 from .asn1names import refresh_oid_names
 from .errors import InvalidRosterFacts, NotAPdf
-from .factcheck import parse_facts
+from .factcheck import parse_facts, unknown_reasons
 from .facts import canonical_bytes, collect_facts, content_hash
 from .keys import CENTRE_ID_PREFIX, default_key_folder, default_trust_folder
 from .pdfmeta import read_embedded_facts
@@ -144,6 +148,8 @@ class ContentCheck:
     database_hash: str | None = None
     differences: tuple[Difference, ...] = ()
     unchecked_evidence: int = 0  # deleted on retention since printing: embedded hash used
+    # Rows stating a reason this version does not know: (stage, position, how many).
+    unknown_reasons: tuple[tuple[str | None, int, int], ...] = ()
     detail: str = ""
     problem: str | None = None  # INVALID: the message key saying what is wrong, in words
     problem_context: dict[str, Any] = field(default_factory=dict)  # the values it shows
@@ -156,7 +162,9 @@ class ContentCheck:
                 "problem": self.problem, "problem_context": self.problem_context,
                 "database_hash": self.database_hash,
                 "differences": [d.to_dict() for d in self.differences],
-                "unchecked_evidence": self.unchecked_evidence, "detail": self.detail}
+                "unchecked_evidence": self.unchecked_evidence,
+                "unknown_reasons": [list(u) for u in self.unknown_reasons],
+                "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -478,12 +486,13 @@ def _content(handler: PdfHandler, store: Store | None) -> ContentCheck:
     code = str(document["session"]["code"])
     stages = [Stage(s["stage"]) for s in document["sections"] if s["stage"]]
     base = _replace(base, session_id=session_id, session_code=code,
-                    centre_code=document["centre"]["code"])
+                    centre_code=document["centre"]["code"],
+                    unknown_reasons=tuple(unknown_reasons(document)))
     if store is None:
         return base
     try:
         facts = collect_facts(store, str(session_id), stages=stages or None)
-        current = json.loads(facts.canonical())
+        current = json.loads(facts.canonical(document["format"]))
         unchecked = _substitute_purged(store, current, document)
     except SessionNotFound:
         return _replace(base, status=ContentStatus.NOT_IN_DATABASE)
@@ -560,9 +569,24 @@ def differences(printed: dict[str, Any], current: dict[str, Any]) -> list[Differ
             if ra is None or rb is None:
                 out.append(Difference(stage, pos, ident, "row", ra is not None, rb is not None))
                 continue
-            for key, a, b in _diff_flat(ra, rb):
+            ra, rb = _reasons_apart(ra), _reasons_apart(rb)
+            if ra["reasons"] != rb["reasons"]:
+                # One difference for the check-in's reasons, each side as stated (words come
+                # in verify_text): not one per index of a shifted list.
+                out.append(Difference(stage, pos, ident, "checkin.reasons", ra["reasons"],
+                                      rb["reasons"]))
+            for key, a, b in _diff_flat(ra["row"], rb["row"]):
                 out.append(Difference(stage, pos, ident, key, a, b))
     return out
+
+
+def _reasons_apart(row: dict[str, Any]) -> dict[str, Any]:
+    """The row without its check-in's reasons, and those reasons (None: none stated)."""
+    checkin = row.get("checkin")
+    if not isinstance(checkin, dict) or "reasons" not in checkin:
+        return {"row": row, "reasons": None}
+    rest = {k: v for k, v in checkin.items() if k != "reasons"}
+    return {"row": {**row, "checkin": rest}, "reasons": checkin["reasons"]}
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -4,12 +4,15 @@ prints and what the desk's printing screen shows."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from examdesk.i18n import Catalog
 from examdesk.timezone import VIETNAM
 
-from .verify import Integrity, RosterVerification, SignerBinding
+from .layout import STATUSES, label
+from .reason_words import reasons_text
+from .verify import Difference, Integrity, RosterVerification, SignerBinding
 
 
 def quiet_pyhanko() -> None:
@@ -43,10 +46,57 @@ def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str
     lines.append(t(f"verify.content.{c.status.value}", session=c.session_code or "—",
                    n=len(c.differences), detail=c.detail, reason=reason))
     for d in c.differences[:10]:
+        if d.field == "checkin.reasons":
+            lines.append(_reasons_line(d, t, lang))
+            continue
+        if d.field == "history":
+            lines.append(_history_line(d, t, lang))
+            continue
         lines.append(t("verify.difference", position=d.position or "—",
                        id=d.id_number or "—", field=d.field, pdf=d.pdf, db=d.database))
+    if c.unknown_reasons:
+        lines.append(t("verify.unknown_reasons", n=sum(n for _, _, n in c.unknown_reasons),
+                       positions=", ".join(str(p) for _, p, _ in c.unknown_reasons[:10])))
     if c.unchecked_evidence:
         lines.append(t("verify.unchecked", n=c.unchecked_evidence))
     if r.detail and r.integrity in (Integrity.CHANGED, Integrity.UNREADABLE):
         lines.append(f"  ({r.detail})")
     return lines
+
+
+def _reasons_line(d: Difference, t: Any, lang: str) -> str:
+    """A changed reason named in words on each side (issue 13), never as its key."""
+    def said(reasons: Any) -> str:
+        return "; ".join(reasons_text(t, reasons, lang)) or t("verify.no_reasons")
+
+    return t("verify.difference_reasons", position=d.position or "—", id=d.id_number or "—",
+             pdf=said(d.pdf), db=said(d.database))
+
+
+def _history_line(d: Difference, t: Any, lang: str) -> str:
+    """The other attempts (before a retry, after the admission) differ: each side as its
+    attempts' times, decisions and reasons in words, never the stated data as it is."""
+    def said(history: Any) -> str:
+        if not isinstance(history, list) or not history:
+            return t("verify.no_attempts")
+        out = []
+        for a in history[:20]:
+            a = a if isinstance(a, dict) else {}
+            when = _local_time(a.get("decided_at"))
+            decision = a.get("decision")
+            words = label(t, "roster.status", decision if isinstance(decision, str) else None,
+                          STATUSES)
+            reasons = "; ".join(reasons_text(t, a.get("reasons"), lang))
+            out.append(f"{when} {words}" + (f" ({reasons})" if reasons else ""))
+        return " · ".join(out)
+
+    return t("verify.difference_history", position=d.position or "—", id=d.id_number or "—",
+             pdf=said(d.pdf), db=said(d.database))
+
+
+def _local_time(value: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(
+            VIETNAM).strftime("%H:%M")
+    except ValueError:
+        return "—"

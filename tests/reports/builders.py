@@ -174,8 +174,10 @@ def check_in(store: Store, built: Built, i: int, *, decision: Decision = Decisio
     entry, cand = built.entries[i], built.candidates[i]
     item = CheckInInput(
         session_id=built.session.id, id_number=cand.id_number, decision=decision,
-        reasons=[Reason("checkin.face_match" if face == "match" else "checkin.face_mismatch",
-                        f"distance {distance}")],
+        # The reasons the decision code gives (proctoring/checkin.py): none for a match.
+        reasons=[] if face == "match" else [Reason(
+            "checkin.face_mismatch" if face == "no_match" else "checkin.face_review",
+            f"distance {distance}", {"distance": distance})],
         consent=True, started_at=when - timedelta(seconds=20), decided_at=when,
         roster_entry_id=entry.id, stage=stage, trust_verdict=trust,
         trust_findings=["passive.no_csca"] if trust == "SUSPICIOUS" else [],

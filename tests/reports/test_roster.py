@@ -117,12 +117,15 @@ def test_embedded_facts_are_the_hashed_canonical_json(online: Printed) -> None:
     assert embedded.content_hash == embedded.stated_hash == online.made.content_hash
     assert content_hash(embedded.canonical) == online.made.content_hash
     doc = json.loads(embedded.canonical)
-    assert doc["format"] == "examdesk-roster/1"
+    # Format 2 (issue 13): every check-in states its reasons, keys and shown context.
+    assert doc["format"] == "examdesk-roster/2"
     assert [r["full_name"] for r in doc["sections"][0]["rows"]][:3] == [
         "Nguyễn Văn An", "Phạm Thị Hồng", "Trần Minh Khôi"]
     override = doc["sections"][0]["rows"][5]["checkin"]
     assert (override["machine_decision"], override["decision"]) == ("REJECT", "ADMIT")
     assert override["decided_at"].endswith("Z") and override["portrait"]["sha256"]
+    assert override["reasons"] == [{"key": "checkin.face_review",
+                                    "context": {"distance": "0.58"}}]
     # Recomputed from the database: the same bytes.
     facts = collect_facts(online.store, online.built.session.code)
     assert facts.canonical() == embedded.canonical
