@@ -517,7 +517,8 @@ class CheckInService:
             reasons=reasons, consent=consent, started_at=started, decided_at=self.store.now(),
             roster_entry_id=entry, stage=stage, trust_verdict=Verdict.FORGED.value,
             trust_findings=(error.key,), operator_id=operator_id, desk=self.desk,
-            incidents=tuple(incidents), checkin_id=checkin_id or uuid.uuid4()), actor=actor)
+            incidents=tuple(incidents), checkin_id=checkin_id or uuid.uuid4()), actor=actor,
+            point=self.operating_point(session).point, seen=None)
         return RejectedCard(recorded.checkin_id, recorded.incident_ids[0]
                             if recorded.incident_ids else None, roster, reasons, earlier)
 

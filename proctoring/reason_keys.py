@@ -33,7 +33,12 @@ DECISION_KEYS: frozenset[str] = frozenset({
     "checkin.face_mismatch",
     "checkin.face_review",
     "checkin.face_already_admitted",
-    "checkin.face_changed_between_stages",
+    # The face rules across desks (proctoring/face_rules.py, checkin_guard.py).
+    "checkin.stage_face_mismatch",
+    "checkin.stage_face_mismatch_no_desk",
+    # A desk deciding while the centre is unreachable (proctoring/offline_rule.py).
+    "checkin.offline_other_desks",
+    "checkin.offline_earlier_stage",
 })
 
 # A failed liveness check's reason (biometrics/liveness.py, continuity.py, handover.py).
@@ -91,8 +96,13 @@ CARD_FAULT_KEYS: frozenset[str] = frozenset({
 # The trust findings' messages (the card's verdict, one per finding that made it).
 FINDING_KEYS: frozenset[str] = frozenset(message for _, message in FINDINGS.values())
 
+# No longer given, but stored in earlier check-ins: a roster printed today still says them.
+RETIRED_KEYS: frozenset[str] = frozenset({
+    "checkin.face_changed_between_stages",  # before issue 17's checkin.stage_face_mismatch
+})
+
 REASON_KEYS: frozenset[str] = (DECISION_KEYS | LIVENESS_KEYS | FACE_KEYS | CARD_FAULT_KEYS
-                               | FINDING_KEYS)
+                               | FINDING_KEYS | RETIRED_KEYS)
 
 # Context values a reason's words show (the rest of a reason's context is for logs): the
 # facts carry these and no others, so a roster states what it prints.
@@ -100,7 +110,9 @@ CONTEXT_FIELDS: frozenset[str] = frozenset({
     "at", "date", "desk",  # already admitted: when and where
     "challenge",  # liveness: which challenge
     "distance", "likeness", "cohort",  # the face comparison's numbers
-    "stage",  # the earlier stage a face differs from
+    "stage",  # the stage of the check-in (or, before issue 17, the earlier one)
+    "earlier_stage",  # the earlier stage a face differs from
+    "first",  # the session's first stage, out of reach for an offline desk
     "problem",  # an unusable chip portrait: what is wrong with it (a FACE_KEYS key)
 })
 

@@ -18,6 +18,9 @@ from .layout import Words
 
 CHALLENGES = frozenset({"blink", "turn_left", "turn_right"})
 _NUMBERS = {"distance": 2, "likeness": 2}
+# Context fields naming a test stage: the stage itself, the earlier one a face differs from,
+# the session's first (an offline desk could not reach its face).
+_STAGES = frozenset({"stage", "earlier_stage", "first"})
 
 
 def reason_text(words: Words, key: str, context: Mapping[str, str], lang: str) -> str:
@@ -35,7 +38,7 @@ def _shown(words: Words, context: Mapping[str, str], lang: str) -> dict[str, str
         elif name == "challenge":
             out[name] = (words(f"roster.challenge.{value}") if value in CHALLENGES
                          else words("roster.reason.unknown"))
-        elif name == "stage":
+        elif name in _STAGES:
             out[name] = (words(f"session.stage.{value}")
                          if value in {s.value for s in Stage} else value)
         elif name == "problem":
