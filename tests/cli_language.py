@@ -49,19 +49,23 @@ def traced_env(env: dict[str, str] | None, trace: Path) -> dict[str, str]:
 def leaks(trace: Path) -> list[tuple[str, str, list[str]]]:
     """(key, Vietnamese text, English words) of each leak the trace holds. A known detail
     (DETAIL_IN_VIETNAMESE: another system's words, a value, the listed debt) is taken out of
-    its text before the scan; the rest of the sentence is still ours and still scanned."""
+    its text before the scan, and so is a name given to a thing (a desk, a station); the
+    rest of the sentence is still ours and still scanned."""
     found = []
     if not trace.exists():
         return found
     for line in trace.read_text("utf-8").splitlines():
         try:
-            key, lang, text, detail = json.loads(line)
+            key, lang, text, detail, names = json.loads(line)
         except ValueError:
             continue  # a process killed while writing its last line
         if lang != "vi" or key in BILINGUAL_BY_DESIGN:
             continue
         if key in DETAIL_IN_VIETNAMESE and detail:
             text = text.replace(detail, " ")
+        for name in names.values():  # a desk's or a station's name, as its owner gave it
+            if name:
+                text = text.replace(name, " ")
         words = english_words(text)
         if words:
             found.append((key, text, words))

@@ -48,12 +48,12 @@ def test_checkin_waits_in_the_outbox_while_the_centre_is_away(
                                                 "an")))
         frames = [a for f in BLINK_THEN_FACE for a in ("--camera", str(f))]
         got = _run(desk.home, "checkin", "--session", desk.session, "--challenge", "blink",
-                   "--json", *can(inserted), *frames)
+                   "--consent", "yes", "--json", *can(inserted), *frames)
         out = json.loads(got.stdout)
         assert out["decision"] == "ADMIT", (out["reasons"], got.stderr)
         assert out["waiting"] == 1 and OTHER_DESKS in {r["key"] for r in out["reasons"]}
         shown = _run(desk.home, "checkin", "--session", desk.session, "--challenge", "blink",
-                     *can(inserted), *frames)
+                     "--consent", "yes", *can(inserted), *frames)
         assert "Mất kết nối trung tâm — 2 chờ gửi" in shown.stdout, shown.stdout + shown.stderr
         assert "XEM XÉT" in shown.stdout  # the offline rule, in words
         with centre.read() as tx:
