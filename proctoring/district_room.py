@@ -34,23 +34,12 @@ from .models import (
     RosterEntry,
     SessionKind,
 )
+from .review_seat import RoomNote
 from .seat_models import IncidentAck, SeatAgentRow
 
 
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
-
-
-@dataclass(frozen=True)
-class RoomAck:
-    """An invigilator's acknowledgement in the room: who, when, what they wrote."""
-
-    actor: str
-    acked_at: datetime
-    note: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"actor": self.actor, "acked_at": self.acked_at.isoformat(), "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -71,7 +60,7 @@ class RoomIncident:
     registration_number: str | None
     checkin_ids: tuple[uuid.UUID, ...]  # the door check-in the seat was bound to
     frame_ids: tuple[uuid.UUID, ...]  # the incident's own evidence frames, oldest first
-    acks: tuple[RoomAck, ...]
+    acks: tuple[RoomNote, ...]
     seat_state: str | None  # the seat's last reported state (None: no seat row arrived)
     heartbeat_at: datetime | None
 
@@ -116,10 +105,10 @@ def room_incidents(office: Office, *, centre_code: str | None = None,
                           .order_by(col(Evidence.captured_at), col(Evidence.id))).all():
             if ev.incident_id is not None:
                 frames.setdefault(ev.incident_id, []).append(ev.id)
-        acks: dict[uuid.UUID, list[RoomAck]] = {}
+        acks: dict[uuid.UUID, list[RoomNote]] = {}
         for a in tx.exec(select(IncidentAck).where(col(IncidentAck.incident_id).in_(ids))
                          .order_by(col(IncidentAck.acked_at), col(IncidentAck.id))).all():
-            acks.setdefault(a.incident_id, []).append(RoomAck(a.actor, a.acked_at, a.note))
+            acks.setdefault(a.incident_id, []).append(RoomNote(a.note, a.actor, a.acked_at))
         sessions = {s.id for _, s in found}
         seats = {(r.session_id, r.seat): r for r in tx.exec(
             select(SeatAgentRow).where(col(SeatAgentRow.session_id).in_(sessions))).all()}

@@ -3,9 +3,10 @@
 
 The incident itself, its linked door check-in and its own evidence frames are already the
 review's (:func:`.review.incident_file`: the monitor's frames are the incident's evidence).
-The room's acknowledgements live in ``incident_ack``, which the district sync of the seat
-tables (issue 17, sync17) carries; until it does, the district has none and
-:func:`room_notes` says so by returning nothing — it is the one query to swap.
+The room's acknowledgements live in ``incident_ack``, which the district sync carries with the
+seat tables (:mod:`.district_room` lists a district's seat incidents with them); a district
+database from before that sync, or a login without the right to read the table, has none and
+:func:`room_notes` then returns nothing.
 """
 
 from __future__ import annotations
