@@ -786,6 +786,7 @@ class CheckInService:
         # One face under two IDs, a different face at another stage: on every desk's
         # admissions (face_rules), and again at recording under the session's lock.
         point = self.operating_point(session).point
+
         def judge() -> Judged:
             with self.store.read() as tx:
                 return judge_faces(tx, self.store, session, roster.entry.id, stage, live, point)
