@@ -37,15 +37,19 @@ def test_the_scan_finds_english_in_a_trace_and_lets_a_known_detail_through(
     trace = tmp_path / "t.jsonl"
     lines = [
         ["reports.not_a_pdf", "vi", "a.pdf không phải tệp PDF: no %PDF- header and no trailer",
-         "no %PDF- header and no trailer"],
-        ["reports.not_a_pdf", "en", "a.pdf is not a PDF file: English is fine here", ""],
-        ["io.output", "vi", "Không ghi được kết quả vào x.pdf: Broken pipe.", "Broken pipe"],
-        ["signing.stamp.title", "vi", "Ký số / Digitally signed", ""],
+         "no %PDF- header and no trailer", {}],
+        ["reports.not_a_pdf", "en", "a.pdf is not a PDF file: English is fine here", "", {}],
+        ["io.output", "vi", "Không ghi được kết quả vào x.pdf: Broken pipe.", "Broken pipe", {}],
+        ["signing.stamp.title", "vi", "Ký số / Digitally signed", "", {}],
+        # A desk's name (by default the machine's host name) is the owner's word for it.
+        ["checkin.already_admitted", "vi", "Thí sinh này đã được cho vào lúc 09:50 tại bàn "
+         "front-desk; lần này được ghi lại riêng.", "", {"desk": "front-desk"}],
     ]
     trace.write_text("".join(json.dumps(x) + "\n" for x in lines) + '["cut', "utf-8")
     found = leaks(trace)
     # Only the first line: English in the English text, a system's words given as the detail
-    # of a key whose detail is another system's, and a stamp bilingual by design pass.
+    # of a key whose detail is another system's, a stamp bilingual by design and a desk's
+    # given name pass.
     assert [(k, w) for k, _, w in found] == [("reports.not_a_pdf", ["header", "and", "trailer"])]
 
 
