@@ -93,6 +93,9 @@ class IncidentKind(StrEnum):
     # A card presented for an ID already admitted (at this stage): who presented it?
     ALREADY_ADMITTED = "ALREADY_ADMITTED"
     CAMERA_LOST = "CAMERA_LOST"  # online exam: the seat's camera gave no picture for a while
+    # Online exam: the seat's camera gives a picture, but of nothing (a hand, tape, a cap over
+    # the lens): told from an empty chair by the frame itself (biometrics/lens.py).
+    CAMERA_COVERED = "CAMERA_COVERED"
     OTHER = "OTHER"
 
 

@@ -11,7 +11,9 @@ face encoder only when it can change the answer — no face was encoded yet, the
 (its box overlaps the last encoded one less than ``same_place``), the face in the box looks
 different (a 24×24 grey patch correlates less than ``same_look`` with the encoded one: someone
 else sat down in the same place), or ``reencode_every`` checks passed. The naive way
-(``bench/seat.py``'s baseline) encodes every check.
+(``bench/seat.py``'s baseline) encodes every check. A frame with no face is also read for
+whether the lens is covered (:mod:`biometrics.lens`, about a millisecond): a covered camera is
+not an empty chair.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from PIL import Image
 from biometrics import Camera, Face, FaceEngine
 from biometrics.errors import BiometricsError, CameraUnavailable
 from biometrics.images import RgbImage
+from biometrics.lens import CoverRule, lens_covered
 
 from .errors import DatabaseUnavailable, EvidenceUnreadable, ProctoringError
 from .models import IncidentKind
@@ -109,8 +112,10 @@ class SeatObserver:
     """Measures frames for the agent; remembers the last encoded face to skip re-encoding."""
 
     def __init__(self, engine: FaceEngine, *, reencode_every: int = 3,
-                 same_place: float = 0.6, same_look: float = 0.9) -> None:
+                 same_place: float = 0.6, same_look: float = 0.9,
+                 cover: CoverRule | None = None) -> None:
         self.engine = engine
+        self.cover = cover or CoverRule()
         self.reencode_every = max(1, reencode_every)
         self.same_place = same_place
         self.same_look = same_look
@@ -128,7 +133,9 @@ class SeatObserver:
                  if f.width >= settings.quality.min_face_px]
         if len(faces) != 1 or reference is None:
             self._last = None
-            return Observation(at, len(faces), None, image)
+            # A face in view means the lens is not covered, whatever the light.
+            covered = not faces and lens_covered(image, self.cover)
+            return Observation(at, len(faces), None, image, covered=covered)
         face = faces[0]
         self._since += 1
         patch = _patch(image, face)

@@ -55,6 +55,7 @@ class BadInterval(BadOption):
 SYMBOL = {SeatState.WAITING: "…", SeatState.BOUND: "◆", SeatState.WATCHING: "●",
           SeatState.ABSENT: "○", SeatState.SEVERAL_FACES: "‼",
           SeatState.DIFFERENT_PERSON: "✖", SeatState.CAMERA_LOST: "⌀",
+          SeatState.CAMERA_COVERED: "◐",
           SeatState.PAUSED: "‖", SeatState.NO_CONSENT: "⊘"}
 
 
