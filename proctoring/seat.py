@@ -28,6 +28,10 @@ candidate is asked; until they say yes, :attr:`SeatAgent.watching` is False and 
 no frame at all (not even to bind). A refusal is the state NO_CONSENT, which the room shows::
 
     WAITING (candidate known) ──consent refused──▶ NO_CONSENT ──given later──▶ WAITING
+    any state with consent ──consent withdrawn──▶ NO_CONSENT   (the binding is let go: no
+        frame is read from then on, what was open closes, and an incident tells the room
+        that a person must now watch that candidate by eye; consent given again binds
+        afresh by a face match)
 
 Privacy: a frame leaves this object only inside an :class:`IncidentOpened` (the evidence of an
 incident); nothing else keeps frames, so there is never a continuous recording.
@@ -68,12 +72,14 @@ class SeatState(StrEnum):
 # words (a buffer written before it existed may still hold OTHER with this key: still sent).
 CAMERA_LOST_KEY = "seat.camera_lost"
 CAMERA_COVERED_KEY = "seat.camera_covered"
+CONSENT_WITHDRAWN_KEY = "seat.consent_withdrawn"
 _KIND_STATE = {IncidentKind.FACE_MISMATCH: SeatState.DIFFERENT_PERSON,
                IncidentKind.SEVERAL_FACES: SeatState.SEVERAL_FACES,
                IncidentKind.FACE_ABSENT: SeatState.ABSENT}
 SEVERITY = {IncidentKind.FACE_ABSENT: Severity.MEDIUM, IncidentKind.SEVERAL_FACES: Severity.HIGH,
             IncidentKind.FACE_MISMATCH: Severity.CRITICAL, IncidentKind.CAMERA_LOST: Severity.HIGH,
             IncidentKind.CAMERA_COVERED: Severity.HIGH,
+            IncidentKind.CONSENT_WITHDRAWN: Severity.MEDIUM,
             IncidentKind.FORGED_CARD: Severity.CRITICAL, IncidentKind.NOT_ON_ROSTER: Severity.HIGH,
             IncidentKind.OTHER: Severity.HIGH}
 MESSAGE = {IncidentKind.FACE_ABSENT: "monitor.face_absent",
@@ -81,6 +87,7 @@ MESSAGE = {IncidentKind.FACE_ABSENT: "monitor.face_absent",
            IncidentKind.FACE_MISMATCH: "monitor.different_person",
            IncidentKind.CAMERA_LOST: CAMERA_LOST_KEY,
            IncidentKind.CAMERA_COVERED: CAMERA_COVERED_KEY,
+           IncidentKind.CONSENT_WITHDRAWN: CONSENT_WITHDRAWN_KEY,
            IncidentKind.OTHER: CAMERA_LOST_KEY}
 
 
@@ -188,6 +195,9 @@ class IncidentOpened:
     # An incident about a card tapped before anyone is bound names its own subject (None: the
     # holder is on no roster line / was not admitted); else the subject is the binding's.
     card: CardTap | None = None
+    # The candidate's roster line and check-in, for an incident raised as the binding is let go
+    # (consent withdrawn): the agent is no longer bound when the driver stores it.
+    subject: tuple[uuid.UUID, uuid.UUID] | None = None
 
 
 @dataclass(frozen=True)
@@ -326,9 +336,12 @@ class SeatAgent:
                            SeatState.WAITING, at)]
 
     def answer_consent(self, answer: ConsentAnswer, at: datetime) -> list[SeatEvent]:
-        """The candidate answered the consent text (a new answer: it is to be recorded)."""
-        if self._admission is None or self._binding is not None:
+        """The candidate answered the consent text (a new answer: it is to be recorded). A
+        "no" while bound withdraws the consent given before (:meth:`_withdraw`)."""
+        if self._admission is None:
             return []
+        if self._binding is not None:
+            return self._withdraw(answer, at) if not answer.given else []
         self._consent = answer.given
         events: list[SeatEvent] = [ConsentAnswered(at, self._admission.roster_entry_id, answer)]
         return events + self._set(SeatState.WAITING if answer.given else SeatState.NO_CONSENT,
@@ -421,6 +434,31 @@ class SeatAgent:
         return events + self._uncovered(at)
 
     # --- inside ------------------------------------------------------------------------------
+
+    def _withdraw(self, answer: ConsentAnswer, at: datetime) -> list[SeatEvent]:
+        """The candidate withdrew their consent during the exam: nothing is watched from now
+        on (the driver reads no frame), what is open closes now, the binding is let go (a new
+        consent binds afresh by a face match), and the room is told: a person must watch."""
+        binding, admission = self._binding, self._admission
+        assert binding is not None and admission is not None
+        events: list[SeatEvent] = [ConsentAnswered(at, admission.roster_entry_id, answer)]
+        for event in self._monitor.finish(at):
+            events += self._monitor_event(event, at)
+        self._monitor = ExamMonitor(self.point, self.rules.monitor)
+        if self._camera_incident is not None:
+            events.append(IncidentClosed(self._camera_incident, IncidentKind.CAMERA_LOST, at))
+            self._camera_incident = None
+        events += self._uncovered(at)
+        self._camera_failing_since = None
+        self._paused_until = None
+        self._consent = False
+        self._binding = None
+        incident_id = self._new_id()
+        events += [IncidentOpened(incident_id, IncidentKind.CONSENT_WITHDRAWN,
+                                  CONSENT_WITHDRAWN_KEY, at, None, {"consent": "withdrawn"},
+                                  subject=(binding.roster_entry_id, binding.checkin_id)),
+                   IncidentClosed(incident_id, IncidentKind.CONSENT_WITHDRAWN, at)]
+        return events + self._set(SeatState.NO_CONSENT, at)
 
     def _try_bind(self, obs: Observation) -> list[SeatEvent]:
         if self._admission is None or self._consent is not True or obs.faces != 1 \

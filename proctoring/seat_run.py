@@ -160,6 +160,10 @@ ConsentSource = Callable[[Admission], ConsentAnswer | None]
 # Polled at each check while the seat is not bound: a chip card tapped on the seat's reader
 # since the last check, read and checked (examdesk.services.seat_tap), or None.
 TapSource = Callable[[], CardTap | None]
+# Polled at the start of each check while the candidate's consent stands: their withdrawal
+# since the last check (the strip's button, "rút" typed at the terminal), or None. It is
+# acted on before any frame is read.
+WithdrawalSource = Callable[[], ConsentAnswer | None]
 
 
 @dataclass
@@ -178,7 +182,8 @@ class SeatRunner:
                  buffer: SeatBuffer, store: Store, place: SeatPlace, actor: str,
                  clock: Callable[[], datetime], consent: ConsentSource,
                  reopen_camera: Callable[[], Camera] | None = None,
-                 taps: TapSource | None = None) -> None:
+                 taps: TapSource | None = None,
+                 withdrawals: WithdrawalSource | None = None) -> None:
         self.agent = agent
         self.observer = observer
         self.camera: Camera | None = camera
@@ -190,6 +195,7 @@ class SeatRunner:
         self._reopen = reopen_camera
         self._consent = consent
         self._taps = taps
+        self._withdrawals = withdrawals
         self._consent_looked_up: uuid.UUID | None = None
         self._heartbeat: Heartbeat | None = None
         self._pause_seen: datetime | None = None
@@ -211,6 +217,7 @@ class SeatRunner:
 
     def step(self) -> StepResult:
         now = self.clock()
+        self._follow_withdrawal(now)
         if self.agent.binding is None:
             if self._taps is not None:
                 tap = self._taps()
@@ -273,6 +280,19 @@ class SeatRunner:
         if answer is not None and answer.given is not self.agent.consent:
             self._buffer(self.agent.answer_consent(answer, now))
 
+    def _follow_withdrawal(self, now: datetime) -> None:
+        """The candidate withdrew consent: the agent lets the binding go and reads no frame
+        from this check on; the saved binding goes too, so a restart does not watch again
+        (it asks, and the store's answer is now no)."""
+        if self._withdrawals is None or self.agent.consent is not True:
+            return
+        answer = self._withdrawals()
+        if answer is None or answer.given:
+            return
+        self._buffer(self.agent.answer_consent(answer, now))
+        self.buffer.clear_binding()
+        self.observer.forget()
+
     def _follow_pause(self, now: datetime) -> None:
         """Pauses come from the room (the seat row); the agent ends one on time by itself."""
         try:
@@ -319,6 +339,8 @@ class SeatRunner:
                     entry = event.card.roster_entry_id
                     checkin = (event.card.admission.checkin_id
                                if event.card.admission is not None else None)
+                elif event.subject is not None:  # raised as the binding was let go
+                    entry, checkin = event.subject
                 else:
                     binding = self.agent.binding
                     assert binding is not None  # the monitor's incidents come only once bound

@@ -73,6 +73,8 @@ CATEGORY_OF: dict[IncidentKind, Category] = {
     IncidentKind.SEVERAL_FACES: Category.SEVERAL_FACES,
     IncidentKind.CAMERA_LOST: Category.CAMERA_LOST,
     IncidentKind.CAMERA_COVERED: Category.CAMERA_COVERED,
+    # Not fraud: a right used (Decree 13/2023); listed among the other cases with its words.
+    IncidentKind.CONSENT_WITHDRAWN: Category.OTHER,
     IncidentKind.NOT_ON_ROSTER: Category.NOT_ON_ROSTER,
     IncidentKind.FACE_UNSCREENABLE: Category.OTHER,
     IncidentKind.OTHER: Category.OTHER,

@@ -288,7 +288,8 @@ def end_exam(store: Store, session_ref: str, *, actor: str) -> datetime:
 
 _KIND_SHOWN = {IncidentKind.FACE_MISMATCH: "different_person",
                IncidentKind.SEVERAL_FACES: "several_faces", IncidentKind.FACE_ABSENT: "absent",
-               IncidentKind.CAMERA_COVERED: "camera_covered"}
+               IncidentKind.CAMERA_COVERED: "camera_covered",
+               IncidentKind.CONSENT_WITHDRAWN: "no_consent"}
 
 
 def alert_state(alert: Alert) -> str:
