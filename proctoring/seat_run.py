@@ -272,6 +272,12 @@ class SeatRunner:
                 saved = None
             else:
                 self._consent_looked_up = admission.roster_entry_id
+            # An answer given while the store was out of reach (a withdrawal, say) and not
+            # delivered before the restart is newer than the store's: it wins.
+            waiting = [e for e in self.buffer.events() if e.get("type") == "consent"
+                       and e.get("roster_entry_id") == str(admission.roster_entry_id)]
+            if waiting:
+                saved = bool(waiting[-1].get("given"))
             if saved is not None:
                 self._buffer(self.agent.consent_on_record(saved, now))
                 if saved:

@@ -146,6 +146,26 @@ def test_a_restart_after_withdrawing_does_not_watch_again(room: Room) -> None:
     assert camera.reads == 0
 
 
+def test_a_withdrawal_not_yet_delivered_still_counts_after_a_restart(room: Room) -> None:
+    """The store was out of reach when the candidate withdrew, and the agent restarted before
+    delivering it: the store still says yes, the seat's own buffer says no — no wins."""
+    runner, _ = seat(room, [own(1), own(2)], Candidate())
+    runner.start()
+    runner.step()
+    runner.step()
+    runner.buffer.clear_binding()  # what a withdrawal does on the exam computer at once…
+    runner.buffer.push({"type": "consent", "at": (T0 + timedelta(minutes=2)).isoformat(),
+                        "roster_entry_id": str(room.entry.id), "given": False,
+                        "text_sha256": "c" * 64, "lang": "vi"})  # …and its answer, waiting
+    runner.buffer.close()
+    again, camera = seat(room, [own(3), own(4)], Candidate(answer=None))
+    again.start()
+    assert [again.step().state for _ in range(2)] == [SeatState.NO_CONSENT] * 2
+    assert camera.reads == 0
+    with room.store.read() as tx:
+        assert tx.exec(select(SeatConsent.given)).one() is False  # delivered now
+
+
 def test_the_terminal_takes_a_withdrawal_typed_while_the_seat_runs() -> None:
     assert parse_answer("rút") is False and parse_answer(" Withdraw ") is False
     assert parse_answer("rút lại") is False
