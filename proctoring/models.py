@@ -93,6 +93,12 @@ class IncidentKind(StrEnum):
     # A card presented for an ID already admitted (at this stage): who presented it?
     ALREADY_ADMITTED = "ALREADY_ADMITTED"
     CAMERA_LOST = "CAMERA_LOST"  # online exam: the seat's camera gave no picture for a while
+    # Online exam: the seat's camera gives a picture, but of nothing (a hand, tape, a cap over
+    # the lens): told from an empty chair by the frame itself (biometrics/lens.py).
+    CAMERA_COVERED = "CAMERA_COVERED"
+    # Online exam: the candidate withdrew consent to monitoring at the seat; nothing is watched
+    # from then on, an invigilator must watch them in person.
+    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN"
     OTHER = "OTHER"
 
 

@@ -55,6 +55,9 @@ class Observation:
     faces: int  # faces of a usable size in view
     distance: float | None = None  # to the admitted face, when exactly one face was encoded
     frame: RgbImage | None = None
+    # The lens is covered (a near-uniform frame, biometrics/lens.py): no news about faces at
+    # all — not an empty chair. Only the seat agent reads it; ``faces`` is 0 then.
+    covered: bool = False
 
 
 @dataclass

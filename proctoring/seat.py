@@ -12,6 +12,8 @@ States, as the room shows them::
     WAITING ──admission + face match at the seat──▶ BOUND ──next check──▶ WATCHING
     WATCHING ⇄ ABSENT / SEVERAL_FACES / DIFFERENT_PERSON   (the monitor's reported episodes)
     any bound state ⇄ CAMERA_LOST   (no frame for ``camera_lost_after``; cleared by a frame)
+    any bound state ⇄ CAMERA_COVERED  (frames of nothing — a hand, tape, a cap over the lens —
+                                       for ``camera_covered_after``; cleared by a real frame)
     any bound state ⇄ PAUSED        (an invigilator's pause, until a time or a resume)
 
 Binding is either the door check-in's admission of the candidate whose roster line names this
@@ -26,6 +28,10 @@ candidate is asked; until they say yes, :attr:`SeatAgent.watching` is False and 
 no frame at all (not even to bind). A refusal is the state NO_CONSENT, which the room shows::
 
     WAITING (candidate known) ──consent refused──▶ NO_CONSENT ──given later──▶ WAITING
+    any state with consent ──consent withdrawn──▶ NO_CONSENT   (the binding is let go: no
+        frame is read from then on, what was open closes, and an incident tells the room
+        that a person must now watch that candidate by eye; consent given again binds
+        afresh by a face match)
 
 Privacy: a frame leaves this object only inside an :class:`IncidentOpened` (the evidence of an
 incident); nothing else keeps frames, so there is never a continuous recording.
@@ -57,6 +63,7 @@ class SeatState(StrEnum):
     SEVERAL_FACES = "several_faces"
     DIFFERENT_PERSON = "different_person"
     CAMERA_LOST = "camera_lost"
+    CAMERA_COVERED = "camera_covered"  # a picture, but of nothing: not an empty chair
     PAUSED = "paused"
     NO_CONSENT = "no_consent"  # the candidate did not consent to monitoring: nothing watched
 
@@ -64,17 +71,24 @@ class SeatState(StrEnum):
 # The camera-lost incident: a kind of its own, so that every screen and report can name it in
 # words (a buffer written before it existed may still hold OTHER with this key: still sent).
 CAMERA_LOST_KEY = "seat.camera_lost"
+CAMERA_COVERED_KEY = "seat.camera_covered"
+CONSENT_WITHDRAWN_KEY = "seat.consent_withdrawn"
 _KIND_STATE = {IncidentKind.FACE_MISMATCH: SeatState.DIFFERENT_PERSON,
                IncidentKind.SEVERAL_FACES: SeatState.SEVERAL_FACES,
                IncidentKind.FACE_ABSENT: SeatState.ABSENT}
 SEVERITY = {IncidentKind.FACE_ABSENT: Severity.MEDIUM, IncidentKind.SEVERAL_FACES: Severity.HIGH,
             IncidentKind.FACE_MISMATCH: Severity.CRITICAL, IncidentKind.CAMERA_LOST: Severity.HIGH,
+            IncidentKind.CAMERA_COVERED: Severity.HIGH,
+            IncidentKind.CONSENT_WITHDRAWN: Severity.MEDIUM,
             IncidentKind.FORGED_CARD: Severity.CRITICAL, IncidentKind.NOT_ON_ROSTER: Severity.HIGH,
             IncidentKind.OTHER: Severity.HIGH}
 MESSAGE = {IncidentKind.FACE_ABSENT: "monitor.face_absent",
            IncidentKind.SEVERAL_FACES: "monitor.several_faces",
            IncidentKind.FACE_MISMATCH: "monitor.different_person",
-           IncidentKind.CAMERA_LOST: CAMERA_LOST_KEY, IncidentKind.OTHER: CAMERA_LOST_KEY}
+           IncidentKind.CAMERA_LOST: CAMERA_LOST_KEY,
+           IncidentKind.CAMERA_COVERED: CAMERA_COVERED_KEY,
+           IncidentKind.CONSENT_WITHDRAWN: CONSENT_WITHDRAWN_KEY,
+           IncidentKind.OTHER: CAMERA_LOST_KEY}
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,8 @@ class SeatRules:
     monitor: MonitorRules = field(default_factory=MonitorRules)
     heartbeat_every: timedelta = timedelta(seconds=2)
     camera_lost_after: timedelta = timedelta(seconds=6)
+    # A hand passing in front of the lens is not an incident; a lens kept covered is.
+    camera_covered_after: timedelta = timedelta(seconds=6)
 
 
 @dataclass(frozen=True)
@@ -179,6 +195,9 @@ class IncidentOpened:
     # An incident about a card tapped before anyone is bound names its own subject (None: the
     # holder is on no roster line / was not admitted); else the subject is the binding's.
     card: CardTap | None = None
+    # The candidate's roster line and check-in, for an incident raised as the binding is let go
+    # (consent withdrawn): the agent is no longer bound when the driver stores it.
+    subject: tuple[uuid.UUID, uuid.UUID] | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +242,8 @@ class SeatAgent:
         self._incidents: dict[IncidentKind, uuid.UUID] = {}  # open, reported incidents
         self._camera_failing_since: datetime | None = None
         self._camera_incident: uuid.UUID | None = None
+        self._covered_since: tuple[datetime, RgbImage | None] | None = None  # and its frame
+        self._cover_incident: uuid.UUID | None = None
         self._paused_until: datetime | None = None
         self._last_heartbeat: datetime | None = None
 
@@ -315,9 +336,12 @@ class SeatAgent:
                            SeatState.WAITING, at)]
 
     def answer_consent(self, answer: ConsentAnswer, at: datetime) -> list[SeatEvent]:
-        """The candidate answered the consent text (a new answer: it is to be recorded)."""
-        if self._admission is None or self._binding is not None:
+        """The candidate answered the consent text (a new answer: it is to be recorded). A
+        "no" while bound withdraws the consent given before (:meth:`_withdraw`)."""
+        if self._admission is None:
             return []
+        if self._binding is not None:
+            return self._withdraw(answer, at) if not answer.given else []
         self._consent = answer.given
         events: list[SeatEvent] = [ConsentAnswered(at, self._admission.roster_entry_id, answer)]
         return events + self._set(SeatState.WAITING if answer.given else SeatState.NO_CONSENT,
@@ -350,6 +374,9 @@ class SeatAgent:
             return events + self._try_bind(obs) + self.tick(obs.at)
         if self._state is SeatState.BOUND:
             events += self._set(SeatState.WATCHING, obs.at)
+        if obs.covered:
+            return events + self._covered(obs) + self._settle(obs.at) + self.tick(obs.at)
+        events += self._uncovered(obs.at)
         for event in self._monitor.observe(obs):
             events += self._monitor_event(event, obs.at)
         return events + self._settle(obs.at) + self.tick(obs.at)
@@ -376,6 +403,7 @@ class SeatAgent:
         for event in self._monitor.finish(at):
             events += self._monitor_event(event, at)
         self._monitor = ExamMonitor(self.point, self.rules.monitor)
+        events += self._uncovered(at)
         self._paused_until = until
         return events + self._set(SeatState.PAUSED, at)
 
@@ -403,9 +431,34 @@ class SeatAgent:
         if self._camera_incident is not None:
             events.append(IncidentClosed(self._camera_incident, IncidentKind.CAMERA_LOST, at))
             self._camera_incident = None
-        return events
+        return events + self._uncovered(at)
 
     # --- inside ------------------------------------------------------------------------------
+
+    def _withdraw(self, answer: ConsentAnswer, at: datetime) -> list[SeatEvent]:
+        """The candidate withdrew their consent during the exam: nothing is watched from now
+        on (the driver reads no frame), what is open closes now, the binding is let go (a new
+        consent binds afresh by a face match), and the room is told: a person must watch."""
+        binding, admission = self._binding, self._admission
+        assert binding is not None and admission is not None
+        events: list[SeatEvent] = [ConsentAnswered(at, admission.roster_entry_id, answer)]
+        for event in self._monitor.finish(at):
+            events += self._monitor_event(event, at)
+        self._monitor = ExamMonitor(self.point, self.rules.monitor)
+        if self._camera_incident is not None:
+            events.append(IncidentClosed(self._camera_incident, IncidentKind.CAMERA_LOST, at))
+            self._camera_incident = None
+        events += self._uncovered(at)
+        self._camera_failing_since = None
+        self._paused_until = None
+        self._consent = False
+        self._binding = None
+        incident_id = self._new_id()
+        events += [IncidentOpened(incident_id, IncidentKind.CONSENT_WITHDRAWN,
+                                  CONSENT_WITHDRAWN_KEY, at, None, {"consent": "withdrawn"},
+                                  subject=(binding.roster_entry_id, binding.checkin_id)),
+                   IncidentClosed(incident_id, IncidentKind.CONSENT_WITHDRAWN, at)]
+        return events + self._set(SeatState.NO_CONSENT, at)
 
     def _try_bind(self, obs: Observation) -> list[SeatEvent]:
         if self._admission is None or self._consent is not True or obs.faces != 1 \
@@ -427,6 +480,32 @@ class SeatAgent:
         incident_id = self._incidents.pop(event.kind)
         return [IncidentClosed(incident_id, event.kind, episode.ended_at or at)]
 
+    def _covered(self, obs: Observation) -> list[SeatEvent]:
+        """A frame of nothing: no news about faces (the monitor is not told: a covered lens is
+        not an empty chair); once it lasts, an incident of its own with that frame, and what
+        the monitor had open closes now (nobody can see it any more)."""
+        if self._covered_since is None:
+            self._covered_since = (obs.at, obs.frame)
+        since, frame = self._covered_since
+        if self._cover_incident is not None \
+                or obs.at - since < self.rules.camera_covered_after:
+            return []
+        events: list[SeatEvent] = []
+        for event in self._monitor.finish(since):
+            events += self._monitor_event(event, obs.at)
+        self._monitor = ExamMonitor(self.point, self.rules.monitor)
+        self._cover_incident = self._new_id()
+        return [*events, IncidentOpened(self._cover_incident, IncidentKind.CAMERA_COVERED,
+                                        CAMERA_COVERED_KEY, since, frame, {})]
+
+    def _uncovered(self, at: datetime) -> list[SeatEvent]:
+        self._covered_since = None
+        if self._cover_incident is None:
+            return []
+        closed = IncidentClosed(self._cover_incident, IncidentKind.CAMERA_COVERED, at)
+        self._cover_incident = None
+        return [closed]
+
     def _camera_back(self, at: datetime) -> list[SeatEvent]:
         self._camera_failing_since = None
         if self._camera_incident is None:
@@ -441,6 +520,8 @@ class SeatAgent:
             return []
         if self._camera_incident is not None:
             return self._set(SeatState.CAMERA_LOST, at)
+        if self._cover_incident is not None:
+            return self._set(SeatState.CAMERA_COVERED, at)
         for kind in (IncidentKind.FACE_MISMATCH, IncidentKind.SEVERAL_FACES,
                      IncidentKind.FACE_ABSENT):
             if kind in self._incidents:

@@ -11,7 +11,9 @@ face encoder only when it can change the answer — no face was encoded yet, the
 (its box overlaps the last encoded one less than ``same_place``), the face in the box looks
 different (a 24×24 grey patch correlates less than ``same_look`` with the encoded one: someone
 else sat down in the same place), or ``reencode_every`` checks passed. The naive way
-(``bench/seat.py``'s baseline) encodes every check.
+(``bench/seat.py``'s baseline) encodes every check. A frame with no face is also read for
+whether the lens is covered (:mod:`biometrics.lens`, about a millisecond): a covered camera is
+not an empty chair.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from PIL import Image
 from biometrics import Camera, Face, FaceEngine
 from biometrics.errors import BiometricsError, CameraUnavailable
 from biometrics.images import RgbImage
+from biometrics.lens import CoverRule, lens_covered
 
 from .errors import DatabaseUnavailable, EvidenceUnreadable, ProctoringError
 from .models import IncidentKind
@@ -109,8 +112,10 @@ class SeatObserver:
     """Measures frames for the agent; remembers the last encoded face to skip re-encoding."""
 
     def __init__(self, engine: FaceEngine, *, reencode_every: int = 3,
-                 same_place: float = 0.6, same_look: float = 0.9) -> None:
+                 same_place: float = 0.6, same_look: float = 0.9,
+                 cover: CoverRule | None = None) -> None:
         self.engine = engine
+        self.cover = cover or CoverRule()
         self.reencode_every = max(1, reencode_every)
         self.same_place = same_place
         self.same_look = same_look
@@ -128,7 +133,9 @@ class SeatObserver:
                  if f.width >= settings.quality.min_face_px]
         if len(faces) != 1 or reference is None:
             self._last = None
-            return Observation(at, len(faces), None, image)
+            # A face in view means the lens is not covered, whatever the light.
+            covered = not faces and lens_covered(image, self.cover)
+            return Observation(at, len(faces), None, image, covered=covered)
         face = faces[0]
         self._since += 1
         patch = _patch(image, face)
@@ -153,6 +160,10 @@ ConsentSource = Callable[[Admission], ConsentAnswer | None]
 # Polled at each check while the seat is not bound: a chip card tapped on the seat's reader
 # since the last check, read and checked (examdesk.services.seat_tap), or None.
 TapSource = Callable[[], CardTap | None]
+# Polled at the start of each check while the candidate's consent stands: their withdrawal
+# since the last check (the strip's button, "rút" typed at the terminal), or None. It is
+# acted on before any frame is read.
+WithdrawalSource = Callable[[], ConsentAnswer | None]
 
 
 @dataclass
@@ -171,7 +182,8 @@ class SeatRunner:
                  buffer: SeatBuffer, store: Store, place: SeatPlace, actor: str,
                  clock: Callable[[], datetime], consent: ConsentSource,
                  reopen_camera: Callable[[], Camera] | None = None,
-                 taps: TapSource | None = None) -> None:
+                 taps: TapSource | None = None,
+                 withdrawals: WithdrawalSource | None = None) -> None:
         self.agent = agent
         self.observer = observer
         self.camera: Camera | None = camera
@@ -183,6 +195,7 @@ class SeatRunner:
         self._reopen = reopen_camera
         self._consent = consent
         self._taps = taps
+        self._withdrawals = withdrawals
         self._consent_looked_up: uuid.UUID | None = None
         self._heartbeat: Heartbeat | None = None
         self._pause_seen: datetime | None = None
@@ -204,6 +217,7 @@ class SeatRunner:
 
     def step(self) -> StepResult:
         now = self.clock()
+        self._follow_withdrawal(now)
         if self.agent.binding is None:
             if self._taps is not None:
                 tap = self._taps()
@@ -258,6 +272,12 @@ class SeatRunner:
                 saved = None
             else:
                 self._consent_looked_up = admission.roster_entry_id
+            # An answer given while the store was out of reach (a withdrawal, say) and not
+            # delivered before the restart is newer than the store's: it wins.
+            waiting = [e for e in self.buffer.events() if e.get("type") == "consent"
+                       and e.get("roster_entry_id") == str(admission.roster_entry_id)]
+            if waiting:
+                saved = bool(waiting[-1].get("given"))
             if saved is not None:
                 self._buffer(self.agent.consent_on_record(saved, now))
                 if saved:
@@ -265,6 +285,19 @@ class SeatRunner:
         answer = self._consent(admission)
         if answer is not None and answer.given is not self.agent.consent:
             self._buffer(self.agent.answer_consent(answer, now))
+
+    def _follow_withdrawal(self, now: datetime) -> None:
+        """The candidate withdrew consent: the agent lets the binding go and reads no frame
+        from this check on; the saved binding goes too, so a restart does not watch again
+        (it asks, and the store's answer is now no)."""
+        if self._withdrawals is None or self.agent.consent is not True:
+            return
+        answer = self._withdrawals()
+        if answer is None or answer.given:
+            return
+        self._buffer(self.agent.answer_consent(answer, now))
+        self.buffer.clear_binding()
+        self.observer.forget()
 
     def _follow_pause(self, now: datetime) -> None:
         """Pauses come from the room (the seat row); the agent ends one on time by itself."""
@@ -312,6 +345,8 @@ class SeatRunner:
                     entry = event.card.roster_entry_id
                     checkin = (event.card.admission.checkin_id
                                if event.card.admission is not None else None)
+                elif event.subject is not None:  # raised as the binding was let go
+                    entry, checkin = event.subject
                 else:
                     binding = self.agent.binding
                     assert binding is not None  # the monitor's incidents come only once bound

@@ -67,7 +67,7 @@ PICTURE = 104.0  # points: one evidence picture
 # The order of the report: the gravest first.
 CATEGORIES = (Category.PROXY, Category.FACE_MISMATCH, Category.FORGED_CARD, Category.OVERRIDE,
               Category.ABSENCE, Category.SEVERAL_FACES, Category.CAMERA_LOST,
-              Category.NOT_ON_ROSTER, Category.OTHER)
+              Category.CAMERA_COVERED, Category.NOT_ON_ROSTER, Category.OTHER)
 STAT_CATEGORIES = (Category.PROXY, Category.FACE_MISMATCH, Category.FORGED_CARD,
                    Category.OVERRIDE, Category.ABSENCE)
 CSV_COLUMNS = ("finding_id", "source", "category", "incident_kind", "severity", "status",
@@ -316,7 +316,8 @@ def _what(f: Finding, words: Words, lang: str) -> str:
                      before=label(words, "roster.status", before, STATUSES),
                      after=label(words, "roster.status", after, STATUSES),
                      reason=d.get("reason", "—"))
-    if f.category in (Category.ABSENCE, Category.SEVERAL_FACES, Category.CAMERA_LOST):
+    if f.category in (Category.ABSENCE, Category.SEVERAL_FACES, Category.CAMERA_LOST,
+                      Category.CAMERA_COVERED):
         seconds = (int((f.ended_at - f.started_at).total_seconds()) if f.ended_at
                    else int(d.get("seconds", 0)))
         return words(f"fraud.what.{f.category.value}", minutes=seconds // 60,

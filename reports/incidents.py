@@ -57,6 +57,7 @@ class Category(StrEnum):
     ABSENCE = "absence"  # online exam: nobody in front of the webcam
     SEVERAL_FACES = "several_faces"
     CAMERA_LOST = "camera_lost"  # online exam: the seat's camera gave no picture
+    CAMERA_COVERED = "camera_covered"  # online exam: a picture of nothing (the lens covered)
     NOT_ON_ROSTER = "not_on_roster"
     OTHER = "other"
 
@@ -71,6 +72,9 @@ CATEGORY_OF: dict[IncidentKind, Category] = {
     IncidentKind.FACE_ABSENT: Category.ABSENCE,
     IncidentKind.SEVERAL_FACES: Category.SEVERAL_FACES,
     IncidentKind.CAMERA_LOST: Category.CAMERA_LOST,
+    IncidentKind.CAMERA_COVERED: Category.CAMERA_COVERED,
+    # Not fraud: a right used (Decree 13/2023); listed among the other cases with its words.
+    IncidentKind.CONSENT_WITHDRAWN: Category.OTHER,
     IncidentKind.NOT_ON_ROSTER: Category.NOT_ON_ROSTER,
     IncidentKind.FACE_UNSCREENABLE: Category.OTHER,
     IncidentKind.OTHER: Category.OTHER,

@@ -11,14 +11,16 @@ test_room.py runs it compressed) and for a faithful run by hand.
         one JSON line per scene shown and per state change (wall-clock times, for measuring)
 
 The room (seat: what its camera plays after the candidate sat down for EVENT_AT seconds):
-    A01 the candidate throughout                A05 the camera covered (black frames)
+    A01 the candidate throughout                A05 the camera covered (a hand over it)
     A02 leaves for 15 s (an empty chair), back  A06 the camera unplugged
     A03 a second person joins (two faces)       A07 the agent is killed (the caller SIGKILLs it)
     A04 someone else sits down (ORL s40)        A08 steps out (the invigilator paused the seat)
 
 Compressed (the default): a check every second, absence after 3 s, several faces after 1.5 s,
-camera lost after 2 s, a heartbeat every second. ``--faithful``: the agent's defaults (2 s,
-10 s, 4 s, 6 s, 2 s) and a longer timeline.
+camera lost or covered after 2 s, a heartbeat every second. ``--faithful``: the agent's
+defaults (2 s, 10 s, 4 s, 6 s, 6 s, 2 s) and a longer timeline. A05 must reach "camera
+covered", never "away from the seat": the frame of a hand over the lens is told from an empty
+chair (biometrics/lens.py).
 """
 
 from __future__ import annotations
@@ -92,7 +94,8 @@ class Pace:
 COMPRESSED = Pace(1.0, SeatRules(monitor=MonitorRules(
     interval=timedelta(seconds=1), absent_after=timedelta(seconds=3),
     several_after=timedelta(seconds=1.5)), heartbeat_every=timedelta(seconds=1),
-    camera_lost_after=timedelta(seconds=2)), event_at=10.0, away=15.0, total=34.0)
+    camera_lost_after=timedelta(seconds=2), camera_covered_after=timedelta(seconds=2)),
+    event_at=10.0, away=15.0, total=34.0)
 FAITHFUL = Pace(2.0, SeatRules(), event_at=30.0, away=15.0, total=90.0)
 
 
@@ -105,7 +108,8 @@ def own(subject: str) -> list[Path]:
 
 class TimelineCamera:
     """Plays scenes by the wall clock: each scene is (start in seconds, what) where what is a
-    list of real photos (cycled), "covered" (a dark frame, a hand over the lens) or
+    list of real photos (cycled), "covered" (a hand over the lens: dark, skin-coloured, a
+    little light through the fingers in the middle) or
     "unplugged" (the device is gone: CameraUnavailable)."""
 
     def __init__(self, scenes: list[tuple[float, object]], t0: float,
@@ -136,7 +140,7 @@ class TimelineCamera:
         if what == "unplugged":
             raise CameraUnavailable("unplugged (simulated)", source="timeline")
         if what == "covered":
-            image = np.full((FRAME[1], FRAME[0], 3), 6, np.uint8)
+            image = self._hand()
         else:
             assert isinstance(what, list)
             path = what[self.index % len(what)]
@@ -149,6 +153,13 @@ class TimelineCamera:
 
     def close(self) -> None:
         pass
+
+    def _hand(self) -> np.ndarray:
+        w, h = FRAME
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        glow = 1.15 - 0.15 * np.hypot(xx / w - 0.5, yy / h - 0.5) * 2
+        hand = np.array([46, 28, 22], np.float32)[None, None, :] * glow[..., None]
+        return hand.astype(np.uint8)
 
 
 def empty_chair(folder: Path) -> Path:

@@ -6,7 +6,8 @@ runs until interrupted (Ctrl-C closes what is open and delivers it) or ``--check
 
 Once the seat knows its candidate it shows the consent text and waits for the candidate's
 answer (typed: c/k or y/n, then Enter) before it reads any frame; a refusal is recorded and the
-room shows the seat as "no consent".
+room shows the seat as "no consent". The candidate can withdraw it at any time while the seat
+runs ("rút" / "withdraw" typed, or the strip's button): no frame is read from the next check on.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class BadInterval(BadOption):
 SYMBOL = {SeatState.WAITING: "…", SeatState.BOUND: "◆", SeatState.WATCHING: "●",
           SeatState.ABSENT: "○", SeatState.SEVERAL_FACES: "‼",
           SeatState.DIFFERENT_PERSON: "✖", SeatState.CAMERA_LOST: "⌀",
+          SeatState.CAMERA_COVERED: "◐",
           SeatState.PAUSED: "‖", SeatState.NO_CONSENT: "⊘"}
 
 
@@ -103,12 +105,13 @@ def seat_cmd(
                 on_error=_reader_trouble(lang), card_present=_card_on(reader)).start()
             text = consent_text(place.seat, interval)
             window = _strip(place.seat, text, lang) if strip else None
+            asker = window or TerminalConsent(text, lang, sys.stdin,
+                                              sys.stderr if as_json else sys.stdout)
             runner = SeatRunner(
                 agent=SeatAgent(engine.settings.operating_point, SeatRules()),
                 observer=SeatObserver(engine), camera=open_camera(camera), buffer=buffer,
                 store=store, place=place, actor=f"seat:{place.seat}", clock=utcnow,
-                consent=window or TerminalConsent(text, lang, sys.stdin,
-                                                  sys.stderr if as_json else sys.stdout),
+                consent=asker, withdrawals=asker.withdrawn,
                 reopen_camera=lambda: open_camera(camera), taps=taps)
             stop = threading.Event()
             done = [0]

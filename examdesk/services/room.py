@@ -32,7 +32,7 @@ from proctoring.models import (
     RosterEntry,
     Severity,
 )
-from proctoring.seat import CAMERA_LOST_KEY, SeatState
+from proctoring.seat import CAMERA_COVERED_KEY, CAMERA_LOST_KEY, SeatState
 from proctoring.seat_models import IncidentAck, SeatAgentRow
 from proctoring.seat_store import acknowledge, pause_seat
 from proctoring.sessions import find_session
@@ -56,11 +56,13 @@ class RoomEnded(InvalidInput):
 # The state's symbol, said with its words wherever it is shown (never colour alone): the
 # screen's tiles and `room status` alike.
 SYMBOLS = {"waiting": "…", "bound": "◆", "watching": "●", "absent": "○", "several_faces": "‼",
-           "different_person": "✖", "camera_lost": "⌀", "paused": "‖", "no_consent": "⊘",
+           "different_person": "✖", "camera_lost": "⌀", "camera_covered": "◐", "paused": "‖",
+           "no_consent": "⊘",
            "silent": "?", "no_agent": "·", "ended": "■", "other": "!"}
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 # The seat states worth the invigilator's eyes: the tile says so beyond its words.
-ATTENTION = frozenset({"absent", "several_faces", "different_person", "camera_lost", "silent"})
+ATTENTION = frozenset({"absent", "several_faces", "different_person", "camera_lost",
+                       "camera_covered", "silent"})
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,9 @@ def end_exam(store: Store, session_ref: str, *, actor: str) -> datetime:
 
 
 _KIND_SHOWN = {IncidentKind.FACE_MISMATCH: "different_person",
-               IncidentKind.SEVERAL_FACES: "several_faces", IncidentKind.FACE_ABSENT: "absent"}
+               IncidentKind.SEVERAL_FACES: "several_faces", IncidentKind.FACE_ABSENT: "absent",
+               IncidentKind.CAMERA_COVERED: "camera_covered",
+               IncidentKind.CONSENT_WITHDRAWN: "no_consent"}
 
 
 def alert_state(alert: Alert) -> str:
@@ -293,6 +297,8 @@ def alert_state(alert: Alert) -> str:
     no kind of its own yet (proctoring/seat.py), its message key says it."""
     if alert.kind in _KIND_SHOWN:
         return _KIND_SHOWN[alert.kind]
+    if alert.message_key == CAMERA_COVERED_KEY:
+        return "camera_covered"
     if alert.message_key == CAMERA_LOST_KEY or "CAMERA" in alert.kind.value:
         return "camera_lost"
     return "other"

@@ -15,7 +15,9 @@ from examdesk.i18n import Catalog
 from proctoring.seat import Admission, ConsentAnswer
 
 YES = frozenset({"c", "có", "co", "y", "yes", "đồng ý", "dong y"})
-NO = frozenset({"k", "không", "khong", "n", "no"})
+NO = frozenset({"k", "không", "khong", "n", "no",
+                # Withdrawing it later, while the seat runs: "no" from then on.
+                "rút", "rut", "rút lại", "rut lai", "rút lại đồng ý", "withdraw"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ def parse_answer(line: str) -> bool | None:
 
 class TerminalConsent:
     """Shows the text on ``out`` once per candidate and reads the answer from ``lines`` on a
-    thread of its own, so the seat keeps its heartbeat while the candidate reads."""
+    thread of its own, so the seat keeps its heartbeat while the candidate reads. The reading
+    goes on while the seat runs: "không" / "rút" / "withdraw" typed then withdraws the consent
+    (:meth:`withdrawn`, the seat's withdrawal source)."""
 
     def __init__(self, text: ConsentText, lang: str, lines: IO[str], out: IO[str],
                  *, told: Callable[[bool], None] | None = None) -> None:
@@ -89,14 +93,34 @@ class TerminalConsent:
             self._asked, self._answer = admission.roster_entry_id, None
             print(self.text.shown(self.lang), file=self.out, flush=True)
             print(Catalog.load().both("seat.consent.prompt"), file=self.out, flush=True)
-            if self._reader is None:
-                self._reader = threading.Thread(target=self._read, name="seat-consent",
-                                                daemon=True)
-                self._reader.start()
+            self._start_reading()
         while not self._answers.empty():
-            self._answer = self._answers.get()
-            print(Catalog.load().both("seat.consent.given" if self._answer
-                                      else "seat.consent.refused"), file=self.out, flush=True)
-            if self._told is not None:
-                self._told(self._answer)
+            self._take(self._answers.get())
         return None if self._answer is None else self.text.answer(self._answer, self.lang)
+
+    def withdrawn(self) -> ConsentAnswer | None:
+        """Asked by the seat only while it holds the candidate's consent (given here or found
+        in the store after a restart): a "no" typed since the last call withdraws it."""
+        self._start_reading()  # a restarted seat holding a consent from the store
+        last: bool | None = None
+        while not self._answers.empty():
+            last = self._answers.get()
+            self._take(last, withdrawal=not last)
+        return self.text.answer(False, self.lang) if last is False else None
+
+    def _start_reading(self) -> None:
+        if self._reader is None:
+            self._reader = threading.Thread(target=self._read, name="seat-consent",
+                                            daemon=True)
+            self._reader.start()
+
+    def _take(self, given: bool, *, withdrawal: bool = False) -> None:
+        catalog = Catalog.load()
+        self._answer = given
+        key = ("seat.consent.withdrawn" if withdrawal else
+               "seat.consent.given" if given else "seat.consent.refused")
+        print(catalog.both(key), file=self.out, flush=True)
+        if given:
+            print(catalog.both("seat.consent.how_to_withdraw"), file=self.out, flush=True)
+        if self._told is not None:
+            self._told(given)

@@ -49,7 +49,8 @@ PHOTO_BOX = (148, 186)
 END_CONFIRM_S = 5.0
 # Tile backgrounds: a hint for the eye only; the symbol and words say it all.
 TILE_COLOURS = {"different_person": "#f9d6d3", "several_faces": "#fde7c8",
-                "absent": "#fff4ce", "camera_lost": "#fde7c8", "silent": "#dfe3e8",
+                "absent": "#fff4ce", "camera_lost": "#fde7c8",
+                "camera_covered": "#fde7c8", "silent": "#dfe3e8",
                 "paused": "#e8eef7", "ended": "#eceff3", "no_agent": "#f5f7fa"}
 NORMAL_TILE = "#eaf5ec"
 SEVERITY_COLOURS = {"CRITICAL": "#b3261e", "HIGH": "#b3261e", "MEDIUM": "#8a6100",

@@ -29,6 +29,7 @@ WATCHED = frozenset({SeatState.WATCHING, SeatState.ABSENT, SeatState.SEVERAL_FAC
 SYMBOL = {SeatState.WAITING: "…", SeatState.BOUND: "◆", SeatState.WATCHING: "●",
           SeatState.ABSENT: "○", SeatState.SEVERAL_FACES: "‼",
           SeatState.DIFFERENT_PERSON: "✖", SeatState.CAMERA_LOST: "⌀",
+          SeatState.CAMERA_COVERED: "◐",
           SeatState.PAUSED: "‖", SeatState.NO_CONSENT: "⊘"}
 
 
@@ -42,6 +43,7 @@ class SeatStrip:
         self._lock = threading.Lock()
         self._asked: uuid.UUID | None = None
         self._answer: bool | None = None
+        self._withdrawn = False  # the candidate pressed "withdraw" since the seat last asked
         self.state: SeatState = SeatState.WAITING
         r = self.root
         r.title(self._t("seat.strip.window", seat=seat))
@@ -58,6 +60,11 @@ class SeatStrip:
         self.words = tk.Label(r, anchor="w", fg="#e4e7eb", bg="#1f2933", justify="left",
                               font=("DejaVu Sans", 9), wraplength=WIDTH - 16, takefocus=0)
         self.words.pack(fill="x", padx=8, pady=(0, 4))
+        # Withdrawing consent is as easy as giving it (Decree 13/2023): one press, beside
+        # the words, while the candidate's consent stands.
+        self.withdraw = tk.Button(self.root, text=self.catalog.both("seat.strip.withdraw"),
+                                  takefocus=0, font=("DejaVu Sans", 8), pady=0,
+                                  command=self._withdraw)
         self.ask = tk.Frame(r, bg="#1f2933", takefocus=0)
         self.ask_text = tk.Label(self.ask, anchor="w", justify="left", fg="#ffffff",
                                  bg="#1f2933", font=("DejaVu Sans", 9),
@@ -87,6 +94,12 @@ class SeatStrip:
                 self._work.put(("ask", None))
             answer = self._answer
         return None if answer is None else self.consent.answer(answer, self.lang)
+
+    def withdrawn(self) -> ConsentAnswer | None:
+        """The seat's withdrawal source: the candidate pressed "withdraw" since the last call."""
+        with self._lock:
+            pressed, self._withdrawn = self._withdrawn, False
+        return self.consent.answer(False, self.lang) if pressed else None
 
     def close(self) -> None:
         self._work.put(("close", None))
@@ -122,13 +135,31 @@ class SeatStrip:
         with self._lock:
             self._answer = given
         self.ask.pack_forget()
+        self._show_withdraw(given)
         self._place(asking=False)
         self.words.configure(text=self.catalog.both("seat.consent.given" if given
                                                     else "seat.consent.refused"))
 
+    def _withdraw(self) -> None:
+        with self._lock:
+            self._answer, self._withdrawn = False, True
+        self._show_withdraw(False)
+        self._place(asking=False)
+        self.words.configure(text=self.catalog.both("seat.consent.withdrawn"))
+
+    def _show_withdraw(self, on: bool) -> None:
+        if on and not self.withdraw.winfo_manager():
+            self.withdraw.pack(anchor="w", padx=8, pady=(0, 4))
+        elif not on:
+            self.withdraw.pack_forget()
+
     def _render(self, state: SeatState) -> None:
         self.state = state
         watched = state in WATCHED
+        with self._lock:
+            consenting = self._answer is not False and not self._withdrawn
+        # Watched means consented (here or, after a restart, in the store): it can be withdrawn.
+        self._show_withdraw(consenting and (watched or self._answer is True))
         self.headline.configure(text=self._t("seat.strip.title", seat=self.seat) + " — " + (
             self.catalog.both("seat.state.watching") if watched
             else self.catalog.both("seat.strip.not_watching")))

@@ -3,7 +3,8 @@ faces (scripts/room_sim.py, on a compressed timeline: a check a second) and the 
 screen (F11) under Xvfb, driven by keys.
 
 A01 stays, A02 leaves for 15 s and comes back, A03 gets a second person, A04 is swapped for
-someone else, A05's camera is covered, A06's camera is unplugged, A07's agent is killed
+someone else, A05's camera is covered (a hand over the lens: "camera covered", never "away
+from the seat"), A06's camera is unplugged, A07's agent is killed
 (SIGKILL: its own process), A08 is let out by the invigilator from the screen before leaving.
 Seven agents run in one process, the killed one in another; the store is the demo desk's.
 
@@ -38,7 +39,7 @@ from tests.examdesk.gui.conftest import SHOTS, Desk, settle
 ROOT = Path(__file__).resolve().parents[3]
 SIM = ROOT / "scripts" / "room_sim.py"
 EXPECTED = {"A01": "watching", "A02": "absent", "A03": "several_faces",
-            "A04": "different_person", "A05": "absent", "A06": "camera_lost",
+            "A04": "different_person", "A05": "camera_covered", "A06": "camera_lost",
             "A07": "silent", "A08": "paused"}
 EVENT_AT = 10.0  # room_sim.COMPRESSED.event_at
 
@@ -231,6 +232,10 @@ def test_a_simulated_room_of_eight_seats_on_the_room_screen(desk: Desk, tmp_path
                                     for s, st in EXPECTED.items() if s not in ("A01", "A08")),
                         f"every seat's state after the events: {view.snapshot()['seats']}", 40)
         assert view.snapshot()["seats"]["A08"].endswith("Tạm dừng (được phép rời chỗ)")
+        # A hand over A05's lens: "camera covered" in symbol and words, never an empty chair.
+        assert screen_time(view, "A05", "absent") is None and seven.first(
+            seat="A05", state="absent") is None
+        assert "◐ Camera bị che" in view.snapshot()["seats"]["A05"]
         desk.shot("room-2-after-the-events")
         rows = view.snapshot()["alerts"]
         assert rows[0][1] == "A04" and rows[0][2].startswith("✖ Người khác")  # worst first

@@ -107,3 +107,34 @@ def test_the_candidate_answers_the_consent_on_the_strip(strip: SeatStrip) -> Non
 def test_close_ends_the_loop(strip: SeatStrip) -> None:
     strip.close()
     assert strip.pump() is False
+
+
+def test_the_candidate_withdraws_consent_on_the_strip(strip: SeatStrip) -> None:
+    """As easy as giving it: one press on the strip while the seat watches. The seat reads it
+    as a withdrawal (once), and the strip's answer is "no" from then on."""
+    admission = Admission(uuid.uuid4(), uuid.uuid4(), np.zeros((1, 128), np.float32))
+    assert strip(admission) is None
+    settle(strip)
+    strip.yes.invoke()
+    strip.show(SeatState.WATCHING)
+    settle(strip)
+    root = strip.root
+    assert strip.withdraw.winfo_ismapped() and "Rút lại đồng ý" in strip.withdraw.cget("text")
+    assert "Withdraw consent" in strip.withdraw.cget("text")
+    assert root.winfo_height() <= 80 and root.winfo_width() <= 400  # still a strip
+    assert strip.withdrawn() is None  # nothing pressed yet
+    shot(strip, "withdraw")
+    strip.withdraw.invoke()
+    strip.show(SeatState.NO_CONSENT)
+    settle(strip)
+    withdrawn = strip.withdrawn()
+    assert withdrawn is not None and not withdrawn.given
+    assert withdrawn.text_sha256 == consent_text("A07", 2.0).sha256
+    assert strip.withdrawn() is None  # once
+    answer = strip(admission)
+    assert answer is not None and not answer.given  # the seat does not consent again by itself
+    assert not strip.withdraw.winfo_ismapped()
+    assert "⊘" in strip.words.cget("text")
+    assert root.focus_get() is None and root.grab_current() is None
+    assert all(str(w.cget("takefocus")) == "0" for w in widgets(root)
+               if "takefocus" in w.keys())
