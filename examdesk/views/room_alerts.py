@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from examdesk.app import ExamDeskApp
 
 EVERY_MS = 1500  # the room screen asks once a second; the header a little less often
+WRAP_PX = 190
 
 WAITING = Look("#b3261e", "#ffffff", "‼")
 CLEAR = Look("#2f6b3a", "#ffffff", "✔")
@@ -82,8 +83,10 @@ class RoomAlertsBadge(ctk.CTkLabel):
     the open session (a new session: nothing announced yet)."""
 
     def __init__(self, master: Any, app: ExamDeskApp) -> None:
-        super().__init__(master, text="", font=app.fonts.small, corner_radius=6, height=28,
-                         cursor="hand2")
+        # Two short lines rather than one long one: the header's row is shared with the
+        # session's name, which must not be cut off at a 1366-pixel screen.
+        super().__init__(master, text="", font=app.fonts.small, corner_radius=6, height=40,
+                         cursor="hand2", wraplength=WRAP_PX, justify="center")
         self.app = app
         self.alerts: RoomAlerts | None = None
         self.failed = False

@@ -54,6 +54,10 @@ def test_a_seats_incident_reaches_the_header_on_the_checkin_screen_and_f11_opens
     assert app.current is checkin  # nobody left the door's screen
     assert badge.text == "‼ 1 cảnh báo phòng thi chưa xử lý — F11"
     assert desk.fits(badge)
+    desk.pump(0.2)
+    label = app.session_label  # the session's code and title are not cut off for the badge
+    assert label.winfo_width() >= label.winfo_reqwidth(), (label.winfo_width(),
+                                                            label.winfo_reqwidth())
     notice = app.status_text
     assert notice.startswith("✖ Cảnh báo phòng thi — ghế A03: Người khác đang ngồi thi")
     assert "F11" in notice
