@@ -325,6 +325,11 @@ class ExamDeskApp:
         self.outbox_badge = OutboxBadge(header, self)  # a centre outage: views/outbox_badge.py
         self.outbox_badge.grid(row=0, column=7, padx=(0, 12))
         self.outbox_badge.grid_remove()
+        from .views.room_alerts import RoomAlertsBadge  # the room's alerts on every screen
+
+        self.room_alerts = RoomAlertsBadge(header, self)  # polls by itself: views/room_alerts.py
+        self.room_alerts.grid(row=0, column=8, padx=(0, 12))
+        self.room_alerts.grid_remove()
 
         side = ctk.CTkFrame(root, width=226, corner_radius=0, fg_color="#e9edf2")
         side.grid(row=1, column=0, sticky="ns")

@@ -145,6 +145,7 @@ def open_card(
                           during="pace")
     last: ReaderError | None = None
     attempts = 0
+    can_refused = 0  # CANs the chip would not run PACE with at all (not: a wrong CAN)
     for key in keys:
         if pace_info is not None:
             password = (PacePassword.can(key.value) if isinstance(key, Can)
@@ -153,7 +154,8 @@ def open_card(
             try:
                 run_pace(channel, pace_info, password, random_scalar)
             except PaceRefused:
-                pass  # this password type is not accepted: BAC below if the key allows
+                # This password type is not accepted: BAC below if the key allows.
+                can_refused += isinstance(key, Can)
             except (WrongCardKey, SecureMessagingError, MalformedData) as exc:
                 # A wrong password shows up as a refused or unverifiable token.
                 last = exc
@@ -184,12 +186,22 @@ def open_card(
 
         channel.reopen_with(reopen_bac)
         return Opened("BAC", "MRZ", key, attempts, infos, raw, reopen_bac)
-    # Say which kind of key the card refused: a mistyped CAN and a wrong date are fixed apart.
+    raise _refused(keys, last, attempts, can_refused)
+
+
+def _refused(keys: Sequence[AccessKey], last: ReaderError | None, attempts: int,
+             can_refused: int) -> WrongCardKey:
+    """The error when no key opened the card: which kind of key it refused, said apart (a
+    mistyped CAN and a wrong date are fixed apart)."""
+    if can_refused == len(keys):
+        # Every key a CAN, and PACE with a CAN refused outright (6982 to MSE:Set AT): no CAN
+        # opens this chip, only the MRZ data (BAC or PACE-MRZ) can — not a mistyped CAN.
+        return NeedsMrzKey(0x6982, "the chip refuses PACE with a CAN", during="pace")
     refused: type[WrongCardKey] = (WrongCan if all(isinstance(k, Can) for k in keys)
                                    else WrongMrzKey if not any(isinstance(k, Can) for k in keys)
                                    else WrongCardKey)
     if isinstance(last, AccessDenied):
-        raise refused(last.sw, "the chip refused BAC and PACE with these keys", tried=attempts)
+        return refused(last.sw, "the chip refused BAC and PACE with these keys", tried=attempts)
     sw = last.sw if isinstance(last, CardStatusError) else 0x6300
-    raise refused(sw, "the card refused every key", tried=attempts)
+    return refused(sw, "the card refused every key", tried=attempts)
 

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -34,7 +34,7 @@ from examdesk.i18n import Catalog, default_language
 from examdesk.paths import data_dir
 from examdesk.services.cards import PcscCards
 from examdesk.services.seat_consent import ConsentText, TerminalConsent, consent_text
-from examdesk.services.seat_tap import SeatTapReader, TapWatcher
+from examdesk.services.seat_tap import RosterLacksBacKey, SeatTapReader, TapAccess, TapWatcher
 from examdesk.services.trust import TrustFiles
 from proctoring.seat import SeatAgent, SeatRules, SeatState
 from proctoring.seat_buffer import SeatBuffer
@@ -101,7 +101,8 @@ def seat_cmd(
             buffer = SeatBuffer(buffer_path(place.session_id, place.seat), store.data_key)
             taps = None if reader is None else TapWatcher(
                 SeatTapReader(store=store, place=place, engine=engine, trust=TrustFiles.user(),
-                              open_card=PcscCards(reader).open),
+                              open_card=PcscCards(reader).open,
+                              on_access=_opened_with(lang, sys.stderr if as_json else sys.stdout)),
                 on_error=_reader_trouble(lang), card_present=_card_on(reader)).start()
             text = consent_text(place.seat, interval)
             window = _strip(place.seat, text, lang) if strip else None
@@ -189,14 +190,26 @@ def _card_on(reader: str) -> Callable[[], bool]:
     return present
 
 
+def _opened_with(lang: str, out: TextIO) -> Callable[[TapAccess], None]:
+    """Says how a tapped card was opened (PACE with the CAN, or BAC from the roster)."""
+
+    def tell(access: TapAccess) -> None:
+        print(Catalog.load().text(access.key, lang), file=out, flush=True)
+
+    return tell
+
+
 def _reader_trouble(lang: str) -> Callable[[Exception], None]:
     told: list[str] = []
 
     def tell(exc: Exception) -> None:
         if type(exc).__name__ not in told:  # once per kind of trouble, not once a second
             told.append(type(exc).__name__)
-            print(Catalog.load().text("seat.tap.reader_error", lang), file=sys.stderr,
-                  flush=True)
+            # A roster that cannot open a BAC-only card says what it lacks; the rest is the
+            # reader's or the link's trouble.
+            text = (exc.text(Catalog.load(), lang) if isinstance(exc, RosterLacksBacKey)
+                    else Catalog.load().text("seat.tap.reader_error", lang))
+            print(text, file=sys.stderr, flush=True)
 
     return tell
 

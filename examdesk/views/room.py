@@ -130,6 +130,9 @@ class RoomScreen(View):
         self._pictures_for: uuid.UUID | None = None
         self._end_armed_at = 0.0
         self._rows: list[Any] = []  # the alert rows on screen (refilled only when changed)
+        # The alert to open at the next poll once shown (the header's room badge: a new
+        # critical alert, then F11, opens the room on it).
+        self._open_next: uuid.UUID | None = None
 
         head = ctk.CTkFrame(self, fg_color="transparent")
         head.grid(row=0, column=0, columnspan=2, sticky="ew", padx=16, pady=(10, 4))
@@ -236,8 +239,13 @@ class RoomScreen(View):
         self.cards = {}
         self.chosen_seat = None
         self._pictures_for = None
+        self._open_next = None
         self._rows = []
         self.alerts.fill([])
+
+    def open_on(self, incident_id: uuid.UUID) -> None:
+        """Open this alert (its seat chosen, its evidence shown) at the next poll."""
+        self._open_next = incident_id
 
     def _relabel(self) -> None:
         self.alerts.headings(self.t)
@@ -310,6 +318,15 @@ class RoomScreen(View):
             self._rows = rows
             self.alerts.fill(rows)
             self.alerts.fit(self.fonts.tk_base, self.fonts.tk_bold, t)
+        wanted = self._open_next
+        if wanted is not None and self.app.current is self:
+            self._open_next = None
+            alert = next((a for a in room.alerts if a.incident_id == wanted), None)
+            if alert is not None:
+                if alert.seat in self.cards:
+                    self.choose(alert.seat)
+                self.alerts.select(str(alert.incident_id))
+                self.alerts.tree.focus_set()  # Enter: to the note
         self._detail()
 
     def _layout(self, seats: tuple[SeatTile, ...]) -> None:
