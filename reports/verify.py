@@ -48,6 +48,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -70,16 +72,23 @@ from sqlmodel import col, select
 
 from proctoring.errors import ProctoringError, SessionNotFound
 from proctoring.models import Evidence, Stage
+from proctoring.sessions import find_session
 from proctoring.store import Store
 
 from .asn1names import refresh_oid_names
 from .errors import InvalidRosterFacts, NotAPdf
 from .factcheck import parse_facts, unknown_reasons
-from .facts import canonical_bytes, collect_facts, content_hash
+from .facts import MAX_REASONS, canonical_bytes, collect_facts, content_hash
 from .keys import CENTRE_ID_PREFIX, default_key_folder, default_trust_folder
 from .pdfmeta import read_embedded_facts
 
 MAX_DIFFERENCES = 50
+# What a difference keeps of a value the file states (anyone's, so anything): text cut to this
+# many characters, lists and objects to this many items, nesting to this depth. The facts may
+# hold megabytes in one value; the finding says what differs, it does not paste the file.
+MAX_SHOWN_TEXT = 120
+MAX_SHOWN_ITEMS = MAX_REASONS  # a check-in's reasons and a row's attempts are within it
+MAX_SHOWN_DEPTH = 4
 
 
 class Integrity(StrEnum):
@@ -150,9 +159,13 @@ class ContentCheck:
     unchecked_evidence: int = 0  # deleted on retention since printing: embedded hash used
     # Rows stating a reason this version does not know: (stage, position, how many).
     unknown_reasons: tuple[tuple[str | None, int, int], ...] = ()
-    detail: str = ""
-    problem: str | None = None  # INVALID: the message key saying what is wrong, in words
-    problem_context: dict[str, Any] = field(default_factory=dict)  # the values it shows
+    detail: str = ""  # English, for logs and --json only: the texts say ``problem``
+    # What is wrong, in words: a message key of the catalogue and the values it shows. Set for
+    # INVALID (which part is no roster's), MISMATCH without differences (the hash the QR
+    # states), NO_FACTS when the data are there but unreadable, and ERROR (the database's own
+    # error, worded by its key).
+    problem: str | None = None
+    problem_context: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status.value, "content_hash": self.content_hash,
@@ -457,8 +470,9 @@ def _signer(cert: asn1_x509.Certificate) -> SignerInfo:
 def _content_at(reader: PdfFileReader, revision: int, store: Store | None) -> ContentCheck:
     try:
         handler: PdfHandler = reader.get_historical_resolver(revision)
-    except Exception as exc:
-        return ContentCheck(ContentStatus.NO_FACTS, detail=str(exc))
+    except Exception as exc:  # the signed revision's cross-references do not parse
+        return ContentCheck(ContentStatus.NO_FACTS, detail=f"{type(exc).__name__}: {exc}",
+                            problem="verify.problem.revision_unreadable")
     return _content(handler, store)
 
 
@@ -469,14 +483,23 @@ def _content(handler: PdfHandler, store: Store | None) -> ContentCheck:
         return ContentCheck(ContentStatus.INVALID, detail=exc.detail, problem=exc.key,
                             problem_context=dict(exc.context))
     except Exception as exc:  # a damaged name tree or stream: no facts we can rely on
-        return ContentCheck(ContentStatus.NO_FACTS, detail=f"{type(exc).__name__}: {exc}")
+        return ContentCheck(ContentStatus.NO_FACTS, detail=f"{type(exc).__name__}: {exc}",
+                            problem="verify.problem.facts_unreadable")
     if embedded.canonical is None:
-        return ContentCheck(ContentStatus.NO_FACTS, stated_hash=embedded.stated_hash)
+        # A QR hash with no data to hash: the data were taken out of a roster.
+        return ContentCheck(ContentStatus.NO_FACTS, stated_hash=embedded.stated_hash,
+                            problem="verify.problem.facts_removed" if embedded.stated_hash
+                            else None)
     base = ContentCheck(ContentStatus.UNCHECKED, embedded.content_hash, embedded.stated_hash,
                         embedded.session_id)
     if embedded.stated_hash != embedded.content_hash:
+        # Both hashes are 64 hex digits (the QR's is read by a pattern): shown shortened.
         return _replace(base, status=ContentStatus.MISMATCH,
-                        detail="the embedded facts do not hash to the value the QR code shows")
+                        detail="the embedded facts do not hash to the value the QR code shows",
+                        problem="verify.problem.hash_differs" if embedded.stated_hash
+                        else "verify.problem.no_hash",
+                        problem_context={"computed": (embedded.content_hash or "")[:16],
+                                         "stated": (embedded.stated_hash or "")[:16]})
     try:
         document = parse_facts(embedded.canonical)
     except InvalidRosterFacts as exc:  # hashed right, but no roster's facts: say it in words
@@ -491,20 +514,27 @@ def _content(handler: PdfHandler, store: Store | None) -> ContentCheck:
     if store is None:
         return base
     try:
+        with store.read() as tx:
+            held = find_session(tx, str(session_id)).stage_list
+        # A section for a stage this driving test does not have is a difference (the file
+        # states a part the database has not), not a failure to read the database.
+        stages = [s for s in stages if s in held]
         facts = collect_facts(store, str(session_id), stages=stages or None)
         current = json.loads(facts.canonical(document["format"]))
         unchecked = _substitute_purged(store, current, document)
     except SessionNotFound:
         return _replace(base, status=ContentStatus.NOT_IN_DATABASE)
-    except ProctoringError as exc:
-        return _replace(base, status=ContentStatus.ERROR, detail=f"{exc.key}: {exc.detail}")
+    except ProctoringError as exc:  # its key words the cause (undecryptable evidence, ...)
+        return _replace(base, status=ContentStatus.ERROR, detail=f"{exc.key}: {exc.detail}",
+                        problem=exc.key, problem_context={**exc.context, "detail": exc.detail})
     db_hash = content_hash(canonical_bytes(current))
     if db_hash == embedded.content_hash:
         return _replace(base, status=ContentStatus.MATCH, database_hash=db_hash,
                         unchecked_evidence=unchecked)
     return _replace(base, status=ContentStatus.MISMATCH, database_hash=db_hash,
                     unchecked_evidence=unchecked,
-                    differences=tuple(differences(document, current)[:MAX_DIFFERENCES]))
+                    differences=tuple(bounded_difference(d) for d in
+                                      differences(document, current)[:MAX_DIFFERENCES]))
 
 
 def _replace(check: ContentCheck, **changes: Any) -> ContentCheck:
@@ -569,6 +599,12 @@ def differences(printed: dict[str, Any], current: dict[str, Any]) -> list[Differ
             if ra is None or rb is None:
                 out.append(Difference(stage, pos, ident, "row", ra is not None, rb is not None))
                 continue
+            if (ra.get("checkin") is None) != (rb.get("checkin") is None):
+                # A check-in on one side only: one difference, not one per part of it.
+                out.append(Difference(stage, pos, ident, "checkin", ra.get("checkin"),
+                                      rb.get("checkin")))
+                ra = {k: v for k, v in ra.items() if k != "checkin"}
+                rb = {k: v for k, v in rb.items() if k != "checkin"}
             ra, rb = _reasons_apart(ra), _reasons_apart(rb)
             if ra["reasons"] != rb["reasons"]:
                 # One difference for the check-in's reasons, each side as stated (words come
@@ -589,13 +625,57 @@ def _reasons_apart(row: dict[str, Any]) -> dict[str, Any]:
     return {"row": {**row, "checkin": rest}, "reasons": checkin["reasons"]}
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
+def _flat(value: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    # No roster nests objects deeper than a row's check-in's picture; a file nesting hundreds
+    # of levels (JSON allows it) is compared as the object it is there, not recursed into.
+    if isinstance(value, dict) and depth < MAX_SHOWN_DEPTH:
         out: dict[str, Any] = {}
         for k, v in value.items():
-            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k), depth + 1))
         return out
     return {prefix: value}
+
+
+def bounded_difference(d: Difference) -> Difference:
+    """The difference as it may be shown: each value the file states cut to a size a line
+    can hold and stripped of control characters (see :func:`bounded`)."""
+    return Difference(d.stage, d.position, bounded(d.id_number), bounded(d.field),
+                      bounded(d.pdf), bounded(d.database))
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """``value`` with its text cut to :data:`MAX_SHOWN_TEXT` characters (an ellipsis marks
+    the cut), lists and objects to :data:`MAX_SHOWN_ITEMS` items and :data:`MAX_SHOWN_DEPTH`
+    levels (deeper: ``"…"``), and characters that would steer a terminal or reorder the line
+    (controls, bidirectional overrides, separators) replaced by U+FFFD. Numbers beyond
+    twenty digits become their first digits as text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, float):  # NaN and infinities (Python's JSON reads them): as text
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, int):
+        return value if abs(value) < 10**20 else _cut(str(value))
+    if isinstance(value, str):
+        return _cut(value)
+    if depth >= MAX_SHOWN_DEPTH:
+        return "…"
+    if isinstance(value, dict):
+        items = list(value.items())
+        out = {_cut(str(k)): bounded(v, depth + 1) for k, v in items[:MAX_SHOWN_ITEMS]}
+        if len(items) > MAX_SHOWN_ITEMS:
+            out["…"] = "…"
+        return out
+    if isinstance(value, list | tuple):
+        shown = [bounded(v, depth + 1) for v in value[:MAX_SHOWN_ITEMS]]
+        return [*shown, "…"] if len(value) > MAX_SHOWN_ITEMS else shown
+    return _cut(str(value))
+
+
+def _cut(text: str) -> str:
+    head = text[:MAX_SHOWN_TEXT]
+    clean = "".join("\ufffd" if unicodedata.category(c)[0] == "C" or c in "\u2028\u2029"
+                    else c for c in head)
+    return clean + "…" if len(text) > MAX_SHOWN_TEXT else clean
 
 
 def _diff_flat(a: dict[str, Any], b: dict[str, Any]) -> Iterable[tuple[str, Any, Any]]:
