@@ -125,11 +125,15 @@ class SignerInfo:
     serial: str
     sha256: str
     centre_code: str | None = None  # the centre the certificate was issued for, if it says
+    # The issuer's own name (its common name, else its organisation): what the texts show.
+    # ``issuer`` labels each attribute in English ("Common Name: …"), for --json and logs.
+    issuer_name: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"common_name": self.common_name, "organisation": self.organisation,
                 "subject": self.subject, "issuer": self.issuer, "serial": self.serial,
-                "sha256": self.sha256, "centre_code": self.centre_code}
+                "sha256": self.sha256, "centre_code": self.centre_code,
+                "issuer_name": self.issuer_name}
 
 
 @dataclass(frozen=True)
@@ -191,9 +195,11 @@ class RosterVerification:
     signatures: int
     content: ContentCheck
     trust_problem: str | None = None
-    detail: str = ""
+    detail: str = ""  # English, for logs and --json only
     modification_level: str | None = None
     binding: SignerBinding = SignerBinding.NOT_CHECKED
+    # What changed or broke, in words: ``verify.why.<cause>`` of the catalogue.
+    integrity_problem: str | None = None
 
     @property
     def signed(self) -> bool:
@@ -221,7 +227,7 @@ class RosterVerification:
                 "signer": self.signer.to_dict() if self.signer else None,
                 "signing_time": self.signing_time.isoformat() if self.signing_time else None,
                 "signatures": self.signatures, "content": self.content.to_dict(),
-                "detail": self.detail}
+                "integrity_problem": self.integrity_problem, "detail": self.detail}
 
 
 # --- trust roots ----------------------------------------------------------------------------
@@ -276,13 +282,15 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         reader.root  # noqa: B018  (forces the trailer and catalogue to parse)
     except Exception as exc:  # any parser failure means: damaged, which is what we report
         return RosterVerification(path, Integrity.UNREADABLE, False, False, None, None, 0,
-                                  ContentCheck(ContentStatus.UNCHECKED), detail=str(exc))
+                                  ContentCheck(ContentStatus.UNCHECKED), detail=str(exc),
+                                  integrity_problem="verify.why.unreadable")
     try:
         signatures = reader.embedded_regular_signatures
     except Exception as exc:  # a signature dictionary or CMS blob that no longer parses
         return RosterVerification(path, Integrity.CHANGED, False, False, None, None, 1,
                                   ContentCheck(ContentStatus.UNCHECKED),
-                                  detail=f"{type(exc).__name__}: {exc}")
+                                  detail=f"{type(exc).__name__}: {exc}",
+                                  integrity_problem="verify.why.signature_unreadable")
     if not signatures:
         return RosterVerification(path, Integrity.UNSIGNED, False, False, None, None, 0,
                                   _content(reader, store))
@@ -297,8 +305,9 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         return RosterVerification(path, Integrity.CHANGED, False, False, signer,
                                   _reported_time(sig), len(signatures),
                                   _content_at(reader, sig.signed_revision, store),
-                                  detail=f"{type(exc).__name__}: {exc}")
-    detail = ""
+                                  detail=f"{type(exc).__name__}: {exc}",
+                                  integrity_problem="verify.why.signature_broken")
+    detail, why = "", None
     if not status.intact or not status.valid:
         integrity = Integrity.CHANGED
     elif status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
@@ -307,12 +316,15 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         # The certificates inside the CMS are not signed by the signature itself; a copy that
         # was altered no longer verifies under its issuer.
         integrity, detail = Integrity.CHANGED, "a certificate inside the signature was altered"
+        why = "verify.why.certificate_altered"
     elif not _unsigned_fields_consistent(sig.signed_data):
         integrity, detail = Integrity.CHANGED, "a field of the signature outside its signed part"
+        why = "verify.why.unsigned_field"
     elif not _padding_clean(sig.pkcs7_content):
         # The room left in /Contents after the CMS blob: validators ignore it; we do not, so
         # that *every* byte of a roster is pinned.
         integrity, detail = Integrity.CHANGED, "bytes after the signature in /Contents"
+        why = "verify.why.padding"
     else:
         integrity = Integrity.INTACT
     level = status.modification_level
@@ -326,7 +338,8 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         _signer(status.signing_cert), status.signer_reported_dt, len(signatures), content,
         trust_problem=str(getattr(problem, "name", problem)) if problem is not None else None,
         detail=detail, modification_level=level.name if level is not None else None,
-        binding=signer_binding(status.signing_cert, path_cas, content.centre_code))
+        binding=signer_binding(status.signing_cert, path_cas, content.centre_code),
+        integrity_problem=why)
 
 
 def centre_codes(cert: asn1_x509.Certificate) -> set[str]:
@@ -459,12 +472,14 @@ def _reported_time(sig: Any) -> datetime | None:
 
 def _signer(cert: asn1_x509.Certificate) -> SignerInfo:
     subject = cert.subject.native
+    issuer = cert.issuer.native
     codes = sorted(centre_codes(cert))
     return SignerInfo(str(subject.get("common_name", "")),
                       str(subject.get("organization_name", "")),
                       cert.subject.human_friendly, cert.issuer.human_friendly,
                       format(cert.serial_number, "x"), cert.sha256.hex(),
-                      ", ".join(codes) or None)
+                      ", ".join(codes) or None,
+                      str(issuer.get("common_name") or issuer.get("organization_name") or ""))
 
 
 def _content_at(reader: PdfFileReader, revision: int, store: Store | None) -> ContentCheck:

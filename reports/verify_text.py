@@ -32,7 +32,8 @@ def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str
         lines.append(t("verify.valid") if r.valid else t("verify.invalid"))
     if r.signer is not None:
         lines.append(t("verify.signer", name=r.signer.common_name,
-                       organisation=r.signer.organisation or "—", issuer=r.signer.issuer))
+                       organisation=r.signer.organisation or "—",
+                       issuer=r.signer.issuer_name or r.signer.issuer))
     if r.signing_time is not None:
         lines.append(t("verify.time", when=r.signing_time.astimezone(VIETNAM)
                        .strftime("%d/%m/%Y %H:%M:%S")))
@@ -63,8 +64,9 @@ def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str
                        positions=", ".join(_position(p) for _, p, _ in c.unknown_reasons[:10])))
     if c.unchecked_evidence:
         lines.append(t("verify.unchecked", n=c.unchecked_evidence))
-    if r.detail and r.integrity in (Integrity.CHANGED, Integrity.UNREADABLE):
-        lines.append(f"  ({r.detail})")
+    if r.integrity_problem and r.integrity in (Integrity.CHANGED, Integrity.UNREADABLE):
+        # What changed, in words (``r.detail``, the English, is for logs and --json).
+        lines.append(t(r.integrity_problem))
     return lines
 
 

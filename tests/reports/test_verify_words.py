@@ -25,21 +25,24 @@ from examdesk.cli import app
 from examdesk.i18n import Catalog
 from proctoring.store import Store
 from reports.facts import canonical_bytes, content_hash
+from reports.keys import CreatedKeys
 from reports.layout import catalog_words
 from reports.pdfmeta import FACTS_FILE, finish_pdf, qr_payload, read_embedded_facts
 from reports.roster import roster_pdf
+from reports.signing import load_signer, sign_pdf
 from reports.verify import (
     MAX_SHOWN_TEXT,
     ContentStatus,
     RosterVerification,
     TrustRoots,
+    load_trust_roots,
     verify_roster,
 )
 from reports.verify_text import verify_lines
 from tests.examdesk.language import english_words
 
 from . import builders
-from .conftest import exam_clock, open_store
+from .conftest import PASSWORD, exam_clock, open_store
 
 
 @dataclass
@@ -311,3 +314,29 @@ def test_a_check_in_on_one_side_only_is_one_difference_in_words(made: Made) -> N
     vi, en = _one_language(r)
     assert "lượt kiểm tra: trên tệp “không có”, trong cơ sở dữ liệu “lượt kiểm tra lúc " in vi
     assert "check-in: file says “none”, database says “a check-in at " in en, en
+
+
+# --- what changed in a signed roster ---------------------------------------------------------
+
+
+def test_what_changed_after_signing_is_said_in_words(made: Made, centre_keys: CreatedKeys,
+                                                     tmp_path: Path) -> None:
+    import re
+
+    words = catalog_words("vi")
+    data = sign_pdf(made.unsigned, load_signer(centre_keys.signer_p12, PASSWORD), words)
+    contents = re.search(rb"/Contents <([0-9a-fA-F]+)>", data)
+    assert contents is not None
+    padding = contents.end(1) - 4  # in the zeros after the CMS blob
+    changed = bytearray(data)
+    changed[padding] = ord("1")
+    roots = load_trust_roots(key_folder=centre_keys.folder, trust_folder=tmp_path)
+    r = verify_roster(bytes(changed), roots=roots, store=made.store)
+    assert r.modified
+    # Was: "  (bytes after the signature in /Contents)", and the issuer as "Common Name: …,
+    # Organization Identifier: …, Country: VN" (asn1crypto's English labels).
+    vi, en = _one_language(r)
+    assert r.integrity_problem == "verify.why.padding"
+    assert "cấp bởi: Trung tâm Khảo thí Hà Nội — CA" in vi, vi
+    assert "Có byte lạ được thêm sau chữ ký" in vi and "Bytes were added after the sig" in en
+    assert "/Contents" not in vi + en and "/Contents" in r.detail
