@@ -39,7 +39,7 @@ def verify_lines(r: RosterVerification, catalog: Catalog, lang: str) -> list[str
                        .strftime("%d/%m/%Y %H:%M:%S")))
     if r.signed:
         lines.append(t("verify.trusted") if r.trusted
-                     else t("verify.untrusted", problem=r.trust_problem or "—"))
+                     else t("verify.untrusted", problem=_trust_problem(r, catalog, lang)))
     if r.binding is not SignerBinding.NOT_CHECKED:
         lines.append(t(f"verify.binding.{r.binding.value}", centre=r.content.centre_code,
                        signer_centre=r.signer.centre_code if r.signer else "—"))
@@ -237,3 +237,12 @@ def _local_moment(value: str) -> str:
         return value
     return value if when.tzinfo is None else when.astimezone(VIETNAM).strftime(
         "%d/%m/%Y %H:%M:%S")
+
+
+def _trust_problem(r: RosterVerification, catalog: Catalog, lang: str) -> str:
+    """Why the signer is not trusted, in words: pyHanko names it by an AdES sub-indication
+    (``NO_CERTIFICATE_CHAIN_FOUND``), a code that stays in --json."""
+    key = f"verify.trust_problem.{r.trust_problem}"
+    if key not in catalog.messages:
+        key = "verify.trust_problem.other"
+    return catalog.text(key, lang)

@@ -340,3 +340,16 @@ def test_what_changed_after_signing_is_said_in_words(made: Made, centre_keys: Cr
     assert "cấp bởi: Trung tâm Khảo thí Hà Nội — CA" in vi, vi
     assert "Có byte lạ được thêm sau chữ ký" in vi and "Bytes were added after the sig" in en
     assert "/Contents" not in vi + en and "/Contents" in r.detail
+
+
+def test_why_a_signer_is_not_trusted_is_said_in_words(made: Made,
+                                                      centre_keys: CreatedKeys) -> None:
+    data = sign_pdf(made.unsigned, load_signer(centre_keys.signer_p12, PASSWORD),
+                    catalog_words("vi"))
+    r = verify_roster(data, roots=TrustRoots(()), store=made.store)  # its CA not given
+    assert r.valid and not r.trusted and r.trust_problem == "NO_CERTIFICATE_CHAIN_FOUND"
+    vi, en = _one_language(r)
+    # Was: "KHÔNG được tin cậy (NO_CERTIFICATE_CHAIN_FOUND)": pyHanko's code on the screen.
+    assert "NO_CERTIFICATE" not in vi + en
+    assert "(không tìm được chuỗi chứng thư dẫn tới một CA được tin cậy)" in vi, vi
+    assert "(no certificate chain leads to a trusted CA)" in en, en
