@@ -48,6 +48,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -70,16 +72,23 @@ from sqlmodel import col, select
 
 from proctoring.errors import ProctoringError, SessionNotFound
 from proctoring.models import Evidence, Stage
+from proctoring.sessions import find_session
 from proctoring.store import Store
 
 from .asn1names import refresh_oid_names
 from .errors import InvalidRosterFacts, NotAPdf
 from .factcheck import parse_facts, unknown_reasons
-from .facts import canonical_bytes, collect_facts, content_hash
+from .facts import MAX_REASONS, canonical_bytes, collect_facts, content_hash
 from .keys import CENTRE_ID_PREFIX, default_key_folder, default_trust_folder
 from .pdfmeta import read_embedded_facts
 
 MAX_DIFFERENCES = 50
+# What a difference keeps of a value the file states (anyone's, so anything): text cut to this
+# many characters, lists and objects to this many items, nesting to this depth. The facts may
+# hold megabytes in one value; the finding says what differs, it does not paste the file.
+MAX_SHOWN_TEXT = 120
+MAX_SHOWN_ITEMS = MAX_REASONS  # a check-in's reasons and a row's attempts are within it
+MAX_SHOWN_DEPTH = 4
 
 
 class Integrity(StrEnum):
@@ -116,11 +125,15 @@ class SignerInfo:
     serial: str
     sha256: str
     centre_code: str | None = None  # the centre the certificate was issued for, if it says
+    # The issuer's own name (its common name, else its organisation): what the texts show.
+    # ``issuer`` labels each attribute in English ("Common Name: …"), for --json and logs.
+    issuer_name: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"common_name": self.common_name, "organisation": self.organisation,
                 "subject": self.subject, "issuer": self.issuer, "serial": self.serial,
-                "sha256": self.sha256, "centre_code": self.centre_code}
+                "sha256": self.sha256, "centre_code": self.centre_code,
+                "issuer_name": self.issuer_name}
 
 
 @dataclass(frozen=True)
@@ -150,9 +163,13 @@ class ContentCheck:
     unchecked_evidence: int = 0  # deleted on retention since printing: embedded hash used
     # Rows stating a reason this version does not know: (stage, position, how many).
     unknown_reasons: tuple[tuple[str | None, int, int], ...] = ()
-    detail: str = ""
-    problem: str | None = None  # INVALID: the message key saying what is wrong, in words
-    problem_context: dict[str, Any] = field(default_factory=dict)  # the values it shows
+    detail: str = ""  # English, for logs and --json only: the texts say ``problem``
+    # What is wrong, in words: a message key of the catalogue and the values it shows. Set for
+    # INVALID (which part is no roster's), MISMATCH without differences (the hash the QR
+    # states), NO_FACTS when the data are there but unreadable, and ERROR (the database's own
+    # error, worded by its key).
+    problem: str | None = None
+    problem_context: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status.value, "content_hash": self.content_hash,
@@ -178,9 +195,11 @@ class RosterVerification:
     signatures: int
     content: ContentCheck
     trust_problem: str | None = None
-    detail: str = ""
+    detail: str = ""  # English, for logs and --json only
     modification_level: str | None = None
     binding: SignerBinding = SignerBinding.NOT_CHECKED
+    # What changed or broke, in words: ``verify.why.<cause>`` of the catalogue.
+    integrity_problem: str | None = None
 
     @property
     def signed(self) -> bool:
@@ -208,7 +227,7 @@ class RosterVerification:
                 "signer": self.signer.to_dict() if self.signer else None,
                 "signing_time": self.signing_time.isoformat() if self.signing_time else None,
                 "signatures": self.signatures, "content": self.content.to_dict(),
-                "detail": self.detail}
+                "integrity_problem": self.integrity_problem, "detail": self.detail}
 
 
 # --- trust roots ----------------------------------------------------------------------------
@@ -263,13 +282,15 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         reader.root  # noqa: B018  (forces the trailer and catalogue to parse)
     except Exception as exc:  # any parser failure means: damaged, which is what we report
         return RosterVerification(path, Integrity.UNREADABLE, False, False, None, None, 0,
-                                  ContentCheck(ContentStatus.UNCHECKED), detail=str(exc))
+                                  ContentCheck(ContentStatus.UNCHECKED), detail=str(exc),
+                                  integrity_problem="verify.why.unreadable")
     try:
         signatures = reader.embedded_regular_signatures
     except Exception as exc:  # a signature dictionary or CMS blob that no longer parses
         return RosterVerification(path, Integrity.CHANGED, False, False, None, None, 1,
                                   ContentCheck(ContentStatus.UNCHECKED),
-                                  detail=f"{type(exc).__name__}: {exc}")
+                                  detail=f"{type(exc).__name__}: {exc}",
+                                  integrity_problem="verify.why.signature_unreadable")
     if not signatures:
         return RosterVerification(path, Integrity.UNSIGNED, False, False, None, None, 0,
                                   _content(reader, store))
@@ -284,8 +305,9 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         return RosterVerification(path, Integrity.CHANGED, False, False, signer,
                                   _reported_time(sig), len(signatures),
                                   _content_at(reader, sig.signed_revision, store),
-                                  detail=f"{type(exc).__name__}: {exc}")
-    detail = ""
+                                  detail=f"{type(exc).__name__}: {exc}",
+                                  integrity_problem="verify.why.signature_broken")
+    detail, why = "", None
     if not status.intact or not status.valid:
         integrity = Integrity.CHANGED
     elif status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
@@ -294,12 +316,15 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         # The certificates inside the CMS are not signed by the signature itself; a copy that
         # was altered no longer verifies under its issuer.
         integrity, detail = Integrity.CHANGED, "a certificate inside the signature was altered"
+        why = "verify.why.certificate_altered"
     elif not _unsigned_fields_consistent(sig.signed_data):
         integrity, detail = Integrity.CHANGED, "a field of the signature outside its signed part"
+        why = "verify.why.unsigned_field"
     elif not _padding_clean(sig.pkcs7_content):
         # The room left in /Contents after the CMS blob: validators ignore it; we do not, so
         # that *every* byte of a roster is pinned.
         integrity, detail = Integrity.CHANGED, "bytes after the signature in /Contents"
+        why = "verify.why.padding"
     else:
         integrity = Integrity.INTACT
     level = status.modification_level
@@ -313,7 +338,8 @@ def verify_roster(data: bytes, *, path: str = "", roots: TrustRoots | None = Non
         _signer(status.signing_cert), status.signer_reported_dt, len(signatures), content,
         trust_problem=str(getattr(problem, "name", problem)) if problem is not None else None,
         detail=detail, modification_level=level.name if level is not None else None,
-        binding=signer_binding(status.signing_cert, path_cas, content.centre_code))
+        binding=signer_binding(status.signing_cert, path_cas, content.centre_code),
+        integrity_problem=why)
 
 
 def centre_codes(cert: asn1_x509.Certificate) -> set[str]:
@@ -446,19 +472,22 @@ def _reported_time(sig: Any) -> datetime | None:
 
 def _signer(cert: asn1_x509.Certificate) -> SignerInfo:
     subject = cert.subject.native
+    issuer = cert.issuer.native
     codes = sorted(centre_codes(cert))
     return SignerInfo(str(subject.get("common_name", "")),
                       str(subject.get("organization_name", "")),
                       cert.subject.human_friendly, cert.issuer.human_friendly,
                       format(cert.serial_number, "x"), cert.sha256.hex(),
-                      ", ".join(codes) or None)
+                      ", ".join(codes) or None,
+                      str(issuer.get("common_name") or issuer.get("organization_name") or ""))
 
 
 def _content_at(reader: PdfFileReader, revision: int, store: Store | None) -> ContentCheck:
     try:
         handler: PdfHandler = reader.get_historical_resolver(revision)
-    except Exception as exc:
-        return ContentCheck(ContentStatus.NO_FACTS, detail=str(exc))
+    except Exception as exc:  # the signed revision's cross-references do not parse
+        return ContentCheck(ContentStatus.NO_FACTS, detail=f"{type(exc).__name__}: {exc}",
+                            problem="verify.problem.revision_unreadable")
     return _content(handler, store)
 
 
@@ -469,14 +498,23 @@ def _content(handler: PdfHandler, store: Store | None) -> ContentCheck:
         return ContentCheck(ContentStatus.INVALID, detail=exc.detail, problem=exc.key,
                             problem_context=dict(exc.context))
     except Exception as exc:  # a damaged name tree or stream: no facts we can rely on
-        return ContentCheck(ContentStatus.NO_FACTS, detail=f"{type(exc).__name__}: {exc}")
+        return ContentCheck(ContentStatus.NO_FACTS, detail=f"{type(exc).__name__}: {exc}",
+                            problem="verify.problem.facts_unreadable")
     if embedded.canonical is None:
-        return ContentCheck(ContentStatus.NO_FACTS, stated_hash=embedded.stated_hash)
+        # A QR hash with no data to hash: the data were taken out of a roster.
+        return ContentCheck(ContentStatus.NO_FACTS, stated_hash=embedded.stated_hash,
+                            problem="verify.problem.facts_removed" if embedded.stated_hash
+                            else None)
     base = ContentCheck(ContentStatus.UNCHECKED, embedded.content_hash, embedded.stated_hash,
                         embedded.session_id)
     if embedded.stated_hash != embedded.content_hash:
+        # Both hashes are 64 hex digits (the QR's is read by a pattern): shown shortened.
         return _replace(base, status=ContentStatus.MISMATCH,
-                        detail="the embedded facts do not hash to the value the QR code shows")
+                        detail="the embedded facts do not hash to the value the QR code shows",
+                        problem="verify.problem.hash_differs" if embedded.stated_hash
+                        else "verify.problem.no_hash",
+                        problem_context={"computed": (embedded.content_hash or "")[:16],
+                                         "stated": (embedded.stated_hash or "")[:16]})
     try:
         document = parse_facts(embedded.canonical)
     except InvalidRosterFacts as exc:  # hashed right, but no roster's facts: say it in words
@@ -491,20 +529,27 @@ def _content(handler: PdfHandler, store: Store | None) -> ContentCheck:
     if store is None:
         return base
     try:
+        with store.read() as tx:
+            held = find_session(tx, str(session_id)).stage_list
+        # A section for a stage this driving test does not have is a difference (the file
+        # states a part the database has not), not a failure to read the database.
+        stages = [s for s in stages if s in held]
         facts = collect_facts(store, str(session_id), stages=stages or None)
         current = json.loads(facts.canonical(document["format"]))
         unchecked = _substitute_purged(store, current, document)
     except SessionNotFound:
         return _replace(base, status=ContentStatus.NOT_IN_DATABASE)
-    except ProctoringError as exc:
-        return _replace(base, status=ContentStatus.ERROR, detail=f"{exc.key}: {exc.detail}")
+    except ProctoringError as exc:  # its key words the cause (undecryptable evidence, ...)
+        return _replace(base, status=ContentStatus.ERROR, detail=f"{exc.key}: {exc.detail}",
+                        problem=exc.key, problem_context={**exc.context, "detail": exc.detail})
     db_hash = content_hash(canonical_bytes(current))
     if db_hash == embedded.content_hash:
         return _replace(base, status=ContentStatus.MATCH, database_hash=db_hash,
                         unchecked_evidence=unchecked)
     return _replace(base, status=ContentStatus.MISMATCH, database_hash=db_hash,
                     unchecked_evidence=unchecked,
-                    differences=tuple(differences(document, current)[:MAX_DIFFERENCES]))
+                    differences=tuple(bounded_difference(d) for d in
+                                      differences(document, current)[:MAX_DIFFERENCES]))
 
 
 def _replace(check: ContentCheck, **changes: Any) -> ContentCheck:
@@ -569,6 +614,12 @@ def differences(printed: dict[str, Any], current: dict[str, Any]) -> list[Differ
             if ra is None or rb is None:
                 out.append(Difference(stage, pos, ident, "row", ra is not None, rb is not None))
                 continue
+            if (ra.get("checkin") is None) != (rb.get("checkin") is None):
+                # A check-in on one side only: one difference, not one per part of it.
+                out.append(Difference(stage, pos, ident, "checkin", ra.get("checkin"),
+                                      rb.get("checkin")))
+                ra = {k: v for k, v in ra.items() if k != "checkin"}
+                rb = {k: v for k, v in rb.items() if k != "checkin"}
             ra, rb = _reasons_apart(ra), _reasons_apart(rb)
             if ra["reasons"] != rb["reasons"]:
                 # One difference for the check-in's reasons, each side as stated (words come
@@ -589,13 +640,57 @@ def _reasons_apart(row: dict[str, Any]) -> dict[str, Any]:
     return {"row": {**row, "checkin": rest}, "reasons": checkin["reasons"]}
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
+def _flat(value: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    # No roster nests objects deeper than a row's check-in's picture; a file nesting hundreds
+    # of levels (JSON allows it) is compared as the object it is there, not recursed into.
+    if isinstance(value, dict) and depth < MAX_SHOWN_DEPTH:
         out: dict[str, Any] = {}
         for k, v in value.items():
-            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k), depth + 1))
         return out
     return {prefix: value}
+
+
+def bounded_difference(d: Difference) -> Difference:
+    """The difference as it may be shown: each value the file states cut to a size a line
+    can hold and stripped of control characters (see :func:`bounded`)."""
+    return Difference(d.stage, d.position, bounded(d.id_number), bounded(d.field),
+                      bounded(d.pdf), bounded(d.database))
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """``value`` with its text cut to :data:`MAX_SHOWN_TEXT` characters (an ellipsis marks
+    the cut), lists and objects to :data:`MAX_SHOWN_ITEMS` items and :data:`MAX_SHOWN_DEPTH`
+    levels (deeper: ``"…"``), and characters that would steer a terminal or reorder the line
+    (controls, bidirectional overrides, separators) replaced by U+FFFD. Numbers beyond
+    twenty digits become their first digits as text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, float):  # NaN and infinities (Python's JSON reads them): as text
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, int):
+        return value if abs(value) < 10**20 else _cut(str(value))
+    if isinstance(value, str):
+        return _cut(value)
+    if depth >= MAX_SHOWN_DEPTH:
+        return "…"
+    if isinstance(value, dict):
+        items = list(value.items())
+        out = {_cut(str(k)): bounded(v, depth + 1) for k, v in items[:MAX_SHOWN_ITEMS]}
+        if len(items) > MAX_SHOWN_ITEMS:
+            out["…"] = "…"
+        return out
+    if isinstance(value, list | tuple):
+        shown = [bounded(v, depth + 1) for v in value[:MAX_SHOWN_ITEMS]]
+        return [*shown, "…"] if len(value) > MAX_SHOWN_ITEMS else shown
+    return _cut(str(value))
+
+
+def _cut(text: str) -> str:
+    head = text[:MAX_SHOWN_TEXT]
+    clean = "".join("\ufffd" if unicodedata.category(c)[0] == "C" or c in "\u2028\u2029"
+                    else c for c in head)
+    return clean + "…" if len(text) > MAX_SHOWN_TEXT else clean
 
 
 def _diff_flat(a: dict[str, Any], b: dict[str, Any]) -> Iterable[tuple[str, Any, Any]]:

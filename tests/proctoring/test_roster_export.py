@@ -84,3 +84,28 @@ def test_the_command_takes_the_language(db_url: str, tmp_path: Path, monkeypatch
     assert cli.invoke(app, ["roster", "export", "--session", "S1", "--out",
                             str(tmp_path / "a.csv"), "--lang", "en"]).exit_code == 0
     assert "Full name" in _read(tmp_path / "a.csv")[0]
+
+
+def test_the_readme_export_table_is_the_code_s_columns_and_headers(store: Store,
+                                                                   tmp_path: Path) -> None:
+    # Issue 13 acceptance: the README's tables match the code. The export's columns, in
+    # order, with the headers each language writes (the catalogue's, as the file has them).
+    import re
+
+    from examdesk.i18n import Catalog
+    from proctoring.roster import EXPORT_COLUMNS
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    start = readme.index("<!-- export-columns")
+    table = readme[start:readme.index("\n\n", start)]
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \| ([^|]+) \| [^|]+ \|$", table, re.M)
+    catalog = Catalog.load()
+    assert [(c, vi.strip(), en.strip()) for c, vi, en in rows] == [
+        (c, catalog.text(f"roster.export.col.{c}", "vi"),
+         catalog.text(f"roster.export.col.{c}", "en")) for c in EXPORT_COLUMNS]
+    _checked_in(store)
+    for lang, column in (("vi", 1), ("en", 2)):
+        export_roster(store, "S1", tmp_path / f"{lang}.csv", lang=lang)
+        header = next(csv.reader(io.StringIO(
+            (tmp_path / f"{lang}.csv").read_bytes().decode("utf-8-sig"))))
+        assert header == [r[column].strip() for r in rows]
