@@ -34,14 +34,14 @@ from biometrics.onnx_embedder import SECTION as EMBEDDER_SECTION
 from biometrics.remote import ProcessFaceEngine, portrait_engine
 from examdesk.i18n import Catalog, default_language
 from examdesk.paths import data_dir
+from examdesk.services.outbox import desk_station, needs_centre, open_desk_store
 from examdesk.settings import desk_name, read_section
 from proctoring.checkin import CheckInService
 from proctoring.desk_outbox import DeskOutbox
 from proctoring.models import ExamSession, Role, Stage
 from proctoring.policy import SECTION as POLICY_SECTION
 from proctoring.policy import CheckInRules
-from proctoring.stations import StationInfo, this_station
-from proctoring.store import Store
+from proctoring.stations import StationInfo
 
 from .views.base import View
 from .views.cards import LoopbackCards, PcscCards
@@ -185,8 +185,9 @@ def start_services(options: AppOptions, actor: str) -> Services:
     engine = ProcessFaceEngine(face_settings)
     models_ready = threading.Event()
     hub = FrameHub()
-    store = Store.open(places.db_url, keys=places.keys())
-    station = this_station(store)  # None for a desk working alone
+    # A centre's desk starts while the centre is down (issue 17): it checks in from its outbox.
+    store, _online = open_desk_store(places.db_url, keys=places.keys())
+    station = desk_station(store)  # None for a desk working alone (or the centre away)
     # The name stored with each check-in: the settings' own, else the enrolled station's.
     desk = desk_name({"desk": settings.desk}, station.name if station else None)
     # A desk of a centre (PostgreSQL) keeps check-ins in its own outbox while the centre is
@@ -568,6 +569,7 @@ class ExamDeskApp:
 
     def error_text(self, exc: BaseException) -> str:
         """A typed error's message in the screen's language; anything else named plainly."""
+        exc = needs_centre(exc, self.services.checkins.outbox if self.services else None)
         key = getattr(exc, "key", None)
         if isinstance(key, str):
             context = dict(getattr(exc, "context", {}) or {})

@@ -270,6 +270,16 @@ class DeskOutbox(LocalOutbox):
         ids = [uuid.UUID(s) for (s,) in self._read("SELECT session_id FROM roster")]
         return [self.session(i) for i in ids]
 
+    def copies(self) -> list[tuple[ExamSession, int]]:
+        """Each session this desk has a copy of, with the size of its roster copy (the
+        desk's session list while the centre is unreachable)."""
+        ids = [uuid.UUID(s) for (s,) in self._read("SELECT session_id FROM roster")]
+        out = []
+        for i in ids:
+            copy = self._copy(i)
+            out.append((ExamSession.model_validate(copy["session"]), len(copy["roster"])))
+        return out
+
     def find_session(self, ref: str) -> ExamSession:
         """A session this desk has a copy of, by id, code or the id's first characters (the
         command line's ``--session`` while the centre is unreachable)."""

@@ -19,6 +19,14 @@ logs in as its own role, a member of the group ``examdesk_desk``:
   append, never update or delete an event or signature. It stays shared: the centre key's own
   events (the first desk's self-approval, key rotations) go there, written by whichever desk
   holds that key.
+- ``checkin``, ``incident``, ``evidence``: a desk inserts only rows its own station's chain
+  records — in the same transaction, an event of its station (bound to its login, not
+  revoked) whose subject is the new check-in or incident (for evidence: the check-in or
+  incident it belongs to). The app writes that event with every such row (``checkin.recorded``,
+  ``incident.opened``), signed with the station's key; a constraint trigger checks it at commit
+  (:data:`STAMPED_TABLES`). So a desk's raw INSERT is refused unless it also signs it onto its
+  own chain, where ``audit verify`` checks the signature, and a revoked desk inserts nothing.
+  Updates (an override, a review) and deletes (the purge) stay open to every desk login.
 
 The database owner (the admin's login, which runs migrations) keeps every right: row-level
 security does not apply to a table's owner.
@@ -54,6 +62,33 @@ _MINE = ("station_id IN (SELECT s.id FROM station s WHERE s.db_role = current_us
 # revoked (the first desk approves itself at enrolment), so it never un-revokes itself.
 _ROW = "db_role IS DISTINCT FROM current_user OR status <> 'REVOKED'"
 _POLICIES = ("desk_read", "desk_insert", "desk_update")
+# Rows a desk login inserts only with its own station's event about them (see the docstring).
+STAMPED_TABLES = ("checkin", "incident", "evidence")
+_STAMPED = "examdesk_desk_stamped"
+_STAMPED_FUNCTION = f"""CREATE OR REPLACE FUNCTION {_STAMPED}() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE subjects uuid[];
+BEGIN
+    -- The database owner (the admin, the migrations) is no desk: not checked.
+    IF NOT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                   JOIN pg_roles u ON u.oid = m.member
+                   WHERE g.rolname = '{DESK_GROUP}' AND u.rolname = current_user) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_TABLE_NAME = 'evidence' THEN
+        subjects := ARRAY[NEW.checkin_id, NEW.incident_id];
+    ELSE
+        subjects := ARRAY[NEW.id];
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM station_audit_event e JOIN station s ON s.id = e.station_id
+                   WHERE e.subject_id = ANY (subjects) AND s.db_role = current_user
+                   AND s.status <> 'REVOKED') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'a desk login inserts only ' || TG_TABLE_NAME
+                      || ' rows its own station''s chain records';
+    END IF;
+    RETURN NULL;
+END $fn$"""
 
 
 def desk_role_statements() -> list[str]:
@@ -99,6 +134,12 @@ def desk_role_statements() -> list[str]:
                 out.append(f"GRANT UPDATE (seq, hash, updated_at) ON {name} TO {DESK_GROUP}")
         else:
             out.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} TO {DESK_GROUP}")
+    out.append(_STAMPED_FUNCTION)
+    for name in STAMPED_TABLES:
+        # Checked at commit: the app inserts the row first and its chain's event after it.
+        out += [f"DROP TRIGGER IF EXISTS {_STAMPED} ON {name}",
+                f"CREATE CONSTRAINT TRIGGER {_STAMPED} AFTER INSERT ON {name} "
+                f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {_STAMPED}()"]
     return out
 
 

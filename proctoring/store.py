@@ -165,31 +165,55 @@ class Store:
         # then every write checks it is still the current key and the station may write.
         self._station_key = False
         self._lock = threading.Lock()
+        # Not yet migrated (open_later): the first read or write migrates first.
+        self._behind = False
+        self._schema_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str | None = None, *, keys: KeyStore | None = None,
              retention: timedelta = DEFAULT_RETENTION, checkpoint_every: int = 100,
              clock: Callable[[], datetime] = utcnow) -> Store:
         """Open (creating if needed) the database and migrate it to the current schema."""
-        engine = create_engine(database_url(url))
+        store = cls.open_later(url, keys=keys, retention=retention,
+                               checkpoint_every=checkpoint_every, clock=clock)
         try:
-            before = current_revision(engine)
-            migrate(engine)
-        except OperationalError as exc:
-            engine.dispose()
-            raise DatabaseUnavailable(str(exc.orig), url=_safe(engine.url)) from exc
+            store.catch_up()
         except BaseException:
-            engine.dispose()
+            store.close()
             raise
-        store = cls(engine, keys or KeyStore.default(), retention=retention,
-                    checkpoint_every=checkpoint_every, clock=clock)
-        if before is not None and before < _SIGNED_EVERY_EVENT:
-            # An older release left up to 99 unsigned events after its last checkpoint: sign
-            # the heads whose keys this station holds now, so that from the upgrade on every
-            # event is covered (audit.py: the legacy prefix).
-            with store.write() as tx:
-                store.audit.seal_legacy(tx, store.now())
         return store
+
+    @classmethod
+    def open_later(cls, url: str | None = None, *, keys: KeyStore | None = None,
+                   retention: timedelta = DEFAULT_RETENTION, checkpoint_every: int = 100,
+                   clock: Callable[[], datetime] = utcnow) -> Store:
+        """The store without touching the database: a desk started while the centre's server
+        is down (issue 17). Each use raises :class:`DatabaseUnavailable` until the server
+        answers; the first use that reaches it migrates it first, as :meth:`open` would."""
+        store = cls(create_engine(database_url(url)), keys or KeyStore.default(),
+                    retention=retention, checkpoint_every=checkpoint_every, clock=clock)
+        store._behind = True
+        return store
+
+    def catch_up(self) -> None:
+        """Migrate the database to the current schema, once (a no-op after that)."""
+        if not self._behind:
+            return
+        with self._schema_lock:
+            if not self._behind:
+                return
+            try:
+                before = current_revision(self.engine)
+                migrate(self.engine)
+            except OperationalError as exc:
+                raise DatabaseUnavailable(str(exc.orig), url=self.url) from exc
+            self._behind = False
+            if before is not None and before < _SIGNED_EVERY_EVENT:
+                # An older release left up to 99 unsigned events after its last checkpoint:
+                # sign the heads whose keys this station holds now, so that from the upgrade
+                # on every event is covered (audit.py: the legacy prefix).
+                with self.write() as tx:
+                    self.audit.seal_legacy(tx, self.now())
 
     def close(self) -> None:
         self.engine.dispose()
@@ -270,6 +294,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: everything in the block commits together, or nothing does."""
+        self.catch_up()
         try:
             with Session(self._writer, expire_on_commit=False) as session, session.begin():
                 yield session
@@ -278,6 +303,7 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        self.catch_up()
         try:
             with Session(self._reader, expire_on_commit=False) as session, session.begin():
                 yield session

@@ -152,12 +152,11 @@ def rotate_cmd(
 ) -> None:
     """Thay khoá dữ liệu — a new data key sealed only to the active stations: evidence stored
     from now on cannot be opened with a revoked desk's keys. Old evidence stays readable."""
-    from proctoring.stations import rotate_data_key
+    from examdesk.services.stations import rotate_centre_data_key
 
     lang = lang or default_language()
-    with stored() as store:
-        done = rotate_data_key(store, centre_id=_centre(store, centre), actor=actor(),
-                               reason=reason)
+    with stored() as store:  # the station screen's own call (Ctrl+K there)
+        done = rotate_centre_data_key(store, reason=reason, actor=actor(), centre=centre)
     if as_json:
         print(json.dumps(done.to_dict(), ensure_ascii=False))
         return

@@ -15,11 +15,12 @@ from pathlib import Path
 from biometrics.config import OperatingPoint
 from examdesk.paths import data_dir
 from proctoring.crypto import KeyStore
-from proctoring.desk_outbox import DeskOutbox
+from proctoring.desk_outbox import CentreOffline, DeskOutbox
 from proctoring.errors import DatabaseUnavailable
 from proctoring.models import ExamSession
-from proctoring.sessions import find_session
-from proctoring.store import Store, create_engine, database_url
+from proctoring.sessions import SessionInfo, find_session, list_sessions
+from proctoring.stations import StationInfo, this_station
+from proctoring.store import Store, database_url
 
 
 def wants_outbox(url: str | None = None) -> bool:
@@ -48,7 +49,7 @@ def centre_or_outbox(url: str | None = None, *, keys: KeyStore | None = None,
         except DatabaseUnavailable:
             if outbox is None:
                 raise
-            store, online = Store(create_engine(database_url(url)), keys), False
+            store, online = Store.open_later(url, keys=keys), False
         try:
             yield CentreOrOutbox(store, outbox, online)
         finally:
@@ -68,3 +69,60 @@ def session_for(place: CentreOrOutbox, ref: str) -> ExamSession:
             if place.outbox is None:
                 raise
     return place.outbox.find_session(ref)
+
+
+# --- the desk app started while the centre is down (issue 17) -------------------------------
+
+
+class CentreNeeded(DatabaseUnavailable):
+    """Something only the centre's database can do (a roster import, a report, the district
+    sync, the station screen) was asked for while it is unreachable: said in words, with what
+    the desk still does meanwhile."""
+
+    key = "offline17.needs_centre"
+
+
+def open_desk_store(url: str | None, *, keys: KeyStore) -> tuple[Store, bool]:
+    """The desk's database, migrated, and whether it answered. A centre's desk (PostgreSQL)
+    starts while the centre is down: its store migrates at the first use that reaches the
+    centre (:meth:`Store.open_later`); a desk alone on its SQLite file does not start
+    without it."""
+    try:
+        return Store.open(url, keys=keys), True
+    except DatabaseUnavailable:
+        if not wants_outbox(url):
+            raise
+        return Store.open_later(url, keys=keys), False
+
+
+def desk_station(store: Store) -> StationInfo | None:
+    """This desk's station, or None: a desk alone, or the centre unreachable (asked again when
+    it answers)."""
+    try:
+        return this_station(store)
+    except DatabaseUnavailable:
+        return None
+
+
+def desk_sessions(store: Store, outbox: DeskOutbox | None) -> tuple[list[SessionInfo], bool]:
+    """The sessions the desk's list shows, and whether they are the centre's: while the centre
+    is unreachable, the ones this desk keeps a sealed roster copy of (their check-ins go to
+    the outbox)."""
+    try:
+        return list_sessions(store), True
+    except DatabaseUnavailable:
+        if outbox is None:
+            raise
+    infos = [SessionInfo(session, "", size) for session, size in outbox.copies()]
+    infos.sort(key=lambda i: (i.session.starts_at, i.session.code), reverse=True)
+    return infos, False
+
+
+def needs_centre(exc: BaseException, outbox: DeskOutbox | None) -> BaseException:
+    """On a centre's desk, the centre unreachable is said as what it means for the job asked
+    for (:class:`CentreNeeded`); a bad URL, the roster copy missing, or a desk alone keep
+    their own words."""
+    if (outbox is None or not isinstance(exc, DatabaseUnavailable)
+            or isinstance(exc, CentreOffline | CentreNeeded) or exc.reason):
+        return exc
+    return CentreNeeded(exc.detail, **exc.context)

@@ -10,7 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proctoring.centres import CENTRE_ENV
-from proctoring.stations import StationInfo, approve, enrol, list_stations, revoke
+from proctoring.stations import (
+    DataKeyRotation,
+    StationInfo,
+    approve,
+    enrol,
+    list_stations,
+    revoke,
+    rotate_data_key,
+)
 from proctoring.store import Store
 from proctoring.sync import local_centre
 
@@ -63,3 +71,13 @@ def revoke_station(store: Store, *, station_id: uuid.UUID, reason: str, actor: s
     reason is required)."""
     centre_id, _code, _name = _centre_id(store, centre)
     return revoke(store, centre_id=centre_id, ref=str(station_id), actor=actor, reason=reason)
+
+
+def rotate_centre_data_key(store: Store, *, reason: str, actor: str,
+                           centre: str | None = None) -> DataKeyRotation:
+    """A new data key for the centre, sealed to its active stations only, so a revoked desk
+    cannot open evidence stored from now on; the old key is kept (sealed to the current
+    stations) for older evidence. A written reason is required. ``examdesk station
+    rotate-data-key`` and the station screen both call this."""
+    centre_id, _code, _name = _centre_id(store, centre)
+    return rotate_data_key(store, centre_id=centre_id, actor=actor, reason=reason)

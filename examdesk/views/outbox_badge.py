@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 import customtkinter as ctk
 import sqlalchemy as sa
 
+from examdesk.services.outbox import desk_station
+from examdesk.settings import desk_name
 from proctoring.desk_outbox import DeskOutbox
 from proctoring.errors import DatabaseUnavailable
 from proctoring.models import ExamSession
+from proctoring.stations import StationInfo
 from proctoring.store import Store
 
 from .sync_state import Shown
@@ -85,6 +88,7 @@ class OutboxBadge(ctk.CTkLabel):
         self._timer: str | None = None
         self._busy = False
         self._was_offline = False
+        self._station_asked = False  # since the centre last answered
         self.bind("<Button-1>", lambda _e: self._say())
         app.texts.on_change(self._paint)
 
@@ -111,6 +115,9 @@ class OutboxBadge(ctk.CTkLabel):
 
             def done(state: OutboxState) -> None:
                 self._busy = False
+                if state.reachable and not self._station_asked and services.station is None:
+                    self._station()
+                self._station_asked = state.reachable
                 self.state = state
                 self._paint()
 
@@ -121,6 +128,23 @@ class OutboxBadge(ctk.CTkLabel):
             session = self.app.session
             self.app.run_job(lambda: probe(store, outbox, session), done=done, failed=failed)
         self._timer = self.after(EVERY_MS, self._tick)
+
+    def _station(self) -> None:
+        """The centre answers and this desk has no station yet: the desk started while the
+        centre was down (or was never enrolled). Asked once per answer; found, the header
+        shows it and the check-ins carry its name from now on."""
+        services = self.app.services
+        if services is None or services.store.backend != "postgresql":
+            return
+
+        def found(station: StationInfo | None) -> None:
+            if station is None or self.app.closed:
+                return
+            services.checkins.desk = desk_name({"desk": services.settings.desk}, station.name)
+            self.app.station_changed(station)
+
+        store = services.store
+        self.app.run_job(lambda: desk_station(store), done=found, failed=lambda _e: None)
 
     def _say(self) -> None:
         if self.shown_now is not None:

@@ -12,12 +12,13 @@ from typing import Any
 import customtkinter as ctk
 
 from examdesk.services import sessions as session_cases
+from examdesk.services.outbox import desk_sessions
 from examdesk.timezone import VIETNAM, moment
 from proctoring import errors
 from proctoring.centres import CENTRE_ENV, DEFAULT_CENTRE, ensure_centre, list_centres
 from proctoring.models import SessionKind, SessionStatus
 from proctoring.roster import ImportResult, import_roster
-from proctoring.sessions import SessionInfo, create_session, list_sessions, parse_moment
+from proctoring.sessions import SessionInfo, create_session, parse_moment
 from proctoring.store import Store
 
 from .base import View
@@ -179,9 +180,12 @@ class SessionsView(View):
         services = self.services
         if services is None:
             return
-        store = services.store
+        store, outbox = services.store, services.checkins.outbox
 
-        def loaded(infos: list[SessionInfo]) -> None:
+        def loaded(found: tuple[list[SessionInfo], bool]) -> None:
+            infos, centre = found
+            if not centre:  # the centre is away: the sessions this desk kept a copy of
+                self.app.set_status("offline17.offline_list")
             self._infos = {str(i.session.id): i for i in infos}
             self._fill()
             target = select or (self.app.session and str(self.app.session.id))
@@ -193,7 +197,7 @@ class SessionsView(View):
                 self.table.select(target)
             self.table.tree.focus_set()
 
-        self.app.run_job(lambda: list_sessions(store), done=loaded)
+        self.app.run_job(lambda: desk_sessions(store, outbox), done=loaded)
 
     def _fill(self) -> None:
         t = self.t

@@ -1,10 +1,11 @@
 """The centre admin's station screen (issue 17): the desks of the centre, enrol this desk,
-approve a waiting one after comparing fingerprints, revoke a lost one. Centre admins only.
+approve a waiting one after comparing fingerprints, revoke a lost one, rotate the centre's data
+key. Centre admins only.
 
 Keyboard: F12 opens it; ↑/↓ move in the list; Enter on a waiting station opens its approval,
-Delete on a station opens its revocation; in either confirmation Enter confirms and Esc cancels;
-Enter in the name field enrols this desk. Every action is the CLI's own call
-(examdesk/services/stations.py), run on the worker.
+Delete on a station opens its revocation, Ctrl+K the data key's rotation; in each confirmation
+Enter confirms and Esc cancels; Enter in the name field enrols this desk. Every action is the
+CLI's own call (examdesk/services/stations.py), run on the worker.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from examdesk.services.stations import (
     centre_stations,
     enrol_this_desk,
     revoke_station,
+    rotate_centre_data_key,
 )
 from examdesk.timezone import moment
 from proctoring.models import Stage
-from proctoring.stations import StationInfo, same_fingerprint
+from proctoring.stations import DataKeyRotation, StationInfo, same_fingerprint
 
 from .base import View
 from .theme import MUTED, PANEL
@@ -34,7 +36,8 @@ from .widgets import Column, DataTable, enable
 STATE_SYMBOLS = {"ACTIVE": "✔", "PENDING": "◐", "REVOKED": "✖"}  # glyphs DejaVu has
 STATE_COLOURS = {"ACTIVE": "#1e7b34", "PENDING": "#8a6100", "REVOKED": "#b3261e"}
 STAGES = (Stage.THEORY, Stage.SIMULATION, Stage.YARD, Stage.ROAD)
-APPROVE, REVOKE = "approve", "revoke"
+APPROVE, REVOKE, ROTATE = "approve", "revoke", "rotate"
+ROTATE_KEYS = ("<Control-k>", "<Control-K>")  # K: khoá, the key
 
 
 class StationsView(View):
@@ -47,7 +50,8 @@ class StationsView(View):
         self.grid_columnconfigure(0, weight=1)
         self.grid_rowconfigure(1, weight=1)
         self._found: CentreStations | None = None
-        self._asking: tuple[str, StationInfo] | None = None  # (APPROVE/REVOKE, station)
+        # (APPROVE/REVOKE, the station) or (ROTATE, None: the centre's key, no one station)
+        self._asking: tuple[str, StationInfo | None] | None = None
         self._said: tuple[str, dict[str, object]] | None = None  # the last message: key, context
 
         head = ctk.CTkFrame(self, fg_color="transparent")
@@ -63,6 +67,10 @@ class StationsView(View):
                                            command=lambda: self.ask(REVOKE))
         t.bind(self.revoke_button, "app.stations.revoke")
         self.revoke_button.grid(row=0, column=2, padx=(8, 0))
+        self.rotate_button = ctk.CTkButton(head, font=f.bold, height=38, fg_color="#8a6100",
+                                           command=lambda: self.ask(ROTATE))
+        t.bind(self.rotate_button, "offline17.rotate")
+        self.rotate_button.grid(row=0, column=3, padx=(8, 0))
 
         self.table = DataTable(self, f, [
             Column("app.stations.col.name", 215), Column("app.stations.col.stages", 150),
@@ -81,6 +89,8 @@ class StationsView(View):
         tree.bind("<Delete>", lambda _e: self.ask(REVOKE))
         tree.bind("<KP_Delete>", lambda _e: self.ask(REVOKE))
         tree.bind("<Double-1>", lambda _e: self.ask(APPROVE))
+        for sequence in ROTATE_KEYS:
+            tree.bind(sequence, lambda _e: self._rotate_key())
 
         # The confirmation: what the admin is about to do, both fingerprints side by side (an
         # approval) or the written reason (a revocation); Enter confirms, Esc cancels.
@@ -256,10 +266,20 @@ class StationsView(View):
         enable(self.approve_button, s is not None and s.status == "PENDING", "#1f5fa8")
         enable(self.revoke_button, s is not None and s.status != "REVOKED" and not s.this_desk,
                "#b3261e")
+        enable(self.rotate_button, self._found is not None, "#8a6100")
 
     # --- approve / revoke: a confirmation first -----------------------------------------------
 
+    def _rotate_key(self) -> str:
+        self.ask(ROTATE)
+        return "break"
+
     def ask(self, what: str) -> None:
+        if what == ROTATE:
+            if self._admin and self._found is not None:
+                self._asking = (ROTATE, None)
+                self._open_confirmation()
+            return
         s = self.selected()
         if s is None or not self._admin:
             return
@@ -273,6 +293,9 @@ class StationsView(View):
             self._say("station.revoke_self", station=s.name)
             return
         self._asking = (what, s)
+        self._open_confirmation()
+
+    def _open_confirmation(self) -> None:
         self.answer.delete(0, "end")
         self._ask_texts()
         self.confirm.grid()
@@ -282,7 +305,18 @@ class StationsView(View):
         assert self._asking is not None
         what, s = self._asking
         t = self.t
-        if what == APPROVE:
+        if s is None:  # the data key's rotation: what happens, in words, before the reason
+            stations = self._found.stations if self._found else ()
+            active = [x.name for x in stations if x.status == "ACTIVE"]
+            revoked = [x.name for x in stations if x.status == "REVOKED"]
+            self.question.configure(text=t("offline17.rotate_question"))
+            self.held.configure(text=t(
+                "offline17.rotate_what", active=", ".join(active) or "—",
+                revoked=", ".join(revoked) or "—"))
+            self.answer_label.configure(text=t("app.stations.reason"))
+            self.answer.configure(placeholder_text="")
+            self.confirm_button.configure(fg_color="#8a6100")
+        elif what == APPROVE:
             self.question.configure(text=t("app.stations.approve_question", name=s.name))
             self.held.configure(text=t("app.stations.fingerprint_centre",
                                        fingerprint=s.fingerprint))
@@ -304,7 +338,7 @@ class StationsView(View):
             return
         what, s = self._asking
         typed = self.answer.get().strip()
-        if what == APPROVE:
+        if what == APPROVE and s is not None:
             if not typed:
                 self.match.configure(text=self.t("app.stations.fingerprint_type"),
                                      text_color=MUTED)
@@ -318,7 +352,8 @@ class StationsView(View):
                                      text_color="#b3261e")
             ok = same_fingerprint(s.fingerprint, typed)
         else:
-            self.match.configure(text=self.t("app.stations.reason_hint"), text_color=MUTED)
+            hint = "offline17.rotate_hint" if what == ROTATE else "app.stations.reason_hint"
+            self.match.configure(text=self.t(hint), text_color=MUTED)
             ok = bool(typed)
         enable(self.confirm_button, ok, "#1f5fa8" if what == APPROVE else "#b3261e")
 
@@ -329,6 +364,12 @@ class StationsView(View):
         what, s = self._asking
         typed = self.answer.get().strip()
         store, actor = services.store, self._actor()
+        if s is None:
+            if typed:
+                self._rotate(typed)
+            else:
+                self._compare()
+            return
         if what == APPROVE:
             if not same_fingerprint(s.fingerprint, typed):
                 self._compare()
@@ -356,6 +397,23 @@ class StationsView(View):
         self.cancel()
         self._say("app.stations.working")
         self.app.run_job(job, done=done, failed=self._action_failed)
+
+    def _rotate(self, reason: str) -> None:
+        services = self.services
+        assert services is not None
+        store, actor = services.store, self._actor()
+
+        def done(rotation: DataKeyRotation) -> None:
+            self._say("offline17.rotated", stations=", ".join(rotation.stations) or "—")
+            if rotation.skipped:  # said after: the stations that got nothing, and why
+                self.message.configure(text=self.message.cget("text") + "\n" + self.t(
+                    "station.rotated_skipped", stations=", ".join(rotation.skipped)))
+            self.reload()
+
+        self.cancel()
+        self._say("app.stations.working")
+        self.app.run_job(lambda: rotate_centre_data_key(store, reason=reason, actor=actor),
+                         done=done, failed=self._action_failed)
 
     def cancel(self, refocus: bool = True) -> None:
         self._asking = None

@@ -97,6 +97,16 @@ def test_deleted_first_and_last_events(store: Store) -> None:
     assert _problems(store) == [("deleted", (1,)), ("deleted", (EVENTS,))]
 
 
+def test_a_seq_far_ahead_is_named_without_listing_every_number(store: Store) -> None:
+    """An insider (a desk may append to its own chain) renumbers an event to two billion:
+    verify names the gap from its first numbers instead of allocating every one of them."""
+    _chain(store)
+    far = 2_000_000_000
+    _sql(store, f"UPDATE audit_event SET seq = {far} WHERE seq = {EVENTS}")
+    [(kind, seqs)] = _problems(store)
+    assert kind == "deleted" and seqs == tuple(range(EVENTS, EVENTS + audit.GAP_LISTED))
+
+
 def test_inserted_event_with_renumbering_and_a_valid_hash(store: Store) -> None:
     _chain(store)
     before = _event(store, 4)

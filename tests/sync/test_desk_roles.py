@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -227,3 +227,92 @@ def test_the_centre_admin_makes_a_desk_login_from_the_command_line(centre: Centr
             assert conn.execute(sa.text("SELECT db_role FROM station")).scalar_one() == role
     finally:
         engine.dispose()
+
+
+def _copy(conn: sa.Connection, table: str, old: uuid.UUID, new: uuid.UUID) -> None:
+    """INSERT a copy of row ``old`` of ``table`` under the id ``new``, as raw SQL."""
+    columns = [c for (c,) in conn.execute(sa.text(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = :t "
+        "ORDER BY ordinal_position"), {"t": table}).all()]
+    picked = ", ".join(":new" if c == "id" else c for c in columns)
+    conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {picked} "
+                         f"FROM {table} WHERE id = :old"), {"new": new, "old": old})
+
+
+_INCIDENT = ("INSERT INTO incident (id, centre_id, session_id, kind, severity, status, "
+             "message_key, details, started_at, created_at, updated_at) VALUES (:i, :c, :s, "
+             "'PROXY_SUSPECTED', 'HIGH', 'OPEN', 'x', '{}', now(), now(), now())")
+_EVENT = ("INSERT INTO station_audit_event (id, centre_id, station_id, seq, occurred_at, "
+          "actor, action, subject_id, payload, prev_hash, hash) VALUES (:e, :c, :s, :q, now(), "
+          "'x', 'checkin.recorded', :i, '{}', 'x', 'x')")
+
+
+def test_a_desk_login_inserts_only_rows_its_own_station_records(centre: Centre) -> None:
+    """Check-ins, incidents and evidence: desk b's raw INSERT is refused at commit unless its
+    own station's chain records the row in the same transaction (an event about it, which
+    audit verify then checks); a row another station recorded is no cover; revoked, nothing."""
+    from sqlmodel import select
+
+    from proctoring.models import CheckIn, Evidence
+
+    a = centre.desk("a")
+    centre_id = ensure_centre(a, "HN01", CENTRES["HN01"], actor=ACTOR).id
+    session, entries = session_with_roster(a, "S1", [person(i) for i in range(3)])
+    enrol(a, centre_id=centre_id, name="Phòng lý thuyết", stages="theory", actor=ACTOR)
+    b = centre.desk("b")
+    enrol(b, centre_id=centre_id, name="Sân 1", stages="yard", actor=ACTOR)
+    approve(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR)
+    theirs = admit(a, session, entries[0], person(0)[0], unit(0))  # desk a's, signed on a's
+    admit(b, session, entries[1], person(1)[0], unit(1))  # the app under b's login: as before
+    with a.read() as tx:
+        mine = tx.connection().execute(sa.text("SELECT id FROM station WHERE name = 'Sân 1'")
+                                       ).scalar_one()
+        evidence = tx.exec(select(Evidence.id).where(
+            Evidence.checkin_id == theirs.checkin.id)).first()
+    assert evidence is not None
+
+    def refused(write: Callable[[sa.Connection], object]) -> None:
+        with pytest.raises(DBAPIError) as caught, engine.begin() as conn:
+            write(conn)
+        assert getattr(caught.value.orig, "sqlstate", None) == "42501"
+
+    old = theirs.checkin.id
+    engine = centre.raw("b")
+    try:
+        # A check-in, an incident, evidence for desk a's check-in: nothing of b's chain says so.
+        refused(lambda c: _copy(c, "checkin", old, uuid.uuid4()))
+        refused(lambda c: c.execute(sa.text(_INCIDENT), {"i": uuid.uuid4(), "c": centre_id,
+                                                          "s": session.id}))
+        refused(lambda c: _copy(c, "evidence", evidence, uuid.uuid4()))
+        # Desk a's own event about the forged row is no cover for desk b (RLS keeps b off a's
+        # chain anyway; here a's event for the copied row exists: its real check-in's).
+        # With its own station's event about it, the row is b's, signed or forged on b's chain.
+        stamped = uuid.uuid4()
+        with engine.begin() as conn:
+            _copy(conn, "checkin", old, stamped)
+            head = conn.execute(sa.text("SELECT seq FROM station_audit_head "
+                                        "WHERE station_id = :s"), {"s": mine}).scalar_one()
+            conn.execute(sa.text(_EVENT), {"e": uuid.uuid4(), "c": centre_id, "s": mine,
+                                           "q": head + 1, "i": stamped})
+    finally:
+        engine.dispose()
+    with a.read() as tx:
+        assert tx.get(CheckIn, stamped) is not None
+        report = audit.verify(tx, a.keys)
+    assert not report.ok  # the forged event breaks b's chain, and audit verify names it
+    assert [c.station_name for c in report.chains if not c.ok] == ["Sân 1"]
+
+    # Revoked: b's login inserts nothing more, even through the app's own path.
+    revoke(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR, reason="máy bị mất cắp")
+    engine = centre.raw("b")
+    try:
+        refused(lambda c: _copy(c, "checkin", old, uuid.uuid4()))
+    finally:
+        engine.dispose()
+    # The owner (the admin's login) is no desk: not checked.
+    owner = sa.create_engine(centre.admin_url, poolclass=NullPool)
+    try:
+        with owner.begin() as conn:
+            _copy(conn, "checkin", old, uuid.uuid4())
+    finally:
+        owner.dispose()
