@@ -219,22 +219,28 @@ def outage(backend: str | None, postgres_admin_url: str) -> Iterator[Callable[[b
 def test_incidents_raised_while_the_store_is_down_arrive_once_in_order(
         room: Room, outage: Callable[[bool], None]) -> None:
     down = outage
-    frames = ([own(1), own(2)] + [empty_chair(room.folder)] * 4 + [own(3)]
-              + [faces_dir() / "several" / "two_people.jpg"] * 4 + [own(4)])
+    empty, two = empty_chair(room.folder), faces_dir() / "several" / "two_people.jpg"
+    # The outage: the store away for 60 s of the seat's clock (a check every 2 s)
+    # while the seat raises four incidents, two of each kind.
+    away = ([empty] * 4 + [own(3)] * 3 + [two] * 4 + [own(4)] * 4) * 2
+    frames = [own(1), own(2), *away]
+    assert len(away) * 2 == 60  # seconds of the seat's clock (its ticks are 2 s apart)
     runner = room.runner(frames)
     runner.start()
     runner.step()
     runner.step()  # bound and watching, delivered
     down(True)
-    results = [runner.step() for _ in range(len(frames) - 2)]
+    results = [runner.step() for _ in range(len(away))]
     results.append(runner.stop())
-    assert not results[-1].store_reachable and results[-1].pending >= 4
+    assert not results[-1].store_reachable and results[-1].pending >= 8
     down(False)
     runner.store.engine.dispose()  # the pool's connections died with the outage
-    assert runner.deliver() >= 4 and len(runner.buffer) == 0
+    assert runner.deliver() >= 8 and len(runner.buffer) == 0
     assert runner.deliver() == 0  # nothing twice
     incidents = room.incidents()
-    assert [i.kind for i in incidents] == [IncidentKind.FACE_ABSENT, IncidentKind.SEVERAL_FACES]
+    assert [i.kind for i in incidents] == [IncidentKind.FACE_ABSENT,
+                                           IncidentKind.SEVERAL_FACES] * 2
+    assert (incidents[-1].started_at - incidents[0].started_at).total_seconds() >= 44
     assert all(i.ended_at is not None for i in incidents)
     with room.store.read() as tx:
         opened = tx.exec(select(AuditEvent).where(AuditEvent.action == "incident.opened")
