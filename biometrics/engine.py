@@ -251,6 +251,17 @@ class FaceEngine:
             raw = np.asarray(models.encoder.compute_face_descriptor(chip), dtype=np.float64)
         return unit(raw)
 
+    def describe_many(self, chips: list[RgbImage]) -> list[Embedding]:
+        """:meth:`describe` of each chip, in one batch through the network (the same numbers
+        bit for bit: the batch only spares the per-call set-up, ~10 % of a descriptor, and in
+        a face process all but one round trip)."""
+        if not chips:
+            return []
+        models = self._get()
+        with self._encode_lock:
+            raw = _descriptors(models.encoder, chips)
+        return [unit(r) for r in raw]
+
     def encode(self, image: RgbImage, face: Face, *, jitters: int = 0) -> Encoding:
         """128-D descriptors of *face*: plain, and averaged with *jitters* fixed augmentations."""
         jitters = max(0, min(jitters, MAX_JITTERS))
@@ -258,11 +269,18 @@ class FaceEngine:
         chips = [chip] + [_jitter(chip, *params) for params in _JITTERS[:jitters]]
         models = self._get()
         with self._encode_lock:
-            raw = [np.asarray(models.encoder.compute_face_descriptor(c), dtype=np.float64)
-                   for c in chips]
+            raw = _descriptors(models.encoder, chips)
         plain = unit(raw[0])
         averaged = unit(np.mean(raw, axis=0)) if jitters else plain
         return Encoding(plain=plain, averaged=averaged, jitters=jitters)
+
+
+def _descriptors(encoder: Any, chips: list[RgbImage]) -> list[NDArray[np.float64]]:
+    """dlib's descriptors of *chips*: one call for one chip, a batch for several (the batch
+    gives the same numbers as one call per chip)."""
+    if len(chips) == 1:
+        return [np.asarray(encoder.compute_face_descriptor(chips[0]), dtype=np.float64)]
+    return [np.asarray(d, dtype=np.float64) for d in encoder.compute_face_descriptor(chips)]
 
 
 def unit(vector: NDArray[np.floating[Any]]) -> Embedding:

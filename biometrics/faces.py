@@ -124,10 +124,16 @@ def capture(engine: FaceEngine, frame: RgbImage, *, still: bool = False,
     return _encode(engine, _inspect(engine, frame, still, check_quality))
 
 
+Describe = Callable[[list[RgbImage]], list[Embedding]]
+"""Descriptors of aligned face chips, in order (``FaceEngine.describe_many`` or a split of it
+over two face processes)."""
+
+
 def collect(engine: FaceEngine, camera: Camera, count: int | None = None, *,
             candidates: int | None = None, max_frames: int = 90, timeout: float = 2.0,
             on_problem: Callable[[BiometricsError], None] | None = None,
-            on_face: Callable[[Frame, Face, Landmarks], None] | None = None) -> list[Probe]:
+            on_face: Callable[[Frame, Face, Landmarks], None] | None = None,
+            describe: Describe | None = None) -> list[Probe]:
     """The *count* best live captures (default ``settings.fuse_frames``), for fusion.
 
     Frames are read until *candidates* of them (default 2 × count) pass the quality gate; the
@@ -138,6 +144,10 @@ def collect(engine: FaceEngine, camera: Camera, count: int | None = None, *,
     rather than a time-out. ``CameraUnavailable`` passes straight through. *on_face* sees
     every frame read that shows one face, before its quality is judged (the hand-over check,
     :mod:`handover`, follows that face from the liveness challenge on).
+
+    The chosen frames are aligned one by one and their chips described in one batch
+    (*describe*, default ``engine.describe_many``; a check-in may spread the batch over two
+    face processes): the same descriptors as encoding each frame on its own.
     """
     wanted = count or engine.settings.fuse_frames
     pool_size = max(wanted, candidates if candidates is not None else 2 * wanted)
@@ -163,4 +173,7 @@ def collect(engine: FaceEngine, camera: Camera, count: int | None = None, *,
     if len(good) < wanted:
         raise last if last is not None else NoFace("no usable frame")
     best = sorted(good, key=lambda seen: score(seen.quality, limits), reverse=True)[:wanted]
-    return [_encode(engine, seen) for seen in best]
+    chips = [engine.chip(seen.image, seen.face) for seen in best]
+    embeddings = (describe or engine.describe_many)(chips)
+    return [Probe(embedding, seen.face, seen.quality, seen.landmarks, seen.frame_index)
+            for seen, embedding in zip(best, embeddings, strict=True)]

@@ -206,7 +206,7 @@ class LivenessCheck:
         limits = self.limits.continuity
         by_index = {m.index: m for m in verdict.measurements}
         chips = [by_index[i].chip for i in _identity_samples(verdict, limits.identity_samples)]
-        embeddings = [self.engine.describe(c) for c in chips if c is not None]
+        embeddings = self.engine.describe_many([c for c in chips if c is not None])
         spread = max((float(np.linalg.norm(a - b)) for k, a in enumerate(embeddings)
                       for b in embeddings[k + 1:]), default=0.0)
         details = {**verdict.details, "identity_spread": round(spread, 4)}

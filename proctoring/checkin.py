@@ -47,7 +47,7 @@ from biometrics.asnorm import verify_as_norm
 from biometrics.camera import Frame
 from biometrics.config import OperatingPoint
 from biometrics.decision import FaceOutcome
-from biometrics.faces import Probe, Reference
+from biometrics.faces import Describe, Probe, Reference
 from biometrics.fused_check import SecondModel
 from biometrics.handover import HandOver
 from biometrics.images import RgbImage, decode
@@ -680,11 +680,14 @@ class CheckInService:
             return exc
 
     def capture_live(self, camera: Camera, challenge: Challenge | None,
-                     step: Callable[..., None]) -> LiveCapture:
+                     step: Callable[..., None], *,
+                     describe: Describe | None = None) -> LiveCapture:
         """The liveness challenge (when the rules ask for one), then the live captures for
         the comparison, the face followed from the challenge's last frame through every frame
         the capture reads (issue 15). A refused capture is returned as its problem; a camera
-        that fails raises ``CameraUnavailable``; *step* reports and may cancel."""
+        that fails raises ``CameraUnavailable``; *step* reports and may cancel. *describe*
+        describes the chosen captures' chips (default: on ``engine``; the overlapped check-in
+        spreads them over both face processes once the portrait's is free)."""
         kept = _KeepFrames(camera, self.rules.evidence_width)
         liveness = None
         if self.rules.require_liveness:
@@ -694,7 +697,8 @@ class CheckInService:
         try:
             probes = collect(self.engine, kept, max_frames=self.rules.capture_frames,
                              on_problem=lambda e: step(Step.FACE, e.key, **_plain(e.context)),
-                             on_face=None if handover is None else handover.see)
+                             on_face=None if handover is None else handover.see,
+                             describe=describe)
         except CameraUnavailable:
             raise
         except BiometricsError as exc:

@@ -28,7 +28,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
 from biometrics import BiometricsError, Camera, Challenge, Frame
+from biometrics.engine import Embedding
 from biometrics.faces import Reference
+from biometrics.images import RgbImage
+from biometrics.remote import describe_on_two
 from reader import lds
 
 from .checkin import (
@@ -156,7 +159,8 @@ class HeadStart(FaceHeadStart):
         self._opened.set_result(camera)
         try:
             self._live.set_result(self._service.capture_live(
-                _Halting(camera, self.halt), self._challenge, self._step))
+                _Halting(camera, self.halt), self._challenge, self._step,
+                describe=self._describe))
         except BaseException as exc:  # handed to check_in, which raises it where it waits
             self._live.set_exception(exc)
 
@@ -168,6 +172,16 @@ class HeadStart(FaceHeadStart):
                                                             self._service.portrait_engine))
         except BaseException as exc:
             future.set_exception(exc)
+
+    def _describe(self, chips: list[RgbImage]) -> list[Embedding]:
+        """The live captures' chips described on the live engine, and on the portrait's too
+        when it has finished the portrait (the same numbers either way; about half the time:
+        the portrait takes less than the liveness challenge and the captures together)."""
+        engine, second = self._service.engine, self._service.portrait_engine
+        future = self._portrait
+        if second is engine or future is None or not future.done() or self.halt.is_set():
+            return engine.describe_many(chips)
+        return describe_on_two(engine, second, chips)
 
     def _step(self, step: Step, key: str, **context: Any) -> None:
         if self.halt.is_set():

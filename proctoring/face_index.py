@@ -74,6 +74,11 @@ class IndexParams:
     nlist: int
     nprobe: int
     margin: float  # added to the threshold for the approximate distances (quantiser error)
+    gap: float | None = None
+    """Adaptive visits (None: always ``nprobe`` cells): a query visits, of its ``nprobe``
+    nearest cells, those whose squared centroid distance exceeds the nearest one's by at most
+    this much — more cells where they crowd round the query (near a cell's edge, where pairs
+    are missed), fewer where one cell clearly holds it (``bench/proxy_probes.py``)."""
 
     @classmethod
     def for_size(cls, n: int) -> IndexParams:
@@ -150,13 +155,19 @@ class FaceIndex:
             empty = np.zeros(0, np.int64)
             return Candidates(empty, empty, np.zeros(0, np.float32))
         radius = (threshold + self.params.margin) ** 2
-        lims, dist, labels = self.index.range_search(q, radius)
+        if self.params.gap is None or self.params.nlist == 1:
+            lims, dist, labels = self.index.range_search(q, radius)
+        else:
+            coarse, cells = self.index.quantizer.search(q, self.params.nprobe)
+            cells[coarse - coarse[:, :1] > self.params.gap] = -1  # -1: not visited
+            self.index.nprobe = cells.shape[1]  # faiss checks the lists' width against it
+            lims, dist, labels = self.index.range_search_preassigned(q, radius, cells, coarse)
         queries_of = np.repeat(np.arange(len(q), dtype=np.int64), np.diff(lims.astype(np.int64)))
         return Candidates(queries_of, labels.astype(np.int64),
                           np.sqrt(np.maximum(dist, 0)).astype(np.float32))
 
     def header(self) -> dict[str, Any]:
-        return {"nlist": self.params.nlist, "nprobe": self.params.nprobe,
+        return {"nlist": self.params.nlist, "nprobe": self.params.nprobe, "gap": self.params.gap,
                 "margin": self.params.margin, "trained_on": self.trained_on,
                 "ntotal": len(self)}
 
@@ -231,8 +242,9 @@ def load(path: Path, key: bytes) -> tuple[FaceIndex, bytes, dict[str, Any]]:
         try:
             header = json.loads(header_bytes)
             manifest_bytes = int(header["manifest_bytes"])
+            gap = header.get("gap")
             params = IndexParams(int(header["nlist"]), int(header["nprobe"]),
-                                 float(header["margin"]))
+                                 float(header["margin"]), None if gap is None else float(gap))
             trained_on, ntotal = int(header["trained_on"]), int(header["ntotal"])
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexFileInvalid(f"{path}: header unreadable ({exc})", path=str(path)) from None

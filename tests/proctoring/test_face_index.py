@@ -143,3 +143,24 @@ def test_params_for_size() -> None:
     assert IndexParams.for_size(100).nlist == 2  # enough points to train each cell
     big = IndexParams.for_size(10_000_000)
     assert big.nlist == face_index.MAX_NLIST and big.nprobe < big.nlist
+
+
+def test_adaptive_visits_skip_far_cells_and_keep_every_pair(scene, tmp_path: Path) -> None:
+    """Issue 16: with a gap a query visits only the cells whose centroids crowd round it. A
+    wide gap visits them all (exact); no gap at all, only the nearest cell (fewer candidates);
+    the gap is kept in the file."""
+    stored, new, index = scene
+    truth = _exact(new, stored)
+    p = index.params
+    wide = FaceIndex(index.index, IndexParams(p.nlist, p.nlist, p.margin, gap=10.0),
+                     index.trained_on)
+    assert _index_pairs(wide, new, stored) == truth
+    nearest = FaceIndex(index.index, IndexParams(p.nlist, p.nlist, p.margin, gap=0.0),
+                        index.trained_on)
+    few, many = (len(i.candidates(new, THRESHOLD).labels) for i in (nearest, wide))
+    assert 0 < few < many
+    key = os.urandom(32)
+    face_index.save(tmp_path / "faces.index", wide, b"", key, {})
+    loaded, _, header = face_index.load(tmp_path / "faces.index", key)
+    assert header["gap"] == 10.0 and loaded.params.gap == 10.0
+    assert _index_pairs(loaded, new, stored) == truth
