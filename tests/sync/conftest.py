@@ -22,7 +22,7 @@ from proctoring.store import Store
 from tests.proctoring.helpers import isolate_home, photo
 
 from .builders import CENTRES, open_centre
-from .pgcluster import PrivateCluster, find_bindir
+from .pgcluster import PrivateCluster, private_cluster
 from .tcpproxy import TcpProxy
 
 OFFICE_ROLE = "office_sgd"
@@ -37,19 +37,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[PrivateCluster]:
-    pytest.importorskip("psycopg", reason="the PostgreSQL driver is not installed "
-                        "(pip install -e '.[dev,postgres]'; make setup does it)")
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (make setup installs the postgresql package)")
-    try:
-        made = PrivateCluster.create(bindir)
-    except RuntimeError as exc:
-        pytest.fail(f"cannot start a private PostgreSQL cluster: {exc}")
-    try:
-        yield made
-    finally:
-        made.destroy()
+    yield from private_cluster()
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,26 @@ def find_bindir() -> Path | None:
     return Path(which).parent if which else None
 
 
+def private_cluster() -> Iterator[PrivateCluster]:
+    """The body of a fixture: a fresh private cluster, destroyed after its tests (skipped
+    where PostgreSQL is not installed, failed where it cannot start)."""
+    import pytest
+
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver is not installed "
+                        "(pip install -e '.[dev,postgres]'; make setup does it)")
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (make setup installs the postgresql package)")
+    try:
+        made = PrivateCluster.create(bindir)
+    except RuntimeError as exc:
+        pytest.fail(f"cannot start a private PostgreSQL cluster: {exc}")
+    try:
+        yield made
+    finally:
+        made.destroy()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -24,7 +24,7 @@ from reader.virtual.pki import test_csca_pem
 from tests.examdesk.gui.conftest import Desk
 from tests.examdesk.gui.xkeys import XKeyboard
 from tests.proctoring.helpers import PEOPLE, add_roster, centre_and_session
-from tests.sync.pgcluster import PrivateCluster, find_bindir
+from tests.sync.pgcluster import PrivateCluster, private_cluster
 
 pytestmark = pytest.mark.pcsc
 
@@ -34,15 +34,7 @@ BLINK = [faces_dir() / "orl" / "s27" / f"{n}.png" for n in S27_BLINK]
 
 @pytest.fixture(scope="module")
 def centre() -> Iterator[PrivateCluster]:
-    pytest.importorskip("psycopg")
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed")
-    made = PrivateCluster.create(bindir)
-    try:
-        yield made
-    finally:
-        made.destroy()
+    yield from private_cluster()
 
 
 def _prepare_desk(home: Path, url: str) -> None:

@@ -10,20 +10,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.examdesk.gui.conftest import Desk
-from tests.sync.pgcluster import PrivateCluster, find_bindir
+from tests.sync.pgcluster import PrivateCluster, private_cluster
 
 
 @pytest.fixture(scope="module")
 def centre() -> Iterator[PrivateCluster]:
-    pytest.importorskip("psycopg")
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed")
-    made = PrivateCluster.create(bindir)
-    try:
-        yield made
-    finally:
-        made.destroy()
+    yield from private_cluster()
 
 
 def test_the_header_says_the_centre_is_away_and_back(
