@@ -26,9 +26,8 @@ import argparse
 import json
 import multiprocessing
 import random
-import secrets
 import statistics
-import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -37,9 +36,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.pgscratch import given_or_scratch  # noqa: E402
+
 WHEN = datetime(2026, 12, 3, 0, 30, tzinfo=UTC)
 PEOPLE = [("001093014275", "Nguyễn Văn An", date(1993, 5, 14), "M"),
           ("001190012345", "Phạm Thị Hồng", date(1990, 2, 3), "F")]
@@ -244,25 +246,6 @@ def _alone(url: str, root: Path, gallery: int, n: int) -> dict[str, float]:
     return {k: round(statistics.median(v) * 1000, 2) for k, v in times.items()}
 
 
-def _database(db: str | None) -> tuple[str, Any]:
-    if db:
-        return db, lambda: None
-    proc = subprocess.run([str(REPO / "scripts" / "start-postgres")], capture_output=True,
-                          text=True, check=True, timeout=120)
-    admin_url = proc.stdout.strip().splitlines()[-1]
-    name = f"examdesk_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
@@ -276,15 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"rounds": args.rounds, "jitter_ms": args.jitter,
                               "seed": args.seed}
     for guarded in (False, True):
-        url, drop = _database(args.db)
-        try:
+        with given_or_scratch(args.db, "examdesk_bench_") as url:
             with tempfile.TemporaryDirectory(prefix="examdesk-bench-double-") as tmp:
                 root = Path(tmp)
                 rounds = _setup(url, root, args.rounds)
                 times = _run(url, root, rounds, faces, args.seed, args.jitter / 1000, guarded)
                 tally = _count(url, root, rounds)
-        finally:
-            drop()
         name = "guarded" if guarded else "plain"
         times.sort()
         result[name] = {**tally, "record_median_ms": round(statistics.median(times) * 1000, 2),
@@ -294,12 +274,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{bool(tally['chains_verify'])}; record median "
               f"{result[name]['record_median_ms']} ms, p95 {result[name]['record_p95_ms']} ms")
     if args.gallery:
-        url, drop = _database(args.db)
-        try:
+        with given_or_scratch(args.db, "examdesk_bench_") as url:
             with tempfile.TemporaryDirectory(prefix="examdesk-bench-double-") as tmp:
                 alone = _alone(url, Path(tmp), args.gallery, 40)
-        finally:
-            drop()
         result["alone"] = {"gallery": args.gallery, **alone}
         print(f"   alone: {args.gallery} admitted faces in the session, record median plain "
               f"{alone['plain']} ms, guarded {alone['guarded']} ms")

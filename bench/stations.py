@@ -24,10 +24,8 @@ import json
 import multiprocessing
 import os
 import random
-import secrets
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +39,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.pgscratch import given_or_scratch  # noqa: E402
+
 WHEN = datetime(2026, 12, 3, 0, 30, tzinfo=UTC)
 
 
@@ -235,35 +237,6 @@ class _Waits:
             self._engine.dispose()
 
 
-def _database(db: str | None) -> tuple[str, Any]:
-    """The URL to use and how to drop it afterwards."""
-    if db:
-        return db, lambda: None
-    proc = subprocess.run([str(REPO / "scripts" / "start-postgres")], capture_output=True,
-                          text=True, check=True, timeout=120)
-    admin_url = proc.stdout.strip().splitlines()[-1]
-    name = f"examdesk_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        # An autovacuum worker on the new database (the superuser's) cannot be terminated by
-        # our role: it ends on its own within moments, so try again.
-        for attempt in range(10):
-            try:
-                with admin.connect() as conn:
-                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                break
-            except sa.exc.ProgrammingError:
-                if attempt == 9:
-                    raise
-                time.sleep(1)
-        admin.dispose()
-
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 desks × 10 check-ins")
@@ -275,8 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                         "run and restart it: no acknowledged check-in lost, chains verify")
     args = parser.parse_args(argv)
     desks, n = (2, 10) if args.quick else (args.desks, args.n)
-    url, drop = _database(args.db)
-    try:
+    with given_or_scratch(args.db, "examdesk_bench_") as url:
         with tempfile.TemporaryDirectory(prefix="examdesk-bench-stations-") as tmp:
             root = Path(tmp)
             session_id = _setup(url, root, desks, n)
@@ -304,8 +276,6 @@ def main(argv: list[str] | None = None) -> int:
                 lost = [a for a in acked if a not in ids]
             finally:
                 checker.close()
-    finally:
-        drop()
     every = [t for times in together.values() for t in times]
     single, multi = statistics.median(alone), statistics.median(every)
     expected = n + desks * n

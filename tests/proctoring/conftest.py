@@ -11,17 +11,16 @@ The PostgreSQL half skips only when PostgreSQL cannot run here at all.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from proctoring.crypto import KeyStore
 from proctoring.store import Store, metadata
+from tests.pgscratch import scratch_database
 
 from .helpers import isolate_home
 
@@ -66,16 +65,8 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str | None]:
         yield None
         return
     admin_url = request.getfixturevalue("postgres_admin_url")
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"examdesk_test_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_database(admin_url, "examdesk_test_") as url:
+        yield url
 
 
 @pytest.fixture

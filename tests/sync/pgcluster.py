@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import secrets
 import shutil
 import socket
 import subprocess
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
+
+from tests.pgscratch import create_database, drop_database
 
 SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "super-secret-test"
@@ -95,16 +96,15 @@ class PrivateCluster:
     def scratch_database(self, prefix: str) -> Iterator[str]:
         """A new empty database named ``prefix`` + random hex, dropped (even while in use)
         at the end."""
-        name = f"{prefix}{secrets.token_hex(5)}"
         # No pool: a test may restart the server, which kills pooled connections.
         admin = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         try:
-            yield name
+            name = create_database(admin, prefix)
+            try:
+                yield name
+            finally:
+                drop_database(admin, name)
         finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.dispose()
 
     def _run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
