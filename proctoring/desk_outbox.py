@@ -46,7 +46,12 @@ from .checkins import (
     RosterMatch,
 )
 from .crypto import DataKey, KeyStore, Sealed
-from .errors import DatabaseUnavailable, EvidenceUnreadable, ProctoringError
+from .errors import (
+    DatabaseLoginRefused,
+    DatabaseUnavailable,
+    EvidenceUnreadable,
+    ProctoringError,
+)
 from .evidence import EvidenceItem
 from .face_population import point_in_force
 from .local_outbox import LocalOutbox
@@ -213,6 +218,9 @@ class DeskOutbox(LocalOutbox):
                     done = self._recorder(store, _load_input(kept["item"]), kept["actor"])
                 except DatabaseUnavailable:
                     return Delivery(delivered, parked, len(self), False, stored, refused)
+                except DatabaseLoginRefused:
+                    # The desk's login, not this check-in: it stays waiting, nothing is parked.
+                    raise
                 except ProctoringError as exc:
                     self.park(entry.seq, exc.key)
                     refused[checkin_id] = exc

@@ -26,6 +26,15 @@ class DatabaseUnavailable(ProctoringError):
     reasons = "proctoring.database_unavailable"
 
 
+class DatabaseLoginRefused(ProctoringError):
+    """The database server refused this desk's login (a wrong password, a dropped or unknown
+    role: SQLSTATE 28P01 / 28000). Deliberately not a :class:`DatabaseUnavailable`: the server
+    answered, so this is no outage — a desk must not keep check-ins in its offline outbox for a
+    centre that will never let it in, but show it and stop."""
+
+    key = "proctoring.login_refused"
+
+
 class KeyUnavailable(ProctoringError):
     """The data key or the centre's signing key cannot be read or created."""
 

@@ -112,14 +112,16 @@ def purge_evidence(store: Store, *, older_than: timedelta | None, actor: str) ->
         held_ids = _held(tx, due)
         to_purge = [e for e in due if e.id not in held_ids]
         ids = [e.id for e in to_purge]
-        for chunk in range(0, len(ids), 500):
-            tx.exec(delete(EvidenceBlob).where(col(EvidenceBlob.id).in_(ids[chunk:chunk + 500])))
         per_centre: dict[uuid.UUID, list[Evidence]] = defaultdict(list)
         for e in to_purge:
             e.purged_at = now
             tx.add(e)
             per_centre[e.centre_id].append(e)
+        # The rows first, the blobs after: on a centre's PostgreSQL a desk login may delete a
+        # blob only once its evidence row says purged (desk_roles.py), in this transaction.
         tx.flush()
+        for chunk in range(0, len(ids), 500):
+            tx.exec(delete(EvidenceBlob).where(col(EvidenceBlob.id).in_(ids[chunk:chunk + 500])))
         for centre_id, rows in per_centre.items():
             kinds = Counter(EvidenceKind(r.kind).value for r in rows)
             # The ids themselves are on the evidence rows (purged_at); the log pins them down.

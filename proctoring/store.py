@@ -16,6 +16,7 @@ SQLite settings, and why:
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,7 +41,7 @@ from . import (  # noqa: F401  (registers the tables)
 )
 from .audit import AuditLog
 from .crypto import DataKey, KeyStore
-from .errors import DatabaseUnavailable
+from .errors import DatabaseLoginRefused, DatabaseUnavailable
 from .types import utcnow
 
 DB_URL_ENV = "EXAMDESK_DB_URL"
@@ -205,8 +206,10 @@ class Store:
             try:
                 before = current_revision(self.engine)
                 migrate(self.engine)
+                if before != HEAD_REVISION and self.backend == "postgresql":
+                    self._reapply_desk_roles()
             except OperationalError as exc:
-                raise DatabaseUnavailable(str(exc.orig), url=self.url) from exc
+                raise unreachable(exc, self.url) from exc
             self._behind = False
             if before is not None and before < _SIGNED_EVERY_EVENT:
                 # An older release left up to 99 unsigned events after its last checkpoint:
@@ -214,6 +217,15 @@ class Store:
                 # on every event is covered (audit.py: the legacy prefix).
                 with self.write() as tx:
                     self.audit.seal_legacy(tx, self.now())
+
+    def _reapply_desk_roles(self) -> None:
+        """The owner upgraded the centre's schema: the desk logins' rights follow it (a new
+        table gets none until listed; changed triggers are replaced). A desk's own login
+        never migrates (it may not create tables), so this runs as the owner or not at all."""
+        from .desk_roles import reapply_desk_roles
+
+        with self.engine.begin() as conn:
+            reapply_desk_roles(conn)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -299,7 +311,7 @@ class Store:
             with Session(self._writer, expire_on_commit=False) as session, session.begin():
                 yield session
         except OperationalError as exc:
-            raise DatabaseUnavailable(str(exc.orig), url=self.url) from exc
+            raise unreachable(exc, self.url) from exc
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -308,7 +320,7 @@ class Store:
             with Session(self._reader, expire_on_commit=False) as session, session.begin():
                 yield session
         except OperationalError as exc:
-            raise DatabaseUnavailable(str(exc.orig), url=self.url) from exc
+            raise unreachable(exc, self.url) from exc
 
 
 def _station_data_keys(tx: Session, keys: KeyStore,
@@ -317,6 +329,25 @@ def _station_data_keys(tx: Session, keys: KeyStore,
     from .stations import station_data_keys
 
     return station_data_keys(tx, keys, cached)
+
+
+# libpq reports a refused login without its SQLSTATE: match the server's text too (English;
+# a server speaking another language still gives the SQLSTATE on an established connection).
+_LOGIN_REFUSED = re.compile(r"password authentication failed|authentication failed for user|"
+                            r"no pg_hba\.conf entry|role \"[^\"]*\" does not exist")
+
+
+def unreachable(exc: OperationalError, url: str) -> DatabaseUnavailable | DatabaseLoginRefused:
+    """The driver's refusal as the error a desk acts on. A wrong password or an unknown login
+    (SQLSTATE 28P01 / 28000) is :class:`DatabaseLoginRefused`: not an outage, so a desk does not
+    quietly keep check-ins in its offline outbox waiting for a server that will never let it
+    in; everything else (server down, network gone) is :class:`DatabaseUnavailable`."""
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    detail = str(exc.orig).strip()
+    if state in ("28P01", "28000") or _LOGIN_REFUSED.search(detail):
+        return DatabaseLoginRefused(detail.splitlines()[0] if detail else "login refused",
+                                    url=url)
+    return DatabaseUnavailable(detail, url=url)
 
 
 def _safe(url: URL) -> str:

@@ -102,6 +102,7 @@ EXIT_CODES: ExitTable = (
     (store_errors.OverrideNeedsReason, 2),
     (store_errors.ConsentRequired, 2),
     (store_errors.DatabaseUnavailable, 3),
+    (store_errors.DatabaseLoginRefused, 6),  # as the district's AccessRefused
     (store_errors.KeyUnavailable, 3),
     (store_errors.NotFound, 4),
     (store_errors.AmbiguousReference, 4),
