@@ -309,10 +309,17 @@ def _policies(name: str, table: sql.Identifier, group: sql.Identifier) -> list[s
 
 def reapply_desk_roles(conn: sa.Connection) -> bool:
     """After the owner migrated: apply the desk rights again (a new table or column gets its
-    rights, a changed trigger its new body) — only where desk logins exist and only as the
-    tables' owner. Returns whether it applied them."""
+    rights, a changed trigger its new body) — only on a database the desk rights were applied
+    to before and only as the tables' owner. Returns whether it applied them.
+
+    The group is the cluster's, not the database's: its mere existence says nothing about this
+    database (a district's database on the same server as a centre's must not get the desk
+    triggers). The explicit CONNECT grant :func:`apply_desk_roles` gives the group is the
+    database's own mark."""
     applies = conn.execute(sa.text(
-        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :g) "
+        "SELECT EXISTS (SELECT 1 FROM pg_database d, aclexplode(d.datacl) a "
+        "                JOIN pg_roles g ON g.oid = a.grantee "
+        "               WHERE d.datname = current_database() AND g.rolname = :g) "
         "AND coalesce(pg_has_role(current_user, (SELECT relowner FROM pg_class "
         "WHERE oid = to_regclass('public.checkin')), 'MEMBER'), false)"),
         {"g": DESK_GROUP}).scalar()

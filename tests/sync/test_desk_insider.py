@@ -32,11 +32,12 @@ from proctoring.models import (
     IncidentStatus,
     RosterEntry,
 )
-from proctoring.station_models import StationAuditEvent
+from proctoring.station_models import Station, StationAuditEvent
 from proctoring.stations import approve, enrol
 from proctoring.store import DEFAULT_RETENTION, Store
 
 from .builders import ACTOR, CENTRES, admit, person, session_with_roster, unit
+from .conftest import DistrictEnv
 from .test_desk_roles import Centre, centre  # noqa: F401  (the fixture)
 
 
@@ -351,3 +352,48 @@ def test_an_unlisted_table_gets_nothing_and_an_upgrade_reapplies_the_rights(
     apply_desk_roles(centre.admin_url)  # idempotent
     with raw_b.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM checkin")).scalar() == 0
+
+
+def test_the_centre_sync_runs_under_a_desk_login_and_applies_the_office_review(
+        district: DistrictEnv, centre: Centre, scene: Scene) -> None:  # noqa: F811
+    """The district sync, run by desk a (the one holding the centre's key) on its own login:
+    pushes every station's rows, and the office's decision comes back as an update of the
+    incident together with a's own event."""
+    from proctoring.review import decide
+    from proctoring.sync import sync_once
+
+    a = centre.desk("a")
+    first = sync_once(a, district.centre_urls["HN01"])
+    assert first.ok, first.error
+    with district.office() as office:
+        decide(office, str(scene.incident), status=IncidentStatus.CONFIRMED,
+               notes="Đã xác minh: thi hộ", actor="office:reviewer")
+    back = sync_once(a, district.centre_urls["HN01"])
+    assert back.ok and back.reviews_applied == 1, back.error
+    with a.read() as tx:
+        assert tx.get(Incident, scene.incident).status is IncidentStatus.CONFIRMED  # type: ignore[union-attr]
+        assert tx.exec(select(Station.name).join(
+            StationAuditEvent, col(StationAuditEvent.station_id) == col(Station.id)).where(
+            StationAuditEvent.action == "incident.review_received")).all() == ["Phòng lý thuyết"]
+        report = audit.verify(tx, centre.desk("a").keys)
+    assert report.ok, [(c.station_name, c.problems) for c in report.chains if not c.ok]
+
+
+def test_another_database_on_the_same_server_gets_no_desk_rights(centre: Centre) -> None:  # noqa: F811
+    """The desk group is the cluster's: a district's (or a second centre's) database migrated
+    on the same server after it exists must not get the desk triggers (the district's centre
+    logins would be refused as if they were desks)."""
+    with centre.cluster.scratch_database("other_") as name:
+        Store.open(centre.cluster.url(name), keys=centre.keys("admin")).close()
+        engine = sa.create_engine(centre.cluster.url(name), poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                assert conn.execute(sa.text(
+                    "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'examdesk_desk%'")
+                ).scalar() == 0
+                assert reapply_desk_roles(conn) is False
+        finally:
+            engine.dispose()
+    with centre.desk("a").read() as tx:  # the centre's own database has them
+        assert tx.connection().execute(sa.text(
+            "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'examdesk_desk%'")).scalar() == 7
