@@ -185,10 +185,9 @@ def db_login_cmd(
     own station's audit chain (the desk rights are (re)applied first: run again after an
     upgrade). The desk then uses the printed address as its database."""
     from examdesk.commands.district import _password
-    from proctoring.desk_roles import add_desk_login, apply_desk_roles, bind_station
+    from proctoring.desk_roles import add_desk_login, bind_station
 
     lang = lang or default_language()
-    apply_desk_roles(admin_url)
     made = add_desk_login(admin_url, role, password=_password(password_file))
     bound = bind_station(admin_url, station, made.role) if station is not None else None
     if as_json:
