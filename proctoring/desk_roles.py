@@ -26,7 +26,9 @@ DELETE; a table it does not list gets nothing. On top of the grants:
   ``retain_until`` has passed (:data:`PURGE_SKEW` of clock skew between desk and server), never
   while an OPEN incident is about the evidence, and only with an ``evidence.purged`` event of
   its own station in the same transaction; ``evidence_blob`` rows are deleted only after their
-  evidence row is purged (``examdesk_desk_blob_purged``).
+  evidence row is purged (``examdesk_desk_blob_purged``);
+- ``station_data_key``: a desk seals keys to stations; it never rewrites one, and removes them
+  only once their station is revoked (``examdesk_desk_key_removed``).
 
 The database owner (the admin's login, which runs migrations) and superusers keep every right:
 row-level security does not apply to a table's owner and the triggers let them through.
@@ -109,8 +111,10 @@ TABLE_RIGHTS: Mapping[str, TableRights] = {
     "seat_consent": _PLAIN, "seat_agent": _PLAIN, "proxy_screen": _PLAIN,
     "district": _PLAIN, "district_member": _PLAIN, "review_notice": _PLAIN,
     "incident_ack": _PLAIN,
-    # Revoking a station removes the data keys sealed to it (stations.revoke).
-    "station_data_key": TableRights(insert=True, update=ALL_COLUMNS, delete=True),
+    # Revoking a station removes the data keys sealed to it (stations.revoke): deleted only
+    # once the station is revoked, never rewritten (another desk's sealed key overwritten or
+    # removed would lock it out of the evidence).
+    "station_data_key": TableRights(insert=True, delete=True),
     "station": TableRights(insert=True, update=_STATION_UPDATES, rls=True),
     "station_audit_event": TableRights(insert=True, rls=True),
     "station_audit_checkpoint": TableRights(insert=True, rls=True),
@@ -141,6 +145,7 @@ _POLICIES = ("desk_read", "desk_insert", "desk_update")
 _STAMPED = "examdesk_desk_stamped"
 _RESTAMPED = "examdesk_desk_restamped"
 _BLOB = "examdesk_desk_blob_purged"
+_KEY_REMOVED = "examdesk_desk_key_removed"
 _CHECKED = "examdesk_desk_checked"
 # Every function pins its search_path with pg_temp last: a desk may create temporary tables,
 # and an unqualified "station_audit_event" would otherwise find the desk's own one first.
@@ -226,6 +231,18 @@ BEGIN
     RETURN OLD;
 END $fn$"""
 
+_KEY_REMOVED_FUNCTION = f"""CREATE OR REPLACE FUNCTION public.{_KEY_REMOVED}() RETURNS trigger
+LANGUAGE plpgsql {_PATH} AS $fn$
+BEGIN
+    IF public.{_CHECKED}(TG_RELID) AND NOT EXISTS (
+            SELECT 1 FROM public.station s WHERE s.id = OLD.station_id
+               AND s.status = 'REVOKED') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'a desk login removes a sealed data key only of a revoked station';
+    END IF;
+    RETURN OLD;
+END $fn$"""
+
 
 def desk_role_statements(tables: list[str] | None = None) -> list[sql.Composable]:
     """The statements :func:`apply_desk_roles` runs, for ``tables`` (default: every table of
@@ -240,7 +257,7 @@ def desk_role_statements(tables: list[str] | None = None) -> list[sql.Composable
                 "current_database(), {}); END $$").format(sql.Literal(DESK_GROUP)),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(group),
         sql.SQL(_CHECKED_FUNCTION), sql.SQL(_STAMPED_FUNCTION),
-        sql.SQL(_RESTAMPED_FUNCTION), sql.SQL(_BLOB_FUNCTION)]
+        sql.SQL(_RESTAMPED_FUNCTION), sql.SQL(_BLOB_FUNCTION), sql.SQL(_KEY_REMOVED_FUNCTION)]
     names = tables if tables is not None else (
         [t.name for t in SQLModel.metadata.sorted_tables] + ["alembic_version"])
     names = sorted(names)
@@ -267,12 +284,13 @@ def desk_role_statements(tables: list[str] | None = None) -> list[sql.Composable
         out += _trigger(name, _STAMPED, "INSERT")
     for name in (n for n in (*STAMPED_UPDATES, "evidence") if n in names):
         out += _trigger(name, _RESTAMPED, "UPDATE")
-    if "evidence_blob" in names:
-        blob = sql.Identifier("evidence_blob")
-        out += [sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(sql.Identifier(_BLOB), blob),
-                sql.SQL("CREATE TRIGGER {} BEFORE DELETE ON {} FOR EACH ROW "
-                        "EXECUTE FUNCTION {}()").format(sql.Identifier(_BLOB), blob,
-                                                        sql.Identifier("public", _BLOB))]
+    for name, function in (("evidence_blob", _BLOB), ("station_data_key", _KEY_REMOVED)):
+        if name in names:
+            trigger, table = sql.Identifier(function), sql.Identifier(name)
+            out += [sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(trigger, table),
+                    sql.SQL("CREATE TRIGGER {} BEFORE DELETE ON {} FOR EACH ROW "
+                            "EXECUTE FUNCTION {}()").format(trigger, table,
+                                                            sql.Identifier("public", function))]
     return out
 
 

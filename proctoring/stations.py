@@ -489,12 +489,14 @@ def revoke(store: Store, *, centre_id: uuid.UUID, ref: str, actor: str,
                 return StationInfo.of(row)
             _keep_a_holder(tx, store, row, own)
             at = store.now()
-            removed = tx.exec(delete(StationDataKey)
-                              .where(col(StationDataKey.station_id) == row.id)).rowcount
             row.status, row.revoked_by, row.revoked_at = StationStatus.REVOKED, actor, at
             row.revoke_reason = reason
             tx.add(row)
+            # Revoked first: a desk login removes sealed keys only of a revoked station
+            # (desk_roles.py), so the row's new status must be in the database before.
             tx.flush()
+            removed = tx.exec(delete(StationDataKey)
+                              .where(col(StationDataKey.station_id) == row.id)).rowcount
             store.audit.append(
                 tx, centre_id=centre_id, actor=actor, action="station.revoked",
                 subject_id=row.id,

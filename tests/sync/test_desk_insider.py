@@ -396,4 +396,25 @@ def test_another_database_on_the_same_server_gets_no_desk_rights(centre: Centre)
             engine.dispose()
     with centre.desk("a").read() as tx:  # the centre's own database has them
         assert tx.connection().execute(sa.text(
-            "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'examdesk_desk%'")).scalar() == 7
+            "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'examdesk_desk%'")).scalar() == 8
+
+
+def test_a_desk_login_cannot_lock_another_station_out_of_the_evidence(
+        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:  # noqa: F811
+    """Another station's sealed data keys: not rewritten, not removed while it is active; the
+    app's revocation (by desk a, of desk b) still removes the revoked station's keys."""
+    from proctoring.stations import revoke
+
+    with centre.desk("a").read() as tx:
+        station_a = tx.connection().execute(sa.text(
+            "SELECT id FROM station WHERE name = 'Phòng lý thuyết'")).scalar_one()
+    refused(raw_b, sql("DELETE FROM station_data_key WHERE station_id = :s", s=station_a))
+    refused(raw_b, sql("UPDATE station_data_key SET sealed = '\\x00'::bytea "
+                       "WHERE station_id = :s", s=station_a))
+    assert one(centre, "SELECT count(*) FROM station_data_key WHERE station_id = :s",
+               s=station_a) == 1
+    read_evidence(centre.desk("a"), _evidence_of(centre, scene.mine)[0])  # a still reads
+    revoke(centre.desk("a"), centre_id=scene.centre_id, ref="Sân 1", actor=ACTOR,
+           reason="máy bị mất cắp")
+    assert one(centre, "SELECT count(*) FROM station_data_key WHERE station_id = :s",
+               s=scene.station_b) == 0
