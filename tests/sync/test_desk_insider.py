@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -418,3 +419,32 @@ def test_a_desk_login_cannot_lock_another_station_out_of_the_evidence(
            reason="máy bị mất cắp")
     assert one(centre, "SELECT count(*) FROM station_data_key WHERE station_id = :s",
                s=scene.station_b) == 0
+
+
+def test_a_refused_login_keeps_nothing_in_the_outbox_and_parks_nothing(
+        centre: Centre, scene: Scene, tmp_path: Path) -> None:  # noqa: F811
+    """A desk whose password was changed is not "offline": the check-in is refused at once
+    (not queued for a centre that will never take it), and check-ins already waiting stay
+    waiting — none is parked as if it were bad — until the login is fixed."""
+    from proctoring.desk_outbox import DeskOutbox
+    from tests.proctoring.outbox_helpers import item
+
+    login = centre.logins["b"]
+    wrong = Store.open_later(centre.cluster.url(centre.database, login.role, "wrong"),
+                             keys=centre.keys("b"))
+    outbox = DeskOutbox.for_desk(centre.keys("b"), tmp_path / "desk")
+    try:
+        checkin = item(scene.session, scene.spare, person(2)[0], 0)
+        with pytest.raises(DatabaseLoginRefused):
+            outbox.record(wrong, checkin, actor=ACTOR)
+        assert len(outbox) == 0
+        outbox.push(checkin, actor=ACTOR)  # kept earlier, while the centre was really down
+        with pytest.raises(DatabaseLoginRefused):
+            outbox.deliver(wrong)
+        assert (len(outbox), outbox.parked()) == (1, [])
+        done = outbox.deliver(centre.desk("b"))  # the right login: delivered, once
+        assert (done.delivered, done.waiting) == (1, 0)
+    finally:
+        outbox.close()
+        wrong.close()
+    assert one(centre, "SELECT count(*) FROM checkin WHERE id = :i", i=checkin.checkin_id) == 1
