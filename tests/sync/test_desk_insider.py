@@ -448,3 +448,31 @@ def test_a_refused_login_keeps_nothing_in_the_outbox_and_parks_nothing(
         outbox.close()
         wrong.close()
     assert one(centre, "SELECT count(*) FROM checkin WHERE id = :i", i=checkin.checkin_id) == 1
+
+
+def test_the_owners_upgrade_gives_a_new_table_its_desk_rights(centre: Centre) -> None:  # noqa: F811
+    """A centre at the previous schema with desk logins; the owner's Store.open migrates it
+    and the table the upgrade adds (seat_consent) has the desk rights at once."""
+    from alembic import command
+    from alembic.config import Config
+
+    from proctoring.store import _WRITE, MIGRATIONS
+
+    with centre.cluster.scratch_database("old_") as name:
+        owner = sa.create_engine(centre.cluster.url(name), poolclass=NullPool)
+        login = centre.logins["b"]
+        desk = sa.create_engine(centre.cluster.url(name, login.role, login.password),
+                                poolclass=NullPool)
+        try:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            with owner.execution_options(**{_WRITE: True}).begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "0010_sync17_station_sync")
+            apply_desk_roles(centre.cluster.url(name))  # the old release's db-login
+            Store.open(centre.cluster.url(name), keys=centre.keys("admin")).close()
+            with desk.connect() as conn:
+                assert conn.execute(sa.text("SELECT count(*) FROM seat_consent")).scalar() == 0
+        finally:
+            owner.dispose()
+            desk.dispose()
