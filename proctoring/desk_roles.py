@@ -36,10 +36,13 @@ row-level security does not apply to a table's owner and the triggers let them t
 Run as the owner: :func:`apply_desk_roles` (idempotent), :func:`add_desk_login` per desk (it
 applies the rights first), :func:`bind_station` for a station enrolled under another login (or
 before this existed). :func:`reapply_desk_roles` runs on every upgrade the owner migrates
-(``Store.catch_up``), so a new table or column gets its rights at once.
+(``Store.catch_up``), so a new table gets the rights its entry lists at once (none without
+one: a test keeps every table of the schema listed) and changed trigger bodies replace the old.
 
-Every statement is composed with psycopg's ``sql.Identifier``/``sql.Literal`` quoting, never by
-string formatting, and run on the raw psycopg connection (no "%" placeholder scanning).
+Table, column, role and group names go into the statements through psycopg's
+``sql.Identifier``/``sql.Literal`` quoting, never string formatting; the trigger bodies are
+fixed text made only of this module's constants. They run on the raw psycopg connection, so a
+"%" is never read as a placeholder.
 """
 
 from __future__ import annotations
