@@ -32,7 +32,7 @@ from .errors import (
     OverrideNeedsReason,
     SessionNotFound,
 )
-from .evidence import EvidenceItem, add_evidence, open_blob
+from .evidence import EvidenceItem, add_evidence_all, open_blob
 from .models import (
     AuditEvent,
     Candidate,
@@ -177,9 +177,8 @@ def record_checkin(store: Store, item: CheckInInput, *, actor: str,
             operator_id=item.operator_id, started_at=item.started_at, decided_at=decided)
         tx.add(checkin)
         tx.flush()
-        evidence = [add_evidence(tx, store, e, centre_id=session.centre_id,
-                                 session_id=session.id, checkin_id=checkin.id)
-                    for e in item.evidence]
+        evidence = add_evidence_all(tx, store, item.evidence, centre_id=session.centre_id,
+                                    session_id=session.id, checkin_id=checkin.id)
         store.audit.append(tx, centre_id=session.centre_id, actor=actor,
                            action="checkin.recorded", subject_id=checkin.id,
                            payload={**_checkin_payload(checkin, evidence),
@@ -240,8 +239,8 @@ def _open_incident(tx: Session, store: Store, session: ExamSession, new: NewInci
     for checkin_id in linked:
         tx.add(IncidentCheckIn(centre_id=session.centre_id, incident_id=incident.id,
                                checkin_id=checkin_id))
-    evidence = [add_evidence(tx, store, e, centre_id=session.centre_id, session_id=session.id,
-                             incident_id=incident.id) for e in new.evidence]
+    evidence = add_evidence_all(tx, store, new.evidence, centre_id=session.centre_id,
+                                session_id=session.id, incident_id=incident.id)
     tx.flush()
     store.audit.append(tx, centre_id=session.centre_id, actor=actor, action="incident.opened",
                        subject_id=incident.id,
