@@ -529,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs["paced_concurrent"] = _figures(
                     _run(url, root, plans, PACED_ALL, desks, pace, args.pcscd))
             load_after = os.getloadavg()
-            expected = n * 2 + desks * n * (2 if pace is not None else 1)
+            expected = (n + desks * n) * (2 if pace is not None else 1)
             from proctoring import audit
             from proctoring.store import Store
 
