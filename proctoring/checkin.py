@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
+from sqlmodel import Session
 
 from biometrics import (
     BiometricsError,
@@ -67,15 +68,15 @@ from .checkins import (
     NewIncident,
     Reason,
     RosterMatch,
-    candidate_attendance,
+    candidate_attendance_in,
     embedding_item,
     record_incident,
-    roster_lookup,
+    roster_lookup_in,
 )
 from .desk_outbox import DeskOutbox, Kept
 from .errors import DatabaseUnavailable, ProctoringError
 from .evidence import EvidenceItem
-from .face_population import PointInForce, chip_cohort, point_in_force
+from .face_population import PointInForce, chip_cohort, point_in_force, point_in_force_in
 from .face_rules import Judged, judge_faces
 from .models import (
     Decision,
@@ -165,11 +166,11 @@ class EarlierAdmission:
                 "desk": self.desk}
 
 
-def _already_admitted(store: Store, session: ExamSession, roster: RosterMatch | None,
+def _already_admitted(tx: Session, session: ExamSession, roster: RosterMatch | None,
                       stage: Stage | None) -> EarlierAdmission | None:
     if roster is None:
         return None
-    state = candidate_attendance(store, session.id, roster.entry.id, stage)
+    state = candidate_attendance_in(tx, session.id, roster.entry.id, stage)
     done = state.admission
     return None if done is None else EarlierAdmission(done.id, done.decided_at,
                                                       state.desk(done))
@@ -400,7 +401,7 @@ class CheckInService:
         id_number = card.id_number or ""
 
         step(Step.ROSTER, "checkin.step.roster")
-        roster, earlier = self._lookups(session, id_number, stage)
+        roster, earlier, in_force = self._lookups(session, id_number, stage)
         face: Verification | None = None
         liveness: LivenessVerdict | None = None
         frame: RgbImage | None = None
@@ -425,7 +426,7 @@ class CheckInService:
                 else:
                     face, liveness, frame = self._judge_face(
                         session, roster, card, camera, stage, challenge, verdicts, evidence,
-                        step, head_start)
+                        step, in_force, head_start)
 
         step(Step.RECORDING, "checkin.step.recording")
         if consent and card.portrait is not None:
@@ -456,7 +457,7 @@ class CheckInService:
             evidence=tuple(evidence) if consent else (),
             incidents=tuple(verdicts.incidents),
             checkin_id=checkin_id,
-        ), actor=actor, point=self.operating_point(session).point,
+        ), actor=actor, point=in_force.point,
             seen=verdicts.seen_faces if face is not None else None)
         decision, reasons = verdicts.decision, tuple(verdicts.reasons)
         if kept.guarded is not None:
@@ -503,7 +504,7 @@ class CheckInService:
                 IncidentKind.FORGED_CARD, Severity.CRITICAL, "checkin.card_rejected",
                 {**details, "id_number": None}), actor=actor, reporter=operator_id)
             return RejectedCard(None, incident.id, None, reasons)
-        roster, earlier = self._lookups(session, id_number, stage)
+        roster, earlier, in_force = self._lookups(session, id_number, stage)
         entry = None if roster is None else roster.entry.id
         incidents = [NewIncident(IncidentKind.FORGED_CARD, Severity.CRITICAL,
                                  "checkin.card_rejected",
@@ -518,16 +519,18 @@ class CheckInService:
             roster_entry_id=entry, stage=stage, trust_verdict=Verdict.FORGED.value,
             trust_findings=(error.key,), operator_id=operator_id, desk=self.desk,
             incidents=tuple(incidents), checkin_id=checkin_id or uuid.uuid4()), actor=actor,
-            point=self.operating_point(session).point, seen=None)
+            point=in_force.point, seen=None)
         return RejectedCard(recorded.checkin_id, recorded.incident_ids[0]
                             if recorded.incident_ids else None, roster, reasons, earlier)
 
     # --- the centre, or this desk's outbox while the centre is unreachable (issue 17) ------
 
     def _lookups(self, session: ExamSession, id_number: str, stage: Stage | None
-                 ) -> tuple[RosterMatch | None, EarlierAdmission | None]:
-        """The roster line and any earlier admission: from the centre, else (offline) from
-        this desk's copy of the roster and its own waiting check-ins."""
+                 ) -> tuple[RosterMatch | None, EarlierAdmission | None, PointInForce]:
+        """The roster line, any earlier admission and the operating point in force for this
+        check-in: from the centre in one transaction (each round trip is paid by every desk
+        of a centre), else (offline) from this desk's copy of the roster and its own waiting
+        check-ins, with the settings' point."""
         if self.outbox is not None:
             self.outbox.centre_away = False  # asked again at each check-in
         try:
@@ -535,11 +538,14 @@ class CheckInService:
                 # What waits goes first, if the centre is back.
                 if not self.outbox.deliver(self.store).reachable:
                     raise DatabaseUnavailable("the centre database does not answer")
-            roster = roster_lookup(self.store, session.id, id_number)
-            earlier = _already_admitted(self.store, session, roster, stage)
+            fallback = self.engine.settings.operating_point
+            with self.store.read() as tx:
+                roster = roster_lookup_in(tx, session.id, id_number)
+                earlier = _already_admitted(tx, session, roster, stage)
+                in_force = point_in_force_in(tx, session.centre_id, fallback)
             if self.outbox is not None:
                 self.outbox.remember(self.store, session)
-            return roster, earlier
+            return roster, earlier, in_force
         except DatabaseUnavailable:
             if self.outbox is None:
                 raise
@@ -549,7 +555,8 @@ class CheckInService:
         roster = self.outbox.roster_lookup(session.id, id_number)
         waiting = (None if roster is None
                    else self.outbox.waiting_admission(roster.entry.id, stage))
-        return roster, None if waiting is None else EarlierAdmission(*waiting)
+        return (roster, None if waiting is None else EarlierAdmission(*waiting),
+                PointInForce(self.engine.settings.operating_point, "settings", None))
 
     def _from_centre(self, read: Callable[[], _T], offline: Callable[[], _T]) -> _T:
         """``read()`` from the centre, or ``offline()`` when it is away (found so earlier in
@@ -607,6 +614,7 @@ class CheckInService:
         verdicts: _Verdicts,
         evidence: list[EvidenceItem],
         step: Callable[..., None],
+        in_force: PointInForce,
         head_start: FaceHeadStart | None = None,
     ) -> tuple[Verification | None, LivenessVerdict | None, RgbImage | None]:
         if card.portrait is None:
@@ -643,9 +651,8 @@ class CheckInService:
                 verdicts.add(self.rules.liveness_failed, liveness.reason,
                              challenge=liveness.challenge.value)
         live = fuse([p.embedding for p in probes])
-        face = compare(reference.embedding, [p.embedding for p in probes],
-                       self.operating_point(session).point)
-        face = self._as_norm(session, roster, reference, probes, face)
+        face = compare(reference.embedding, [p.embedding for p in probes], in_force.point)
+        face = self._as_norm(session, roster, reference, probes, face, in_force)
         if self.second is not None:
             face = self._fused(card, reference, probes, kept, face)
         if face.method == "asnorm" and face.score is not None:
@@ -668,7 +675,7 @@ class CheckInService:
                          distance=round(face.distance, 4))
 
         step(Step.DUPLICATES, "checkin.step.duplicates")
-        self._judge_duplicates(session, roster, stage, live, verdicts)
+        self._judge_duplicates(session, roster, stage, live, verdicts, in_force.point)
         return face, liveness, best
 
     @staticmethod
@@ -729,14 +736,14 @@ class CheckInService:
             return dlib
 
     def _as_norm(self, session: ExamSession, roster: RosterMatch, reference: Reference,
-                 probes: list[Probe], raw: Verification) -> Verification:
+                 probes: list[Probe], raw: Verification,
+                 in_force: PointInForce) -> Verification:
         """The decision on the AS-normed score against the centre's chip portraits (the
         candidate's own left out) when the raw point in force is the shipped default and the
         cohort is large enough; else *raw*. A centre's (or district's, or the site's settings)
         own calibration was measured on raw distances of its own people and stays in force
         (``biometrics.asnorm``)."""
         settings = self.engine.settings.asnorm
-        in_force = self.operating_point(session)
         if not settings.enabled or in_force.calibrated or not is_default(in_force.point):
             return raw
         cohort = self._from_centre(lambda: chip_cohort(self.store, session.centre_id),
@@ -786,10 +793,9 @@ class CheckInService:
         return verdict
 
     def _judge_duplicates(self, session: ExamSession, roster: RosterMatch, stage: Stage | None,
-                          live: np.ndarray, verdicts: _Verdicts) -> None:
+                          live: np.ndarray, verdicts: _Verdicts, point: OperatingPoint) -> None:
         # One face under two IDs, a different face at another stage: on every desk's
         # admissions (face_rules), and again at recording under the session's lock.
-        point = self.operating_point(session).point
 
         def judge() -> Judged:
             with self.store.read() as tx:

@@ -32,7 +32,7 @@ from .errors import (
     OverrideNeedsReason,
     SessionNotFound,
 )
-from .evidence import EvidenceItem, add_evidence, open_blob
+from .evidence import EvidenceItem, add_evidence_all, open_blob
 from .models import (
     AuditEvent,
     Candidate,
@@ -177,9 +177,8 @@ def record_checkin(store: Store, item: CheckInInput, *, actor: str,
             operator_id=item.operator_id, started_at=item.started_at, decided_at=decided)
         tx.add(checkin)
         tx.flush()
-        evidence = [add_evidence(tx, store, e, centre_id=session.centre_id,
-                                 session_id=session.id, checkin_id=checkin.id)
-                    for e in item.evidence]
+        evidence = add_evidence_all(tx, store, item.evidence, centre_id=session.centre_id,
+                                    session_id=session.id, checkin_id=checkin.id)
         store.audit.append(tx, centre_id=session.centre_id, actor=actor,
                            action="checkin.recorded", subject_id=checkin.id,
                            payload={**_checkin_payload(checkin, evidence),
@@ -240,8 +239,8 @@ def _open_incident(tx: Session, store: Store, session: ExamSession, new: NewInci
     for checkin_id in linked:
         tx.add(IncidentCheckIn(centre_id=session.centre_id, incident_id=incident.id,
                                checkin_id=checkin_id))
-    evidence = [add_evidence(tx, store, e, centre_id=session.centre_id, session_id=session.id,
-                             incident_id=incident.id) for e in new.evidence]
+    evidence = add_evidence_all(tx, store, new.evidence, centre_id=session.centre_id,
+                                session_id=session.id, incident_id=incident.id)
     tx.flush()
     store.audit.append(tx, centre_id=session.centre_id, actor=actor, action="incident.opened",
                        subject_id=incident.id,
@@ -365,11 +364,17 @@ class RosterMatch:
 def roster_lookup(store: Store, session_id: uuid.UUID, id_number: str) -> RosterMatch | None:
     """The roster entry for the chip's 12-digit ID, or None (not on this session's roster)."""
     with store.read() as tx:
-        row = tx.exec(select(RosterEntry, Candidate)
-                      .join(Candidate, col(Candidate.id) == col(RosterEntry.candidate_id))
-                      .where(RosterEntry.session_id == session_id)
-                      .where(Candidate.id_number == "".join(id_number.split()))).first()
-        return None if row is None else RosterMatch(*row)
+        return roster_lookup_in(tx, session_id, id_number)
+
+
+def roster_lookup_in(tx: Session, session_id: uuid.UUID, id_number: str) -> RosterMatch | None:
+    """:func:`roster_lookup` inside the caller's transaction (a check-in reads the roster, the
+    earlier admission and the operating point in one: one round trip fewer each, per desk)."""
+    row = tx.exec(select(RosterEntry, Candidate)
+                  .join(Candidate, col(Candidate.id) == col(RosterEntry.candidate_id))
+                  .where(RosterEntry.session_id == session_id)
+                  .where(Candidate.id_number == "".join(id_number.split()))).first()
+    return None if row is None else RosterMatch(*row)
 
 
 @dataclass(frozen=True)
@@ -550,12 +555,18 @@ def candidate_attendance(store: Store, session_id: uuid.UUID, roster_entry_id: u
     """One roster line's state (at ``stage``): what the desk and ``checkin`` say "already
     admitted at 07:42 at desk Cửa 1" from. The same rule as the roster's."""
     with store.read() as tx:
-        query = (select(CheckIn).where(CheckIn.session_id == session_id)
-                 .where(CheckIn.roster_entry_id == roster_entry_id))
-        if stage is not None:
-            query = query.where(CheckIn.stage == stage)
-        found = list(tx.exec(query).all())
-        return attendance_of(found, desks_of(tx, [c.id for c in found]))
+        return candidate_attendance_in(tx, session_id, roster_entry_id, stage)
+
+
+def candidate_attendance_in(tx: Session, session_id: uuid.UUID, roster_entry_id: uuid.UUID,
+                            stage: Stage | None = None) -> CandidateAttendance:
+    """:func:`candidate_attendance` inside the caller's transaction."""
+    query = (select(CheckIn).where(CheckIn.session_id == session_id)
+             .where(CheckIn.roster_entry_id == roster_entry_id))
+    if stage is not None:
+        query = query.where(CheckIn.stage == stage)
+    found = list(tx.exec(query).all())
+    return attendance_of(found, desks_of(tx, [c.id for c in found]))
 
 
 def desks_of(tx: Session, checkin_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:

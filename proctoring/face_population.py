@@ -385,7 +385,13 @@ def latest_calibration(tx: Session, centre_id: uuid.UUID) -> FaceCalibration | N
 def point_in_force(store: Store, centre_id: uuid.UUID,
                    fallback: OperatingPoint) -> PointInForce:
     with store.read() as tx:
-        row = latest_calibration(tx, centre_id)
+        return point_in_force_in(tx, centre_id, fallback)
+
+
+def point_in_force_in(tx: Session, centre_id: uuid.UUID,
+                      fallback: OperatingPoint) -> PointInForce:
+    """:func:`point_in_force` inside the caller's transaction."""
+    row = latest_calibration(tx, centre_id)
     if row is None:
         return PointInForce(fallback, "settings", None)
     return PointInForce(OperatingPoint(threshold=row.threshold, review_low=row.review_low,

@@ -58,6 +58,9 @@ class CheckInRequest:
     challenge: Challenge | None = None  # None: a random one (the demo's photos can only blink)
     operator_id: uuid.UUID | None = None
     card_wait: float = 5.0  # seconds to wait for a card on the reader
+    # Chosen by the caller (the desk) so that a retry after a lost acknowledgement (the centre
+    # committed, the answer never came back) stores nothing twice: None, a fresh one.
+    checkin_id: uuid.UUID | None = None
 
 
 class CheckInListener(Protocol):
@@ -133,7 +136,7 @@ def read_checked_card(request: CheckInRequest, *, cards: CardSource, service: Ch
             raise
         rejected = service.record_rejected_card(
             request.session, exc, actor=request.actor, consent=request.consent,
-            stage=request.stage, operator_id=request.operator_id)
+            stage=request.stage, operator_id=request.operator_id, checkin_id=request.checkin_id)
         raise CardRejected(exc.detail, exc, already_admitted=rejected.already_admitted,
                            checkin_id=rejected.checkin_id,
                            incident_id=rejected.incident_id, card_error=exc.key) from exc
@@ -182,7 +185,8 @@ def run_checkin(request: CheckInRequest, *, cards: CardSource, trust: TrustFiles
         return service.check_in(request.session, card, report, feed, consent=request.consent,
                                 stage=request.stage, operator_id=request.operator_id,
                                 actor=request.actor, challenge=request.challenge,
-                                on_progress=listener.progress, cancel=cancel, head_start=head)
+                                on_progress=listener.progress, cancel=cancel,
+                                checkin_id=request.checkin_id, head_start=head)
     finally:
         head.stop()
 
@@ -205,6 +209,7 @@ def _one_after_another(request: CheckInRequest, *, cards: CardSource, trust: Tru
         return service.check_in(request.session, card, report, feed, consent=request.consent,
                                 stage=request.stage, operator_id=request.operator_id,
                                 actor=request.actor, challenge=request.challenge,
-                                on_progress=listener.progress, cancel=cancel)
+                                on_progress=listener.progress, cancel=cancel,
+                                checkin_id=request.checkin_id)
     finally:
         feed.close()

@@ -6,7 +6,9 @@ real CLI and the real window is tests/examdesk/gui/test_same_checkin.py."""
 from __future__ import annotations
 
 import threading
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -117,3 +119,61 @@ def test_waiting_for_the_face_models_is_cancellable_and_hands_on_a_failed_load()
     ready.set()
     for done in (loaded, ready, None):
         wait_for_models(done, cancel)  # ready: no wait, even with cancel set
+
+
+def test_a_retry_with_the_same_checkin_id_stores_the_check_in_once(store: Store) -> None:
+    """The desk chooses the check-in's id: when the centre committed but the answer was lost
+    (a cable pulled, the desk killed), the retry of the same request returns the stored
+    check-in and writes nothing — no second row, no second audit event, no second incident."""
+    import dataclasses
+    import uuid
+
+    from biometrics import Challenge, FaceSettings, FileCamera
+    from biometrics.config import ORL_POINT
+    from proctoring.models import AuditEvent
+    from reader.keys import Can
+    from reader.trust.policy import Policy
+    from reader.trust.report import assess
+    from reader.trust.store import TrustStore
+    from reader.virtual import VirtualCccd, faces_dir
+    from reader.virtual.pki import test_csca_pem
+    from reader.virtual.profile import Portrait
+
+    class _Trust:  # the test CSCA on the day the test cards are valid
+        store = TrustStore.from_files({"csca.pem": test_csca_pem()})
+
+        def policy(self) -> Policy:
+            return Policy()
+
+        def assess(self, card: Any) -> Any:
+            return assess(card, self.store, Policy(), today=date(2026, 11, 28))
+
+    session = centre_and_session(store)
+    add_roster(store, session)
+    orl = faces_dir() / "orl" / "s27"
+    card = VirtualCccd(dataclasses.replace(profile(), portrait=Portrait("orl/s27/10.png",
+                                                                        "jpeg2000")))
+    cards = LoopbackCards()
+    cards.put(card)
+    engine = FaceEngine(FaceSettings().with_operating_point(ORL_POINT))
+    engine.load()
+    service = CheckInService(store, engine)
+    request = CheckInRequest(session, (Can(card.access_data()["can"]),), consent=True,
+                             actor="t", challenge=Challenge.BLINK, checkin_id=uuid.uuid4())
+
+    def camera() -> Camera:
+        return FileCamera([orl / f"{n}.png" for n in (1, 5, 7, 2, 3, 4, 8)], loop=True,
+                          frame_size=(1280, 720))
+
+    first = run_checkin(request, cards=cards, trust=_Trust(), service=service,  # type: ignore[arg-type]
+                        camera=camera)
+    again = run_checkin(request, cards=cards, trust=_Trust(), service=service,  # type: ignore[arg-type]
+                        camera=camera)
+    assert first.decision is Decision.ADMIT and first.checkin_id == request.checkin_id
+    assert again.checkin_id == first.checkin_id
+    with store.read() as tx:
+        assert [c.id for c in tx.exec(select(CheckIn)).all()] == [request.checkin_id]
+        assert list(tx.exec(select(Incident)).all()) == []
+        recorded = [e for e in tx.exec(select(AuditEvent)).all()
+                    if e.action == "checkin.recorded"]
+        assert len(recorded) == 1
