@@ -416,7 +416,8 @@ def bench_index_scale(n: int, m: int, all_n: int, model: FaceModel, real: np.nda
 
 def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
                    sets: tuple[str, ...], exact_full: bool, nprobe: int | None = None,
-                   gap: float | None = None, seed: int = 16) -> dict[str, Any]:
+                   gap: float | None = None, spill: float | None = None,
+                   seed: int = 16) -> dict[str, Any]:
     """A day's m check-ins against n stored faces (synthetic from real embeddings, real proxy
     pairs planted): the face index (build, screen, recall, memory) against the exact scan."""
     from proctoring.face_index import FaceIndex, IndexParams, exact_pairs
@@ -443,8 +444,8 @@ def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
     # The index: trained on a sample (the first rows: the synthetic rows are independent),
     # then filled block by block from the file, as the district's faces would be.
     params = IndexParams.for_size(n)
-    if nprobe or gap is not None:
-        params = IndexParams(params.nlist, nprobe or params.nprobe, params.margin, gap)
+    if nprobe or gap is not None or spill is not None:
+        params = IndexParams(params.nlist, nprobe or params.nprobe, params.margin, gap, spill)
     t0 = time.perf_counter()
     index = FaceIndex.train(read_rows(path, 0, min(n, params.nlist * 40)), params)
     train_s = time.perf_counter() - t0
@@ -509,6 +510,7 @@ def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
     return {"figure": "province", "stored": n, "new": m, "threshold": threshold,
             "index": {"kind": "IVF-SQfp16 + exact re-ranking", "nlist": params.nlist,
                       "nprobe": params.nprobe, "margin": params.margin, "gap": params.gap,
+                      "spill": params.spill, "spilled_copies": index.copies,
                       "cells_visited_mean": cells_mean,
                       "bytes": int(index.index.ntotal) * 264},
             "make_data_s": round(make_s, 1), "train_s": round(train_s, 1),
@@ -545,6 +547,9 @@ def main() -> None:
                         "people with --quick: its first encoding takes a minute, not ten)")
     parser.add_argument("--nprobe", type=int, help="cells a query visits (default: the "
                         "product's IndexParams.for_size)")
+    parser.add_argument("--spill", type=float, help="store a face also in its second-nearest "
+                        "cell when that centroid's squared distance is within (1 + SPILL) of "
+                        "the nearest's (IndexParams.spill)")
     parser.add_argument("--gap", type=float, help="adaptive visits: of the --nprobe nearest "
                         "cells, those within this squared-distance gap of the nearest "
                         "(bench/proxy_probes.py)")
@@ -628,13 +633,14 @@ def main() -> None:
 def province(args: argparse.Namespace) -> None:
     sets = tuple(x for x in args.sets.split(",") if x)
     r = bench_province(args.stored, args.new, args.cache, args.workdir, DEFAULT_THRESHOLD,
-                       sets, args.exact_full, args.nprobe, args.gap)
+                       sets, args.exact_full, args.nprobe, args.gap, args.spill)
     gb = 2**30
     print(f"cores {os.cpu_count()}; {r['real_faces']} real faces ({','.join(sets)}); "
           f"distance quantiles real impostor {r['realism']['real_impostor']}, "
           f"synthetic {r['realism']['synthetic']}")
     print(f"index {r['index']['kind']} nlist {r['index']['nlist']} nprobe "
-          f"{r['index']['nprobe']} gap {r['index']['gap']} ({r['index']['cells_visited_mean']} "
+          f"{r['index']['nprobe']} gap {r['index']['gap']} spill {r['index']['spill']} "
+          f"({r['index']['spilled_copies']:,} copies) ({r['index']['cells_visited_mean']} "
           f"cells a query on average): train {r['train_s']} s, build {r['build_s']} s for "
           f"{r['stored']:,} faces (data made in {r['make_data_s']} s)")
     part = (f" (extrapolated from {r['baseline_measured_rows']:,} rows)"
