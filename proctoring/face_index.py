@@ -58,6 +58,7 @@ TRAIN_PER_LIST = 39  # faiss's k-means wants at least this many points per centr
 CHUNK = 16 << 20  # plaintext bytes per sealed chunk: bounded memory, whatever the index size
 _NONCE = 12
 _MAX_HEADER = 1 << 16
+SPILL = 0.05  # the product's IndexParams.spill (IndexParams.for_size says why)
 SPILL_BIT = 1 << 62
 """Set in the label of a face's second copy (the one in its second-nearest cell). Caller labels
 must stay below it (they are row numbers)."""
@@ -96,14 +97,22 @@ class IndexParams:
     @classmethod
     def for_size(cls, n: int) -> IndexParams:
         """Cells ~ 4·sqrt(n) (a power of two, at most 4096, and enough points to train each);
-        a query visits 1/32 of them, at least 16. Measured on realistic faces at 10^6 with 4096
-        cells (bench/proxy_search.py): visiting 1/64 of the cells found 174 of 175 real
-        same-person pairs within the threshold (98.7 % of all exact pairs), 1/256 only 167
-        (93.1 %). fp16 codes: the approximate distances are
-        within 10^-4 of the exact ones, hence the small margin."""
+        a query visits 3/256 of them (48 of 4096), at least 48; a stored face whose second
+        centroid is within 5 % (squared) of its nearest is kept in both cells (42 % of faces).
+
+        Measured at 10^7 on realistic faces (bench/proxy_search.py --province, README): without
+        copies 64 cells a query missed one real proxy pair of 177 and 128 cells (twice the time)
+        were needed; copies find the pairs whose two faces straddle a cell border, which is what
+        the wide visits were for. bench/proxy_spill.py: with spill 0.05 every one of the 138
+        new-vs-stored pairs is found from 32 cells on (48 leaves a margin; at 0.5 nearly every
+        face is copied for nothing more: 99 % of them, 7.3 GiB peak against the 6 GB limit);
+        with 1024 cells (2·10^5 faces) 16 or 32 cells missed one, 48 none.
+        fp16 codes: the approximate distances are within 10^-4 of the exact ones, hence the
+        small margin."""
         by_size = 1 << max(0, int(math.log2(max(1.0, 4 * math.sqrt(max(n, 1))))))
         nlist = max(1, min(MAX_NLIST, by_size, n // TRAIN_PER_LIST))
-        return cls(nlist=nlist, nprobe=min(nlist, max(16, nlist // 32)), margin=0.002)
+        return cls(nlist=nlist, nprobe=min(nlist, max(48, 3 * nlist // 256)), margin=0.002,
+                   spill=SPILL if nlist > 1 else None)
 
 
 @dataclass(frozen=True, slots=True)

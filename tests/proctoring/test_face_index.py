@@ -7,6 +7,7 @@ tests with real faces are in tests/sync/test_proxy_index.py.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 from pathlib import Path
@@ -143,20 +144,26 @@ def test_params_for_size() -> None:
     assert IndexParams.for_size(100).nlist == 2  # enough points to train each cell
     big = IndexParams.for_size(10_000_000)
     assert big.nlist == face_index.MAX_NLIST and big.nprobe < big.nlist
+    assert big.spill == face_index.SPILL and IndexParams.for_size(0).spill is None
 
 
 def test_adaptive_visits_skip_far_cells_and_keep_every_pair(scene, tmp_path: Path) -> None:
     """Issue 16: with a gap a query visits only the cells whose centroids crowd round it. A
     wide gap visits them all (exact); no gap at all, only the nearest cell (fewer candidates);
-    the gap is kept in the file."""
-    stored, new, index = scene
+    the gap is kept in the file. (Without copies: a spilled index finds these pairs from the
+    nearest cell alone.)"""
+    stored, new, _ = scene
+    index = FaceIndex.train(stored, dataclasses.replace(IndexParams.for_size(len(stored)),
+                                                        spill=None))
+    index.add(stored, np.arange(len(stored), dtype=np.int64))
+    assert index.copies == 0
     truth = _exact(new, stored)
     p = index.params
-    wide = FaceIndex(index.index, IndexParams(p.nlist, p.nlist, p.margin, gap=10.0),
-                     index.trained_on)
+    wide = FaceIndex(index.index, IndexParams(p.nlist, p.nlist, p.margin, gap=10.0,
+                                              spill=p.spill), index.trained_on, index.copies)
     assert _index_pairs(wide, new, stored) == truth
-    nearest = FaceIndex(index.index, IndexParams(p.nlist, p.nlist, p.margin, gap=0.0),
-                        index.trained_on)
+    nearest = FaceIndex(index.index, IndexParams(p.nlist, p.nlist, p.margin, gap=0.0,
+                                                 spill=p.spill), index.trained_on, index.copies)
     few, many = (len(i.candidates(new, THRESHOLD).labels) for i in (nearest, wide))
     assert 0 < few < many
     key = os.urandom(32)
