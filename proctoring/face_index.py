@@ -98,14 +98,14 @@ class IndexParams:
     def for_size(cls, n: int) -> IndexParams:
         """Cells ~ 4·sqrt(n) (a power of two, at most 4096, and enough points to train each);
         a query visits 3/256 of them (48 of 4096), at least 48; a stored face whose second
-        centroid is within 5 % (squared) of its nearest is kept in both cells (42 % of faces).
+        centroid is within 5 % (squared) of its nearest is kept in both cells (53 % of faces).
 
         Measured at 10^7 on realistic faces (bench/proxy_search.py --province, README): without
         copies 64 cells a query missed one real proxy pair of 177 and 128 cells (twice the time)
         were needed; copies find the pairs whose two faces straddle a cell border, which is what
         the wide visits were for. bench/proxy_spill.py: with spill 0.05 every one of the 138
         new-vs-stored pairs is found from 32 cells on (48 leaves a margin; at 0.5 nearly every
-        face is copied for nothing more: 99 % of them, 7.3 GiB peak against the 6 GB limit);
+        face is copied for nothing more: 99.9 % of them, 7.3 GiB peak against the 6 GB limit);
         with 1024 cells (2·10^5 faces) 16 or 32 cells missed one, 48 none.
         fp16 codes: the approximate distances are within 10^-4 of the exact ones, hence the
         small margin."""
