@@ -164,6 +164,35 @@ def bench_all_pairs(n: int, reps: int, sample: int, fr: Any, threshold: float) -
             "ours_cpu_s": round(ours_cpu, 2), **floor}
 
 
+def bench_all_pairs_workers(n: int, reps: int, threshold: float) -> dict[str, Any]:
+    """The all-pairs screen at n (issue 16: < 10 s at 10^5) as the product runs it (one worker
+    a core, each with a single-threaded BLAS) against the previous code of the same scan (one
+    multi-threaded sgemm a block, ``workers=1``), alternated rep by rep in the same run so both
+    see the same load; wall and CPU seconds of each rep, medians compared."""
+    from biometrics.matcher import Gallery
+
+    x = unit_rows(n, seed=4)
+    planted = plant(x, np.zeros((0, 128), np.float32), seed=5)
+    gallery = Gallery(list(map(str, range(n))), x)
+    runs: dict[str, list[tuple[float, float]]] = {"ours": [], "previous": []}
+    for _ in range(reps):
+        for name, workers in (("ours", None), ("previous", 1)):
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            found = gallery.duplicates(threshold, workers=workers)
+            runs[name].append((time.perf_counter() - t0, cpu_seconds() - cpu0))
+            assert {(p.a, p.b) for p in found.pairs} == planted, f"{name} missed a pair"
+    med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+           for k, v in runs.items()}
+    return {"figure": "all_pairs_workers", "n": n, "pairs": n * (n - 1) // 2, "reps": reps,
+            "ours_s": round(med["ours"][0], 2), "ours_cpu_s": round(med["ours"][1], 2),
+            "previous_s": round(med["previous"][0], 2),
+            "previous_cpu_s": round(med["previous"][1], 2),
+            "ratio": round(med["previous"][0] / med["ours"][0], 2),
+            "cpu_ratio": round(med["previous"][1] / med["ours"][1], 2),
+            "runs": {k: [[round(w, 2), round(c, 2)] for w, c in v] for k, v in runs.items()},
+            "load_1min_after": os.getloadavg()[0], "found": len(planted)}
+
+
 def products_floor(x: np.ndarray) -> dict[str, Any]:
     """What the all-pairs scan cannot go below with float32 BLAS (issue 16's "< 10 s at
     10^5"): the same blocked products with nothing done with them (no threshold, no max, no
@@ -416,7 +445,8 @@ def bench_index_scale(n: int, m: int, all_n: int, model: FaceModel, real: np.nda
 
 def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
                    sets: tuple[str, ...], exact_full: bool, nprobe: int | None = None,
-                   gap: float | None = None, seed: int = 16) -> dict[str, Any]:
+                   gap: float | None = None, spill: float | None = None,
+                   seed: int = 16) -> dict[str, Any]:
     """A day's m check-ins against n stored faces (synthetic from real embeddings, real proxy
     pairs planted): the face index (build, screen, recall, memory) against the exact scan."""
     from proctoring.face_index import FaceIndex, IndexParams, exact_pairs
@@ -443,8 +473,8 @@ def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
     # The index: trained on a sample (the first rows: the synthetic rows are independent),
     # then filled block by block from the file, as the district's faces would be.
     params = IndexParams.for_size(n)
-    if nprobe or gap is not None:
-        params = IndexParams(params.nlist, nprobe or params.nprobe, params.margin, gap)
+    if nprobe or gap is not None or spill is not None:
+        params = IndexParams(params.nlist, nprobe or params.nprobe, params.margin, gap, spill)
     t0 = time.perf_counter()
     index = FaceIndex.train(read_rows(path, 0, min(n, params.nlist * 40)), params)
     train_s = time.perf_counter() - t0
@@ -509,6 +539,7 @@ def bench_province(n: int, m: int, cache: Path, workdir: Path, threshold: float,
     return {"figure": "province", "stored": n, "new": m, "threshold": threshold,
             "index": {"kind": "IVF-SQfp16 + exact re-ranking", "nlist": params.nlist,
                       "nprobe": params.nprobe, "margin": params.margin, "gap": params.gap,
+                      "spill": params.spill, "spilled_copies": index.copies,
                       "cells_visited_mean": cells_mean,
                       "bytes": int(index.index.ntotal) * 264},
             "make_data_s": round(make_s, 1), "train_s": round(train_s, 1),
@@ -545,10 +576,26 @@ def main() -> None:
                         "people with --quick: its first encoding takes a minute, not ten)")
     parser.add_argument("--nprobe", type=int, help="cells a query visits (default: the "
                         "product's IndexParams.for_size)")
+    parser.add_argument("--spill", type=float, help="store a face also in its second-nearest "
+                        "cell when that centroid's squared distance is within (1 + SPILL) of "
+                        "the nearest's (IndexParams.spill)")
     parser.add_argument("--gap", type=float, help="adaptive visits: of the --nprobe nearest "
                         "cells, those within this squared-distance gap of the nearest "
                         "(bench/proxy_probes.py)")
+    parser.add_argument("--all-pairs", type=int, metavar="N",
+                        help="only the all-pairs screen at N (issue 16: < 10 s at 10^5), "
+                        "ours against the previous code of the same scan, --reps times each")
     args = parser.parse_args()
+    if args.all_pairs:
+        n = 20_000 if args.quick else args.all_pairs
+        r = bench_all_pairs_workers(n, args.reps, DEFAULT_THRESHOLD)
+        print(f"load {os.getloadavg()}; all pairs at {n:,}: ours {r['ours_s']} s "
+              f"({r['ours_cpu_s']} CPU s), previous code {r['previous_s']} s "
+              f"({r['previous_cpu_s']} CPU s), medians of {r['reps']}: ratio {r['ratio']}x "
+              f"(CPU {r['cpu_ratio']}x); runs {r['runs']}")
+        print(json.dumps({"metric": f"all_pairs_{n}_s", "unit": "s", "ours": r["ours_s"],
+                          "baseline": r["previous_s"], "ratio": r["ratio"], "results": [r]}))
+        return
     args.sets = args.sets or ("people" if args.quick and not args.province else
                               ",".join(FACE_SETS))
     if args.province:
@@ -628,13 +675,14 @@ def main() -> None:
 def province(args: argparse.Namespace) -> None:
     sets = tuple(x for x in args.sets.split(",") if x)
     r = bench_province(args.stored, args.new, args.cache, args.workdir, DEFAULT_THRESHOLD,
-                       sets, args.exact_full, args.nprobe, args.gap)
+                       sets, args.exact_full, args.nprobe, args.gap, args.spill)
     gb = 2**30
     print(f"cores {os.cpu_count()}; {r['real_faces']} real faces ({','.join(sets)}); "
           f"distance quantiles real impostor {r['realism']['real_impostor']}, "
           f"synthetic {r['realism']['synthetic']}")
     print(f"index {r['index']['kind']} nlist {r['index']['nlist']} nprobe "
-          f"{r['index']['nprobe']} gap {r['index']['gap']} ({r['index']['cells_visited_mean']} "
+          f"{r['index']['nprobe']} gap {r['index']['gap']} spill {r['index']['spill']} "
+          f"({r['index']['spilled_copies']:,} copies) ({r['index']['cells_visited_mean']} "
           f"cells a query on average): train {r['train_s']} s, build {r['build_s']} s for "
           f"{r['stored']:,} faces (data made in {r['make_data_s']} s)")
     part = (f" (extrapolated from {r['baseline_measured_rows']:,} rows)"

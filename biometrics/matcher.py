@@ -14,11 +14,15 @@ float32 costs more than the memory traffic it saves (see the benchmark's output)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 
 DIM = 128
 UNIT_TOLERANCE = 1e-3
@@ -47,7 +51,8 @@ class Duplicates:
     pairs: list[DuplicatePair]
     """Every pair i < j at or below the threshold, sorted by distance."""
     block_bytes: int
-    """Working memory of the scan beyond the gallery itself (one product block + mask)."""
+    """Working memory of the scan beyond the gallery itself (a product block and a mask for
+    each of its workers)."""
 
 
 def dot_threshold(distance: float) -> float:
@@ -162,45 +167,77 @@ class Gallery:
     # --- N:N ---------------------------------------------------------------------------------
 
     def duplicates(self, threshold: float, *, block: int = BLOCK,
-                   rows: tuple[int, int] | None = None) -> Duplicates:
+                   rows: tuple[int, int] | None = None,
+                   workers: int | None = None) -> Duplicates:
         """All pairs of enrolled faces within *threshold* (distance): the same person enrolled
         twice under two ids, or two ids sharing one face (a proxy registering twice).
 
         ``rows=(start, stop)`` limits the scan to pairs (i, j) with start ≤ i < stop (and
-        i < j), to split a large gallery's scan between processes or over time."""
+        i < j), to split a large gallery's scan between processes or over time.
+
+        ``workers`` scans (default: one a core) take blocks from one queue, each with a
+        single-threaded BLAS. One multi-threaded sgemm a block instead leaves a core idle while
+        the threshold check (single-threaded numpy) runs, and its threads meet at a barrier at
+        every block, which on a machine shared with other work waits for the slowest core:
+        measured at 10^5 (bench/proxy_search.py), a third less CPU and wall time."""
         c = np.float32(dot_threshold(threshold))
-        found_a: list[NDArray[np.intp]] = []
-        found_b: list[NDArray[np.intp]] = []
-        found_d: list[NDArray[np.float32]] = []
-        product = np.empty((block, block), np.float32)
-        mask = np.empty((block, block), bool)
         n = len(self._x)
         start, stop = rows if rows is not None else (0, n)
-        for r0, c0, height, width in _upper_blocks(n, block, max(0, start), min(n, stop)):
-            g = product[:height, :width]
-            np.matmul(self._x[r0:r0 + height], self._x[c0:c0 + width].T, out=g)
-            diagonal = c0 < r0 + height
-            if not diagonal and g.max() < c:
-                # Nearly every block of a real gallery holds no pair: one max-reduction
-                # (0.3 ms) instead of a mask and a nonzero scan (7 ms for 2048 × 2048).
-                continue
-            m = mask[:height, :width]
-            np.greater_equal(g, c, out=m)
-            if diagonal:  # keep i < j: no self-pairs, no pair twice
-                m &= np.arange(c0, c0 + width)[None, :] > np.arange(r0, r0 + height)[:, None]
-            ii, jj = np.nonzero(m)
-            if len(ii):
-                found_a.append(ii + r0)
-                found_b.append(jj + c0)
-                found_d.append(g[ii, jj].copy())
-        if not found_a:
-            return Duplicates([], product.nbytes + mask.nbytes)
-        a = np.concatenate(found_a)
-        b = np.concatenate(found_b)
-        d = to_distance(np.concatenate(found_d))
-        order = np.argsort(d, kind="stable")
+        blocks = list(_upper_blocks(n, block, max(0, start), min(n, stop)))
+        k = max(1, min(workers if workers is not None else os.cpu_count() or 1, len(blocks)))
+        queue = iter(blocks)
+        lock = threading.Lock()
+
+        def take() -> tuple[int, int, int, int] | None:
+            with lock:
+                return next(queue, None)
+
+        if k == 1:  # one block or one worker: BLAS may use every core on it
+            parts = [_scan_blocks(self._x, take, c, block)]
+        else:
+            # Process-wide while the scan runs (threadpoolctl has no per-thread limit); the
+            # workers are the parallelism meanwhile.
+            with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(k) as pool:
+                parts = list(pool.map(lambda _: _scan_blocks(self._x, take, c, block),
+                                      range(k)))
+        working = k * block * block * (4 + 1)  # each worker's product block and mask
+        found = [p for part in parts for p in part]
+        if not found:
+            return Duplicates([], working)
+        a = np.concatenate([f[0] for f in found])
+        b = np.concatenate([f[1] for f in found])
+        d = to_distance(np.concatenate([f[2] for f in found]))
+        order = np.lexsort((b, a, d))  # the blocks finish in any order: sort fully
         pairs = [DuplicatePair(int(a[o]), int(b[o]), float(d[o])) for o in order]
-        return Duplicates(pairs, product.nbytes + mask.nbytes)
+        return Duplicates(pairs, working)
+
+
+def _scan_blocks(x: NDArray[np.float32],
+                 take: Callable[[], tuple[int, int, int, int] | None], c: np.float32,
+                 block: int) -> list[tuple[NDArray[np.intp], NDArray[np.intp],
+                                           NDArray[np.float32]]]:
+    """Pairs at or above dot product ``c`` in the blocks ``take`` hands out, until it gives
+    None: (rows, columns, dot products) per block that holds any."""
+    product = np.empty((block, block), np.float32)
+    mask = np.empty((block, block), bool)
+    out = []
+    while (item := take()) is not None:
+        r0, c0, height, width = item
+        g = product[:height, :width]
+        np.matmul(x[r0:r0 + height], x[c0:c0 + width].T, out=g)
+        diagonal = c0 < r0 + height
+        if not diagonal and g.max() < c:
+            # Nearly every block of a real gallery holds no pair: one max-reduction
+            # (0.3 ms) instead of a mask and a nonzero scan (7 ms for 2048 × 2048).
+            continue
+        m = mask[:height, :width]
+        np.greater_equal(g, c, out=m)
+        if diagonal:  # keep i < j: no self-pairs, no pair twice
+            m &= np.arange(c0, c0 + width)[None, :] > np.arange(r0, r0 + height)[:, None]
+        ii, jj = np.nonzero(m)
+        if len(ii):
+            out.append((ii + r0, jj + c0, g[ii, jj].copy()))
+    return out
 
 
 def top_k(values: NDArray[np.float32], k: int, width: int = 1024) -> NDArray[np.intp]:

@@ -15,7 +15,12 @@ distances need a wide margin and far more re-ranking; HNSW cannot remove a purge
 build takes hours at 10^7 on 2 cores.
 
 What an approximate index can miss is a pair whose two faces fall in cells the query does not
-visit: the benchmark measures that recall against the exact scan of the same run.
+visit: the benchmark measures that recall against the exact scan of the same run. Such pairs sit
+near cell borders, so a stored face whose second-nearest centroid is nearly as close as its
+nearest (``IndexParams.spill``) is stored in both cells: a query then finds it from either side
+while visiting far fewer cells. The copy's label carries :data:`SPILL_BIT`; :meth:`FaceIndex.
+candidates` strips it and keeps each (query, face) once, so the exact re-rank never sees a face
+twice and callers never see the bit.
 
 The file (:func:`save` / :func:`load`) holds quantised faces, which are biometric data like the
 evidence they come from: it is encrypted and authenticated with AES-256-GCM in chunks, each
@@ -53,6 +58,10 @@ TRAIN_PER_LIST = 39  # faiss's k-means wants at least this many points per centr
 CHUNK = 16 << 20  # plaintext bytes per sealed chunk: bounded memory, whatever the index size
 _NONCE = 12
 _MAX_HEADER = 1 << 16
+SPILL = 0.05  # the product's IndexParams.spill (IndexParams.for_size says why)
+SPILL_BIT = 1 << 62
+"""Set in the label of a face's second copy (the one in its second-nearest cell). Caller labels
+must stay below it (they are row numbers)."""
 
 
 class IndexFileInvalid(ProctoringError):
@@ -79,18 +88,31 @@ class IndexParams:
     nearest cells, those whose squared centroid distance exceeds the nearest one's by at most
     this much — more cells where they crowd round the query (near a cell's edge, where pairs
     are missed), fewer where one cell clearly holds it (``bench/proxy_probes.py``)."""
+    spill: float | None = None
+    """Stored faces near a cell border are kept twice (None: once): a face whose squared
+    distance to its second-nearest centroid is at most (1 + spill) times that to its nearest is
+    also stored in the second cell. Costs memory (a copy is 264 bytes) and finds the pairs
+    whose two faces fall in neighbouring cells without visiting more cells a query."""
 
     @classmethod
     def for_size(cls, n: int) -> IndexParams:
         """Cells ~ 4·sqrt(n) (a power of two, at most 4096, and enough points to train each);
-        a query visits 1/32 of them, at least 16. Measured on realistic faces at 10^6 with 4096
-        cells (bench/proxy_search.py): visiting 1/64 of the cells found 174 of 175 real
-        same-person pairs within the threshold (98.7 % of all exact pairs), 1/256 only 167
-        (93.1 %). fp16 codes: the approximate distances are
-        within 10^-4 of the exact ones, hence the small margin."""
+        a query visits 3/256 of them (48 of 4096), at least 48; a stored face whose second
+        centroid is within 5 % (squared) of its nearest is kept in both cells (53 % of faces).
+
+        Measured at 10^7 on realistic faces (bench/proxy_search.py --province, README): without
+        copies 64 cells a query missed one real proxy pair of 177 and 128 cells (twice the time)
+        were needed; copies find the pairs whose two faces straddle a cell border, which is what
+        the wide visits were for. bench/proxy_spill.py: with spill 0.05 every one of the 138
+        new-vs-stored pairs is found from 32 cells on (48 leaves a margin; at 0.5 nearly every
+        face is copied for nothing more: 99.9 % of them, 7.3 GiB peak against the 6 GB limit);
+        with 1024 cells (2·10^5 faces) 16 or 32 cells missed one, 48 none.
+        fp16 codes: the approximate distances are within 10^-4 of the exact ones, hence the
+        small margin."""
         by_size = 1 << max(0, int(math.log2(max(1.0, 4 * math.sqrt(max(n, 1))))))
         nlist = max(1, min(MAX_NLIST, by_size, n // TRAIN_PER_LIST))
-        return cls(nlist=nlist, nprobe=min(nlist, max(16, nlist // 32)), margin=0.002)
+        return cls(nlist=nlist, nprobe=min(nlist, max(48, 3 * nlist // 256)), margin=0.002,
+                   spill=SPILL if nlist > 1 else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +127,12 @@ class Candidates:
 class FaceIndex:
     """IVF-SQ8 over unit 128-D rows with int64 labels chosen by the caller."""
 
-    def __init__(self, index: Any, params: IndexParams, trained_on: int) -> None:
+    def __init__(self, index: Any, params: IndexParams, trained_on: int,
+                 copies: int = 0) -> None:
         self.index = index
         self.params = params
         self.trained_on = trained_on  # rows when it was trained: far more later → retrain
+        self.copies = copies  # spilled second copies among index.ntotal (not faces)
 
     @classmethod
     def train(cls, sample: NDArray[np.float32], params: IndexParams | None = None,
@@ -134,18 +158,49 @@ class FaceIndex:
         return cls(index, params, len(sample))
 
     def __len__(self) -> int:
-        return int(self.index.ntotal)
+        """Faces indexed (a spilled face counts once)."""
+        return int(self.index.ntotal) - self.copies
 
     def add(self, rows: NDArray[np.float32], labels: NDArray[np.int64]) -> None:
-        if len(rows):
-            self.index.add_with_ids(_rows(rows), np.ascontiguousarray(labels, np.int64))
+        x = _rows(rows)
+        ids = np.ascontiguousarray(labels, np.int64).reshape(-1)
+        if not len(x):
+            return
+        if len(ids) != len(x) or ids.min() < 0 or ids.max() >= SPILL_BIT:
+            raise ValueError(f"labels must be one per row in [0, 2^62): {len(ids)} for {len(x)}")
+        if self.params.spill is None or self.params.nlist < 2:
+            self.index.add_with_ids(x, ids)
+            return
+        faiss = _faiss()
+        # One coarse search gives both cells; add_core then stores each copy where we say
+        # (add_with_ids would assign the nearest cell again).
+        dist, cells = self.index.quantizer.search(x, 2)
+        near = dist[:, 1] <= (1.0 + self.params.spill) * dist[:, 0]
+        first = np.ascontiguousarray(cells[:, 0])
+        self.index.add_core(len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids),
+                            faiss.swig_ptr(first))
+        k = int(near.sum())
+        if k:
+            xs = np.ascontiguousarray(x[near])
+            spilled = np.ascontiguousarray(ids[near] | SPILL_BIT)
+            second = np.ascontiguousarray(cells[near, 1])
+            self.index.add_core(k, faiss.swig_ptr(xs), faiss.swig_ptr(spilled),
+                                faiss.swig_ptr(second))
+            self.copies += k
 
     def remove(self, labels: NDArray[np.int64]) -> int:
+        """Remove these faces (and their spilled copies); returns the faces removed."""
         if not len(labels):
             return 0
         faiss = _faiss()
-        sel = faiss.IDSelectorBatch(np.ascontiguousarray(labels, np.int64))
-        return int(self.index.remove_ids(sel))
+        ids = np.ascontiguousarray(labels, np.int64)
+        sel = faiss.IDSelectorBatch(ids)
+        removed = int(self.index.remove_ids(sel))
+        if self.copies:
+            copies = int(self.index.remove_ids(
+                faiss.IDSelectorBatch(np.ascontiguousarray(ids | SPILL_BIT))))
+            self.copies -= copies
+        return removed
 
     def candidates(self, queries: NDArray[np.float32], threshold: float) -> Candidates:
         """Every stored row whose approximate distance to a query is within threshold +
@@ -163,13 +218,33 @@ class FaceIndex:
             self.index.nprobe = cells.shape[1]  # faiss checks the lists' width against it
             lims, dist, labels = self.index.range_search_preassigned(q, radius, cells, coarse)
         queries_of = np.repeat(np.arange(len(q), dtype=np.int64), np.diff(lims.astype(np.int64)))
-        return Candidates(queries_of, labels.astype(np.int64),
-                          np.sqrt(np.maximum(dist, 0)).astype(np.float32))
+        labels = labels.astype(np.int64)
+        approx = np.sqrt(np.maximum(dist, 0)).astype(np.float32)
+        if self.copies:
+            queries_of, labels, approx = _once(queries_of, labels, approx)
+        return Candidates(queries_of, labels, approx)
 
     def header(self) -> dict[str, Any]:
         return {"nlist": self.params.nlist, "nprobe": self.params.nprobe, "gap": self.params.gap,
-                "margin": self.params.margin, "trained_on": self.trained_on,
-                "ntotal": len(self)}
+                "spill": self.params.spill, "margin": self.params.margin,
+                "trained_on": self.trained_on, "ntotal": int(self.index.ntotal),
+                "copies": self.copies}
+
+
+def _once(queries: NDArray[np.int64], labels: NDArray[np.int64], approx: NDArray[np.float32]
+          ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+    """Spilled copies back to their face's label, each (query, face) once (its nearer
+    approximate distance): a query visiting both cells of a spilled face meets it twice."""
+    spilled = (labels & SPILL_BIT) != 0
+    if not spilled.any():
+        return queries, labels, approx
+    labels = labels & ~SPILL_BIT
+    order = np.lexsort((approx, labels, queries))
+    q, lab = queries[order], labels[order]
+    first = np.ones(len(order), bool)
+    first[1:] = (q[1:] != q[:-1]) | (lab[1:] != lab[:-1])
+    keep = np.sort(order[first])  # back in the order faiss gave (by query)
+    return queries[keep], labels[keep], approx[keep]
 
 
 def exact_pairs(queries: NDArray[np.float32], found: Candidates,
@@ -242,10 +317,14 @@ def load(path: Path, key: bytes) -> tuple[FaceIndex, bytes, dict[str, Any]]:
         try:
             header = json.loads(header_bytes)
             manifest_bytes = int(header["manifest_bytes"])
-            gap = header.get("gap")
+            gap, spill = header.get("gap"), header.get("spill")
             params = IndexParams(int(header["nlist"]), int(header["nprobe"]),
-                                 float(header["margin"]), None if gap is None else float(gap))
+                                 float(header["margin"]), None if gap is None else float(gap),
+                                 None if spill is None else float(spill))
             trained_on, ntotal = int(header["trained_on"]), int(header["ntotal"])
+            copies = int(header.get("copies", 0))
+            if not 0 <= copies <= ntotal:
+                raise ValueError(f"{copies} copies of {ntotal} entries")
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexFileInvalid(f"{path}: header unreadable ({exc})", path=str(path)) from None
         source = _SealedReader(f, key, MAGIC + header_bytes, str(path))
@@ -264,7 +343,7 @@ def load(path: Path, key: bytes) -> tuple[FaceIndex, bytes, dict[str, Any]]:
         raise IndexFileInvalid(f"{path}: not the index its header describes", path=str(path))
     raw.nprobe = params.nprobe
     raw.make_direct_map(False)
-    return FaceIndex(raw, params, trained_on), manifest, header
+    return FaceIndex(raw, params, trained_on, copies), manifest, header
 
 
 class _SealedWriter:

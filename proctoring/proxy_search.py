@@ -246,6 +246,7 @@ def _screen_indexed(office: Office, actor: str, threshold: float, path: Path) ->
     px.save_index(office, path, found)
     report = {**found.report, "candidates": len(cands.labels), "indexed": found.live(),
               "nlist": found.index.params.nlist, "nprobe": found.index.params.nprobe,
+              "spill": found.index.params.spill, "spilled_copies": found.index.copies,
               "path": str(path)}
     return ScreenResult(len(unscreened), len(faces), faces_stored, len(best), tuple(opened),
                         known, t1 - t0, t2 - t1, threshold, tuple(bad), tuple(flagged), report)

@@ -71,10 +71,24 @@ def test_duplicates_find_every_close_pair_across_blocks() -> None:
         noisy = x[a] + np.random.default_rng(a).standard_normal(128).astype(np.float32) * 0.01
         x[b] = noisy / np.linalg.norm(noisy)
     gallery = Gallery([str(i) for i in range(len(x))], x)
-    found = gallery.duplicates(0.3, block=512)
+    found = gallery.duplicates(0.3, block=512, workers=2)
     assert sorted((p.a, p.b) for p in found.pairs) == sorted(pairs)
     assert all(p.distance < 0.3 for p in found.pairs)
-    assert found.block_bytes == 512 * 512 * 5  # float32 product + bool mask
+    assert found.block_bytes == 2 * 512 * 512 * 5  # a float32 product + bool mask a worker
+
+
+def test_duplicates_are_the_same_whatever_the_workers() -> None:
+    """Workers take blocks in whatever order they finish: the pairs, their distances and their
+    order (by distance, then rows) do not depend on it, ties included."""
+    x = unit_rows(3000, seed=12)
+    for k, (a, b) in enumerate([(1, 2999), (700, 701), (5, 2100), (2047, 2048), (9, 10)]):
+        x[b] = x[a]  # distance 0: five ties
+        if k % 2:
+            noisy = x[a] + np.random.default_rng(k).standard_normal(128).astype(np.float32) * 0.02
+            x[b] = noisy / np.linalg.norm(noisy)
+    gallery = Gallery([str(i) for i in range(len(x))], x)
+    runs = [gallery.duplicates(0.4, block=256, workers=w).pairs for w in (1, 2, 3, 8)]
+    assert len(runs[0]) == 5 and all(run == runs[0] for run in runs)
 
 
 def test_duplicates_agree_with_brute_force_on_real_faces(engine: FaceEngine,
