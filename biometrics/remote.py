@@ -165,6 +165,12 @@ class ProcessFaceEngine(FaceEngine):
                 process.terminate()
                 process.join(timeout=2)
 
+    @property
+    def pid(self) -> int | None:
+        """The face process's id while it runs (for measuring its CPU time), else None."""
+        process = self._process
+        return None if process is None else int(process.pid)
+
     # --- the FaceEngine interface -----------------------------------------------------------
 
     @property
