@@ -133,6 +133,15 @@ class LivenessVerdict:
     """Descriptors of the frames the identity check encoded (:meth:`LivenessCheck.confirm`):
     the face that did the challenge, which the face compared with the chip must be
     (:mod:`handover`)."""
+    identity_frames: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    """The frame index of each of ``identity``, in the same order."""
+
+    def descriptor(self, index: int) -> Embedding | None:
+        """The identity check's descriptor of frame *index*, when it encoded that frame."""
+        try:
+            return self.identity[self.identity_frames.index(index)]
+        except ValueError:
+            return None
 
     def to_dict(self) -> dict[str, Any]:
         return {"challenge": self.challenge.value, "passed": self.passed,
@@ -205,26 +214,38 @@ class LivenessCheck:
         show one person (a few frames encoded, ~0.2 s each), or the verdict fails."""
         limits = self.limits.continuity
         by_index = {m.index: m for m in verdict.measurements}
-        chips = [by_index[i].chip for i in _identity_samples(verdict, limits.identity_samples)]
-        embeddings = self.engine.describe_many([c for c in chips if c is not None])
+        sampled = [(i, by_index[i].chip)
+                   for i in _identity_samples(verdict, limits.identity_samples)]
+        chips = [(i, c) for i, c in sampled if c is not None]
+        embeddings = self.engine.describe_many([c for _, c in chips])
         spread = max((float(np.linalg.norm(a - b)) for k, a in enumerate(embeddings)
                       for b in embeddings[k + 1:]), default=0.0)
         details = {**verdict.details, "identity_spread": round(spread, 4)}
         if spread > limits.max_identity_distance:
             return dataclasses.replace(verdict, passed=False, reason=continuity.OTHER_PERSON,
                                        details=details)
-        return dataclasses.replace(verdict, details=details, identity=tuple(embeddings))
+        return dataclasses.replace(verdict, details=details, identity=tuple(embeddings),
+                                   identity_frames=tuple(i for i, _ in chips))
 
 
     def same_person(self, a: LivenessVerdict, b: LivenessVerdict) -> bool:
         """The first evidence frames of two passed challenges show one person."""
-        first = [next((m.chip for m in v.measurements if m.index == v.evidence[0]), None)
-                 for v in (a, b)]
+        first = [self._first_descriptor(v) for v in (a, b)]
         if first[0] is None or first[1] is None:
             return True  # nothing kept to compare (measured without chips)
-        distance = float(np.linalg.norm(self.engine.describe(first[0])
-                                        - self.engine.describe(first[1])))
+        distance = float(np.linalg.norm(first[0] - first[1]))
         return distance <= self.limits.continuity.max_identity_distance
+
+    def _first_descriptor(self, verdict: LivenessVerdict) -> Embedding | None:
+        # The identity check (confirm) encoded the first evidence frame already: encoding it
+        # again cost two descriptors (~0.1 s of CPU each) per two-challenge check-in. The
+        # batch and the single call give the same numbers (FaceEngine.describe_many).
+        index = verdict.evidence[0]
+        known = verdict.descriptor(index)
+        if known is not None:
+            return known
+        chip = next((m.chip for m in verdict.measurements if m.index == index), None)
+        return None if chip is None else self.engine.describe(chip)
 
 
 def run_plan(check: LivenessCheck, camera: Camera, plan: Sequence[Challenge], frames: int,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import os
 import random
 import threading
 import uuid
@@ -25,7 +26,7 @@ from sqlmodel import select
 from biometrics import Camera, Challenge, FaceEngine, FaceSettings, FileCamera, Frame
 from biometrics.config import ORL_POINT
 from biometrics.engine import Encoding, Face
-from biometrics.remote import ProcessFaceEngine
+from biometrics.remote import SEGMENT_PREFIX, ProcessFaceEngine
 from examdesk.services.cards import CardSource, PcscCards
 from examdesk.services.checkin import CheckInRequest, run_checkin
 from examdesk.services.trust import TrustFiles
@@ -395,3 +396,41 @@ def test_a_card_pulled_during_the_read_stops_every_branch(run: _Run) -> None:
     assert files[-1] == "DG13" and "DG2" in files, " ".join(files)
     _nothing_stored(run.store)
     _no_branch_left(run, children=1)
+
+
+def _segments() -> list[str]:
+    """This process's shared-memory frame segments (/dev/shm, Linux)."""
+    mine = f"{SEGMENT_PREFIX}-{os.getpid()}-"
+    shm = Path("/dev/shm")
+    return sorted(p.name for p in shm.iterdir() if p.name.startswith(mine))
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm (not Linux)")
+def test_live_frames_through_shared_memory_store_the_same_and_cancel_leaks_nothing(
+        run: _Run) -> None:
+    """The desk's set-up (the live frames in a face process too, sent through shared memory)
+    stores what the in-process sequential check-in stores; a cancel at each stage leaves one
+    segment per face process at most, and none once the processes are closed."""
+    live = ProcessFaceEngine(SETTINGS)
+    try:
+        local = run.engine
+        run.engine = live
+        ours = run.checkin(overlap=True)
+        assert ours.admitted, ours.reasons
+        assert live.segment is not None and _segments() == [live.segment]
+        run.engine = local
+        _fresh_session(run)
+        theirs = run.checkin(overlap=False)
+        assert _stored(run.store, ours.checkin_id) == _stored(run.store, theirs.checkin_id)
+        run.engine = live
+        for stage in ("card read", "portrait", "live capture", "before storage"):
+            _fresh_session(run)
+            _cancel_at(run, stage)
+            assert len(_segments()) <= 2
+    finally:
+        live.close()
+    portrait = run.portrait
+    assert isinstance(portrait, ProcessFaceEngine)
+    assert _segments() == ([] if portrait.segment is None else [portrait.segment])
+    portrait.close()  # the module's portrait process: the next call starts a new one
+    assert _segments() == []
