@@ -440,18 +440,9 @@ def _apply(conn: sa.Connection, batch: Batch, seq: int, digest: str, now: dateti
     if batch.station_id is not None:
         return _apply_station(conn, batch, seq, digest, now)
     h = table("audit_head")
-    head = conn.execute(sa.select(h.c.seq, h.c.hash).where(h.c.centre_id == batch.centre_id)
-                        .with_for_update()).one()
-    if (int(head.seq), str(head.hash)) != (seq, digest):
-        return False
-    _apply_rows(conn, batch)
-    conn.execute(sa.insert(table("audit_event")), batch.events)
-    if batch.checkpoints:
-        conn.execute(pg_insert(table("audit_checkpoint")).on_conflict_do_nothing(
-            index_elements=["id"]), batch.checkpoints)
-    conn.execute(sa.update(h).where(h.c.centre_id == batch.centre_id)
-                 .values(seq=batch.last_seq, hash=batch.last_hash, updated_at=now))
-    return True
+    return _apply_chain(conn, batch, seq, digest, now, head=h,
+                        which=h.c.centre_id == batch.centre_id, events="audit_event",
+                        checkpoints="audit_checkpoint")
 
 
 def _apply_station(conn: sa.Connection, batch: Batch, seq: int, digest: str,
@@ -464,16 +455,27 @@ def _apply_station(conn: sa.Connection, batch: Batch, seq: int, digest: str,
     conn.execute(pg_insert(sh).values(
         id=uuid.uuid4(), centre_id=batch.centre_id, station_id=batch.station_id, seq=0,
         hash=GENESIS, updated_at=now).on_conflict_do_nothing(index_elements=["station_id"]))
-    head = conn.execute(sa.select(sh.c.seq, sh.c.hash).where(sh.c.station_id == batch.station_id)
-                        .with_for_update()).one()
-    if (int(head.seq), str(head.hash)) != (seq, digest):
+    return _apply_chain(conn, batch, seq, digest, now, head=sh,
+                        which=sh.c.station_id == batch.station_id,
+                        events="station_audit_event", checkpoints="station_audit_checkpoint")
+
+
+def _apply_chain(conn: sa.Connection, batch: Batch, seq: int, digest: str, now: datetime, *,
+                 head: sa.Table, which: sa.ColumnElement[bool], events: str,
+                 checkpoints: str) -> bool:
+    """The batch under one chain's head row (``which`` of ``head``), locked: False when it is
+    no longer at (seq, digest) — another sync got there first; else the rows, the events,
+    the checkpoints, and the head moved to the batch's last event. The centre's chain and a
+    station's differ only in these tables."""
+    at = conn.execute(sa.select(head.c.seq, head.c.hash).where(which).with_for_update()).one()
+    if (int(at.seq), str(at.hash)) != (seq, digest):
         return False
     _apply_rows(conn, batch)
-    conn.execute(sa.insert(table("station_audit_event")), batch.events)
+    conn.execute(sa.insert(table(events)), batch.events)
     if batch.checkpoints:
-        conn.execute(pg_insert(table("station_audit_checkpoint")).on_conflict_do_nothing(
+        conn.execute(pg_insert(table(checkpoints)).on_conflict_do_nothing(
             index_elements=["id"]), batch.checkpoints)
-    conn.execute(sa.update(sh).where(sh.c.station_id == batch.station_id)
+    conn.execute(sa.update(head).where(which)
                  .values(seq=batch.last_seq, hash=batch.last_hash, updated_at=now))
     return True
 
