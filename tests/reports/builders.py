@@ -294,3 +294,28 @@ def fraud_scenario(store: Store) -> tuple[Built, Built]:
              distance=0.69, face="no_match",
              at=road.session.starts_at + timedelta(hours=3, minutes=5))
     return exam, road
+
+
+def roster_page(keywords: str) -> bytes:
+    """A one-page PDF titled like a roster, ``keywords`` in its metadata (where a roster's QR
+    payload stands): the page a forger starts from."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out)
+    canvas.setKeywords(keywords)
+    canvas.drawString(72, 720, "Danh sách thí sinh")
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def unsigned_roster(canonical: bytes, keywords: str) -> bytes:
+    """An unsigned roster carrying ``canonical`` as its facts, correctly hashed, on
+    :func:`roster_page` (anyone can make one; what it states in ``keywords`` is up to them)."""
+    from reports.facts import content_hash
+    from reports.pdfmeta import finish_pdf
+
+    return finish_pdf(roster_page(keywords), canonical=canonical,
+                      content_hash=content_hash(canonical), signature_page=0,
+                      signature_rect=(72, 72, 272, 132))

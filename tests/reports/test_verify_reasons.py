@@ -75,18 +75,8 @@ def test_a_roster_signed_in_the_old_format_still_verifies(made: Made) -> None:
 def _roster_with(facts: object) -> bytes:
     """An unsigned roster stating these facts, correctly hashed (anyone can make one)."""
     canonical = canonical_bytes(facts)
-    digest = content_hash(canonical)
     session_id = uuid.UUID(facts["session"]["id"])  # type: ignore[index]
-    from reportlab.pdfgen.canvas import Canvas
-
-    out = io.BytesIO()
-    canvas = Canvas(out)
-    canvas.setKeywords(qr_payload(session_id, digest))
-    canvas.drawString(72, 720, "Danh sách thí sinh")
-    canvas.showPage()
-    canvas.save()
-    return finish_pdf(out.getvalue(), canonical=canonical, content_hash=digest,
-                      signature_page=0, signature_rect=(72, 72, 272, 132))
+    return builders.unsigned_roster(canonical, qr_payload(session_id, content_hash(canonical)))
 
 
 def _review_row(facts: dict[str, Any]) -> dict[str, Any]:
