@@ -526,16 +526,11 @@ def _send_missing_checkpoints(engine: Engine, store: Store, centre_id: uuid.UUID
 
 def _pull(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run) -> int:
     """Apply the office's new decisions; returns how many were applied."""
-    notices = table("review_notice")
     before = run.reviews
     while True:
         with store.read() as tx:
             after = sync_state(tx, centre_id).notice_seq
-        with engine.connect() as conn:
-            batch = [dict(r._mapping) for r in conn.execute(
-                sa.select(notices).where(notices.c.centre_id == centre_id,
-                                         notices.c.seq > after)
-                .order_by(notices.c.seq).limit(_NOTICES_PER_PULL))]
+        batch = _rows_after(engine, "review_notice", "seq", centre_id, after)
         if not batch:
             return run.reviews - before
         run.reviews += _apply_notices(store, centre_id, batch)
@@ -543,20 +538,26 @@ def _pull(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run) -> int:
 
 def _pull_calibrations(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run) -> int:
     """Apply the district's new face calibrations for this centre; returns how many."""
-    calibrations = table("face_calibration")
     before = run.calibrations
     while True:
         after = calibration_position(store, centre_id)
-        with engine.connect() as conn:
-            batch = [dict(r._mapping) for r in conn.execute(
-                sa.select(calibrations).where(calibrations.c.centre_id == centre_id,
-                                              calibrations.c.district_seq > after)
-                .order_by(calibrations.c.district_seq).limit(_NOTICES_PER_PULL))]
+        batch = _rows_after(engine, "face_calibration", "district_seq", centre_id, after)
         if not batch:
             return run.calibrations - before
         run.calibrations += apply_district_calibrations(store, centre_id, batch)
         if calibration_position(store, centre_id) <= after:
             return run.calibrations - before  # nothing moved: never loop on the same rows
+
+
+def _rows_after(engine: Engine, name: str, position: str, centre_id: uuid.UUID,
+               after: int) -> list[dict[str, Any]]:
+    """The district's next rows of table ``name`` for this centre: ``position`` past
+    ``after``, in its order, one pull's worth at most (the caller loops until none)."""
+    t = table(name)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            sa.select(t).where(t.c.centre_id == centre_id, t.c[position] > after)
+            .order_by(t.c[position]).limit(_NOTICES_PER_PULL))]
 
 
 def _apply_notices(store: Store, centre_id: uuid.UUID, notices: list[dict[str, Any]]) -> int:
