@@ -116,3 +116,15 @@ def checkin(store: Store, session: ExamSession, entry: RosterEntry | None, id_nu
         face_outcome="MATCH", face_distance=0.31, liveness="PASSED", evidence=evidence,
         **({"checkin_id": checkin_id} if checkin_id else {}))
     return record_checkin(store, item, actor=ACTOR)
+
+
+def empty_chair(folder: Path) -> Path:
+    """The lower part of a real photo (a suit and a tie), written into ``folder``: the
+    candidate left the seat; no face in it."""
+    from PIL import Image
+
+    photo = Image.open(faces_dir() / "people" / "obama" / "obama.jpg").convert("RGB")
+    w, h = photo.size
+    out = folder / "empty.png"
+    photo.crop((0, int(h * 0.62), w, h)).save(out)
+    return out

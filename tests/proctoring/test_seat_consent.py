@@ -32,7 +32,7 @@ from proctoring.seat_store import record_consent, room_status, seat_place
 from proctoring.store import Store
 
 from .helpers import add_roster, centre_and_session
-from .test_seat_room import T0, Room, engine, own  # noqa: F401  (engine: the module's fixture)
+from .test_seat_room import T0, Room, own
 
 YES = ConsentAnswer(True, "a" * 64, "vi")
 NO = ConsentAnswer(False, "a" * 64, "vi")
@@ -61,7 +61,7 @@ class Answers:
 
 
 @pytest.fixture
-def room(store: Store, engine, tmp_path: Path) -> Room:  # noqa: F811
+def room(store: Store, engine, tmp_path: Path) -> Room:
     return Room(store, engine, tmp_path)
 
 

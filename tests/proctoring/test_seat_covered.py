@@ -31,7 +31,8 @@ from reports.fraud import fraud_pdf
 from reports.incidents import CATEGORY_OF, Period, collect_fraud
 from reports.layout import catalog_words
 
-from .test_seat_room import T0, Room, empty_chair, engine, own  # noqa: F401  (engine: fixture)
+from .helpers import empty_chair
+from .test_seat_room import T0, Room, own
 
 FRAME = (1280, 720)
 
@@ -58,7 +59,7 @@ def dimmed(path: Path, light: float, seed: int = 0) -> np.ndarray:
     return np.clip(frame, 0, 255).astype(np.uint8)
 
 
-def test_a_covered_lens_is_told_from_an_empty_chair_and_a_dim_room() -> None:
+def test_a_covered_lens_is_told_from_an_empty_chair_and_a_dim_room(tmp_path: Path) -> None:
     for kind in ("black", "dark", "grey", "hand"):
         assert lens_covered(covered_frame(kind)), (kind, read_lens(covered_frame(kind)))
     people = faces_dir() / "people"
@@ -67,23 +68,15 @@ def test_a_covered_lens_is_told_from_an_empty_chair_and_a_dim_room() -> None:
     for path in real:
         for light in (1.0, 1 / 3, 1 / 6):  # a dim room with someone in it: never covered
             assert not lens_covered(dimmed(path, light)), (path, light)
-    chair = fit_frame(load(empty_chair_path()), FRAME)
+    chair = fit_frame(load(empty_chair(tmp_path)), FRAME)
     assert not lens_covered(chair)  # the empty chair is an empty chair, not a covered lens
-    assert not lens_covered(dimmed(empty_chair_path(), 1 / 3))
+    assert not lens_covered(dimmed(empty_chair(tmp_path), 1 / 3))
     # The rule is one number, set by bench/lens_cover.py; tiny frames do not break it.
     assert CoverRule().max_edges > 0
     assert read_lens(np.zeros((3, 3, 3), np.uint8)).edges == 0.0
 
 
 ORL_S1 = faces_dir() / "orl" / "s1" / "1.png"
-
-
-def empty_chair_path() -> Path:
-    photo = Image.open(faces_dir() / "people" / "obama" / "obama.jpg").convert("RGB")
-    w, h = photo.size
-    out = Path("/tmp") / "examdesk-test-empty-chair.png"
-    photo.crop((0, int(h * 0.62), w, h)).save(out)
-    return out
 
 
 def covered_files(folder: Path, n: int) -> list[Path]:
@@ -96,7 +89,7 @@ def covered_files(folder: Path, n: int) -> list[Path]:
 
 
 @pytest.fixture
-def room(store: Store, engine, tmp_path: Path) -> Room:  # noqa: F811
+def room(store: Store, engine, tmp_path: Path) -> Room:
     return Room(store, engine, tmp_path)
 
 
