@@ -26,6 +26,7 @@ CHEAP = {
     "fuzz_chip": ["--quick", "--inputs", "30"],
     "lens_cover": ["--quick", "--covered", "3"],
     "double_checkin": ["--quick", "--rounds", "2", "--gallery", "3"],  # a scratch PostgreSQL
+    "stations": ["--quick", "--n", "2"],  # a scratch PostgreSQL too
 }
 
 
