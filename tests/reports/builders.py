@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from sqlmodel import select
@@ -319,3 +320,21 @@ def unsigned_roster(canonical: bytes, keywords: str) -> bytes:
     return finish_pdf(roster_page(keywords), canonical=canonical,
                       content_hash=content_hash(canonical), signature_page=0,
                       signature_rect=(72, 72, 272, 132))
+
+
+def roster_and_facts(store: Store, code: str) -> tuple[bytes, dict[str, Any]]:
+    """Session ``code``'s roster PDF as examdesk makes it (unsigned, Vietnamese), and the facts
+    embedded in it, read back as ``roster verify`` reads them."""
+    import json
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from reports.layout import catalog_words
+    from reports.pdfmeta import read_embedded_facts
+    from reports.roster import roster_pdf
+
+    pdf = roster_pdf(store, code, catalog_words("vi"))
+    canonical = read_embedded_facts(PdfFileReader(io.BytesIO(pdf.data))).canonical
+    assert canonical is not None
+    facts: dict[str, Any] = json.loads(canonical)
+    return pdf.data, facts

@@ -35,8 +35,7 @@ from reports.keys import (
     pkcs12_bytes,
 )
 from reports.layout import catalog_words
-from reports.pdfmeta import FACTS_FILE, qr_payload, read_embedded_facts
-from reports.roster import roster_pdf
+from reports.pdfmeta import FACTS_FILE, qr_payload
 from reports.signing import load_signer, sign_pdf
 from reports.verify import (
     ContentStatus,
@@ -64,10 +63,8 @@ class Made:
 def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Made]:
     store = open_store(tmp_path_factory.mktemp("facts"))
     built = builders.online_exam(store, people=3)
-    pdf = roster_pdf(store, built.session.code, catalog_words("vi"))
-    canonical = read_embedded_facts(PdfFileReader(io.BytesIO(pdf.data))).canonical
-    assert canonical is not None
-    yield Made(store, pdf.data, json.loads(canonical), built.session.code)
+    unsigned, facts = builders.roster_and_facts(store, built.session.code)
+    yield Made(store, unsigned, facts, built.session.code)
     store.close()
 
 

@@ -26,8 +26,7 @@ from proctoring.store import Store
 from reports.facts import canonical_bytes, content_hash
 from reports.keys import CreatedKeys
 from reports.layout import catalog_words
-from reports.pdfmeta import FACTS_FILE, qr_payload, read_embedded_facts
-from reports.roster import roster_pdf
+from reports.pdfmeta import FACTS_FILE, qr_payload
 from reports.signing import load_signer, sign_pdf
 from reports.verify import (
     MAX_SHOWN_TEXT,
@@ -55,10 +54,7 @@ class Made:
 def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Made]:
     store = open_store(tmp_path_factory.mktemp("words"))
     built = builders.driving_test(store, people=3)
-    pdf = roster_pdf(store, built.session.code, catalog_words("vi"))
-    canonical = read_embedded_facts(PdfFileReader(io.BytesIO(pdf.data))).canonical
-    assert canonical is not None
-    yield Made(store, pdf.data, json.loads(canonical))
+    yield Made(store, *builders.roster_and_facts(store, built.session.code))
     store.close()
 
 
