@@ -27,6 +27,7 @@ KEYS = ("metric", "unit", "ours", "baseline", "ratio")
 CHEAP = {
     "fuzz_chip": ["--quick", "--inputs", "30"],
     "lens_cover": ["--quick", "--covered", "3"],
+    "liveness_stills": ["--quick"],  # 40 folders of real photos, seconds
     "double_checkin": ["--quick", "--rounds", "2", "--gallery", "3"],  # a scratch PostgreSQL
     "stations": ["--quick", "--n", "2"],  # a scratch PostgreSQL too
 }
