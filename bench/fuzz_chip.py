@@ -8,8 +8,9 @@ answers. Each input must end normally or in a typed error, in under 0.5 s.
     .venv/bin/python bench/fuzz_chip.py [--quick] [--inputs N] [--seed S] [--target NAME ...]
 
 Default: 10^5 inputs (a few minutes on 2 cores); --quick: 2000 (under a minute). Prints one
-line per target, the escapes (with their input) if any, then one JSON line. Exit status 1 when
-an input escaped or ran over 0.5 s.
+line per target, the escapes (with their input) if any, then one JSON line: the slowest input
+against the 0.5 s bound (ratio: the headroom), and the escapes. Exit status 1 when an input
+escaped or ran over 0.5 s.
 """
 
 from __future__ import annotations
@@ -51,11 +52,15 @@ def main() -> int:
         print(f"SLOWEST {slowest.target}: {slowest.slowest:.3f} s\n    input: "
               f"{slowest.slowest_input}")
     inputs = sum(t.inputs for t in tallies)
+    # The headline is the slowest input against the acceptance bound: no older parser exists to
+    # measure against, and escapes have no ratio (any escape fails the run, exit status 1).
     print(json.dumps({
-        "metric": "fuzz_unhandled_exceptions", "unit": "inputs",
-        "ours": len(escaped), "baseline": 0, "ratio": None,
-        "inputs": inputs, "seed": args.seed, "seconds": round(elapsed, 1),
-        "slowest_seconds": round(slowest.slowest, 4), "slowest_target": slowest.target,
+        "metric": "fuzz_slowest_input_s", "unit": "s",
+        "ours": round(slowest.slowest, 4), "baseline": SLOW_SECONDS,
+        "ratio": round(SLOW_SECONDS / max(slowest.slowest, 1e-6), 1),
+        "baseline_name": "the acceptance bound per input (not a measured baseline)",
+        "escaped": len(escaped), "inputs": inputs, "seed": args.seed,
+        "seconds": round(elapsed, 1), "slowest_target": slowest.target,
         "slow_inputs": sum(t.slow for t in tallies),
         "results": [{"target": t.target, "inputs": t.inputs, "typed_errors": t.typed,
                      "escaped": len(t.escaped), "slow": t.slow,

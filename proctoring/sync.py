@@ -440,18 +440,9 @@ def _apply(conn: sa.Connection, batch: Batch, seq: int, digest: str, now: dateti
     if batch.station_id is not None:
         return _apply_station(conn, batch, seq, digest, now)
     h = table("audit_head")
-    head = conn.execute(sa.select(h.c.seq, h.c.hash).where(h.c.centre_id == batch.centre_id)
-                        .with_for_update()).one()
-    if (int(head.seq), str(head.hash)) != (seq, digest):
-        return False
-    _apply_rows(conn, batch)
-    conn.execute(sa.insert(table("audit_event")), batch.events)
-    if batch.checkpoints:
-        conn.execute(pg_insert(table("audit_checkpoint")).on_conflict_do_nothing(
-            index_elements=["id"]), batch.checkpoints)
-    conn.execute(sa.update(h).where(h.c.centre_id == batch.centre_id)
-                 .values(seq=batch.last_seq, hash=batch.last_hash, updated_at=now))
-    return True
+    return _apply_chain(conn, batch, seq, digest, now, head=h,
+                        which=h.c.centre_id == batch.centre_id, events="audit_event",
+                        checkpoints="audit_checkpoint")
 
 
 def _apply_station(conn: sa.Connection, batch: Batch, seq: int, digest: str,
@@ -464,16 +455,27 @@ def _apply_station(conn: sa.Connection, batch: Batch, seq: int, digest: str,
     conn.execute(pg_insert(sh).values(
         id=uuid.uuid4(), centre_id=batch.centre_id, station_id=batch.station_id, seq=0,
         hash=GENESIS, updated_at=now).on_conflict_do_nothing(index_elements=["station_id"]))
-    head = conn.execute(sa.select(sh.c.seq, sh.c.hash).where(sh.c.station_id == batch.station_id)
-                        .with_for_update()).one()
-    if (int(head.seq), str(head.hash)) != (seq, digest):
+    return _apply_chain(conn, batch, seq, digest, now, head=sh,
+                        which=sh.c.station_id == batch.station_id,
+                        events="station_audit_event", checkpoints="station_audit_checkpoint")
+
+
+def _apply_chain(conn: sa.Connection, batch: Batch, seq: int, digest: str, now: datetime, *,
+                 head: sa.Table, which: sa.ColumnElement[bool], events: str,
+                 checkpoints: str) -> bool:
+    """The batch under one chain's head row (``which`` of ``head``), locked: False when it is
+    no longer at (seq, digest) — another sync got there first; else the rows, the events,
+    the checkpoints, and the head moved to the batch's last event. The centre's chain and a
+    station's differ only in these tables."""
+    at = conn.execute(sa.select(head.c.seq, head.c.hash).where(which).with_for_update()).one()
+    if (int(at.seq), str(at.hash)) != (seq, digest):
         return False
     _apply_rows(conn, batch)
-    conn.execute(sa.insert(table("station_audit_event")), batch.events)
+    conn.execute(sa.insert(table(events)), batch.events)
     if batch.checkpoints:
-        conn.execute(pg_insert(table("station_audit_checkpoint")).on_conflict_do_nothing(
+        conn.execute(pg_insert(table(checkpoints)).on_conflict_do_nothing(
             index_elements=["id"]), batch.checkpoints)
-    conn.execute(sa.update(sh).where(sh.c.station_id == batch.station_id)
+    conn.execute(sa.update(head).where(which)
                  .values(seq=batch.last_seq, hash=batch.last_hash, updated_at=now))
     return True
 
@@ -524,16 +526,11 @@ def _send_missing_checkpoints(engine: Engine, store: Store, centre_id: uuid.UUID
 
 def _pull(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run) -> int:
     """Apply the office's new decisions; returns how many were applied."""
-    notices = table("review_notice")
     before = run.reviews
     while True:
         with store.read() as tx:
             after = sync_state(tx, centre_id).notice_seq
-        with engine.connect() as conn:
-            batch = [dict(r._mapping) for r in conn.execute(
-                sa.select(notices).where(notices.c.centre_id == centre_id,
-                                         notices.c.seq > after)
-                .order_by(notices.c.seq).limit(_NOTICES_PER_PULL))]
+        batch = _rows_after(engine, "review_notice", "seq", centre_id, after)
         if not batch:
             return run.reviews - before
         run.reviews += _apply_notices(store, centre_id, batch)
@@ -541,20 +538,26 @@ def _pull(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run) -> int:
 
 def _pull_calibrations(engine: Engine, store: Store, centre_id: uuid.UUID, run: _Run) -> int:
     """Apply the district's new face calibrations for this centre; returns how many."""
-    calibrations = table("face_calibration")
     before = run.calibrations
     while True:
         after = calibration_position(store, centre_id)
-        with engine.connect() as conn:
-            batch = [dict(r._mapping) for r in conn.execute(
-                sa.select(calibrations).where(calibrations.c.centre_id == centre_id,
-                                              calibrations.c.district_seq > after)
-                .order_by(calibrations.c.district_seq).limit(_NOTICES_PER_PULL))]
+        batch = _rows_after(engine, "face_calibration", "district_seq", centre_id, after)
         if not batch:
             return run.calibrations - before
         run.calibrations += apply_district_calibrations(store, centre_id, batch)
         if calibration_position(store, centre_id) <= after:
             return run.calibrations - before  # nothing moved: never loop on the same rows
+
+
+def _rows_after(engine: Engine, name: str, position: str, centre_id: uuid.UUID,
+               after: int) -> list[dict[str, Any]]:
+    """The district's next rows of table ``name`` for this centre: ``position`` past
+    ``after``, in its order, one pull's worth at most (the caller loops until none)."""
+    t = table(name)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            sa.select(t).where(t.c.centre_id == centre_id, t.c[position] > after)
+            .order_by(t.c[position]).limit(_NOTICES_PER_PULL))]
 
 
 def _apply_notices(store: Store, centre_id: uuid.UUID, notices: list[dict[str, Any]]) -> int:

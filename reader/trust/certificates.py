@@ -176,6 +176,13 @@ class Certificate:
         return verify_signature(self.public_key, algorithm, signature, data,
                                 digest_algorithm=digest_algorithm)
 
+    def may_hold_key(self, key_id: bytes | None) -> bool:
+        """Can this be the issuer whose key ``key_id`` names (a child's authorityKeyIdentifier)?
+        Only two identifiers present and different rule it out: either extension is optional,
+        and a CSCA with a new key keeps its name, so the name alone does not decide."""
+        return not (key_id and self.subject_key_identifier
+                    and key_id != self.subject_key_identifier)
+
     def issued(self, child: Certificate) -> Verification:
         """Does this certificate's key verify ``child``'s signature?"""
         return self.verify(child.tbs, child.signature_algorithm, child.signature)

@@ -357,9 +357,7 @@ class _Run:
             self.untrusted_signer(ds, f"no CSCA named {ds.issuer} in the trust store")
             return
         aki = ds.authority_key_identifier
-        candidates = [a for a in named
-                      if not (aki and a.certificate.subject_key_identifier
-                              and a.certificate.subject_key_identifier != aki)]
+        candidates = [a for a in named if a.certificate.may_hold_key(aki)]
         if not candidates:
             self.untrusted_signer(
                 ds, f"the trust store's CSCA {ds.issuer} has another key "

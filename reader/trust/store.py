@@ -669,19 +669,28 @@ def _key_problem(cert: Certificate) -> Callable[[str], StoreProblem] | None:
     return lambda source: StoreProblem(source, key, f"{cert.subject}: {detail}")
 
 
-def _add_direct(out: _Contents, seen: set[str], name: str, der: bytes) -> None:
+def _csca(out: _Contents, name: str, der: bytes, where: str = "") -> Certificate | None:
+    """One certificate that is to be a CSCA (a file of its own, or ``where`` in a master list);
+    None, its problem recorded against ``name``, when it cannot serve as one."""
     try:
         cert = parse_certificate(der)
     except MalformedData as exc:
-        out.problems.append(StoreProblem(name, "trust.file_unusable", exc.detail))
-        return
+        out.problems.append(StoreProblem(name, "trust.file_unusable", f"{where}{exc.detail}"))
+        return None
     problem = _ca_problem(cert)
     if problem:
         out.problems.append(StoreProblem(name, "trust.not_a_csca", problem))
-        return
+        return None
     key_problem = _key_problem(cert)
     if key_problem is not None:
         out.problems.append(key_problem(name))
+        return None
+    return cert
+
+
+def _add_direct(out: _Contents, seen: set[str], name: str, der: bytes) -> None:
+    cert = _csca(out, name, der)
+    if cert is None:
         return
     # A link certificate (new CSCA key certified by the old one) has the CSCA's name as both
     # subject and issuer but another key identifier: its signature is the old key's, not its own.
@@ -706,8 +715,7 @@ def _issued_by_any(cert: Certificate, candidates: Iterable[Certificate]) -> Cert
     for c in candidates:
         if c.subject_id != cert.issuer_id:
             continue
-        if (cert.authority_key_identifier and c.subject_key_identifier
-                and cert.authority_key_identifier != c.subject_key_identifier):
+        if not c.may_hold_key(cert.authority_key_identifier):
             continue
         if c.issued(cert).ok:
             return c
@@ -741,21 +749,9 @@ def _add_master_list(
         return
     listed: list[Certificate] = []
     for i, cder in enumerate(cert_ders):
-        try:
-            cert = parse_certificate(cder)
-        except MalformedData as exc:
-            out.problems.append(StoreProblem(name, "trust.file_unusable",
-                                             f"certificate #{i + 1}: {exc.detail}"))
-            continue
-        problem = _ca_problem(cert)
-        if problem:
-            out.problems.append(StoreProblem(name, "trust.not_a_csca", problem))
-            continue
-        key_problem = _key_problem(cert)
-        if key_problem is not None:
-            out.problems.append(key_problem(name))
-            continue
-        listed.append(cert)
+        cert = _csca(out, name, cder, f"certificate #{i + 1}: ")
+        if cert is not None:
+            listed.append(cert)
     chain: SignerChain = "unknown"
     issuer = _issued_by_any(signer_cert, (a.certificate for a in direct))
     if issuer is not None:
@@ -788,8 +784,7 @@ def _add_crl(out: _Contents, name: str, der: bytes) -> None:
         return
     last: Verification = Verification(False, SIGNATURE_INVALID, "no candidate")
     for csca in candidates:
-        if (parsed.authority_key_identifier and csca.subject_key_identifier
-                and parsed.authority_key_identifier != csca.subject_key_identifier):
+        if not csca.may_hold_key(parsed.authority_key_identifier):
             continue
         last = verify_signature(csca.public_key or csca.spki, parsed.signature_algorithm,
                                 parsed.signature, parsed.tbs)

@@ -13,17 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from biometrics import Challenge, FaceEngine, FileCamera, LivenessCheck, collect
+from biometrics import Challenge, FileCamera, LivenessCheck, collect
 from biometrics import continuity as C
 from biometrics import handover as H
 from biometrics.camera import Frame
 from biometrics.images import fit_frame, load
 from biometrics.liveness import LivenessVerdict
-
-
-@pytest.fixture(scope="module")
-def live(engine: FaceEngine) -> LivenessCheck:
-    return LivenessCheck(engine)
 
 
 def _orl(faces: Path, person: str, shots: tuple[int, ...]) -> list[Path]:

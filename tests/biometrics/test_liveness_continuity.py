@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +16,12 @@ import pytest
 
 from biometrics import Challenge, FaceEngine, FileCamera, LivenessCheck, open_camera
 from biometrics import continuity as C
-from biometrics.camera import Frame
-from biometrics.images import RgbImage
-from biometrics.liveness import FrameMeasurement, judge, run_plan
+from biometrics.liveness import judge, run_plan
 from biometrics.liveness_eval import pan_zoom
 
-from .conftest import webcam_frame
+from .conftest import Photo, TimedCamera, measurement, webcam_frame
 
-Photo = Callable[[str], RgbImage]
 CONTINUITY = {C.CUT, C.FROZEN, C.TOO_FAST, C.OTHER_PERSON}
-
-
-@pytest.fixture(scope="module")
-def live(engine: FaceEngine) -> LivenessCheck:
-    return LivenessCheck(engine)
 
 
 # --- issue 15's reproduction: folders of stills played as a camera ----------------------------
@@ -150,15 +141,11 @@ def test_a_jump_a_resize_a_new_background_and_a_too_fast_move_break() -> None:
     assert C.link(base, moved, 0.2, limits)[0] == ""
 
 
-def _m(i: int, ear: float, t: float) -> FrameMeasurement:
-    return FrameMeasurement(i, True, ear, 0.0, 0.0, 0.0, (100.0, 100.0), 100, time=t)
-
-
 def test_the_movement_must_follow_the_prompt() -> None:
     # Since the reaction floor is on by default (0.15 s), a blink closed 0.1 s after the
     # prompt is refused as it is; with the floor set to 0 it passes (tests/biometrics/
     # test_liveness_reaction.py has the rest).
-    blink = [_m(0, 0.3, 0.05), _m(1, 0.05, 0.1), _m(2, 0.3, 0.2)]
+    blink = [measurement(0, 0.05), measurement(1, 0.1, ear=0.05), measurement(2, 0.2)]
     verdict = judge(Challenge.BLINK, blink)
     assert not verdict.passed and verdict.reason == C.EARLY
     from biometrics.liveness import Limits
@@ -167,30 +154,15 @@ def test_the_movement_must_follow_the_prompt() -> None:
     assert judge(Challenge.BLINK, blink, Limits(continuity=lax)).passed
 
 
-class _Queued:
-    """A camera whose first frames were grabbed before the prompt (a webcam's buffer)."""
-
-    def __init__(self, frames: list[RgbImage], grabbed: list[float]) -> None:
-        self.frames, self.grabbed, self.k = frames, grabbed, 0
-
-    def read(self, timeout: float = 2.0) -> Frame:
-        k = self.k
-        self.k += 1
-        return Frame(self.frames[k % len(self.frames)], k, self.grabbed[k % len(self.grabbed)])
-
-    def close(self) -> None:
-        pass
-
-
 def test_frames_grabbed_before_the_prompt_are_no_evidence(live: LivenessCheck,
                                                           photo: Photo) -> None:
     frames = [webcam_frame(photo(f"orl/s27/{n}.png")) for n in (1, 5, 7)]
     # The closed-eye frame was grabbed before the prompt (t=9 < 10): no blink.
-    before = live.run(_Queued(frames, [9.0, 9.5, 10.2]), Challenge.BLINK, frames=3,
+    before = live.run(TimedCamera(frames, [9.0, 9.5, 10.2]), Challenge.BLINK, frames=3,
                       prompted_at=10.0)
     assert not before.passed
     assert [m.error for m in before.measurements[:2]] == [C.EARLY, C.EARLY]
-    after = live.run(_Queued(frames, [10.1, 10.2, 10.3]), Challenge.BLINK, frames=3,
+    after = live.run(TimedCamera(frames, [10.1, 10.2, 10.3]), Challenge.BLINK, frames=3,
                      prompted_at=10.0)
     assert after.passed
 

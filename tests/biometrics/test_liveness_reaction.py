@@ -8,29 +8,14 @@ frames carry their grab times (a webcam's ``Frame.timestamp``)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from biometrics import Challenge, FaceEngine, FileCamera, LivenessCheck
+from biometrics import Challenge, FileCamera, LivenessCheck
 from biometrics import continuity as C
-from biometrics.camera import Frame
-from biometrics.images import RgbImage
-from biometrics.liveness import FrameMeasurement, judge
+from biometrics.liveness import judge
 
-from .conftest import webcam_frame
-
-Photo = Callable[[str], RgbImage]
-
-
-@pytest.fixture(scope="module")
-def live(engine: FaceEngine) -> LivenessCheck:
-    return LivenessCheck(engine)
-
-
-def _m(i: int, t: float, ear: float = 0.3, yaw: float = 0.0) -> FrameMeasurement:
-    return FrameMeasurement(i, True, ear, yaw, 0.0, 0.0, (100.0, 100.0), 100, time=t)
+from .conftest import Photo, TimedCamera, webcam_frame
+from .conftest import measurement as _m
 
 
 def test_the_floor_is_a_human_reaction_time() -> None:
@@ -69,28 +54,13 @@ def test_frames_without_a_time_are_not_judged_by_it() -> None:
     assert judge(Challenge.BLINK, untimed).passed
 
 
-class _Webcam:
-    """Frames with the times a webcam grabbed them at, after a prompt shown at t = 10 s."""
-
-    def __init__(self, frames: list[RgbImage], grabbed: list[float]) -> None:
-        self.frames, self.grabbed, self.k = frames, grabbed, 0
-
-    def read(self, timeout: float = 2.0) -> Frame:
-        k = self.k
-        self.k += 1
-        return Frame(self.frames[k % len(self.frames)], k, self.grabbed[k % len(self.grabbed)])
-
-    def close(self) -> None:
-        pass
-
-
 def test_a_recording_that_blinks_at_once_is_refused_through_the_camera(
         live: LivenessCheck, photo: Photo) -> None:
     frames = [webcam_frame(photo(f"orl/s27/{n}.png")) for n in (1, 5, 7)]
-    at_once = live.run(_Webcam(frames, [10.02, 10.06, 10.1]), Challenge.BLINK, frames=3,
+    at_once = live.run(TimedCamera(frames, [10.02, 10.06, 10.1]), Challenge.BLINK, frames=3,
                        prompted_at=10.0)
     assert not at_once.passed and at_once.reason == C.EARLY
-    reacted = live.run(_Webcam(frames, [10.1, 10.25, 10.35]), Challenge.BLINK, frames=3,
+    reacted = live.run(TimedCamera(frames, [10.1, 10.25, 10.35]), Challenge.BLINK, frames=3,
                        prompted_at=10.0)
     assert reacted.passed
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from biometrics import FaceEngine
 from proctoring.crypto import KeyStore
 from proctoring.store import Store, metadata
 from tests.pgscratch import scratch_database
@@ -99,3 +100,12 @@ def store(db_url: str, keys: KeyStore) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(scope="module")
+def engine() -> FaceEngine:
+    """The face engine with its shipped settings, loaded once per module (a module that needs
+    another operating point defines its own)."""
+    e = FaceEngine()
+    e.load()
+    return e

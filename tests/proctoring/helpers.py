@@ -24,6 +24,7 @@ from proctoring.models import (
     Decision,
     EvidenceKind,
     ExamSession,
+    IncidentKind,
     RosterEntry,
     SessionKind,
     Stage,
@@ -116,3 +117,44 @@ def checkin(store: Store, session: ExamSession, entry: RosterEntry | None, id_nu
         face_outcome="MATCH", face_distance=0.31, liveness="PASSED", evidence=evidence,
         **({"checkin_id": checkin_id} if checkin_id else {}))
     return record_checkin(store, item, actor=ACTOR)
+
+
+def empty_chair(folder: Path) -> Path:
+    """The lower part of a real photo (a suit and a tie), written into ``folder``: the
+    candidate left the seat; no face in it."""
+    from PIL import Image
+
+    photo = Image.open(faces_dir() / "people" / "obama" / "obama.jpg").convert("RGB")
+    w, h = photo.size
+    out = folder / "empty.png"
+    photo.crop((0, int(h * 0.62), w, h)).save(out)
+    return out
+
+
+def seat_incident_worded(kind: IncidentKind, keys: tuple[str, ...], store: Store, day: date,
+                         folder: Path) -> dict[str, str]:
+    """A seat incident kind's words: every catalogue key (plus the fraud category's two) has
+    its own Vietnamese and English text; the day's fraud findings are that one kind; and the
+    fraud report's text per language, as a reader gets it from the PDF (NFC, white space
+    folded), for the caller to look for its words in."""
+    import unicodedata
+
+    from examdesk.i18n import Catalog
+    from reports.fraud import fraud_pdf
+    from reports.incidents import CATEGORY_OF, Period, collect_fraud
+    from reports.layout import catalog_words
+    from tests.reports.conftest import pdftotext
+
+    catalog = Catalog.load()
+    category = CATEGORY_OF[kind].value
+    for key in (*keys, f"fraud.category.{category}", f"fraud.what.{category}"):
+        vi, en = catalog.text(key, "vi"), catalog.text(key, "en")
+        assert vi != key and en != key and vi != en, key
+    data = collect_fraud(store, Period(day, day))
+    assert [f.kind for f in data.findings] == [kind.value]
+    text = {}
+    for lang in ("vi", "en"):
+        path = folder / f"fraud-{lang}.pdf"
+        path.write_bytes(fraud_pdf(data, catalog_words(lang), lang=lang))
+        text[lang] = unicodedata.normalize("NFC", " ".join(pdftotext(path).split()))
+    return text

@@ -56,11 +56,11 @@ from proctoring.stations import approve, this_station
 from proctoring.stations import enrol as enrol_station
 from proctoring.store import Store
 from reader.virtual import faces_dir
+from tests.desks import Desks
 
 from .helpers import ACTOR, add_roster, centre_and_session
 from .helpers import PEOPLE as ROSTER
 from .test_checkin_service import OTHER_FACE, OWN_FACE, PEOPLE, camera, read
-from .test_stations import Desks
 
 ORL = faces_dir() / "orl"
 # Two cards of one person under two IDs (the same face under two IDs), both on the roster.
@@ -78,11 +78,8 @@ def engine() -> FaceEngine:
 
 @pytest.fixture
 def desks(db_url: str, tmp_path: Path) -> Iterator[Desks]:
-    d = Desks(db_url, tmp_path)
-    try:
+    with Desks(db_url, tmp_path) as d:
         yield d
-    finally:
-        d.close()
 
 
 def _stations(desks: Desks, kind: SessionKind = SessionKind.DRIVING_TEST,

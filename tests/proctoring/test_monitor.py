@@ -6,8 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
-from PIL import Image
 from sqlmodel import select
 
 from biometrics import FaceEngine, FileCamera, OperatingPoint, enrol
@@ -16,7 +14,7 @@ from proctoring.monitor import ExamMonitor, MonitorRules, Observation, watch
 from proctoring.store import Store
 from reader.virtual import faces_dir
 
-from .helpers import add_roster, centre_and_session, checkin
+from .helpers import add_roster, centre_and_session, checkin, empty_chair
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 POINT = OperatingPoint()
@@ -67,22 +65,6 @@ def test_still_open_at_the_end_of_the_exam_is_closed_then() -> None:
 # --- a watch over real photos --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def engine() -> FaceEngine:
-    e = FaceEngine()
-    e.load()
-    return e
-
-
-def no_face_frame(folder: Path) -> Path:
-    """The lower part of a real photo (a suit and a tie): a chair the candidate left."""
-    photo = Image.open(faces_dir() / "people" / "obama" / "obama.jpg").convert("RGB")
-    w, h = photo.size
-    out = folder / "empty.png"
-    photo.crop((0, int(h * 0.62), w, h)).save(out)
-    return out
-
-
 def test_watch_stores_incidents_with_evidence(store: Store, engine: FaceEngine,
                                               tmp_path: Path) -> None:
     orl = faces_dir() / "orl"
@@ -90,7 +72,7 @@ def test_watch_stores_incidents_with_evidence(store: Store, engine: FaceEngine,
     entry = add_roster(store, session)[0]
     admitted = checkin(store, session, entry, "001093014275").checkin
     reference = enrol(engine, (orl / "s27" / "10.png").read_bytes()).embedding
-    empty = no_face_frame(tmp_path)
+    empty = empty_chair(tmp_path)
     frames = ([orl / "s27" / "1.png", orl / "s27" / "2.png"] + [empty] * 7
               + [faces_dir() / "several" / "two_people.jpg"] * 4
               + [orl / "s12" / f"{n}.png" for n in (1, 2, 3)] + [orl / "s27" / "3.png"])

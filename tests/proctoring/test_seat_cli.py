@@ -22,13 +22,6 @@ from .test_seat_room import Room, own
 ORL = faces_dir() / "orl"
 
 
-@pytest.fixture(scope="module")
-def engine() -> FaceEngine:
-    e = FaceEngine()
-    e.load()
-    return e
-
-
 @pytest.fixture
 def cli_room(db_url: str, engine: FaceEngine, tmp_path: Path,
              monkeypatch: pytest.MonkeyPatch) -> Room:

@@ -32,7 +32,7 @@ from proctoring.seat_store import record_consent, room_status, seat_place
 from proctoring.store import Store
 
 from .helpers import add_roster, centre_and_session
-from .test_seat_room import T0, Room, engine, own  # noqa: F401  (engine: the module's fixture)
+from .test_seat_room import T0, Room, own
 
 YES = ConsentAnswer(True, "a" * 64, "vi")
 NO = ConsentAnswer(False, "a" * 64, "vi")
@@ -61,7 +61,7 @@ class Answers:
 
 
 @pytest.fixture
-def room(store: Store, engine, tmp_path: Path) -> Room:  # noqa: F811
+def room(store: Store, engine, tmp_path: Path) -> Room:
     return Room(store, engine, tmp_path)
 
 
@@ -159,23 +159,16 @@ def test_the_terminal_shows_the_text_in_both_languages_and_never_presumes() -> N
 
 def test_a_database_at_0009_upgrades_with_its_seats_intact(db_url: str, tmp_path: Path) -> None:
     import sqlalchemy as sa
-    from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
 
     from proctoring.crypto import KeyStore
     from proctoring.seat_models import SeatAgentRow
-    from proctoring.store import HEAD_REVISION, MIGRATIONS, create_engine, database_url, metadata
+    from proctoring.store import HEAD_REVISION, create_engine, database_url
+    from tests.migrations import migrate, revision_and_drift
 
     keys = KeyStore(tmp_path / "keys", use_keyring=False)
     Store.open(db_url, keys=keys).close()  # at the head (PostgreSQL's may be already)
     db = create_engine(database_url(db_url))
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with db.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0009_seat18_seats")
+    migrate(db, "0009_seat18_seats", down=True)
     old = Store(db, keys)
     session = centre_and_session(old)
     with old.write() as tx:
@@ -184,10 +177,8 @@ def test_a_database_at_0009_upgrades_with_its_seats_intact(db_url: str, tmp_path
     old.close()
     store = Store.open(db_url, keys=keys)
     try:
+        assert revision_and_drift(store.engine) == (HEAD_REVISION, [])
         with store.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert context.get_current_revision() == HEAD_REVISION
-            assert compare_metadata(context, metadata()) == []
             assert conn.execute(sa.text("SELECT seat, state FROM seat_agent")).all() == [
                 ("A01", "watching")]
             assert conn.execute(sa.text("SELECT count(*) FROM seat_consent")).scalar() == 0

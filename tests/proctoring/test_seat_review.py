@@ -25,13 +25,13 @@ from reports.fraud import fraud_pdf
 from reports.incidents import Period, collect_fraud
 from reports.layout import catalog_words
 
-from .test_seat_room import Room, engine, own, play  # noqa: F401  (engine: the module's fixture)
+from .test_seat_room import Room, own, play
 
 ORL = faces_dir() / "orl"
 
 
 @pytest.fixture
-def room(store: Store, engine, tmp_path: Path) -> Room:  # noqa: F811
+def room(store: Store, engine, tmp_path: Path) -> Room:
     return Room(store, engine, tmp_path)
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from PIL import Image
 from sqlmodel import col, select
 
 from biometrics import FaceEngine, FileCamera, OperatingPoint, enrol
@@ -36,7 +35,7 @@ from proctoring.seat_store import acknowledge, room_status, seat_place
 from proctoring.store import Store
 from reader.virtual import faces_dir
 
-from .helpers import ACTOR, add_roster, centre_and_session
+from .helpers import ACTOR, add_roster, centre_and_session, empty_chair
 
 ORL = faces_dir() / "orl"
 T0 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
@@ -44,22 +43,6 @@ T0 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
 CONSENTS = ConsentAnswer(True, "c" * 64, "vi")
 RULES = SeatRules(monitor=MonitorRules(absent_after=timedelta(seconds=4),
                                        several_after=timedelta(seconds=4)))
-
-
-@pytest.fixture(scope="module")
-def engine() -> FaceEngine:
-    e = FaceEngine()
-    e.load()
-    return e
-
-
-def empty_chair(folder: Path) -> Path:
-    """The lower part of a real photo (a suit and a tie): the candidate left the seat."""
-    photo = Image.open(faces_dir() / "people" / "obama" / "obama.jpg").convert("RGB")
-    w, h = photo.size
-    out = folder / "empty.png"
-    photo.crop((0, int(h * 0.62), w, h)).save(out)
-    return out
 
 
 def own(n: int) -> Path:

@@ -104,13 +104,6 @@ def card_profile(folder: Path, base: str, name: str, portrait: str = "orl/s27/10
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def engine() -> FaceEngine:
-    e = FaceEngine()
-    e.load()
-    return e
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """SQLite only: the store's side of the seat runs on both databases in test_seat_room."""

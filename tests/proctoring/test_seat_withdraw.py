@@ -29,11 +29,12 @@ from proctoring.seat_models import SeatConsent
 from proctoring.seat_run import SeatObserver, SeatRunner
 from proctoring.store import Store
 
-from .test_seat_room import RULES, T0, Room, empty_chair, engine, own  # noqa: F401  (engine)
+from .helpers import empty_chair
+from .test_seat_room import RULES, T0, Room, own
 
 
 @pytest.fixture
-def room(store: Store, engine, tmp_path: Path) -> Room:  # noqa: F811
+def room(store: Store, engine, tmp_path: Path) -> Room:
     return Room(store, engine, tmp_path)
 
 

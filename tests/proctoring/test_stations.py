@@ -44,6 +44,8 @@ from proctoring.stations import (
     signing_key_name,
 )
 from proctoring.store import Store
+from tests.desks import Desks
+from tests.migrations import migrate, revision_and_drift
 
 from .helpers import ACTOR, add_roster, centre_and_session, checkin
 
@@ -51,33 +53,10 @@ DESKS = ("a", "b", "c", "d")
 WHEN = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 
 
-class Desks:
-    """Desks on one database: ``desk(name)`` opens (once) a Store with that desk's key folder."""
-
-    def __init__(self, url: str, root: Path) -> None:
-        self.url, self.root = url, root
-        self.open: dict[str, Store] = {}
-
-    def keys(self, name: str) -> KeyStore:
-        return KeyStore(self.root / f"desk-{name}" / "keys", use_keyring=False)
-
-    def __call__(self, name: str) -> Store:
-        if name not in self.open:
-            self.open[name] = Store.open(self.url, keys=self.keys(name))
-        return self.open[name]
-
-    def close(self) -> None:
-        for s in self.open.values():
-            s.close()
-
-
 @pytest.fixture
 def desks(db_url: str, tmp_path: Path) -> Iterator[Desks]:
-    d = Desks(db_url, tmp_path)
-    try:
+    with Desks(db_url, tmp_path) as d:
         yield d
-    finally:
-        d.close()
 
 
 def _centre(store: Store) -> uuid.UUID:
@@ -297,25 +276,13 @@ def test_the_single_desk_default_writes_the_centre_chain_as_before(store: Store)
 
 def test_a_database_from_0005_upgrades_with_its_data_and_takes_stations(
         db_url: str, tmp_path: Path) -> None:
-    from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-
-    from proctoring.store import HEAD_REVISION, MIGRATIONS, create_engine, database_url, metadata
-
-    def alembic(engine: sa.Engine, target: str, down: bool) -> None:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            (command.downgrade if down else command.upgrade)(cfg, target)
+    from proctoring.store import HEAD_REVISION, create_engine, database_url
 
     keys = KeyStore(tmp_path / "desk-a" / "keys", use_keyring=False)
     engine = create_engine(database_url(db_url))
     with engine.connect() as conn:  # PostgreSQL's test database is at the head already
         at_head = sa.inspect(conn).has_table("station")
-    alembic(engine, "0005", down=at_head)
+    migrate(engine, "0005", down=at_head)
     old = Store(engine, keys)  # the previous release's schema, filled by a single desk
     session = centre_and_session(old)
     entries = add_roster(old, session)
@@ -327,10 +294,7 @@ def test_a_database_from_0005_upgrades_with_its_data_and_takes_stations(
 
     store = Store.open(db_url, keys=keys)
     try:
-        with store.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert context.get_current_revision() == HEAD_REVISION
-            assert compare_metadata(context, metadata()) == []
+        assert revision_and_drift(store.engine) == (HEAD_REVISION, [])
         with store.read() as tx:
             assert {t: tx.connection().execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
                     for t in counts} == counts
@@ -352,11 +316,6 @@ def test_0010_adds_the_station_login_and_sync_state_keeping_every_station_row(
         desks: Desks) -> None:
     """0010_sync17_station_sync (station.db_role, station_sync_state) down to 0009 and up
     again: stations, their chains and sealed keys stay, and every chain still verifies."""
-    from alembic import command
-    from alembic.config import Config
-
-    from proctoring.store import MIGRATIONS
-
     _, (session, entries) = _two_stations(desks)
     checkin(desks("b"), session, entries[0], "001093014275")
     tables = ("station", "station_data_key", "station_audit_event", "station_audit_head",
@@ -367,18 +326,11 @@ def test_0010_adds_the_station_login_and_sync_state_keeping_every_station_row(
             return {t: tx.connection().execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
                     for t in tables}
 
-    def alembic(target: str, down: bool) -> None:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        with desks("a").engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            (command.downgrade if down else command.upgrade)(cfg, target)
-
     before = counts()
-    alembic("0009_seat18_seats", down=True)
+    migrate(desks("a").engine, "0009_seat18_seats", down=True)
     with desks("a").engine.connect() as conn:
         assert "db_role" not in {c["name"] for c in sa.inspect(conn).get_columns("station")}
-    alembic("head", down=False)
+    migrate(desks("a").engine, "head")
     assert counts() == before
     with desks("a").read() as tx:
         assert tx.connection().execute(sa.text(

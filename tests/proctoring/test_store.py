@@ -10,23 +10,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlmodel import select
 
 from proctoring.crypto import KeyStore
 from proctoring.errors import DatabaseUnavailable
 from proctoring.models import Centre, ExamSession, SessionKind
-from proctoring.store import HEAD_REVISION, MIGRATIONS, Store, database_url, metadata
+from proctoring.store import HEAD_REVISION, MIGRATIONS, Store, database_url
+from tests.migrations import revision_and_drift
 
 from .helpers import centre_and_session
 
 
 def test_migrations_produce_exactly_the_models(store: Store) -> None:
-    with store.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, metadata()) == []
-        assert context.get_current_revision() == HEAD_REVISION
+    assert revision_and_drift(store.engine) == (HEAD_REVISION, [])
 
 
 def test_the_head_revision_constant_is_the_newest_migration() -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from sqlmodel import select
@@ -294,3 +295,46 @@ def fraud_scenario(store: Store) -> tuple[Built, Built]:
              distance=0.69, face="no_match",
              at=road.session.starts_at + timedelta(hours=3, minutes=5))
     return exam, road
+
+
+def roster_page(keywords: str) -> bytes:
+    """A one-page PDF titled like a roster, ``keywords`` in its metadata (where a roster's QR
+    payload stands): the page a forger starts from."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out)
+    canvas.setKeywords(keywords)
+    canvas.drawString(72, 720, "Danh sách thí sinh")
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def unsigned_roster(canonical: bytes, keywords: str) -> bytes:
+    """An unsigned roster carrying ``canonical`` as its facts, correctly hashed, on
+    :func:`roster_page` (anyone can make one; what it states in ``keywords`` is up to them)."""
+    from reports.facts import content_hash
+    from reports.pdfmeta import finish_pdf
+
+    return finish_pdf(roster_page(keywords), canonical=canonical,
+                      content_hash=content_hash(canonical), signature_page=0,
+                      signature_rect=(72, 72, 272, 132))
+
+
+def roster_and_facts(store: Store, code: str) -> tuple[bytes, dict[str, Any]]:
+    """Session ``code``'s roster PDF as examdesk makes it (unsigned, Vietnamese), and the facts
+    embedded in it, read back as ``roster verify`` reads them."""
+    import json
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from reports.layout import catalog_words
+    from reports.pdfmeta import read_embedded_facts
+    from reports.roster import roster_pdf
+
+    pdf = roster_pdf(store, code, catalog_words("vi"))
+    canonical = read_embedded_facts(PdfFileReader(io.BytesIO(pdf.data))).canonical
+    assert canonical is not None
+    facts: dict[str, Any] = json.loads(canonical)
+    return pdf.data, facts

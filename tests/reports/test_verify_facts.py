@@ -18,7 +18,6 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.embed import EmbeddedFileObject, FileSpec, embed_file
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
-from reportlab.pdfgen.canvas import Canvas
 
 from examdesk.commands.errors import EXIT_TAMPERED
 from examdesk.commands.reports import EXIT_UNTRUSTED, verify_exit
@@ -36,8 +35,7 @@ from reports.keys import (
     pkcs12_bytes,
 )
 from reports.layout import catalog_words
-from reports.pdfmeta import FACTS_FILE, finish_pdf, qr_payload, read_embedded_facts
-from reports.roster import roster_pdf
+from reports.pdfmeta import FACTS_FILE, qr_payload
 from reports.signing import load_signer, sign_pdf
 from reports.verify import (
     ContentStatus,
@@ -65,29 +63,16 @@ class Made:
 def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Made]:
     store = open_store(tmp_path_factory.mktemp("facts"))
     built = builders.online_exam(store, people=3)
-    pdf = roster_pdf(store, built.session.code, catalog_words("vi"))
-    canonical = read_embedded_facts(PdfFileReader(io.BytesIO(pdf.data))).canonical
-    assert canonical is not None
-    yield Made(store, pdf.data, json.loads(canonical), built.session.code)
+    unsigned, facts = builders.roster_and_facts(store, built.session.code)
+    yield Made(store, unsigned, facts, built.session.code)
     store.close()
-
-
-def _page(keywords: str) -> bytes:
-    out = io.BytesIO()
-    canvas = Canvas(out)
-    canvas.setKeywords(keywords)
-    canvas.drawString(72, 720, "Danh sách thí sinh")
-    canvas.showPage()
-    canvas.save()
-    return out.getvalue()
 
 
 def _roster_with(facts: object, session_id: str) -> bytes:
     """An unsigned roster stating these facts, correctly hashed (anyone can make one)."""
     canonical = canonical_bytes(facts)
-    digest = content_hash(canonical)
-    return finish_pdf(_page(qr_payload(uuid.UUID(session_id), digest)), canonical=canonical,
-                      content_hash=digest, signature_page=0, signature_rect=(72, 72, 272, 132))
+    return builders.unsigned_roster(
+        canonical, qr_payload(uuid.UUID(session_id), content_hash(canonical)))
 
 
 def _session_id(made: Made) -> str:
@@ -140,7 +125,8 @@ def test_every_part_verify_reads_is_checked(made: Made, spoil: str) -> None:
 
 def _bomb(size: int, filters: str = "/FlateDecode") -> bytes:
     """A roster whose embedded facts are a Flate stream inflating to ``size`` bytes."""
-    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(_page("x")), strict=False))
+    page = io.BytesIO(builders.roster_page("x"))
+    writer = copy_into_new_writer(PdfFileReader(page, strict=False))
     packed = zlib.compress(b" " * size, 9)
     if filters != "/FlateDecode":
         packed = packed.hex().encode() + b">"

@@ -20,7 +20,7 @@ from reports.facts import FORMAT_1, canonical_bytes, content_hash
 from reports.keys import CreatedKeys
 from reports.layout import catalog_words
 from reports.pdfmeta import finish_pdf, qr_payload, read_embedded_facts
-from reports.roster import Roster, build_roster, render_roster, roster_pdf
+from reports.roster import Roster, build_roster, render_roster
 from reports.signing import load_signer, sign_pdf
 from reports.verify import ContentStatus, TrustRoots, load_trust_roots, verify_roster
 from reports.verify_text import verify_lines
@@ -45,9 +45,7 @@ def made(tmp_path_factory: pytest.TempPathFactory, centre_keys: CreatedKeys) -> 
     store = open_store(folder)
     built = builders.online_exam(store, people=6)
     words = catalog_words("vi")
-    pdf = roster_pdf(store, built.session.code, words)
-    canonical = read_embedded_facts(PdfFileReader(io.BytesIO(pdf.data))).canonical
-    assert canonical is not None
+    _, facts = builders.roster_and_facts(store, built.session.code)
     # A roster signed in format 1, the way examdesk made them before the reasons: its facts
     # are the old format (byte for byte what that code wrote), rendered, finished and signed.
     roster = build_roster(store, built.session.code)
@@ -59,7 +57,7 @@ def made(tmp_path_factory: pytest.TempPathFactory, centre_keys: CreatedKeys) -> 
                           signature_rect=rendered.signature_box.rect)
     signed = sign_pdf(unsigned, load_signer(centre_keys.signer_p12, PASSWORD), words)
     roots = load_trust_roots(key_folder=centre_keys.folder, trust_folder=folder / "none")
-    yield Made(store, json.loads(canonical), roots, signed)
+    yield Made(store, facts, roots, signed)
     store.close()
 
 
@@ -75,18 +73,8 @@ def test_a_roster_signed_in_the_old_format_still_verifies(made: Made) -> None:
 def _roster_with(facts: object) -> bytes:
     """An unsigned roster stating these facts, correctly hashed (anyone can make one)."""
     canonical = canonical_bytes(facts)
-    digest = content_hash(canonical)
     session_id = uuid.UUID(facts["session"]["id"])  # type: ignore[index]
-    from reportlab.pdfgen.canvas import Canvas
-
-    out = io.BytesIO()
-    canvas = Canvas(out)
-    canvas.setKeywords(qr_payload(session_id, digest))
-    canvas.drawString(72, 720, "Danh sách thí sinh")
-    canvas.showPage()
-    canvas.save()
-    return finish_pdf(out.getvalue(), canonical=canonical, content_hash=digest,
-                      signature_page=0, signature_rect=(72, 72, 272, 132))
+    return builders.unsigned_roster(canonical, qr_payload(session_id, content_hash(canonical)))
 
 
 def _review_row(facts: dict[str, Any]) -> dict[str, Any]:

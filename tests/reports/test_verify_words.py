@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
-from reportlab.pdfgen.canvas import Canvas
 from typer.testing import CliRunner
 
 from examdesk.cli import app
@@ -27,8 +26,7 @@ from proctoring.store import Store
 from reports.facts import canonical_bytes, content_hash
 from reports.keys import CreatedKeys
 from reports.layout import catalog_words
-from reports.pdfmeta import FACTS_FILE, finish_pdf, qr_payload, read_embedded_facts
-from reports.roster import roster_pdf
+from reports.pdfmeta import FACTS_FILE, qr_payload
 from reports.signing import load_signer, sign_pdf
 from reports.verify import (
     MAX_SHOWN_TEXT,
@@ -56,21 +54,8 @@ class Made:
 def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Made]:
     store = open_store(tmp_path_factory.mktemp("words"))
     built = builders.driving_test(store, people=3)
-    pdf = roster_pdf(store, built.session.code, catalog_words("vi"))
-    canonical = read_embedded_facts(PdfFileReader(io.BytesIO(pdf.data))).canonical
-    assert canonical is not None
-    yield Made(store, pdf.data, json.loads(canonical))
+    yield Made(store, *builders.roster_and_facts(store, built.session.code))
     store.close()
-
-
-def _page(keywords: str) -> bytes:
-    out = io.BytesIO()
-    canvas = Canvas(out)
-    canvas.setKeywords(keywords)
-    canvas.drawString(72, 720, "Danh sách thí sinh")
-    canvas.showPage()
-    canvas.save()
-    return out.getvalue()
 
 
 def _roster(facts: Any, *, stated: str | None = None, session_id: str | None = None) -> bytes:
@@ -80,8 +65,7 @@ def _roster(facts: Any, *, stated: str | None = None, session_id: str | None = N
     canonical = canonical_bytes(facts).replace(b'"NaN!"', b"NaN")
     digest = content_hash(canonical)
     sid = uuid.UUID(session_id or facts["session"]["id"])
-    return finish_pdf(_page(qr_payload(sid, stated or digest)), canonical=canonical,
-                      content_hash=digest, signature_page=0, signature_rect=(72, 72, 272, 132))
+    return builders.unsigned_roster(canonical, qr_payload(sid, stated or digest))
 
 
 def _copy(made: Made) -> dict[str, Any]:
@@ -123,8 +107,7 @@ def test_data_changed_under_the_qr_code_is_said_in_words(made: Made) -> None:
 
 def test_data_without_a_stated_hash_is_said_in_words(made: Made) -> None:
     canonical = canonical_bytes(made.facts)
-    data = finish_pdf(_page("x"), canonical=canonical, content_hash=content_hash(canonical),
-                      signature_page=0, signature_rect=(72, 72, 272, 132))
+    data = builders.unsigned_roster(canonical, "x")
     r = verify_roster(data, roots=TrustRoots(()), store=made.store)
     assert r.content.status is ContentStatus.MISMATCH
     assert r.content.problem == "verify.problem.no_hash"
@@ -137,7 +120,8 @@ def test_data_without_a_stated_hash_is_said_in_words(made: Made) -> None:
 
 def _without_ef() -> bytes:
     """A file naming the roster's data whose file specification has no stream (/EF)."""
-    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(_page("x")), strict=False))
+    page = io.BytesIO(builders.roster_page("x"))
+    writer = copy_into_new_writer(PdfFileReader(page, strict=False))
     spec = generic.DictionaryObject({generic.NameObject("/Type"):
                                      generic.NameObject("/Filespec")})
     names = generic.ArrayObject([generic.TextStringObject(FACTS_FILE),
@@ -162,14 +146,14 @@ def test_damaged_data_is_said_in_words() -> None:
 
 def test_data_taken_out_of_a_roster_is_said_in_words(made: Made) -> None:
     digest = content_hash(canonical_bytes(made.facts))
-    data = _page(qr_payload(uuid.UUID(made.facts["session"]["id"]), digest))
+    data = builders.roster_page(qr_payload(uuid.UUID(made.facts["session"]["id"]), digest))
     r = verify_roster(data, roots=TrustRoots(()), store=made.store)
     assert r.content.status is ContentStatus.NO_FACTS
     assert r.content.problem == "verify.problem.facts_removed"
     vi, en = _one_language(r)
     assert "dữ liệu đó đã bị gỡ khỏi tệp" in vi and "taken out of the file" in en
     # A plain PDF (no QR either) is simply no roster: nothing more to say.
-    r = verify_roster(_page("x"), roots=TrustRoots(()), store=made.store)
+    r = verify_roster(builders.roster_page("x"), roots=TrustRoots(()), store=made.store)
     assert r.content.status is ContentStatus.NO_FACTS and r.content.problem is None
     assert _lines(r, "vi")[-1] == "✘ Tệp không chứa dữ liệu danh sách của examdesk."
 

@@ -8,10 +8,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 from sqlmodel import select
@@ -21,33 +17,20 @@ from proctoring.centres import ensure_centre
 from proctoring.crypto import KeyStore
 from proctoring.district import add_centre, init_district
 from proctoring.models import AuditEvent, CheckIn, Role, User
-from proctoring.store import HEAD_REVISION, MIGRATIONS, Store, create_engine, database_url, metadata
+from proctoring.store import HEAD_REVISION, Store, create_engine, database_url
 from proctoring.sync import local_centre, sync_once
+from tests.migrations import migrate, revision_and_drift
 
 from .builders import ACTOR, CENTRES, admit, person, session_with_roster, unit
 from .conftest import DISTRICT_CODE, DistrictEnv
 from .pgcluster import PrivateCluster
 
 
-def _alembic(engine: sa.Engine, target: str, *, down: bool = False) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
-
-
-def _revision_and_drift(engine: sa.Engine) -> tuple[str | None, list[object]]:
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        return context.get_current_revision(), list(compare_metadata(context, metadata()))
-
-
 def _store_at_0001(url: str, keys: KeyStore) -> Store:
     """A database exactly as the 0001 release left it; the 0001 tables are all the check-in
     code below writes, so today's code fills it like the old release did."""
     engine = create_engine(database_url(url))
-    _alembic(engine, "0001")
+    migrate(engine, "0001")
     return _as_old_release(Store(engine, keys))
 
 
@@ -73,13 +56,13 @@ def test_a_centre_database_from_0001_upgrades_keeps_its_data_and_syncs(
             admit(old, session, entry, person(i + 1)[0], unit(i))
         with old.read() as tx:
             events = len(tx.exec(select(AuditEvent)).all())
-        assert _revision_and_drift(old.engine)[0] == "0001"
+        assert revision_and_drift(old.engine)[0] == "0001"
     finally:
         old.close()
 
     store = Store.open(url, keys=keys)  # what the new release does on start
     try:
-        revision, drift = _revision_and_drift(store.engine)
+        revision, drift = revision_and_drift(store.engine)
         assert (revision, drift) == (HEAD_REVISION, [])
         with store.read() as tx:
             assert len(tx.exec(select(CheckIn)).all()) == 2
@@ -108,13 +91,13 @@ def test_a_centre_database_from_0001_upgrades_keeps_its_data_and_syncs(
 def test_0002_downgrades_and_upgrades_again_on_sqlite(tmp_path: Path) -> None:
     engine = create_engine(database_url(f"sqlite:///{tmp_path / 'x.db'}"))
     try:
-        _alembic(engine, "head")
-        _alembic(engine, "0001", down=True)
-        revision, _ = _revision_and_drift(engine)
+        migrate(engine, "head")
+        migrate(engine, "0001", down=True)
+        revision, _ = revision_and_drift(engine)
         assert revision == "0001"
         assert "sync_state" not in sa.inspect(engine).get_table_names()
-        _alembic(engine, "head")
-        assert _revision_and_drift(engine) == (HEAD_REVISION, [])
+        migrate(engine, "head")
+        assert revision_and_drift(engine) == (HEAD_REVISION, [])
     finally:
         engine.dispose()
 
@@ -138,7 +121,7 @@ def test_a_postgres_database_at_0001_becomes_a_district(blank_pg: str,
     creds = add_centre(blank_pg, "HP02", password="pw-mig")
     engine = sa.create_engine(blank_pg, poolclass=NullPool)
     try:
-        assert _revision_and_drift(engine) == (HEAD_REVISION, [])
+        assert revision_and_drift(engine) == (HEAD_REVISION, [])
         with engine.connect() as conn:
             unsecured = conn.execute(sa.text(
                 "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname <> "
@@ -169,21 +152,21 @@ def test_a_centre_database_at_0002_upgrades_and_records_the_keys_it_already_uses
            else request.getfixturevalue("blank_pg"))
     keys = KeyStore(tmp_path / "keys", use_keyring=False)
     engine = create_engine(database_url(url))
-    _alembic(engine, "0002")
+    migrate(engine, "0002")
     old = _as_old_release(Store(engine, keys))
     try:
         centre = ensure_centre(old, "HN01", CENTRES["HN01"], actor=ACTOR)
         signer = keys.signing_key(centre.id)  # as the old release made it
         session, entries = session_with_roster(old, "S1", [person(1)])
         done = admit(old, session, entries[0], person(1)[0], unit(1))
-        assert _revision_and_drift(old.engine)[0] == "0002"
+        assert revision_and_drift(old.engine)[0] == "0002"
     finally:
         old.close()
     sealed_with = keys.data_key()
 
     store = Store.open(url, keys=keys, checkpoint_every=1)  # what the new release does
     try:
-        assert _revision_and_drift(store.engine) == (HEAD_REVISION, [])
+        assert revision_and_drift(store.engine) == (HEAD_REVISION, [])
         assert read_evidence(store, done.evidence_ids[0])  # the old key, now recorded
         with store.read() as tx:
             assert audit.verify(tx, keys).ok
@@ -205,12 +188,12 @@ def test_a_centre_database_at_0002_upgrades_and_records_the_keys_it_already_uses
 def test_0003_downgrades_and_upgrades_again_on_sqlite(tmp_path: Path) -> None:
     engine = create_engine(database_url(f"sqlite:///{tmp_path / 'x.db'}"))
     try:
-        _alembic(engine, "head")
-        _alembic(engine, "0002", down=True)
-        assert _revision_and_drift(engine)[0] == "0002"
+        migrate(engine, "head")
+        migrate(engine, "0002", down=True)
+        assert revision_and_drift(engine)[0] == "0002"
         assert "key_record" not in sa.inspect(engine).get_table_names()
-        _alembic(engine, "head")
-        assert _revision_and_drift(engine) == (HEAD_REVISION, [])
+        migrate(engine, "head")
+        assert revision_and_drift(engine) == (HEAD_REVISION, [])
     finally:
         engine.dispose()
 
@@ -221,13 +204,13 @@ def test_a_postgres_district_at_0002_upgrades_to_key_records(blank_pg: str,
     row-level security like every other (centres cannot read it, the office records its own
     keys there)."""
     engine = create_engine(database_url(blank_pg))
-    _alembic(engine, "0002")
+    migrate(engine, "0002")
     engine.dispose()
     init_district(blank_pg, code=DISTRICT_CODE, name="Sở", keys=office_keys, actor="t:office")
     creds = add_centre(blank_pg, "HP02", password="pw-mig3")
     admin = sa.create_engine(blank_pg, poolclass=NullPool)
     try:
-        assert _revision_and_drift(admin) == (HEAD_REVISION, [])
+        assert revision_and_drift(admin) == (HEAD_REVISION, [])
         with admin.connect() as conn:
             assert conn.execute(sa.text("SELECT relrowsecurity FROM pg_class WHERE relname = "
                                         "'key_record'")).scalar_one()

@@ -18,47 +18,24 @@ from sqlmodel import Session
 
 from examdesk.i18n import Catalog
 from proctoring import audit
-from proctoring.crypto import KeyStore
 from proctoring.errors import ProctoringError
 from proctoring.evidence import read_evidence
 from proctoring.stations import approve, enrol, local_identity
 from proctoring.store import Store
 from proctoring.sync import BatchReport, sync_once, sync_status
+from tests.desks import Desks
 
 from .builders import ACTOR, CENTRES, admit, person, session_with_roster, unit
 from .conftest import DistrictEnv
 from .pgcluster import PrivateCluster
 
 
-class Desks:
-    """Desks of one centre on one centre database: ``desks("a")`` opens desk a once."""
-
-    def __init__(self, url: str, root: Path) -> None:
-        self.url, self.root = url, root
-        self.open: dict[str, Store] = {}
-
-    def keys(self, name: str) -> KeyStore:
-        return KeyStore(self.root / f"desk-{name}" / "keys", use_keyring=False)
-
-    def __call__(self, name: str) -> Store:
-        if name not in self.open:
-            self.open[name] = Store.open(self.url, keys=self.keys(name))
-        return self.open[name]
-
-    def close(self) -> None:
-        for s in self.open.values():
-            s.close()
-
-
 @pytest.fixture
 def desks(cluster: PrivateCluster, tmp_path: Path) -> Iterator[Desks]:
     """The centre's own PostgreSQL (not the district's), shared by its desks."""
     with cluster.scratch_database("centre_") as name:
-        d = Desks(cluster.url(name), tmp_path)
-        try:
+        with Desks(cluster.url(name), tmp_path) as d:
             yield d
-        finally:
-            d.close()
 
 
 def _centre_with_stations(desks: Desks) -> tuple[uuid.UUID, list[uuid.UUID]]:
