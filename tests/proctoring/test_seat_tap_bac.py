@@ -33,8 +33,8 @@ from .test_seat_room import RULES, Room, own
 from .test_seat_tap import card_profile
 
 # The chip tap's fixtures (a room with An admitted at the door, the trust files, the command's
-# database and keys), shared with test_seat_tap.
-engine, store, room, trust = tap.engine, tap.store, tap.room, tap.trust
+# database and keys), shared with test_seat_tap; the face engine is the proctoring conftest's.
+store, room, trust = tap.store, tap.room, tap.trust
 db_url_sqlite, room_for_cli = tap.db_url_sqlite, tap.room_for_cli
 
 TODAY = date(2026, 12, 3)
