@@ -23,13 +23,13 @@ KEYS = ("metric", "unit", "ours", "baseline", "ratio")
 # The cheap ones at their smallest (seconds to tens of seconds each); the others need minutes
 # of face encodings (face_population: two minutes from a cold cache on a busy machine), a
 # camera's worth of frames or the PC/SC stack, and stay with `make bench`. "{tmp}": the test's
-# own folder.
+# own folder. bench/stations.py's line is checked by tests/proctoring/test_stations_bench.py,
+# which runs it once anyway (four runs of desks loading their face models: a minute or more).
 CHEAP = {
     "fuzz_chip": ["--quick", "--inputs", "30"],
     "lens_cover": ["--quick", "--covered", "3"],
     "liveness_stills": ["--quick"],  # 40 folders of real photos, seconds
     "double_checkin": ["--quick", "--rounds", "2", "--gallery", "3"],  # a scratch PostgreSQL
-    "stations": ["--quick", "--n", "2"],  # a scratch PostgreSQL too
 }
 
 

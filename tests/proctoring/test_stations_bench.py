@@ -5,12 +5,12 @@ chain verifies, the figures present and counted — and never a time."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.pgscratch import scratch_database
+from tests.test_bench_contract import last_line_contract
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,8 +22,7 @@ def test_the_quick_stations_bench_stores_every_checkin_once(postgres_admin_url: 
                                "--pace", "1", "--db", url], capture_output=True, text=True,
                               timeout=900, check=False, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {"metric", "unit", "ours", "baseline", "ratio"} <= set(result)
+    result = last_line_contract(proc.stdout)
     assert result["mode"] == "paced" and result["pace_s"] == 1.0
     assert result["stored_once"] and result["stored"] == result["expected"] == 2 * 3 + 2 * 2 * 3
     assert result["chains_verify"] and result["acknowledged_lost"] == 0
