@@ -59,6 +59,9 @@ CHUNK = 16 << 20  # plaintext bytes per sealed chunk: bounded memory, whatever t
 _NONCE = 12
 _MAX_HEADER = 1 << 16
 SPILL = 0.05  # the product's IndexParams.spill (IndexParams.for_size says why)
+ROOM = 16
+"""A list sized at once (a fill, a load) gets 1/ROOM of its size as spare room: the faces each
+later screen adds go there instead of doubling the list (FaceIndex.reserve)."""
 SPILL_BIT = 1 << 62
 """Set in the label of a face's second copy (the one in its second-nearest cell). Caller labels
 must stay below it (they are row numbers)."""
@@ -116,6 +119,20 @@ class IndexParams:
 
 
 @dataclass(frozen=True, slots=True)
+class Placement:
+    """Where :meth:`FaceIndex.add` puts each row: its nearest cell, and its second-nearest
+    cell when it is spilled there (-1: stored once). int16: at most 4096 cells."""
+
+    first: NDArray[np.int16]
+    second: NDArray[np.int16]
+
+    def counts(self, nlist: int) -> NDArray[np.int64]:
+        """Entries each list receives (copies included)."""
+        return (np.bincount(self.first, minlength=nlist)
+                + np.bincount(self.second[self.second >= 0], minlength=nlist)).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
 class Candidates:
     """For each query row, the stored labels within threshold + margin (approximate)."""
 
@@ -161,29 +178,106 @@ class FaceIndex:
         """Faces indexed (a spilled face counts once)."""
         return int(self.index.ntotal) - self.copies
 
-    def add(self, rows: NDArray[np.float32], labels: NDArray[np.int64]) -> None:
+    def placement(self, rows: NDArray[np.float32]) -> Placement:
+        """The cell (and, for a face near a border, the second cell) each row goes to: one
+        coarse search, so that a large fill can size every list before adding (:meth:`reserve`)
+        and then add without searching again."""
+        x = _rows(rows)
+        if self.params.spill is None or self.params.nlist < 2:
+            _, cells = self.index.quantizer.search(x, 1)
+            return Placement(cells[:, 0].astype(np.int16), np.full(len(x), -1, np.int16))
+        dist, cells = self.index.quantizer.search(x, 2)
+        near = dist[:, 1] <= (1.0 + self.params.spill) * dist[:, 0]
+        return Placement(cells[:, 0].astype(np.int16),
+                         np.where(near, cells[:, 1], -1).astype(np.int16))
+
+    def reserve(self, counts: NDArray[np.int64]) -> None:
+        """Room for ``counts[l]`` more entries in list ``l`` (and 1/:data:`ROOM` of the list
+        over that), allocated once.
+
+        Left to themselves the lists grow by doubling (std::vector, one append per 64k-row
+        block): at 10^7 that left ~1.5 GB of spare capacity and freed buffers, the part of the
+        peak over the codes' 4.04 GB. A resize to the wanted size followed by one back to the
+        current size keeps the capacity, so the appends that follow do not reallocate.
+        libstdc++ grows a non-empty list to at least twice its size whatever is asked, so a list
+        is only sized here when it at least doubles (a fill, an empty list): a small add to a
+        large list uses the room left by the fill (a day's check-ins add ~4 entries a list at
+        10^7; the room holds ~230)."""
+        arrays = self._arrays()
+        need = np.asarray(counts, np.int64).reshape(-1)
+        if len(need) != self.params.nlist or (need < 0).any():
+            raise ValueError(f"one count a list ({self.params.nlist}), none negative")
+        for cell in np.flatnonzero(need).tolist():
+            size = int(arrays.list_size(cell))
+            want = size + int(need[cell])
+            want += want // ROOM
+            if want >= 2 * size:
+                arrays.resize(cell, want)
+                arrays.resize(cell, size)
+
+    def make_room(self) -> None:
+        """Give every list 1/:data:`ROOM` of spare room, as a fill leaves it (:meth:`reserve`).
+
+        faiss reads a file's lists at their exact sizes, so the first add after a restart
+        (each screen adds its faces: nearly every list gets a few) would double nearly every
+        list at once — at 10^7, 4 GB more. The codes (256 of an entry's 264 bytes) are moved
+        out a list at a time from the last, their vector freed, and written back into one
+        allocated with the room; the ids cannot be freed from Python (faiss does not expose
+        their vector), so they double once here (8 bytes an entry)."""
+        faiss = _faiss()
+        arrays = self._arrays()
+        nlist, code_size = int(arrays.nlist), int(arrays.code_size)
+        held: list[NDArray[np.uint8]] = []
+        for cell in reversed(range(nlist)):
+            codes = np.empty((int(arrays.list_size(cell)), code_size), np.uint8)
+            if len(codes):
+                faiss.memcpy(faiss.swig_ptr(codes), arrays.get_codes(cell), codes.nbytes)
+            arrays.codes.resize(cell)  # frees this list's codes (the lists after it are gone)
+            held.append(codes)
+        arrays.codes.resize(nlist)
+        held.reverse()
+        for cell in range(nlist):
+            codes, held[cell] = held[cell], np.empty((0, code_size), np.uint8)
+            size = len(codes)
+            ids = np.empty(size, np.int64)
+            if size:
+                faiss.memcpy(faiss.swig_ptr(ids), arrays.get_ids(cell), ids.nbytes)
+            arrays.resize(cell, size + size // ROOM)
+            arrays.resize(cell, size)
+            if size:
+                arrays.update_entries(cell, 0, size, faiss.swig_ptr(ids), faiss.swig_ptr(codes))
+
+    def _arrays(self) -> Any:
+        faiss = _faiss()
+        return faiss.downcast_InvertedLists(faiss.extract_index_ivf(self.index).invlists)
+
+    def add(self, rows: NDArray[np.float32], labels: NDArray[np.int64],
+            placement: Placement | None = None) -> None:
+        """Store ``rows`` under ``labels`` (each face in its cell, and a second copy in its
+        second cell when near a border). ``placement`` is :meth:`placement` of these rows when
+        the caller already has it (a two-pass fill)."""
         x = _rows(rows)
         ids = np.ascontiguousarray(labels, np.int64).reshape(-1)
         if not len(x):
             return
         if len(ids) != len(x) or ids.min() < 0 or ids.max() >= SPILL_BIT:
             raise ValueError(f"labels must be one per row in [0, 2^62): {len(ids)} for {len(x)}")
-        if self.params.spill is None or self.params.nlist < 2:
-            self.index.add_with_ids(x, ids)
-            return
+        where = placement if placement is not None else self.placement(x)
+        if len(where.first) != len(x):
+            raise ValueError(f"a placement of {len(where.first)} rows for {len(x)} rows")
+        self.reserve(where.counts(self.params.nlist))
         faiss = _faiss()
-        # One coarse search gives both cells; add_core then stores each copy where we say
-        # (add_with_ids would assign the nearest cell again).
-        dist, cells = self.index.quantizer.search(x, 2)
-        near = dist[:, 1] <= (1.0 + self.params.spill) * dist[:, 0]
-        first = np.ascontiguousarray(cells[:, 0])
+        # add_core stores each entry in the cell we give it (add_with_ids would search the
+        # nearest cell again and could not place the second copy).
+        first = where.first.astype(np.int64)
         self.index.add_core(len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids),
                             faiss.swig_ptr(first))
+        near = where.second >= 0
         k = int(near.sum())
         if k:
             xs = np.ascontiguousarray(x[near])
             spilled = np.ascontiguousarray(ids[near] | SPILL_BIT)
-            second = np.ascontiguousarray(cells[near, 1])
+            second = where.second[near].astype(np.int64)
             self.index.add_core(k, faiss.swig_ptr(xs), faiss.swig_ptr(spilled),
                                 faiss.swig_ptr(second))
             self.copies += k
@@ -343,7 +437,9 @@ def load(path: Path, key: bytes) -> tuple[FaceIndex, bytes, dict[str, Any]]:
         raise IndexFileInvalid(f"{path}: not the index its header describes", path=str(path))
     raw.nprobe = params.nprobe
     raw.make_direct_map(False)
-    return FaceIndex(raw, params, trained_on, copies), manifest, header
+    loaded = FaceIndex(raw, params, trained_on, copies)
+    loaded.make_room()
+    return loaded, manifest, header
 
 
 class _SealedWriter:
