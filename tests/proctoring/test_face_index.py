@@ -256,3 +256,129 @@ def test_labels_that_would_collide_with_the_spill_bit_are_refused(spilled) -> No
         index.add(stored[:1], np.array([face_index.SPILL_BIT], np.int64))
     with pytest.raises(ValueError):
         index.add(stored[:1], np.array([-1], np.int64))
+
+
+# --- lists sized once before they are filled (the 6·10^9-byte peak at 10^7) --------------------
+
+OLD_FILE = Path(__file__).parent / "data" / "face-index-2b4764a.bin"
+"""Written by main 2b4764a's face_index (its lists filled by vector doubling, no room made
+on load): 400 rows ``_units(400, 41)`` in four adds of 100, 8 cells, 2 visited, spill 0.05,
+key 0x16 × 32, manifest b"old"."""
+OLD_KEY = bytes([0x16]) * 32
+
+
+def _lists(index: FaceIndex) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every list's ids and codes, in their stored order."""
+    import faiss
+
+    arrays = index._arrays()
+    out = []
+    for cell in range(index.params.nlist):
+        size = int(arrays.list_size(cell))
+        ids = np.empty(size, np.int64)
+        codes = np.empty((size, int(arrays.code_size)), np.uint8)
+        if size:
+            faiss.memcpy(faiss.swig_ptr(ids), arrays.get_ids(cell), ids.nbytes)
+            faiss.memcpy(faiss.swig_ptr(codes), arrays.get_codes(cell), codes.nbytes)
+        out.append((ids, codes))
+    return out
+
+
+def _same_lists(a: FaceIndex, b: FaceIndex) -> None:
+    for (ids_a, codes_a), (ids_b, codes_b) in zip(_lists(a), _lists(b), strict=True):
+        assert np.array_equal(ids_a, ids_b) and np.array_equal(codes_a, codes_b)
+
+
+def _same_entries(a: FaceIndex, b: FaceIndex) -> None:
+    """The same (id, code) entries in each list, in whatever order."""
+    for (ids_a, codes_a), (ids_b, codes_b) in zip(_lists(a), _lists(b), strict=True):
+        oa, ob = np.argsort(ids_a), np.argsort(ids_b)
+        assert np.array_equal(ids_a[oa], ids_b[ob]) and np.array_equal(codes_a[oa], codes_b[ob])
+
+
+def _emptied(index: FaceIndex) -> FaceIndex:
+    """The same trained cells, no faces."""
+    import faiss
+
+    raw = faiss.clone_index(index.index)
+    raw.reset()
+    return FaceIndex(raw, index.params, index.trained_on)
+
+
+def _code_addresses(index: FaceIndex) -> list[int]:
+    arrays = index._arrays()
+    return [int(arrays.get_codes(cell)) for cell in range(index.params.nlist)]
+
+
+def test_an_index_file_from_before_the_sized_lists_loads_and_matches_a_sized_fill() -> None:
+    """The old file loads; a two-pass fill (placement, reserve, add) of the same rows into the
+    same cells stores exactly the same entries in the same order, so the candidates are the
+    same; and both stay the same after the same incremental add."""
+    old, manifest, header = face_index.load(OLD_FILE, OLD_KEY)
+    rows = _units(400, 41)
+    assert manifest == b"old" and header["district"] == "fixture"
+    assert len(old) == 400 and old.copies == 132 and old.params.spill == 0.05
+    sized = _emptied(old)
+    places = [sized.placement(rows[start:start + 100]) for start in range(0, 400, 100)]
+    sized.reserve(sum(p.counts(sized.params.nlist) for p in places))
+    for k, start in enumerate(range(0, 400, 100)):
+        sized.add(rows[start:start + 100], np.arange(start, start + 100, dtype=np.int64),
+                  places[k])
+    assert sized.copies == old.copies
+    _same_lists(sized, old)
+    queries = np.concatenate([rows[:50], _units(50, 42)])
+    queries[50:60] = [_at(rows[7 * k], 0.25, seed=k) for k in range(10)]
+    a, b = old.candidates(queries, THRESHOLD), sized.candidates(queries, THRESHOLD)
+    assert len(a.labels) >= 60  # each row itself and the ten planted at 0.25
+    for field in ("queries", "labels", "approx"):
+        assert np.array_equal(getattr(a, field), getattr(b, field))
+    more = _units(30, 43)
+    for index in (old, sized):
+        index.add(more, np.arange(400, 430, dtype=np.int64))
+    _same_lists(sized, old)
+
+
+def test_a_sized_fill_stores_what_adds_in_small_batches_store(scene) -> None:
+    """At the test scale (10^4 rows, default cells and copies): one add of everything (which
+    sizes each list once) and 40 adds of 250 rows (which leave the lists to grow as before)
+    store the same entries in each list (an add stores its rows, then their copies: the order
+    within a list follows the batches), and find every pair the exact scan finds."""
+    stored, new, index = scene
+    assert index.copies > 0
+    small = _emptied(index)
+    for start in range(0, len(stored), 250):
+        small.add(stored[start:start + 250], np.arange(start, start + 250, dtype=np.int64))
+    _same_entries(small, index)
+    assert _index_pairs(small, new, stored) == _exact(new, stored)
+
+
+def test_reserved_lists_and_loaded_lists_take_the_next_adds_without_moving(
+        scene, tmp_path: Path) -> None:
+    """The point of the sizing: once a fill has reserved its lists, no add of the fill
+    reallocates a list (its codes stay at one address); after a restart a day's faces go
+    into the room ``load`` made, instead of doubling every list they touch."""
+    stored, new, index = scene
+    fill = _emptied(index)
+    places = [fill.placement(stored[s:s + 2500]) for s in range(0, len(stored), 2500)]
+    fill.reserve(sum(p.counts(fill.params.nlist) for p in places))
+    where = _code_addresses(fill)
+    for k, s in enumerate(range(0, len(stored), 2500)):
+        fill.add(stored[s:s + 2500], np.arange(s, s + 2500, dtype=np.int64), places[k])
+    assert _code_addresses(fill) == where
+    key = os.urandom(32)
+    face_index.save(tmp_path / "faces.index", fill, b"", key, {})
+    loaded, _, _ = face_index.load(tmp_path / "faces.index", key)
+    where = _code_addresses(loaded)
+    day = _units(200, 12)  # ~1/50 of the stored faces: well within the 1/16 room
+    loaded.add(day, np.arange(len(stored), len(stored) + 200, dtype=np.int64))
+    assert _code_addresses(loaded) == where
+    everything = np.concatenate([stored, day])
+    assert _index_pairs(loaded, new, everything) == _exact(new, everything)
+
+
+def test_reserve_refuses_counts_that_do_not_fit_the_cells(scene) -> None:
+    _, _, index = scene
+    with pytest.raises(ValueError):
+        index.reserve(np.ones(index.params.nlist + 1, np.int64))
+    with pytest.raises(ValueError):
+        index.reserve(np.full(index.params.nlist, -1, np.int64))
