@@ -198,9 +198,10 @@ class FaceIndex:
         over that), allocated once.
 
         Left to themselves the lists grow by doubling (std::vector, one append per 64k-row
-        block): at 10^7 that left ~1.5 GB of spare capacity and freed buffers, the part of the
-        peak over the codes' 4.04 GB. A resize to the wanted size followed by one back to the
-        current size keeps the capacity, so the appends that follow do not reallocate.
+        block): at 10^7 (spill 0.05) the peak was 6.15·10^9 bytes for 4.04·10^9 of codes and
+        labels; sized once, 4.81·10^9 (bench/proxy_search.py --province, README). A resize
+        to the wanted size followed by one back to the current size keeps the capacity, so
+        the appends that follow do not reallocate.
         libstdc++ grows a non-empty list to at least twice its size whatever is asked, so a list
         is only sized here when it at least doubles (a fill, an empty list): a small add to a
         large list uses the room left by the fill (a day's check-ins add ~4 entries a list at
