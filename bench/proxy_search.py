@@ -28,7 +28,10 @@ found — both sides are checked against them.
   the same run, streamed block by block over every row (``--exact-full``) or over 10^6 rows
   and extrapolated (the default, said in the output); recall of the planted pairs within the
   threshold (checked exactly, each one), recall of all exact pairs in the measured part, peak
-  RSS. Run it alone: it takes ~20 minutes on 2 cores.
+  RSS (after the build, after the screen, and after the day's faces are added to the index as
+  each screen does) and resident bytes per stage. The index is filled in two passes (every
+  row's cells, each list sized once, then the rows): see ``FaceIndex.reserve``. Run it alone:
+  it takes ~20 minutes on 2 cores.
 
     .venv/bin/python bench/proxy_search.py [--quick] [--reps 3] [--cache DIR]
     .venv/bin/python bench/proxy_search.py --province [--stored 10000000] [--new 10000]
