@@ -20,9 +20,17 @@ from proctoring.offline_rule import OTHER_DESKS
 from proctoring.sessions import find_session
 from proctoring.store import Store
 
-from .test_checkin_e2e import BLINK_THEN_FACE, EXAMDESK, Desk, can, card_profile, desk
+from .test_checkin_e2e import (
+    BLINK_THEN_FACE,
+    EXAMDESK,
+    Desk,
+    can,
+    card_profile,
+    desk,
+    prepared_desk,
+)
 
-__all__ = ["desk"]
+__all__ = ["desk", "prepared_desk"]
 pytestmark = pytest.mark.pcsc
 AWAY = "postgresql://desk:pw@127.0.0.1:9/centre"
 
