@@ -99,7 +99,7 @@ def keys(tmp_path: Path) -> KeyStore:
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite database file at the newest schema, migrated once from nothing by
     ``Store.open``. On a new file ``Store.open`` only runs the migrations (no row, no key, no
-    path goes in), so a copy of this file is what it would make, without the ~0.2-0.4 s of
+    path goes in), so a copy of this file is what it would make, without the 0.1-0.4 s (by load) of
     alembic each SQLite test spent. The migrations from nothing still run here every session,
     and on each PostgreSQL test module's database."""
     folder = tmp_path_factory.mktemp("migrated")
