@@ -27,10 +27,9 @@ from .test_checkin_e2e import (
     can,
     card_profile,
     desk,
-    prepared_desk,
 )
 
-__all__ = ["desk", "prepared_desk"]
+__all__ = ["desk"]
 pytestmark = pytest.mark.pcsc
 AWAY = "postgresql://desk:pw@127.0.0.1:9/centre"
 

@@ -72,13 +72,11 @@ class Desk:
         return out
 
 
-@pytest.fixture(scope="module")
-def prepared_desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The desk every test starts from, made once per module through the real CLI (trust
-    import, session create, roster import: three `examdesk` processes, ~6 s): its home folder
-    and the session's code. Each test gets a copy, so nothing one test records reaches another.
-    """
-    folder = tmp_path_factory.mktemp("desk")
+def prepare_desk(folder: Path) -> tuple[Path, str]:
+    """The desk every test starts from, made through the real CLI (trust import, session
+    create, roster import: three `examdesk` processes, ~6 s) once per run (the root conftest's
+    ``checkin_desk``): its home folder and the session's code. Each test gets a copy, so
+    nothing one test records reaches another."""
     d = Desk(folder / "home")
     # This desk checks ORL people: a centre serving them runs on its own calibration (issue
     # 14), the ORL one. The shipped default is calibrated on East Asian faces; on it ORL s27
@@ -104,8 +102,8 @@ def prepared_desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture
-def desk(prepared_desk: tuple[Path, str], tmp_path: Path) -> Iterator[Desk]:
-    template, session = prepared_desk
+def desk(checkin_desk: tuple[Path, str], tmp_path: Path) -> Iterator[Desk]:
+    template, session = checkin_desk
     d = Desk(tmp_path / "home")
     shutil.copytree(template, d.home, symlinks=True)
     d.session = session

@@ -16,7 +16,6 @@ from tests.proctoring.test_checkin_e2e import (  # noqa: F401
     can,
     card_profile,
     desk,
-    prepared_desk,
 )
 
 pytestmark = pytest.mark.pcsc
