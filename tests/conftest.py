@@ -115,3 +115,13 @@ def insert_card(pcscd: str) -> Iterator[Callable[..., InsertedCard]]:
     for item in inserted:
         item.link.stop()
     wait_for_reader_state(present=False)
+
+
+@pytest.fixture(scope="session")
+def checkin_desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The check-in desk the e2e modules copy per test (tests/proctoring/test_checkin_e2e.py's
+    ``desk``; test_checkin_cli_offline and test_roster_reasons_e2e use it too): made once per
+    run, not once per module, as nothing in it is changed after it is made."""
+    from tests.proctoring.test_checkin_e2e import prepare_desk
+
+    return prepare_desk(tmp_path_factory.mktemp("desk"))

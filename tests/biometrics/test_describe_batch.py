@@ -20,13 +20,6 @@ FRAMES = [ORL / "s27" / f"{n}.png" for n in (1, 5, 7, 2, 3, 4, 8)]
 
 
 @pytest.fixture(scope="module")
-def engine() -> FaceEngine:
-    e = FaceEngine()
-    e.load()
-    return e
-
-
-@pytest.fixture(scope="module")
 def child() -> Iterator[ProcessFaceEngine]:
     e = ProcessFaceEngine()
     yield e

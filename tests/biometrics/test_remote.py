@@ -14,9 +14,10 @@ from biometrics.remote import FaceProcessError, ProcessFaceEngine
 from reader.virtual import faces_dir
 
 
-def test_the_face_process_answers_like_the_engine_and_survives_a_crash() -> None:
+def test_the_face_process_answers_like_the_engine_and_survives_a_crash(
+        engine: FaceEngine) -> None:
     photo = load(faces_dir() / "orl" / "s27" / "10.png")
-    local = FaceEngine()
+    local = engine  # the session's, shipped settings: its models are not loaded a second time
     remote = ProcessFaceEngine()
     try:
         settings = local.settings

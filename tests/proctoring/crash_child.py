@@ -2,10 +2,18 @@
 transaction has committed (that line is the acknowledgement).
 
     python -m tests.proctoring.crash_child DB_URL KEY_DIR SESSION_ID
+    python -m tests.proctoring.crash_child --forks DB_URL KEY_DIR SESSION_ID
+
+With ``--forks`` the modules are imported once and each writer is a fork of this process,
+started per line read on stdin (a FIFO's path: the writer's stdout; its stderr goes to the
+path + ".err"). The crash test kills ~50 writers per database: a fresh interpreter importing
+SQLAlchemy and the storage code each time cost ~1 s of each round. Each line this process
+prints: "pid <pid>" once the writer is started, then "exit <status>" once it is reaped.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import uuid
@@ -52,5 +60,36 @@ def main(url: str, key_dir: str, session_id: str) -> None:
         sys.stdout.flush()
 
 
+def forks(url: str, key_dir: str, session_id: str) -> None:
+    for line in sys.stdin:
+        fifo = line.strip()
+        pid = os.fork()
+        if pid == 0:
+            # The writer: nothing of this process's database state exists yet (main opens the
+            # store), so the fork starts as clean as a new interpreter, without the imports.
+            try:
+                # The FIFO first: the test waits for it to open, whatever happens next.
+                out = os.open(fifo, os.O_WRONLY)
+                os.dup2(out, 1)
+                err = os.open(fifo + ".err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(err, 2)
+                sys.stdout = open(1, "w", closefd=False)
+                sys.stderr = open(2, "w", closefd=False)
+                main(url, key_dir, session_id)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                sys.stderr.flush()
+            finally:
+                os._exit(1)
+        print(f"pid {pid}", flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(f"exit {status}", flush=True)
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    if sys.argv[1] == "--forks":
+        forks(*sys.argv[2:5])
+    else:
+        main(*sys.argv[1:4])

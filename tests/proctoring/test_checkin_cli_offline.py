@@ -20,7 +20,14 @@ from proctoring.offline_rule import OTHER_DESKS
 from proctoring.sessions import find_session
 from proctoring.store import Store
 
-from .test_checkin_e2e import BLINK_THEN_FACE, EXAMDESK, Desk, can, card_profile, desk
+from .test_checkin_e2e import (
+    BLINK_THEN_FACE,
+    EXAMDESK,
+    Desk,
+    can,
+    card_profile,
+    desk,
+)
 
 __all__ = ["desk"]
 pytestmark = pytest.mark.pcsc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -71,21 +72,24 @@ class Desk:
         return out
 
 
-@pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
-    d = Desk(tmp_path / "home")
+def prepare_desk(folder: Path) -> tuple[Path, str]:
+    """The desk every test starts from, made through the real CLI (trust import, session
+    create, roster import: three `examdesk` processes, ~6 s) once per run (the root conftest's
+    ``checkin_desk``): its home folder and the session's code. Each test gets a copy, so
+    nothing one test records reaches another."""
+    d = Desk(folder / "home")
     # This desk checks ORL people: a centre serving them runs on its own calibration (issue
     # 14), the ORL one. The shipped default is calibrated on East Asian faces; on it ORL s27
     # measures 0.308 from his chip portrait and goes to REVIEW.
     write_section("face", {"operating_point": ORL_POINT.to_dict()},
-                  tmp_path / "home" / "config" / "settings.json")
-    csca = tmp_path / "csca.pem"
+                  folder / "home" / "config" / "settings.json")
+    csca = folder / "csca.pem"
     csca.write_bytes(test_csca_pem())
     d.run("trust", "import", str(csca))
     created = json.loads(d.run("session", "create", "--title", "Toán — khối A",
                                "--starts", "2026-11-28 07:30", "--json").stdout)
     d.session = created["code"] if "code" in created else created["id"]
-    roster = tmp_path / "roster.csv"
+    roster = folder / "roster.csv"
     with roster.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["registration_number", "id_number", "full_name", "date_of_birth", "sex",
@@ -93,6 +97,16 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
         w.writerow(["SBD001", "001093014275", "Nguyễn Văn An", "14/05/1993", "Nam", "A01"])
         w.writerow(["SBD002", "079196004518", "Trần Thị Bích Ngọc", "22/11/1996", "Nữ", "A02"])
     d.run("roster", "import", str(roster), "--session", d.session)
+    # The home keeps no absolute path (relative to EXAMDESK_HOME): a copy is a desk of its own.
+    return d.home, d.session
+
+
+@pytest.fixture
+def desk(checkin_desk: tuple[Path, str], tmp_path: Path) -> Iterator[Desk]:
+    template, session = checkin_desk
+    d = Desk(tmp_path / "home")
+    shutil.copytree(template, d.home, symlinks=True)
+    d.session = session
     yield d
 
 

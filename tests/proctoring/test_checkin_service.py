@@ -19,11 +19,9 @@ from biometrics import (
     CameraUnavailable,
     Challenge,
     FaceEngine,
-    FaceSettings,
     FileCamera,
     LivenessVerdict,
 )
-from biometrics.config import ORL_POINT
 from examdesk.i18n import Catalog
 from examdesk.timezone import VIETNAM
 from proctoring.checkin import CheckInCancelled, CheckInOutcome, CheckInService, Progress
@@ -50,13 +48,11 @@ TODAY = date(2026, 11, 28)
 
 
 @pytest.fixture(scope="module")
-def engine() -> FaceEngine:
+def engine(orl_engine: FaceEngine) -> FaceEngine:
     # These desks check ORL people (and people/ photos): a centre serving them runs on its own
     # calibration (issue 14), the ORL one. The shipped default is calibrated on East Asian
     # faces; on it ORL s27 measures 0.308 from his chip portrait and goes to REVIEW.
-    e = FaceEngine(FaceSettings().with_operating_point(ORL_POINT))
-    e.load()
-    return e
+    return orl_engine  # loaded once for the session (conftest)
 
 
 def read(profile: str = "nguyen-van-an", portrait: str = "orl/s27/10.png",

@@ -121,15 +121,15 @@ def test_waiting_for_the_face_models_is_cancellable_and_hands_on_a_failed_load()
         wait_for_models(done, cancel)  # ready: no wait, even with cancel set
 
 
-def test_a_retry_with_the_same_checkin_id_stores_the_check_in_once(store: Store) -> None:
+def test_a_retry_with_the_same_checkin_id_stores_the_check_in_once(
+        store: Store, orl_engine: FaceEngine) -> None:
     """The desk chooses the check-in's id: when the centre committed but the answer was lost
     (a cable pulled, the desk killed), the retry of the same request returns the stored
     check-in and writes nothing — no second row, no second audit event, no second incident."""
     import dataclasses
     import uuid
 
-    from biometrics import Challenge, FaceSettings, FileCamera
-    from biometrics.config import ORL_POINT
+    from biometrics import Challenge, FileCamera
     from proctoring.models import AuditEvent
     from reader.keys import Can
     from reader.trust.policy import Policy
@@ -155,9 +155,7 @@ def test_a_retry_with_the_same_checkin_id_stores_the_check_in_once(store: Store)
                                                                         "jpeg2000")))
     cards = LoopbackCards()
     cards.put(card)
-    engine = FaceEngine(FaceSettings().with_operating_point(ORL_POINT))
-    engine.load()
-    service = CheckInService(store, engine)
+    service = CheckInService(store, orl_engine)  # ORL people: the ORL calibration
     request = CheckInRequest(session, (Can(card.access_data()["can"]),), consent=True,
                              actor="t", challenge=Challenge.BLINK, checkin_id=uuid.uuid4())
 

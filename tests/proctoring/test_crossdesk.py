@@ -27,7 +27,7 @@ import pytest
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from biometrics import Challenge, FaceEngine, FaceSettings, enrol
+from biometrics import Challenge, FaceEngine, enrol
 from biometrics.config import ORL_POINT
 from examdesk.cli import app as cli
 from examdesk.i18n import Catalog
@@ -69,11 +69,9 @@ ROUNDS = 24  # seeded record-level races per scenario pair (the bench runs hundr
 
 
 @pytest.fixture(scope="module")
-def engine() -> FaceEngine:
+def engine(orl_engine: FaceEngine) -> FaceEngine:
     # ORL people at these desks: the ORL calibration, as in test_checkin_service.
-    e = FaceEngine(FaceSettings().with_operating_point(ORL_POINT))
-    e.load()
-    return e
+    return orl_engine  # loaded once for the session (conftest)
 
 
 @pytest.fixture

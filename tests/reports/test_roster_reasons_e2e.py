@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.proctoring.test_checkin_e2e import ORL, Desk, can, card_profile, desk  # noqa: F401
+from tests.proctoring.test_checkin_e2e import (  # noqa: F401
+    ORL,
+    Desk,
+    can,
+    card_profile,
+    desk,
+)
 
 pytestmark = pytest.mark.pcsc
 
