@@ -227,7 +227,7 @@ class PcscContext:
             if bool(states[0][1] & sc.SCARD_STATE_PRESENT) == present:
                 return True
             left = deadline - time.monotonic()
-            if left <= 0:
+            if not left > 0:  # also a NaN timeout: one look, no wait
                 return False
             self._await_change(states, left, "waiting for the card to come or go")
 

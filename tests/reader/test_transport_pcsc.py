@@ -120,6 +120,8 @@ def test_wait_presence_returns_once_the_card_comes_and_goes(insert_card, pcscd: 
 def test_wait_presence_is_false_when_the_state_never_comes(insert_card, pcscd: str) -> None:
     with PcscContext() as ctx:
         assert ctx.wait_presence(pcscd, present=True, timeout=0.3) is False  # no card placed
+        for hostile in (-1.0, float("nan")):  # one look, no wait, no crash
+            assert ctx.wait_presence(pcscd, present=True, timeout=hostile) is False
         insert_card()
         assert ctx.wait_presence(pcscd, present=False, timeout=0.3) is False  # it stays
         assert ctx.state(pcscd).present
