@@ -79,15 +79,9 @@ FRAMES = [faces_dir() / "orl" / "s27" / f"{n}.png" for n in (1, 5, 7, 2, 3, 4, 8
 
 
 def wait_present(present: bool) -> None:
-    ctx = PcscContext()
-    try:
-        deadline = time.monotonic() + 10
-        while ctx.state(READER).present != present:
-            if time.monotonic() > deadline:
-                raise SystemExit("pcscd does not see the virtual card change")
-            time.sleep(0.02)
-    finally:
-        ctx.close()
+    with PcscContext() as ctx:
+        if not ctx.wait_presence(READER, present, 10):
+            raise SystemExit("pcscd does not see the virtual card change")
 
 
 def bench_profile(baseline: bool) -> Any:

@@ -45,15 +45,9 @@ TODAY = date(2026, 11, 28)
 
 
 def wait_present(present: bool, timeout: float = 10.0) -> None:
-    ctx = PcscContext()
-    try:
-        deadline = time.monotonic() + timeout
-        while ctx.state(READER).present != present:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"pcscd did not see the card {'arrive' if present else 'go'}")
-            time.sleep(0.02)
-    finally:
-        ctx.close()
+    with PcscContext() as ctx:
+        if not ctx.wait_presence(READER, present, timeout):
+            raise SystemExit(f"pcscd did not see the card {'arrive' if present else 'go'}")
 
 
 @contextmanager

@@ -239,15 +239,9 @@ def _card_on_reader(card: Any, pcscd: bool) -> Iterator[Any]:
 def _wait_present(present: bool) -> None:
     from reader.transport import PcscContext
 
-    ctx = PcscContext()
-    try:
-        deadline = time.monotonic() + 10
-        while ctx.state(READER).present != present:
-            if time.monotonic() > deadline:
-                raise SystemExit("pcscd does not see the virtual card change")
-            time.sleep(0.02)
-    finally:
-        ctx.close()
+    with PcscContext() as ctx:
+        if not ctx.wait_presence(READER, present, 10):
+            raise SystemExit("pcscd does not see the virtual card change")
 
 
 def _desk(url: str, root: str, desk: int, plan: list[Planned], pace: float | None,

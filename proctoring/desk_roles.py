@@ -223,28 +223,48 @@ BEGIN
     END IF;
     RETURN NULL;
 END $fn$"""
-_BLOB_FUNCTION = f"""CREATE OR REPLACE FUNCTION public.{_BLOB}() RETURNS trigger
-LANGUAGE plpgsql {_PATH} AS $fn$
+
+
+@dataclass(frozen=True)
+class _DeleteGuard:
+    """A BEFORE DELETE trigger on ``table``: a checked login deletes a row only while the
+    row (``OLD``) meets ``allowed``, a fixed SQL condition of this module; else 42501 with
+    ``refusal``."""
+
+    table: str
+    function: str
+    allowed: str
+    refusal: str
+
+
+_DELETE_GUARDS = (
+    _DeleteGuard("evidence_blob", _BLOB,
+                 "SELECT 1 FROM public.evidence e WHERE e.id = OLD.id AND e.purged_at IS NOT NULL",
+                 "a desk login deletes a blob only after its evidence row is purged"),
+    _DeleteGuard("station_data_key", _KEY_REMOVED,
+                 "SELECT 1 FROM public.station s WHERE s.id = OLD.station_id\n"
+                 "               AND s.status = 'REVOKED'",
+                 "a desk login removes a sealed data key only of a revoked station"),
+)
+_DELETE_GUARD_FUNCTION = """CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
+LANGUAGE plpgsql {path} AS $fn$
 BEGIN
-    IF public.{_CHECKED}(TG_RELID) AND NOT EXISTS (
-            SELECT 1 FROM public.evidence e WHERE e.id = OLD.id AND e.purged_at IS NOT NULL) THEN
+    IF {checked}(TG_RELID) AND NOT EXISTS (
+            {allowed}) THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'a desk login deletes a blob only after its evidence row is purged';
+            MESSAGE = {refusal};
     END IF;
     RETURN OLD;
 END $fn$"""
 
-_KEY_REMOVED_FUNCTION = f"""CREATE OR REPLACE FUNCTION public.{_KEY_REMOVED}() RETURNS trigger
-LANGUAGE plpgsql {_PATH} AS $fn$
-BEGIN
-    IF public.{_CHECKED}(TG_RELID) AND NOT EXISTS (
-            SELECT 1 FROM public.station s WHERE s.id = OLD.station_id
-               AND s.status = 'REVOKED') THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'a desk login removes a sealed data key only of a revoked station';
-    END IF;
-    RETURN OLD;
-END $fn$"""
+
+def _delete_guard_function(guard: _DeleteGuard) -> sql.Composed:
+    from psycopg import sql
+
+    return sql.SQL(_DELETE_GUARD_FUNCTION).format(
+        function=sql.Identifier("public", guard.function), path=sql.SQL(_PATH),
+        checked=sql.Identifier("public", _CHECKED), allowed=sql.SQL(guard.allowed),
+        refusal=sql.Literal(guard.refusal))
 
 
 def desk_role_statements(tables: list[str] | None = None) -> list[sql.Composable]:
@@ -260,7 +280,7 @@ def desk_role_statements(tables: list[str] | None = None) -> list[sql.Composable
                 "current_database(), {}); END $$").format(sql.Literal(DESK_GROUP)),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(group),
         sql.SQL(_CHECKED_FUNCTION), sql.SQL(_STAMPED_FUNCTION),
-        sql.SQL(_RESTAMPED_FUNCTION), sql.SQL(_BLOB_FUNCTION), sql.SQL(_KEY_REMOVED_FUNCTION)]
+        sql.SQL(_RESTAMPED_FUNCTION), *map(_delete_guard_function, _DELETE_GUARDS)]
     names = tables if tables is not None else (
         [t.name for t in SQLModel.metadata.sorted_tables] + ["alembic_version"])
     names = sorted(names)
@@ -287,13 +307,12 @@ def desk_role_statements(tables: list[str] | None = None) -> list[sql.Composable
         out += _trigger(name, _STAMPED, "INSERT")
     for name in (n for n in (*STAMPED_UPDATES, "evidence") if n in names):
         out += _trigger(name, _RESTAMPED, "UPDATE")
-    for name, function in (("evidence_blob", _BLOB), ("station_data_key", _KEY_REMOVED)):
-        if name in names:
-            trigger, table = sql.Identifier(function), sql.Identifier(name)
-            out += [sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(trigger, table),
-                    sql.SQL("CREATE TRIGGER {} BEFORE DELETE ON {} FOR EACH ROW "
-                            "EXECUTE FUNCTION {}()").format(trigger, table,
-                                                            sql.Identifier("public", function))]
+    for guard in (g for g in _DELETE_GUARDS if g.table in names):
+        trigger, table = sql.Identifier(guard.function), sql.Identifier(guard.table)
+        out += [sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(trigger, table),
+                sql.SQL("CREATE TRIGGER {} BEFORE DELETE ON {} FOR EACH ROW "
+                        "EXECUTE FUNCTION {}()").format(
+                    trigger, table, sql.Identifier("public", guard.function))]
     return out
 
 

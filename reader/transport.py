@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
+from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
 from .errors import (
@@ -174,15 +175,31 @@ class PcscContext:
             raise NoReader(f"no reader matches {wanted!r}", available=names)
         return hits
 
-    def state(self, reader: str) -> ReaderState:
+    def _snapshot(self, names: list[str]) -> list[tuple[str, int, bytes]]:
+        """Each reader's state flags and ATR now (no wait)."""
         sc = _need_pyscard()
         hresult, states = sc.SCardGetStatusChange(
-            self._ctx, 0, [(reader, sc.SCARD_STATE_UNAWARE)]
+            self._ctx, 0, [(n, sc.SCARD_STATE_UNAWARE) for n in names]
         )
         if hresult != sc.SCARD_S_SUCCESS:
             raise TransportError(f"reader state: {_message(hresult)}")
-        _, flags, atr = states[0]
-        return ReaderState(reader, bool(flags & sc.SCARD_STATE_PRESENT), bytes(atr), flags)
+        return [(str(n), int(f), bytes(a)) for n, f, a in states]
+
+    def _await_change(self, states: list[tuple[str, int, bytes]], left: float,
+                      doing: str) -> None:
+        """Sleep in pcscd until one of ``states`` changes, at most ``left`` s and at most
+        500 ms, then the caller looks again: a reader plugged in meanwhile is seen (the caller
+        re-resolves) and a missed event costs half a second, not the whole wait."""
+        sc = _need_pyscard()
+        watch = [(n, f) for n, f, _ in states]
+        hresult, _ = sc.SCardGetStatusChange(self._ctx, int(min(left, 0.5) * 1000), watch)
+        if hresult not in (sc.SCARD_S_SUCCESS, _TIMEOUT):
+            raise TransportError(f"{doing}: {_message(hresult)}")
+
+    def state(self, reader: str) -> ReaderState:
+        sc = _need_pyscard()
+        _, flags, atr = self._snapshot([reader])[0]
+        return ReaderState(reader, bool(flags & sc.SCARD_STATE_PRESENT), atr, flags)
 
     def wait_for_card(self, wanted: str | None, timeout: float) -> str:
         """Block until a card is present on a matching reader; return that reader's name."""
@@ -190,22 +207,29 @@ class PcscContext:
         deadline = time.monotonic() + timeout
         while True:
             names = self.resolve(wanted)
-            states = [(n, sc.SCARD_STATE_UNAWARE) for n in names]
-            hresult, states = sc.SCardGetStatusChange(self._ctx, 0, states)
-            if hresult != sc.SCARD_S_SUCCESS:
-                raise TransportError(f"reader state: {_message(hresult)}")
+            states = self._snapshot(names)
             for name, flags, _atr in states:
                 if flags & sc.SCARD_STATE_PRESENT and not flags & sc.SCARD_STATE_MUTE:
-                    return str(name)
+                    return name
             left = deadline - time.monotonic()
             if left <= 0:
                 raise NoCard("no card on the reader", readers=names)
-            # Block until something changes, re-resolving at most every 500 ms so a reader
-            # plugged in meanwhile is seen.
-            watch = [(n, f) for n, f, _ in states]
-            hresult, _ = sc.SCardGetStatusChange(self._ctx, int(min(left, 0.5) * 1000), watch)
-            if hresult not in (sc.SCARD_S_SUCCESS, _TIMEOUT):
-                raise TransportError(f"waiting for a card: {_message(hresult)}")
+            self._await_change(states, left, "waiting for a card")
+
+    def wait_presence(self, reader: str, present: bool, timeout: float) -> bool:
+        """Block until a card is on ``reader`` (``present``) or is not, up to ``timeout`` s;
+        whether that state was reached. "On" is :attr:`ReaderState.present` (a mute card
+        counts: this is about the card being in the field, not about talking to it)."""
+        sc = _need_pyscard()
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self._snapshot([reader])
+            if bool(states[0][1] & sc.SCARD_STATE_PRESENT) == present:
+                return True
+            left = deadline - time.monotonic()
+            if not left > 0:  # also a NaN timeout: one look, no wait
+                return False
+            self._await_change(states, left, "waiting for the card to come or go")
 
     def events(self, reader: str, stop: Callable[[], bool]) -> Iterator[CardEvent]:
         """Yield insertions and removals on one reader until ``stop()`` is true."""
@@ -229,6 +253,13 @@ class PcscContext:
     def close(self) -> None:
         sc = _need_pyscard()
         sc.SCardReleaseContext(self._ctx)
+
+    def __enter__(self) -> PcscContext:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from proctoring.centres import ensure_centre
 from proctoring.checkins import (
@@ -117,6 +121,23 @@ def checkin(store: Store, session: ExamSession, entry: RosterEntry | None, id_nu
         face_outcome="MATCH", face_distance=0.31, liveness="PASSED", evidence=evidence,
         **({"checkin_id": checkin_id} if checkin_id else {}))
     return record_checkin(store, item, actor=ACTOR)
+
+
+@contextmanager
+def statements_sent(store: Store, keep: Callable[[str], bool]) -> Iterator[list[str]]:
+    """The SQL statements ``store`` sends while the block runs, those ``keep`` picks: the
+    round trips a desk pays on a shared centre database, counted where they leave."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if keep(statement):
+            sent.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", record)
 
 
 def empty_chair(folder: Path) -> Path:

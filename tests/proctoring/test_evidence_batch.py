@@ -4,8 +4,6 @@ the order given, each blob still opening to its own bytes."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import sqlalchemy as sa
 
@@ -14,23 +12,16 @@ from proctoring.evidence import EvidenceItem, add_evidence_all, read_evidence
 from proctoring.models import EvidenceKind
 from proctoring.store import Store
 
-from .helpers import add_roster, centre_and_session, checkin, photo
+from .helpers import add_roster, centre_and_session, checkin, photo, statements_sent
 
 
 def test_a_checkins_evidence_is_two_inserts_in_order_and_opens(store: Store) -> None:
     session = centre_and_session(store)
     entries = add_roster(store, session)
-    inserts: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO EVIDENCE"):
-            inserts.append(statement.split("(")[0].strip())
-
-    sa.event.listen(store.engine, "before_cursor_execute", count)
-    try:
+    with statements_sent(
+            store, lambda s: s.lstrip().upper().startswith("INSERT INTO EVIDENCE")) as sent:
         done = checkin(store, session, entries[0], "001093014275", seed=3)
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", count)
+    inserts = [s.split("(")[0].strip() for s in sent]
     assert len(done.evidence_ids) == 3
     assert sorted(inserts) == ["INSERT INTO evidence", "INSERT INTO evidence_blob"], inserts
     assert read_evidence(store, done.evidence_ids[0]) == photo()  # the chip portrait first

@@ -4,14 +4,10 @@ on a shared centre database every extra round trip is paid by every desk (bench/
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
-
 from proctoring.stations import enrol
 from proctoring.store import Store
 
-from .helpers import add_roster, centre_and_session, checkin
+from .helpers import add_roster, centre_and_session, checkin, statements_sent
 
 
 def test_one_station_key_check_per_checkin(store: Store) -> None:
@@ -20,17 +16,12 @@ def test_one_station_key_check_per_checkin(store: Store) -> None:
     enrol(store, centre_id=session.centre_id, name="Bàn 1", stages="", actor="test")
     store.forget_keys()
     checkin(store, session, entries[0], "001093014275", seed=1)  # the key is opened once
-    seen: list[str] = []
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM station \n" in statement or "FROM station WHERE" in statement:
-            seen.append(statement)  # the desk's station row, looked up to check it
+    def station_row(statement: str) -> bool:  # the desk's station row, looked up to check it
+        return "FROM station \n" in statement or "FROM station WHERE" in statement
 
-    sa.event.listen(store.engine, "before_cursor_execute", count)
-    try:
+    with statements_sent(store, station_row) as seen:
         done = checkin(store, session, entries[1], "001190012345", seed=2)
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", count)
     assert len(done.evidence_ids) == 3
     # Once for the data key, once for the audit event (each blob used to ask again).
     assert len(seen) <= 2, seen

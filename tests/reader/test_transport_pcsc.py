@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from reader import apdu
-from reader.errors import CardRemoved, NoCard, NoReader
+from reader.errors import CardRemoved, NoCard, NoReader, TransportError
 from reader.transport import CardEventKind, PcscContext, PcscTransport, list_readers
 from reader.virtual import Faults
 
@@ -94,3 +94,36 @@ def test_card_removed_between_apdus(insert_card) -> None:
             transport.transmit(select)
     finally:
         transport.close()
+
+
+def test_wait_presence_returns_once_the_card_comes_and_goes(insert_card, pcscd: str) -> None:
+    placed: list = []
+    with PcscContext() as ctx:
+        assert ctx.wait_presence(pcscd, present=False, timeout=10)  # already so: at once
+        timer = threading.Timer(0.3, lambda: placed.append(insert_card()))
+        timer.start()
+        try:
+            assert ctx.wait_presence(pcscd, present=True, timeout=10)
+        finally:
+            timer.join()
+        assert placed and ctx.state(pcscd).present
+        # Pulled out from another thread while this one sleeps in pcscd.
+        puller = threading.Timer(0.3, placed[0].link.stop)
+        puller.start()
+        try:
+            assert ctx.wait_presence(pcscd, present=False, timeout=10)
+        finally:
+            puller.join()
+        assert not ctx.state(pcscd).present
+
+
+def test_wait_presence_is_false_when_the_state_never_comes(insert_card, pcscd: str) -> None:
+    with PcscContext() as ctx:
+        assert ctx.wait_presence(pcscd, present=True, timeout=0.3) is False  # no card placed
+        for hostile in (-1.0, float("nan")):  # one look, no wait, no crash
+            assert ctx.wait_presence(pcscd, present=True, timeout=hostile) is False
+        insert_card()
+        assert ctx.wait_presence(pcscd, present=False, timeout=0.3) is False  # it stays
+        assert ctx.state(pcscd).present
+        with pytest.raises(TransportError):  # a reader pcscd does not know is no wait
+            ctx.wait_presence("ACS ACR1252 00 00", present=True, timeout=0.3)

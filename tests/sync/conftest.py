@@ -22,6 +22,7 @@ from proctoring.store import Store
 from tests.proctoring.helpers import isolate_home, photo
 
 from .builders import CENTRES, open_centre
+from .desk_logins import Centre
 from .pgcluster import PrivateCluster, private_cluster
 from .tcpproxy import TcpProxy
 
@@ -114,6 +115,18 @@ def district(cluster: PrivateCluster, proxy: TcpProxy,
             yield env
         finally:
             proxy.hook = None
+
+
+@pytest.fixture
+def centre(cluster: PrivateCluster, tmp_path: Path) -> Iterator[Centre]:
+    """A centre database whose desks a and b each log in as their own PostgreSQL role."""
+    with cluster.scratch_database("centre_") as name:
+        c = Centre(cluster, name, tmp_path)
+        try:
+            yield c
+        finally:
+            for s in c.open.values():
+                s.close()
 
 
 @pytest.fixture

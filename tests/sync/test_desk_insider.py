@@ -18,7 +18,6 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import col, select
 
 from proctoring import audit
-from proctoring.centres import ensure_centre
 from proctoring.checkins import record_override, review_incident
 from proctoring.desk_roles import DESK_GROUP, TABLE_RIGHTS, apply_desk_roles, reapply_desk_roles
 from proctoring.errors import DatabaseLoginRefused, DatabaseUnavailable
@@ -34,12 +33,11 @@ from proctoring.models import (
     RosterEntry,
 )
 from proctoring.station_models import Station, StationAuditEvent
-from proctoring.stations import approve, enrol
 from proctoring.store import DEFAULT_RETENTION, Store
 
-from .builders import ACTOR, CENTRES, admit, person, session_with_roster, unit
+from .builders import ACTOR, admit, person, unit
 from .conftest import DistrictEnv
-from .test_desk_roles import Centre, centre  # noqa: F401  (the fixture)
+from .desk_logins import Centre
 
 
 @dataclass(frozen=True)
@@ -57,14 +55,10 @@ class Scene:
 
 
 @pytest.fixture
-def scene(centre: Centre) -> Scene:  # noqa: F811
-    a = centre.desk("a")
-    centre_id = ensure_centre(a, "HN01", CENTRES["HN01"], actor=ACTOR).id
-    session, entries = session_with_roster(a, "S1", [person(i) for i in range(4)])
-    enrol(a, centre_id=centre_id, name="Phòng lý thuyết", stages="theory", actor=ACTOR)
-    b = centre.desk("b")
-    enrol(b, centre_id=centre_id, name="Sân 1", stages="yard", actor=ACTOR)
-    approve(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR)
+def scene(centre: Centre) -> Scene:
+    desks = centre.two_desks(people=4)
+    a, b, centre_id = desks.a, desks.b, desks.centre_id
+    session, entries = desks.session, desks.entries
     theirs = admit(a, session, entries[0], person(0)[0], unit(0)).checkin.id
     mine = admit(b, session, entries[1], person(1)[0], unit(1)).checkin.id
     incident = record_override(a, theirs, decision=Decision.REVIEW, reason="ảnh không rõ",
@@ -76,7 +70,7 @@ def scene(centre: Centre) -> Scene:  # noqa: F811
 
 
 @pytest.fixture
-def raw_b(centre: Centre) -> Iterator[sa.Engine]:  # noqa: F811
+def raw_b(centre: Centre) -> Iterator[sa.Engine]:
     engine = centre.raw("b")
     yield engine
     engine.dispose()
@@ -111,7 +105,7 @@ def own_event(conn: sa.Connection, scene: Scene, subject: uuid.UUID,
                  {"q": head + 1, "s": scene.station_b})
 
 
-def one(centre: Centre, text: str, **params: object) -> object:  # noqa: F811
+def one(centre: Centre, text: str, **params: object) -> object:
     with centre.desk("a").read() as tx:
         return tx.connection().execute(sa.text(text), params).scalar()
 
@@ -128,7 +122,7 @@ def test_every_table_of_the_schema_has_its_desk_rights_written_down() -> None:
 
 
 def test_a_desk_login_deletes_no_checkin_incident_or_evidence(
-        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:  # noqa: F811
+        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:
     for table in ("checkin", "incident", "evidence", "incident_checkin"):
         refused(raw_b, sql(f"DELETE FROM {table}"))
     refused(raw_b, sql("DELETE FROM checkin WHERE id = :i", i=scene.mine))  # not even its own
@@ -138,7 +132,7 @@ def test_a_desk_login_deletes_no_checkin_incident_or_evidence(
 
 
 def test_a_desk_login_updates_no_column_outside_the_list(
-        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:  # noqa: F811
+        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:
     attacks = [
         "UPDATE checkin SET machine_decision = 'ADMIT' WHERE id = :i",
         "UPDATE checkin SET id_number = '001099000001' WHERE id = :i",
@@ -161,7 +155,7 @@ def test_a_desk_login_updates_no_column_outside_the_list(
 
 
 def test_a_desk_login_changes_a_decision_only_with_its_own_event_of_the_same_transaction(
-        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:  # noqa: F811
+        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:
     flip = "UPDATE checkin SET decision = 'ADMIT', override_reason = NULL WHERE id = :i"
     close = "UPDATE incident SET status = 'DISMISSED' WHERE id = :n"
     # No event at all: refused at commit (the trigger is deferred).
@@ -200,7 +194,7 @@ def test_a_desk_login_changes_a_decision_only_with_its_own_event_of_the_same_tra
 
 
 def test_overrides_and_reviews_through_the_app_still_work_under_a_desk_login(
-        centre: Centre, scene: Scene) -> None:  # noqa: F811
+        centre: Centre, scene: Scene) -> None:
     b = centre.desk("b")
     # Desk b overrides a check-in desk a made: allowed, signed on b's own chain.
     record_override(b, scene.theirs, decision=Decision.ADMIT, reason="đã đối chiếu giấy tờ",
@@ -217,21 +211,19 @@ def test_overrides_and_reviews_through_the_app_still_work_under_a_desk_login(
     assert report.ok, [(c.station_name, c.problems) for c in report.chains if not c.ok]
 
 
-def _desk_store(centre: Centre, name: str, *, retention: timedelta = DEFAULT_RETENTION,  # noqa: F811
+def _desk_store(centre: Centre, name: str, *, retention: timedelta = DEFAULT_RETENTION,
                 ahead: timedelta = timedelta(0)) -> Store:
-    login = centre.logins[name]
-    return Store.open(centre.cluster.url(centre.database, login.role, login.password),
-                      keys=centre.keys(name), retention=retention,
+    return Store.open(centre.login_url(name), keys=centre.keys(name), retention=retention,
                       clock=lambda: datetime.now(UTC) + ahead)
 
 
-def _evidence_of(centre: Centre, checkin: uuid.UUID) -> list[uuid.UUID]:  # noqa: F811
+def _evidence_of(centre: Centre, checkin: uuid.UUID) -> list[uuid.UUID]:
     with centre.desk("a").read() as tx:
         return list(tx.exec(select(Evidence.id).where(Evidence.checkin_id == checkin)).all())
 
 
 def test_a_desk_purges_only_expired_evidence_never_early_never_under_an_open_incident(
-        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:  # noqa: F811
+        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:
     # A desk whose clock runs a year ahead (or says so) purges nothing: the server's clock
     # decides, and the whole purge — rows, blobs, event — is rolled back.
     liar = _desk_store(centre, "b", ahead=timedelta(days=365))
@@ -302,11 +294,11 @@ def test_a_desk_purges_only_expired_evidence_never_early_never_under_an_open_inc
         read_evidence(centre.desk("a"), gone[0])
 
 
-def test_a_wrong_password_is_a_refused_login_not_an_outage(centre: Centre) -> None:  # noqa: F811
+def test_a_wrong_password_is_a_refused_login_not_an_outage(centre: Centre) -> None:
     from examdesk.services.outbox import open_desk_store
 
     login = centre.logins["b"]
-    wrong = centre.cluster.url(centre.database, login.role, login.password + "x")
+    wrong = centre.login_url("b", password=login.password + "x")
     with pytest.raises(DatabaseLoginRefused) as caught:
         Store.open(wrong, keys=centre.keys("b"))
     assert not isinstance(caught.value, DatabaseUnavailable)
@@ -330,7 +322,7 @@ def test_a_wrong_password_is_a_refused_login_not_an_outage(centre: Centre) -> No
 
 
 def test_an_unlisted_table_gets_nothing_and_an_upgrade_reapplies_the_rights(
-        centre: Centre, raw_b: sa.Engine) -> None:  # noqa: F811
+        centre: Centre, raw_b: sa.Engine) -> None:
     owner = sa.create_engine(centre.admin_url, poolclass=NullPool)
     try:
         with owner.begin() as conn:  # a table added by hand, opened to the desks by mistake
@@ -356,7 +348,7 @@ def test_an_unlisted_table_gets_nothing_and_an_upgrade_reapplies_the_rights(
 
 
 def test_the_centre_sync_runs_under_a_desk_login_and_applies_the_office_review(
-        district: DistrictEnv, centre: Centre, scene: Scene) -> None:  # noqa: F811
+        district: DistrictEnv, centre: Centre, scene: Scene) -> None:
     """The district sync, run by desk a (the one holding the centre's key) on its own login:
     pushes every station's rows, and the office's decision comes back as an update of the
     incident together with a's own event."""
@@ -380,7 +372,7 @@ def test_the_centre_sync_runs_under_a_desk_login_and_applies_the_office_review(
     assert report.ok, [(c.station_name, c.problems) for c in report.chains if not c.ok]
 
 
-def test_another_database_on_the_same_server_gets_no_desk_rights(centre: Centre) -> None:  # noqa: F811
+def test_another_database_on_the_same_server_gets_no_desk_rights(centre: Centre) -> None:
     """The desk group is the cluster's: a district's (or a second centre's) database migrated
     on the same server after it exists must not get the desk triggers (the district's centre
     logins would be refused as if they were desks)."""
@@ -401,7 +393,7 @@ def test_another_database_on_the_same_server_gets_no_desk_rights(centre: Centre)
 
 
 def test_a_desk_login_cannot_lock_another_station_out_of_the_evidence(
-        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:  # noqa: F811
+        centre: Centre, scene: Scene, raw_b: sa.Engine) -> None:
     """Another station's sealed data keys: not rewritten, not removed while it is active; the
     app's revocation (by desk a, of desk b) still removes the revoked station's keys."""
     from proctoring.stations import revoke
@@ -422,16 +414,14 @@ def test_a_desk_login_cannot_lock_another_station_out_of_the_evidence(
 
 
 def test_a_refused_login_keeps_nothing_in_the_outbox_and_parks_nothing(
-        centre: Centre, scene: Scene, tmp_path: Path) -> None:  # noqa: F811
+        centre: Centre, scene: Scene, tmp_path: Path) -> None:
     """A desk whose password was changed is not "offline": the check-in is refused at once
     (not queued for a centre that will never take it), and check-ins already waiting stay
     waiting — none is parked as if it were bad — until the login is fixed."""
     from proctoring.desk_outbox import DeskOutbox
     from tests.proctoring.outbox_helpers import item
 
-    login = centre.logins["b"]
-    wrong = Store.open_later(centre.cluster.url(centre.database, login.role, "wrong"),
-                             keys=centre.keys("b"))
+    wrong = Store.open_later(centre.login_url("b", password="wrong"), keys=centre.keys("b"))
     outbox = DeskOutbox.for_desk(centre.keys("b"), tmp_path / "desk")
     try:
         checkin = item(scene.session, scene.spare, person(2)[0], 0)
@@ -450,7 +440,7 @@ def test_a_refused_login_keeps_nothing_in_the_outbox_and_parks_nothing(
     assert one(centre, "SELECT count(*) FROM checkin WHERE id = :i", i=checkin.checkin_id) == 1
 
 
-def test_the_owners_upgrade_gives_a_new_table_its_desk_rights(centre: Centre) -> None:  # noqa: F811
+def test_the_owners_upgrade_gives_a_new_table_its_desk_rights(centre: Centre) -> None:
     """A centre at the previous schema with desk logins; the owner's Store.open migrates it
     and the table the upgrade adds (seat_consent) has the desk rights at once."""
     from alembic import command
@@ -460,9 +450,7 @@ def test_the_owners_upgrade_gives_a_new_table_its_desk_rights(centre: Centre) ->
 
     with centre.cluster.scratch_database("old_") as name:
         owner = sa.create_engine(centre.cluster.url(name), poolclass=NullPool)
-        login = centre.logins["b"]
-        desk = sa.create_engine(centre.cluster.url(name, login.role, login.password),
-                                poolclass=NullPool)
+        desk = sa.create_engine(centre.login_url("b", database=name), poolclass=NullPool)
         try:
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))

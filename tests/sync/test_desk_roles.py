@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -15,64 +14,17 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from proctoring import audit
-from proctoring.centres import ensure_centre
-from proctoring.crypto import KeyStore
 from proctoring.station_errors import StationNotFound
-from proctoring.stations import approve, enrol, revoke
-from proctoring.store import Store
+from proctoring.stations import revoke
 
-from .builders import ACTOR, CENTRES, admit, person, session_with_roster, unit
-from .pgcluster import PrivateCluster
-
-
-class Centre:
-    def __init__(self, cluster: PrivateCluster, database: str, root: Path) -> None:
-        from proctoring.desk_roles import add_desk_login, apply_desk_roles
-
-        self.cluster, self.database, self.root = cluster, database, root
-        self.admin_url = cluster.url(database)
-        Store.open(self.admin_url, keys=self.keys("admin")).close()  # the owner migrates
-        apply_desk_roles(self.admin_url)
-        suffix = secrets.token_hex(3)  # login roles are the cluster's, not the database's
-        self.logins = {d: add_desk_login(self.admin_url, f"desk_{d}_{suffix}",
-                                         password=f"pw-{d}-{suffix}") for d in ("a", "b")}
-        self.open: dict[str, Store] = {}
-
-    def keys(self, name: str) -> KeyStore:
-        return KeyStore(self.root / f"desk-{name}" / "keys", use_keyring=False)
-
-    def desk(self, name: str) -> Store:
-        if name not in self.open:
-            login = self.logins[name]
-            url = self.cluster.url(self.database, login.role, login.password)
-            self.open[name] = Store.open(url, keys=self.keys(name))
-        return self.open[name]
-
-    def raw(self, name: str) -> sa.Engine:
-        login = self.logins[name]
-        return sa.create_engine(self.cluster.url(self.database, login.role, login.password),
-                                poolclass=NullPool)
-
-
-@pytest.fixture
-def centre(cluster: PrivateCluster, tmp_path: Path) -> Iterator[Centre]:
-    with cluster.scratch_database("centre_") as name:
-        c = Centre(cluster, name, tmp_path)
-        try:
-            yield c
-        finally:
-            for s in c.open.values():
-                s.close()
+from .builders import ACTOR, admit, person, session_with_roster, unit
+from .desk_logins import Centre
 
 
 def test_a_desk_login_writes_only_its_own_stations_chain(centre: Centre) -> None:
-    a = centre.desk("a")
-    centre_id = ensure_centre(a, "HN01", CENTRES["HN01"], actor=ACTOR).id
-    session, entries = session_with_roster(a, "S1", [person(i) for i in range(3)])
-    enrol(a, centre_id=centre_id, name="Phòng lý thuyết", stages="theory", actor=ACTOR)
-    b = centre.desk("b")
-    enrol(b, centre_id=centre_id, name="Sân 1", stages="yard", actor=ACTOR)
-    approve(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR)
+    desks = centre.two_desks(people=3)
+    a, b, centre_id = desks.a, desks.b, desks.centre_id
+    session, entries = desks.session, desks.entries
     # The app works as before under each desk's own login.
     admit(a, session, entries[0], person(0)[0], unit(0))
     admit(b, session, entries[1], person(1)[0], unit(1))
@@ -167,14 +119,7 @@ def test_a_desk_login_writes_only_its_own_stations_chain(centre: Centre) -> None
 def test_a_station_enrolled_under_the_owner_is_bound_to_its_desk_login(centre: Centre) -> None:
     from proctoring.desk_roles import bind_station
 
-    owner = Store.open(centre.admin_url, keys=centre.keys("b"))
-    try:
-        centre_id = ensure_centre(owner, "HN01", CENTRES["HN01"], actor=ACTOR).id
-        enrol(owner, centre_id=centre_id, name="Cửa 1", stages="", actor=ACTOR)
-        with owner.read() as tx:
-            station = tx.connection().execute(sa.text("SELECT id FROM station")).scalar_one()
-    finally:
-        owner.close()
+    centre_id, station = centre.enrol_under_owner(keys="b")
     engine = centre.raw("b")
     append = ("UPDATE station_audit_head SET seq = seq WHERE station_id = :s")
     try:
@@ -202,12 +147,7 @@ def test_the_centre_admin_makes_a_desk_login_from_the_command_line(centre: Centr
 
     from examdesk.cli import app
 
-    owner = Store.open(centre.admin_url, keys=centre.keys("a"))
-    try:
-        centre_id = ensure_centre(owner, "HN01", CENTRES["HN01"], actor=ACTOR).id
-        enrol(owner, centre_id=centre_id, name="Cửa 1", stages="", actor=ACTOR)
-    finally:
-        owner.close()
+    centre.enrol_under_owner(keys="a")
     role = f"desk_cli_{secrets.token_hex(3)}"
     runner = CliRunner()
     done = runner.invoke(app, ["station", "db-login", role, "--admin-url", centre.admin_url,
@@ -255,13 +195,9 @@ def test_a_desk_login_inserts_only_rows_its_own_station_records(centre: Centre) 
 
     from proctoring.models import CheckIn, Evidence
 
-    a = centre.desk("a")
-    centre_id = ensure_centre(a, "HN01", CENTRES["HN01"], actor=ACTOR).id
-    session, entries = session_with_roster(a, "S1", [person(i) for i in range(3)])
-    enrol(a, centre_id=centre_id, name="Phòng lý thuyết", stages="theory", actor=ACTOR)
-    b = centre.desk("b")
-    enrol(b, centre_id=centre_id, name="Sân 1", stages="yard", actor=ACTOR)
-    approve(a, centre_id=centre_id, ref="Sân 1", actor=ACTOR)
+    desks = centre.two_desks(people=3)
+    a, b, centre_id = desks.a, desks.b, desks.centre_id
+    session, entries = desks.session, desks.entries
     theirs = admit(a, session, entries[0], person(0)[0], unit(0))  # desk a's, signed on a's
     admit(b, session, entries[1], person(1)[0], unit(1))  # the app under b's login: as before
     with a.read() as tx:
