@@ -4,7 +4,9 @@
 Nothing about the live face depends on the card: the camera, the quality gate, the liveness
 challenge and the live encodings run on one thread from the moment the check-in starts, and the
 chip portrait is encoded on ``CheckInService.portrait_engine`` (a second face process when the
-computer has the cores) as soon as DG2's last byte arrives. ``CheckInService.check_in`` then
+computer has the cores) as soon as DG2's last byte arrives; once the live branch has ended its
+engine describes the portrait's remaining jittered chips too (with a slow radio the camera's
+work is done long before DG2). ``CheckInService.check_in`` then
 takes both results and judges them in the same order as when it does the work itself, so the
 decision, the evidence and the audit event are those of the sequential check-in.
 
@@ -15,7 +17,8 @@ process, and the portrait goes to a child).
 Stopping: ``stop()`` (the check-in ended, the card failed or was pulled) and the caller's cancel
 flag both halt every branch at its next frame or step; ``stop()`` returns when both threads have
 ended and the camera is closed. A face call already in a child process runs to its end (it
-cannot be interrupted; at most one portrait encoding, ~0.7 s); nothing here stores anything.
+cannot be interrupted; the portrait's chips are described one per call, so at most one
+descriptor per process, ~0.1 s); nothing here stores anything.
 """
 
 from __future__ import annotations
