@@ -262,17 +262,35 @@ class FaceEngine:
             raw = _descriptors(models.encoder, chips)
         return [unit(r) for r in raw]
 
+    def raw_descriptors(self, chips: list[RgbImage]) -> list[NDArray[np.float64]]:
+        """dlib's descriptors of *chips* before normalisation (what :func:`encoding_of`
+        averages): a portrait's jittered chips can be described on two engines and averaged
+        as if on one (the same numbers: each chip is described on its own)."""
+        if not chips:
+            return []
+        models = self._get()
+        with self._encode_lock:
+            return _descriptors(models.encoder, chips)
+
     def encode(self, image: RgbImage, face: Face, *, jitters: int = 0) -> Encoding:
         """128-D descriptors of *face*: plain, and averaged with *jitters* fixed augmentations."""
         jitters = max(0, min(jitters, MAX_JITTERS))
-        chip = self.chip(image, face)
-        chips = [chip] + [_jitter(chip, *params) for params in _JITTERS[:jitters]]
-        models = self._get()
-        with self._encode_lock:
-            raw = _descriptors(models.encoder, chips)
-        plain = unit(raw[0])
-        averaged = unit(np.mean(raw, axis=0)) if jitters else plain
-        return Encoding(plain=plain, averaged=averaged, jitters=jitters)
+        chips = jittered_chips(self.chip(image, face), jitters)
+        return encoding_of(self.raw_descriptors(chips), jitters)
+
+
+def jittered_chips(chip: RgbImage, jitters: int) -> list[RgbImage]:
+    """The aligned chip and its first *jitters* fixed augmentations, in the order
+    :meth:`FaceEngine.encode` describes them."""
+    jitters = max(0, min(jitters, MAX_JITTERS))
+    return [chip] + [_jitter(chip, *params) for params in _JITTERS[:jitters]]
+
+
+def encoding_of(raw: list[NDArray[np.float64]], jitters: int) -> Encoding:
+    """The :class:`Encoding` of the raw descriptors of :func:`jittered_chips` (in that order)."""
+    plain = unit(raw[0])
+    averaged = unit(np.mean(raw, axis=0)) if jitters else plain
+    return Encoding(plain=plain, averaged=averaged, jitters=jitters)
 
 
 def _descriptors(encoder: Any, chips: list[RgbImage]) -> list[NDArray[np.float64]]:

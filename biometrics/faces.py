@@ -14,9 +14,12 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from .camera import Camera, Frame
 from .config import Detection
-from .engine import Embedding, Face, FaceEngine
+from .engine import MAX_JITTERS, Embedding, Face, FaceEngine, encoding_of, jittered_chips
 from .errors import BiometricsError, FaceTooSmall, NoFace, PoorImage, SeveralFaces
 from .geometry import Landmarks
 from .images import RgbImage, as_rgb, decode
@@ -71,15 +74,27 @@ def largest_face(engine: FaceEngine, image: RgbImage,
     return faces[0]
 
 
-def enrol(engine: FaceEngine, portrait: bytes | RgbImage) -> Reference:
-    """Encode the chip portrait (JPEG / JPEG 2000 bytes, or an RGB array)."""
+RawDescribe = Callable[[list[RgbImage]], list[NDArray[np.float64]]]
+"""Raw descriptors of face chips, in order (``FaceEngine.raw_descriptors`` or a split of it
+over two face processes, ``biometrics.remote.describe_shared``)."""
+
+
+def enrol(engine: FaceEngine, portrait: bytes | RgbImage, *,
+          describe: RawDescribe | None = None) -> Reference:
+    """Encode the chip portrait (JPEG / JPEG 2000 bytes, or an RGB array). With *describe*
+    the jittered chips are described by it (the same numbers as ``engine.encode``)."""
     image = decode(portrait) if isinstance(portrait, bytes | bytearray) else as_rgb(portrait)
     settings = engine.settings
     faces = engine.detect(image, settings.still)
     # A chip portrait is a head-and-shoulders shot that cannot be retaken: take its face even
     # when it is small, but refuse a picture with a second face of comparable size.
     face = the_face(faces, min_face_px=faces[0].width // 2 if faces else 1)
-    encoding = engine.encode(image, face, jitters=settings.portrait_jitters)
+    if describe is None:
+        encoding = engine.encode(image, face, jitters=settings.portrait_jitters)
+    else:
+        jitters = max(0, min(settings.portrait_jitters, MAX_JITTERS))
+        chips = jittered_chips(engine.chip(image, face), jitters)
+        encoding = encoding_of(describe(chips), jitters)
     return Reference(encoding.averaged, face, (image.shape[1], image.shape[0]))
 
 

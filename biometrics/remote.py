@@ -26,6 +26,7 @@ import os
 import secrets
 import threading
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -33,6 +34,7 @@ from multiprocessing.shared_memory import SharedMemory
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .config import Detection, FaceSettings
 from .engine import Embedding, Encoding, Face, FaceEngine
@@ -41,6 +43,8 @@ from .geometry import Landmarks
 from .images import RgbImage
 from .models import ModelPaths
 
+# How often a helper waiting for its engine to be free looks whether the work is already done.
+_HELP_POLL_S = 0.02
 _SAME_IMAGE = "same-image"  # stands for the image the child received last
 # Below this an image is cheaper to pickle than to copy into a segment and describe: a face
 # chip (67 kB) goes through the pipe, a camera frame (2.7 MB) or a decoded portrait does not.
@@ -137,7 +141,7 @@ def _serve(conn: Connection, models: ModelPaths | None) -> None:
             try:
                 if args and isinstance(args[0], str) and args[0] == _SAME_IMAGE:
                     args = (image, *args[1:])
-                elif args and op not in ("load", "describe_many"):
+                elif args and op not in ("load", "describe_many", "raw_descriptors"):
                     if isinstance(args[0], _SharedImage):
                         image = None  # the old view must go before its segment is unmapped
                         args = (mapped.image(args[0]), *args[1:])
@@ -167,6 +171,8 @@ def _dispatch(engine: FaceEngine, op: str, args: tuple[Any, ...]) -> Any:
         return engine.describe(args[0])
     if op == "describe_many":
         return engine.describe_many(args[0])
+    if op == "raw_descriptors":
+        return engine.raw_descriptors(args[0])
     if op == "encode":
         return engine.encode(args[0], args[1], jitters=args[2])
     raise ValueError(f"unknown face operation {op!r}")
@@ -318,6 +324,12 @@ class ProcessFaceEngine(FaceEngine):
         embeddings: list[Embedding] = self._call("describe_many", None, list(chips))
         return embeddings
 
+    def raw_descriptors(self, chips: list[RgbImage]) -> list[NDArray[np.float64]]:
+        if not chips:
+            return []
+        raw: list[NDArray[np.float64]] = self._call("raw_descriptors", None, list(chips))
+        return raw
+
     def encode(self, image: RgbImage, face: Face, *, jitters: int = 0) -> Encoding:
         encoding: Encoding = self._call("encode", image, face, jitters)
         return encoding
@@ -366,3 +378,62 @@ def describe_on_two(first: FaceEngine, second: FaceEngine,
     finally:
         helper.join()
     return ours + theirs.result()
+
+
+def describe_shared(first: FaceEngine, chips: list[RgbImage], *,
+                    second: FaceEngine | None = None,
+                    second_free: threading.Event | None = None,
+                    between: Callable[[], None] | None = None) -> list[NDArray[np.float64]]:
+    """Raw descriptors of *chips* (``FaceEngine.raw_descriptors``), in order, one chip per
+    call on *first*; *second* takes chips too from the moment *second_free* is set (an
+    overlapped check-in's live engine once the camera's work is done, issue 16), so a chip
+    portrait's jitters finish on both face processes when both are free, and never make the
+    live branch wait behind them while it is not. The numbers are one engine's: each chip is
+    described on its own. *between* runs before each of *first*'s chips and may raise to stop
+    (a cancelled check-in waits for at most one descriptor per engine, not the whole set)."""
+    raw: list[NDArray[np.float64] | None] = [None] * len(chips)
+    lock = threading.Lock()
+    cursor = [0]
+
+    def take() -> int | None:
+        with lock:
+            index = cursor[0]
+            if index >= len(chips):
+                return None
+            cursor[0] = index + 1
+            return index
+
+    helper: threading.Thread | None = None
+    failed: list[BaseException] = []
+    if second is not None and second is not first and second_free is not None:
+        free = second_free
+
+        def help_out() -> None:
+            try:
+                while not free.wait(_HELP_POLL_S):
+                    with lock:
+                        if cursor[0] >= len(chips):
+                            return
+                while (index := take()) is not None:
+                    raw[index] = second.raw_descriptors([chips[index]])[0]
+            except BaseException as exc:  # raised below, in the caller's thread
+                failed.append(exc)
+
+        helper = threading.Thread(target=help_out, name="describe-helper", daemon=True)
+        helper.start()
+    try:
+        while (index := take()) is not None:
+            if between is not None:
+                between()
+            raw[index] = first.raw_descriptors([chips[index]])[0]
+    finally:
+        with lock:
+            cursor[0] = len(chips)  # on an error: the helper takes no more
+        if helper is not None:
+            helper.join()
+    if failed:
+        raise failed[0]
+    done = [r for r in raw if r is not None]
+    if len(done) != len(chips):
+        raise RuntimeError("a chip was left undescribed")
+    return done

@@ -48,7 +48,7 @@ from biometrics.asnorm import verify_as_norm
 from biometrics.camera import Frame
 from biometrics.config import OperatingPoint
 from biometrics.decision import FaceOutcome
-from biometrics.faces import Describe, Probe, Reference
+from biometrics.faces import Describe, Probe, RawDescribe, Reference
 from biometrics.fused_check import SecondModel
 from biometrics.handover import HandOver
 from biometrics.images import RgbImage, decode
@@ -713,10 +713,13 @@ class CheckInService:
         return face, liveness, best
 
     @staticmethod
-    def encode_portrait(data: bytes, engine: FaceEngine) -> Reference | BiometricsError:
-        """The chip portrait encoded on *engine*, or why it cannot be (a REVIEW reason)."""
+    def encode_portrait(data: bytes, engine: FaceEngine, *,
+                        describe: RawDescribe | None = None) -> Reference | BiometricsError:
+        """The chip portrait encoded on *engine*, or why it cannot be (a REVIEW reason).
+        *describe* describes its jittered chips (default: on *engine*; the overlapped check-in
+        spreads them over both face processes once the live one is free)."""
         try:
-            return enrol(engine, data)
+            return enrol(engine, data, describe=describe)
         except BiometricsError as exc:
             return exc
 

@@ -4,7 +4,9 @@
 Nothing about the live face depends on the card: the camera, the quality gate, the liveness
 challenge and the live encodings run on one thread from the moment the check-in starts, and the
 chip portrait is encoded on ``CheckInService.portrait_engine`` (a second face process when the
-computer has the cores) as soon as DG2's last byte arrives. ``CheckInService.check_in`` then
+computer has the cores) as soon as DG2's last byte arrives; once the live branch has ended its
+engine describes the portrait's remaining jittered chips too (with a slow radio the camera's
+work is done long before DG2). ``CheckInService.check_in`` then
 takes both results and judges them in the same order as when it does the work itself, so the
 decision, the evidence and the audit event are those of the sequential check-in.
 
@@ -15,7 +17,8 @@ process, and the portrait goes to a child).
 Stopping: ``stop()`` (the check-in ended, the card failed or was pulled) and the caller's cancel
 flag both halt every branch at its next frame or step; ``stop()`` returns when both threads have
 ended and the camera is closed. A face call already in a child process runs to its end (it
-cannot be interrupted; at most one portrait encoding, ~0.7 s); nothing here stores anything.
+cannot be interrupted; the portrait's chips are described one per call, so at most one
+descriptor per process, ~0.1 s); nothing here stores anything.
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from biometrics import BiometricsError, Camera, Challenge, Frame
 from biometrics.engine import Embedding
 from biometrics.faces import Reference
 from biometrics.images import RgbImage
-from biometrics.remote import describe_on_two
+from biometrics.remote import describe_on_two, describe_shared
 from reader import lds
 
 from .checkin import (
@@ -107,6 +113,8 @@ class HeadStart(FaceHeadStart):
         self._camera: Camera | None = None
         self._opened: Future[Camera] = Future()
         self._live: Future[LiveCapture] = Future()
+        # Set when the live branch has ended: its engine may then help with the portrait.
+        self._live_done = threading.Event()
         self._portrait: Future[Reference | BiometricsError] | None = None
         self._portrait_data: bytes | None = None
         self._threads: list[threading.Thread] = []
@@ -149,6 +157,12 @@ class HeadStart(FaceHeadStart):
 
     def _run_live(self) -> None:
         try:
+            self._capture()
+        finally:
+            self._live_done.set()
+
+    def _capture(self) -> None:
+        try:
             camera = self._open_camera(self.halt)
         except BaseException as exc:
             self._opened.set_exception(exc)
@@ -166,12 +180,23 @@ class HeadStart(FaceHeadStart):
 
     def _run_portrait(self, future: Future[Reference | BiometricsError], data: bytes) -> None:
         try:
-            if self.halt.is_set():
-                raise CheckInCancelled("the check-in was stopped")
-            future.set_result(self._service.encode_portrait(data,
-                                                            self._service.portrait_engine))
+            self._halted()
+            future.set_result(self._service.encode_portrait(
+                data, self._service.portrait_engine, describe=self._describe_portrait))
         except BaseException as exc:
             future.set_exception(exc)
+
+    def _describe_portrait(self, chips: list[RgbImage]) -> list[NDArray[np.float64]]:
+        """The portrait's jittered chips on its own engine, and on the live one too once the
+        camera's work is done (with the radio, the live branch ends long before the chip
+        read: the portrait's ~0.7 s of descriptors then take about half that)."""
+        engine, live = self._service.portrait_engine, self._service.engine
+        return describe_shared(engine, chips, second=None if live is engine else live,
+                               second_free=self._live_done, between=self._halted)
+
+    def _halted(self) -> None:
+        if self.halt.is_set():
+            raise CheckInCancelled("the check-in was stopped")
 
     def _describe(self, chips: list[RgbImage]) -> list[Embedding]:
         """The live captures' chips described on the live engine, and on the portrait's too

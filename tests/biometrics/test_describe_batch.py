@@ -109,3 +109,62 @@ def test_the_live_captures_are_those_encoded_frame_by_frame(engine: FaceEngine) 
         assert np.array_equal(probe.embedding, alone)
         assert probe.frame_index == other.frame_index
         assert np.array_equal(probe.embedding, other.embedding)
+
+
+class _RawCounting(FaceEngine):
+    """An engine that notes how many chips it described raw (the live engine helping)."""
+
+    def __init__(self, inner: FaceEngine) -> None:
+        super().__init__(inner.settings)
+        self.inner = inner
+        self.described = 0
+
+    def raw_descriptors(self, chips: list[RgbImage]) -> list[np.ndarray]:
+        self.described += len(chips)
+        return self.inner.raw_descriptors(chips)
+
+
+def test_the_portrait_shared_by_two_engines_is_the_portrait_of_one(
+        engine: FaceEngine, child: ProcessFaceEngine) -> None:
+    """The overlapped check-in's portrait, its jittered chips described one by one on its
+    face process and on the live one once that is free: the reference of ``enrol`` on one
+    engine, bit for bit, whoever described which chip."""
+    import threading
+
+    from biometrics.faces import enrol
+    from biometrics.remote import describe_shared
+
+    portrait = (ORL / "s27" / "10.png").read_bytes()
+    alone = enrol(engine, portrait)
+    free = threading.Event()
+    free.set()
+    helper = _RawCounting(engine)
+    shared = enrol(child, portrait, describe=lambda chips: describe_shared(
+        child, chips, second=helper, second_free=free))
+    assert np.array_equal(alone.embedding, shared.embedding)
+    assert alone.face == shared.face
+    busy = _RawCounting(engine)
+    never = enrol(child, portrait, describe=lambda chips: describe_shared(
+        child, chips, second=busy, second_free=threading.Event()))
+    assert busy.described == 0  # never free: the live engine was not touched
+    assert np.array_equal(alone.embedding, never.embedding)
+    assert describe_shared(child, []) == []
+
+
+def test_a_stop_between_chips_ends_the_shared_portrait(engine: FaceEngine) -> None:
+    from biometrics.engine import jittered_chips
+    from biometrics.remote import describe_shared
+
+    photo = load(ORL / "s27" / "10.png")
+    chips = jittered_chips(engine.chip(photo, engine.detect(photo, engine.settings.still)[0]),
+                           8)
+    calls = []
+
+    def between() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        describe_shared(engine, chips, between=between)
+    assert len(calls) == 3  # two chips described, the third stopped it

@@ -257,9 +257,17 @@ class _SlowPortrait(FaceEngine):
     def detect(self, image: Any, detection: Any) -> list[Face]:
         return self.inner.detect(image, detection)
 
+    def chip(self, image: Any, face: Face) -> Any:
+        return self.inner.chip(image, face)
+
     def encode(self, image: Any, face: Face, *, jitters: int = 0) -> Encoding:
         self.during()
         return self.inner.encode(image, face, jitters=jitters)
+
+    def raw_descriptors(self, chips: list[Any]) -> list[Any]:
+        # The overlapped check-in describes the portrait's jittered chips one by one.
+        self.during()
+        return self.inner.raw_descriptors(chips)
 
 
 class _Described(FaceEngine):
@@ -271,15 +279,29 @@ class _Described(FaceEngine):
         self.inner = inner
         self.portrait_done = threading.Event()
         self.described = 0
+        self.raw = 0
 
     def detect(self, image: Any, detection: Any) -> list[Face]:
         return self.inner.detect(image, detection)
+
+    def chip(self, image: Any, face: Face) -> Any:
+        return self.inner.chip(image, face)
 
     def encode(self, image: Any, face: Face, *, jitters: int = 0) -> Encoding:
         try:
             return self.inner.encode(image, face, jitters=jitters)
         finally:
             self.portrait_done.set()
+
+    def raw_descriptors(self, chips: list[Any]) -> list[Any]:
+        # The overlapped check-in describes the portrait's chips one by one: the portrait is
+        # done with its last (the live engine is busy in this test: it never helps).
+        try:
+            return self.inner.raw_descriptors(chips)
+        finally:
+            self.raw += len(chips)
+            if self.raw > self.settings.portrait_jitters:
+                self.portrait_done.set()
 
     def describe_many(self, chips: list[Any]) -> list[Any]:
         self.described += len(chips)
@@ -296,6 +318,37 @@ def test_once_the_portrait_is_done_its_process_describes_live_captures_too(run: 
                        at_read=lambda n: portrait.portrait_done.wait(60) if n > 3 else None)
     assert ours.admitted, ours.reasons
     assert portrait.portrait_done.is_set() and portrait.described >= 1
+    _fresh_session(run)
+    theirs = run.checkin(overlap=False)
+    assert _stored(run.store, ours.checkin_id) == _stored(run.store, theirs.checkin_id)
+    _no_branch_left(run, children=1)
+
+
+def _live_branch_ended() -> None:
+    """Until the check-in's live branch has ended (it ends by itself once its captures are
+    described; this is not a timing)."""
+    while any(t.name == "checkin-live" for t in threading.enumerate()):
+        threading.Event().wait(0.01)
+
+
+def test_once_the_live_branch_ends_its_engine_helps_with_the_portrait(
+        run: _Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16, the radio case: the camera's work is done before DG2 has arrived, so the
+    portrait's jittered chips are described on both face processes; the check-in stored is
+    the one done step by step (the same descriptors, averaged in the same order)."""
+    helped: list[int] = []
+    inner = run.engine.raw_descriptors
+
+    def counting(chips: list[Any]) -> list[Any]:
+        helped.append(len(chips))
+        return inner(chips)
+
+    monkeypatch.setattr(run.engine, "raw_descriptors", counting)
+    # The card read holds at DG2 until the live branch has ended (a slow radio).
+    listener = _Listener(on_reading=lambda f: _live_branch_ended() if f == "DG2" else None)
+    ours = run.checkin(overlap=True, listener=listener)
+    assert ours.admitted, ours.reasons
+    assert sum(helped) >= 1, "the live engine took none of the portrait's chips"
     _fresh_session(run)
     theirs = run.checkin(overlap=False)
     assert _stored(run.store, ours.checkin_id) == _stored(run.store, theirs.checkin_id)
