@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ from .face_index import Candidates, FaceIndex, IndexFileInvalid, exact_pairs
 from .models import CheckIn, Decision, Evidence, EvidenceBlob, EvidenceKind
 
 _CHUNK = 500
+BLOCK = 50_000
+"""Evidence items a rebuild decrypts at a time: ~40 MB of rows and their Python objects."""
 RETRAIN_GROWTH = 16
 
 # One row per stored face; the faiss label of a face is its row number here.
@@ -177,19 +180,127 @@ def open_index(office: Office, path: Path, stored: dict[uuid.UUID, StoredFace]
 
 
 def rebuild(office: Office, path: Path, stored: dict[uuid.UUID, StoredFace], *,
-            reason: str) -> tuple[DistrictIndex, dict[uuid.UUID, str]]:
-    """A new index of every stored face, read and decrypted from the database, saved."""
+            reason: str, block: int = BLOCK) -> tuple[DistrictIndex, dict[uuid.UUID, str]]:
+    """A new index of every stored face, read and decrypted from the database, saved.
+
+    Streamed, ``block`` evidence items decrypted at a time, so that memory stays bounded by the
+    index (at 10^7 faces, holding every decrypted face at once took ~15 GB against the
+    6 GB limit): a first pass counts each item's rows (and finds the unreadable ones), the
+    rows :meth:`FaceIndex.training_rows` picks are decrypted to train the cells, a second pass
+    places every row and sizes each list once (:meth:`FaceIndex.reserve`), a third adds the
+    rows where the second placed them. Labels and the manifest follow the items' sorted
+    order, and the cells are those a train on every row gives, as when everything was read
+    at once; only the order of the entries within a list follows the blocks."""
+    if block < 1:
+        raise ValueError(f"a block of {block} items")
     t0 = time.perf_counter()
     items = sorted(stored.values(), key=lambda s: s.evidence_id.bytes)
-    faces, bad = read_faces(office, [s.evidence_id for s in items])
-    vectors = [v for s in items for v in faces.get(s.evidence_id, [])]
-    sample = np.vstack(vectors) if vectors else np.zeros((0, face_index.DIM), np.float32)
-    built = DistrictIndex(FaceIndex.train(sample) if len(sample) else _empty(),
-                          np.zeros(0, MANIFEST), {"loaded": False, "rebuilt": reason})
-    _add(built, [(s, faces[s.evidence_id]) for s in items if s.evidence_id in faces])
+    bad: dict[uuid.UUID, str] = {}
+    counts = np.zeros(len(items), np.int64)
+    for start, faces in _blocks(office, items, block, bad):
+        for k, s in enumerate(items[start:start + block]):
+            counts[start + k] = len(faces.get(s.evidence_id, ()))
+    total = int(counts.sum())
+    sample = _training_sample(office, items, counts, block, bad) if total else None
+    if sample is None or not len(sample):  # nothing stored, or nothing opens any more
+        built = DistrictIndex(_empty(), np.zeros(0, MANIFEST), {"loaded": False, "rebuilt": reason})
+    else:
+        index = FaceIndex.train(sample, total=total)
+        del sample
+        built = DistrictIndex(index, np.zeros(total, MANIFEST), {"loaded": False,
+                                                                  "rebuilt": reason})
+        places: list[face_index.Placement] = []
+        for start, faces in _blocks(office, items, block, bad):
+            rows, _ = _block_rows(items, start, block, faces, counts, bad)
+            places.append(index.placement(rows))
+        index.reserve(sum((p.counts(index.params.nlist) for p in places),
+                          np.zeros(index.params.nlist, np.int64)))
+        added = 0
+        for k, (start, faces) in enumerate(_blocks(office, items, block, bad)):
+            rows, held = _block_rows(items, start, block, faces, counts, bad)
+            if not len(rows):
+                continue
+            built.manifest[added:added + len(rows)] = held
+            # A block whose items changed between the passes (a blob that stopped opening)
+            # was placed for other rows: placed again by the add.
+            same = len(rows) == len(places[k].first)
+            index.add(rows, np.arange(added, added + len(rows), dtype=np.int64),
+                      places[k] if same else None)
+            added += len(rows)
+        if added < total:
+            built.manifest = built.manifest[:added].copy()
     built.report["build_seconds"] = round(time.perf_counter() - t0, 3)
     save_index(office, path, built)
     return built, bad
+
+
+def _blocks(office: Office, items: list[StoredFace], block: int, bad: dict[uuid.UUID, str]
+            ) -> Iterator[tuple[int, dict[uuid.UUID, list[NDArray[np.float32]]]]]:
+    """Each block's decrypted faces (its first item's position, evidence id → rows); items
+    that do not open are added to ``bad`` (the first reason kept) and left out."""
+    for start in range(0, len(items), block):
+        faces, unread = read_faces(office, [s.evidence_id for s in items[start:start + block]])
+        for evidence, why in unread.items():
+            bad.setdefault(evidence, why)
+        yield start, faces
+
+
+def _block_rows(items: list[StoredFace], start: int, block: int,
+                faces: dict[uuid.UUID, list[NDArray[np.float32]]], counts: NDArray[np.int64],
+                bad: dict[uuid.UUID, str]) -> tuple[NDArray[np.float32], NDArray[Any]]:
+    """A block's rows and their manifest rows, in the items' order. An item whose row count
+    is not the first pass's (its blob replaced or unreadable since) is reported and left out:
+    the index stays a subset of the database, which the screen checks against anyway."""
+    keep: list[tuple[StoredFace, list[NDArray[np.float32]]]] = []
+    for k, s in enumerate(items[start:start + block]):
+        vs = faces.get(s.evidence_id)
+        if vs is None or s.evidence_id in bad:
+            continue
+        if len(vs) != counts[start + k]:
+            bad[s.evidence_id] = "unreadable:changed during the rebuild"
+            continue
+        keep.append((s, vs))
+    n = sum(len(vs) for _, vs in keep)
+    rows = np.empty((n, face_index.DIM), np.float32)
+    held = np.zeros(n, MANIFEST)
+    k = 0
+    for s, vs in keep:
+        for j, v in enumerate(vs):
+            held[k] = (s.evidence_id.bytes, s.checkin_id.bytes, s.seal, j, True)
+            rows[k] = v
+            k += 1
+    return rows, held
+
+
+def _training_sample(office: Office, items: list[StoredFace], counts: NDArray[np.int64],
+                     block: int, bad: dict[uuid.UUID, str]) -> NDArray[np.float32]:
+    """The rows :meth:`FaceIndex.train` would pick from all ``counts.sum()`` rows, decrypting
+    only the items that hold them (at most ~164 000 rows at 4096 cells)."""
+    total = int(counts.sum())
+    pick = FaceIndex.training_rows(total, face_index.IndexParams.for_size(total))
+    if pick is None:
+        pick = np.arange(total, dtype=np.int64)
+    ends = np.cumsum(counts)
+    owner = np.searchsorted(ends, pick, side="right")
+    offset = pick - (ends[owner] - counts[owner])
+    wanted = np.unique(owner)
+    sample = np.zeros((len(pick), face_index.DIM), np.float32)
+    got = np.zeros(len(pick), bool)
+    for lo in range(0, len(wanted), block):
+        part = wanted[lo:lo + block]
+        faces, unread = read_faces(office, [items[int(i)].evidence_id for i in part])
+        for evidence, why in unread.items():
+            bad.setdefault(evidence, why)
+        first = np.searchsorted(owner, part[0], side="left")
+        last = np.searchsorted(owner, part[-1], side="right")
+        for r in range(int(first), int(last)):
+            vs = faces.get(items[int(owner[r])].evidence_id)
+            if vs is not None and len(vs) == counts[owner[r]]:
+                sample[r] = vs[int(offset[r])]
+                got[r] = True
+    # A face that stopped opening since the first pass is reported by the passes that follow;
+    # the cells are then trained without it.
+    return sample if got.all() else sample[got]
 
 
 def reindex(office: Office, path: Path | None = None) -> dict[str, Any]:
