@@ -184,35 +184,42 @@ def rebuild(office: Office, path: Path, stored: dict[uuid.UUID, StoredFace], *,
     """A new index of every stored face, read and decrypted from the database, saved.
 
     Streamed, ``block`` evidence items decrypted at a time, so that memory stays bounded by the
-    index (at 10^7 faces, holding every decrypted face at once took ~15 GB against the
-    6 GB limit): a first pass counts each item's rows (and finds the unreadable ones), the
-    rows :meth:`FaceIndex.training_rows` picks are decrypted to train the cells, a second pass
-    places every row and sizes each list once (:meth:`FaceIndex.reserve`), a third adds the
-    rows where the second placed them. Labels and the manifest follow the items' sorted
-    order, and the cells are those a train on every row gives, as when everything was read
-    at once; only the order of the entries within a list follows the blocks."""
+    index (holding every decrypted face at once took ~3 kB a face: ~30 GB at 10^7 against the
+    6 GB limit). Each item's rows are first counted from its recorded plaintext size (nothing
+    decrypted); the rows :meth:`FaceIndex.training_rows` picks from that count are decrypted
+    to train the cells; a pass decrypts every item, places its rows, finds the unreadable ones
+    and sizes each list once (:meth:`FaceIndex.reserve`); a last pass decrypts again and adds
+    the rows where they were placed (decrypting twice costs time, holding everything the
+    memory). Labels and the manifest follow the items' sorted order and, when every face opens
+    as recorded, the cells are those a train on every row gives, as when everything was read at
+    once; only the order of the entries within a list follows the blocks."""
     if block < 1:
         raise ValueError(f"a block of {block} items")
     t0 = time.perf_counter()
     items = sorted(stored.values(), key=lambda s: s.evidence_id.bytes)
     bad: dict[uuid.UUID, str] = {}
-    counts = np.zeros(len(items), np.int64)
-    for start, faces in _blocks(office, items, block, bad):
-        for k, s in enumerate(items[start:start + block]):
-            counts[start + k] = len(faces.get(s.evidence_id, ()))
-    total = int(counts.sum())
-    sample = _training_sample(office, items, counts, block, bad) if total else None
-    if sample is None or not len(sample):  # nothing stored, or nothing opens any more
+    counts = _recorded_rows(office, items)
+    if not counts.sum() and items:  # sizes that say nothing: count the rows themselves
+        for start, faces in _blocks(office, items, block, bad):
+            for k, s in enumerate(items[start:start + block]):
+                counts[start + k] = len(faces.get(s.evidence_id, ()))
+    estimate = int(counts.sum())
+    sample = _training_sample(office, items, counts, block, bad) if estimate else None
+    if sample is None or not len(sample):  # nothing stored, or nothing opens
         built = DistrictIndex(_empty(), np.zeros(0, MANIFEST), {"loaded": False, "rebuilt": reason})
     else:
-        index = FaceIndex.train(sample, total=total)
+        index = FaceIndex.train(sample, total=estimate)
         del sample
-        built = DistrictIndex(index, np.zeros(total, MANIFEST), {"loaded": False,
-                                                                  "rebuilt": reason})
         places: list[face_index.Placement] = []
         for start, faces in _blocks(office, items, block, bad):
+            for k, s in enumerate(items[start:start + block]):  # the rows as they open
+                counts[start + k] = len(faces.get(s.evidence_id, ()))
             rows, _ = _block_rows(items, start, block, faces, counts, bad)
             places.append(index.placement(rows))
+        total = int(counts.sum())
+        index.trained_on = total
+        built = DistrictIndex(index, np.zeros(total, MANIFEST), {"loaded": False,
+                                                                  "rebuilt": reason})
         index.reserve(sum((p.counts(index.params.nlist) for p in places),
                           np.zeros(index.params.nlist, np.int64)))
         added = 0
@@ -249,7 +256,7 @@ def _block_rows(items: list[StoredFace], start: int, block: int,
                 faces: dict[uuid.UUID, list[NDArray[np.float32]]], counts: NDArray[np.int64],
                 bad: dict[uuid.UUID, str]) -> tuple[NDArray[np.float32], NDArray[Any]]:
     """A block's rows and their manifest rows, in the items' order. An item whose row count
-    is not the first pass's (its blob replaced or unreadable since) is reported and left out:
+    is not the placing pass's (its blob replaced or unreadable since) is reported and left out:
     the index stays a subset of the database, which the screen checks against anyway."""
     keep: list[tuple[StoredFace, list[NDArray[np.float32]]]] = []
     for k, s in enumerate(items[start:start + block]):
@@ -270,6 +277,22 @@ def _block_rows(items: list[StoredFace], start: int, block: int,
             rows[k] = v
             k += 1
     return rows, held
+
+
+def _recorded_rows(office: Office, items: list[StoredFace]) -> NDArray[np.int64]:
+    """Each item's rows as its recorded plaintext size gives them (128 float32 a row), without
+    decrypting: what picks the training rows. The passes that decrypt count what opens."""
+    e = Evidence.__table__.c  # type: ignore[attr-defined]
+    counts = np.zeros(len(items), np.int64)
+    with office.store.read() as tx:
+        for start in range(0, len(items), _CHUNK):
+            chunk = items[start:start + _CHUNK]
+            rows = tx.connection().execute(sa.select(e.id, e.size).where(
+                e.id.in_([s.evidence_id for s in chunk])))
+            sizes: dict[uuid.UUID, int] = {r[0]: r[1] for r in rows}
+            counts[start:start + len(chunk)] = [max(0, int(sizes.get(s.evidence_id) or 0))
+                                                for s in chunk]
+    return counts // (4 * face_index.DIM)
 
 
 def _training_sample(office: Office, items: list[StoredFace], counts: NDArray[np.int64],
@@ -295,11 +318,11 @@ def _training_sample(office: Office, items: list[StoredFace], counts: NDArray[np
         last = np.searchsorted(owner, part[-1], side="right")
         for r in range(int(first), int(last)):
             vs = faces.get(items[int(owner[r])].evidence_id)
-            if vs is not None and len(vs) == counts[owner[r]]:
+            if vs is not None and offset[r] < len(vs):
                 sample[r] = vs[int(offset[r])]
                 got[r] = True
-    # A face that stopped opening since the first pass is reported by the passes that follow;
-    # the cells are then trained without it.
+    # A face that does not open (or holds fewer rows than its size says) is reported by the
+    # passes that follow; the cells are trained without it.
     return sample if got.all() else sample[got]
 
 

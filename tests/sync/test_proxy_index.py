@@ -272,6 +272,9 @@ def test_an_unreadable_face_among_blocks_is_reported_and_the_others_indexed(
                                  "set_byte(ciphertext, 3, get_byte(ciphertext, 3) # 1) "
                                  "WHERE id = :e"), {"e": ids[17]})
             conn.execute(sa.text("DELETE FROM evidence_blob WHERE id = :e"), {"e": ids[40]})
+            # Recorded sizes that lie only pick other training rows: each face still indexed.
+            conn.execute(sa.text("UPDATE evidence SET size = 4096 WHERE id = :e"), {"e": ids[5]})
+            conn.execute(sa.text("UPDATE evidence SET size = 0 WHERE id = :e"), {"e": ids[6]})
     finally:
         engine.dispose()
     with district.office() as office:
@@ -287,6 +290,15 @@ def test_an_unreadable_face_among_blocks_is_reported_and_the_others_indexed(
         assert indexed == set(stored) - set(bad)
         report = reindex(office, tmp_path / "faces.index")
         assert report["indexed"] == 64 and report["unreadable"] == 1
+    engine = district.admin()
+    try:
+        with engine.begin() as conn:  # no size says anything: the rows are counted instead
+            conn.execute(sa.text("UPDATE evidence SET size = 0"))
+    finally:
+        engine.dispose()
+    with district.office() as office:
+        found, bad = rebuild(office, tmp_path / "faces.index", stored, reason="asked", block=7)
+        assert set(bad) == {ids[17], ids[40]} and found.live() == 64
 
 
 def test_an_empty_district_rebuilds(district: DistrictEnv, tmp_path: Path) -> None:
