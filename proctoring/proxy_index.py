@@ -199,12 +199,15 @@ def rebuild(office: Office, path: Path, stored: dict[uuid.UUID, StoredFace], *,
     items = sorted(stored.values(), key=lambda s: s.evidence_id.bytes)
     bad: dict[uuid.UUID, str] = {}
     counts = _recorded_rows(office, items)
-    if not counts.sum() and items:  # sizes that say nothing: count the rows themselves
+    sample = _training_sample(office, items, counts, block, bad) if counts.sum() else None
+    if items and (sample is None or not len(sample)):
+        # Sizes that say nothing, or only of faces that do not open: an empty index would hide
+        # the faces that do, so their rows are counted as they open.
         for start, faces in _blocks(office, items, block, bad):
             for k, s in enumerate(items[start:start + block]):
                 counts[start + k] = len(faces.get(s.evidence_id, ()))
+        sample = _training_sample(office, items, counts, block, bad) if counts.sum() else None
     estimate = int(counts.sum())
-    sample = _training_sample(office, items, counts, block, bad) if estimate else None
     if sample is None or not len(sample):  # nothing stored, or nothing opens
         built = DistrictIndex(_empty(), np.zeros(0, MANIFEST), {"loaded": False, "rebuilt": reason})
     else:

@@ -299,6 +299,15 @@ def test_an_unreadable_face_among_blocks_is_reported_and_the_others_indexed(
     with district.office() as office:
         found, bad = rebuild(office, tmp_path / "faces.index", stored, reason="asked", block=7)
         assert set(bad) == {ids[17], ids[40]} and found.live() == 64
+    engine = district.admin()
+    try:
+        with engine.begin() as conn:  # the only size that says anything is a tampered face's
+            conn.execute(sa.text("UPDATE evidence SET size = 512 WHERE id = :e"), {"e": ids[17]})
+    finally:
+        engine.dispose()
+    with district.office() as office:
+        found, bad = rebuild(office, tmp_path / "faces.index", stored, reason="asked", block=7)
+        assert set(bad) == {ids[17], ids[40]} and found.live() == 64
 
 
 def test_an_empty_district_rebuilds(district: DistrictEnv, tmp_path: Path) -> None:
