@@ -155,9 +155,15 @@ class FaceIndex:
 
     @classmethod
     def train(cls, sample: NDArray[np.float32], params: IndexParams | None = None,
-              *, seed: int = 16) -> FaceIndex:
+              *, seed: int = 16, total: int | None = None) -> FaceIndex:
+        """Cells trained on ``sample`` (at most :meth:`training_rows` of it). ``total``: the
+        sample is already ``training_rows(total)`` of a set of that many rows (a streamed
+        rebuild decrypts only those): the cells, the sizes and ``trained_on`` are then those of
+        a train on the whole set."""
         faiss = _faiss()
-        params = params or IndexParams.for_size(len(sample))
+        rows = _rows(sample)
+        n = len(rows) if total is None else total
+        params = params or IndexParams.for_size(n)
         quantizer = faiss.IndexFlatL2(DIM)
         index = faiss.IndexIVFScalarQuantizer(quantizer, DIM, params.nlist,
                                                faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_L2)
@@ -166,15 +172,25 @@ class FaceIndex:
         # k-means costs rows × nlist × iterations: 40 rows a cell (faiss asks for 39) is enough
         # to place the cells; which cells a pair falls in is what recall depends on, and the
         # benchmark measures that.
-        rows = _rows(sample)
-        cap = max(params.nlist * TRAIN_PER_LIST + params.nlist, 10_000)
-        if len(rows) > cap:
-            pick = np.random.default_rng(seed).choice(len(rows), cap, replace=False)
-            rows = rows[np.sort(pick)]
+        if total is None:
+            pick = cls.training_rows(len(rows), params, seed=seed)
+            if pick is not None:
+                rows = rows[pick]
         index.train(rows)
         index.nprobe = params.nprobe
         index.make_direct_map(False)
-        return cls(index, params, len(sample))
+        return cls(index, params, n)
+
+    @staticmethod
+    def training_rows(n: int, params: IndexParams, *, seed: int = 16
+                      ) -> NDArray[np.int64] | None:
+        """The rows of a set of ``n`` that :meth:`train` trains on, ascending (None: all).
+        They depend on ``n`` alone, so a rebuild that streams the set can decrypt just these
+        and train exactly the cells a train on the whole set gives."""
+        cap = max(params.nlist * TRAIN_PER_LIST + params.nlist, 10_000)
+        if n <= cap:
+            return None
+        return np.sort(np.random.default_rng(seed).choice(n, cap, replace=False)).astype(np.int64)
 
     def __len__(self) -> int:
         """Faces indexed (a spilled face counts once)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ from .face_index import Candidates, FaceIndex, IndexFileInvalid, exact_pairs
 from .models import CheckIn, Decision, Evidence, EvidenceBlob, EvidenceKind
 
 _CHUNK = 500
+BLOCK = 50_000
+"""Evidence items a rebuild decrypts at a time: ~40 MB of rows and their Python objects."""
 RETRAIN_GROWTH = 16
 
 # One row per stored face; the faiss label of a face is its row number here.
@@ -177,19 +180,153 @@ def open_index(office: Office, path: Path, stored: dict[uuid.UUID, StoredFace]
 
 
 def rebuild(office: Office, path: Path, stored: dict[uuid.UUID, StoredFace], *,
-            reason: str) -> tuple[DistrictIndex, dict[uuid.UUID, str]]:
-    """A new index of every stored face, read and decrypted from the database, saved."""
+            reason: str, block: int = BLOCK) -> tuple[DistrictIndex, dict[uuid.UUID, str]]:
+    """A new index of every stored face, read and decrypted from the database, saved.
+
+    Streamed, ``block`` evidence items decrypted at a time, so that memory stays bounded by the
+    index (holding every decrypted face at once took ~3 kB a face: ~30 GB at 10^7 against the
+    6 GB limit). Each item's rows are first counted from its recorded plaintext size (nothing
+    decrypted); the rows :meth:`FaceIndex.training_rows` picks from that count are decrypted
+    to train the cells; a pass decrypts every item, places its rows, finds the unreadable ones
+    and sizes each list once (:meth:`FaceIndex.reserve`); a last pass decrypts again and adds
+    the rows where they were placed (decrypting twice costs time, holding everything the
+    memory). Labels and the manifest follow the items' sorted order and, when every face opens
+    as recorded, the cells are those a train on every row gives, as when everything was read at
+    once; only the order of the entries within a list follows the blocks."""
+    if block < 1:
+        raise ValueError(f"a block of {block} items")
     t0 = time.perf_counter()
     items = sorted(stored.values(), key=lambda s: s.evidence_id.bytes)
-    faces, bad = read_faces(office, [s.evidence_id for s in items])
-    vectors = [v for s in items for v in faces.get(s.evidence_id, [])]
-    sample = np.vstack(vectors) if vectors else np.zeros((0, face_index.DIM), np.float32)
-    built = DistrictIndex(FaceIndex.train(sample) if len(sample) else _empty(),
-                          np.zeros(0, MANIFEST), {"loaded": False, "rebuilt": reason})
-    _add(built, [(s, faces[s.evidence_id]) for s in items if s.evidence_id in faces])
+    bad: dict[uuid.UUID, str] = {}
+    counts = _recorded_rows(office, items)
+    sample = _training_sample(office, items, counts, block, bad) if counts.sum() else None
+    if items and (sample is None or not len(sample)):
+        # Sizes that say nothing, or only of faces that do not open: an empty index would hide
+        # the faces that do, so their rows are counted as they open.
+        for start, faces in _blocks(office, items, block, bad):
+            for k, s in enumerate(items[start:start + block]):
+                counts[start + k] = len(faces.get(s.evidence_id, ()))
+        sample = _training_sample(office, items, counts, block, bad) if counts.sum() else None
+    estimate = int(counts.sum())
+    if sample is None or not len(sample):  # nothing stored, or nothing opens
+        built = DistrictIndex(_empty(), np.zeros(0, MANIFEST), {"loaded": False, "rebuilt": reason})
+    else:
+        index = FaceIndex.train(sample, total=estimate)
+        del sample
+        places: list[face_index.Placement] = []
+        for start, faces in _blocks(office, items, block, bad):
+            for k, s in enumerate(items[start:start + block]):  # the rows as they open
+                counts[start + k] = len(faces.get(s.evidence_id, ()))
+            rows, _ = _block_rows(items, start, block, faces, counts, bad)
+            places.append(index.placement(rows))
+        total = int(counts.sum())
+        index.trained_on = total
+        built = DistrictIndex(index, np.zeros(total, MANIFEST), {"loaded": False,
+                                                                  "rebuilt": reason})
+        index.reserve(sum((p.counts(index.params.nlist) for p in places),
+                          np.zeros(index.params.nlist, np.int64)))
+        added = 0
+        for k, (start, faces) in enumerate(_blocks(office, items, block, bad)):
+            rows, held = _block_rows(items, start, block, faces, counts, bad)
+            if not len(rows):
+                continue
+            built.manifest[added:added + len(rows)] = held
+            # A block whose items changed between the passes (a blob that stopped opening)
+            # was placed for other rows: placed again by the add.
+            same = len(rows) == len(places[k].first)
+            index.add(rows, np.arange(added, added + len(rows), dtype=np.int64),
+                      places[k] if same else None)
+            added += len(rows)
+        if added < total:
+            built.manifest = built.manifest[:added].copy()
     built.report["build_seconds"] = round(time.perf_counter() - t0, 3)
     save_index(office, path, built)
     return built, bad
+
+
+def _blocks(office: Office, items: list[StoredFace], block: int, bad: dict[uuid.UUID, str]
+            ) -> Iterator[tuple[int, dict[uuid.UUID, list[NDArray[np.float32]]]]]:
+    """Each block's decrypted faces (its first item's position, evidence id → rows); items
+    that do not open are added to ``bad`` (the first reason kept) and left out."""
+    for start in range(0, len(items), block):
+        faces, unread = read_faces(office, [s.evidence_id for s in items[start:start + block]])
+        for evidence, why in unread.items():
+            bad.setdefault(evidence, why)
+        yield start, faces
+
+
+def _block_rows(items: list[StoredFace], start: int, block: int,
+                faces: dict[uuid.UUID, list[NDArray[np.float32]]], counts: NDArray[np.int64],
+                bad: dict[uuid.UUID, str]) -> tuple[NDArray[np.float32], NDArray[Any]]:
+    """A block's rows and their manifest rows, in the items' order. An item whose row count
+    is not the placing pass's (its blob replaced or unreadable since) is reported and left out:
+    the index stays a subset of the database, which the screen checks against anyway."""
+    keep: list[tuple[StoredFace, list[NDArray[np.float32]]]] = []
+    for k, s in enumerate(items[start:start + block]):
+        vs = faces.get(s.evidence_id)
+        if vs is None or s.evidence_id in bad:
+            continue
+        if len(vs) != counts[start + k]:
+            bad[s.evidence_id] = "unreadable:changed during the rebuild"
+            continue
+        keep.append((s, vs))
+    n = sum(len(vs) for _, vs in keep)
+    rows = np.empty((n, face_index.DIM), np.float32)
+    held = np.zeros(n, MANIFEST)
+    k = 0
+    for s, vs in keep:
+        for j, v in enumerate(vs):
+            held[k] = (s.evidence_id.bytes, s.checkin_id.bytes, s.seal, j, True)
+            rows[k] = v
+            k += 1
+    return rows, held
+
+
+def _recorded_rows(office: Office, items: list[StoredFace]) -> NDArray[np.int64]:
+    """Each item's rows as its recorded plaintext size gives them (128 float32 a row), without
+    decrypting: what picks the training rows. The passes that decrypt count what opens."""
+    e = Evidence.__table__.c  # type: ignore[attr-defined]
+    counts = np.zeros(len(items), np.int64)
+    with office.store.read() as tx:
+        for start in range(0, len(items), _CHUNK):
+            chunk = items[start:start + _CHUNK]
+            rows = tx.connection().execute(sa.select(e.id, e.size).where(
+                e.id.in_([s.evidence_id for s in chunk])))
+            sizes: dict[uuid.UUID, int] = {r[0]: r[1] for r in rows}
+            counts[start:start + len(chunk)] = [max(0, int(sizes.get(s.evidence_id) or 0))
+                                                for s in chunk]
+    return counts // (4 * face_index.DIM)
+
+
+def _training_sample(office: Office, items: list[StoredFace], counts: NDArray[np.int64],
+                     block: int, bad: dict[uuid.UUID, str]) -> NDArray[np.float32]:
+    """The rows :meth:`FaceIndex.train` would pick from all ``counts.sum()`` rows, decrypting
+    only the items that hold them (at most ~164 000 rows at 4096 cells)."""
+    total = int(counts.sum())
+    pick = FaceIndex.training_rows(total, face_index.IndexParams.for_size(total))
+    if pick is None:
+        pick = np.arange(total, dtype=np.int64)
+    ends = np.cumsum(counts)
+    owner = np.searchsorted(ends, pick, side="right")
+    offset = pick - (ends[owner] - counts[owner])
+    wanted = np.unique(owner)
+    sample = np.zeros((len(pick), face_index.DIM), np.float32)
+    got = np.zeros(len(pick), bool)
+    for lo in range(0, len(wanted), block):
+        part = wanted[lo:lo + block]
+        faces, unread = read_faces(office, [items[int(i)].evidence_id for i in part])
+        for evidence, why in unread.items():
+            bad.setdefault(evidence, why)
+        first = np.searchsorted(owner, part[0], side="left")
+        last = np.searchsorted(owner, part[-1], side="right")
+        for r in range(int(first), int(last)):
+            vs = faces.get(items[int(owner[r])].evidence_id)
+            if vs is not None and offset[r] < len(vs):
+                sample[r] = vs[int(offset[r])]
+                got[r] = True
+    # A face that does not open (or holds fewer rows than its size says) is reported by the
+    # passes that follow; the cells are trained without it.
+    return sample if got.all() else sample[got]
 
 
 def reindex(office: Office, path: Path | None = None) -> dict[str, Any]:

@@ -382,3 +382,18 @@ def test_reserve_refuses_counts_that_do_not_fit_the_cells(scene) -> None:
         index.reserve(np.ones(index.params.nlist + 1, np.int64))
     with pytest.raises(ValueError):
         index.reserve(np.full(index.params.nlist, -1, np.int64))
+
+
+def test_training_on_the_picked_rows_alone_gives_the_cells_of_training_on_all() -> None:
+    """A streamed rebuild decrypts only :meth:`FaceIndex.training_rows` of its n rows: trained
+    with ``total=n`` on those, the cells, sizes and ``trained_on`` are a train on all n's."""
+    rows = _units(12_000, 44)  # 256 cells: 40 rows a cell (10 240) are taken
+    params = IndexParams.for_size(len(rows))
+    pick = FaceIndex.training_rows(len(rows), params)
+    assert pick is not None and len(pick) == 10_240 and (np.diff(pick) > 0).all()
+    assert FaceIndex.training_rows(10_240, params) is None
+    whole, picked = FaceIndex.train(rows), FaceIndex.train(rows[pick], total=len(rows))
+    assert picked.params == whole.params and picked.trained_on == whole.trained_on == 12_000
+    cells = params.nlist
+    assert np.array_equal(picked.index.quantizer.reconstruct_n(0, cells),
+                          whole.index.quantizer.reconstruct_n(0, cells))

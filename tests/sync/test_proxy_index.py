@@ -9,20 +9,35 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
 from proctoring import face_index
+from proctoring.district import Office
 from proctoring.face_index import FaceIndex, IndexParams
-from proctoring.proxy_index import default_path, reindex
+from proctoring.proxy_index import (
+    MANIFEST,
+    DistrictIndex,
+    StoredFace,
+    _add,
+    _empty,
+    _key,
+    default_path,
+    read_faces,
+    rebuild,
+    reindex,
+    stored_faces,
+)
 from proctoring.proxy_search import pair_incident_id, screen_district
 from proctoring.store import Store
 from proctoring.sync import sync_once
 
 from .builders import person
 from .conftest import DistrictEnv
+from .district_faces import copy_faces
 from .test_proxy import PROXY_A, PROXY_B, PROXY_C, THRESHOLD, _sit
 
 
@@ -155,3 +170,152 @@ def test_purged_faces_leave_the_index_and_a_changed_blob_rebuilds_it(
         # C's blob no longer opens: named, not silently dropped; A's pair is still found.
         assert pair_incident_id(d.id, at_hn[PROXY_A].id) in day3.incidents
         assert {u.checkin_id for u in day3.unscreenable} == {c.id}
+
+
+# --- the rebuild, streamed in blocks (bounded memory at 10^7 faces) ---------------------------
+
+
+def _one_shot(office: Office, stored: dict[uuid.UUID, StoredFace]) -> DistrictIndex:
+    """The rebuild as it was before it streamed (branch ram16, 7457c48): every face decrypted
+    at once, stacked, trained on, added in one call. Kept here only to compare with."""
+    items = sorted(stored.values(), key=lambda s: s.evidence_id.bytes)
+    faces, _ = read_faces(office, [s.evidence_id for s in items])
+    vectors = [v for s in items for v in faces.get(s.evidence_id, [])]
+    sample = np.vstack(vectors) if vectors else np.zeros((0, face_index.DIM), np.float32)
+    built = DistrictIndex(FaceIndex.train(sample) if len(sample) else _empty(),
+                          np.zeros(0, MANIFEST), {})
+    _add(built, [(s, faces[s.evidence_id]) for s in items if s.evidence_id in faces])
+    return built
+
+
+def _entries(index: FaceIndex, *, ordered: bool) -> list[tuple[bytes, bytes]]:
+    """Each list's ids and codes (sorted by id unless ``ordered``)."""
+    import faiss
+
+    arrays = index._arrays()
+    out = []
+    for cell in range(index.params.nlist):
+        size = int(arrays.list_size(cell))
+        ids = np.empty(size, np.int64)
+        codes = np.empty((size, int(arrays.code_size)), np.uint8)
+        if size:
+            faiss.memcpy(faiss.swig_ptr(ids), arrays.get_ids(cell), ids.nbytes)
+            faiss.memcpy(faiss.swig_ptr(codes), arrays.get_codes(cell), codes.nbytes)
+        order = np.arange(size) if ordered else np.argsort(ids)
+        out.append((ids[order].tobytes(), codes[order].tobytes()))
+    return out
+
+
+def _found(index: FaceIndex, queries: np.ndarray) -> list[tuple[int, int, float]]:
+    c = index.candidates(queries, THRESHOLD)
+    return sorted(zip(c.queries.tolist(), c.labels.tolist(), c.approx.tolist(), strict=True))
+
+
+def _screened_with_copies(district: DistrictEnv, centres: dict[str, Store],
+                          real_faces: dict[str, np.ndarray], tmp_path: Path, n: int
+                          ) -> tuple[np.ndarray, list[uuid.UUID]]:
+    """Day 1 screened, then ``n`` more stored faces (random, and a few near the real ones)."""
+    at_hn, _ = _day1(district, centres, real_faces)
+    with district.office() as office:
+        screen_district(office, actor="office:screen", threshold=THRESHOLD,
+                        index=tmp_path / "day1.index")
+    rng = np.random.default_rng(16)
+    rows = rng.standard_normal((n, face_index.DIM)).astype(np.float32)
+    real = np.stack([v / np.linalg.norm(v) for v in real_faces.values()]).astype(np.float32)
+    rows[:len(real)] = real + 0.01 * rng.standard_normal(real.shape).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    engine = district.admin()
+    try:
+        ids = copy_faces(engine, centres["HN01"], at_hn[PROXY_A].id, rows)
+    finally:
+        engine.dispose()
+    return np.concatenate([real, rows[:20]]), ids
+
+
+def test_a_rebuild_in_small_blocks_is_the_rebuild_of_everything_at_once(
+        district: DistrictEnv, centres: dict[str, Store], real_faces: dict[str, np.ndarray],
+        tmp_path: Path) -> None:
+    """Same manifest (labels in the sorted order), same cells, the same entries in each list
+    (in the blocks' order: the same order when one block holds everything) and the same
+    candidates, as the one-shot rebuild of the same database; the file loads back."""
+    queries, _ = _screened_with_copies(district, centres, real_faces, tmp_path, 600)
+    with district.office() as office:
+        with office.store.read() as tx:
+            stored = stored_faces(tx)
+        assert len(stored) == 606
+        old = _one_shot(office, stored)
+        assert old.index.params.nlist > 1 and old.index.copies > 0
+        for block, ordered in ((37, False), (1, False), (10_000, True)):
+            path = tmp_path / f"block{block}.index"
+            new, bad = rebuild(office, path, stored, reason="asked", block=block)
+            assert bad == {}
+            assert new.manifest.tobytes() == old.manifest.tobytes()
+            assert new.index.params == old.index.params
+            assert (new.index.trained_on, new.index.copies) == (606, old.index.copies)
+            cells = old.index.params.nlist
+            assert np.array_equal(new.index.index.quantizer.reconstruct_n(0, cells),
+                                  old.index.index.quantizer.reconstruct_n(0, cells))
+            assert _entries(new.index, ordered=ordered) == _entries(old.index, ordered=ordered)
+            assert _found(new.index, queries) == _found(old.index, queries)
+            loaded, manifest, _ = face_index.load(path, _key(office))
+            assert manifest == old.manifest.tobytes() and len(loaded) == 606
+
+
+def test_an_unreadable_face_among_blocks_is_reported_and_the_others_indexed(
+        district: DistrictEnv, centres: dict[str, Store], real_faces: dict[str, np.ndarray],
+        tmp_path: Path) -> None:
+    _, ids = _screened_with_copies(district, centres, real_faces, tmp_path, 60)
+    engine = district.admin()
+    try:
+        with engine.begin() as conn:  # one bit of one sealed face; another one's blob gone
+            conn.execute(sa.text("UPDATE evidence_blob SET ciphertext = "
+                                 "set_byte(ciphertext, 3, get_byte(ciphertext, 3) # 1) "
+                                 "WHERE id = :e"), {"e": ids[17]})
+            conn.execute(sa.text("DELETE FROM evidence_blob WHERE id = :e"), {"e": ids[40]})
+            # Recorded sizes that lie only pick other training rows: each face still indexed.
+            conn.execute(sa.text("UPDATE evidence SET size = 4096 WHERE id = :e"), {"e": ids[5]})
+            conn.execute(sa.text("UPDATE evidence SET size = 0 WHERE id = :e"), {"e": ids[6]})
+    finally:
+        engine.dispose()
+    with district.office() as office:
+        with office.store.read() as tx:
+            stored = stored_faces(tx)
+        assert ids[17] in stored and ids[40] not in stored  # no blob: not a stored face
+        stored[ids[40]] = StoredFace(ids[40], stored[ids[0]].checkin_id, bytes(28))
+        found, bad = rebuild(office, tmp_path / "faces.index", stored, reason="asked", block=7)
+        assert set(bad) == {ids[17], ids[40]}
+        assert bad[ids[17]].startswith("unreadable:") and bad[ids[40]] == "unreadable:no blob"
+        assert found.live() == len(stored) - 2 == 64
+        indexed = {uuid.UUID(bytes=bytes(r["evidence"])) for r in found.manifest}
+        assert indexed == set(stored) - set(bad)
+        report = reindex(office, tmp_path / "faces.index")
+        assert report["indexed"] == 64 and report["unreadable"] == 1
+    engine = district.admin()
+    try:
+        with engine.begin() as conn:  # no size says anything: the rows are counted instead
+            conn.execute(sa.text("UPDATE evidence SET size = 0"))
+    finally:
+        engine.dispose()
+    with district.office() as office:
+        found, bad = rebuild(office, tmp_path / "faces.index", stored, reason="asked", block=7)
+        assert set(bad) == {ids[17], ids[40]} and found.live() == 64
+    engine = district.admin()
+    try:
+        with engine.begin() as conn:  # the only size that says anything is a tampered face's
+            conn.execute(sa.text("UPDATE evidence SET size = 512 WHERE id = :e"), {"e": ids[17]})
+    finally:
+        engine.dispose()
+    with district.office() as office:
+        found, bad = rebuild(office, tmp_path / "faces.index", stored, reason="asked", block=7)
+        assert set(bad) == {ids[17], ids[40]} and found.live() == 64
+
+
+def test_an_empty_district_rebuilds(district: DistrictEnv, tmp_path: Path) -> None:
+    path = tmp_path / "faces.index"
+    with district.office() as office:
+        report = reindex(office, path)
+        assert report["indexed"] == 0 and report["unreadable"] == 0
+        found, bad = rebuild(office, path, {}, reason="asked", block=1)
+        assert found.live() == 0 and bad == {} and len(found.index) == 0
+        loaded, manifest, _ = face_index.load(path, _key(office))
+        assert len(loaded) == 0 and manifest == b""
