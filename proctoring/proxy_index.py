@@ -270,11 +270,18 @@ def _block_rows(items: list[StoredFace], start: int, block: int,
             bad[s.evidence_id] = "unreadable:changed during the rebuild"
             continue
         keep.append((s, vs))
-    n = sum(len(vs) for _, vs in keep)
+    return _stack(keep)
+
+
+def _stack(items: list[tuple[StoredFace, list[NDArray[np.float32]]]]
+           ) -> tuple[NDArray[np.float32], NDArray[Any]]:
+    """The items' rows as one array, and a manifest row for each (evidence, check-in, seal,
+    position in its evidence, live), in the items' order."""
+    n = sum(len(vs) for _, vs in items)
     rows = np.empty((n, face_index.DIM), np.float32)
     held = np.zeros(n, MANIFEST)
     k = 0
-    for s, vs in keep:
+    for s, vs in items:
         for j, v in enumerate(vs):
             held[k] = (s.evidence_id.bytes, s.checkin_id.bytes, s.seal, j, True)
             rows[k] = v
@@ -352,18 +359,11 @@ def add_read(found: DistrictIndex, items: list[tuple[StoredFace, list[NDArray[np
 
 
 def _add(found: DistrictIndex, items: list[tuple[StoredFace, list[NDArray[np.float32]]]]) -> None:
-    rows = sum(len(v) for _, v in items)
+    vectors, more = _stack(items)
+    rows = len(vectors)
     if not rows:
         return
     start = len(found.manifest)
-    more = np.zeros(rows, MANIFEST)
-    vectors = np.empty((rows, face_index.DIM), np.float32)
-    k = 0
-    for s, vs in items:
-        for j, v in enumerate(vs):
-            more[k] = (s.evidence_id.bytes, s.checkin_id.bytes, s.seal, j, True)
-            vectors[k] = v
-            k += 1
     found.manifest = np.concatenate([found.manifest, more])
     found.index.add(vectors, np.arange(start, start + rows, dtype=np.int64))
 
