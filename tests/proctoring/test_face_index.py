@@ -18,6 +18,7 @@ import pytest
 from proctoring import face_index
 from proctoring.face_index import FaceIndex, IndexFileInvalid, IndexParams, exact_pairs
 from proctoring.proxy_search import screen_faces
+from tests.index_lists import stored_lists
 
 THRESHOLD = 0.2711
 
@@ -267,31 +268,14 @@ key 0x16 × 32, manifest b"old"."""
 OLD_KEY = bytes([0x16]) * 32
 
 
-def _lists(index: FaceIndex) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Every list's ids and codes, in their stored order."""
-    import faiss
-
-    arrays = index._arrays()
-    out = []
-    for cell in range(index.params.nlist):
-        size = int(arrays.list_size(cell))
-        ids = np.empty(size, np.int64)
-        codes = np.empty((size, int(arrays.code_size)), np.uint8)
-        if size:
-            faiss.memcpy(faiss.swig_ptr(ids), arrays.get_ids(cell), ids.nbytes)
-            faiss.memcpy(faiss.swig_ptr(codes), arrays.get_codes(cell), codes.nbytes)
-        out.append((ids, codes))
-    return out
-
-
 def _same_lists(a: FaceIndex, b: FaceIndex) -> None:
-    for (ids_a, codes_a), (ids_b, codes_b) in zip(_lists(a), _lists(b), strict=True):
+    for (ids_a, codes_a), (ids_b, codes_b) in zip(stored_lists(a), stored_lists(b), strict=True):
         assert np.array_equal(ids_a, ids_b) and np.array_equal(codes_a, codes_b)
 
 
 def _same_entries(a: FaceIndex, b: FaceIndex) -> None:
     """The same (id, code) entries in each list, in whatever order."""
-    for (ids_a, codes_a), (ids_b, codes_b) in zip(_lists(a), _lists(b), strict=True):
+    for (ids_a, codes_a), (ids_b, codes_b) in zip(stored_lists(a), stored_lists(b), strict=True):
         oa, ob = np.argsort(ids_a), np.argsort(ids_b)
         assert np.array_equal(ids_a[oa], ids_b[ob]) and np.array_equal(codes_a[oa], codes_b[ob])
 

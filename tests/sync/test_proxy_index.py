@@ -34,6 +34,7 @@ from proctoring.proxy_index import (
 from proctoring.proxy_search import pair_incident_id, screen_district
 from proctoring.store import Store
 from proctoring.sync import sync_once
+from tests.index_lists import stored_lists
 
 from .builders import person
 from .conftest import DistrictEnv
@@ -190,18 +191,9 @@ def _one_shot(office: Office, stored: dict[uuid.UUID, StoredFace]) -> DistrictIn
 
 def _entries(index: FaceIndex, *, ordered: bool) -> list[tuple[bytes, bytes]]:
     """Each list's ids and codes (sorted by id unless ``ordered``)."""
-    import faiss
-
-    arrays = index._arrays()
     out = []
-    for cell in range(index.params.nlist):
-        size = int(arrays.list_size(cell))
-        ids = np.empty(size, np.int64)
-        codes = np.empty((size, int(arrays.code_size)), np.uint8)
-        if size:
-            faiss.memcpy(faiss.swig_ptr(ids), arrays.get_ids(cell), ids.nbytes)
-            faiss.memcpy(faiss.swig_ptr(codes), arrays.get_codes(cell), codes.nbytes)
-        order = np.arange(size) if ordered else np.argsort(ids)
+    for ids, codes in stored_lists(index):
+        order = np.arange(len(ids)) if ordered else np.argsort(ids)
         out.append((ids[order].tobytes(), codes[order].tobytes()))
     return out
 
